@@ -1,0 +1,297 @@
+//! The `lesson.yaml` format: one typed struct per section of the file.
+//!
+//! Every struct rejects unknown fields so a typo is an error, never a silently ignored
+//! setting. Semantic rules that need more than one field (stage names that exist,
+//! a reason next to a privilege) are checked in [`Lesson::check`], which runs right
+//! after parsing so a `Lesson` value is always a valid one.
+
+use serde::Deserialize;
+
+use super::names::{LessonId, StageName};
+
+/// One lesson of the course: `catalog/<lesson>/lesson.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    /// The lesson's id; must equal its folder name. Lower-case letters, digits and `-`.
+    pub name: LessonId,
+    /// Title shown in `gitgen list`, the walkthrough and the Argo CD UI.
+    pub title: String,
+    /// The course section the lesson comes from (its heading in the course README).
+    pub section: String,
+    /// Anchor of that section in the course README, for links to the full text.
+    #[serde(default)]
+    pub course_anchor: Option<String>,
+    /// Namespace that objects without `metadata.namespace` are deployed to.
+    pub namespace: String,
+    /// Namespaces this lesson creates. gitgen renders each as a Namespace object
+    /// carrying Pod Security Admission labels.
+    #[serde(default)]
+    pub namespaces: Vec<NamespaceSpec>,
+    /// Namespaces owned by lessons this one requires, which it also deploys into
+    /// (an HPA must live beside the Deployment it scales).
+    #[serde(default)]
+    pub uses_namespaces: Vec<String>,
+    /// Cluster-scoped kinds this lesson may create (`Namespace` is always allowed for
+    /// the namespaces listed above). Anything else cluster-scoped is refused at render.
+    #[serde(default)]
+    pub cluster_kinds: Vec<String>,
+    /// Host access the lesson's pods need; anything not listed is refused at render.
+    #[serde(default)]
+    pub host_access: Option<HostAccess>,
+    /// Lessons that must be enabled for this one to work.
+    #[serde(default)]
+    pub requires: Vec<LessonId>,
+    /// Lessons that cannot be enabled together with this one.
+    #[serde(default)]
+    pub conflicts: Vec<Conflict>,
+    /// Ordered desired states. The last one is the default.
+    pub stages: Vec<Stage>,
+    /// Manifest templates of the lesson's Kustomize base.
+    #[serde(default)]
+    pub manifests: Vec<Manifest>,
+    /// Third-party Helm charts, each deployed by its own Argo CD Application.
+    #[serde(default)]
+    pub charts: Vec<Chart>,
+    /// Secrets the lesson's pods read. `gitgen bootstrap` creates them in the cluster
+    /// with random values; they never reach git or disk.
+    #[serde(default)]
+    pub cluster_secrets: Vec<ClusterSecret>,
+    /// Settings of the Argo CD Application that deploys the lesson's base.
+    #[serde(default)]
+    pub sync: SyncSettings,
+    /// Walkthrough template (Markdown), rendered per environment.
+    #[serde(default = "default_walkthrough")]
+    pub walkthrough: String,
+}
+
+fn default_walkthrough() -> String {
+    "README.md.j2".to_owned()
+}
+
+/// A namespace the lesson creates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceSpec {
+    /// The namespace's name.
+    pub name: String,
+    /// Pod Security Admission level enforced on it; warnings are always `restricted`.
+    #[serde(default)]
+    pub pod_security: PodSecurityLevel,
+    /// Why a level weaker than `baseline` is needed. Required for `privileged`.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Extra labels, e.g. `istio-injection: enabled`.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// Pod Security Admission levels, weakest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PodSecurityLevel {
+    /// No restriction; needs a reason.
+    Privileged,
+    /// Blocks host namespaces, privileged containers and hostPath: the default.
+    #[default]
+    Baseline,
+    /// The hardened profile.
+    Restricted,
+}
+
+impl PodSecurityLevel {
+    /// The label value Kubernetes expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodSecurityLevel::Privileged => "privileged",
+            PodSecurityLevel::Baseline => "baseline",
+            PodSecurityLevel::Restricted => "restricted",
+        }
+    }
+}
+
+/// Host access a lesson declares it needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostAccess {
+    /// What is allowed.
+    pub allow: Vec<HostPrivilege>,
+    /// Why the lesson needs it; shown in reviews and the walkthrough.
+    pub reason: String,
+}
+
+/// A pod setting that reaches through the container boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+pub enum HostPrivilege {
+    /// `securityContext.privileged: true`
+    #[serde(rename = "privileged")]
+    Privileged,
+    /// `hostPID: true`
+    #[serde(rename = "hostPID")]
+    HostPid,
+    /// `hostNetwork: true`
+    #[serde(rename = "hostNetwork")]
+    HostNetwork,
+    /// a `hostPath` volume
+    #[serde(rename = "hostPath")]
+    HostPath,
+}
+
+impl HostPrivilege {
+    /// The field name as written in a pod spec.
+    pub fn field(self) -> &'static str {
+        match self {
+            HostPrivilege::Privileged => "privileged",
+            HostPrivilege::HostPid => "hostPID",
+            HostPrivilege::HostNetwork => "hostNetwork",
+            HostPrivilege::HostPath => "hostPath",
+        }
+    }
+}
+
+/// A lesson that cannot run beside this one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conflict {
+    /// The other lesson.
+    pub lesson: LessonId,
+    /// Environments where the conflict holds; empty means all.
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Why they conflict.
+    pub reason: String,
+}
+
+/// One desired state of a lesson.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// The stage's name, unique in the lesson.
+    pub name: StageName,
+    /// What this stage adds or changes, one sentence.
+    pub description: String,
+}
+
+/// A manifest template and the stages it belongs to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Template path, relative to the lesson folder. The output keeps the file name.
+    pub file: String,
+    /// First stage that includes it (default: the first stage).
+    #[serde(default)]
+    pub since: Option<StageName>,
+    /// Last stage that includes it (default: the last stage).
+    #[serde(default)]
+    pub until: Option<StageName>,
+}
+
+/// A third-party Helm chart, pinned.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chart {
+    /// Release name; the Application is named `<lesson>-<name>`.
+    pub name: String,
+    /// Helm repository URL (`https://…`, or `oci://…` without the chart name).
+    pub repo: String,
+    /// Chart name in that repository.
+    pub chart: String,
+    /// Pinned chart version. Ranges are refused: a pin is a pin.
+    pub version: String,
+    /// Chart version per stage, for lessons that teach an upgrade.
+    #[serde(default)]
+    pub stage_versions: std::collections::BTreeMap<StageName, String>,
+    /// Namespace the release goes to.
+    pub namespace: String,
+    /// Values template (YAML), relative to the lesson folder; rendered with the environment.
+    #[serde(default)]
+    pub values: Option<String>,
+    /// Keep the values in git and hand them to Argo CD through a multi-source `ref`
+    /// instead of inline (for values files too large to read inline).
+    #[serde(default)]
+    pub values_from_git: bool,
+    /// First stage that deploys the chart.
+    #[serde(default)]
+    pub since: Option<StageName>,
+    /// Last stage that deploys the chart.
+    #[serde(default)]
+    pub until: Option<StageName>,
+    /// Sync settings of the chart's Application.
+    #[serde(default)]
+    pub sync: SyncSettings,
+}
+
+/// Argo CD sync settings of one Application, each with the reason it is there.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Use server-side apply; required when a CRD is over the 262,144-byte
+    /// `last-applied-configuration` annotation limit.
+    #[serde(default)]
+    pub server_side_apply: Option<Reasoned>,
+    /// Fields that other controllers own (HPA replicas, webhook CA bundles).
+    #[serde(default)]
+    pub ignore_differences: Vec<IgnoreDifference>,
+    /// Extra sync options (e.g. `SkipDryRunOnMissingResource=true`), each with a reason.
+    #[serde(default)]
+    pub options: Vec<SyncOption>,
+}
+
+/// A setting that must say why it exists.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reasoned {
+    /// Why.
+    pub why: String,
+}
+
+/// One `ignoreDifferences` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoreDifference {
+    /// API group; empty for the core group.
+    #[serde(default)]
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+    /// Object name; all objects of the kind when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Object namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// JSON pointers to ignore.
+    #[serde(default, rename = "jsonPointers")]
+    pub json_pointers: Vec<String>,
+    /// jq path expressions to ignore.
+    #[serde(default, rename = "jqPathExpressions")]
+    pub jq_path_expressions: Vec<String>,
+    /// Why another controller owns these fields.
+    pub why: String,
+}
+
+/// One extra Argo CD sync option.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncOption {
+    /// The option, as Argo CD spells it (`Key=value`).
+    pub option: String,
+    /// Why.
+    pub why: String,
+}
+
+/// A Secret created in the cluster by `gitgen bootstrap`, never committed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSecret {
+    /// The Secret's name.
+    pub name: String,
+    /// Its namespace (one the lesson owns).
+    pub namespace: String,
+    /// Keys whose values are fixed and not secret (e.g. a user name).
+    #[serde(default)]
+    pub literal: std::collections::BTreeMap<String, String>,
+    /// Keys that get a fresh random value when the Secret is first created.
+    #[serde(default)]
+    pub random: Vec<String>,
+}

@@ -1,0 +1,130 @@
+//! Names that become folder names and Kubernetes object names.
+//!
+//! They are checked when parsed, so a `LessonId` or `StageName` can always be joined
+//! to a path without escaping it and used as (part of) a DNS-1123 label.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// The longest id: leaves room for `-<chart>` suffixes within Kubernetes' 63-character names.
+const MAX_LEN: usize = 40;
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a valid {what}: {problem}")]
+pub struct NameError {
+    /// The refused value, with control characters escaped.
+    pub value: String,
+    /// What kind of name it was meant to be.
+    pub what: &'static str,
+    /// What is wrong with it.
+    pub problem: &'static str,
+}
+
+fn check(value: &str, what: &'static str) -> Result<(), NameError> {
+    let problem = if value.is_empty() {
+        Some("it is empty")
+    } else if value.len() > MAX_LEN {
+        Some("it is longer than 40 characters")
+    } else if !value
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        Some("use only lower-case letters, digits and `-`")
+    } else if value.starts_with('-') || value.ends_with('-') {
+        Some("it must start and end with a letter or digit")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(NameError {
+            value: value.escape_debug().to_string(),
+            what,
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+macro_rules! checked_name {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `value` and wraps it.
+            pub fn new(value: impl Into<String>) -> Result<Self, NameError> {
+                let value = value.into();
+                check(&value, $what)?;
+                Ok(Self(value))
+            }
+
+            /// The name as a string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = String::deserialize(deserializer)?;
+                Self::new(value).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+checked_name!(
+    /// A lesson's id: its folder under `catalog/` and the stem of its Argo CD objects.
+    LessonId,
+    "lesson name"
+);
+checked_name!(
+    /// A stage of a lesson: a folder under `generated/<lesson>/`.
+    StageName,
+    "stage name"
+);
+checked_name!(
+    /// An environment: a folder under `overlays/` and `argocd/`.
+    EnvName,
+    "environment name"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_dns_label_names() {
+        assert!(LessonId::new("pods-probes-services").is_ok());
+        assert!(StageName::new("v2").is_ok());
+    }
+
+    #[test]
+    fn refuses_names_that_could_escape_a_folder() {
+        for bad in ["..", "a/b", "/etc", "a\\b", "A", "a b", "", "-a", "a\n", "ä"] {
+            assert!(LessonId::new(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn escapes_control_characters_in_the_message() {
+        let err = LessonId::new("a\u{7}b").unwrap_err();
+        assert_eq!(err.value, "a\\u{7}b");
+    }
+}
