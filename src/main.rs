@@ -1,1 +1,43 @@
-fn main() {}
+//! The `gitgen` binary: parses arguments, runs one command, reports errors.
+
+mod cli;
+mod cmd;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// What a command tells `main` about how it went.
+pub enum Outcome {
+    /// Done; exit 0.
+    Success,
+    /// A check found a difference; exit 1.
+    Different,
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Different) => ExitCode::from(1),
+        Err(err) => {
+            report(&err);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints `error:`, each cause, then `hint:` when there is something to do.
+fn report(err: &anyhow::Error) {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let (red, yellow, reset) = if color { ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m") } else { ("", "", "") };
+    eprintln!("{red}error{reset}: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    let hint = err.chain().find_map(|cause| cause.downcast_ref::<gitgen::Error>().and_then(gitgen::Error::hint));
+    if let Some(hint) = hint {
+        eprintln!("{yellow}hint{reset}: {hint}");
+    }
+}

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 /// A YAML document that could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("`{}`{}: {message}", path.display(), location_suffix(*line, *column))]
+#[error("`{}{}`: {message}", path.display(), location_suffix(*line, *column))]
 pub struct YamlError {
     /// The file.
     pub path: PathBuf,
@@ -69,7 +69,11 @@ pub fn from_multiple<T: DeserializeOwned>(text: &str, path: &Path) -> Result<Vec
 pub fn to_string<T: serde::Serialize>(value: &T) -> String {
     // Serializing our own in-memory values cannot fail: they hold only maps, lists,
     // strings, numbers and booleans.
-    serde_saphyr::to_string(value).expect("serializing a plain value to YAML")
+    let mut text = serde_saphyr::to_string(value).expect("serializing a plain value to YAML");
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! after parsing so a `Lesson` value is always a valid one.
 
 use serde::Deserialize;
+use serde_saphyr::Spanned;
 
 use super::names::{LessonId, StageName};
 
@@ -14,7 +15,7 @@ use super::names::{LessonId, StageName};
 #[serde(deny_unknown_fields)]
 pub struct Lesson {
     /// The lesson's id; must equal its folder name. Lower-case letters, digits and `-`.
-    pub name: LessonId,
+    pub name: Spanned<LessonId>,
     /// Title shown in `gitgen list`, the walkthrough and the Argo CD UI.
     pub title: String,
     /// The course section the lesson comes from (its heading in the course README).
@@ -41,7 +42,7 @@ pub struct Lesson {
     pub host_access: Option<HostAccess>,
     /// Lessons that must be enabled for this one to work.
     #[serde(default)]
-    pub requires: Vec<LessonId>,
+    pub requires: Vec<Spanned<LessonId>>,
     /// Lessons that cannot be enabled together with this one.
     #[serde(default)]
     pub conflicts: Vec<Conflict>,
@@ -154,7 +155,7 @@ impl HostPrivilege {
 #[serde(deny_unknown_fields)]
 pub struct Conflict {
     /// The other lesson.
-    pub lesson: LessonId,
+    pub lesson: Spanned<LessonId>,
     /// Environments where the conflict holds; empty means all.
     #[serde(default)]
     pub environments: Vec<String>,
@@ -177,13 +178,13 @@ pub struct Stage {
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Template path, relative to the lesson folder. The output keeps the file name.
-    pub file: String,
+    pub file: Spanned<String>,
     /// First stage that includes it (default: the first stage).
     #[serde(default)]
-    pub since: Option<StageName>,
+    pub since: Option<Spanned<StageName>>,
     /// Last stage that includes it (default: the last stage).
     #[serde(default)]
-    pub until: Option<StageName>,
+    pub until: Option<Spanned<StageName>>,
 }
 
 /// A third-party Helm chart, pinned.
@@ -205,17 +206,17 @@ pub struct Chart {
     pub namespace: String,
     /// Values template (YAML), relative to the lesson folder; rendered with the environment.
     #[serde(default)]
-    pub values: Option<String>,
+    pub values: Option<Spanned<String>>,
     /// Keep the values in git and hand them to Argo CD through a multi-source `ref`
     /// instead of inline (for values files too large to read inline).
     #[serde(default)]
     pub values_from_git: bool,
     /// First stage that deploys the chart.
     #[serde(default)]
-    pub since: Option<StageName>,
+    pub since: Option<Spanned<StageName>>,
     /// Last stage that deploys the chart.
     #[serde(default)]
-    pub until: Option<StageName>,
+    pub until: Option<Spanned<StageName>>,
     /// Sync settings of the chart's Application.
     #[serde(default)]
     pub sync: SyncSettings,

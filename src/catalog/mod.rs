@@ -1,5 +1,504 @@
 //! The catalog: lessons read from `catalog/` (or the copy embedded in the binary),
-//! checked, and resolved against an environment's toggle file.
+//! parsed into typed [`Lesson`]s and checked as a whole (names, stages, requires,
+//! conflicts, cycles). It also owns the environment's toggle file ([`toggle`]) and
+//! resolves it into the lessons and stages to render ([`Selection`]).
+//!
+//! It does not render anything: that is [`crate::render`].
 
+pub mod config;
 pub mod lesson;
 pub mod names;
+pub mod source;
+pub mod toggle;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_saphyr::{Location, Spanned};
+
+pub use self::lesson::Lesson;
+use self::names::{LessonId, NameError, StageName};
+use self::source::{CatalogFiles, LessonFiles};
+pub use self::toggle::{Selection, ToggleFile};
+use crate::yaml::{self, YamlError};
+
+/// The file every lesson folder has.
+pub const LESSON_FILE: &str = "lesson.yaml";
+
+/// A catalog that could not be read or is not consistent.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A file or folder could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        /// What was being read.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A catalog file is not UTF-8 text.
+    #[error("`{}` is not UTF-8 text", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file name is not UTF-8.
+    #[error("`{}` has a name that is not UTF-8", path.display())]
+    NotUtf8Name {
+        /// The entry.
+        path: PathBuf,
+    },
+    /// A symlink, which could lead outside the catalog.
+    #[error("`{}` is a symbolic link; the catalog holds only plain files and folders", path.display())]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// A file over the size limit.
+    #[error("`{}` is {bytes} bytes, over the 4 MiB limit for a catalog file", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+    },
+    /// A lesson folder whose name is not a valid lesson id.
+    #[error("`{}`: the folder name is not a lesson id", path.display())]
+    FolderName {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong with the name.
+        #[source]
+        source: NameError,
+    },
+    /// A lesson folder without `lesson.yaml`.
+    #[error("`{}` is missing", path.display())]
+    MissingLessonFile {
+        /// Where it should be.
+        path: PathBuf,
+    },
+    /// A `lesson.yaml` that does not parse into the lesson format.
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    /// A lesson that parses but breaks a rule.
+    #[error("`{}{}`: {field}: {message}", path.display(), at(*line, *column))]
+    Invalid {
+        /// The `lesson.yaml`.
+        path: PathBuf,
+        /// 1-based line, when known.
+        line: Option<u64>,
+        /// 1-based column, when known.
+        column: Option<u64>,
+        /// The field, as a path (`stages[2].name`).
+        field: String,
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+}
+
+fn at(line: Option<u64>, column: Option<u64>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
+}
+
+impl CatalogError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        CatalogError::Io { path: path.to_owned(), source }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CatalogError::Invalid { hint, .. } => hint.clone(),
+            CatalogError::Yaml(err) if err.message.contains("unknown field") => {
+                Some("the fields a lesson may have are listed in `catalog/README.md`".to_owned())
+            }
+            CatalogError::Symlink { .. } => Some("copy the file into the lesson folder instead of linking it".to_owned()),
+            CatalogError::FolderName { .. } => Some("rename the folder: lower-case letters, digits and `-`".to_owned()),
+            CatalogError::MissingLessonFile { .. } => {
+                Some("every folder under `catalog/` is a lesson and needs a `lesson.yaml`".to_owned())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A lesson as loaded: its parsed `lesson.yaml`, its files and its place in the catalog.
+#[derive(Debug)]
+pub struct LoadedLesson {
+    /// The parsed `lesson.yaml`.
+    pub lesson: Lesson,
+    /// Every file of the folder, by relative path.
+    pub files: LessonFiles,
+    /// Path of the folder for messages (`catalog/<id>`).
+    pub dir: PathBuf,
+    /// Depth in the `requires` graph: 0 for a lesson that requires nothing. Sync waves
+    /// are derived from it so a lesson syncs after everything it requires.
+    pub level: usize,
+}
+
+impl LoadedLesson {
+    /// The lesson's id.
+    pub fn id(&self) -> &LessonId {
+        &self.lesson.name.value
+    }
+
+    /// Index of `stage`, if the lesson has it.
+    pub fn stage_index(&self, stage: &str) -> Option<usize> {
+        self.lesson.stages.iter().position(|s| s.name.as_str() == stage)
+    }
+
+    /// The default stage: the last one.
+    pub fn last_stage(&self) -> &StageName {
+        &self.lesson.stages.last().expect("checked: at least one stage").name
+    }
+
+    /// The stage names, in order.
+    pub fn stage_names(&self) -> impl Iterator<Item = &StageName> {
+        self.lesson.stages.iter().map(|s| &s.name)
+    }
+
+    /// Path of `lesson.yaml`, for messages.
+    pub fn lesson_file(&self) -> PathBuf {
+        self.dir.join(LESSON_FILE)
+    }
+
+    /// Whether an item spanning `since..=until` is part of stage `index`.
+    pub fn in_stage(&self, since: Option<&Spanned<StageName>>, until: Option<&Spanned<StageName>>, index: usize) -> bool {
+        let from = since.and_then(|s| self.stage_index(s.value.as_str())).unwrap_or(0);
+        let to = until
+            .and_then(|s| self.stage_index(s.value.as_str()))
+            .unwrap_or(usize::MAX);
+        (from..=to).contains(&index)
+    }
+}
+
+/// Every lesson of a catalog, checked.
+#[derive(Debug)]
+pub struct Catalog {
+    /// Lessons by id, in id order.
+    pub lessons: BTreeMap<LessonId, LoadedLesson>,
+}
+
+impl Catalog {
+    /// Parses and checks every lesson of `files`.
+    pub fn load(files: CatalogFiles) -> Result<Self, CatalogError> {
+        let origin = files.origin.clone();
+        let loaded = files
+            .lessons
+            .into_par_iter()
+            .map(|(folder, files)| load_lesson(&origin, folder, files))
+            .collect::<Result<Vec<_>, _>>()?;
+        let lessons: BTreeMap<LessonId, LoadedLesson> =
+            loaded.into_iter().map(|l| (l.id().clone(), l)).collect();
+        let mut catalog = Catalog { lessons };
+        catalog.check_references()?;
+        catalog.compute_levels()?;
+        Ok(catalog)
+    }
+
+    /// A lesson by id.
+    pub fn get(&self, id: &str) -> Option<&LoadedLesson> {
+        self.lessons.get(id)
+    }
+
+    /// The closest lesson id to `name`, for "did you mean" hints.
+    pub fn closest(&self, name: &str) -> Option<&LessonId> {
+        closest(name, self.lessons.keys().map(|id| (id, id.as_str())))
+    }
+
+    fn check_references(&self) -> Result<(), CatalogError> {
+        for loaded in self.lessons.values() {
+            let lesson = &loaded.lesson;
+            let names = lesson.requires.iter().map(|r| (&r.value, r.referenced, "requires"));
+            let conflicts = lesson.conflicts.iter().map(|c| (&c.lesson.value, c.lesson.referenced, "conflicts"));
+            for (other, location, field) in names.chain(conflicts) {
+                if self.lessons.contains_key(other) {
+                    continue;
+                }
+                let hint = match self.closest(other.as_str()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => "the lessons are the folders under `catalog/`".to_owned(),
+                };
+                return Err(invalid(
+                    loaded,
+                    Some(location),
+                    field,
+                    format!("no lesson is called `{other}`"),
+                    Some(hint),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets each lesson's level, refusing cycles in `requires`.
+    fn compute_levels(&mut self) -> Result<(), CatalogError> {
+        let mut levels: BTreeMap<LessonId, usize> = BTreeMap::new();
+        for id in self.lessons.keys() {
+            let mut path = Vec::new();
+            self.level_of(id, &mut levels, &mut path)?;
+        }
+        for (id, level) in levels {
+            if let Some(lesson) = self.lessons.get_mut(&id) {
+                lesson.level = level;
+            }
+        }
+        Ok(())
+    }
+
+    fn level_of(
+        &self,
+        id: &LessonId,
+        levels: &mut BTreeMap<LessonId, usize>,
+        path: &mut Vec<LessonId>,
+    ) -> Result<usize, CatalogError> {
+        if let Some(level) = levels.get(id) {
+            return Ok(*level);
+        }
+        if let Some(start) = path.iter().position(|p| p == id) {
+            let cycle: Vec<&str> = path[start..].iter().map(LessonId::as_str).chain([id.as_str()]).collect();
+            let first = &self.lessons[&path[start]];
+            let next = &path[(start + 1).min(path.len() - 1)];
+            let location = first.lesson.requires.iter().find(|r| &r.value == next || &r.value == id);
+            return Err(invalid(
+                first,
+                location.map(|r| r.referenced),
+                "requires",
+                format!("lessons require each other in a cycle: {}", cycle.join(" → ")),
+                Some("remove one of these `requires` so the lessons can be ordered".to_owned()),
+            ));
+        }
+        path.push(id.clone());
+        let mut level = 0;
+        for required in &self.lessons[id].lesson.requires {
+            level = level.max(self.level_of(&required.value, levels, path)? + 1);
+        }
+        path.pop();
+        levels.insert(id.clone(), level);
+        Ok(level)
+    }
+
+    /// `id` and everything it requires, directly or not, in id order.
+    pub fn closure(&self, id: &LessonId) -> BTreeSet<LessonId> {
+        let mut seen = BTreeSet::new();
+        let mut pending = vec![id.clone()];
+        while let Some(next) = pending.pop() {
+            if seen.insert(next.clone())
+                && let Some(lesson) = self.lessons.get(&next)
+            {
+                pending.extend(lesson.lesson.requires.iter().map(|r| r.value.clone()));
+            }
+        }
+        seen
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if any is close enough to help.
+pub fn closest<'a, T>(name: &str, candidates: impl Iterator<Item = (&'a T, &'a str)>) -> Option<&'a T> {
+    candidates
+        .map(|(item, text)| (strsim::damerau_levenshtein(name, text), item))
+        .filter(|(distance, _)| *distance <= 3.max(name.len() / 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, item)| item)
+}
+
+fn invalid(
+    loaded: &LoadedLesson,
+    location: Option<Location>,
+    field: &str,
+    message: String,
+    hint: Option<String>,
+) -> CatalogError {
+    CatalogError::Invalid {
+        path: loaded.lesson_file(),
+        line: location.map(|l| l.line()),
+        column: location.map(|l| l.column()),
+        field: field.to_owned(),
+        message,
+        hint,
+    }
+}
+
+/// Where `needle` first appears in `text`, as 1-based line and column: a fallback for
+/// fields whose value has no span of its own.
+fn locate(text: &str, needle: &str) -> Option<(u64, u64)> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        line.find(needle).map(|col| (i as u64 + 1, col as u64 + 1))
+    })
+}
+
+fn load_lesson(origin: &Path, folder: String, files: LessonFiles) -> Result<LoadedLesson, CatalogError> {
+    let dir = origin.join(&folder);
+    let id = LessonId::new(folder.clone()).map_err(|source| CatalogError::FolderName { path: dir.clone(), source })?;
+    let path = dir.join(LESSON_FILE);
+    let text = files.get(LESSON_FILE).ok_or_else(|| CatalogError::MissingLessonFile { path: path.clone() })?;
+    let lesson: Lesson = yaml::from_str(text, &path)?;
+    let text = text.clone();
+    let loaded = LoadedLesson { lesson, files, dir, level: 0 };
+    check_lesson(&loaded, &id, &text)?;
+    Ok(loaded)
+}
+
+/// The rules of one lesson that its types alone cannot express.
+fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<(), CatalogError> {
+    let lesson = &loaded.lesson;
+    let fail = |location: Option<Location>, field: &str, message: String, hint: Option<String>| {
+        Err(invalid(loaded, location, field, message, hint))
+    };
+    let located = |needle: &str, field: &str, message: String, hint: Option<String>| {
+        let (line, column) = locate(text, needle).unzip();
+        Err(CatalogError::Invalid { path: loaded.lesson_file(), line, column, field: field.to_owned(), message, hint })
+    };
+    if lesson.name.value != *folder {
+        return fail(
+            Some(lesson.name.referenced),
+            "name",
+            format!("`{}` does not match its folder `{folder}`", lesson.name.value),
+            Some(format!("set `name: {folder}` or rename the folder")),
+        );
+    }
+    if lesson.stages.is_empty() {
+        return located("stages", "stages", "a lesson needs at least one stage".to_owned(), None);
+    }
+    let mut seen = BTreeSet::new();
+    for (i, stage) in lesson.stages.iter().enumerate() {
+        if !seen.insert(stage.name.as_str()) {
+            return located(
+                &format!("name: {}", stage.name),
+                &format!("stages[{i}].name"),
+                format!("stage `{}` is listed twice", stage.name),
+                None,
+            );
+        }
+    }
+    let stage_hint = || {
+        let names: Vec<&str> = lesson.stages.iter().map(|s| s.name.as_str()).collect();
+        Some(format!("this lesson's stages are: {}", names.join(", ")))
+    };
+    let check_span = |since: Option<&Spanned<StageName>>, until: Option<&Spanned<StageName>>, field: &str| {
+        for (bound, name) in [(since, "since"), (until, "until")] {
+            if let Some(stage) = bound
+                && loaded.stage_index(stage.value.as_str()).is_none()
+            {
+                return fail(
+                    Some(stage.referenced),
+                    &format!("{field}.{name}"),
+                    format!("there is no stage `{}`", stage.value),
+                    stage_hint(),
+                );
+            }
+        }
+        if let (Some(from), Some(to)) = (since, until)
+            && loaded.stage_index(from.value.as_str()) > loaded.stage_index(to.value.as_str())
+        {
+            return fail(
+                Some(to.referenced),
+                &format!("{field}.until"),
+                format!("stage `{}` comes before `{}`", to.value, from.value),
+                None,
+            );
+        }
+        Ok(())
+    };
+    let mut outputs = BTreeSet::new();
+    for (i, manifest) in lesson.manifests.iter().enumerate() {
+        let field = format!("manifests[{i}]");
+        check_span(manifest.since.as_ref(), manifest.until.as_ref(), &field)?;
+        let file = &manifest.file;
+        if !loaded.files.contains_key(&file.value) || file.value == LESSON_FILE {
+            return fail(
+                Some(file.referenced),
+                &format!("{field}.file"),
+                format!("there is no template `{}` in `{}`", file.value, loaded.dir.display()),
+                Some("paths are relative to the lesson folder and cannot leave it".to_owned()),
+            );
+        }
+        let output = file.value.rsplit('/').next().unwrap_or(&file.value);
+        if !output.ends_with(".yaml") && !output.ends_with(".yml") {
+            return fail(Some(file.referenced), &format!("{field}.file"), format!("`{}` is not a `.yaml` file", file.value), None);
+        }
+        if output == "kustomization.yaml" || output.starts_with("gitgen-") || !outputs.insert(output.to_owned()) {
+            return fail(
+                Some(file.referenced),
+                &format!("{field}.file"),
+                format!("the output name `{output}` is taken"),
+                Some("`kustomization.yaml`, `gitgen-*` and names already used by another template of this lesson are reserved".to_owned()),
+            );
+        }
+    }
+    let mut charts = BTreeSet::new();
+    for (i, chart) in lesson.charts.iter().enumerate() {
+        let field = format!("charts[{i}]");
+        check_span(chart.since.as_ref(), chart.until.as_ref(), &field)?;
+        if names::LessonId::new(chart.name.clone()).is_err() || !charts.insert(chart.name.as_str()) {
+            return located(
+                &format!("name: {}", chart.name),
+                &format!("{field}.name"),
+                format!("`{}` is not a unique release name (lower-case letters, digits, `-`)", chart.name),
+                None,
+            );
+        }
+        for version in std::iter::once(&chart.version).chain(chart.stage_versions.values()) {
+            if !is_pinned_version(version) {
+                return located(
+                    version,
+                    &format!("{field}.version"),
+                    format!("`{version}` is not an exact version"),
+                    Some("pin charts to one version, e.g. `65.8.1`; ranges make renders drift".to_owned()),
+                );
+            }
+        }
+        if let Some(stage) = chart.stage_versions.keys().find(|s| loaded.stage_index(s.as_str()).is_none()) {
+            return located(
+                &format!("{stage}:"),
+                &format!("{field}.stage_versions"),
+                format!("there is no stage `{stage}`"),
+                stage_hint(),
+            );
+        }
+        if let Some(values) = &chart.values
+            && !loaded.files.contains_key(&values.value)
+        {
+            return fail(
+                Some(values.referenced),
+                &format!("{field}.values"),
+                format!("there is no values file `{}` in `{}`", values.value, loaded.dir.display()),
+                None,
+            );
+        }
+    }
+    for (i, ns) in lesson.namespaces.iter().enumerate() {
+        if ns.pod_security == lesson::PodSecurityLevel::Privileged && ns.reason.as_deref().is_none_or(str::is_empty) {
+            return located(
+                &format!("name: {}", ns.name),
+                &format!("namespaces[{i}].reason"),
+                format!("namespace `{}` is privileged without a reason", ns.name),
+                Some("say why the lesson's pods need host access, or use `baseline`".to_owned()),
+            );
+        }
+    }
+    if !loaded.files.contains_key(&lesson.walkthrough) {
+        return located(
+            "walkthrough",
+            "walkthrough",
+            format!("there is no walkthrough `{}` in `{}`", lesson.walkthrough, loaded.dir.display()),
+            Some("each lesson explains itself in `README.md.j2` (Markdown, a minijinja template)".to_owned()),
+        );
+    }
+    Ok(())
+}
+
+fn is_pinned_version(version: &str) -> bool {
+    let bare = version.strip_prefix('v').unwrap_or(version);
+    !bare.is_empty()
+        && bare.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && bare.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+}

@@ -1,0 +1,247 @@
+//! The toggle file `overlays/<env>/lessons.yaml`: which lessons an environment runs, and
+//! at which stage. It is the one file people edit by hand, one line per lesson, so that
+//! enabling a lesson is a one-line pull request.
+//!
+//! Parsing checks it against the catalog ([`Selection`]); editing ([`ToggleFile::set`],
+//! [`ToggleFile::unset`]) works on lines so comments and order survive.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::names::{EnvName, LessonId, StageName};
+use super::{Catalog, closest};
+use crate::yaml::{self, YamlError};
+
+/// The toggle file's name inside `overlays/<env>/`.
+pub const TOGGLE_FILE: &str = "lessons.yaml";
+
+/// Repo-relative path of an environment's toggle file.
+pub fn toggle_path(env: &EnvName) -> String {
+    format!("overlays/{env}/{TOGGLE_FILE}")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    #[serde(default)]
+    lessons: Option<IndexMap<Spanned<String>, Spanned<Option<String>>>>,
+}
+
+/// A toggle file that is not valid against the catalog.
+#[derive(Debug, thiserror::Error)]
+pub enum ToggleError {
+    /// Not YAML of the expected shape (this includes a lesson listed twice).
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    /// A line that names something the catalog does not have, or breaks a rule.
+    #[error("`{}:{line}:{column}`: {message}", path.display())]
+    Invalid {
+        /// The toggle file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column.
+        column: u64,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
+}
+
+impl ToggleError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ToggleError::Invalid { hint, .. } => hint.clone(),
+            ToggleError::Yaml(err) if err.message.contains("uplicate") => {
+                Some("list each lesson once: `<lesson>: <stage>`".to_owned())
+            }
+            ToggleError::Yaml(_) => Some("the file holds one mapping, `lessons:`, of `<lesson>: <stage>` lines".to_owned()),
+        }
+    }
+}
+
+/// The lessons an environment runs, each at one stage, checked against the catalog:
+/// every lesson exists, every stage exists, requirements are enabled, nothing conflicts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Enabled lesson → its stage.
+    pub lessons: BTreeMap<LessonId, StageName>,
+}
+
+/// The text of a toggle file and where it lives.
+#[derive(Debug, Clone)]
+pub struct ToggleFile {
+    /// Path for messages and writing.
+    pub path: PathBuf,
+    /// The text as on disk (empty when the file does not exist yet).
+    pub text: String,
+}
+
+impl ToggleFile {
+    /// The toggle file `gitgen init` writes: every lesson listed, commented out, so
+    /// enabling one is uncommenting its line.
+    pub fn starter(catalog: &Catalog, env: &EnvName, path: PathBuf) -> Self {
+        let mut text = format!(
+            "# Lessons enabled in the `{env}` environment, one line each: `<lesson>: <stage>`.\n\
+             # Uncomment a line (or run `gitgen enable <lesson>`), run `gitgen render`, open a pull request.\n\
+             lessons:\n"
+        );
+        for lesson in catalog.lessons.values() {
+            text.push_str(&format!("  # {}: {}\n", lesson.id(), lesson.last_stage()));
+        }
+        ToggleFile { path, text }
+    }
+
+    /// Parses the file and checks it against `catalog` for environment `env`.
+    pub fn selection(&self, catalog: &Catalog, env: &EnvName) -> Result<Selection, ToggleError> {
+        let raw: Raw = if self.text.trim().is_empty() {
+            Raw { lessons: None }
+        } else {
+            yaml::from_str(&self.text, &self.path)?
+        };
+        let mut lessons = BTreeMap::new();
+        let mut spans = BTreeMap::new();
+        for (name, stage) in raw.lessons.unwrap_or_default() {
+            let invalid = |at: &serde_saphyr::Location, message: String, hint: Option<String>| ToggleError::Invalid {
+                path: self.path.clone(),
+                line: at.line(),
+                column: at.column(),
+                message,
+                hint,
+            };
+            let Some(lesson) = catalog.get(&name.value) else {
+                let hint = match catalog.closest(&name.value) {
+                    Some(near) => format!("did you mean `{near}`? `gitgen list` shows every lesson"),
+                    None => "`gitgen list` shows every lesson".to_owned(),
+                };
+                return Err(invalid(&name.referenced, format!("no lesson is called `{}`", name.value.escape_debug()), Some(hint)));
+            };
+            let stage_name = match &stage.value {
+                None => lesson.last_stage().clone(),
+                Some(wanted) => match lesson.stage_names().find(|s| s.as_str() == wanted) {
+                    Some(found) => found.clone(),
+                    None => {
+                        let names: Vec<&str> = lesson.stage_names().map(StageName::as_str).collect();
+                        let near = closest(wanted, names.iter().map(|n| (n, *n)));
+                        let hint = match near {
+                            Some(near) => format!("did you mean `{near}`? its stages are: {}", names.join(", ")),
+                            None => format!("its stages are: {}", names.join(", ")),
+                        };
+                        return Err(invalid(
+                            &stage.referenced,
+                            format!("lesson `{}` has no stage `{}`", name.value, wanted.escape_debug()),
+                            Some(hint),
+                        ));
+                    }
+                },
+            };
+            spans.insert(lesson.id().clone(), name.referenced);
+            lessons.insert(lesson.id().clone(), stage_name);
+        }
+        let selection = Selection { lessons };
+        for (id, at) in &spans {
+            let invalid = |message: String, hint: String| ToggleError::Invalid {
+                path: self.path.clone(),
+                line: at.line(),
+                column: at.column(),
+                message,
+                hint: Some(hint),
+            };
+            let lesson = &catalog.lessons[id].lesson;
+            for required in &lesson.requires {
+                if !selection.lessons.contains_key(&required.value) {
+                    return Err(invalid(
+                        format!("`{id}` requires `{}`, which is not enabled", required.value),
+                        format!("run `gitgen enable {id}`, which enables what it requires, or add `{}` here", required.value),
+                    ));
+                }
+            }
+            for (other, reason) in conflicts_of(catalog, id, env) {
+                if selection.lessons.contains_key(&other) {
+                    return Err(invalid(
+                        format!("`{id}` conflicts with `{other}` in environment `{env}`: {reason}"),
+                        format!("disable one of them: `gitgen disable {other}`"),
+                    ));
+                }
+            }
+        }
+        Ok(selection)
+    }
+
+    /// Enables `lesson` at `stage`: rewrites its line (even a commented-out one) or adds it.
+    pub fn set(&mut self, lesson: &LessonId, stage: &StageName) {
+        let line = format!("  {lesson}: {stage}");
+        self.replace_line(lesson, Some(line));
+    }
+
+    /// Disables `lesson`: comments its line out, so the line stays as a menu entry.
+    pub fn unset(&mut self, lesson: &LessonId) {
+        let commented = self
+            .find_line(lesson)
+            .map(|(_, line, _)| format!("  # {}", line.trim_start().trim_start_matches('#').trim_start()));
+        self.replace_line(lesson, commented);
+    }
+
+    /// The line index of `lesson`'s entry, the line, and whether it is commented out.
+    fn find_line(&self, lesson: &LessonId) -> Option<(usize, &str, bool)> {
+        let key = format!("{lesson}:");
+        self.text.lines().enumerate().find_map(|(i, line)| {
+            let body = line.trim_start();
+            let (commented, body) = match body.strip_prefix('#') {
+                Some(rest) => (true, rest.trim_start()),
+                None => (false, body),
+            };
+            (body.starts_with(&key) && line.starts_with(' ')).then_some((i, line, commented))
+        })
+    }
+
+    fn replace_line(&mut self, lesson: &LessonId, new_line: Option<String>) {
+        let mut lines: Vec<String> = self.text.lines().map(str::to_owned).collect();
+        match (self.find_line(lesson).map(|(i, _, _)| i), new_line) {
+            (Some(i), Some(line)) => lines[i] = line,
+            (Some(_), None) | (None, None) => {}
+            (None, Some(line)) => {
+                if !lines.iter().any(|l| l.trim_end() == "lessons:") {
+                    lines.push("lessons:".to_owned());
+                }
+                lines.push(line);
+            }
+        }
+        self.text = lines.join("\n") + "\n";
+    }
+}
+
+/// Lessons `id` conflicts with in `env`, in either direction, with the reason.
+pub fn conflicts_of(catalog: &Catalog, id: &LessonId, env: &EnvName) -> Vec<(LessonId, String)> {
+    let applies = |envs: &[String]| envs.is_empty() || envs.iter().any(|e| e == env.as_str());
+    let mut found = Vec::new();
+    for conflict in &catalog.lessons[id].lesson.conflicts {
+        if applies(&conflict.environments) {
+            found.push((conflict.lesson.value.clone(), conflict.reason.clone()));
+        }
+    }
+    for (other, loaded) in &catalog.lessons {
+        for conflict in &loaded.lesson.conflicts {
+            if &conflict.lesson.value == id && applies(&conflict.environments) {
+                found.push((other.clone(), conflict.reason.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// Reads an environment's toggle file; a missing file is an empty one.
+pub fn read_toggle_file(path: &Path) -> std::io::Result<ToggleFile> {
+    let text = match fs_err::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(err) => return Err(err),
+    };
+    Ok(ToggleFile { path: path.to_owned(), text })
+}

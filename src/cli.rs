@@ -1,0 +1,113 @@
+//! Command-line arguments (clap derive). Parsing only: `cmd/` does the work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Turn a Kubernetes course into a GitOps repository that Argo CD converges.
+///
+/// Exit codes: 0 success, 1 a check found a difference (`render --check`, `diff`),
+/// 2 an error.
+#[derive(Debug, Parser)]
+#[command(name = "gitgen", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The GitOps repo (default: the closest folder upwards holding `gitgen.yaml`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// The environment (default: docker-desktop).
+    #[arg(long, global = true, value_name = "ENV", env = "GITGEN_ENV")]
+    pub env: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a GitOps repo from the course built into gitgen, rendered and committed.
+    Init(InitArgs),
+    /// Render `catalog/` into `generated/`, `overlays/<env>/` and `argocd/<env>/`.
+    Render(RenderArgs),
+    /// List the lessons: stages, charts, requires, conflicts, and what is enabled.
+    List(ListArgs),
+    /// Print a lesson's walkthrough for the environment.
+    Lesson(LessonArgs),
+    /// Enable a lesson (and what it requires) in the toggle file, then render.
+    Enable(EnableArgs),
+    /// Disable a lesson in the toggle file, then render.
+    Disable(DisableArgs),
+    /// Show what render would change, as a unified diff (exit 1 when there is any).
+    Diff,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to create (must be empty or missing).
+    pub dir: PathBuf,
+    /// The URL Argo CD will clone the repo from (default: the `origin` remote of the
+    /// folder, if it is already a git repo, else a placeholder to edit).
+    #[arg(long, value_name = "URL")]
+    pub repo_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Write nothing; exit 1 and list the files that differ from what render would write.
+    #[arg(long)]
+    pub check: bool,
+    /// Overwrite files edited by hand and remove unknown files in gitgen's folders.
+    #[arg(long, conflicts_with = "check")]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LessonArgs {
+    /// The lesson.
+    pub lesson: String,
+    /// The stage to describe (default: the enabled stage, else the last one).
+    #[arg(long)]
+    pub stage: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnableArgs {
+    /// The lesson.
+    pub lesson: String,
+    /// The stage to run (default: the lesson's last stage).
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Overwrite files edited by hand in gitgen's folders.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DisableArgs {
+    /// The lesson.
+    pub lesson: String,
+    /// Also disable the enabled lessons that require it.
+    #[arg(long)]
+    pub cascade: bool,
+    /// Overwrite files edited by hand in gitgen's folders.
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,54 @@
+//! `gitgen diff`: what render would change, as a unified diff.
+
+use gitgen::workspace::Freshness;
+use similar::TextDiff;
+
+use crate::Outcome;
+use crate::cli::GlobalArgs;
+
+pub fn run(global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let workspace = super::open(global)?;
+    let outcome = workspace.plan(Freshness::Full)?;
+    let plan = &outcome.plan;
+    let color = super::color_stdout();
+    let mut changes: Vec<(&str, &str, &str)> = Vec::new();
+    for (path, new) in &plan.added {
+        changes.push((path, "", new));
+    }
+    for (path, (old, new)) in &plan.modified {
+        changes.push((path, old, new));
+    }
+    for (path, old) in &plan.deleted {
+        changes.push((path, old, ""));
+    }
+    changes.sort_by_key(|c| c.0);
+    let lock_text = plan.lock.to_text();
+    if plan.lock_changes() {
+        changes.push((gitgen::output::LOCK_FILE, plan.old_lock_text.as_deref().unwrap_or(""), &lock_text));
+    }
+    for (path, old, new) in &changes {
+        let (from, to) = (if old.is_empty() { "/dev/null".to_owned() } else { format!("a/{path}") }, if new.is_empty() { "/dev/null".to_owned() } else { format!("b/{path}") });
+        let diff = TextDiff::from_lines(*old, *new);
+        for line in diff.unified_diff().context_radius(3).header(&from, &to).to_string().lines() {
+            let paint = match line.as_bytes().first() {
+                _ if !color => "",
+                _ if line.starts_with("+++") || line.starts_with("---") => "\x1b[1m",
+                Some(b'+') => "\x1b[32m",
+                Some(b'-') => "\x1b[31m",
+                Some(b'@') => "\x1b[36m",
+                _ => "",
+            };
+            let reset = if paint.is_empty() { "" } else { "\x1b[0m" };
+            println!("{paint}{line}{reset}");
+        }
+    }
+    for conflict in &plan.conflicts {
+        println!("# {}: changed outside gitgen; render would refuse it without --force", conflict.path);
+    }
+    if changes.is_empty() && plan.conflicts.is_empty() {
+        eprintln!("No difference: the rendered tree is up to date.");
+        Ok(Outcome::Success)
+    } else {
+        Ok(Outcome::Different)
+    }
+}

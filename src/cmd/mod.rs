@@ -1,0 +1,40 @@
+//! One module per subcommand; each turns parsed arguments into library calls and
+//! prints the result. Data goes to stdout, messages to stderr.
+
+mod diff;
+mod init;
+mod lesson;
+mod list;
+mod render;
+mod toggle;
+
+use gitgen::settings::Settings;
+use gitgen::workspace::Workspace;
+
+use crate::Outcome;
+use crate::cli::{Cli, Command, GlobalArgs};
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Init(args) => init::run(&args),
+        Command::Render(args) => render::run(&cli.global, &args),
+        Command::List(args) => list::run(&cli.global, &args),
+        Command::Lesson(args) => lesson::run(&cli.global, &args),
+        Command::Enable(args) => toggle::enable(&cli.global, &args),
+        Command::Disable(args) => toggle::disable(&cli.global, &args),
+        Command::Diff => diff::run(&cli.global),
+    }
+}
+
+/// Resolves the settings and opens the workspace the global flags name.
+fn open(global: &GlobalArgs) -> Result<Workspace, gitgen::Error> {
+    let settings = Settings::resolve(global.repo.as_deref(), global.env.as_deref())?;
+    Workspace::open(settings)
+}
+
+/// Whether stdout gets colours: a terminal, and `NO_COLOR` unset.
+fn color_stdout() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}

@@ -1,0 +1,46 @@
+//! `gitgen render [--check] [--force]`.
+
+use gitgen::workspace::Freshness;
+
+use crate::Outcome;
+use crate::cli::{GlobalArgs, RenderArgs};
+
+pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
+    let workspace = super::open(global)?;
+    let env = workspace.settings.env_name.clone();
+    if args.check {
+        let outcome = workspace.plan(Freshness::Full)?;
+        let plan = &outcome.plan;
+        let stale: Vec<String> = plan
+            .summary()
+            .into_iter()
+            .map(|(status, path)| format!("{status} {path}"))
+            .collect();
+        if stale.is_empty() {
+            eprintln!("The rendered tree for `{env}` is up to date.");
+            return Ok(Outcome::Success);
+        }
+        for line in &stale {
+            println!("{line}");
+        }
+        eprintln!("{} file(s) differ from what `gitgen render --env {env}` would write.", stale.len());
+        return Ok(Outcome::Different);
+    }
+    let outcome = workspace.render(args.force)?;
+    let rows = outcome.plan.summary();
+    for (status, path) in &rows {
+        println!("{status} {path}");
+    }
+    let lessons = workspace.catalog.lessons.len();
+    let enabled = workspace.selection.lessons.len();
+    if rows.is_empty() {
+        eprintln!("Nothing changed ({lessons} lessons, {enabled} enabled in `{env}`).");
+    } else {
+        eprintln!(
+            "Rendered {} of {lessons} lessons ({enabled} enabled in `{env}`): {} file(s) written or removed.",
+            outcome.rendered_lessons,
+            rows.len()
+        );
+    }
+    Ok(Outcome::Success)
+}

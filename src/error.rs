@@ -1,0 +1,50 @@
+//! The library's error: one variant per stage, each keeping its own type so the binary
+//! can print the cause chain and the stage's hint.
+
+use crate::catalog::CatalogError;
+use crate::catalog::toggle::ToggleError;
+use crate::output::OutputError;
+use crate::render::RenderError;
+use crate::settings::SettingsError;
+
+/// Anything a gitgen command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Flags, `gitgen.yaml` or the repo.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// A lesson or the catalog as a whole.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The environment's toggle file.
+    #[error(transparent)]
+    Toggle(#[from] ToggleError),
+    /// A template or a rendered object.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// Writing the tree.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// A request that does not fit the repo (an unknown lesson on the command line…).
+    #[error("{message}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
+}
+
+impl Error {
+    /// What the user can do about it, if there is something.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Settings(e) => e.hint(),
+            Error::Catalog(e) => e.hint(),
+            Error::Toggle(e) => e.hint(),
+            Error::Render(e) => e.hint(),
+            Error::Output(e) => e.hint(),
+            Error::Usage { hint, .. } => hint.clone(),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! `gitgen.lock`: what render wrote, so the next render can tell its own files from
+//! hand edits, and skip lessons whose inputs did not change.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The lock file's name, at the repo root. It is committed with the rendered tree.
+pub const LOCK_FILE: &str = "gitgen.lock";
+
+/// The parsed lock file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    /// Format version.
+    pub version: u32,
+    /// Fingerprint of the renderer that wrote the files; a different renderer re-renders
+    /// every lesson instead of trusting the hashes below.
+    pub renderer: String,
+    /// sha256 of each lesson's inputs (its catalog folder).
+    pub lessons: BTreeMap<String, String>,
+    /// sha256 of every file render wrote, by repo-relative path.
+    pub files: BTreeMap<String, String>,
+}
+
+impl LockFile {
+    /// Parses the lock; `None` for text that is not a lock (treated as no lock at all,
+    /// which only costs a full render).
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_str::<LockFile>(text).ok().filter(|lock| lock.version == 1)
+    }
+
+    /// The text written to disk: pretty JSON, keys sorted, one path per line so a
+    /// pull request shows exactly which outputs changed.
+    pub fn to_text(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a lock serializes");
+        text.push('\n');
+        text
+    }
+}
+
+/// Hex sha256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The fingerprint of this build's renderer: its version and the hash of the source
+/// files that decide what render writes (computed by `build.rs`).
+pub fn renderer_fingerprint() -> String {
+    format!("gitgen {} {}", env!("CARGO_PKG_VERSION"), env!("GITGEN_RENDERER_HASH"))
+}
+
+/// sha256 of a lesson's inputs: every file of its folder, in path order.
+pub fn lesson_input_hash(files: &BTreeMap<String, String>) -> String {
+    let mut hasher = Sha256::new();
+    for (path, text) in files {
+        // Lengths delimit the fields so two different folders can never hash alike.
+        hasher.update((path.len() as u64).to_le_bytes());
+        hasher.update(path.as_bytes());
+        hasher.update((text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}

@@ -1,0 +1,405 @@
+//! `argocd/<env>/`: the app-of-apps bundle Argo CD converges.
+//!
+//! `root.yaml` is the one object `gitgen bootstrap` applies by hand; it points Argo CD at
+//! `apps/`, which holds everything else: the AppProjects (one per lesson, least
+//! privilege; `default` locked down), the Application that lets Argo CD manage itself,
+//! and one Application per enabled lesson and per chart of an enabled lesson.
+//! Sync waves come from each lesson's depth in the `requires` graph, so operators and
+//! CRDs sync before the lessons that use them.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use super::overlays::{chart_values_text, overlay_dir, values_path};
+use super::policy::cluster_kind_group;
+use super::{RenderContext, RenderError, RenderedFile, yaml_file};
+use crate::catalog::LoadedLesson;
+use crate::catalog::config::SyncMode;
+use crate::catalog::lesson::{Chart, PodSecurityLevel, SyncSettings};
+use crate::yaml;
+
+/// The Argo CD API version of Applications and AppProjects.
+const ARGO_API: &str = "argoproj.io/v1alpha1";
+/// The root Application's name.
+pub const ROOT_APP: &str = "gitgen-root";
+/// The project of gitgen's own Applications (root and Argo CD itself).
+pub const PLATFORM_PROJECT: &str = "gitgen-platform";
+/// The Application through which Argo CD manages itself.
+pub const SELF_APP: &str = "gitgen-argocd";
+/// Where Argo CD lives relative to itself.
+const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+/// The Helm repository of the `argo-cd` chart.
+const ARGO_HELM: &str = "https://argoproj.github.io/argo-helm";
+
+/// Health assessment for `argoproj.io/Application`. Argo CD stopped assessing child
+/// Application health in 1.8, so without this a sync wave of child Applications does
+/// not wait for the previous wave to be healthy.
+pub const APPLICATION_HEALTH_LUA: &str = r#"hs = {}
+hs.status = "Progressing"
+hs.message = ""
+if obj.status ~= nil then
+  if obj.status.health ~= nil then
+    hs.status = obj.status.health.status
+    if obj.status.health.message ~= nil then
+      hs.message = obj.status.health.message
+    end
+  end
+end
+return hs
+"#;
+
+/// The `argocd-cm` key that holds [`APPLICATION_HEALTH_LUA`].
+pub const APPLICATION_HEALTH_KEY: &str = "resource.customizations.health.argoproj.io_Application";
+
+/// Repo-relative folder of an environment's bundle.
+pub fn bundle_dir(env: &str) -> String {
+    format!("argocd/{env}")
+}
+
+/// Renders the environment's whole bundle.
+pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
+    let env = ctx.env_name.as_str();
+    let apps_dir = format!("{}/apps", bundle_dir(env));
+    let toggle = crate::catalog::toggle::toggle_path(ctx.env_name);
+    let mut apps: Vec<(String, String, Value)> = vec![
+        ("project-default.yaml".into(), "gitgen.yaml".into(), locked_default_project(ctx)),
+        ("project-platform.yaml".into(), "gitgen.yaml".into(), platform_project(ctx)),
+        ("argocd.yaml".into(), "gitgen.yaml (argocd pin)".into(), self_managed_argocd(ctx)),
+    ];
+    for lesson in ctx.catalog.lessons.values() {
+        let source = format!("catalog/{}/lesson.yaml", lesson.id());
+        apps.push((format!("project-{}.yaml", lesson.id()), source, lesson_project(ctx, lesson)));
+    }
+    for (id, stage) in &ctx.selection.lessons {
+        let lesson = &ctx.catalog.lessons[id];
+        let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
+        let source = format!("{toggle} and catalog/{id}/lesson.yaml");
+        apps.push((format!("{id}.yaml"), source.clone(), lesson_application(ctx, lesson, index)));
+        for chart in &lesson.lesson.charts {
+            if lesson.in_stage(chart.since.as_ref(), chart.until.as_ref(), index) {
+                apps.push((
+                    format!("{id}-{}.yaml", chart.name),
+                    source.clone(),
+                    chart_application(ctx, lesson, chart, index)?,
+                ));
+            }
+        }
+    }
+    apps.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut files: Vec<RenderedFile> = apps
+        .iter()
+        .map(|(name, source, object)| yaml_file(format!("{apps_dir}/{name}"), source, &yaml::to_string(object)))
+        .collect();
+    let kustomization = json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": apps.iter().map(|(name, _, _)| name.as_str()).collect::<Vec<_>>(),
+    });
+    files.push(yaml_file(format!("{apps_dir}/kustomization.yaml"), &toggle, &yaml::to_string(&kustomization)));
+    files.push(yaml_file(format!("{}/root.yaml", bundle_dir(env)), "gitgen.yaml", &yaml::to_string(&root_application(ctx))));
+    Ok(files)
+}
+
+fn metadata(ctx: &RenderContext<'_>, name: &str, labels: Value, wave: i64) -> Value {
+    json!({
+        "name": name,
+        "namespace": ctx.config.argocd.namespace,
+        "labels": labels,
+        "annotations": {"argocd.argoproj.io/sync-wave": wave.to_string()},
+    })
+}
+
+fn platform_labels(ctx: &RenderContext<'_>) -> Value {
+    json!({"app.kubernetes.io/managed-by": "gitgen", "gitgen.io/environment": ctx.env_name.as_str()})
+}
+
+fn lesson_labels(ctx: &RenderContext<'_>, lesson: &LoadedLesson, stage: Option<&str>) -> Value {
+    let mut labels = platform_labels(ctx);
+    labels["gitgen.io/lesson"] = json!(lesson.id().as_str());
+    labels["gitgen.io/section"] = json!(label_value(&lesson.lesson.section));
+    if let Some(stage) = stage {
+        labels["gitgen.io/stage"] = json!(stage);
+    }
+    labels
+}
+
+/// A label value from free text: lower-case words joined by `-`, at most 63 characters.
+fn label_value(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.truncate(63);
+    out.trim_end_matches('-').to_owned()
+}
+
+/// Sync waves: a lesson's charts (operators, CRDs) at ten times its depth, its own
+/// objects five after, so everything a lesson requires is synced and healthy first.
+fn chart_wave(lesson: &LoadedLesson) -> i64 {
+    lesson.level as i64 * 10
+}
+
+fn retry() -> Value {
+    json!({"limit": 10, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}})
+}
+
+fn sync_policy(ctx: &RenderContext<'_>, mut options: Vec<String>, settings: &SyncSettings) -> Value {
+    if settings.server_side_apply.is_some() {
+        options.push("ServerSideApply=true".to_owned());
+    }
+    if !settings.ignore_differences.is_empty() {
+        // Without it a sync would still overwrite the ignored fields.
+        options.push("RespectIgnoreDifferences=true".to_owned());
+    }
+    options.extend(settings.options.iter().map(|o| o.option.clone()));
+    let mut policy = json!({"syncOptions": options, "retry": retry()});
+    if ctx.env.sync == SyncMode::Automated {
+        policy["automated"] = json!({"prune": true, "selfHeal": true});
+    }
+    policy
+}
+
+fn ignore_differences(settings: &SyncSettings) -> Option<Value> {
+    let entries: Vec<Value> = settings
+        .ignore_differences
+        .iter()
+        .map(|d| {
+            let mut entry = json!({"group": d.group, "kind": d.kind});
+            if let Some(name) = &d.name {
+                entry["name"] = json!(name);
+            }
+            if let Some(namespace) = &d.namespace {
+                entry["namespace"] = json!(namespace);
+            }
+            if !d.json_pointers.is_empty() {
+                entry["jsonPointers"] = json!(d.json_pointers);
+            }
+            if !d.jq_path_expressions.is_empty() {
+                entry["jqPathExpressions"] = json!(d.jq_path_expressions);
+            }
+            entry
+        })
+        .collect();
+    (!entries.is_empty()).then(|| Value::Array(entries))
+}
+
+fn info(lesson: &LoadedLesson, index: usize, walkthrough: String) -> Value {
+    let stages = &lesson.lesson.stages;
+    let stage = &stages[index];
+    let mut info = vec![
+        json!({"name": "Lesson", "value": lesson.lesson.title}),
+        json!({"name": "Stage", "value": format!("{} ({} of {}): {}", stage.name, index + 1, stages.len(), stage.description)}),
+        json!({"name": "Walkthrough", "value": walkthrough}),
+    ];
+    let section = match &lesson.lesson.course_anchor {
+        Some(anchor) => format!("{} (course README #{anchor})", lesson.lesson.section),
+        None => lesson.lesson.section.clone(),
+    };
+    info.push(json!({"name": "Course section", "value": section}));
+    Value::Array(info)
+}
+
+fn lesson_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) -> Value {
+    let id = lesson.id().as_str();
+    let stage = lesson.lesson.stages[index].name.as_str();
+    let overlay = overlay_dir(ctx.env_name.as_str(), id);
+    let mut meta = metadata(ctx, id, lesson_labels(ctx, lesson, Some(stage)), chart_wave(lesson) + 5);
+    // Deleting the Application (disabling the lesson) deletes what it deployed.
+    meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    let mut spec = json!({
+        "project": id,
+        "info": info(lesson, index, format!("{overlay}/README.md")),
+        "source": {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "path": overlay},
+        "destination": {"server": ctx.env.destination, "namespace": lesson.lesson.namespace},
+        // Namespaces are pruned last, after everything inside them.
+        "syncPolicy": sync_policy(ctx, vec!["PruneLast=true".to_owned()], &lesson.lesson.sync),
+    });
+    if let Some(ignore) = ignore_differences(&lesson.lesson.sync) {
+        spec["ignoreDifferences"] = ignore;
+    }
+    json!({"apiVersion": ARGO_API, "kind": "Application", "metadata": meta, "spec": spec})
+}
+
+/// The chart version for the stage.
+fn chart_version<'a>(chart: &'a Chart, lesson: &LoadedLesson, index: usize) -> &'a str {
+    chart
+        .stage_versions
+        .iter()
+        .filter_map(|(stage, version)| lesson.stage_index(stage.as_str()).map(|i| (i, version)))
+        .filter(|(i, _)| *i <= index)
+        .max_by_key(|(i, _)| *i)
+        .map_or(chart.version.as_str(), |(_, version)| version.as_str())
+}
+
+fn chart_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, chart: &Chart, index: usize) -> Result<Value, RenderError> {
+    let id = lesson.id().as_str();
+    let stage = lesson.lesson.stages[index].name.as_str();
+    let name = format!("{id}-{}", chart.name);
+    let mut labels = lesson_labels(ctx, lesson, Some(stage));
+    labels["gitgen.io/chart"] = json!(chart.name);
+    let mut meta = metadata(ctx, &name, labels, chart_wave(lesson));
+    meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    let mut helm = json!({"releaseName": chart.name});
+    let mut chart_source = json!({
+        "repoURL": chart.repo,
+        "chart": chart.chart,
+        "targetRevision": chart_version(chart, lesson, index),
+    });
+    let mut spec = json!({
+        "project": id,
+        "info": info(lesson, index, format!("{}/README.md", overlay_dir(ctx.env_name.as_str(), id))),
+        "destination": {"server": ctx.env.destination, "namespace": chart.namespace},
+    });
+    if chart.values_from_git && chart.values.is_some() {
+        helm["valueFiles"] = json!([format!("$values/{}", values_path(ctx.env_name.as_str(), id, &chart.name))]);
+        chart_source["helm"] = helm;
+        spec["sources"] = json!([
+            chart_source,
+            {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "ref": "values"},
+        ]);
+    } else {
+        if let Some(text) = chart_values_text(ctx, lesson, chart, index)? {
+            let values: Value = yaml::from_str(&text, &lesson.dir.join("values")).expect("checked by chart_values_text");
+            helm["valuesObject"] = values;
+        }
+        chart_source["helm"] = helm;
+        spec["source"] = chart_source;
+    }
+    let mut policy = sync_policy(ctx, vec!["CreateNamespace=true".to_owned()], &chart.sync);
+    // The chart's namespace is created by Argo CD, which labels it as the lesson declares.
+    let level = lesson
+        .lesson
+        .namespaces
+        .iter()
+        .find(|ns| ns.name == chart.namespace)
+        .map_or(PodSecurityLevel::Baseline, |ns| ns.pod_security);
+    let extra = lesson.lesson.namespaces.iter().find(|ns| ns.name == chart.namespace).map(|ns| ns.labels.clone()).unwrap_or_default();
+    policy["managedNamespaceMetadata"] = json!({"labels": super::bases::namespace_labels(level, &extra)});
+    spec["syncPolicy"] = policy;
+    if let Some(ignore) = ignore_differences(&chart.sync) {
+        spec["ignoreDifferences"] = ignore;
+    }
+    Ok(json!({"apiVersion": ARGO_API, "kind": "Application", "metadata": meta, "spec": spec}))
+}
+
+fn lesson_project(ctx: &RenderContext<'_>, lesson: &LoadedLesson) -> Value {
+    let l = &lesson.lesson;
+    let mut repos: BTreeSet<&str> = BTreeSet::from([ctx.config.repo_url.as_str()]);
+    repos.extend(l.charts.iter().map(|c| c.repo.as_str()));
+    let namespaces: BTreeSet<&str> = super::policy::allowed_namespaces(lesson)
+        .chain(std::iter::once(l.namespace.as_str()))
+        .collect();
+    let destinations: Vec<Value> = namespaces
+        .iter()
+        .map(|ns| json!({"server": ctx.env.destination, "namespace": ns}))
+        .collect();
+    let mut kinds: BTreeSet<(&str, &str)> = l.cluster_kinds.iter().filter_map(|k| cluster_kind_group(k)).collect();
+    kinds.insert(("", "Namespace"));
+    let whitelist: Vec<Value> = kinds.iter().map(|(group, kind)| json!({"group": group, "kind": kind})).collect();
+    json!({
+        "apiVersion": ARGO_API,
+        "kind": "AppProject",
+        "metadata": metadata(ctx, lesson.id().as_str(), lesson_labels(ctx, lesson, None), -10),
+        "spec": {
+            "description": format!("{}: only this lesson's repos, namespaces and cluster-scoped kinds", l.title),
+            "sourceRepos": repos,
+            "destinations": destinations,
+            "clusterResourceWhitelist": whitelist,
+        },
+    })
+}
+
+fn locked_default_project(ctx: &RenderContext<'_>) -> Value {
+    json!({
+        "apiVersion": ARGO_API,
+        "kind": "AppProject",
+        "metadata": metadata(ctx, "default", platform_labels(ctx), -10),
+        "spec": {
+            "description": "Locked down: every Application belongs to a lesson's project or to gitgen-platform",
+            "sourceRepos": [],
+            "destinations": [],
+            "clusterResourceWhitelist": [],
+            "namespaceResourceBlacklist": [{"group": "*", "kind": "*"}],
+        },
+    })
+}
+
+fn platform_project(ctx: &RenderContext<'_>) -> Value {
+    json!({
+        "apiVersion": ARGO_API,
+        "kind": "AppProject",
+        "metadata": metadata(ctx, PLATFORM_PROJECT, platform_labels(ctx), -10),
+        "spec": {
+            "description": "gitgen's own Applications: the app-of-apps root and Argo CD itself",
+            "sourceRepos": [ctx.config.repo_url, ARGO_HELM],
+            "destinations": [{"server": IN_CLUSTER, "namespace": ctx.config.argocd.namespace}],
+            "clusterResourceWhitelist": [
+                {"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition"},
+                {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole"},
+                {"group": "rbac.authorization.k8s.io", "kind": "ClusterRoleBinding"},
+            ],
+        },
+    })
+}
+
+fn self_managed_argocd(ctx: &RenderContext<'_>) -> Value {
+    // No resources finalizer: deleting this Application must never delete Argo CD.
+    json!({
+        "apiVersion": ARGO_API,
+        "kind": "Application",
+        "metadata": metadata(ctx, SELF_APP, platform_labels(ctx), -5),
+        "spec": {
+            "project": PLATFORM_PROJECT,
+            "info": [{"name": "Argo CD", "value": format!("{} (chart {}), pinned in gitgen.yaml", ctx.config.argocd.version, ctx.config.argocd.chart_version)}],
+            "source": {
+                "repoURL": ARGO_HELM,
+                "chart": "argo-cd",
+                "targetRevision": ctx.config.argocd.chart_version,
+                "helm": {
+                    "releaseName": "argocd",
+                    "valuesObject": {
+                        // Same object names as the upstream install manifest bootstrap
+                        // applies, so the chart adopts them instead of duplicating them.
+                        "fullnameOverride": "argocd",
+                        "global": {"image": {"tag": ctx.config.argocd.version}},
+                        "crds": {"keep": true},
+                        "configs": {"cm": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA}},
+                    },
+                },
+            },
+            "destination": {"server": IN_CLUSTER, "namespace": ctx.config.argocd.namespace},
+            "syncPolicy": {
+                // Prune stays off: a bad commit must not be able to remove Argo CD's parts.
+                "automated": {"prune": false, "selfHeal": true},
+                // The ApplicationSet CRD is over the 262,144-byte annotation limit of client-side apply.
+                "syncOptions": ["ServerSideApply=true"],
+                "retry": retry(),
+            },
+        },
+    })
+}
+
+fn root_application(ctx: &RenderContext<'_>) -> Value {
+    let env = ctx.env_name.as_str();
+    let mut meta = metadata(ctx, ROOT_APP, platform_labels(ctx), 0);
+    meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    json!({
+        "apiVersion": ARGO_API,
+        "kind": "Application",
+        "metadata": meta,
+        "spec": {
+            "project": PLATFORM_PROJECT,
+            "info": [{"name": "Environment", "value": env}, {"name": "Toggle file", "value": crate::catalog::toggle::toggle_path(ctx.env_name)}],
+            "source": {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "path": format!("{}/apps", bundle_dir(env))},
+            "destination": {"server": IN_CLUSTER, "namespace": ctx.config.argocd.namespace},
+            // The root always syncs on its own, so a merged toggle shows up in Argo CD even
+            // in environments whose lessons wait for a manual Sync.
+            "syncPolicy": {"automated": {"prune": true, "selfHeal": true}, "retry": retry()},
+        },
+    })
+}

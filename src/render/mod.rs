@@ -1,0 +1,200 @@
+//! Rendering: a checked catalog, an environment and its selection become files in
+//! memory. Nothing here touches the disk; [`crate::output`] decides what to write.
+//!
+//! Three emitters share one [`RenderContext`]: [`bases`] writes `generated/` (one
+//! Kustomize base per lesson and stage, the same for every environment), [`overlays`]
+//! writes `overlays/<env>/` (what the environment enabled, with its patches) and
+//! [`argocd`] writes `argocd/<env>/` (the app-of-apps bundle).
+
+pub mod argocd;
+pub mod bases;
+pub mod overlays;
+pub mod policy;
+pub mod templates;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::catalog::config::{Environment, RepoConfig};
+use crate::catalog::names::EnvName;
+use crate::catalog::{Catalog, LoadedLesson, Selection};
+
+/// A file gitgen writes, in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// Path relative to the repo root, `/`-separated.
+    pub path: String,
+    /// Contents: UTF-8, LF line endings, ending in a newline.
+    pub contents: String,
+}
+
+/// Everything a render reads.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderContext<'a> {
+    /// The checked catalog.
+    pub catalog: &'a Catalog,
+    /// `gitgen.yaml`.
+    pub config: &'a RepoConfig,
+    /// The environment's name.
+    pub env_name: &'a EnvName,
+    /// The environment.
+    pub env: &'a Environment,
+    /// What the environment's toggle file enables.
+    pub selection: &'a Selection,
+}
+
+/// A template or a rendered object that is not acceptable.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The template does not compile or fails while rendering.
+    #[error("`{}{}`: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Template {
+        /// The template.
+        path: PathBuf,
+        /// 1-based line in the template.
+        line: Option<usize>,
+        /// What minijinja said.
+        message: String,
+    },
+    /// The rendered text is not YAML, or not a list of Kubernetes objects.
+    #[error("`{}` (stage `{stage}`) rendered {what}", path.display())]
+    Output {
+        /// The template.
+        path: PathBuf,
+        /// The stage rendered.
+        stage: String,
+        /// What is wrong, with the place in the rendered text.
+        what: String,
+    },
+    /// An object that breaks a rule of its type or of the lesson.
+    #[error("`{}` (stage `{stage}`): {object}: {field}: {message}", path.display())]
+    Object {
+        /// The template.
+        path: PathBuf,
+        /// The stage rendered.
+        stage: String,
+        /// `Kind/name` (and namespace) of the object.
+        object: String,
+        /// Path of the field inside the object.
+        field: String,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
+}
+
+impl RenderError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RenderError::Object { hint, .. } => hint.clone(),
+            RenderError::Output { .. } => Some(
+                "values printed with `{{ }}` are quoted for you; check the template's own indentation and `-` markers"
+                    .to_owned(),
+            ),
+            RenderError::Template { message, .. } if message.contains("undefined") => Some(
+                "manifest templates see `lesson`, `stage` and `stage_at_least()`; values templates and walkthroughs also see `env`"
+                    .to_owned(),
+            ),
+            RenderError::Template { .. } => None,
+        }
+    }
+}
+
+/// The template context every template gets.
+#[derive(Serialize)]
+struct LessonScope<'a> {
+    name: &'a str,
+    title: &'a str,
+    section: &'a str,
+    namespace: &'a str,
+}
+
+#[derive(Serialize)]
+struct StageScope<'a> {
+    name: &'a str,
+    index: usize,
+    description: &'a str,
+}
+
+#[derive(Serialize)]
+struct EnvScope<'a> {
+    name: &'a str,
+    host: &'a str,
+    service_type: crate::catalog::config::ServiceType,
+    sync: crate::catalog::config::SyncMode,
+}
+
+/// The minijinja context for `lesson` at stage `index`, with the environment when given.
+fn template_context(lesson: &LoadedLesson, index: usize, env: Option<(&EnvName, &Environment)>) -> minijinja::Value {
+    let stage = &lesson.lesson.stages[index];
+    let mut context = std::collections::BTreeMap::from([
+        (
+            "lesson",
+            minijinja::Value::from(minijinja::value::Serde(LessonScope {
+                name: lesson.id().as_str(),
+                title: &lesson.lesson.title,
+                section: &lesson.lesson.section,
+                namespace: &lesson.lesson.namespace,
+            })),
+        ),
+        (
+            "stage",
+            minijinja::Value::from(minijinja::value::Serde(StageScope {
+                name: stage.name.as_str(),
+                index,
+                description: &stage.description,
+            })),
+        ),
+        ("stage_at_least", templates::stage_at_least(lesson, index)),
+    ]);
+    if let Some((name, env)) = env {
+        context.insert(
+            "env",
+            minijinja::Value::from(minijinja::value::Serde(EnvScope {
+                name: name.as_str(),
+                host: &env.host,
+                service_type: env.service_type,
+                sync: env.sync,
+            })),
+        );
+    }
+    minijinja::Value::from(context)
+}
+
+/// The comment every generated YAML file starts with.
+pub fn yaml_header(source: &str) -> String {
+    format!("# Generated by gitgen from {source}. Edit the source, then run `gitgen render`.\n")
+}
+
+/// A YAML file with its header.
+pub fn yaml_file(path: String, source: &str, body: &str) -> RenderedFile {
+    RenderedFile {
+        path,
+        contents: format!("{}{body}", yaml_header(source)),
+    }
+}
+
+/// Renders everything for the context: every lesson's bases for which `render_base`
+/// says yes (the others are unchanged since the last render), plus the environment's
+/// overlays and Argo CD bundle. Lessons render in parallel; the order of the result
+/// does not depend on it.
+pub fn render(ctx: &RenderContext<'_>, render_base: impl Fn(&LoadedLesson) -> bool + Sync) -> Result<Vec<RenderedFile>, RenderError> {
+    use rayon::prelude::*;
+    let bases: Vec<Vec<RenderedFile>> = ctx
+        .catalog
+        .lessons
+        .values()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .filter(|lesson| render_base(lesson))
+        .map(bases::emit)
+        .collect::<Result<_, _>>()?;
+    let mut files: Vec<RenderedFile> = bases.into_iter().flatten().collect();
+    files.extend(overlays::emit(ctx)?);
+    files.extend(argocd::emit(ctx)?);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}

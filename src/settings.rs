@@ -1,0 +1,119 @@
+//! Settings: the repo, the environment and `gitgen.yaml`, resolved once from flags, the
+//! environment and the file, and handed to every stage.
+
+use std::path::{Path, PathBuf};
+
+use crate::catalog::config::{CONFIG_FILE, Environment, RepoConfig};
+use crate::catalog::names::EnvName;
+use crate::catalog::{self, closest};
+use crate::yaml::YamlError;
+
+/// The environment used when none is given.
+pub const DEFAULT_ENV: &str = "docker-desktop";
+
+/// Settings that could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// No repo was found.
+    #[error("`{}` is not inside a gitgen repo (no `{CONFIG_FILE}` found)", start.display())]
+    NoRepo {
+        /// Where the search started.
+        start: PathBuf,
+    },
+    /// The config file could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid.
+    #[error(transparent)]
+    Config(#[from] YamlError),
+    /// The environment is not defined in the config.
+    #[error("there is no environment `{name}` in `{}`", path.display())]
+    UnknownEnv {
+        /// The name asked for.
+        name: String,
+        /// The config file.
+        path: PathBuf,
+        /// The closest defined one.
+        closest: Option<String>,
+        /// Every defined one.
+        known: Vec<String>,
+    },
+}
+
+impl SettingsError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SettingsError::NoRepo { .. } => Some("run `gitgen init DIR` to create one, or pass `--repo DIR`".to_owned()),
+            SettingsError::UnknownEnv { closest: Some(near), .. } => Some(format!("did you mean `{near}`?")),
+            SettingsError::UnknownEnv { known, .. } => Some(format!("environments defined: {}", known.join(", "))),
+            SettingsError::Config(err) if err.message.contains("unknown field") => Some(
+                "`gitgen.yaml` has repo_url, target_revision, argocd and environments".to_owned(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the stages need to know about where and for what they run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The repo root.
+    pub repo: PathBuf,
+    /// The selected environment's name.
+    pub env_name: EnvName,
+    /// `gitgen.yaml`.
+    pub config: RepoConfig,
+}
+
+impl Settings {
+    /// Resolves `--repo` (default: the closest folder upwards holding `gitgen.yaml`) and
+    /// `--env` (default: `docker-desktop`).
+    pub fn resolve(repo: Option<&Path>, env: Option<&str>) -> Result<Self, SettingsError> {
+        let repo = match repo {
+            Some(dir) => dir.to_owned(),
+            None => {
+                let start = std::env::current_dir().map_err(|source| SettingsError::Io { path: ".".into(), source })?;
+                start
+                    .ancestors()
+                    .find(|dir| dir.join(CONFIG_FILE).is_file())
+                    .map(Path::to_owned)
+                    .ok_or(SettingsError::NoRepo { start })?
+            }
+        };
+        let path = repo.join(CONFIG_FILE);
+        let text = fs_err::read_to_string(&path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => SettingsError::NoRepo { start: repo.clone() },
+            _ => SettingsError::Io { path: path.clone(), source },
+        })?;
+        let config = RepoConfig::parse(&text, &path)?;
+        let wanted = env.unwrap_or(DEFAULT_ENV);
+        let Some(env_name) = config.environments.keys().find(|name| name.as_str() == wanted).cloned() else {
+            let known: Vec<String> = config.environments.keys().map(|e| e.to_string()).collect();
+            let near = closest(wanted, config.environments.keys().map(|e| (e, e.as_str())));
+            return Err(SettingsError::UnknownEnv {
+                name: wanted.escape_debug().to_string(),
+                path,
+                closest: near.map(|e| e.to_string()),
+                known,
+            });
+        };
+        Ok(Settings { repo, env_name, config })
+    }
+
+    /// The selected environment.
+    pub fn env(&self) -> &Environment {
+        &self.config.environments[&self.env_name]
+    }
+
+    /// The repo's toggle file for the selected environment.
+    pub fn toggle_path(&self) -> PathBuf {
+        self.repo.join(catalog::toggle::toggle_path(&self.env_name))
+    }
+}

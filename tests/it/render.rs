@@ -1,0 +1,159 @@
+//! `gitgen render`: output that builds, determinism, atomicity, hand-edit protection
+//! and `--check`.
+
+use crate::support::{Repo, kustomize};
+
+#[test]
+fn every_rendered_kustomization_builds_with_kubectl() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    repo.gitgen(&["--env", "kind", "render"]).expect(0);
+    let dirs = repo.kustomizations();
+    assert!(dirs.len() >= 6, "too few kustomizations: {dirs:?}");
+    for dir in dirs {
+        if let Err(err) = kustomize(&repo.path().join(&dir)) {
+            panic!("`kubectl kustomize {dir}` failed:\n{err}");
+        }
+    }
+}
+
+#[test]
+fn renders_the_same_bytes_in_two_fresh_repos() {
+    let first = Repo::fixture("small");
+    let second = Repo::fixture("small");
+    first.gitgen(&["render"]).expect(0);
+    second.gitgen(&["render"]).expect(0);
+    assert_eq!(first.tree(), second.tree());
+}
+
+#[test]
+fn renders_the_same_bytes_whatever_order_the_catalog_was_written_in() {
+    let forward = Repo::fixture("small");
+    // Recreate the catalog folder with its entries created in reverse order, so the file
+    // system lists them differently.
+    let reversed = Repo::fixture("small");
+    let catalog = forward.tree().into_iter().filter(|(p, _)| p.starts_with("catalog/")).collect::<Vec<_>>();
+    reversed.remove("catalog");
+    for (path, text) in catalog.iter().rev() {
+        reversed.write(path, text);
+    }
+    forward.gitgen(&["render"]).expect(0);
+    reversed.gitgen(&["render"]).expect(0);
+    assert_eq!(forward.tree(), reversed.tree());
+}
+
+#[test]
+fn a_second_render_writes_nothing() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    let before = modification_times(&repo);
+    let run = repo.gitgen(&["render"]);
+    run.expect(0);
+    assert_eq!(run.stdout, "", "a no-op render listed changes");
+    assert_eq!(modification_times(&repo), before);
+}
+
+fn modification_times(repo: &Repo) -> Vec<(String, std::time::SystemTime)> {
+    repo.tree()
+        .keys()
+        .map(|p| (p.clone(), fs_err::metadata(repo.path().join(p)).unwrap().modified().unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_failing_template_leaves_the_previous_tree_unchanged() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    let before = repo.tree();
+    // Change the first lesson (so it would be rewritten) and break the last one.
+    repo.write("catalog/alpha/pod.yaml", &repo.read("catalog/alpha/pod.yaml").replace("probe-test-app:", "probe-test-app-new:"));
+    repo.write("catalog/beta/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ broken\n");
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    assert!(run.stderr.contains("catalog/beta/cm.yaml:4`: syntax error"), "{}", run.transcript());
+    let after: std::collections::BTreeMap<_, _> = repo.tree().into_iter().filter(|(p, _)| !p.starts_with("catalog/")).collect();
+    let before: std::collections::BTreeMap<_, _> = before.into_iter().filter(|(p, _)| !p.starts_with("catalog/")).collect();
+    assert_eq!(after, before);
+}
+
+#[test]
+fn removing_a_lesson_removes_its_rendered_files() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    assert!(repo.exists("generated/beta/install/cm.yaml"));
+    repo.remove("catalog/beta");
+    repo.write("overlays/docker-desktop/lessons.yaml", "lessons:\n  alpha: service\n");
+    let run = repo.gitgen(&["render"]);
+    run.expect(0);
+    assert!(run.stdout.contains("D generated/beta/install/cm.yaml"), "{}", run.transcript());
+    assert!(!repo.exists("generated/beta"));
+    assert!(!repo.exists("overlays/docker-desktop/beta"));
+    assert!(!repo.exists("argocd/docker-desktop/apps/beta.yaml"));
+    assert!(repo.exists("overlays/docker-desktop/lessons.yaml"), "the toggle file is not render's to delete");
+}
+
+#[test]
+fn refuses_to_overwrite_a_hand_edit_unless_forced() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    let original = repo.read("generated/alpha/pod/pod.yaml");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    repo.write("generated/alpha/pod/pod.yaml", &format!("{original}# my note\n"));
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+    assert!(repo.read("generated/alpha/pod/pod.yaml").ends_with("# my note\n"));
+    repo.gitgen(&["render", "--force"]).expect(0);
+    assert_eq!(repo.read("generated/alpha/pod/pod.yaml"), original);
+}
+
+#[test]
+fn refuses_to_delete_a_file_it_did_not_write() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    repo.write("generated/alpha/notes.txt", "mine\n");
+    let run = repo.gitgen(&["render", "--force"]);
+    run.expect(0);
+    assert!(!repo.exists("generated/alpha/notes.txt"), "--force removes unknown files in render's folders");
+    repo.write("generated/alpha/notes.txt", "mine\n");
+    repo.write("catalog/alpha/README.md.j2", "# changed\n");
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    assert!(run.stderr.contains("generated/alpha/notes.txt: not written by gitgen"), "{}", run.transcript());
+    assert!(repo.exists("generated/alpha/notes.txt"));
+}
+
+#[test]
+fn check_exits_1_and_lists_stale_files_then_0_once_rendered() {
+    let repo = Repo::fixture("small");
+    let run = repo.gitgen(&["render", "--check"]);
+    run.expect(1);
+    assert!(run.stdout.contains("A generated/alpha/pod/pod.yaml"), "{}", run.transcript());
+    assert!(!repo.exists("generated"), "--check writes nothing");
+    repo.gitgen(&["render"]).expect(0);
+    repo.gitgen(&["render", "--check"]).expect(0);
+    repo.write("catalog/alpha/service.yaml", &repo.read("catalog/alpha/service.yaml").replace("8000", "8001"));
+    let run = repo.gitgen(&["render", "--check"]);
+    run.expect(1);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn check_notices_a_hand_edit() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    repo.write("argocd/docker-desktop/root.yaml", "edited\n");
+    let run = repo.gitgen(&["render", "--check"]);
+    run.expect(1);
+    assert!(run.stdout.contains("M argocd/docker-desktop/root.yaml"), "{}", run.transcript());
+}
+
+#[test]
+fn a_value_with_yaml_syntax_stays_one_scalar() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    let built = kustomize(&repo.path().join("generated/beta/install")).unwrap();
+    let objects: Vec<serde_json::Value> = gitgen::yaml::from_multiple(&built, "built".as_ref()).unwrap();
+    let config_map = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    assert_eq!(config_map["data"], serde_json::json!({"x": "a: b # c\n{{ d"}));
+}

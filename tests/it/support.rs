@@ -1,0 +1,168 @@
+//! A test repo in a temp folder and a way to run the real `gitgen` binary in it, as a
+//! user would.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A GitOps repo in a temporary folder.
+pub struct Repo {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+/// One run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    root: PathBuf,
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs_err::create_dir_all(to).unwrap();
+    for entry in fs_err::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs_err::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+impl Repo {
+    /// A copy of `tests/fixtures/<name>`.
+    pub fn fixture(name: &str) -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        copy_dir(&fixtures().join(name), &root);
+        Repo { _dir: dir, root }
+    }
+
+    /// A repo made by `gitgen init` from the built-in course.
+    pub fn init() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("course");
+        let run = gitgen(dir.path(), &["init", root.to_str().unwrap(), "--repo-url", "https://github.com/example/course.git"]);
+        assert_eq!(run.code, 0, "gitgen init failed:\n{}", run.stderr);
+        Repo { _dir: dir, root }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// Runs `gitgen ARGS` in the repo.
+    pub fn gitgen(&self, args: &[&str]) -> Run {
+        let mut run = gitgen(&self.root, args);
+        run.root = self.root.clone();
+        run
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.root.join(relative);
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, text).unwrap();
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        fs_err::read_to_string(self.root.join(relative)).unwrap()
+    }
+
+    pub fn exists(&self, relative: &str) -> bool {
+        self.root.join(relative).exists()
+    }
+
+    pub fn remove(&self, relative: &str) {
+        let path = self.root.join(relative);
+        if path.is_dir() {
+            fs_err::remove_dir_all(path).unwrap();
+        } else {
+            fs_err::remove_file(path).unwrap();
+        }
+    }
+
+    /// Every file of the repo except `.git` and `.gitgen`, with its contents.
+    pub fn tree(&self) -> BTreeMap<String, String> {
+        let mut files = BTreeMap::new();
+        collect(&self.root, "", &mut files);
+        files
+    }
+
+    /// Every folder holding a `kustomization.yaml`, repo-relative.
+    pub fn kustomizations(&self) -> Vec<String> {
+        self.tree()
+            .keys()
+            .filter_map(|p| p.strip_suffix("/kustomization.yaml"))
+            .filter(|p| !p.starts_with("catalog/"))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+fn collect(dir: &Path, prefix: &str, files: &mut BTreeMap<String, String>) {
+    for entry in fs_err::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if prefix.is_empty() && (name == ".git" || name == ".gitgen") {
+            continue;
+        }
+        let relative = format!("{prefix}{name}");
+        if entry.file_type().unwrap().is_dir() {
+            collect(&entry.path(), &format!("{relative}/"), files);
+        } else {
+            files.insert(relative, fs_err::read_to_string(entry.path()).unwrap_or_else(|_| "<binary>".into()));
+        }
+    }
+}
+
+fn gitgen(cwd: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("GITGEN_ENV")
+        .env_remove("GITGEN_GIT_TOKEN")
+        .output()
+        .expect("running gitgen");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        root: cwd.to_owned(),
+    }
+}
+
+impl Run {
+    /// Exit code, stdout and stderr, with the repo's temp path replaced by `[REPO]`.
+    pub fn transcript(&self) -> String {
+        let redact = |text: &str| text.replace(self.root.to_str().unwrap(), "[REPO]");
+        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, redact(&self.stdout), redact(&self.stderr))
+    }
+
+    /// Panics with the transcript unless the run exited with `code`.
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit code\n{}", self.transcript());
+        self
+    }
+}
+
+/// `kubectl kustomize DIR`; kubectl must be installed (these tests never skip).
+pub fn kustomize(dir: &Path) -> Result<String, String> {
+    let output = Command::new("kubectl")
+        .args(["kustomize", dir.to_str().unwrap()])
+        .output()
+        .unwrap_or_else(|e| panic!("kubectl is required for these tests and could not be run: {e}"));
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}

@@ -1,0 +1,67 @@
+//! `gitgen enable` and `gitgen disable`: the toggle file and the tree change together.
+
+use crate::support::Repo;
+
+fn fixture_without_toggles() -> Repo {
+    let repo = Repo::fixture("small");
+    repo.write("overlays/docker-desktop/lessons.yaml", "lessons:\n  # alpha: service\n");
+    repo.gitgen(&["render"]).expect(0);
+    repo
+}
+
+#[test]
+fn enable_adds_what_the_lesson_requires_and_renders() {
+    let repo = fixture_without_toggles();
+    let run = repo.gitgen(&["enable", "beta"]);
+    run.expect(0);
+    insta::assert_snapshot!(run.transcript());
+    assert_eq!(repo.read("overlays/docker-desktop/lessons.yaml"), "lessons:\n  alpha: service\n  beta: install\n");
+    assert!(repo.exists("argocd/docker-desktop/apps/beta-kps.yaml"));
+    repo.gitgen(&["render", "--check"]).expect(0);
+}
+
+#[test]
+fn enable_moves_a_lesson_to_another_stage_in_one_line() {
+    let repo = fixture_without_toggles();
+    repo.gitgen(&["enable", "alpha"]).expect(0);
+    let run = repo.gitgen(&["enable", "alpha", "--stage", "pod"]);
+    run.expect(0);
+    assert!(run.stdout.contains("~ alpha: stage service → pod"), "{}", run.transcript());
+    assert_eq!(repo.read("overlays/docker-desktop/lessons.yaml"), "lessons:\n  alpha: pod\n");
+    assert!(repo.read("overlays/docker-desktop/alpha/kustomization.yaml").contains("generated/alpha/pod"));
+}
+
+#[test]
+fn disable_refuses_while_an_enabled_lesson_requires_it() {
+    let repo = fixture_without_toggles();
+    repo.gitgen(&["enable", "beta"]).expect(0);
+    let run = repo.gitgen(&["disable", "alpha"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+    let run = repo.gitgen(&["disable", "alpha", "--cascade"]);
+    run.expect(0);
+    assert_eq!(repo.read("overlays/docker-desktop/lessons.yaml"), "lessons:\n  # alpha: service\n  # beta: install\n");
+    assert!(!repo.exists("argocd/docker-desktop/apps/beta.yaml"));
+    assert!(!repo.exists("overlays/docker-desktop/alpha"));
+}
+
+#[test]
+fn a_render_failure_leaves_the_toggle_file_as_it_was() {
+    let repo = fixture_without_toggles();
+    repo.write("catalog/beta/cm.yaml", "{% if %}\n");
+    let before = repo.read("overlays/docker-desktop/lessons.yaml");
+    repo.gitgen(&["enable", "beta"]).expect(2);
+    assert_eq!(repo.read("overlays/docker-desktop/lessons.yaml"), before);
+    assert!(!repo.exists("argocd/docker-desktop/apps/alpha.yaml"));
+}
+
+#[test]
+fn unknown_lessons_and_stages_get_the_closest_name() {
+    let repo = fixture_without_toggles();
+    let run = repo.gitgen(&["enable", "alpah"]);
+    run.expect(2);
+    assert!(run.stderr.contains("did you mean `alpha`"), "{}", run.transcript());
+    let run = repo.gitgen(&["enable", "alpha", "--stage", "servce"]);
+    run.expect(2);
+    assert!(run.stderr.contains("its stages are: pod, service"), "{}", run.transcript());
+}
