@@ -24,8 +24,7 @@ use std::path::{Component, Path, PathBuf};
 
 use git2::{
     Cred, CredentialType, ErrorClass, ErrorCode, Index, IndexEntry, IndexTime, ObjectType, Oid,
-    PushOptions,
-    RemoteCallbacks, Repository,
+    PushOptions, RemoteCallbacks, Repository,
 };
 
 /// What to publish and where.
@@ -40,7 +39,8 @@ pub struct PublishRequest<'a> {
     /// these are committed, including deletions under them.
     pub paths: &'a [PathBuf],
     /// Whether a working-tree file under the managed paths is exactly what render wrote.
-    /// Asked about every file that is added or modified relative to the branch.
+    /// Asked about every file that is added or modified relative to the branch; deletions
+    /// are taken as render's, since it removes the files it no longer writes.
     pub is_render_output: &'a dyn Fn(&Path, &[u8]) -> bool,
     /// Commit changes `is_render_output` does not recognise instead of refusing.
     pub include_local_changes: bool,
@@ -81,37 +81,49 @@ impl Credentials {
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let token = self.token.as_ref().map(|_| "<redacted>");
-        f.debug_struct("Credentials").field("token", &token).finish()
+        f.debug_struct("Credentials")
+            .field("token", &token)
+            .finish()
     }
 }
 
 /// Why publishing failed. Push failures always keep the local commit.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
+    /// The path is not a non-bare repository root.
     #[error("`{}` is not the root of a git working tree", path.display())]
     NotARepository {
         path: PathBuf,
         #[source]
         source: Option<git2::Error>,
     },
+    /// The branch name breaks git's rules.
     #[error("`{name}` is not a valid branch name")]
     InvalidBranch { name: String },
+    /// A managed path is absolute, leaves the repository, or is not UTF-8.
     #[error("managed path `{}` is not a plain path relative to the repository root", path.display())]
     InvalidManagedPath { path: PathBuf },
+    /// `user.name` or `user.email` is not configured.
     #[error("no git identity is configured for commits in `{}`", path.display())]
     NoIdentity {
         path: PathBuf,
         #[source]
         source: git2::Error,
     },
-    #[error("the managed paths hold changes that render did not make:\n{}", bullet_list(files))]
+    /// Files under the managed paths that render did not write, sorted.
+    #[error(
+        "the managed paths hold changes that render did not make:\n{}",
+        bullet_list(files)
+    )]
     LocalChanges { files: Vec<PathBuf> },
+    /// A working-tree file could not be read.
     #[error("could not read `{}`", path.display())]
     ReadFile {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    /// A local git operation failed.
     #[error("git could not {action} in `{}`", path.display())]
     Repository {
         action: &'static str,
@@ -119,16 +131,39 @@ pub enum GitError {
         #[source]
         source: git2::Error,
     },
+    /// No remote of that name.
     #[error("remote `{remote}` is not configured in `{}`", path.display())]
     RemoteNotConfigured { remote: String, path: PathBuf },
+    /// Every credential offered was rejected, or none was available.
     #[error("authentication to remote `{remote}` ({url}) failed: {message}")]
-    AuthFailed { remote: String, url: String, kept: KeptCommit, message: String },
+    AuthFailed {
+        remote: String,
+        url: String,
+        kept: Box<KeptCommit>,
+        message: String,
+    },
+    /// The remote branch has commits the local one lacks.
     #[error("remote `{remote}` has commits on `{}` that yours does not (non-fast-forward)", kept.branch)]
-    NonFastForward { remote: String, kept: KeptCommit, message: String },
+    NonFastForward {
+        remote: String,
+        kept: Box<KeptCommit>,
+        message: String,
+    },
+    /// The remote could not be reached (network, DNS, missing path).
     #[error("could not reach remote `{remote}` ({url}): {message}")]
-    Unreachable { remote: String, url: String, kept: KeptCommit, message: String },
+    Unreachable {
+        remote: String,
+        url: String,
+        kept: Box<KeptCommit>,
+        message: String,
+    },
+    /// The remote declined the update (a hook or protection), with what it said.
     #[error("remote `{remote}` refused `{}`: {message}", kept.branch)]
-    Refused { remote: String, kept: KeptCommit, message: String },
+    Refused {
+        remote: String,
+        kept: Box<KeptCommit>,
+        message: String,
+    },
 }
 
 /// The local commit a failed push leaves in place.
@@ -143,7 +178,11 @@ pub struct KeptCommit {
 impl fmt::Display for KeptCommit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let short = &self.commit[..self.commit.len().min(12)];
-        write!(f, "your commit {short} is kept on branch `{}`, nothing was lost", self.branch)
+        write!(
+            f,
+            "your commit {short} is kept on branch `{}`, nothing was lost",
+            self.branch
+        )
     }
 }
 
@@ -163,8 +202,8 @@ impl GitError {
             GitError::NoIdentity { .. } => "set one with `git config user.name \"Your Name\"` and \
                  `git config user.email you@example.com` (add `--global` for every repository)"
                 .to_owned(),
-            GitError::LocalChanges { .. } => "run `gitgen render` to regenerate them, restore them \
-                 with `git restore PATH`, or pass `--include-local-changes` to publish them as they are"
+            GitError::LocalChanges { .. } => "run `gitgen render` to regenerate them, restore or delete \
+                 them (`git restore PATH`), or pass `--include-local-changes` to publish them as they are"
                 .to_owned(),
             GitError::ReadFile { .. } => "check that the file is readable".to_owned(),
             GitError::Repository { path, .. } => {
@@ -193,7 +232,10 @@ impl GitError {
 }
 
 fn bullet_list(files: &[PathBuf]) -> String {
-    let lines: Vec<String> = files.iter().map(|f| format!("  `{}`", f.display())).collect();
+    let lines: Vec<String> = files
+        .iter()
+        .map(|f| format!("  `{}`", f.display()))
+        .collect();
     lines.join("\n")
 }
 
@@ -203,20 +245,32 @@ pub fn publish(req: &PublishRequest<'_>, credentials: &Credentials) -> Result<Pu
         path: req.repo.to_owned(),
         source: Some(source),
     })?;
-    let workdir = match repo.workdir() {
-        Some(dir) => dir.to_owned(),
-        None => return Err(GitError::NotARepository { path: req.repo.to_owned(), source: None }),
+    let Some(workdir) = repo.workdir() else {
+        return Err(GitError::NotARepository {
+            path: req.repo.to_owned(),
+            source: None,
+        });
     };
     if !git2::Branch::name_is_valid(req.branch).unwrap_or(false) {
-        return Err(GitError::InvalidBranch { name: req.branch.to_owned() });
+        return Err(GitError::InvalidBranch {
+            name: req.branch.to_owned(),
+        });
     }
-    let managed = outermost(req.paths.iter().map(|p| git_path(p)).collect::<Result<_, _>>()?);
-    let workdir = workdir.as_path();
+    let managed = outermost(
+        req.paths
+            .iter()
+            .map(|p| git_path(p))
+            .collect::<Result<_, _>>()?,
+    );
     let local = |action| move |source| repo_error(action, workdir, source);
 
     let refname = format!("refs/heads/{}", req.branch);
     let tip = match repo.find_reference(&refname) {
-        Ok(reference) => Some(reference.peel_to_commit().map_err(local("read the branch"))?),
+        Ok(reference) => Some(
+            reference
+                .peel_to_commit()
+                .map_err(local("read the branch"))?,
+        ),
         Err(e) if e.code() == ErrorCode::NotFound => None,
         Err(e) => return Err(local("read the branch")(e)),
     };
@@ -224,7 +278,10 @@ pub fn publish(req: &PublishRequest<'_>, credentials: &Credentials) -> Result<Pu
     let on_branch = head_ref.symbolic_target().ok().flatten() == Some(refname.as_str());
     let base = match &tip {
         Some(tip) => Some(tip.clone()),
-        None => head_ref.resolve().ok().and_then(|r| r.peel_to_commit().ok()),
+        None => head_ref
+            .resolve()
+            .ok()
+            .and_then(|r| r.peel_to_commit().ok()),
     };
     let base_tree = match &base {
         Some(commit) => Some(commit.tree().map_err(local("read the branch's tree"))?),
@@ -249,34 +306,53 @@ pub fn publish(req: &PublishRequest<'_>, credentials: &Credentials) -> Result<Pu
     for (_, content) in &snapshot.changed {
         repo.blob(content).map_err(local("write a file's blob"))?;
     }
-    let tree_id = index.write_tree_to(&repo).map_err(local("write the tree"))?;
+    let tree_id = index
+        .write_tree_to(&repo)
+        .map_err(local("write the tree"))?;
 
-    let unchanged = base_tree.as_ref().is_some_and(|t| t.id() == tree_id);
-    let commit = if unchanged {
-        let base = base.expect("an unchanged tree has a base commit");
-        if tip.is_none() {
-            repo.reference(&refname, base.id(), false, "gitgen publish: create branch")
-                .map_err(local("create the branch"))?;
+    // Nothing to commit when the tree is the base's: reuse it (a re-run after a failed push).
+    let reused = match (&base, &base_tree) {
+        (Some(base), Some(tree)) if tree.id() == tree_id => Some(base.id()),
+        _ => None,
+    };
+    let commit = match reused {
+        Some(id) => {
+            if tip.is_none() {
+                repo.reference(&refname, id, false, "gitgen publish: create branch")
+                    .map_err(local("create the branch"))?;
+            }
+            id
         }
-        base.id()
-    } else {
-        let signature = repo.signature().map_err(|source| GitError::NoIdentity {
-            path: req.repo.to_owned(),
-            source,
-        })?;
-        let tree = repo.find_tree(tree_id).map_err(local("read the tree"))?;
-        let parents: Vec<_> = base.iter().collect();
-        repo.commit(Some(&refname), &signature, &signature, &req.message, &tree, &parents)
+        None => {
+            let signature = repo.signature().map_err(|source| GitError::NoIdentity {
+                path: req.repo.to_owned(),
+                source,
+            })?;
+            let tree = repo.find_tree(tree_id).map_err(local("read the tree"))?;
+            let parents: Vec<_> = base.iter().collect();
+            repo.commit(
+                Some(&refname),
+                &signature,
+                &signature,
+                &req.message,
+                &tree,
+                &parents,
+            )
             .map_err(local("commit"))?
+        }
     };
     if tip.is_none() || on_branch {
-        repo.set_head(&refname).map_err(local("switch `HEAD` to the branch"))?;
-        if !unchanged {
+        repo.set_head(&refname)
+            .map_err(local("switch `HEAD` to the branch"))?;
+        if reused.is_none() {
             update_index(&repo, &managed, &snapshot.present).map_err(local("update the index"))?;
         }
     }
 
-    let kept = KeptCommit { branch: req.branch.to_owned(), commit: commit.to_string() };
+    let kept = Box::new(KeptCommit {
+        branch: req.branch.to_owned(),
+        commit: commit.to_string(),
+    });
     let pr_url = match req.remote {
         Some(remote) => push(&repo, req.repo, remote, &refname, kept, credentials)?,
         None => None,
@@ -286,7 +362,7 @@ pub fn publish(req: &PublishRequest<'_>, credentials: &Credentials) -> Result<Pu
         branch: req.branch.to_owned(),
         pushed_to: req.remote.map(str::to_owned),
         pr_url,
-        unchanged,
+        unchanged: reused.is_some(),
     })
 }
 
@@ -309,7 +385,9 @@ fn snapshot(
     let fail = |action| move |source| repo_error(action, workdir, source);
     let mut index = Index::new().map_err(fail("create an index"))?;
     if let Some(tree) = base {
-        index.read_tree(tree).map_err(fail("read the branch's tree"))?;
+        index
+            .read_tree(tree)
+            .map_err(fail("read the branch's tree"))?;
     }
     let mut files = Vec::new();
     for path in managed {
@@ -327,13 +405,19 @@ fn snapshot(
     for (file, mode, content) in files {
         // Only hashed for now: blobs are written once publish knows it will commit.
         let id = Oid::hash_object(ObjectType::Blob, &content).map_err(fail("hash a file"))?;
-        index.add(&entry(&file, mode, id, content.len())).map_err(fail("stage a file"))?;
+        index
+            .add(&entry(&file, mode, id, content.len()))
+            .map_err(fail("stage a file"))?;
         if before.get(file.as_bytes()) != Some(&(id, mode)) {
             changed.push((file.clone(), content));
         }
         present.push(file);
     }
-    Ok(Snapshot { index, changed, present })
+    Ok(Snapshot {
+        index,
+        changed,
+        present,
+    })
 }
 
 fn remove_under(index: &mut Index, path: &str) -> Result<(), git2::Error> {
@@ -354,7 +438,10 @@ fn collect_files(
     out: &mut Vec<(String, u32, Vec<u8>)>,
 ) -> Result<(), GitError> {
     let full = workdir.join(path);
-    let read_error = |source| GitError::ReadFile { path: full.clone(), source };
+    let read_error = |source| GitError::ReadFile {
+        path: full.clone(),
+        source,
+    };
     let meta = match fs_err::symlink_metadata(&full) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -371,13 +458,19 @@ fn collect_files(
         for dir_entry in fs_err::read_dir(&full).map_err(read_error)? {
             let name = dir_entry.map_err(read_error)?.file_name();
             let Some(name) = name.to_str() else {
-                return Err(GitError::InvalidManagedPath { path: full.join(name) });
+                return Err(GitError::InvalidManagedPath {
+                    path: full.join(name),
+                });
             };
             collect_files(repo, workdir, &format!("{path}/{name}"), base, out)?;
         }
     } else if meta.file_type().is_symlink() {
         let target = fs_err::read_link(&full).map_err(read_error)?;
-        out.push((path.to_owned(), 0o120000, target.to_string_lossy().into_owned().into_bytes()));
+        out.push((
+            path.to_owned(),
+            0o120000,
+            target.to_string_lossy().into_owned().into_bytes(),
+        ));
     } else if meta.is_file() {
         let content = fs_err::read(&full).map_err(read_error)?;
         out.push((path.to_owned(), file_mode(&meta), content));
@@ -388,7 +481,11 @@ fn collect_files(
 #[cfg(unix)]
 fn file_mode(meta: &std::fs::Metadata) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    if meta.permissions().mode() & 0o111 != 0 { 0o100755 } else { 0o100644 }
+    if meta.permissions().mode() & 0o111 != 0 {
+        0o100755
+    } else {
+        0o100644
+    }
 }
 
 #[cfg(not(unix))]
@@ -415,7 +512,11 @@ fn entry(path: &str, mode: u32, id: Oid, len: usize) -> IndexEntry {
 
 /// Makes the repository's index agree with the new commit for the managed paths, taking
 /// stat data from the working tree so `git status` stays fast.
-fn update_index(repo: &Repository, managed: &[String], present: &[String]) -> Result<(), git2::Error> {
+fn update_index(
+    repo: &Repository,
+    managed: &[String],
+    present: &[String],
+) -> Result<(), git2::Error> {
     let mut index = repo.index()?;
     for path in managed {
         remove_under(&mut index, path)?;
@@ -442,7 +543,9 @@ fn is_under(entry: &[u8], path: &str) -> bool {
 
 /// `path` as git spells it: relative, `/`-separated, without `.` or `..`.
 fn git_path(path: &Path) -> Result<String, GitError> {
-    let invalid = || GitError::InvalidManagedPath { path: path.to_owned() };
+    let invalid = || GitError::InvalidManagedPath {
+        path: path.to_owned(),
+    };
     let mut parts = Vec::new();
     for component in path.components() {
         match component {
@@ -458,7 +561,11 @@ fn git_path(path: &Path) -> Result<String, GitError> {
 }
 
 fn repo_error(action: &'static str, path: &Path, source: git2::Error) -> GitError {
-    GitError::Repository { action, path: path.to_owned(), source }
+    GitError::Repository {
+        action,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Pushes `refname` to the remote of the same name and returns the pull-request URL.
@@ -467,32 +574,47 @@ fn push(
     repo_path: &Path,
     remote_name: &str,
     refname: &str,
-    kept: KeptCommit,
+    kept: Box<KeptCommit>,
     credentials: &Credentials,
 ) -> Result<Option<String>, GitError> {
     let not_configured = || GitError::RemoteNotConfigured {
         remote: remote_name.to_owned(),
         path: repo_path.to_owned(),
     };
-    let mut remote = repo.find_remote(remote_name).map_err(|_| not_configured())?;
+    let mut remote = repo
+        .find_remote(remote_name)
+        .map_err(|_| not_configured())?;
     let fetch_url = remote.url().map_err(|_| not_configured())?.to_owned();
-    let push_url = remote.pushurl().ok().flatten().unwrap_or(&fetch_url).to_owned();
+    let push_url = remote
+        .pushurl()
+        .ok()
+        .flatten()
+        .unwrap_or(&fetch_url)
+        .to_owned();
     let url = without_userinfo(&push_url);
     set_upstream(repo, remote_name, &kept.branch, refname)
         .map_err(|source| repo_error("record the branch's upstream", repo_path, source))?;
 
-    let config = repo.config().map_err(|source| repo_error("read the config", repo_path, source))?;
-    let asker = RefCell::new(CredentialAsker { token: credentials.token.as_deref(), ..Default::default() });
+    let config = repo
+        .config()
+        .map_err(|source| repo_error("read the config", repo_path, source))?;
+    let asker = RefCell::new(CredentialAsker {
+        token: credentials.token.as_deref(),
+        ..Default::default()
+    });
     let rejection = RefCell::new(None::<String>);
     let remote_said = RefCell::new(String::new());
     let mut callbacks = RemoteCallbacks::new();
-    callbacks.credentials(|url, user, allowed| asker.borrow_mut().next(&config, url, user, allowed));
+    callbacks
+        .credentials(|url, user, allowed| asker.borrow_mut().next(&config, url, user, allowed));
     callbacks.push_update_reference(|_, status| {
         *rejection.borrow_mut() = status.map(str::to_owned);
         Ok(())
     });
     callbacks.sideband_progress(|text| {
-        remote_said.borrow_mut().push_str(&String::from_utf8_lossy(text));
+        remote_said
+            .borrow_mut()
+            .push_str(&String::from_utf8_lossy(text));
         true
     });
     let mut options = PushOptions::new();
@@ -504,16 +626,34 @@ fn push(
     if let Err(e) = result {
         let message = e.message().to_owned();
         return Err(if asker.borrow().gave_up || e.code() == ErrorCode::Auth {
-            GitError::AuthFailed { remote, url, kept, message }
+            GitError::AuthFailed {
+                remote,
+                url,
+                kept,
+                message,
+            }
         } else if e.code() == ErrorCode::NotFastForward {
-            GitError::NonFastForward { remote, kept, message }
+            GitError::NonFastForward {
+                remote,
+                kept,
+                message,
+            }
         } else {
-            GitError::Unreachable { remote, url, kept, message }
+            GitError::Unreachable {
+                remote,
+                url,
+                kept,
+                message,
+            }
         });
     }
     if let Some(status) = rejection.into_inner() {
         if status.contains("non-fast-forward") || status.contains("fetch first") {
-            return Err(GitError::NonFastForward { remote, kept, message: status });
+            return Err(GitError::NonFastForward {
+                remote,
+                kept,
+                message: status,
+            });
         }
         let remote_said = remote_said.into_inner();
         let said: Vec<&str> = remote_said
@@ -522,14 +662,27 @@ fn push(
             .map(str::trim)
             .filter(|line| !line.is_empty())
             .collect();
-        let message = if said.is_empty() { status } else { format!("{status}\n{}", said.join("\n")) };
-        return Err(GitError::Refused { remote, kept, message });
+        let message = if said.is_empty() {
+            status
+        } else {
+            format!("{status}\n{}", said.join("\n"))
+        };
+        return Err(GitError::Refused {
+            remote,
+            kept,
+            message,
+        });
     }
     Ok(pull_request_url(&fetch_url, &kept.branch))
 }
 
 /// Records `remote` as the branch's upstream unless it already has one, as `git push -u` does.
-fn set_upstream(repo: &Repository, remote: &str, branch: &str, refname: &str) -> Result<(), git2::Error> {
+fn set_upstream(
+    repo: &Repository,
+    remote: &str,
+    branch: &str,
+    refname: &str,
+) -> Result<(), git2::Error> {
     let mut config = repo.config()?;
     let key = format!("branch.{branch}.remote");
     if config.get_string(&key).is_err() {
@@ -581,7 +734,11 @@ impl CredentialAsker<'_> {
             }
         }
         self.gave_up = true;
-        Err(git2::Error::new(ErrorCode::Auth, ErrorClass::Callback, "no credentials were accepted"))
+        Err(git2::Error::new(
+            ErrorCode::Auth,
+            ErrorClass::Callback,
+            "the remote rejected every credential gitgen could offer",
+        ))
     }
 }
 
@@ -618,9 +775,9 @@ fn pull_request_url(remote_url: &str, branch: &str) -> Option<String> {
     }
     let branch = percent_encode(branch);
     match host.to_ascii_lowercase().as_str() {
-        "github.com" if segments.len() == 2 => {
-            Some(format!("https://github.com/{path}/compare/{branch}?expand=1"))
-        }
+        "github.com" if segments.len() == 2 => Some(format!(
+            "https://github.com/{path}/compare/{branch}?expand=1"
+        )),
         "gitlab.com" => Some(format!(
             "https://gitlab.com/{path}/-/merge_requests/new?merge_request[source_branch]={branch}"
         )),
@@ -647,24 +804,44 @@ mod tests {
     #[test]
     fn github_https_and_ssh_remotes_give_a_compare_url() {
         let expected = Some("https://github.com/o/r/compare/lesson/keda?expand=1".to_owned());
-        assert_eq!(pull_request_url("https://github.com/o/r.git", "lesson/keda"), expected);
-        assert_eq!(pull_request_url("https://github.com/o/r", "lesson/keda"), expected);
-        assert_eq!(pull_request_url("git@github.com:o/r.git", "lesson/keda"), expected);
-        assert_eq!(pull_request_url("ssh://git@github.com/o/r.git", "lesson/keda"), expected);
-        assert_eq!(pull_request_url("https://me@github.com/o/r/", "lesson/keda"), expected);
+        assert_eq!(
+            pull_request_url("https://github.com/o/r.git", "lesson/keda"),
+            expected
+        );
+        assert_eq!(
+            pull_request_url("https://github.com/o/r", "lesson/keda"),
+            expected
+        );
+        assert_eq!(
+            pull_request_url("git@github.com:o/r.git", "lesson/keda"),
+            expected
+        );
+        assert_eq!(
+            pull_request_url("ssh://git@github.com/o/r.git", "lesson/keda"),
+            expected
+        );
+        assert_eq!(
+            pull_request_url("https://me@github.com/o/r/", "lesson/keda"),
+            expected
+        );
     }
 
     #[test]
     fn gitlab_remotes_with_subgroups_give_a_merge_request_url() {
         assert_eq!(
             pull_request_url("git@gitlab.com:group/sub/r.git", "lesson/keda").as_deref(),
-            Some("https://gitlab.com/group/sub/r/-/merge_requests/new?merge_request[source_branch]=lesson/keda")
+            Some(
+                "https://gitlab.com/group/sub/r/-/merge_requests/new?merge_request[source_branch]=lesson/keda"
+            )
         );
     }
 
     #[test]
     fn other_hosts_and_local_paths_give_no_url() {
-        assert_eq!(pull_request_url("https://git.example.com/o/r.git", "b"), None);
+        assert_eq!(
+            pull_request_url("https://git.example.com/o/r.git", "b"),
+            None
+        );
         assert_eq!(pull_request_url("/srv/git/r.git", "b"), None);
         assert_eq!(pull_request_url("git://127.0.0.1:9418/r.git", "b"), None);
     }
@@ -691,8 +868,14 @@ mod tests {
 
     #[test]
     fn userinfo_is_removed_from_urls_shown_in_errors() {
-        assert_eq!(without_userinfo("https://u:tok@example.com/o/r"), "https://example.com/o/r");
-        assert_eq!(without_userinfo("git@github.com:o/r.git"), "git@github.com:o/r.git");
+        assert_eq!(
+            without_userinfo("https://u:tok@example.com/o/r"),
+            "https://example.com/o/r"
+        );
+        assert_eq!(
+            without_userinfo("git@github.com:o/r.git"),
+            "git@github.com:o/r.git"
+        );
     }
 
     #[test]
@@ -706,7 +889,10 @@ mod tests {
     #[test]
     fn each_credential_method_is_tried_once_then_it_gives_up() {
         let config = git2::Config::new().unwrap();
-        let mut asker = CredentialAsker { token: Some("t"), ..Default::default() };
+        let mut asker = CredentialAsker {
+            token: Some("t"),
+            ..Default::default()
+        };
         let pass = CredentialType::USER_PASS_PLAINTEXT;
         assert!(asker.next(&config, "https://h/o/r", None, pass).is_ok());
         // An empty config has no helper, so the second request ends the attempts.
