@@ -365,6 +365,14 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
             Some(format!("set `name: {folder}` or rename the folder")),
         );
     }
+    if folder.as_str() == "default" || folder.as_str().starts_with("gitgen-") {
+        return fail(
+            Some(lesson.name.referenced),
+            "name",
+            format!("`{folder}` is reserved for gitgen's own Argo CD objects"),
+            Some("choose another name for the lesson and its folder".to_owned()),
+        );
+    }
     if lesson.stages.is_empty() {
         return located("stages", "stages", "a lesson needs at least one stage".to_owned(), None);
     }

@@ -70,7 +70,7 @@ fn report(workspace: &Workspace, previous: &Selection, outcome: &RenderOutcome) 
         }
     }
     let apps = format!("argocd/{}/apps/", workspace.settings.env_name);
-    let is_app = |path: &str| path.starts_with(&apps) && !path.contains("/project-") && !path.ends_with("kustomization.yaml");
+    let is_app = |path: &str| path.starts_with(&apps) && path.ends_with(".application.yaml");
     for path in outcome.plan.added.keys().filter(|p| is_app(p)) {
         println!("  Application added: {path}");
     }

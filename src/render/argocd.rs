@@ -62,24 +62,25 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     let env = ctx.env_name.as_str();
     let apps_dir = format!("{}/apps", bundle_dir(env));
     let toggle = crate::catalog::toggle::toggle_path(ctx.env_name);
+    // Files are named after the object and its kind, so no two can collide.
     let mut apps: Vec<(String, String, Value)> = vec![
-        ("project-default.yaml".into(), "gitgen.yaml".into(), locked_default_project(ctx)),
-        ("project-platform.yaml".into(), "gitgen.yaml".into(), platform_project(ctx)),
-        ("argocd.yaml".into(), "gitgen.yaml (argocd pin)".into(), self_managed_argocd(ctx)),
+        ("default.appproject.yaml".into(), "gitgen.yaml".into(), locked_default_project(ctx)),
+        (format!("{PLATFORM_PROJECT}.appproject.yaml"), "gitgen.yaml".into(), platform_project(ctx)),
+        (format!("{SELF_APP}.application.yaml"), "gitgen.yaml (argocd pin)".into(), self_managed_argocd(ctx)),
     ];
     for lesson in ctx.catalog.lessons.values() {
         let source = format!("catalog/{}/lesson.yaml", lesson.id());
-        apps.push((format!("project-{}.yaml", lesson.id()), source, lesson_project(ctx, lesson)));
+        apps.push((format!("{}.appproject.yaml", lesson.id()), source, lesson_project(ctx, lesson)));
     }
     for (id, stage) in &ctx.selection.lessons {
         let lesson = &ctx.catalog.lessons[id];
         let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
         let source = format!("{toggle} and catalog/{id}/lesson.yaml");
-        apps.push((format!("{id}.yaml"), source.clone(), lesson_application(ctx, lesson, index)));
+        apps.push((format!("{id}.application.yaml"), source.clone(), lesson_application(ctx, lesson, index)));
         for chart in &lesson.lesson.charts {
             if lesson.in_stage(chart.since.as_ref(), chart.until.as_ref(), index) {
                 apps.push((
-                    format!("{id}-{}.yaml", chart.name),
+                    format!("{id}-{}.application.yaml", chart.name),
                     source.clone(),
                     chart_application(ctx, lesson, chart, index)?,
                 ));

@@ -67,6 +67,12 @@ pub enum RenderError {
         /// What is wrong, with the place in the rendered text.
         what: String,
     },
+    /// Two outputs with one path.
+    #[error("two outputs would be written to `{path}`")]
+    Collision {
+        /// The path.
+        path: String,
+    },
     /// An object that breaks a rule of its type or of the lesson.
     #[error("`{}` (stage `{stage}`): {object}: {field}: {message}", path.display())]
     Object {
@@ -99,6 +105,7 @@ impl RenderError {
                     .to_owned(),
             ),
             RenderError::Template { .. } => None,
+            RenderError::Collision { .. } => Some("rename the lesson or the chart release so their Application names differ".to_owned()),
         }
     }
 }
@@ -196,5 +203,10 @@ pub fn render(ctx: &RenderContext<'_>, render_base: impl Fn(&LoadedLesson) -> bo
     files.extend(overlays::emit(ctx)?);
     files.extend(argocd::emit(ctx)?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some(pair) = files.windows(2).find(|pair| pair[0].path == pair[1].path) {
+        // Two things render to one path, e.g. a chart `<lesson>-<chart>` Application and a
+        // lesson of that name. Writing either would silently lose the other.
+        return Err(RenderError::Collision { path: pair[0].path.clone() });
+    }
     Ok(files)
 }

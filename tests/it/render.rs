@@ -88,7 +88,7 @@ fn removing_a_lesson_removes_its_rendered_files() {
     assert!(run.stdout.contains("D generated/beta/install/cm.yaml"), "{}", run.transcript());
     assert!(!repo.exists("generated/beta"));
     assert!(!repo.exists("overlays/docker-desktop/beta"));
-    assert!(!repo.exists("argocd/docker-desktop/apps/beta.yaml"));
+    assert!(!repo.exists("argocd/docker-desktop/apps/beta.application.yaml"));
     assert!(repo.exists("overlays/docker-desktop/lessons.yaml"), "the toggle file is not render's to delete");
 }
 

@@ -16,7 +16,7 @@ fn enable_adds_what_the_lesson_requires_and_renders() {
     run.expect(0);
     insta::assert_snapshot!(run.transcript());
     assert_eq!(repo.read("overlays/docker-desktop/lessons.yaml"), "lessons:\n  alpha: service\n  beta: install\n");
-    assert!(repo.exists("argocd/docker-desktop/apps/beta-kps.yaml"));
+    assert!(repo.exists("argocd/docker-desktop/apps/beta-kps.application.yaml"));
     repo.gitgen(&["render", "--check"]).expect(0);
 }
 
@@ -41,7 +41,7 @@ fn disable_refuses_while_an_enabled_lesson_requires_it() {
     let run = repo.gitgen(&["disable", "alpha", "--cascade"]);
     run.expect(0);
     assert_eq!(repo.read("overlays/docker-desktop/lessons.yaml"), "lessons:\n  # alpha: service\n  # beta: install\n");
-    assert!(!repo.exists("argocd/docker-desktop/apps/beta.yaml"));
+    assert!(!repo.exists("argocd/docker-desktop/apps/beta.application.yaml"));
     assert!(!repo.exists("overlays/docker-desktop/alpha"));
 }
 
@@ -52,7 +52,7 @@ fn a_render_failure_leaves_the_toggle_file_as_it_was() {
     let before = repo.read("overlays/docker-desktop/lessons.yaml");
     repo.gitgen(&["enable", "beta"]).expect(2);
     assert_eq!(repo.read("overlays/docker-desktop/lessons.yaml"), before);
-    assert!(!repo.exists("argocd/docker-desktop/apps/alpha.yaml"));
+    assert!(!repo.exists("argocd/docker-desktop/apps/alpha.application.yaml"));
 }
 
 #[test]
