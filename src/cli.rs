@@ -44,6 +44,25 @@ pub enum Command {
     Disable(DisableArgs),
     /// Show what render would change, as a unified diff (exit 1 when there is any).
     Diff,
+    /// Commit the toggle file and the rendered tree on a branch, push it, print the PR URL.
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Branch to commit on (created, or reused).
+    #[arg(long)]
+    pub branch: String,
+    /// Remote to push the branch to (e.g. `origin`). Credentials: ssh-agent for SSH;
+    /// for HTTPS the git credential helper or a token in `GITGEN_GIT_TOKEN`.
+    #[arg(long, value_name = "REMOTE")]
+    pub push: Option<String>,
+    /// Also commit changes under gitgen's folders that render did not make.
+    #[arg(long)]
+    pub include_local_changes: bool,
+    /// Commit message (default: says which lessons and stages changed).
+    #[arg(long, short)]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Args)]

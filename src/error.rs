@@ -2,6 +2,7 @@
 //! can print the cause chain and the stage's hint.
 
 use crate::catalog::CatalogError;
+use crate::git::GitError;
 use crate::catalog::toggle::ToggleError;
 use crate::output::OutputError;
 use crate::render::RenderError;
@@ -25,6 +26,9 @@ pub enum Error {
     /// Writing the tree.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// Committing or pushing.
+    #[error(transparent)]
+    Git(#[from] GitError),
     /// A request that does not fit the repo (an unknown lesson on the command line…).
     #[error("{message}")]
     Usage {
@@ -44,6 +48,7 @@ impl Error {
             Error::Toggle(e) => e.hint(),
             Error::Render(e) => e.hint(),
             Error::Output(e) => e.hint(),
+            Error::Git(e) => Some(e.hint()),
             Error::Usage { hint, .. } => hint.clone(),
         }
     }

@@ -5,6 +5,7 @@ mod diff;
 mod init;
 mod lesson;
 mod list;
+mod publish;
 mod render;
 mod toggle;
 
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Enable(args) => toggle::enable(&cli.global, &args),
         Command::Disable(args) => toggle::disable(&cli.global, &args),
         Command::Diff => diff::run(&cli.global),
+        Command::Publish(args) => publish::run(&cli.global, &args),
     }
 }
 

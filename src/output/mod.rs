@@ -144,6 +144,11 @@ impl Plan {
         self.added.is_empty() && self.modified.is_empty() && self.deleted.is_empty() && !self.lock_changes()
     }
 
+    /// Whether the disk already holds exactly what render writes: no change, no conflict.
+    pub fn is_up_to_date(&self) -> bool {
+        self.is_empty() && self.conflicts.is_empty()
+    }
+
     /// Whether the lock file changes.
     pub fn lock_changes(&self) -> bool {
         self.old_lock_text.as_deref() != Some(self.lock.to_text().as_str())

@@ -1,5 +1,6 @@
 //! Integration tests: the real binary, run in temporary repos.
 
+mod publish;
 mod render;
 mod support;
 mod toggle;

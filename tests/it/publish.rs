@@ -1,0 +1,116 @@
+//! `gitgen publish`: the toggle change and the rendered tree, committed and pushed to a
+//! real bare repository.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::Repo;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The small fixture, rendered and committed, with a bare `origin` beside it.
+fn published_fixture() -> (Repo, tempfile::TempDir) {
+    let repo = Repo::fixture("small");
+    repo.write("overlays/docker-desktop/lessons.yaml", "lessons:\n  # alpha: service\n");
+    repo.gitgen(&["render"]).expect(0);
+    let remote = tempfile::tempdir().unwrap();
+    git(remote.path(), &["init", "--bare", "-q", "-b", "main"]);
+    let root = repo.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["config", "user.name", "Trainer"]);
+    git(root, &["config", "user.email", "trainer@example.com"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "course"]);
+    git(root, &["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    git(root, &["push", "-q", "origin", "main"]);
+    (repo, remote)
+}
+
+#[test]
+fn publish_pushes_the_toggle_change_and_the_rendered_tree_on_a_branch() {
+    let (repo, remote) = published_fixture();
+    repo.gitgen(&["enable", "alpha"]).expect(0);
+    repo.write("notes.txt", "not gitgen's\n");
+    let run = repo.gitgen(&["publish", "--branch", "lesson/alpha", "--push", "origin"]);
+    run.expect(0);
+    assert!(run.stdout.contains("Pushed `lesson/alpha` to `origin`"), "{}", run.transcript());
+
+    let clone = tempfile::tempdir().unwrap();
+    git(clone.path(), &["clone", "-q", "-b", "lesson/alpha", remote.path().to_str().unwrap(), "c"]);
+    let cloned = clone.path().join("c");
+    assert_eq!(git(&cloned, &["log", "-1", "--format=%s"]).trim(), "gitgen(docker-desktop): enable alpha (service)");
+    let changed = git(&cloned, &["diff", "--name-only", "origin/main", "HEAD"]);
+    let mut changed: Vec<&str> = changed.lines().collect();
+    changed.sort();
+    assert_eq!(
+        changed,
+        [
+            "argocd/docker-desktop/apps/alpha.application.yaml",
+            "argocd/docker-desktop/apps/kustomization.yaml",
+            "gitgen.lock",
+            "overlays/docker-desktop/alpha/README.md",
+            "overlays/docker-desktop/alpha/kustomization.yaml",
+            "overlays/docker-desktop/lessons.yaml",
+        ]
+    );
+    assert!(!cloned.join("notes.txt").exists(), "files outside gitgen's paths are never committed");
+}
+
+#[test]
+fn publish_refuses_a_stale_tree() {
+    let (repo, _remote) = published_fixture();
+    repo.write("overlays/docker-desktop/lessons.yaml", "lessons:\n  alpha: pod\n");
+    let run = repo.gitgen(&["publish", "--branch", "lesson/alpha"]);
+    run.expect(2);
+    assert!(run.stderr.contains("M overlays/docker-desktop/alpha") || run.stderr.contains("A overlays/docker-desktop/alpha"), "{}", run.transcript());
+    assert!(run.stderr.contains("hint: run `gitgen render`"), "{}", run.transcript());
+}
+
+#[test]
+fn publish_refuses_hand_edits_in_rendered_files_and_lists_them() {
+    let (repo, _remote) = published_fixture();
+    repo.gitgen(&["enable", "alpha"]).expect(0);
+    repo.write("generated/alpha/pod/extra.yaml", "apiVersion: v1\n");
+    let run = repo.gitgen(&["publish", "--branch", "b"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+    repo.gitgen(&["publish", "--branch", "b", "--include-local-changes"]).expect(0);
+    let files = git(repo.path(), &["show", "--name-only", "--format=", "b"]);
+    assert!(files.contains("generated/alpha/pod/extra.yaml"), "{files}");
+}
+
+#[test]
+fn a_failed_push_keeps_the_commit_and_never_prints_the_token() {
+    let (repo, _remote) = published_fixture();
+    repo.gitgen(&["enable", "alpha"]).expect(0);
+    let root = repo.path();
+    // Nothing listens on port 9 of the loopback address.
+    git(root, &["remote", "add", "dead", "http://127.0.0.1:9/course.git"]);
+    let token = "ghp_publishTestToken0123456789abcdefghij";
+    let output = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+        .args(["publish", "--branch", "lesson/alpha", "--push", "dead"])
+        .current_dir(root)
+        .env("GITGEN_GIT_TOKEN", token)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains(token) && !String::from_utf8_lossy(&output.stdout).contains(token));
+    assert!(stderr.contains("hint:"), "{stderr}");
+    git(root, &["rev-parse", "--verify", "lesson/alpha"]);
+    for (path, text) in repo.tree() {
+        assert!(!text.contains(token), "the token landed in {path}");
+    }
+    assert!(!fs_err::read_to_string(root.join(".git/config")).unwrap().contains(token));
+}
