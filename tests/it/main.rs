@@ -1,5 +1,6 @@
 //! Integration tests: the real binary, run in temporary repos.
 
+mod course;
 mod publish;
 mod render;
 mod support;
