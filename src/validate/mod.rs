@@ -3,7 +3,7 @@
 //!
 //! Built-in kinds are checked by deserializing them into their `k8s-openapi` types
 //! ([`check_builtin`]); custom resources are checked against the `openAPIV3Schema` of the
-//! CRD that serves them; anything else gets only the minimum every object
+//! CRD that serves them ([`CrdSchemas`]); anything else gets only the minimum every object
 //! needs ([`check_custom_minimum`]). Every problem names the field it concerns.
 //!
 //! This module does not read rendered manifests, decide which check applies to an object
@@ -15,8 +15,10 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 mod builtin;
+mod crd;
 
 pub use builtin::{builtin_scope, check_builtin};
+pub use crd::CrdSchemas;
 
 /// One thing wrong with one field of an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
