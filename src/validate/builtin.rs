@@ -12,7 +12,10 @@ use super::{FieldProblem, Scope, index, join};
 /// Checks a built-in object strictly: `None` when `apiVersion`/`kind` is not a built-in
 /// kind we know, otherwise every problem found (empty when the object is valid).
 pub fn check_builtin(object: &Value) -> Option<Vec<FieldProblem>> {
-    let kind = lookup(object.get("apiVersion")?.as_str()?, object.get("kind")?.as_str()?)?;
+    let kind = lookup(
+        object.get("apiVersion")?.as_str()?,
+        object.get("kind")?.as_str()?,
+    )?;
     Some((kind.check)(object))
 }
 
@@ -29,18 +32,25 @@ pub(super) fn deserialize_strict<T: DeserializeOwned>(
     problems: &mut Vec<FieldProblem>,
 ) -> Option<T> {
     let mut unknown = |path: serde_ignored::Path<'_>| {
-        problems.push(FieldProblem::new(ignored_path(&path, prefix), "unknown field"));
+        problems.push(FieldProblem::new(
+            ignored_path(&path, prefix),
+            "unknown field",
+        ));
     };
-    let result = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut unknown));
+    let result =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut unknown));
     match result {
         Ok(value) => Some(value),
         Err(err) => {
-            let path = err.path().iter().fold(prefix.to_owned(), |path, segment| match segment {
-                serde_path_to_error::Segment::Seq { index: i } => index(&path, *i),
-                serde_path_to_error::Segment::Map { key } => join(&path, key),
-                serde_path_to_error::Segment::Enum { variant } => join(&path, variant),
-                serde_path_to_error::Segment::Unknown => join(&path, "?"),
-            });
+            let path = err
+                .path()
+                .iter()
+                .fold(prefix.to_owned(), |path, segment| match segment {
+                    serde_path_to_error::Segment::Seq { index: i } => index(&path, *i),
+                    serde_path_to_error::Segment::Map { key } => join(&path, key),
+                    serde_path_to_error::Segment::Enum { variant } => join(&path, variant),
+                    serde_path_to_error::Segment::Unknown => join(&path, "?"),
+                });
             problems.push(FieldProblem::new(path, err.into_inner().to_string()));
             None
         }
@@ -53,9 +63,9 @@ fn ignored_path(path: &serde_ignored::Path<'_>, prefix: &str) -> String {
         Path::Root => prefix.to_owned(),
         Path::Seq { parent, index: i } => index(&ignored_path(parent, prefix), *i),
         Path::Map { parent, key } => join(&ignored_path(parent, prefix), key),
-        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
-            ignored_path(parent, prefix)
-        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => ignored_path(parent, prefix),
     }
 }
 
@@ -68,7 +78,9 @@ struct BuiltinKind {
 }
 
 fn lookup(api_version: &str, kind: &str) -> Option<&'static BuiltinKind> {
-    KINDS.iter().find(|k| k.api_version == api_version && k.kind == kind)
+    KINDS
+        .iter()
+        .find(|k| k.api_version == api_version && k.kind == kind)
 }
 
 fn check_as<T: DeserializeOwned>(object: &Value) -> Vec<FieldProblem> {
@@ -103,7 +115,8 @@ macro_rules! builtin_kinds {
 
 static KINDS: &[BuiltinKind] = {
     use k8s_openapi::api::{
-        admissionregistration, apps, autoscaling, batch, core, networking, policy, rbac, scheduling, storage,
+        admissionregistration, apps, autoscaling, batch, core, networking, policy, rbac,
+        scheduling, storage,
     };
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     use k8s_openapi::kube_aggregator::pkg::apis::apiregistration;
@@ -188,7 +201,10 @@ mod tests {
         container["imagePullPolcy"] = container["imagePullPolicy"].take();
         container.as_object_mut().unwrap().remove("imagePullPolicy");
         let problems = check_builtin(&object).unwrap();
-        assert_eq!(messages(&problems), ["spec.template.spec.containers[0].imagePullPolcy: unknown field"]);
+        assert_eq!(
+            messages(&problems),
+            ["spec.template.spec.containers[0].imagePullPolcy: unknown field"]
+        );
     }
 
     #[test]
@@ -197,17 +213,31 @@ mod tests {
         object["spec"]["replica"] = json!(1);
         object["metadata"]["label"] = json!({});
         let problems = check_builtin(&object).unwrap();
-        assert_eq!(messages(&problems), ["metadata.label: unknown field", "spec.replica: unknown field"]);
+        assert_eq!(
+            messages(&problems),
+            [
+                "metadata.label: unknown field",
+                "spec.replica: unknown field"
+            ]
+        );
     }
 
     #[test]
     fn a_wrong_type_is_reported_with_its_path() {
         let mut object = deployment();
-        object["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = json!("eighty");
+        object["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] =
+            json!("eighty");
         let problems = check_builtin(&object).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].path, "spec.template.spec.containers[0].ports[0].containerPort");
-        assert!(problems[0].message.contains("invalid type"), "{}", problems[0]);
+        assert_eq!(
+            problems[0].path,
+            "spec.template.spec.containers[0].ports[0].containerPort"
+        );
+        assert!(
+            problems[0].message.contains("invalid type"),
+            "{}",
+            problems[0]
+        );
     }
 
     #[test]
@@ -232,10 +262,29 @@ mod tests {
     }
 
     #[test]
+    fn an_upstream_crd_passes() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/crds/argocd/appproject-crd.yaml"
+        );
+        let text = fs_err::read_to_string(path).unwrap_or_else(|e| {
+            panic!("the upstream CRDs must be in shared/crds (see SOURCES.md there): {e}")
+        });
+        let crd: Value = crate::yaml::from_str(&text, std::path::Path::new(path)).unwrap();
+        assert_eq!(check_builtin(&crd), Some(vec![]));
+    }
+
+    #[test]
     fn scope_comes_from_the_kind() {
         assert_eq!(builtin_scope("v1", "ConfigMap"), Some(Scope::Namespaced));
-        assert_eq!(builtin_scope("rbac.authorization.k8s.io/v1", "ClusterRole"), Some(Scope::Cluster));
-        assert_eq!(builtin_scope("apiregistration.k8s.io/v1", "APIService"), Some(Scope::Cluster));
+        assert_eq!(
+            builtin_scope("rbac.authorization.k8s.io/v1", "ClusterRole"),
+            Some(Scope::Cluster)
+        );
+        assert_eq!(
+            builtin_scope("apiregistration.k8s.io/v1", "APIService"),
+            Some(Scope::Cluster)
+        );
         assert_eq!(builtin_scope("v1", "Gadget"), None);
     }
 }

@@ -31,7 +31,10 @@ pub struct FieldProblem {
 
 impl FieldProblem {
     fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { path: path.into(), message: message.into() }
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -82,7 +85,8 @@ pub enum ValidateError {
 }
 
 fn in_file(path: Option<&PathBuf>) -> String {
-    path.map(|p| format!(" in `{}`", p.display())).unwrap_or_default()
+    path.map(|p| format!(" in `{}`", p.display()))
+        .unwrap_or_default()
 }
 
 /// The least any object needs when no type or schema knows its kind: a non-empty
@@ -99,14 +103,21 @@ pub fn check_custom_minimum(object: &Value) -> Vec<FieldProblem> {
             Some(Value::String(s)) if !s.is_empty() => None,
             None | Some(Value::Null) => Some(FieldProblem::new(path, "required field is missing")),
             Some(Value::String(_)) => Some(FieldProblem::new(path, "must not be empty")),
-            Some(other) => Some(FieldProblem::new(path, format!("expected string, found {}", json_type(other)))),
+            Some(other) => Some(FieldProblem::new(
+                path,
+                format!("expected string, found {}", json_type(other)),
+            )),
         })
         .collect()
 }
 
 /// The path of field `key` inside the object at `parent`.
 fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_owned() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 /// The path of item `index` inside the list at `parent`.
@@ -135,19 +146,32 @@ mod tests {
     #[test]
     fn displays_a_problem_as_path_then_message() {
         let problem = FieldProblem::new("spec.replicas", "expected integer, found string");
-        assert_eq!(problem.to_string(), "spec.replicas: expected integer, found string");
+        assert_eq!(
+            problem.to_string(),
+            "spec.replicas: expected integer, found string"
+        );
     }
 
     #[test]
     fn custom_minimum_accepts_an_object_with_api_version_kind_and_name() {
-        let object = json!({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "a"}});
+        let object =
+            json!({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "a"}});
         assert_eq!(check_custom_minimum(&object), []);
     }
 
     #[test]
     fn custom_minimum_names_each_missing_field() {
         let object = json!({"apiVersion": "example.com/v1", "kind": 3});
-        let paths: Vec<_> = check_custom_minimum(&object).into_iter().map(|p| p.to_string()).collect();
-        assert_eq!(paths, ["kind: expected string, found integer", "metadata.name: required field is missing"]);
+        let paths: Vec<_> = check_custom_minimum(&object)
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "kind: expected string, found integer",
+                "metadata.name: required field is missing"
+            ]
+        );
     }
 }
