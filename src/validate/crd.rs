@@ -959,52 +959,100 @@ spec:
         );
     }
 
-    #[test]
-    fn junctors_follow_json_schema() {
-        let crd = json!({
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": "gadgets.example.com"},
-            "spec": {
-                "group": "example.com", "scope": "Cluster",
-                "names": {"kind": "Gadget", "plural": "gadgets"},
-                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "properties": {"spec": {
+    /// Problems of a `Gadget` with `spec`, checked against a small schema that uses the
+    /// keywords the upstream CRDs leave untested.
+    fn gadget_problems(spec: Value) -> Vec<String> {
+        static GADGETS: LazyLock<CrdSchemas> = LazyLock::new(|| {
+            let spec_schema = json!({
+                "type": "object",
+                "properties": {
+                    "a": {"type": "string"},
+                    "b": {"type": "string"},
+                    "n": {"type": "integer", "minimum": 1, "maximum": 9},
+                    "note": {"type": "string", "nullable": true},
+                    "template": {"type": "object", "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true},
+                },
+                "oneOf": [{"required": ["a"]}, {"required": ["b"]}],
+                "not": {"required": ["n"], "properties": {"n": {"enum": [5]}}},
+            });
+            let crd = json!({
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "metadata": {"name": "gadgets.example.com"},
+                "spec": {
+                    "group": "example.com", "scope": "Cluster",
+                    "names": {"kind": "Gadget", "plural": "gadgets"},
+                    "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
                         "type": "object",
-                        "properties": {"a": {"type": "string"}, "b": {"type": "string"}, "n": {"type": "integer", "minimum": 1, "maximum": 9}},
-                        "oneOf": [{"required": ["a"]}, {"required": ["b"]}],
-                        "not": {"required": ["n"], "properties": {"n": {"enum": [5]}}},
-                    }},
-                }}}],
-            },
+                        "properties": {"spec": spec_schema},
+                    }}}],
+                },
+            });
+            CrdSchemas::from_documents([crd]).unwrap()
         });
-        let schemas = CrdSchemas::from_documents([crd]).unwrap();
         assert_eq!(
-            schemas.scope("example.com/v1", "Gadget"),
+            GADGETS.scope("example.com/v1", "Gadget"),
             Some(Scope::Cluster)
         );
-        let check = |spec: Value| {
-            let gadget = json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}, "spec": spec});
-            schemas
-                .validate(&gadget)
-                .unwrap()
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(check(json!({"a": "x", "n": 3})), Vec::<String>::new());
+        let gadget = json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}, "spec": spec});
+        GADGETS
+            .validate(&gadget)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn junctors_follow_json_schema() {
         assert_eq!(
-            check(json!({"a": "x", "b": "y"})),
+            gadget_problems(json!({"a": "x", "n": 3})),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            gadget_problems(json!({"a": "x", "b": "y"})),
             ["spec: matches 2 schemas in `oneOf`, expected exactly one"]
         );
         assert_eq!(
-            check(json!({"a": "x", "n": 5})),
+            gadget_problems(json!({"a": "x", "n": 5})),
             ["spec: matches the schema in `not`"]
         );
         assert_eq!(
-            check(json!({"b": "y", "n": 10})),
+            gadget_problems(json!({"b": "y", "n": 10})),
             ["spec.n: must be at most 9"]
+        );
+    }
+
+    #[test]
+    fn null_is_kept_only_where_nullable_and_dropped_elsewhere() {
+        assert_eq!(
+            gadget_problems(json!({"a": "x", "note": null, "n": null})),
+            Vec::<String>::new()
+        );
+        // The dropped `a` no longer satisfies `oneOf`.
+        assert_eq!(
+            gadget_problems(json!({"a": null, "note": 3})),
+            [
+                "spec.note: expected string, found integer",
+                "spec: matches 0 schemas in `oneOf`, expected exactly one"
+            ]
+        );
+    }
+
+    #[test]
+    fn embedded_resources_need_api_version_kind_and_valid_metadata() {
+        let template = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}});
+        assert_eq!(
+            gadget_problems(json!({"a": "x", "template": template})),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            gadget_problems(json!({"a": "x", "template": {"metadata": {"nmae": "c"}}})),
+            [
+                "spec.template.apiVersion: required field is missing",
+                "spec.template.kind: required field is missing",
+                "spec.template.metadata.nmae: unknown field",
+            ]
         );
     }
 }
