@@ -2,7 +2,8 @@
 //!
 //! The stages, each its own module: [`catalog`] loads and checks lessons and the
 //! environment's toggle file; [`render`] turns them into files in memory; [`output`]
-//! stages, diffs and writes files atomically; [`git`] publishes a change. [`workspace`]
+//! stages, diffs and writes files atomically; [`validate`] checks objects against their
+//! Kubernetes types and CRD schemas; [`git`] publishes a change. [`workspace`]
 //! ties them together for one repo and environment, configured by [`settings`].
 //! The library never prints: the binary reports what it returns.
 
@@ -13,6 +14,7 @@ pub mod output;
 pub mod render;
 pub mod scaffold;
 pub mod settings;
+pub mod validate;
 pub mod workspace;
 pub mod yaml;
 
