@@ -17,6 +17,8 @@ pub mod validate;
 
 #[cfg(test)]
 mod fake;
+#[cfg(test)]
+mod mock_tests;
 
 pub use apply::{Applied, Change, ObjectRef, apply_objects, parse_manifest};
 pub use bootstrap::{
@@ -160,7 +162,7 @@ pub enum ClusterError {
         source: kube::Error,
     },
     /// CRDs did not become Established in time.
-    #[error("CRDs not Established after {}s: {}", timeout.as_secs(), names.join(", "))]
+    #[error("CRDs not Established after {timeout:?}: {}", names.join(", "))]
     CrdTimeout {
         /// The CRDs still waiting.
         names: Vec<String>,
@@ -177,7 +179,7 @@ pub enum ClusterError {
     #[error("Argo CD is not installed: the cluster does not serve `argoproj.io/v1alpha1` `Application`")]
     ArgoCdMissing,
     /// Lessons did not become Synced and Healthy in time.
-    #[error("{} lesson(s) did not converge within {}s:\n{}", lessons.len(), timeout.as_secs(),
+    #[error("{} lesson(s) did not converge within {timeout:?}:\n{}", lessons.len(),
         lessons.iter().map(|(name, why)| format!("  {name}: {why}")).collect::<Vec<_>>().join("\n"))]
     NotConverged {
         /// Each lesson that did not converge, with its sync status, health and message.
