@@ -240,11 +240,7 @@ pub(crate) async fn apply_one(
         .resolve(&reference.api_version, &reference.kind)
         .await
         .map_err(|source| ClusterError::Api { doing: format!("discovering `{}`", reference.api_version), source })?
-        .ok_or_else(|| ClusterError::UnknownKind {
-            api_version: reference.api_version.clone(),
-            kind: reference.kind.clone(),
-            object: reference.clone(),
-        })?;
+        .ok_or_else(|| ClusterError::UnknownKind { object: reference.clone() })?;
     let api = api_for(client, &resolved, &mut object, default_namespace);
     let reference = ObjectRef::of(&object);
     let failed = |e: kube::Error| {

@@ -134,13 +134,9 @@ pub enum ClusterError {
     #[error(transparent)]
     Yaml(#[from] crate::yaml::YamlError),
     /// The cluster does not serve an object's kind.
-    #[error("the cluster does not serve `{api_version}` `{kind}` (needed by {object})")]
+    #[error("the cluster does not serve `{}` `{}` (needed by {object})", object.api_version, object.kind)]
     UnknownKind {
-        /// The object's apiVersion.
-        api_version: String,
-        /// The object's kind.
-        kind: String,
-        /// The object that needs it.
+        /// The object whose kind is not served.
         object: ObjectRef,
     },
     /// The API server refused an object.
@@ -197,7 +193,7 @@ impl ClusterError {
             Self::Unreachable { .. } => "check that the cluster is running and that `kubectl version` answers with the same kubeconfig and context".into(),
             Self::UnsupportedVersion { .. } => "upgrade the cluster, or use a local one such as kind or Docker Desktop with a current Kubernetes".into(),
             Self::Forbidden { .. } => "bootstrap installs cluster-wide objects: use a cluster-admin context (`kubectl auth can-i '*' '*' --all-namespaces` should say `yes`)".into(),
-            Self::UnknownKind { api_version, .. } => format!("install the CRDs that serve `{api_version}` first"),
+            Self::UnknownKind { object } => format!("install the CRDs that serve `{}` first", object.api_version),
             Self::CrdTimeout { .. } => "check the CRDs with `kubectl get crd` and `kubectl describe crd NAME`; then run the same command again".into(),
             Self::AdoptionRefused { .. } => "remove the existing Argo CD, or keep managing it the way it was installed and apply gitgen's Applications yourself".into(),
             Self::ArgoCdMissing => "run `gitgen bootstrap` first".into(),
