@@ -296,7 +296,9 @@ pub async fn apply_objects(
     let (crds, rest): (Vec<_>, Vec<_>) =
         apply_order(objects).into_iter().partition(|o| phase(&ObjectRef::of(o)) == 0);
     let mut crd_names = Vec::new();
+    let mut new_groups = BTreeSet::new();
     for crd in crds {
+        new_groups.extend(crd.data["spec"]["group"].as_str().map(str::to_owned));
         let applied = apply_one(client, &mut resolver, crd, default_namespace).await?;
         on_applied(&applied);
         crd_names.push(applied.object.name.clone());
@@ -306,8 +308,20 @@ pub async fn apply_objects(
         wait_for_crds(client, &crd_names, crd_timeout).await?;
         resolver.forget_absent();
     }
+    let deadline = tokio::time::Instant::now() + crd_timeout;
     for object in rest {
-        let applied = apply_one(client, &mut resolver, object, default_namespace).await?;
+        let applied = loop {
+            match apply_one(client, &mut resolver, object.clone(), default_namespace).await {
+                // Discovery can lag a moment behind a CRD becoming Established.
+                Err(ClusterError::UnknownKind { object })
+                    if new_groups.contains(object.group()) && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    resolver.forget_absent();
+                }
+                other => break other?,
+            }
+        };
         on_applied(&applied);
         report.push(applied);
     }

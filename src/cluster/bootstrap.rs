@@ -2,12 +2,12 @@
 //! CD watching the course repository.
 //!
 //! Steps, each safe to run again: preflight (the API server answers, is at least
-//! [`MINIMUM_VERSION`], and SelfSubjectAccessReviews allow what follows); install Argo CD
-//! from the manifest the caller passes, into namespace `argocd`, with the
-//! `argoproj.io/Application` health check merged into `argocd-cm`; the repository
-//! credentials Secret; the Secrets lessons declare (random values made once, never
-//! rotated); the caller's AppProjects and root Application; and, only when asked, a wait
-//! until the lessons converge.
+//! [`MINIMUM_VERSION`], and SelfSubjectAccessReviews allow what follows); the Secrets
+//! lessons declare (random values made once, never rotated); Argo CD from the manifest
+//! the caller passes, into namespace `argocd`, with the `argoproj.io/Application` health
+//! check merged into `argocd-cm`; the repository credentials Secret; the caller's
+//! AppProjects and root Application; and, only when asked, a wait until the lessons
+//! converge.
 //!
 //! Adoption: an `argocd-server` Deployment whose managedFields do not name gitgen was
 //! installed by someone else. gitgen adopts it by applying the manifest with `force`,
@@ -175,37 +175,38 @@ pub async fn bootstrap(
         progress(BootstrapEvent::Adopting { reason: reason.clone() });
     }
 
-    let mut install = apply::parse_manifest(&plan.argocd_manifest, &plan.argocd_manifest_origin)?;
-    install.insert(0, namespace_object(ARGOCD_NAMESPACE));
-    add_application_health_check(&mut install);
+    // Read everything before the first write, so a malformed input changes nothing.
+    let mut objects = apply::parse_manifest(&plan.argocd_manifest, &plan.argocd_manifest_origin)?;
+    objects.insert(0, namespace_object(ARGOCD_NAMESPACE));
+    add_application_health_check(&mut objects);
     if let Some(credentials) = &plan.repo_credentials {
-        install.push(repository_secret(credentials));
+        objects.push(repository_secret(credentials));
     }
-    let mut on_applied = |applied: &Applied| progress(BootstrapEvent::Applied(applied.clone()));
-    let mut objects = apply::apply_objects(client, install, ARGOCD_NAMESPACE, plan.crd_timeout, &mut on_applied).await?;
+    for value in &plan.root_objects {
+        objects.push(
+            apply::to_object(value.clone())
+                .map_err(|message| ClusterError::Manifest { origin: "root objects".into(), message })?,
+        );
+    }
 
+    // Lesson Secrets first, so they exist before Argo CD first syncs a lesson.
+    let mut report = Vec::new();
+    let mut on_applied = |applied: &Applied| progress(BootstrapEvent::Applied(applied.clone()));
     for spec in &plan.secrets {
         for applied in ensure_secret(client, spec).await? {
             on_applied(&applied);
-            objects.push(applied);
+            report.push(applied);
         }
     }
-
-    let roots = plan
-        .root_objects
-        .iter()
-        .map(|value| {
-            apply::to_object(value.clone())
-                .map_err(|message| ClusterError::Manifest { origin: "root objects".into(), message })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    objects.extend(apply::apply_objects(client, roots, ARGOCD_NAMESPACE, plan.crd_timeout, &mut on_applied).await?);
+    // Argo CD, its configuration and credentials, then the AppProjects and root Application
+    // last (they come last in manifest order, and their CRDs are waited for first).
+    report.extend(apply::apply_objects(client, objects, ARGOCD_NAMESPACE, plan.crd_timeout, &mut on_applied).await?);
 
     if let Some(wait) = &plan.wait {
         let mut on_update = |rows: &[AppRow]| progress(BootstrapEvent::Applications(rows.to_vec()));
         watch_applications(client, ARGOCD_NAMESPACE, &wait.applications, wait.timeout, &mut on_update).await?;
     }
-    Ok(BootstrapReport { server_version, adopted, objects })
+    Ok(BootstrapReport { server_version, adopted, objects: report })
 }
 
 /// Checks that the API server answers, is recent enough, and lets the current user do
