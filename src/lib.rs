@@ -3,11 +3,13 @@
 //! The stages, each its own module: [`catalog`] loads and checks lessons and the
 //! environment's toggle file; [`render`] turns them into files in memory; [`output`]
 //! stages, diffs and writes files atomically; [`validate`] checks objects against their
-//! Kubernetes types and CRD schemas; [`git`] publishes a change. [`workspace`]
+//! Kubernetes types and CRD schemas; [`git`] publishes a change; [`cluster`] talks to
+//! the Kubernetes API (bootstrap, status, server-side validation). [`workspace`]
 //! ties them together for one repo and environment, configured by [`settings`].
 //! The library never prints: the binary reports what it returns.
 
 pub mod catalog;
+pub mod cluster;
 mod error;
 pub mod git;
 pub mod output;

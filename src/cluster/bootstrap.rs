@@ -1,0 +1,575 @@
+//! `gitgen bootstrap`: from an empty cluster (or one with an Argo CD of its own) to Argo
+//! CD watching the course repository.
+//!
+//! Steps, each safe to run again: preflight (the API server answers, is at least
+//! [`MINIMUM_VERSION`], and SelfSubjectAccessReviews allow what follows); the Secrets
+//! lessons declare (random values made once, never rotated); Argo CD from the manifest
+//! the caller passes, into namespace `argocd`, with the `argoproj.io/Application` health
+//! check merged into `argocd-cm`; the repository credentials Secret; the caller's
+//! AppProjects and root Application; and, only when asked, a wait until the lessons
+//! converge.
+//!
+//! Adoption: an `argocd-server` Deployment whose managedFields do not name gitgen was
+//! installed by someone else. gitgen adopts it by applying the manifest with `force`,
+//! which moves ownership of the fields the manifest sets to gitgen and leaves all other
+//! fields (and other keys of `argocd-cm`) alone; the report says so. It refuses when Helm
+//! manages that Deployment, since the next `helm upgrade` would fight gitgen for it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::version::Info;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+
+use super::apply::{self, Applied, Change, ObjectRef};
+use super::status::{AppRow, watch_applications};
+use super::{ARGOCD_NAMESPACE, ClusterError, FIELD_MANAGER, api_message};
+
+/// The oldest Kubernetes gitgen bootstraps: 1.25, where Pod Security admission (which the
+/// course's lessons and `validate --server` rely on) became GA and PodSecurityPolicy was
+/// removed. Server-side apply, CRD v1 and SelfSubjectAccessReview are all older.
+pub const MINIMUM_VERSION: (u32, u32) = (1, 25);
+
+/// The `argocd-cm` key that restores health assessment of child Applications, which Argo
+/// CD dropped in 1.8; without it, sync waves between child Applications do not wait.
+pub const APPLICATION_HEALTH_KEY: &str = "resource.customizations.health.argoproj.io_Application";
+
+/// The Lua health check from Argo CD's documentation (Resource Health, "Argocd App").
+pub const APPLICATION_HEALTH_LUA: &str = r#"hs = {}
+hs.status = "Progressing"
+hs.message = ""
+if obj.status ~= nil then
+  if obj.status.health ~= nil then
+    hs.status = obj.status.health.status
+    if obj.status.health.message ~= nil then
+      hs.message = obj.status.health.message
+    end
+  end
+end
+return hs
+"#;
+
+/// The Secret that holds the repository credentials.
+pub const REPOSITORY_SECRET: &str = "gitgen-repository";
+
+/// Credentials for a private course repository. They go into one Secret in the cluster
+/// and nowhere else; `Debug` shows only the URL and user.
+#[derive(Clone)]
+pub struct RepoCredentials {
+    /// The repository URL, as in the Applications' `repoURL`.
+    pub url: String,
+    /// The user name; hosts that take a token alone accept any non-empty name.
+    pub username: String,
+    /// The password or access token.
+    pub password: String,
+}
+
+impl fmt::Debug for RepoCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RepoCredentials")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A Secret a lesson needs that must not live in git.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSecretSpec {
+    /// `metadata.name`.
+    pub name: String,
+    /// Its namespace, created when missing.
+    pub namespace: String,
+    /// Keys with given values.
+    pub literal: BTreeMap<String, String>,
+    /// Keys that get a random value when the Secret (or the key) is first created.
+    pub random: Vec<String>,
+}
+
+/// What `--wait` waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitPlan {
+    /// The Applications (one per enabled lesson) that must become Synced and Healthy.
+    pub applications: Vec<String>,
+    /// How long to wait.
+    pub timeout: Duration,
+}
+
+/// Everything bootstrap needs, resolved by the caller.
+#[derive(Debug, Clone)]
+pub struct BootstrapPlan {
+    /// The Argo CD install manifest (upstream `install.yaml`), as text.
+    pub argocd_manifest: String,
+    /// Where that text came from, for messages.
+    pub argocd_manifest_origin: String,
+    /// Credentials for a private repository.
+    pub repo_credentials: Option<RepoCredentials>,
+    /// Secrets that lessons declare.
+    pub secrets: Vec<ClusterSecretSpec>,
+    /// The environment's AppProjects and root Application, applied last in this order.
+    pub root_objects: Vec<serde_json::Value>,
+    /// How long to wait for CRDs to become Established.
+    pub crd_timeout: Duration,
+    /// When set, wait for the lessons to converge; otherwise never wait for pods.
+    pub wait: Option<WaitPlan>,
+}
+
+/// Progress, in the order it happens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BootstrapEvent {
+    /// The API server answered and allows what bootstrap needs.
+    PreflightPassed {
+        /// Its `gitVersion`.
+        server_version: String,
+    },
+    /// An Argo CD that gitgen did not install is being adopted.
+    Adopting {
+        /// Who installed it, and what adoption does.
+        reason: String,
+    },
+    /// One object was applied.
+    Applied(Applied),
+    /// The Applications, each time one changes while waiting.
+    Applications(Vec<AppRow>),
+}
+
+/// What bootstrap did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BootstrapReport {
+    /// The API server's `gitVersion`.
+    pub server_version: String,
+    /// Set when an existing Argo CD was adopted, saying from whom.
+    pub adopted: Option<String>,
+    /// Every object applied or ensured, in order.
+    pub objects: Vec<Applied>,
+}
+
+impl BootstrapReport {
+    /// Whether anything was created or changed.
+    pub fn changed_anything(&self) -> bool {
+        self.objects.iter().any(|o| o.change != Change::Unchanged)
+    }
+}
+
+/// Runs the bootstrap described by `plan`; see the module documentation.
+pub async fn bootstrap(
+    client: &Client,
+    plan: &BootstrapPlan,
+    progress: &mut dyn FnMut(BootstrapEvent),
+) -> Result<BootstrapReport, ClusterError> {
+    let server_version = preflight(client).await?;
+    progress(BootstrapEvent::PreflightPassed { server_version: server_version.clone() });
+
+    let adopted = detect_adoption(client).await?;
+    if let Some(reason) = &adopted {
+        progress(BootstrapEvent::Adopting { reason: reason.clone() });
+    }
+
+    // Read everything before the first write, so a malformed input changes nothing.
+    let mut objects = apply::parse_manifest(&plan.argocd_manifest, &plan.argocd_manifest_origin)?;
+    objects.insert(0, namespace_object(ARGOCD_NAMESPACE));
+    add_application_health_check(&mut objects);
+    if let Some(credentials) = &plan.repo_credentials {
+        objects.push(repository_secret(credentials));
+    }
+    for value in &plan.root_objects {
+        objects.push(
+            apply::to_object(value.clone())
+                .map_err(|message| ClusterError::Manifest { origin: "root objects".into(), message })?,
+        );
+    }
+
+    // Lesson Secrets first, so they exist before Argo CD first syncs a lesson.
+    let mut report = Vec::new();
+    let mut on_applied = |applied: &Applied| progress(BootstrapEvent::Applied(applied.clone()));
+    for spec in &plan.secrets {
+        for applied in ensure_secret(client, spec).await? {
+            on_applied(&applied);
+            report.push(applied);
+        }
+    }
+    // Argo CD, its configuration and credentials, then the AppProjects and root Application
+    // last (they come last in manifest order, and their CRDs are waited for first).
+    report.extend(apply::apply_objects(client, objects, ARGOCD_NAMESPACE, plan.crd_timeout, &mut on_applied).await?);
+
+    if let Some(wait) = &plan.wait {
+        let mut on_update = |rows: &[AppRow]| progress(BootstrapEvent::Applications(rows.to_vec()));
+        watch_applications(client, ARGOCD_NAMESPACE, &wait.applications, wait.timeout, &mut on_update).await?;
+    }
+    Ok(BootstrapReport { server_version, adopted, objects: report })
+}
+
+/// Checks that the API server answers, is recent enough, and lets the current user do
+/// what bootstrap does. Returns the server's `gitVersion`.
+pub async fn preflight(client: &Client) -> Result<String, ClusterError> {
+    let info = client.apiserver_version().await.map_err(|source| ClusterError::Unreachable { source })?;
+    check_version(&info)?;
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let mut denied = Vec::new();
+    for permission in REQUIRED_PERMISSIONS {
+        let review = reviews
+            .create(&PostParams::default(), &permission.review())
+            .await
+            .map_err(|source| ClusterError::Api { doing: "asking what the current user may do (SelfSubjectAccessReview)".into(), source })?;
+        if !review.status.is_some_and(|s| s.allowed) {
+            denied.push(permission.to_string());
+        }
+    }
+    if !denied.is_empty() {
+        return Err(ClusterError::Forbidden { denied });
+    }
+    Ok(info.git_version)
+}
+
+/// One permission bootstrap needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    /// `create`, `patch`.
+    pub verb: &'static str,
+    /// API group, empty for core.
+    pub group: &'static str,
+    /// Plural resource name.
+    pub resource: &'static str,
+    /// The namespace, for namespaced resources.
+    pub namespace: Option<&'static str>,
+}
+
+impl Permission {
+    fn review(&self) -> SelfSubjectAccessReview {
+        SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(self.verb.into()),
+                    group: Some(self.group.into()),
+                    resource: Some(self.resource.into()),
+                    namespace: self.namespace.map(Into::into),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let resource = match self.group {
+            "" => self.resource.to_owned(),
+            group => format!("{}.{group}", self.resource),
+        };
+        match self.namespace {
+            Some(ns) => write!(f, "{} `{resource}` in namespace `{ns}`", self.verb),
+            None => write!(f, "{} `{resource}`", self.verb),
+        }
+    }
+}
+
+/// What bootstrap does, as permissions: install CRDs, cluster RBAC and namespaces, and
+/// apply Argo CD's objects, Secrets and Applications in its namespace. (Server-side
+/// apply of an object that exists is a `patch`; of one that does not, a `create`.)
+pub const REQUIRED_PERMISSIONS: &[Permission] = &[
+    Permission { verb: "create", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", namespace: None },
+    Permission { verb: "create", group: "", resource: "namespaces", namespace: None },
+    Permission { verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterroles", namespace: None },
+    Permission { verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings", namespace: None },
+    Permission { verb: "patch", group: "apps", resource: "deployments", namespace: Some(ARGOCD_NAMESPACE) },
+    Permission { verb: "patch", group: "", resource: "configmaps", namespace: Some(ARGOCD_NAMESPACE) },
+    Permission { verb: "create", group: "", resource: "secrets", namespace: Some(ARGOCD_NAMESPACE) },
+    Permission { verb: "patch", group: "argoproj.io", resource: "applications", namespace: Some(ARGOCD_NAMESPACE) },
+];
+
+/// Refuses servers older than [`MINIMUM_VERSION`]. Minor versions such as `28+` (GKE,
+/// EKS) count by their digits.
+pub fn check_version(info: &Info) -> Result<(), ClusterError> {
+    let number = |s: &str| s.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<u32>().ok();
+    let found = (number(&info.major), number(&info.minor));
+    let too_old = match found {
+        (Some(major), Some(minor)) => (major, minor) < MINIMUM_VERSION,
+        _ => false, // a server that hides its version gets the benefit of the doubt
+    };
+    if too_old {
+        let shown = if info.git_version.is_empty() { format!("{}.{}", info.major, info.minor) } else { info.git_version.clone() };
+        return Err(ClusterError::UnsupportedVersion {
+            found: shown,
+            minimum: format!("{}.{}", MINIMUM_VERSION.0, MINIMUM_VERSION.1),
+        });
+    }
+    Ok(())
+}
+
+/// Looks for an Argo CD that gitgen did not install; see the module documentation.
+async fn detect_adoption(client: &Client) -> Result<Option<String>, ClusterError> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ARGOCD_NAMESPACE);
+    let existing = deployments
+        .get_opt("argocd-server")
+        .await
+        .map_err(|source| ClusterError::Api { doing: "looking for an existing Argo CD".into(), source })?;
+    let Some(existing) = existing else { return Ok(None) };
+    let managers: Vec<String> = existing.managed_fields().iter().filter_map(|m| m.manager.clone()).collect();
+    adoption(&managers, existing.labels())
+}
+
+/// Decides about an existing `argocd-server` Deployment from its field managers and labels.
+pub fn adoption(managers: &[String], labels: &BTreeMap<String, String>) -> Result<Option<String>, ClusterError> {
+    if managers.iter().any(|m| m == FIELD_MANAGER) {
+        return Ok(None);
+    }
+    if labels.get("app.kubernetes.io/managed-by").is_some_and(|m| m == "Helm") {
+        let release = labels.get("app.kubernetes.io/instance").map_or(String::new(), |r| format!(" (release `{r}`)"));
+        return Err(ClusterError::AdoptionRefused {
+            reason: format!("Helm manages `argocd-server` in namespace `{ARGOCD_NAMESPACE}`{release}, and the next `helm upgrade` would undo gitgen's changes"),
+        });
+    }
+    let by = if managers.is_empty() { "an unknown tool".to_owned() } else { managers.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ") };
+    Ok(Some(format!(
+        "Argo CD in namespace `{ARGOCD_NAMESPACE}` was installed by {by}; gitgen takes over the fields its manifest sets and leaves the rest alone"
+    )))
+}
+
+fn namespace_object(name: &str) -> DynamicObject {
+    apply::to_object(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
+        .expect("a well-formed Namespace")
+}
+
+/// Adds the Application health check to the manifest's `argocd-cm`, or adds an
+/// `argocd-cm` that holds only that key. Either way one apply owns it, so a second run
+/// does not remove and re-add it, and server-side apply leaves other keys alone.
+pub fn add_application_health_check(objects: &mut Vec<DynamicObject>) {
+    let found = objects.iter_mut().find(|o| {
+        let r = ObjectRef::of(o);
+        r.api_version == "v1" && r.kind == "ConfigMap" && r.name == "argocd-cm"
+    });
+    let config_map = match found {
+        Some(config_map) => config_map,
+        None => {
+            objects.push(
+                apply::to_object(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argocd-cm", "namespace": ARGOCD_NAMESPACE}}))
+                    .expect("a well-formed ConfigMap"),
+            );
+            objects.last_mut().expect("just pushed")
+        }
+    };
+    let data = config_map.data.as_object_mut().expect("a parsed object is a JSON object");
+    let entries = data.entry("data").or_insert_with(|| serde_json::json!({}));
+    if let Some(entries) = entries.as_object_mut() {
+        entries.insert(APPLICATION_HEALTH_KEY.into(), APPLICATION_HEALTH_LUA.into());
+    }
+}
+
+/// The Secret Argo CD reads repository credentials from.
+fn repository_secret(credentials: &RepoCredentials) -> DynamicObject {
+    let data = [("type", "git"), ("url", &credentials.url), ("username", &credentials.username), ("password", &credentials.password)]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), ByteString(v.as_bytes().to_vec())))
+        .collect();
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(REPOSITORY_SECRET.into()),
+            namespace: Some(ARGOCD_NAMESPACE.into()),
+            labels: Some([("argocd.argoproj.io/secret-type".to_owned(), "repository".to_owned())].into()),
+            ..Default::default()
+        },
+        data: Some(data),
+        ..Default::default()
+    };
+    let mut value = serde_json::to_value(&secret).expect("a Secret serializes");
+    value["apiVersion"] = "v1".into();
+    value["kind"] = "Secret".into();
+    apply::to_object(value).expect("a well-formed Secret")
+}
+
+/// Creates the lesson's Secret (and its namespace) when missing, and adds keys it lacks;
+/// never changes a value that exists.
+async fn ensure_secret(client: &Client, spec: &ClusterSecretSpec) -> Result<Vec<Applied>, ClusterError> {
+    let mut report = Vec::new();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespace_ref = ObjectRef { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: spec.namespace.clone() };
+    let failed = |object: &ObjectRef| {
+        let object = object.clone();
+        move |e: kube::Error| {
+            let (message, code) = api_message(&e);
+            ClusterError::Apply { object, message, code }
+        }
+    };
+    if namespaces.get_opt(&spec.namespace).await.map_err(failed(&namespace_ref))?.is_none() {
+        let namespace = Namespace { metadata: ObjectMeta { name: Some(spec.namespace.clone()), ..Default::default() }, ..Default::default() };
+        namespaces.create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &namespace).await.map_err(failed(&namespace_ref))?;
+        report.push(Applied { object: namespace_ref, change: Change::Created });
+    }
+
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &spec.namespace);
+    let secret_ref = ObjectRef { api_version: "v1".into(), kind: "Secret".into(), namespace: Some(spec.namespace.clone()), name: spec.name.clone() };
+    let existing = secrets.get_opt(&spec.name).await.map_err(failed(&secret_ref))?;
+    let present: Vec<String> = existing.as_ref().and_then(|s| s.data.as_ref()).map(|d| d.keys().cloned().collect()).unwrap_or_default();
+    let missing = missing_secret_values(spec, &present, &mut random_value);
+    let change = match (&existing, missing.is_empty()) {
+        (None, _) => {
+            let secret = Secret {
+                metadata: ObjectMeta { name: Some(spec.name.clone()), ..Default::default() },
+                data: Some(missing),
+                ..Default::default()
+            };
+            secrets.create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &secret).await.map_err(failed(&secret_ref))?;
+            Change::Created
+        }
+        (Some(_), true) => Change::Unchanged,
+        (Some(_), false) => {
+            let patch = serde_json::json!({"data": missing});
+            let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+            secrets.patch(&spec.name, &params, &Patch::Merge(&patch)).await.map_err(failed(&secret_ref))?;
+            Change::Configured
+        }
+    };
+    report.push(Applied { object: secret_ref, change });
+    Ok(report)
+}
+
+/// The keys of `spec` that `present` lacks, with their values (random ones from `random`).
+pub fn missing_secret_values(
+    spec: &ClusterSecretSpec,
+    present: &[String],
+    random: &mut dyn FnMut() -> String,
+) -> BTreeMap<String, ByteString> {
+    let mut values = BTreeMap::new();
+    for (key, value) in &spec.literal {
+        if !present.contains(key) {
+            values.insert(key.clone(), ByteString(value.as_bytes().to_vec()));
+        }
+    }
+    for key in &spec.random {
+        if !present.contains(key) && !values.contains_key(key) {
+            values.insert(key.clone(), ByteString(random().into_bytes()));
+        }
+    }
+    values
+}
+
+/// 32 random letters and digits (about 190 bits) from the operating system.
+fn random_value() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut value = String::with_capacity(32);
+    while value.len() < 32 {
+        let mut bytes = [0u8; 64];
+        getrandom::fill(&mut bytes).expect("the operating system's random source");
+        // Rejecting bytes at or above 248 (4 × 62) keeps every character equally likely.
+        for byte in bytes.into_iter().filter(|b| *b < 248) {
+            if value.len() < 32 {
+                value.push(ALPHABET[usize::from(byte) % ALPHABET.len()] as char);
+            }
+        }
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(major: &str, minor: &str) -> Info {
+        Info { major: major.into(), minor: minor.into(), git_version: format!("v{major}.{minor}.0"), ..Default::default() }
+    }
+
+    #[test]
+    fn accepts_supported_versions_including_provider_suffixes() {
+        assert!(check_version(&info("1", "25")).is_ok());
+        assert!(check_version(&info("1", "31+")).is_ok());
+    }
+
+    #[test]
+    fn refuses_an_old_server_with_a_hint() {
+        let err = check_version(&info("1", "24")).unwrap_err();
+        assert_eq!(err.to_string(), "Kubernetes v1.24.0 is older than the oldest version gitgen supports, 1.25");
+        assert!(err.hint().unwrap().contains("upgrade the cluster"));
+    }
+
+    #[test]
+    fn redacts_the_password_in_debug_output() {
+        let credentials = RepoCredentials { url: "https://git.example/course.git".into(), username: "trainer".into(), password: "s3cret-token".into() };
+        let shown = format!("{credentials:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn the_repository_secret_is_labelled_for_argocd() {
+        let credentials = RepoCredentials { url: "https://git.example/course.git".into(), username: "u".into(), password: "p".into() };
+        let secret = repository_secret(&credentials);
+        assert_eq!(secret.labels()["argocd.argoproj.io/secret-type"], "repository");
+        assert_eq!(secret.metadata.namespace.as_deref(), Some("argocd"));
+        assert_eq!(secret.data["data"]["password"], "cA==", "base64 of `p`");
+    }
+
+    #[test]
+    fn merges_the_health_check_into_the_manifests_argocd_cm() {
+        let mut objects = apply::parse_manifest(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n  url: https://argocd.example\n",
+            "m.yaml",
+        )
+        .unwrap();
+        add_application_health_check(&mut objects);
+        assert_eq!(objects.len(), 1);
+        let data = &objects[0].data["data"];
+        assert_eq!(data["url"], "https://argocd.example");
+        assert!(data[APPLICATION_HEALTH_KEY].as_str().unwrap().contains("obj.status.health.status"));
+    }
+
+    #[test]
+    fn adds_an_argocd_cm_when_the_manifest_has_none() {
+        let mut objects = Vec::new();
+        add_application_health_check(&mut objects);
+        assert_eq!(ObjectRef::of(&objects[0]).to_string(), "ConfigMap argocd/argocd-cm");
+    }
+
+    #[test]
+    fn adopts_an_argocd_installed_by_kubectl_and_says_so() {
+        let reason = adoption(&["kubectl-client-side-apply".into()], &BTreeMap::new()).unwrap().unwrap();
+        assert!(reason.contains("`kubectl-client-side-apply`"), "{reason}");
+        assert_eq!(adoption(&["gitgen".into(), "kube-controller-manager".into()], &BTreeMap::new()).unwrap(), None);
+    }
+
+    #[test]
+    fn refuses_to_adopt_an_argocd_managed_by_helm() {
+        let labels = [("app.kubernetes.io/managed-by".to_owned(), "Helm".to_owned()), ("app.kubernetes.io/instance".to_owned(), "argo".to_owned())].into();
+        let err = adoption(&["helm".into()], &labels).unwrap_err();
+        assert!(err.to_string().contains("release `argo`"), "{err}");
+        assert!(err.hint().is_some());
+    }
+
+    #[test]
+    fn fills_only_missing_secret_keys_and_never_rotates() {
+        let spec = ClusterSecretSpec {
+            name: "db".into(),
+            namespace: "lesson-db".into(),
+            literal: [("user".to_owned(), "app".to_owned())].into(),
+            random: vec!["password".into(), "token".into()],
+        };
+        let mut made = 0;
+        let mut random = || {
+            made += 1;
+            format!("random-{made}")
+        };
+        let values = missing_secret_values(&spec, &["password".into()], &mut random);
+        assert_eq!(values.keys().collect::<Vec<_>>(), ["token", "user"]);
+        assert_eq!(values["token"], ByteString(b"random-1".to_vec()));
+        assert!(missing_secret_values(&spec, &["user".into(), "password".into(), "token".into()], &mut random).is_empty());
+    }
+
+    #[test]
+    fn random_values_are_32_letters_or_digits_and_differ() {
+        let (a, b) = (random_value(), random_value());
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,218 @@
+//! Talking to a Kubernetes cluster: connecting like kubectl does, server-side applying
+//! manifests, bootstrapping Argo CD, reading Application status and server-side dry runs.
+//!
+//! Every function takes an injected [`kube::Client`] (tests hand it a mock service), never
+//! prints, and reports progress through callbacks. It does not decide which lessons are
+//! enabled, render manifests or parse command-line flags: callers hand it plain data.
+//! Everything gitgen writes goes through server-side apply under the field manager
+//! [`FIELD_MANAGER`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub mod apply;
+pub mod bootstrap;
+pub mod status;
+pub mod validate;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod mock_tests;
+
+pub use apply::{Applied, Change, ObjectRef, apply_objects, parse_manifest};
+pub use bootstrap::{
+    BootstrapEvent, BootstrapPlan, BootstrapReport, ClusterSecretSpec, RepoCredentials,
+    WaitPlan, bootstrap,
+};
+pub use status::{
+    AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, render_table,
+    watch_applications,
+};
+pub use validate::{DryRunReport, MissingKind, Origin, Rejection, ServerObject, Unverified, dry_run};
+
+/// The field manager of every server-side apply gitgen makes.
+pub const FIELD_MANAGER: &str = "gitgen";
+
+/// The namespace Argo CD is installed into; the upstream manifest's ClusterRoleBindings
+/// name it, so it is not a parameter.
+pub const ARGOCD_NAMESPACE: &str = "argocd";
+
+/// Builds a client the way kubectl does: `kubeconfig` (like `--kubeconfig`) or else
+/// `$KUBECONFIG` or `~/.kube/config`, then the in-cluster service account; `context`
+/// (like `--context`) picks a context other than the current one.
+pub async fn connect(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<kube::Client, ClusterError> {
+    let options = kube::config::KubeConfigOptions {
+        context: context.map(str::to_owned),
+        ..Default::default()
+    };
+    let config = match kubeconfig {
+        Some(path) => {
+            let file = kube::config::Kubeconfig::read_from(path).map_err(|source| {
+                ClusterError::Kubeconfig {
+                    path: Some(path.to_owned()),
+                    context: context.map(str::to_owned),
+                    message: source.to_string(),
+                }
+            })?;
+            kube::Config::from_custom_kubeconfig(file, &options).await.map_err(|source| {
+                ClusterError::Kubeconfig {
+                    path: Some(path.to_owned()),
+                    context: context.map(str::to_owned),
+                    message: source.to_string(),
+                }
+            })?
+        }
+        None if context.is_some() => kube::Config::from_kubeconfig(&options).await.map_err(
+            |source| ClusterError::Kubeconfig {
+                path: None,
+                context: context.map(str::to_owned),
+                message: source.to_string(),
+            },
+        )?,
+        None => kube::Config::infer().await.map_err(|source| ClusterError::Kubeconfig {
+            path: None,
+            context: None,
+            message: source.to_string(),
+        })?,
+    };
+    kube::Client::try_from(config).map_err(|source| ClusterError::Kubeconfig {
+        path: kubeconfig.map(Path::to_owned),
+        context: context.map(str::to_owned),
+        message: source.to_string(),
+    })
+}
+
+/// What went wrong talking to the cluster. [`ClusterError::hint`] says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// No usable kubeconfig.
+    #[error("cannot load the kubeconfig{}{}: {message}",
+        path.as_ref().map(|p| format!(" `{}`", p.display())).unwrap_or_default(),
+        context.as_ref().map(|c| format!(" (context `{c}`)")).unwrap_or_default())]
+    Kubeconfig {
+        /// The file given with `--kubeconfig`, if any.
+        path: Option<PathBuf>,
+        /// The context given with `--context`, if any.
+        context: Option<String>,
+        /// What kube said.
+        message: String,
+    },
+    /// The API server did not answer.
+    #[error("the Kubernetes API server does not answer: {source}")]
+    Unreachable {
+        /// The transport or API error.
+        source: kube::Error,
+    },
+    /// The API server is older than gitgen supports.
+    #[error("Kubernetes {found} is older than the oldest version gitgen supports, {minimum}")]
+    UnsupportedVersion {
+        /// The server's version, as it reports it.
+        found: String,
+        /// [`bootstrap::MINIMUM_VERSION`].
+        minimum: String,
+    },
+    /// The current user may not do what bootstrap needs (SelfSubjectAccessReview).
+    #[error("you may not {}", denied.join(", "))]
+    Forbidden {
+        /// One line per denied permission, such as
+        /// ``create `customresourcedefinitions.apiextensions.k8s.io` ``.
+        denied: Vec<String>,
+    },
+    /// A manifest could not be read as Kubernetes objects.
+    #[error("`{origin}`: {message}")]
+    Manifest {
+        /// Where the manifest came from.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The YAML itself is malformed.
+    #[error(transparent)]
+    Yaml(#[from] crate::yaml::YamlError),
+    /// The cluster does not serve an object's kind.
+    #[error("the cluster does not serve `{}` `{}` (needed by {object})", object.api_version, object.kind)]
+    UnknownKind {
+        /// The object whose kind is not served.
+        object: ObjectRef,
+    },
+    /// The API server refused an object.
+    #[error("applying {object} failed: {message}")]
+    Apply {
+        /// The object.
+        object: ObjectRef,
+        /// The API server's message.
+        message: String,
+        /// The HTTP status code, when the API server answered.
+        code: Option<u16>,
+    },
+    /// Any other API call failed.
+    #[error("{doing} failed: {source}")]
+    Api {
+        /// What gitgen was doing, such as "listing Argo CD Applications".
+        doing: String,
+        /// The error.
+        source: kube::Error,
+    },
+    /// CRDs did not become Established in time.
+    #[error("CRDs not Established after {timeout:?}: {}", names.join(", "))]
+    CrdTimeout {
+        /// The CRDs still waiting.
+        names: Vec<String>,
+        /// How long we waited.
+        timeout: Duration,
+    },
+    /// An existing Argo CD cannot be adopted.
+    #[error("refusing to adopt the existing Argo CD: {reason}")]
+    AdoptionRefused {
+        /// Why.
+        reason: String,
+    },
+    /// Argo CD's Application CRD is not installed.
+    #[error("Argo CD is not installed: the cluster does not serve `argoproj.io/v1alpha1` `Application`")]
+    ArgoCdMissing,
+    /// Lessons did not become Synced and Healthy in time.
+    #[error("{} lesson(s) did not converge within {timeout:?}:\n{}", lessons.len(),
+        lessons.iter().map(|(name, why)| format!("  {name}: {why}")).collect::<Vec<_>>().join("\n"))]
+    NotConverged {
+        /// Each lesson that did not converge, with its sync status, health and message.
+        lessons: Vec<(String, String)>,
+        /// How long we waited.
+        timeout: Duration,
+    },
+}
+
+impl ClusterError {
+    /// What the user can do about it, when there is something to do.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::Kubeconfig { .. } => "check `kubectl config get-contexts`, or pass `--kubeconfig` and `--context`".into(),
+            Self::Unreachable { .. } => "check that the cluster is running and that `kubectl version` answers with the same kubeconfig and context".into(),
+            Self::UnsupportedVersion { .. } => "upgrade the cluster, or use a local one such as kind or Docker Desktop with a current Kubernetes".into(),
+            Self::Forbidden { .. } => "bootstrap installs cluster-wide objects: use a cluster-admin context (`kubectl auth can-i '*' '*' --all-namespaces` should say `yes`)".into(),
+            Self::UnknownKind { object } => format!("install the CRDs that serve `{}` first", object.api_version),
+            Self::CrdTimeout { .. } => "check the CRDs with `kubectl get crd` and `kubectl describe crd NAME`; then run the same command again".into(),
+            Self::AdoptionRefused { .. } => "remove the existing Argo CD, or keep managing it the way it was installed and apply gitgen's Applications yourself".into(),
+            Self::ArgoCdMissing => "run `gitgen bootstrap` first".into(),
+            Self::NotConverged { .. } => "look at the lessons with `gitgen status` or in the Argo CD UI; on a cluster without nodes, pods never start".into(),
+            Self::Apply { code: Some(403), .. } => "use a context that may create this object".into(),
+            Self::Manifest { .. } | Self::Yaml(_) | Self::Apply { .. } | Self::Api { .. } => return None,
+        })
+    }
+}
+
+/// The API server's message for a failed call, without kube's debug dump.
+pub(crate) fn api_message(error: &kube::Error) -> (String, Option<u16>) {
+    match error {
+        kube::Error::Api(status) => (status.message.clone(), Some(status.code)),
+        other => (other.to_string(), None),
+    }
+}
+
+/// Whether the call failed with 404 Not Found.
+pub(crate) fn is_not_found(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 404)
+}
