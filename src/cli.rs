@@ -46,6 +46,74 @@ pub enum Command {
     Diff,
     /// Commit the toggle file and the rendered tree on a branch, push it, print the PR URL.
     Publish(PublishArgs),
+    /// Install Argo CD into the cluster at the pinned version and point it at the repo.
+    Bootstrap(BootstrapArgs),
+    /// One row per lesson: enabled stage, rendered tree fresh, Argo CD sync and health.
+    Status(StatusArgs),
+    /// Check every rendered object: offline against Kubernetes types and CRD schemas, or
+    /// with `--server` as a server-side dry run.
+    Validate(ValidateArgs),
+}
+
+/// How to reach the cluster, as kubectl does (`KUBECONFIG` is read too).
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// The kubeconfig file.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current one).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The repo URL the root Application follows (default: `repo_url` in gitgen.yaml).
+    #[arg(long, value_name = "URL")]
+    pub repo_url: Option<String>,
+    /// The revision the root Application follows (default: `target_revision`).
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+    /// Install Argo CD from this manifest instead of downloading the pinned release
+    /// (for offline and air-gapped clusters).
+    #[arg(long, value_name = "FILE")]
+    pub argocd_manifest: Option<PathBuf>,
+    /// User name for a private repo; the password or token comes from
+    /// `GITGEN_REPO_PASSWORD` (or `GITGEN_GIT_TOKEN`) and goes only into the cluster.
+    #[arg(long, value_name = "USER")]
+    pub repo_username: Option<String>,
+    /// Watch the lessons converge; exit 0 when all are Synced and Healthy.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long `--wait` (and waiting for CRDs) may take, in seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Keep watching and print the table again when something changes.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Ask the API server: a server-side dry-run apply of every enabled lesson's objects.
+    #[arg(long)]
+    pub server: bool,
+    /// Folder of CRD manifests to check custom resources against (offline mode).
+    #[arg(long, value_name = "DIR", conflicts_with = "server")]
+    pub crds: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

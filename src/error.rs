@@ -2,6 +2,7 @@
 //! can print the cause chain and the stage's hint.
 
 use crate::catalog::CatalogError;
+use crate::cluster::ClusterError;
 use crate::git::GitError;
 use crate::catalog::toggle::ToggleError;
 use crate::output::OutputError;
@@ -29,6 +30,9 @@ pub enum Error {
     /// Committing or pushing.
     #[error(transparent)]
     Git(#[from] GitError),
+    /// Talking to the cluster.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
     /// A request that does not fit the repo (an unknown lesson on the command line…).
     #[error("{message}")]
     Usage {
@@ -49,6 +53,7 @@ impl Error {
             Error::Render(e) => e.hint(),
             Error::Output(e) => e.hint(),
             Error::Git(e) => Some(e.hint()),
+            Error::Cluster(e) => e.hint(),
             Error::Usage { hint, .. } => hint.clone(),
         }
     }

@@ -215,3 +215,78 @@ fn untouched_lessons<'a>(
         .map(|(id, _)| id.as_str())
         .collect()
 }
+
+impl Workspace {
+    /// The objects `gitgen bootstrap` applies by hand: the environment's AppProjects, then
+    /// the root Application, rendered in memory with the repo URL and revision overridden
+    /// when given (a fork or a branch to try).
+    pub fn root_objects(&self, repo_url: Option<&str>, revision: Option<&str>) -> Result<Vec<serde_json::Value>, Error> {
+        let mut config = self.settings.config.clone();
+        if let Some(url) = repo_url {
+            config.repo_url = url.to_owned();
+        }
+        if let Some(revision) = revision {
+            config.target_revision = revision.to_owned();
+        }
+        let ctx = RenderContext {
+            catalog: &self.catalog,
+            config: &config,
+            env_name: &self.settings.env_name,
+            env: self.settings.env(),
+            selection: &self.selection,
+        };
+        let mut files = render::argocd::emit(&ctx)?;
+        // Projects first: the root Application names one.
+        files.retain(|f| f.path.ends_with(".appproject.yaml") || f.path.ends_with("/root.yaml"));
+        files.sort_by_key(|f| f.path.ends_with("/root.yaml"));
+        files
+            .iter()
+            .map(|f| crate::yaml::from_str(&f.contents, f.path.as_ref()).map_err(|e| Error::from(render::RenderError::Output {
+                path: f.path.clone().into(),
+                stage: String::new(),
+                what: e.to_string(),
+            })))
+            .collect()
+    }
+
+    /// The rendered objects of every enabled lesson at its stage, with the file each came
+    /// from: what Argo CD applies, before the environment's overlay patches.
+    pub fn enabled_objects(&self) -> Result<Vec<(LessonId, String, serde_json::Value)>, Error> {
+        let mut objects = Vec::new();
+        for (id, stage) in &self.selection.lessons {
+            let dir = render::bases::base_dir(id.as_str(), stage.as_str());
+            let lesson = &self.catalog.lessons[id];
+            for file in render::bases::emit(lesson)?.into_iter().filter(|f| f.path.starts_with(&format!("{dir}/"))) {
+                if file.path.ends_with("/kustomization.yaml") {
+                    continue;
+                }
+                let documents: Vec<serde_json::Value> = crate::yaml::from_multiple(&file.contents, file.path.as_ref())
+                    .map_err(|e| Error::from(render::RenderError::Output { path: file.path.clone().into(), stage: stage.to_string(), what: e.to_string() }))?;
+                objects.extend(documents.into_iter().map(|o| (id.clone(), file.path.clone(), o)));
+            }
+        }
+        Ok(objects)
+    }
+
+    /// Whether each lesson's rendered files are what render writes now.
+    pub fn freshness(&self) -> Result<BTreeMap<LessonId, bool>, Error> {
+        let plan = self.plan(Freshness::Full)?.plan;
+        let stale: Vec<&str> = plan.summary().into_iter().map(|(_, path)| path).collect();
+        let env = &self.settings.env_name;
+        Ok(self
+            .catalog
+            .lessons
+            .iter()
+            .map(|(id, lesson)| {
+                let mut prefixes = vec![
+                    format!("generated/{id}/"),
+                    format!("overlays/{env}/{id}/"),
+                    format!("argocd/{env}/apps/{id}."),
+                ];
+                prefixes.extend(lesson.lesson.charts.iter().map(|c| format!("argocd/{env}/apps/{id}-{}.", c.name)));
+                let fresh = !stale.iter().any(|path| prefixes.iter().any(|p| path.starts_with(p.as_str())));
+                (id.clone(), fresh)
+            })
+            .collect())
+    }
+}

@@ -122,4 +122,67 @@ async fn bootstrap_is_idempotent_and_validate_and_status_work_on_a_real_api_serv
     // Status lists the root Application (no controller runs, so its status is Unknown).
     let statuses = cluster::application_statuses(&client, "argocd").await.unwrap();
     assert!(statuses.iter().any(|s| s.name == "root"), "{statuses:#?}");
+
+    // The same through the binary, as a trainer runs it before a class.
+    cli_bootstrap_validate_and_status();
 }
+
+/// Runs `gitgen ARGS` in `repo` against the e2e cluster.
+fn gitgen(repo: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let kubeconfig = std::env::var("GITGEN_E2E_KUBECONFIG").unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"));
+    command.args(args).arg("--repo").arg(repo).env("NO_COLOR", "1").env("KUBECONFIG", kubeconfig);
+    if let Ok(context) = std::env::var("GITGEN_E2E_CONTEXT") {
+        if ["bootstrap", "status", "validate"].contains(&args[0]) {
+            command.args(["--context", &context]);
+        }
+    }
+    let output = command.output().unwrap();
+    eprintln!("$ gitgen {}\n{}{}", args.join(" "), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+fn cli_bootstrap_validate_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("course");
+    let init = std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+        .args(["init", repo.to_str().unwrap(), "--repo-url", REPO_URL])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    for lesson in ["pods-probes-services", "keda"] {
+        assert!(gitgen(&repo, &["enable", lesson]).status.success());
+    }
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds/argocd-install/install.yaml");
+    let first = gitgen(&repo, &["bootstrap", "--argocd-manifest", manifest]);
+    assert!(first.status.success());
+    let second = gitgen(&repo, &["bootstrap", "--argocd-manifest", manifest]);
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stdout).contains(" 0 created, 0 configured,"), "the second bootstrap changed something");
+
+    // Root Application and projects from the rendered bundle.
+    let root = std::process::Command::new("kubectl")
+        .args(["--kubeconfig", &std::env::var("GITGEN_E2E_KUBECONFIG").unwrap(), "-n", "argocd", "get", "application", "gitgen-root", "-o", "json"])
+        .output()
+        .unwrap();
+    let root: serde_json::Value = serde_json::from_slice(&root.stdout).unwrap();
+    assert_eq!(root["spec"]["source"]["repoURL"], REPO_URL);
+    assert_eq!(root["spec"]["source"]["path"], "argocd/docker-desktop/apps");
+
+    // validate --server: the pods lesson passes; keda's custom resources are named as missing kinds.
+    let validate = gitgen(&repo, &["validate", "--server"]);
+    let stdout = String::from_utf8_lossy(&validate.stdout);
+    assert!(!stdout.contains("rejected: pods-probes-services"), "{stdout}");
+    assert!(stdout.contains("missing kind: keda.sh/v1alpha1 ScaledObject (used by keda)"), "{stdout}");
+
+    // status -o json lists every lesson, with the Application of the enabled ones.
+    let status = gitgen(&repo, &["status", "-o", "json"]);
+    assert!(status.status.success());
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["cluster"]["reachable"], true);
+    let lessons = status["lessons"].as_array().unwrap();
+    assert!(lessons.len() >= 22);
+    let pods = lessons.iter().find(|l| l["lesson"] == "pods-probes-services").unwrap();
+    assert_eq!(pods["enabled_stage"], "second-pod");
+}
+

@@ -39,24 +39,9 @@ use super::{ARGOCD_NAMESPACE, ClusterError, FIELD_MANAGER, api_message};
 /// removed. Server-side apply, CRD v1 and SelfSubjectAccessReview are all older.
 pub const MINIMUM_VERSION: (u32, u32) = (1, 25);
 
-/// The `argocd-cm` key that restores health assessment of child Applications, which Argo
-/// CD dropped in 1.8; without it, sync waves between child Applications do not wait.
-pub const APPLICATION_HEALTH_KEY: &str = "resource.customizations.health.argoproj.io_Application";
-
-/// The Lua health check from Argo CD's documentation (Resource Health, "Argocd App").
-pub const APPLICATION_HEALTH_LUA: &str = r#"hs = {}
-hs.status = "Progressing"
-hs.message = ""
-if obj.status ~= nil then
-  if obj.status.health ~= nil then
-    hs.status = obj.status.health.status
-    if obj.status.health.message ~= nil then
-      hs.message = obj.status.health.message
-    end
-  end
-end
-return hs
-"#;
+/// The health check is the one the self-managing Application keeps in git, so Argo CD's
+/// self-management and bootstrap agree on `argocd-cm`.
+pub use crate::render::argocd::{APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA};
 
 /// The Secret that holds the repository credentials.
 pub const REPOSITORY_SECRET: &str = "gitgen-repository";

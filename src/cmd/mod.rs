@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed arguments into library calls and
 //! prints the result. Data goes to stdout, messages to stderr.
 
+mod cluster;
 mod diff;
 mod init;
 mod lesson;
@@ -26,6 +27,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Disable(args) => toggle::disable(&cli.global, &args),
         Command::Diff => diff::run(&cli.global),
         Command::Publish(args) => publish::run(&cli.global, &args),
+        Command::Bootstrap(args) => cluster::bootstrap(&cli.global, &args),
+        Command::Status(args) => cluster::status(&cli.global, &args),
+        Command::Validate(args) => cluster::validate(&cli.global, &args),
     }
 }
 

@@ -13,7 +13,7 @@ use super::templates::LessonTemplates;
 use super::{RenderError, RenderedFile, template_context, yaml_file};
 use crate::catalog::LoadedLesson;
 use crate::catalog::lesson::PodSecurityLevel;
-use crate::yaml;
+use crate::{validate, yaml};
 
 /// The file holding the Namespaces gitgen renders for a lesson.
 pub const NAMESPACES_FILE: &str = "gitgen-namespaces.yaml";
@@ -97,6 +97,18 @@ fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str)
                 field: violation.field,
                 message: violation.message,
                 hint: violation.hint,
+            });
+        }
+        // Built-in kinds must be exactly their Kubernetes type: a misspelt field would
+        // otherwise be dropped by the API server without a word.
+        if let Some(problem) = validate::check_builtin(object).and_then(|problems| problems.into_iter().next()) {
+            return Err(RenderError::Object {
+                path: path.clone(),
+                stage: stage.to_owned(),
+                object: describe(),
+                field: problem.path,
+                message: problem.message,
+                hint: Some("check the field against the Kubernetes API reference for this kind".to_owned()),
             });
         }
     }

@@ -38,13 +38,19 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
         });
         if ctx.env.service_type != ServiceType::LoadBalancer {
             // Bases write exposed Services as LoadBalancer, which Docker Desktop maps to
-            // localhost; elsewhere they become the environment's service type.
-            kustomization["patches"] = json!([{
-                "target": {"kind": "Service", "labelSelector": "gitgen.io/exposed=true"},
-                "patch": serde_json::to_string(&json!([
-                    {"op": "replace", "path": "/spec/type", "value": ctx.env.service_type},
-                ])).expect("a JSON patch serializes"),
-            }]);
+            // localhost; elsewhere they become the environment's service type. Istio
+            // creates the Services of exposed Gateways with the type in an annotation.
+            let patch = |ops: serde_json::Value| serde_json::to_string(&ops).expect("a JSON patch serializes");
+            kustomization["patches"] = json!([
+                {
+                    "target": {"kind": "Service", "labelSelector": "gitgen.io/exposed=true"},
+                    "patch": patch(json!([{"op": "replace", "path": "/spec/type", "value": ctx.env.service_type}])),
+                },
+                {
+                    "target": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "labelSelector": "gitgen.io/exposed=true"},
+                    "patch": patch(json!([{"op": "add", "path": "/metadata/annotations/networking.istio.io~1service-type", "value": ctx.env.service_type}])),
+                },
+            ]);
         }
         let source = format!("{} and catalog/{id}/lesson.yaml", crate::catalog::toggle::toggle_path(ctx.env_name));
         files.push(yaml_file(format!("{dir}/kustomization.yaml"), &source, &yaml::to_string(&kustomization)));

@@ -62,10 +62,17 @@ impl CrdSchemas {
         documents: impl IntoIterator<Item = Value>,
     ) -> Result<Self, ValidateError> {
         let mut schemas = Self::default();
-        for document in documents {
-            schemas.add(&document, None)?;
-        }
+        schemas.extend(documents)?;
         Ok(schemas)
+    }
+
+    /// Adds the CustomResourceDefinitions among `documents` (a later one for the same
+    /// kind replaces an earlier one), e.g. CRDs a lesson ships itself.
+    pub fn extend(&mut self, documents: impl IntoIterator<Item = Value>) -> Result<(), ValidateError> {
+        for document in documents {
+            self.add(&document, None)?;
+        }
+        Ok(())
     }
 
     /// Whether a CRD defines this kind in this API group, whatever the version.

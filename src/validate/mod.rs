@@ -16,9 +16,11 @@ use serde_json::Value;
 
 mod builtin;
 mod crd;
+mod gatekeeper;
 
 pub use builtin::{builtin_scope, check_builtin};
 pub use crd::CrdSchemas;
+pub use gatekeeper::constraint_crd;
 
 /// One thing wrong with one field of an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,4 +176,27 @@ mod tests {
             ]
         );
     }
+}
+
+/// Which check an object got, for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Deserialized into its `k8s-openapi` type.
+    Builtin,
+    /// Validated against a CRD schema.
+    Schema,
+    /// Neither a built-in kind nor covered by a CRD: only the minimum was checked.
+    Minimum,
+}
+
+/// Checks one object with the strongest check available: its built-in type, else its CRD
+/// schema from `schemas`, else the minimum every object needs.
+pub fn check_object(object: &Value, schemas: Option<&CrdSchemas>) -> (Check, Vec<FieldProblem>) {
+    if let Some(problems) = check_builtin(object) {
+        return (Check::Builtin, problems);
+    }
+    if let Some(problems) = schemas.and_then(|s| s.validate(object)) {
+        return (Check::Schema, problems);
+    }
+    (Check::Minimum, check_custom_minimum(object))
 }

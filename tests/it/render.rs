@@ -157,3 +157,37 @@ fn a_value_with_yaml_syntax_stays_one_scalar() {
     let config_map = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
     assert_eq!(config_map["data"], serde_json::json!({"x": "a: b # c\n{{ d"}));
 }
+
+#[test]
+fn argo_cd_objects_validate_against_the_upstream_crds() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    repo.gitgen(&["--env", "kind", "render"]).expect(0);
+    let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds/argocd");
+    let schemas = gitgen::validate::CrdSchemas::from_dir(crds.as_ref()).unwrap_or_else(|e| panic!("{crds}: {e}"));
+    let mut checked = 0;
+    for (path, text) in repo.tree().into_iter().filter(|(p, _)| p.starts_with("argocd/") && !p.ends_with("kustomization.yaml")) {
+        for object in gitgen::yaml::from_multiple::<serde_json::Value>(&text, path.as_ref()).unwrap() {
+            let problems = schemas.validate(&object).unwrap_or_else(|| panic!("{path}: no Argo CD CRD covers {}", object["kind"]));
+            assert!(problems.is_empty(), "{path}: {problems:?}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 15, "two environments: 6 platform objects each, 2 lesson projects each, 3 Applications in docker-desktop");
+}
+
+#[test]
+fn status_without_a_cluster_shows_the_git_side() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    let run = repo.gitgen(&["status", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    run.expect(0);
+    assert!(run.stdout.contains("alpha") && run.stdout.contains("service"), "{}", run.transcript());
+    assert!(run.stderr.contains("unreachable"), "{}", run.transcript());
+    let run = repo.gitgen(&["status", "-o", "json", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    run.expect(0);
+    let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(status["cluster"]["reachable"], false);
+    assert_eq!(status["lessons"].as_array().unwrap().len(), 2);
+    assert_eq!(status["lessons"][0]["rendered_fresh"], true);
+}

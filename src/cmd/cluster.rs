@@ -1,0 +1,310 @@
+//! `gitgen bootstrap`, `gitgen status` and `gitgen validate`: the commands that read or
+//! talk to a cluster. Each builds its inputs from the workspace and hands them to
+//! `gitgen::cluster`.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use gitgen::cluster::{
+    self, AppRow, BootstrapEvent, BootstrapPlan, Change, ClusterSecretSpec, Origin, RepoCredentials, ServerObject,
+    StatusRow, WaitPlan,
+};
+use gitgen::validate::{Check, CrdSchemas, check_object, constraint_crd};
+use gitgen::workspace::Workspace;
+
+use crate::Outcome;
+use crate::cli::{BootstrapArgs, ClusterArgs, GlobalArgs, OutputFormat, StatusArgs, ValidateArgs};
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+async fn connect(args: &ClusterArgs) -> Result<kube::Client, gitgen::Error> {
+    Ok(cluster::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?)
+}
+
+fn usage(message: String, hint: &str) -> anyhow::Error {
+    gitgen::Error::Usage { message, hint: Some(hint.to_owned()) }.into()
+}
+
+/// The upstream install manifest of the pinned Argo CD release.
+fn download_argocd(version: &str) -> anyhow::Result<(String, String)> {
+    let url = format!("https://raw.githubusercontent.com/argoproj/argo-cd/{version}/manifests/install.yaml");
+    eprintln!("Downloading Argo CD {version} from {url}");
+    let text = ureq::get(&url)
+        .call()
+        .and_then(|mut response| response.body_mut().read_to_string())
+        .map_err(|err| usage(format!("cannot download `{url}`: {err}"), "download it elsewhere and pass `--argocd-manifest FILE`"))?;
+    Ok((text, url))
+}
+
+pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Outcome> {
+    let workspace = super::open(global)?;
+    let config = &workspace.settings.config;
+    let repo_url = args.repo_url.as_deref().unwrap_or(&config.repo_url);
+    if repo_url == gitgen::scaffold::PLACEHOLDER_REPO_URL {
+        return Err(usage(
+            format!("`repo_url` in gitgen.yaml is still the placeholder `{repo_url}`"),
+            "set it to where Argo CD can clone this repo (then `gitgen render`), or pass `--repo-url`",
+        ));
+    }
+    let root_objects = workspace.root_objects(args.repo_url.as_deref(), args.revision.as_deref())?;
+    let (argocd_manifest, argocd_manifest_origin) = match &args.argocd_manifest {
+        Some(path) => (fs_err::read_to_string(path)?, path.display().to_string()),
+        None => download_argocd(&config.argocd.version)?,
+    };
+    let password = std::env::var("GITGEN_REPO_PASSWORD").or_else(|_| std::env::var("GITGEN_GIT_TOKEN")).ok();
+    let repo_credentials = password.filter(|p| !p.is_empty()).map(|password| RepoCredentials {
+        url: repo_url.to_owned(),
+        username: args.repo_username.clone().unwrap_or_else(|| "git".to_owned()),
+        password,
+    });
+    let timeout = Duration::from_secs(args.timeout);
+    let plan = BootstrapPlan {
+        argocd_manifest,
+        argocd_manifest_origin,
+        repo_credentials,
+        secrets: cluster_secrets(&workspace),
+        root_objects,
+        crd_timeout: timeout,
+        wait: args.wait.then(|| WaitPlan {
+            applications: workspace.selection.lessons.keys().map(|id| id.to_string()).collect(),
+            timeout,
+        }),
+    };
+    let mut view = LiveView::new();
+    let report = runtime()?.block_on(async {
+        let client = connect(&args.cluster).await?;
+        cluster::bootstrap(&client, &plan, &mut |event| view.show(&event)).await.map_err(gitgen::Error::from)
+    })?;
+    let count = |change: Change| report.objects.iter().filter(|a| a.change == change).count();
+    if let Some(reason) = &report.adopted {
+        println!("Adopted an existing Argo CD: {reason}");
+    }
+    println!(
+        "Bootstrapped `{}` on Kubernetes {}: {} created, {} configured, {} unchanged.",
+        workspace.settings.env_name,
+        report.server_version,
+        count(Change::Created),
+        count(Change::Configured),
+        count(Change::Unchanged)
+    );
+    if !args.wait {
+        println!("Argo CD now syncs the lessons; follow them with `gitgen status --watch`.");
+    }
+    Ok(Outcome::Success)
+}
+
+/// Secrets the enabled lessons declare, created in the cluster with random values.
+fn cluster_secrets(workspace: &Workspace) -> Vec<ClusterSecretSpec> {
+    workspace
+        .selection
+        .lessons
+        .keys()
+        .flat_map(|id| workspace.catalog.lessons[id].lesson.cluster_secrets.iter())
+        .map(|s| ClusterSecretSpec { name: s.name.clone(), namespace: s.namespace.clone(), literal: s.literal.clone(), random: s.random.clone() })
+        .collect()
+}
+
+/// Progress lines; while waiting, a progress bar and one line per lesson, redrawn in
+/// place on a terminal.
+struct LiveView {
+    terminal: bool,
+    drawn: usize,
+}
+
+impl LiveView {
+    fn new() -> Self {
+        LiveView { terminal: std::io::stderr().is_terminal(), drawn: 0 }
+    }
+
+    fn show(&mut self, event: &BootstrapEvent) {
+        match event {
+            BootstrapEvent::PreflightPassed { server_version } => eprintln!("Connected: Kubernetes {server_version}; permissions OK."),
+            BootstrapEvent::Adopting { reason } => eprintln!("Adopting the Argo CD already installed: {reason}"),
+            BootstrapEvent::Applied(applied) if applied.change != Change::Unchanged => eprintln!("{} {}", applied.change, applied.object),
+            BootstrapEvent::Applied(_) => {}
+            BootstrapEvent::Applications(rows) => self.draw(rows),
+        }
+    }
+
+    fn draw(&mut self, rows: &[AppRow]) {
+        let done = rows.iter().filter(|r| r.converged).count();
+        let width = 30;
+        let filled = if rows.is_empty() { width } else { done * width / rows.len() };
+        let mut lines = vec![format!("[{}{}] {done}/{} lessons Synced and Healthy", "#".repeat(filled), "-".repeat(width - filled), rows.len())];
+        for row in rows {
+            let message = row.message.as_deref().unwrap_or("");
+            lines.push(format!("  {:<24} {:<10} {:<12} {message}", row.name, row.sync, row.health));
+        }
+        let mut err = std::io::stderr().lock();
+        if self.terminal && self.drawn > 0 {
+            // Move up over the previous view and clear it.
+            let _ = write!(err, "\x1b[{}A\x1b[J", self.drawn);
+        }
+        for line in &lines {
+            let _ = writeln!(err, "{line}");
+        }
+        self.drawn = lines.len();
+    }
+}
+
+pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome> {
+    let workspace = super::open(global)?;
+    let fresh = workspace.freshness()?;
+    let namespace = workspace.settings.config.argocd.namespace.clone();
+    let runtime = runtime()?;
+    loop {
+        let apps = runtime.block_on(async {
+            let client = connect(&args.cluster).await?;
+            Ok::<_, gitgen::Error>(cluster::application_statuses(&client, &namespace).await?)
+        });
+        let (apps, unreachable) = match apps {
+            Ok(apps) => (apps, None),
+            Err(err) => (Vec::new(), Some(err)),
+        };
+        let rows: Vec<StatusRow> = workspace
+            .catalog
+            .lessons
+            .keys()
+            .map(|id| StatusRow {
+                lesson: id.to_string(),
+                enabled_stage: workspace.selection.lessons.get(id).map(|s| s.to_string()),
+                rendered_fresh: fresh[id],
+                app: apps.iter().find(|a| a.name == id.as_str()).cloned(),
+            })
+            .collect();
+        match args.output {
+            OutputFormat::Json => {
+                let cluster = match &unreachable {
+                    None => serde_json::json!({"reachable": true}),
+                    Some(err) => serde_json::json!({"reachable": false, "error": err.to_string()}),
+                };
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"environment": workspace.settings.env_name, "cluster": cluster, "lessons": rows}))?);
+            }
+            OutputFormat::Table => {
+                print!("{}", cluster::render_table(&rows));
+                if let Some(err) = &unreachable {
+                    eprintln!("The cluster is unreachable ({err}); showing the git side only.");
+                }
+            }
+        }
+        if !args.watch {
+            return Ok(Outcome::Success);
+        }
+        std::thread::sleep(Duration::from_secs(5));
+        println!();
+    }
+}
+
+pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
+    let workspace = super::open(global)?;
+    if args.server {
+        return validate_on_server(&workspace, &args.cluster);
+    }
+    // Offline: every object of every lesson at every stage, plus the Argo CD bundle.
+    let files = gitgen::render::render(
+        &gitgen::render::RenderContext {
+            catalog: &workspace.catalog,
+            config: &workspace.settings.config,
+            env_name: &workspace.settings.env_name,
+            env: workspace.settings.env(),
+            selection: &workspace.selection,
+        },
+        |_| true,
+    )
+    .map_err(gitgen::Error::from)?;
+    let mut objects = Vec::new();
+    for file in files.iter().filter(|f| f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") && !f.path.contains("/values-")) {
+        let documents: Vec<serde_json::Value> = gitgen::yaml::from_multiple(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
+        objects.extend(documents.into_iter().map(|o| (file.path.as_str(), o)));
+    }
+    let schemas = match &args.crds {
+        Some(dir) => {
+            let mut documents: Vec<serde_json::Value> = objects.iter().filter_map(|(_, o)| constraint_crd(o)).collect();
+            documents.extend(objects.iter().filter(|(_, o)| o["kind"] == "CustomResourceDefinition").map(|(_, o)| o.clone()));
+            let mut schemas = CrdSchemas::from_dir(dir).map_err(|e| anyhow::anyhow!(e))?;
+            schemas.extend(documents).map_err(|e| anyhow::anyhow!(e))?;
+            Some(schemas)
+        }
+        None => None,
+    };
+    let (mut problems, mut unchecked) = (0, Vec::new());
+    for (path, object) in &objects {
+        let (check, found) = check_object(object, schemas.as_ref());
+        let id = format!("{} {}", object["kind"].as_str().unwrap_or("?"), object["metadata"]["name"].as_str().unwrap_or("?"));
+        for problem in &found {
+            println!("{path}: {id}: {problem}");
+        }
+        problems += found.len();
+        if check == Check::Minimum {
+            unchecked.push(format!("{path}: {id} ({})", object["apiVersion"].as_str().unwrap_or("?")));
+        }
+    }
+    if args.crds.is_some() {
+        for line in &unchecked {
+            println!("{line}: no built-in type and no CRD schema");
+        }
+        problems += unchecked.len();
+    } else if !unchecked.is_empty() {
+        eprintln!("{} custom resource(s) got only the minimum check; pass `--crds DIR` to check them against their CRDs.", unchecked.len());
+    }
+    eprintln!("Checked {} object(s): {problems} problem(s).", objects.len());
+    Ok(if problems == 0 { Outcome::Success } else { Outcome::Different })
+}
+
+fn validate_on_server(workspace: &Workspace, args: &ClusterArgs) -> anyhow::Result<Outcome> {
+    let objects: Vec<ServerObject> = workspace
+        .enabled_objects()?
+        .into_iter()
+        .map(|(lesson, file, object)| ServerObject { origin: Origin { lesson: lesson.to_string(), file: file.into() }, object })
+        .collect();
+    let report = runtime()?.block_on(async {
+        let client = connect(args).await?;
+        // Objects without a namespace go to their lesson's namespace, as Argo CD does.
+        let mut total = cluster::DryRunReport::default();
+        for (lesson, group) in group_by_lesson(&objects) {
+            let namespace = &workspace.catalog.lessons[lesson].lesson.namespace;
+            let report = cluster::dry_run(&client, &group, namespace).await?;
+            total.accepted += report.accepted;
+            total.rejections.extend(report.rejections);
+            total.unverified.extend(report.unverified);
+            for missing in report.missing_kinds {
+                match total.missing_kinds.iter_mut().find(|m| m.group == missing.group && m.kind == missing.kind) {
+                    Some(known) => known.lessons.extend(missing.lessons),
+                    None => total.missing_kinds.push(missing),
+                }
+            }
+        }
+        Ok::<_, gitgen::Error>(total)
+    })?;
+    for rejection in &report.rejections {
+        println!("rejected: {} {}: {}: {}", rejection.origin.lesson, rejection.origin.file.display(), rejection.object, rejection.message);
+    }
+    for missing in &report.missing_kinds {
+        let lessons: Vec<&str> = missing.lessons.iter().map(String::as_str).collect();
+        println!("missing kind: {}/{} {} (used by {}): install its CRDs first", missing.group, missing.version, missing.kind, lessons.join(", "));
+    }
+    for unverified in &report.unverified {
+        println!("unverified: {} {}: {}: {}", unverified.origin.lesson, unverified.origin.file.display(), unverified.object, unverified.reason);
+    }
+    eprintln!(
+        "{} object(s) accepted, {} rejected, {} kind(s) missing, {} unverified.",
+        report.accepted,
+        report.rejections.len(),
+        report.missing_kinds.len(),
+        report.unverified.len()
+    );
+    Ok(if report.rejections.is_empty() && report.missing_kinds.is_empty() { Outcome::Success } else { Outcome::Different })
+}
+
+fn group_by_lesson(objects: &[ServerObject]) -> Vec<(&str, Vec<ServerObject>)> {
+    let mut groups: Vec<(&str, Vec<ServerObject>)> = Vec::new();
+    for object in objects {
+        match groups.last_mut() {
+            Some((lesson, group)) if *lesson == object.origin.lesson => group.push(object.clone()),
+            _ => groups.push((&object.origin.lesson, vec![object.clone()])),
+        }
+    }
+    groups
+}
