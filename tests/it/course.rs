@@ -194,3 +194,34 @@ fn validate_names_the_field_of_a_custom_resource_that_breaks_its_schema() {
     run.expect(1);
     assert!(run.stdout.contains("ScaledObject rabbitmq-consumer: spec.pollingIntervall: unknown field"), "{}", run.transcript());
 }
+
+#[test]
+fn no_two_lessons_manage_the_same_object() {
+    let repo = Repo::init();
+    let catalog = gitgen::catalog::Catalog::load(gitgen::catalog::source::CatalogFiles::embedded()).unwrap();
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    for (id, lesson) in &catalog.lessons {
+        // Objects a lesson manages at any of its stages.
+        let mut seen = std::collections::BTreeSet::new();
+        for stage in lesson.stage_names() {
+            let dir = format!("generated/{id}/{stage}/");
+            for (path, text) in repo.tree().into_iter().filter(|(p, _)| p.starts_with(&dir) && !p.ends_with("kustomization.yaml")) {
+                for object in gitgen::yaml::from_multiple::<Value>(&text, path.as_ref()).unwrap() {
+                    let group = gitgen::render::policy::api_group(object["apiVersion"].as_str().unwrap());
+                    let namespace = if gitgen::render::policy::is_cluster_scoped(lesson, group, object["kind"].as_str().unwrap()) {
+                        String::new()
+                    } else {
+                        object["metadata"]["namespace"].as_str().unwrap_or(&lesson.lesson.namespace).to_owned()
+                    };
+                    let key = format!("{} {} {namespace}/{}", object["apiVersion"], object["kind"], object["metadata"]["name"]);
+                    seen.insert(key);
+                }
+            }
+        }
+        for key in seen {
+            if let Some(other) = owners.insert(key.clone(), id.to_string()) {
+                panic!("`{other}` and `{id}` both manage {key}");
+            }
+        }
+    }
+}
