@@ -797,6 +797,15 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
+/// The text of `path` (repo-relative) in the commit `HEAD` points at, if there is one.
+/// Publish compares the toggle file with it to write the commit message.
+pub fn read_at_head(repo: &Path, path: &str) -> Option<String> {
+    let repository = Repository::open(repo).ok()?;
+    let tree = repository.head().ok()?.peel_to_tree().ok()?;
+    let blob = tree.get_path(Path::new(path)).ok()?.to_object(&repository).ok()?.peel_to_blob().ok()?;
+    String::from_utf8(blob.content().to_vec()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -902,13 +911,4 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::Auth);
         assert!(asker.gave_up);
     }
-}
-
-/// The text of `path` (repo-relative) in the commit `HEAD` points at, if there is one.
-/// Publish compares the toggle file with it to write the commit message.
-pub fn read_at_head(repo: &Path, path: &str) -> Option<String> {
-    let repository = Repository::open(repo).ok()?;
-    let tree = repository.head().ok()?.peel_to_tree().ok()?;
-    let blob = tree.get_path(Path::new(path)).ok()?.to_object(&repository).ok()?.peel_to_blob().ok()?;
-    String::from_utf8(blob.content().to_vec()).ok()
 }

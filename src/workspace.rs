@@ -70,6 +70,17 @@ impl Workspace {
         Ok(Workspace { settings, catalog, toggle, selection, _lock: lock })
     }
 
+    /// The render context of this repo and environment.
+    pub fn context(&self) -> RenderContext<'_> {
+        RenderContext {
+            catalog: &self.catalog,
+            config: &self.settings.config,
+            env_name: &self.settings.env_name,
+            env: self.settings.env(),
+            selection: &self.selection,
+        }
+    }
+
     /// What render owns for this environment.
     pub fn scope(&self) -> Scope {
         let env = &self.settings.env_name;
@@ -96,14 +107,7 @@ impl Workspace {
             None => Default::default(),
         };
         let unchanged = |id: &str| unchanged_lessons.contains(id);
-        let ctx = RenderContext {
-            catalog: &self.catalog,
-            config: &self.settings.config,
-            env_name: &self.settings.env_name,
-            env: self.settings.env(),
-            selection: &self.selection,
-        };
-        let files = render::render(&ctx, |lesson| !unchanged(lesson.id().as_str()))?;
+        let files = render::render(&self.context(), |lesson| !unchanged(lesson.id().as_str()))?;
         let rendered_lessons = self.catalog.lessons.keys().filter(|id| !unchanged(id.as_str())).count();
         let kept = trusted.into_iter().flat_map(|lock: &LockFile| {
             lock.files
@@ -228,13 +232,7 @@ impl Workspace {
         if let Some(revision) = revision {
             config.target_revision = revision.to_owned();
         }
-        let ctx = RenderContext {
-            catalog: &self.catalog,
-            config: &config,
-            env_name: &self.settings.env_name,
-            env: self.settings.env(),
-            selection: &self.selection,
-        };
+        let ctx = RenderContext { config: &config, ..self.context() };
         let mut files = render::argocd::emit(&ctx)?;
         // Projects first: the root Application names one.
         files.retain(|f| f.path.ends_with(".appproject.yaml") || f.path.ends_with("/root.yaml"));

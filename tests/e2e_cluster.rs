@@ -132,10 +132,10 @@ fn gitgen(repo: &std::path::Path, args: &[&str]) -> std::process::Output {
     let kubeconfig = std::env::var("GITGEN_E2E_KUBECONFIG").unwrap();
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"));
     command.args(args).arg("--repo").arg(repo).env("NO_COLOR", "1").env("KUBECONFIG", kubeconfig);
-    if let Ok(context) = std::env::var("GITGEN_E2E_CONTEXT") {
-        if ["bootstrap", "status", "validate"].contains(&args[0]) {
-            command.args(["--context", &context]);
-        }
+    if let Ok(context) = std::env::var("GITGEN_E2E_CONTEXT")
+        && ["bootstrap", "status", "validate"].contains(&args[0])
+    {
+        command.args(["--context", &context]);
     }
     let output = command.output().unwrap();
     eprintln!("$ gitgen {}\n{}{}", args.join(" "), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

@@ -203,17 +203,7 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
         return validate_on_server(&workspace, &args.cluster);
     }
     // Offline: every object of every lesson at every stage, plus the Argo CD bundle.
-    let files = gitgen::render::render(
-        &gitgen::render::RenderContext {
-            catalog: &workspace.catalog,
-            config: &workspace.settings.config,
-            env_name: &workspace.settings.env_name,
-            env: workspace.settings.env(),
-            selection: &workspace.selection,
-        },
-        |_| true,
-    )
-    .map_err(gitgen::Error::from)?;
+    let files = gitgen::render::render(&workspace.context(), |_| true).map_err(gitgen::Error::from)?;
     let mut objects = Vec::new();
     for file in files.iter().filter(|f| f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") && !f.path.contains("/values-")) {
         let documents: Vec<serde_json::Value> = gitgen::yaml::from_multiple(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;

@@ -1,6 +1,5 @@
 //! `gitgen lesson LESSON [--stage S]`: the walkthrough in the terminal.
 
-use gitgen::render::RenderContext;
 use gitgen::render::overlays::walkthrough;
 
 use crate::Outcome;
@@ -13,14 +12,7 @@ pub fn run(global: &GlobalArgs, args: &LessonArgs) -> anyhow::Result<Outcome> {
     let stage = workspace.stage(&id, args.stage.as_deref().or(enabled))?;
     let lesson = &workspace.catalog.lessons[&id];
     let index = lesson.stage_index(stage.as_str()).expect("checked stage");
-    let ctx = RenderContext {
-        catalog: &workspace.catalog,
-        config: &workspace.settings.config,
-        env_name: &workspace.settings.env_name,
-        env: workspace.settings.env(),
-        selection: &workspace.selection,
-    };
-    let file = walkthrough(&ctx, lesson, index).map_err(gitgen::Error::from)?;
+    let file = walkthrough(&workspace.context(), lesson, index).map_err(gitgen::Error::from)?;
     // The first line is the "generated" comment, which is noise in a terminal.
     let text = file.contents.split_once('\n').map_or(file.contents.as_str(), |(_, rest)| rest);
     print!("{text}");
