@@ -65,3 +65,27 @@ fn unknown_lessons_and_stages_get_the_closest_name() {
     run.expect(2);
     assert!(run.stderr.contains("its stages are: pod, service"), "{}", run.transcript());
 }
+
+#[test]
+fn diff_shows_what_render_would_change_and_exits_1() {
+    let repo = fixture_without_toggles();
+    repo.gitgen(&["diff"]).expect(0);
+    repo.write("overlays/docker-desktop/lessons.yaml", "lessons:\n  alpha: pod\n");
+    let run = repo.gitgen(&["diff"]);
+    run.expect(1);
+    assert!(run.stdout.contains("+++ b/overlays/docker-desktop/alpha/kustomization.yaml"), "{}", run.transcript());
+    assert!(run.stdout.contains("+- ../../../generated/alpha/pod"), "{}", run.transcript());
+    assert!(!run.stdout.contains("\x1b["), "no colour when stdout is not a terminal");
+    assert!(!repo.exists("overlays/docker-desktop/alpha"), "diff writes nothing");
+}
+
+#[test]
+fn lesson_prints_the_walkthrough_with_the_environments_urls() {
+    let repo = fixture_without_toggles();
+    let run = repo.gitgen(&["lesson", "alpha"]);
+    run.expect(0);
+    assert_eq!(run.stdout, "# Alpha pods\n\nOpen http://localhost:8000 (docker-desktop).\n");
+    let run = repo.gitgen(&["--env", "kind", "lesson", "alpha", "--stage", "pod"]);
+    run.expect(0);
+    assert!(run.stdout.contains("(kind)"), "{}", run.transcript());
+}
