@@ -65,7 +65,7 @@ impl Workspace {
         let files = if catalog_dir.is_dir() { CatalogFiles::read(&catalog_dir)? } else { CatalogFiles::embedded() };
         let catalog = Catalog::load(files)?;
         let toggle_path = settings.toggle_path();
-        let toggle = read_toggle_file(&toggle_path).map_err(|e| output::OutputError::io("read", &toggle_path, e))?;
+        let toggle = read_toggle_file(&toggle_path)?;
         let selection = toggle.selection(&catalog, &settings.env_name)?;
         Ok(Workspace { settings, catalog, toggle, selection, _lock: lock })
     }

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary, run in temporary repos.
 
 mod course;
+mod hostile;
 mod publish;
 mod render;
 mod support;
