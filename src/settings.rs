@@ -53,9 +53,10 @@ impl SettingsError {
             SettingsError::NoRepo { .. } => Some("run `gitgen init DIR` to create one, or pass `--repo DIR`".to_owned()),
             SettingsError::UnknownEnv { closest: Some(near), .. } => Some(format!("did you mean `{near}`?")),
             SettingsError::UnknownEnv { known, .. } => Some(format!("environments defined: {}", known.join(", "))),
-            SettingsError::Config(err) if err.message.contains("unknown field") => Some(
+            SettingsError::Config(err) if err.message.contains("unknown field") || err.message.contains("missing field") => Some(
                 "`gitgen.yaml` has repo_url, target_revision, argocd and environments".to_owned(),
             ),
+            SettingsError::Config(err) => err.hint.clone(),
             _ => None,
         }
     }

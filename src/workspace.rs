@@ -65,7 +65,7 @@ impl Workspace {
         let files = if catalog_dir.is_dir() { CatalogFiles::read(&catalog_dir)? } else { CatalogFiles::embedded() };
         let catalog = Catalog::load(files)?;
         let toggle_path = settings.toggle_path();
-        let toggle = read_toggle_file(&toggle_path).map_err(|e| output::OutputError::io("read", &toggle_path, e))?;
+        let toggle = read_toggle_file(&toggle_path)?;
         let selection = toggle.selection(&catalog, &settings.env_name)?;
         Ok(Workspace { settings, catalog, toggle, selection, _lock: lock })
     }
@@ -239,11 +239,11 @@ impl Workspace {
         files.sort_by_key(|f| f.path.ends_with("/root.yaml"));
         files
             .iter()
-            .map(|f| crate::yaml::from_str(&f.contents, f.path.as_ref()).map_err(|e| Error::from(render::RenderError::Output {
-                path: f.path.clone().into(),
-                stage: String::new(),
-                what: e.to_string(),
-            })))
+            .map(|f| crate::yaml::from_str(&f.contents, f.path.as_ref()).map_err(|e| Error::from(crate::output::OutputError::io(
+                "read back",
+                f.path.as_ref(),
+                std::io::Error::other(e.to_string()),
+            ))))
             .collect()
     }
 
@@ -259,7 +259,7 @@ impl Workspace {
                     continue;
                 }
                 let documents: Vec<serde_json::Value> = crate::yaml::from_multiple(&file.contents, file.path.as_ref())
-                    .map_err(|e| Error::from(render::RenderError::Output { path: file.path.clone().into(), stage: stage.to_string(), what: e.to_string() }))?;
+                    .map_err(|e| Error::from(crate::output::OutputError::io("read back", file.path.as_ref(), std::io::Error::other(e.to_string()))))?;
                 objects.extend(documents.into_iter().map(|o| (id.clone(), file.path.clone(), o)));
             }
         }

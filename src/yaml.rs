@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 /// A YAML document that could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("`{}{}`: {message}", path.display(), location_suffix(*line, *column))]
+#[error("`{}{}`: {}{message}", path.display(), location_suffix(*line, *column), field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default())]
 pub struct YamlError {
     /// The file.
     pub path: PathBuf,
@@ -19,8 +19,12 @@ pub struct YamlError {
     pub line: Option<u64>,
     /// 1-based column, when known.
     pub column: Option<u64>,
-    /// What the parser said, without its source snippet.
+    /// The field the error concerns, as a path (`stages[0].name`), when known.
+    pub field: Option<String>,
+    /// What is wrong, in our words where the parser's would puzzle a reader.
     pub message: String,
+    /// What to do, for the kinds of error where the parser's message is not enough.
+    pub hint: Option<String>,
 }
 
 fn location_suffix(line: Option<u64>, column: Option<u64>) -> String {
@@ -39,30 +43,133 @@ fn options() -> serde_saphyr::Options {
     }
 }
 
-fn error(path: &Path, err: &serde_saphyr::Error) -> YamlError {
+/// Our words for the parser's errors that name its own API or types, and what to do.
+fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
+    use serde_saphyr::Error;
+    use serde_saphyr::budget::BudgetBreach;
+    let hint = |h: &str| Some(h.to_owned());
+    // Errors met while replaying an alias, or carrying a snippet, wrap the original one.
+    let mut err = err;
+    while let Error::WithSnippet { error, .. } | Error::AliasError { error, .. } = err {
+        err = error;
+    }
+    match err {
+        Error::Eof { .. } if text.trim().is_empty() => {
+            ("the file is empty".to_owned(), hint("write the document's fields; `catalog/README.md` shows each file's format"))
+        }
+        Error::Eof { .. } => ("the document ends in the middle of a value".to_owned(), hint("close every `[`, `{` and quote")),
+        Error::MultipleDocuments { .. } => (
+            "the file holds more than one YAML document (a `---` line starts a second one)".to_owned(),
+            hint("keep one document in this file: remove the `---` line and what follows it"),
+        ),
+        Error::Unexpected { expected, .. } => {
+            let expected = match *expected {
+                "mapping start" => "a mapping (`key: value` lines)",
+                "sequence start" => "a list (`[a, b]` or `- a` lines)",
+                "string scalar" => "text (a string)",
+                other => other,
+            };
+            (format!("expected {expected} here"), hint("check the value's type against the format; text with `: ` or `#` needs quotes"))
+        }
+        Error::DuplicateMappingKey { key, .. } => (
+            match key {
+                Some(key) => format!("the key `{}` appears twice in one mapping", key.escape_debug()),
+                None => "a key appears twice in one mapping".to_owned(),
+            },
+            hint("keep one of the two entries"),
+        ),
+        Error::Budget { breach, .. } => {
+            let what = match breach {
+                BudgetBreach::Depth { .. } => "nesting deeper than the YAML limit".to_owned(),
+                BudgetBreach::Documents { documents } => format!("more than {} YAML documents", documents.saturating_sub(1)),
+                BudgetBreach::Aliases { .. } | BudgetBreach::Anchors { .. } => "more aliases or anchors than the YAML limit".to_owned(),
+                BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => "more values than the YAML limit".to_owned(),
+                BudgetBreach::ScalarBytes { .. } => "more text than the YAML limit".to_owned(),
+                other => format!("a document over a YAML limit ({other:?})"),
+            };
+            (format!("refused: {what}"), hint("nothing in a lesson needs this much; split or simplify the document"))
+        }
+        Error::AliasReplayLimitExceeded { .. }
+        | Error::AliasExpansionLimitExceeded { .. }
+        | Error::AliasReplayStackDepthExceeded { .. }
+        | Error::AliasReplayCounterOverflow { .. } => (
+            "refused: aliases (`*name`) expand to more than the YAML limit, as in an alias bomb".to_owned(),
+            hint("write the values out instead of nesting aliases"),
+        ),
+        other if other.to_string().contains("recursion limit exceeded") => (
+            "refused: nesting deeper than the YAML limit".to_owned(),
+            hint("nothing in a lesson needs this much; split or simplify the document"),
+        ),
+        other => {
+            let message = other.to_string();
+            // The message repeats the location as " at line X, column Y"; we print it once, up front.
+            let message = match message.find(" at line ") {
+                Some(at) if other.location().is_some() => message[..at].to_owned(),
+                _ => message,
+            };
+            let hint = if message.starts_with("unknown field") || message.starts_with("missing field") {
+                None // the caller knows which fields its format has
+            } else if message.contains("is not a valid") {
+                hint("names use lower-case letters, digits and `-` (at most 40 characters), e.g. `probe-test`")
+            } else if message.starts_with("invalid type") || message.starts_with("expected") || message.starts_with("unknown variant") {
+                hint("check the value's type against the format: a list is `[a, b]` or `- a` lines, text with `: ` or `#` needs quotes")
+            } else {
+                hint("check the indentation and the quoting at that place")
+            };
+            (message, hint)
+        }
+    }
+}
+
+fn error(path: &Path, text: &str, err: &serde_saphyr::Error, field: Option<String>) -> YamlError {
     let location = err.location();
-    let message = err.without_snippet().to_string();
-    // The message repeats the location as " at line X, column Y"; we print it once, up front.
-    let message = match message.find(" at line ") {
-        Some(at) if location.is_some() => message[..at].to_owned(),
-        _ => message,
-    };
+    let (message, hint) = describe(err, text);
     YamlError {
         path: path.to_owned(),
         line: location.map(|l| l.line()),
         column: location.map(|l| l.column()),
+        field,
         message,
+        hint,
     }
 }
 
-/// Parses one YAML document into `T`.
+/// A field path as a reader writes it (`stages[0].name`), without the parts that are
+/// not in the file: the inside of `Spanned` wrappers and map keys serde cannot name.
+fn field_path(path: &serde_path_to_error::Path) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } if key == "value" || key == "referenced" || key == "defined" => {}
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.extend(key.chars().flat_map(|c| c.escape_debug()));
+            }
+            Segment::Unknown => {}
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Parses one YAML document into `T`. Errors name the field they concern.
 pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlError> {
-    serde_saphyr::from_str_with_options(text, options()).map_err(|e| error(path, &e))
+    let mut field = None;
+    serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
+        serde_path_to_error::deserialize(de).map_err(|err| {
+            field = field_path(err.path());
+            err.into_inner()
+        })
+    })
+    .map_err(|e| error(path, text, &e, field))
 }
 
 /// Parses a multi-document stream; empty documents are skipped.
 pub fn from_multiple<T: DeserializeOwned>(text: &str, path: &Path) -> Result<Vec<T>, YamlError> {
-    serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| error(path, &e))
+    serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| error(path, text, &e, None))
 }
 
 /// Writes `value` as block-style YAML with a trailing newline.
@@ -97,7 +204,7 @@ mod tests {
     #[test]
     fn refuses_duplicate_keys() {
         let err = from_str::<serde_json::Value>("a: 1\na: 2\n", Path::new("x.yaml")).unwrap_err();
-        assert!(err.message.contains("uplicate"), "{}", err.message);
+        assert!(err.message.contains("appears twice"), "{}", err.message);
     }
 
     #[test]
@@ -110,5 +217,29 @@ mod tests {
             ));
         }
         assert!(from_str::<serde_json::Value>(&text, Path::new("bomb.yaml")).is_err());
+    }
+
+    #[test]
+    fn names_the_field_of_a_wrong_type() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            items: Vec<Small>,
+        }
+        let err = from_str::<Outer>("items:\n  - name: [a]\n", Path::new("x.yaml")).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("items[0].name"), "{err}");
+    }
+
+    #[test]
+    fn says_an_empty_file_is_empty() {
+        let err = from_str::<Small>("\n", Path::new("x.yaml")).unwrap_err();
+        assert_eq!(err.message, "the file is empty");
+    }
+
+    #[test]
+    fn refuses_deep_nesting_with_our_words() {
+        let text = format!("name: {}", "[".repeat(10_000));
+        let err = from_str::<serde_json::Value>(&text, Path::new("x.yaml")).unwrap_err();
+        assert!(err.message.starts_with("refused"), "{err}");
     }
 }

@@ -39,25 +39,31 @@ pub enum CatalogError {
         source: std::io::Error,
     },
     /// A catalog file is not UTF-8 text.
-    #[error("`{}` is not UTF-8 text", path.display())]
+    #[error("`{}:{line}:{column}` is not UTF-8 text: the first invalid byte is here", shown(path))]
     NotUtf8 {
         /// The file.
         path: PathBuf,
+        /// 1-based line of the first invalid byte.
+        line: usize,
+        /// 1-based column (in bytes) of the first invalid byte.
+        column: usize,
     },
     /// A file name is not UTF-8.
-    #[error("`{}` has a name that is not UTF-8", path.display())]
+    #[error("`{}` has a name that is not UTF-8", shown(path))]
     NotUtf8Name {
         /// The entry.
         path: PathBuf,
     },
     /// A symlink, which could lead outside the catalog.
-    #[error("`{}` is a symbolic link; the catalog holds only plain files and folders", path.display())]
+    #[error("`{}` is a symbolic link{}; the catalog holds only plain files and folders", shown(path), target.as_ref().map(|t| format!(" to `{}`", shown(t))).unwrap_or_default())]
     Symlink {
         /// The link.
         path: PathBuf,
+        /// Where it points, when that can be read.
+        target: Option<PathBuf>,
     },
     /// A file over the size limit.
-    #[error("`{}` is {bytes} bytes, over the 4 MiB limit for a catalog file", path.display())]
+    #[error("`{}` is {bytes} bytes, over the 4 MiB limit for a catalog file", shown(path))]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -65,7 +71,7 @@ pub enum CatalogError {
         bytes: u64,
     },
     /// A lesson folder whose name is not a valid lesson id.
-    #[error("`{}`: the folder name is not a lesson id", path.display())]
+    #[error("`{}`: the folder name is not a lesson id", shown(path))]
     FolderName {
         /// The folder.
         path: PathBuf,
@@ -100,6 +106,11 @@ pub enum CatalogError {
     },
 }
 
+/// A path for a message, with control characters (from hostile file names) escaped.
+pub(crate) fn shown(path: &Path) -> String {
+    path.display().to_string().chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 fn at(line: Option<u64>, column: Option<u64>) -> String {
     match (line, column) {
         (Some(l), Some(c)) => format!(":{l}:{c}"),
@@ -117,10 +128,16 @@ impl CatalogError {
     pub fn hint(&self) -> Option<String> {
         match self {
             CatalogError::Invalid { hint, .. } => hint.clone(),
-            CatalogError::Yaml(err) if err.message.contains("unknown field") => {
+            CatalogError::Yaml(err) if err.message.contains("unknown field") || err.message.contains("missing field") => {
                 Some("the fields a lesson may have are listed in `catalog/README.md`".to_owned())
             }
+            CatalogError::Yaml(err) => err.hint.clone(),
             CatalogError::Symlink { .. } => Some("copy the file into the lesson folder instead of linking it".to_owned()),
+            CatalogError::NotUtf8 { .. } => Some("save the file as UTF-8 text".to_owned()),
+            CatalogError::NotUtf8Name { .. } => Some("rename it: catalog names are UTF-8, best lower-case ASCII".to_owned()),
+            CatalogError::TooLarge { .. } => {
+                Some("no template needs this much; split it, or keep large data out of the catalog".to_owned())
+            }
             CatalogError::FolderName { .. } => Some("rename the folder: lower-case letters, digits and `-`".to_owned()),
             CatalogError::MissingLessonFile { .. } => {
                 Some("every folder under `catalog/` is a lesson and needs a `lesson.yaml`".to_owned())
@@ -421,11 +438,12 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
         let field = format!("manifests[{i}]");
         check_span(manifest.since.as_ref(), manifest.until.as_ref(), &field)?;
         let file = &manifest.file;
+        check_lesson_path(loaded, file, &format!("{field}.file"))?;
         if !loaded.files.contains_key(&file.value) || file.value == LESSON_FILE {
             return fail(
                 Some(file.referenced),
                 &format!("{field}.file"),
-                format!("there is no template `{}` in `{}`", file.value, loaded.dir.display()),
+                format!("there is no template `{}` in `{}`", file.value.escape_debug(), loaded.dir.display()),
                 Some("paths are relative to the lesson folder and cannot leave it".to_owned()),
             );
         }
@@ -472,15 +490,16 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
                 stage_hint(),
             );
         }
-        if let Some(values) = &chart.values
-            && !loaded.files.contains_key(&values.value)
-        {
-            return fail(
-                Some(values.referenced),
-                &format!("{field}.values"),
-                format!("there is no values file `{}` in `{}`", values.value, loaded.dir.display()),
-                None,
-            );
+        if let Some(values) = &chart.values {
+            check_lesson_path(loaded, values, &format!("{field}.values"))?;
+            if !loaded.files.contains_key(&values.value) {
+                return fail(
+                    Some(values.referenced),
+                    &format!("{field}.values"),
+                    format!("there is no values file `{}` in `{}`", values.value.escape_debug(), loaded.dir.display()),
+                    Some("the path is relative to the lesson folder, e.g. `values/keda.yaml`".to_owned()),
+                );
+            }
         }
     }
     for (i, ns) in lesson.namespaces.iter().enumerate() {
@@ -493,15 +512,37 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
             );
         }
     }
+    if let Some(problem) = names::lesson_path_problem(&lesson.walkthrough) {
+        return located(
+            "walkthrough",
+            "walkthrough",
+            format!("`{}` cannot be a file of the lesson: {problem}", lesson.walkthrough.escape_debug()),
+            Some("write the path relative to the lesson folder, e.g. `README.md.j2`".to_owned()),
+        );
+    }
     if !loaded.files.contains_key(&lesson.walkthrough) {
         return located(
             "walkthrough",
             "walkthrough",
-            format!("there is no walkthrough `{}` in `{}`", lesson.walkthrough, loaded.dir.display()),
+            format!("there is no walkthrough `{}` in `{}`", lesson.walkthrough.escape_debug(), loaded.dir.display()),
             Some("each lesson explains itself in `README.md.j2` (Markdown, a minijinja template)".to_owned()),
         );
     }
     Ok(())
+}
+
+/// Refuses a path in `lesson.yaml` that could lead out of the lesson folder.
+fn check_lesson_path(loaded: &LoadedLesson, value: &Spanned<String>, field: &str) -> Result<(), CatalogError> {
+    match names::lesson_path_problem(&value.value) {
+        Some(problem) => Err(invalid(
+            loaded,
+            Some(value.referenced),
+            field,
+            format!("`{}` cannot be a file of the lesson: {problem}", value.value.escape_debug()),
+            Some("write the path relative to the lesson folder, e.g. `pod.yaml` or `values/keda.yaml`".to_owned()),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn is_pinned_version(version: &str) -> bool {

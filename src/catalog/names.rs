@@ -47,6 +47,24 @@ fn check(value: &str, what: &'static str) -> Result<(), NameError> {
     }
 }
 
+/// Why `value` cannot name a file inside a lesson folder (a manifest, values file or
+/// walkthrough), if it cannot: it must stay inside the folder whatever it is joined to.
+pub fn lesson_path_problem(value: &str) -> Option<&'static str> {
+    if value.is_empty() {
+        Some("it is empty")
+    } else if value.chars().any(char::is_control) {
+        Some("it contains control characters")
+    } else if value.starts_with('/') || value.as_bytes().get(1) == Some(&b':') {
+        Some("it is an absolute path")
+    } else if value.contains('\\') {
+        Some("it contains `\\`; separate folders with `/`")
+    } else if value.split('/').any(|part| part == ".." || part == "." || part.is_empty()) {
+        Some("it leaves the lesson folder or has an empty, `.` or `..` part")
+    } else {
+        None
+    }
+}
+
 macro_rules! checked_name {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
@@ -120,6 +138,14 @@ mod tests {
         for bad in ["..", "a/b", "/etc", "a\\b", "A", "a b", "", "-a", "a\n", "ä"] {
             assert!(LessonId::new(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn refuses_lesson_paths_that_could_leave_the_folder() {
+        for bad in ["", "../x.yaml", "a/../../x", "/etc/passwd", "C:/x", "a\\b", "a//b", "./a", "a\n", "a\u{0}"] {
+            assert!(lesson_path_problem(bad).is_some(), "{bad:?} was accepted");
+        }
+        assert_eq!(lesson_path_problem("values/keda.yaml"), None);
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl CatalogFiles {
             }
             let kind = fs_err::symlink_metadata(&path).map_err(|source| CatalogError::io(&path, source))?;
             if kind.file_type().is_symlink() {
-                return Err(CatalogError::Symlink { path });
+                return Err(symlink(path));
             }
             if kind.is_dir() {
                 folders.push((name, path));
@@ -89,6 +89,19 @@ impl CatalogFiles {
     }
 }
 
+fn symlink(path: PathBuf) -> CatalogError {
+    let target = fs_err::read_link(&path).ok();
+    CatalogError::Symlink { path, target }
+}
+
+/// Where the first invalid byte is, so the message can point at it.
+fn not_utf8(path: &Path, err: &std::string::FromUtf8Error) -> CatalogError {
+    let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+    CatalogError::NotUtf8 { path: path.to_owned(), line, column }
+}
+
 fn read_lesson_folder(root: &Path) -> Result<LessonFiles, CatalogError> {
     let mut files = LessonFiles::new();
     let mut pending = vec![(root.to_owned(), String::new())];
@@ -105,14 +118,14 @@ fn read_lesson_folder(root: &Path) -> Result<LessonFiles, CatalogError> {
             let meta = fs_err::symlink_metadata(&path).map_err(|source| CatalogError::io(&path, source))?;
             let relative = format!("{prefix}{name}");
             if meta.file_type().is_symlink() {
-                return Err(CatalogError::Symlink { path });
+                return Err(symlink(path));
             } else if meta.is_dir() {
                 pending.push((path, format!("{relative}/")));
             } else if meta.len() > MAX_FILE_BYTES {
                 return Err(CatalogError::TooLarge { path, bytes: meta.len() });
             } else {
                 let bytes = fs_err::read(&path).map_err(|source| CatalogError::io(&path, source))?;
-                let text = String::from_utf8(bytes).map_err(|_| CatalogError::NotUtf8 { path: path.clone() })?;
+                let text = String::from_utf8(bytes).map_err(|err| not_utf8(&path, &err))?;
                 // Windows checkouts may carry CRLF; output is LF on every machine.
                 let text = if text.contains('\r') { text.replace("\r\n", "\n") } else { text };
                 files.insert(relative, text);

@@ -37,6 +37,25 @@ pub enum ToggleError {
     /// Not YAML of the expected shape (this includes a lesson listed twice).
     #[error(transparent)]
     Yaml(#[from] YamlError),
+    /// The file could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        /// The toggle file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not UTF-8 text.
+    #[error("`{}:{line}:{column}` is not UTF-8 text: the first invalid byte is here", path.display())]
+    NotUtf8 {
+        /// The toggle file.
+        path: PathBuf,
+        /// 1-based line of the first invalid byte.
+        line: usize,
+        /// 1-based column (in bytes).
+        column: usize,
+    },
     /// A line that names something the catalog does not have, or breaks a rule.
     #[error("`{}:{line}:{column}`: {message}", path.display())]
     Invalid {
@@ -58,10 +77,12 @@ impl ToggleError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ToggleError::Invalid { hint, .. } => hint.clone(),
-            ToggleError::Yaml(err) if err.message.contains("uplicate") => {
+            ToggleError::Yaml(err) if err.message.contains("appears twice") => {
                 Some("list each lesson once: `<lesson>: <stage>`".to_owned())
             }
             ToggleError::Yaml(_) => Some("the file holds one mapping, `lessons:`, of `<lesson>: <stage>` lines".to_owned()),
+            ToggleError::Io { .. } => None,
+            ToggleError::NotUtf8 { .. } => Some("save the file as UTF-8 text; lesson and stage names are plain ASCII".to_owned()),
         }
     }
 }
@@ -237,11 +258,17 @@ pub fn conflicts_of(catalog: &Catalog, id: &LessonId, env: &EnvName) -> Vec<(Les
 }
 
 /// Reads an environment's toggle file; a missing file is an empty one.
-pub fn read_toggle_file(path: &Path) -> std::io::Result<ToggleFile> {
-    let text = match fs_err::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(err) => return Err(err),
+pub fn read_toggle_file(path: &Path) -> Result<ToggleFile, ToggleError> {
+    let bytes = match fs_err::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => return Err(ToggleError::Io { path: path.to_owned(), source }),
     };
+    let text = String::from_utf8(bytes).map_err(|err| {
+        let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        ToggleError::NotUtf8 { path: path.to_owned(), line, column }
+    })?;
     Ok(ToggleFile { path: path.to_owned(), text })
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::policy::{self, object_id};
-use super::templates::LessonTemplates;
+use super::templates::{self, LessonTemplates};
 use super::{RenderError, RenderedFile, template_context, yaml_file};
 use crate::catalog::LoadedLesson;
 use crate::catalog::lesson::PodSecurityLevel;
@@ -64,34 +64,43 @@ pub fn emit(lesson: &LoadedLesson) -> Result<Vec<RenderedFile>, RenderError> {
     Ok(files)
 }
 
-/// Parses rendered text back and checks each object.
+/// Parses rendered text back and checks each object. Errors name the template line the
+/// offending text most likely came from.
 fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str) -> Result<(), RenderError> {
     let path = lesson.dir.join(template);
+    let source = lesson.files.get(template).map_or("", String::as_str);
     let objects: Vec<Value> = yaml::from_multiple(text, &path).map_err(|err| {
-        let line = err.line.and_then(|l| text.lines().nth(l as usize - 1)).unwrap_or("");
+        let rendered_line = err.line.unwrap_or(0) as usize;
+        let line = text.lines().nth(rendered_line.saturating_sub(1)).unwrap_or("");
         RenderError::Output {
             path: path.clone(),
+            line: templates::template_line(source, text, rendered_line),
             stage: stage.to_owned(),
             what: format!(
-                "invalid YAML at line {}, column {}: {}\n  rendered line: {line}",
-                err.line.unwrap_or(0),
+                "invalid YAML at rendered line {rendered_line}, column {}: {}\n  rendered line: {}",
                 err.column.unwrap_or(0),
-                err.message
+                err.message,
+                shorten(line),
             ),
+            hint: err.hint.filter(|_| err.message.starts_with("refused")),
         }
     })?;
     if objects.is_empty() {
         return Err(RenderError::Output {
             path,
+            line: None,
             stage: stage.to_owned(),
             what: "no object".to_owned(),
+            hint: Some("a manifest template renders at least one Kubernetes object in every stage it is part of; narrow it with `since`/`until`".to_owned()),
         });
     }
-    for object in &objects {
+    for (index, object) in objects.iter().enumerate() {
         let describe = || object_id(object).map_or_else(|_| "an object".to_owned(), |id| id.to_string());
         if let Err(violation) = policy::check_object(lesson, object) {
+            let line = field_line(text, index, &violation.field).and_then(|l| templates::template_line(source, text, l));
             return Err(RenderError::Object {
                 path: path.clone(),
+                line,
                 stage: stage.to_owned(),
                 object: describe(),
                 field: violation.field,
@@ -102,8 +111,10 @@ fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str)
         // Built-in kinds must be exactly their Kubernetes type: a misspelt field would
         // otherwise be dropped by the API server without a word.
         if let Some(problem) = validate::check_builtin(object).and_then(|problems| problems.into_iter().next()) {
+            let line = field_line(text, index, &problem.path).and_then(|l| templates::template_line(source, text, l));
             return Err(RenderError::Object {
                 path: path.clone(),
+                line,
                 stage: stage.to_owned(),
                 object: describe(),
                 field: problem.path,
@@ -113,6 +124,43 @@ fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str)
         }
     }
     Ok(())
+}
+
+/// The rendered line (1-based) where `field` (`spec.volumes[0].hostPath`) of the
+/// `index`th non-empty document starts, or the document's first line when the key cannot
+/// be found.
+fn field_line(text: &str, index: usize, field: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let is_content = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    let mut documents: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for (i, line) in lines.iter().enumerate().chain([(lines.len(), &"---")]) {
+        if line.starts_with("---") || i == lines.len() {
+            if lines[start..i].iter().any(|l| is_content(l)) {
+                documents.push((start, i));
+            }
+            start = i + 1;
+        }
+    }
+    let (from, to) = *documents.get(index)?;
+    let key = field.rsplit('.').next().unwrap_or(field);
+    let key = key.split('[').next().unwrap_or(key);
+    let found = (!key.is_empty()).then(|| {
+        (from..to).find(|&i| {
+            let body = lines[i].trim_start().trim_start_matches("- ").trim_start();
+            body.starts_with(&format!("{key}:")) || body.starts_with(&format!("\"{key}\":"))
+        })
+    });
+    found.flatten().or_else(|| (from..to).find(|&i| is_content(lines[i]))).map(|i| i + 1)
+}
+
+/// A rendered line for a message: control characters escaped, at most 100 characters.
+fn shorten(line: &str) -> String {
+    let mut shown: String = line.chars().take(100).collect::<String>().escape_debug().to_string();
+    if line.chars().count() > 100 {
+        shown.push('…');
+    }
+    shown
 }
 
 /// The Namespace objects of the lesson's own namespaces, except those a chart's

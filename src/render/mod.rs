@@ -58,14 +58,18 @@ pub enum RenderError {
         message: String,
     },
     /// The rendered text is not YAML, or not a list of Kubernetes objects.
-    #[error("`{}` (stage `{stage}`) rendered {what}", path.display())]
+    #[error("`{}{}` (stage `{stage}`) rendered {what}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Output {
         /// The template.
         path: PathBuf,
+        /// The template line that produced the offending text, when it can be told.
+        line: Option<usize>,
         /// The stage rendered.
         stage: String,
         /// What is wrong, with the place in the rendered text.
         what: String,
+        /// What to do, when the YAML reader knows better than the generic advice.
+        hint: Option<String>,
     },
     /// Two outputs with one path.
     #[error("two outputs would be written to `{path}`")]
@@ -74,10 +78,12 @@ pub enum RenderError {
         path: String,
     },
     /// An object that breaks a rule of its type or of the lesson.
-    #[error("`{}` (stage `{stage}`): {object}: {field}: {message}", path.display())]
+    #[error("`{}{}` (stage `{stage}`): {object}: {field}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Object {
         /// The template.
         path: PathBuf,
+        /// The template line the field comes from, when it can be told.
+        line: Option<usize>,
         /// The stage rendered.
         stage: String,
         /// `Kind/name` (and namespace) of the object.
@@ -94,18 +100,33 @@ pub enum RenderError {
 impl RenderError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
+        let hint = |h: &str| Some(h.to_owned());
         match self {
             RenderError::Object { hint, .. } => hint.clone(),
-            RenderError::Output { .. } => Some(
-                "values printed with `{{ }}` are quoted for you; check the template's own indentation and `-` markers"
-                    .to_owned(),
+            RenderError::Output { hint: Some(hint), .. } => Some(hint.clone()),
+            RenderError::Output { .. } => {
+                hint("values printed with `{{ }}` are quoted for you; check the template's own indentation and `-` markers")
+            }
+            RenderError::Template { message, .. } if message.contains("undefined") => hint(
+                "manifest templates see `lesson`, `stage` and `stage_at_least()`; values templates and walkthroughs also see `env`",
             ),
-            RenderError::Template { message, .. } if message.contains("undefined") => Some(
-                "manifest templates see `lesson`, `stage` and `stage_at_least()`; values templates and walkthroughs also see `env`"
-                    .to_owned(),
+            RenderError::Template { message, .. } if message.contains("template not found") => hint(
+                "`{% include %}` reaches only the templates this lesson lists in `lesson.yaml`, by their path in the lesson folder",
             ),
-            RenderError::Template { .. } => None,
-            RenderError::Collision { .. } => Some("rename the lesson or the chart release so their Application names differ".to_owned()),
+            RenderError::Template { message, .. } if message.contains("fuel") => hint(
+                "the template ran too long (a loop or a recursion without end?); a template gets 5,000,000 steps",
+            ),
+            RenderError::Template { message, .. } if message.contains("recursion limit") => {
+                hint("a macro or include calls itself too deeply (the limit is 64 levels); give the recursion an end")
+            }
+            RenderError::Template { message, .. } if message.contains("MiB") => {
+                hint("a template writes at most 8 MiB; split the output or move large data out of git")
+            }
+            RenderError::Template { message, .. } if message.contains("syntax error") => {
+                hint("see the minijinja syntax: `{{ value }}`, `{% if … %}…{% endif %}`, `{% for … %}…{% endfor %}`")
+            }
+            RenderError::Template { .. } => hint("fix the template at that line"),
+            RenderError::Collision { .. } => hint("rename the lesson or the chart release so their Application names differ"),
         }
     }
 }

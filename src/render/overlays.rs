@@ -96,14 +96,23 @@ pub fn chart_values_text(
     let path = lesson.dir.join(name);
     let parsed: serde_json::Value = yaml::from_str(&text, &path).map_err(|err| RenderError::Output {
         path: path.clone(),
+        line: err.line.and_then(|l| super::templates::template_line(lesson.files.get(name).map_or("", String::as_str), &text, l as usize)),
         stage: lesson.lesson.stages[index].name.to_string(),
-        what: format!("invalid YAML: {err}"),
+        what: format!(
+            "invalid YAML at rendered line {}, column {}: {}",
+            err.line.unwrap_or(0),
+            err.column.unwrap_or(0),
+            err.message
+        ),
+        hint: err.hint.filter(|_| err.message.starts_with("refused")),
     })?;
     if !parsed.is_object() {
         return Err(RenderError::Output {
             path,
+            line: None,
             stage: lesson.lesson.stages[index].name.to_string(),
             what: "values that are not a mapping".to_owned(),
+            hint: Some("a values template renders one mapping, as a chart's `values.yaml` holds".to_owned()),
         });
     }
     Ok(Some(text))

@@ -98,7 +98,7 @@ pub fn object_id(object: &Value) -> Result<ObjectId<'_>, Violation> {
         }
     }
     if !object.is_object() {
-        return Err(Violation::new("", "a document is not a mapping", "each YAML document must be one Kubernetes object"));
+        return Err(Violation::new("(document)", "a document is not a mapping", "each YAML document must be one Kubernetes object"));
     }
     let metadata = object.get("metadata");
     Ok(ObjectId {

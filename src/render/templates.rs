@@ -65,7 +65,7 @@ impl<'a> LessonTemplates<'a> {
             return Err(RenderError::Template {
                 path: self.lesson.dir.join(name),
                 line: None,
-                message: format!("the output is over {} MiB", MAX_OUTPUT_BYTES / 1024 / 1024),
+                message: format!("the output is {} bytes, over the {} MiB limit", text.len(), MAX_OUTPUT_BYTES / 1024 / 1024),
             });
         }
         if !text.ends_with('\n') {
@@ -89,6 +89,73 @@ fn template_error(lesson: &LoadedLesson, name: &str, err: &minijinja::Error) -> 
     }
 }
 
+/// The template line that most likely produced line `rendered_line` (1-based) of
+/// `rendered`, for messages about rendered text. minijinja keeps no source map, so this
+/// aligns the two texts: a template line matches a rendered line when its text outside
+/// tags is the rendered line's start and end. Lines are walked in order, going back to
+/// the start when nothing matches further on (a loop body renders again).
+pub fn template_line(template: &str, rendered: &str, rendered_line: usize) -> Option<usize> {
+    let patterns: Vec<Option<(String, String, bool)>> = template.lines().map(line_pattern).collect();
+    let matches = |k: usize, line: &str| match &patterns[k] {
+        Some((prefix, suffix, exact)) if *exact => line == prefix || line.trim_end() == prefix.trim_end(),
+        Some((prefix, suffix, _)) => {
+            line.len() >= prefix.len() + suffix.len() && line.starts_with(prefix.as_str()) && line.ends_with(suffix.as_str())
+        }
+        None => false,
+    };
+    let mut next = 0;
+    for (i, line) in rendered.lines().enumerate().take(rendered_line) {
+        let found = (next..patterns.len()).find(|&k| matches(k, line)).or_else(|| (0..next).find(|&k| matches(k, line)));
+        if i + 1 == rendered_line {
+            return found.map(|k| k + 1);
+        }
+        if let Some(k) = found {
+            next = k + 1;
+        }
+    }
+    None
+}
+
+/// A template line's literal start and end (outside `{{ }}`, `{% %}`, `{# #}`), and
+/// whether it has no tag at all; `None` for a line that only holds block tags or
+/// comments, which renders to nothing.
+fn line_pattern(line: &str) -> Option<(String, String, bool)> {
+    let mut literals = Vec::new();
+    let mut rest = line;
+    let mut only_blocks = true;
+    loop {
+        let next = ["{{", "{%", "{#"].iter().filter_map(|open| rest.find(open).map(|at| (at, *open))).min();
+        let Some((at, open)) = next else {
+            literals.push(rest);
+            break;
+        };
+        literals.push(&rest[..at]);
+        if open == "{{" {
+            only_blocks = false;
+        }
+        let close = match open {
+            "{{" => "}}",
+            "{%" => "%}",
+            _ => "#}",
+        };
+        match rest[at..].find(close) {
+            Some(end) => rest = &rest[at + end + close.len()..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    if literals.len() == 1 {
+        return Some((line.to_owned(), String::new(), true));
+    }
+    if only_blocks && literals.iter().all(|l| l.trim().is_empty()) {
+        return None;
+    }
+    let prefix = literals[0].to_owned();
+    let suffix = literals.last().copied().unwrap_or("").to_owned();
+    Some((prefix, suffix, false))
+}
+
 /// The `stage_at_least("name")` function for one lesson rendered at stage `index`.
 pub fn stage_at_least(lesson: &LoadedLesson, index: usize) -> Value {
     let stages: Vec<String> = lesson.stage_names().map(|s| s.to_string()).collect();
@@ -101,4 +168,26 @@ pub fn stage_at_least(lesson: &LoadedLesson, index: usize) -> Value {
             )),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template_line;
+
+    #[test]
+    fn finds_the_template_line_of_a_rendered_line_past_block_tags() {
+        let template = "a: 1\n{% if x %}\nb: {{ y }}\n{% endif %}\n  c: 2\n";
+        let rendered = "a: 1\nb: \"z\"\n  c: 2\n";
+        assert_eq!(template_line(template, rendered, 1), Some(1));
+        assert_eq!(template_line(template, rendered, 2), Some(3));
+        assert_eq!(template_line(template, rendered, 3), Some(5));
+    }
+
+    #[test]
+    fn finds_the_template_line_inside_a_loop() {
+        let template = "items:\n{% for i in range(3) %}\n  - {{ i }}\n{% endfor %}\nend: x\n";
+        let rendered = "items:\n  - 0\n  - 1\n  - 2\nend: x\n";
+        assert_eq!(template_line(template, rendered, 4), Some(3));
+        assert_eq!(template_line(template, rendered, 5), Some(5));
+    }
 }

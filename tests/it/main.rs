@@ -1,6 +1,9 @@
 //! Integration tests: the real binary, run in temporary repos.
 
 mod course;
+mod fuzz;
+mod hostile;
+mod kill;
 mod publish;
 mod render;
 mod support;

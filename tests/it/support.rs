@@ -39,7 +39,12 @@ fn copy_dir(from: &Path, to: &Path) {
 impl Repo {
     /// A copy of `tests/fixtures/<name>`.
     pub fn fixture(name: &str) -> Repo {
-        let dir = tempfile::tempdir().unwrap();
+        Repo::fixture_in(name, &std::env::temp_dir())
+    }
+
+    /// A copy of `tests/fixtures/<name>` in a temporary folder under `parent`.
+    pub fn fixture_in(name: &str, parent: &Path) -> Repo {
+        let dir = tempfile::tempdir_in(parent).unwrap();
         let root = dir.path().join("repo");
         copy_dir(&fixtures().join(name), &root);
         Repo { _dir: dir, root }
