@@ -96,7 +96,17 @@ fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str)
     }
     for (index, object) in objects.iter().enumerate() {
         let describe = || object_id(object).map_or_else(|_| "an object".to_owned(), |id| id.to_string());
-        if let Err(violation) = policy::check_object(lesson, object) {
+        // Built-in kinds must also be exactly their Kubernetes type: a misspelt field would
+        // otherwise be dropped by the API server without a word.
+        let violation = policy::check_object(lesson, object).err().or_else(|| {
+            let problem = validate::check_builtin(object)?.into_iter().next()?;
+            Some(policy::Violation {
+                field: problem.path,
+                message: problem.message,
+                hint: Some("check the field against the Kubernetes API reference for this kind".to_owned()),
+            })
+        });
+        if let Some(violation) = violation {
             let line = field_line(text, index, &violation.field).and_then(|l| templates::template_line(source, text, l));
             return Err(RenderError::Object {
                 path: path.clone(),
@@ -106,20 +116,6 @@ fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str)
                 field: violation.field,
                 message: violation.message,
                 hint: violation.hint,
-            });
-        }
-        // Built-in kinds must be exactly their Kubernetes type: a misspelt field would
-        // otherwise be dropped by the API server without a word.
-        if let Some(problem) = validate::check_builtin(object).and_then(|problems| problems.into_iter().next()) {
-            let line = field_line(text, index, &problem.path).and_then(|l| templates::template_line(source, text, l));
-            return Err(RenderError::Object {
-                path: path.clone(),
-                line,
-                stage: stage.to_owned(),
-                object: describe(),
-                field: problem.path,
-                message: problem.message,
-                hint: Some("check the field against the Kubernetes API reference for this kind".to_owned()),
             });
         }
     }

@@ -18,6 +18,8 @@ use gitgen::catalog::toggle::read_toggle_file;
 use gitgen::catalog::{Catalog, ToggleFile};
 use gitgen::render::{self, RenderContext};
 use proptest::prelude::*;
+
+use crate::support::copy_dir;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
 /// Cases per property when `PROPTEST_CASES` is not set.
@@ -308,15 +310,3 @@ fn replays_the_fuzz_corpus() {
     assert!(replayed >= 10, "the corpus is missing: only {replayed} inputs replayed");
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs_err::create_dir_all(to).unwrap();
-    for entry in fs_err::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs_err::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
