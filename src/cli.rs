@@ -46,6 +46,24 @@ pub enum Command {
     Diff,
     /// Commit the toggle file and the rendered tree on a branch, push it, print the PR URL.
     Publish(PublishArgs),
+    /// Write a synthetic repo for benchmarks (not for users).
+    #[command(hide = true)]
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Folder to write the repo into.
+    pub dir: PathBuf,
+    /// Number of lessons.
+    #[arg(long)]
+    pub lessons: usize,
+    /// Stages per lesson.
+    #[arg(long, default_value_t = 3)]
+    pub stages: usize,
+    /// Manifest templates per lesson.
+    #[arg(long, default_value_t = 5)]
+    pub manifests: usize,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod lesson;
 mod list;
 mod publish;
 mod render;
+mod synth;
 mod toggle;
 
 use gitgen::settings::Settings;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Disable(args) => toggle::disable(&cli.global, &args),
         Command::Diff => diff::run(&cli.global),
         Command::Publish(args) => publish::run(&cli.global, &args),
+        Command::Synth(args) => synth::run(&args),
     }
 }
 
