@@ -121,7 +121,7 @@ impl Workspace {
         });
         let desired = output::desired_tree(files, kept);
         let base = LockFile { version: 1, renderer, lessons: hashes, files: BTreeMap::new() };
-        let plan = output::plan(repo, &self.scope(), desired.clone(), old_lock.as_ref(), old_lock_text, base)?;
+        let plan = output::plan(repo, &self.scope(), &desired, old_lock.as_ref(), old_lock_text, base)?;
         Ok(RenderOutcome { plan, desired, rendered_lessons })
     }
 

@@ -166,6 +166,7 @@ impl ToggleFile {
             lessons.insert(lesson.id().clone(), stage_name);
         }
         let selection = Selection { lessons };
+        let conflicts = ConflictIndex::new(catalog, env);
         for (id, at) in &spans {
             let invalid = |message: String, hint: String| ToggleError::Invalid {
                 path: self.path.clone(),
@@ -183,8 +184,8 @@ impl ToggleFile {
                     ));
                 }
             }
-            for (other, reason) in conflicts_of(catalog, id, env) {
-                if selection.lessons.contains_key(&other) {
+            for (other, reason) in conflicts.of(id) {
+                if selection.lessons.contains_key(other) {
                     return Err(invalid(
                         format!("`{id}` conflicts with `{other}` in environment `{env}`: {reason}"),
                         format!("disable one of them: `gitgen disable {other}`"),
@@ -238,7 +239,39 @@ impl ToggleFile {
     }
 }
 
-/// Lessons `id` conflicts with in `env`, in either direction, with the reason.
+/// Every lesson's conflicts in one environment, both directions, built in one pass over
+/// the catalog: asking each enabled lesson's [`conflicts_of`] would scan the whole
+/// catalog per lesson, a quadratic step with thousands of lessons.
+struct ConflictIndex<'c> {
+    /// Conflicts a lesson declares, in declaration order.
+    declared: BTreeMap<&'c LessonId, Vec<(&'c LessonId, &'c str)>>,
+    /// Conflicts other lessons declare against it, in the other lesson's id order.
+    declared_against: BTreeMap<&'c LessonId, Vec<(&'c LessonId, &'c str)>>,
+}
+
+impl<'c> ConflictIndex<'c> {
+    fn new(catalog: &'c Catalog, env: &EnvName) -> Self {
+        let applies = |envs: &[String]| envs.is_empty() || envs.iter().any(|e| e == env.as_str());
+        let mut index = ConflictIndex { declared: BTreeMap::new(), declared_against: BTreeMap::new() };
+        for (id, loaded) in &catalog.lessons {
+            for conflict in loaded.lesson.conflicts.iter().filter(|c| applies(&c.environments)) {
+                index.declared.entry(id).or_default().push((&conflict.lesson.value, &conflict.reason));
+                index.declared_against.entry(&conflict.lesson.value).or_default().push((id, &conflict.reason));
+            }
+        }
+        index
+    }
+
+    /// The same list as [`conflicts_of`], in the same order.
+    fn of(&self, id: &LessonId) -> impl Iterator<Item = (&'c LessonId, &'c str)> + '_ {
+        let declared = self.declared.get(id).into_iter().flatten();
+        let against = self.declared_against.get(id).into_iter().flatten();
+        declared.chain(against).copied()
+    }
+}
+
+/// The lessons `id` conflicts with in environment `env`, with the reason: those it
+/// declares, then those that declare it.
 pub fn conflicts_of(catalog: &Catalog, id: &LessonId, env: &EnvName) -> Vec<(LessonId, String)> {
     let applies = |envs: &[String]| envs.is_empty() || envs.iter().any(|e| e == env.as_str());
     let mut found = Vec::new();

@@ -22,9 +22,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Outcome> {
         changes.push((path, old, ""));
     }
     changes.sort_by_key(|c| c.0);
-    let lock_text = plan.lock.to_text();
+    let lock_text = &plan.lock_text;
     if plan.lock_changes() {
-        changes.push((gitgen::output::LOCK_FILE, plan.old_lock_text.as_deref().unwrap_or(""), &lock_text));
+        changes.push((gitgen::output::LOCK_FILE, plan.old_lock_text.as_deref().unwrap_or(""), lock_text));
     }
     for (path, old, new) in &changes {
         let (from, to) = (if old.is_empty() { "/dev/null".to_owned() } else { format!("a/{path}") }, if new.is_empty() { "/dev/null".to_owned() } else { format!("b/{path}") });

@@ -12,6 +12,8 @@ pub mod lock;
 mod txn;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+use std::sync::Arc;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -116,7 +118,8 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub enum Desired {
     /// Write these contents.
-    Write(String),
+    /// Shared with the [`Plan`], so a full render holds each file's text once.
+    Write(Arc<str>),
     /// Keep the file as the lock records it: its lesson's inputs did not change.
     Keep(String),
 }
@@ -125,15 +128,17 @@ pub enum Desired {
 #[derive(Debug, Default)]
 pub struct Plan {
     /// Files to create, with contents.
-    pub added: BTreeMap<String, String>,
+    pub added: BTreeMap<String, Arc<str>>,
     /// Files to change: (old contents, new contents).
-    pub modified: BTreeMap<String, (String, String)>,
+    pub modified: BTreeMap<String, (String, Arc<str>)>,
     /// Files to delete, with their old contents.
     pub deleted: BTreeMap<String, String>,
     /// Files render must not touch without `--force`.
     pub conflicts: Vec<Conflict>,
     /// The lock to write.
     pub lock: LockFile,
+    /// The text of `lock`, serialized once: with many lessons it is megabytes of JSON.
+    pub lock_text: String,
     /// The lock's text now on disk, if any.
     pub old_lock_text: Option<String>,
 }
@@ -151,7 +156,7 @@ impl Plan {
 
     /// Whether the lock file changes.
     pub fn lock_changes(&self) -> bool {
-        self.old_lock_text.as_deref() != Some(self.lock.to_text().as_str())
+        self.old_lock_text.as_deref() != Some(self.lock_text.as_str())
     }
 
     /// Every path the plan touches (conflicts included), sorted, each with a one-letter
@@ -260,7 +265,7 @@ fn lesson_folder(path: &str) -> Option<&str> {
 pub fn plan(
     repo: &Path,
     scope: &Scope,
-    desired: BTreeMap<String, Desired>,
+    desired: &BTreeMap<String, Desired>,
     old_lock: Option<&LockFile>,
     old_lock_text: Option<String>,
     new_lock_base: LockFile,
@@ -284,8 +289,8 @@ pub fn plan(
         .collect();
     enum Outcome {
         Same,
-        Add(String),
-        Modify(String, String),
+        Add(Arc<str>),
+        Modify(String, Arc<str>),
         Delete(String),
         Conflict(ConflictReason),
     }
@@ -311,7 +316,7 @@ pub fn plan(
         })
         .collect::<Result<_, OutputError>>()?;
     let mut plan = Plan { old_lock_text, ..Plan::default() };
-    let desired_paths = &desired;
+    let desired_paths = desired;
     for (path, outcome) in outcomes {
         let path = path.to_owned();
         match outcome {
@@ -338,10 +343,11 @@ pub fn plan(
     for (path, desired) in desired {
         let hash = match desired {
             Desired::Write(text) => lock::sha256(text.as_bytes()),
-            Desired::Keep(hash) => hash,
+            Desired::Keep(hash) => hash.clone(),
         };
-        lock.files.insert(path, hash);
+        lock.files.insert(path.clone(), hash);
     }
+    plan.lock_text = lock.to_text();
     plan.lock = lock;
     Ok(plan)
 }
@@ -349,7 +355,7 @@ pub fn plan(
 /// The desired tree from rendered files, plus `Keep` entries for skipped lessons.
 pub fn desired_tree(files: Vec<RenderedFile>, kept: impl Iterator<Item = (String, String)>) -> BTreeMap<String, Desired> {
     let mut desired: BTreeMap<String, Desired> = kept.map(|(path, hash)| (path, Desired::Keep(hash))).collect();
-    desired.extend(files.into_iter().map(|f| (f.path, Desired::Write(f.contents))));
+    desired.extend(files.into_iter().map(|f| (f.path, Desired::Write(f.contents.into()))));
     desired
 }
 
@@ -380,23 +386,27 @@ pub fn apply(
         .into_iter()
         .map(|unit| {
             let prefix = format!("{unit}/");
-            let files: Vec<(String, txn::Contents<'_>)> = desired
-                .iter()
-                .filter(|(path, _)| path.starts_with(&prefix) || **path == unit)
+            // A range of the sorted tree, not a scan of it: a full render changes every
+            // unit, and scanning the whole tree per unit would be quadratic.
+            let single = desired.get_key_value(unit.as_str());
+            let inside = desired.range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded));
+            let files: Vec<(String, txn::Contents<'_>)> = single
+                .into_iter()
+                .chain(inside.take_while(|(path, _)| path.starts_with(&prefix)))
                 .map(|(path, d)| match d {
-                    Desired::Write(text) => (path.clone(), txn::Contents::Text(text.as_str())),
+                    Desired::Write(text) => (path.clone(), txn::Contents::Text(text)),
                     Desired::Keep(_) => (path.clone(), txn::Contents::Existing),
                 })
                 .collect();
             txn::UnitChange { unit, files }
         })
         .collect();
-    let lock_text = plan.lock.to_text();
+    let lock_text = &plan.lock_text;
     for (path, text) in extra {
         changes.push(txn::UnitChange { unit: path.clone(), files: vec![(path.clone(), txn::Contents::Text(text))] });
     }
     if plan.lock_changes() {
-        changes.push(txn::UnitChange { unit: LOCK_FILE.to_owned(), files: vec![(LOCK_FILE.to_owned(), txn::Contents::Text(&lock_text))] });
+        changes.push(txn::UnitChange { unit: LOCK_FILE.to_owned(), files: vec![(LOCK_FILE.to_owned(), txn::Contents::Text(lock_text))] });
     }
     if changes.is_empty() {
         return Ok(());

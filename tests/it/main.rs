@@ -3,6 +3,7 @@
 mod course;
 mod fuzz;
 mod hostile;
+mod incremental;
 mod kill;
 mod publish;
 mod render;

@@ -60,13 +60,27 @@ impl Repo {
         Repo { _dir: dir, root }
     }
 
+    /// A synthetic repo of `lessons` lessons (3 stages, 5 manifests each), not rendered.
+    pub fn synth(lessons: usize) -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("synth");
+        let spec = gitgen::synth::SynthSpec { lessons, ..Default::default() };
+        gitgen::synth::write_repo(&root, &spec).unwrap();
+        Repo { _dir: dir, root }
+    }
+
     pub fn path(&self) -> &Path {
         &self.root
     }
 
     /// Runs `gitgen ARGS` in the repo.
     pub fn gitgen(&self, args: &[&str]) -> Run {
-        let mut run = gitgen(&self.root, args);
+        self.gitgen_with_env(args, &[])
+    }
+
+    /// Runs `gitgen ARGS` in the repo with extra environment variables.
+    pub fn gitgen_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut run = gitgen_in(&self.root, args, env);
         run.root = self.root.clone();
         run
     }
@@ -129,8 +143,13 @@ fn collect(dir: &Path, prefix: &str, files: &mut BTreeMap<String, String>) {
 }
 
 fn gitgen(cwd: &Path, args: &[&str]) -> Run {
+    gitgen_in(cwd, args, &[])
+}
+
+fn gitgen_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_gitgen"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .env("NO_COLOR", "1")
         .env_remove("GITGEN_ENV")

@@ -1,0 +1,340 @@
+//! The benchmark of issue 7: `cargo bench --bench render [-- OPTIONS]`.
+//!
+//! It times whole processes, as a user or CI runs them: the release `gitgen` binary,
+//! `kubectl kustomize` and `cp -r`, each several times, and reports medians. Each ratio
+//! is computed from figures taken in the same run, so the machine's load cancels out.
+//! Peak memory is the child's maximum resident set size from `wait4(2)`, read through
+//! `/usr/bin/time -f %M` (GNU time), in separate runs so the wall times stay clean.
+//!
+//! Options (after `--`):
+//!   --sizes 100,1000,10000   synthetic catalog sizes (lessons; 3 stages, 5 manifests)
+//!   --runs N                 runs per figure (default 5; 3 for 10,000 lessons and more)
+//!   --only course|synth      one part only
+//!
+//! Work folders live in `target/tmp/bench/` (the same file system as the repo), and are
+//! removed at the end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const GITGEN: &str = env!("CARGO_BIN_EXE_gitgen");
+
+struct Options {
+    sizes: Vec<usize>,
+    runs: Option<usize>,
+    course: bool,
+    synth: bool,
+}
+
+fn options() -> Options {
+    let mut options = Options { sizes: vec![100, 1_000, 10_000], runs: None, course: true, synth: true };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--sizes" => {
+                let list = args.next().expect("--sizes needs a value");
+                options.sizes = list.split(',').map(|s| s.trim().replace('_', "").parse().expect("a number")).collect();
+            }
+            "--runs" => options.runs = Some(args.next().expect("--runs needs a value").parse().expect("a number")),
+            "--only" => match args.next().as_deref() {
+                Some("course") => options.synth = false,
+                Some("synth") => options.course = false,
+                other => panic!("--only course|synth, not {other:?}"),
+            },
+            // `cargo bench` passes `--bench`; a filter word is ignored too.
+            _ => {}
+        }
+    }
+    options
+}
+
+fn main() {
+    let options = options();
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench");
+    if work.exists() {
+        fs_err::remove_dir_all(&work).unwrap();
+    }
+    fs_err::create_dir_all(&work).unwrap();
+    machine();
+    if options.course {
+        course(&work, options.runs.unwrap_or(10));
+    }
+    if options.synth {
+        let mut per_lesson = Vec::new();
+        for &lessons in &options.sizes {
+            let runs = options.runs.unwrap_or(if lessons >= 10_000 { 3 } else { 5 });
+            per_lesson.push((lessons, synthetic(&work, lessons, runs)));
+        }
+        if per_lesson.len() > 1 {
+            println!("\n## Time per lesson (full render)");
+            let smallest = per_lesson[0].1;
+            for (lessons, per) in &per_lesson {
+                println!(
+                    "  {lessons:>6} lessons: {:>8.1} µs/lesson   ({:+.0}% vs {} lessons)",
+                    per * 1e6,
+                    (per / smallest - 1.0) * 100.0,
+                    per_lesson[0].0
+                );
+            }
+        }
+    }
+    fs_err::remove_dir_all(&work).unwrap();
+}
+
+fn machine() {
+    let cpu = fs_err::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| text.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let memory = fs_err::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| text.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0)))
+        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("# gitgen render benchmark");
+    println!("machine: {cores} cores, {cpu}, {:.1} GiB memory", memory as f64 / 1024.0 / 1024.0);
+    println!("binary: {GITGEN}");
+}
+
+/// Runs `command` to completion and returns its wall time; panics unless it exits with
+/// one of `codes`.
+fn time(command: &mut Command, codes: &[i32]) -> Duration {
+    timed(command, codes).0
+}
+
+/// [`time`], also returning what the command printed on stderr.
+fn timed(command: &mut Command, codes: &[i32]) -> (Duration, String) {
+    command.stdout(Stdio::null()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let output = command.output().unwrap_or_else(|e| panic!("running {command:?}: {e}"));
+    let elapsed = start.elapsed();
+    let code = output.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(codes.contains(&code), "{command:?} exited with {code}:\n{stderr}");
+    (elapsed, stderr)
+}
+
+/// Peak resident memory of `program args` in MiB, from GNU time; `None` without it.
+fn peak_mib(program: &str, args: &[&str], cwd: &Path) -> Option<f64> {
+    if !Path::new("/usr/bin/time").exists() {
+        return None;
+    }
+    let output = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(program)
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let kib: f64 = stderr.lines().last()?.trim().parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// The median of `runs` timings of `once` (which gets the run's index).
+fn median(runs: usize, mut once: impl FnMut(usize) -> Duration) -> Duration {
+    let mut times: Vec<Duration> = (0..runs).map(&mut once).collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn gitgen(repo: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(GITGEN);
+    command.arg("--repo").arg(repo).args(args).env("NO_COLOR", "1").env_remove("GITGEN_ENV");
+    command
+}
+
+/// Every folder under `dir` holding a `kustomization.yaml`, sorted.
+fn kustomizations(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = fs_err::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            kustomizations(&path, out);
+        } else if path.file_name().is_some_and(|n| n == "kustomization.yaml") {
+            out.push(dir.to_owned());
+        }
+    }
+}
+
+/// The built-in course, every lesson that can be enabled enabled.
+fn course(work: &Path, runs: usize) {
+    println!("\n## Built-in course");
+    let repo = work.join("course");
+    time(gitgen(work, &["init", repo.to_str().unwrap(), "--repo-url", "https://github.com/example/course.git"]).env_remove("GIT_DIR"), &[0]);
+    let list = Command::new(GITGEN).args(["--repo", repo.to_str().unwrap(), "list", "-o", "json"]).output().unwrap();
+    let lessons: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let mut enabled = 0;
+    for lesson in lessons.as_array().into_iter().flatten() {
+        let name = lesson["name"].as_str().unwrap();
+        // A lesson that conflicts with one enabled before it is left out.
+        let status = gitgen(&repo, &["enable", name]).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+        enabled += usize::from(status.success());
+    }
+    let mut folders = Vec::new();
+    for top in ["generated", "overlays/docker-desktop", "argocd/docker-desktop"] {
+        kustomizations(&repo.join(top), &mut folders);
+    }
+    println!("{} lessons, {enabled} enabled in docker-desktop; {} kustomizations", lessons.as_array().map_or(0, Vec::len), folders.len());
+    let outputs = ["generated", "overlays", "argocd", "gitgen.lock"];
+    let noop = median(runs, |_| time(&mut gitgen(&repo, &["render"]), &[0]));
+    let check = median(runs, |_| time(&mut gitgen(&repo, &["render", "--check"]), &[0]));
+    let forced = median(runs, |_| time(&mut gitgen(&repo, &["render", "--force"]), &[0]));
+    let toggle_path = repo.join("overlays/docker-desktop/lessons.yaml");
+    let toggle = fs_err::read_to_string(&toggle_path).unwrap();
+    let cold = median(runs, |_| {
+        for name in outputs {
+            let path = repo.join(name);
+            if path.is_dir() {
+                fs_err::remove_dir_all(&path).unwrap();
+            } else if path.exists() {
+                fs_err::remove_file(&path).unwrap();
+            }
+        }
+        // The toggle file lives under overlays/: put it back before each cold render.
+        fs_err::create_dir_all(toggle_path.parent().unwrap()).unwrap();
+        fs_err::write(&toggle_path, &toggle).unwrap();
+        time(&mut gitgen(&repo, &["render"]), &[0])
+    });
+    let kustomize_all = median(runs.min(3), |_| {
+        folders
+            .iter()
+            .map(|dir| time(Command::new("kubectl").arg("kustomize").arg(dir), &[0]))
+            .sum()
+    });
+    let kustomize_one = kustomize_all / folders.len() as u32;
+    println!("gitgen render (no-op)          {:>10}", ms(noop));
+    println!("gitgen render --check          {:>10}", ms(check));
+    println!("gitgen render --force          {:>10}   (renders every lesson, writes nothing)", ms(forced));
+    println!("gitgen render (cold)            {:>10}   (empty output tree)", ms(cold));
+    println!(
+        "kubectl kustomize, {} folders {:>10}   ({} per folder)",
+        folders.len(),
+        ms(kustomize_all),
+        ms(kustomize_one)
+    );
+    println!(
+        "ratio kustomize / render: {:.0}x (no-op render), {:.0}x (--check); target >= 20x, each render < 20 ms",
+        kustomize_all.as_secs_f64() / noop.as_secs_f64(),
+        kustomize_all.as_secs_f64() / check.as_secs_f64()
+    );
+    if let Some(peak) = peak_mib(GITGEN, &["render", "--check"], &repo) {
+        println!("peak memory of render --check: {peak:.1} MiB");
+    }
+}
+
+/// Flushes dirty pages to disk (not timed), so the next timed command starts from a
+/// quiet disk.
+fn sync() {
+    let status = Command::new("sync").status().unwrap();
+    assert!(status.success());
+}
+
+/// Copies `from` to `to` with `cp -r` (not timed).
+fn copy(from: &Path, to: &Path) {
+    let status = Command::new("cp").arg("-r").arg(from).arg(to).status().unwrap();
+    assert!(status.success());
+}
+
+/// A synthetic catalog of `lessons` lessons. Returns the full render's time per lesson.
+fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
+    println!("\n## Synthetic catalog: {lessons} lessons, 3 stages, 5 manifests ({runs} runs each)");
+    let pristine = work.join(format!("synth-{lessons}"));
+    time(Command::new(GITGEN).args(["synth", pristine.to_str().unwrap(), "--lessons", &lessons.to_string()]), &[0]);
+    let run_dir = |i: usize| work.join(format!("synth-{lessons}-run{i}"));
+    // Full render against the disk's floor, `cp -r` of exactly the tree render wrote into
+    // a fresh folder. The two alternate, and the page cache is flushed (`sync`, not timed)
+    // before each, so neither pays for the other's write-back.
+    let outputs = ["generated", "overlays", "argocd", "gitgen.lock"];
+    let mut renders = Vec::new();
+    let mut copies = Vec::new();
+    for i in 0..runs {
+        let repo = run_dir(i);
+        copy(&pristine, &repo);
+        sync();
+        renders.push(time(&mut gitgen(&repo, &["render"]), &[0]));
+        let target = work.join(format!("cp-{lessons}-{i}"));
+        fs_err::create_dir_all(&target).unwrap();
+        sync();
+        copies.push(time(Command::new("cp").arg("-r").args(outputs.iter().map(|n| repo.join(n))).arg(&target), &[0]));
+        fs_err::remove_dir_all(&target).unwrap();
+    }
+    let (full, cp) = (median(runs, |i| renders[i]), median(runs, |i| copies[i]));
+    let repo = run_dir(0);
+    let (files, bytes) = tree_size(&repo, &outputs);
+    for i in 1..runs {
+        fs_err::remove_dir_all(run_dir(i)).unwrap();
+    }
+    sync();
+    let noop = median(runs, |_| time(&mut gitgen(&repo, &["render"]), &[0]));
+    let check = median(runs, |_| time(&mut gitgen(&repo, &["render", "--check"]), &[0]));
+    // One lesson changes: a template of an enabled lesson alternates between two texts.
+    let template = repo.join("catalog").join(gitgen::synth::lesson_id(lessons / 2 / 10 * 10)).join("app-2-configmap.yaml");
+    let original = fs_err::read_to_string(&template).unwrap();
+    let mut last = String::new();
+    let one = median(runs, |i| {
+        let text = original.replace("  stage: {{ stage.name }}\n", &format!("  stage: {{{{ stage.name }}}}\n  edit: \"{i}\"\n"));
+        fs_err::write(&template, text).unwrap();
+        sync();
+        let (elapsed, stderr) = timed(&mut gitgen(&repo, &["render"]), &[0]);
+        last = stderr;
+        elapsed
+    });
+    fs_err::write(&template, &original).unwrap();
+    let peak = {
+        let fresh = run_dir(1);
+        copy(&pristine, &fresh);
+        let peak = peak_mib(GITGEN, &["render"], &fresh);
+        fs_err::remove_dir_all(&fresh).unwrap();
+        peak
+    };
+    let per_lesson = full.as_secs_f64() / lessons as f64;
+    println!("output: {files} files, {:.1} MiB", bytes as f64 / 1024.0 / 1024.0);
+    println!("full render                {:>10}   ({:.1} µs per lesson)", ms(full), per_lesson * 1e6);
+    println!("cp -r of its output        {:>10}", ms(cp));
+    println!("ratio full render / cp -r: {:.2}x (target <= 1.5x)", full.as_secs_f64() / cp.as_secs_f64());
+    if let Some(peak) = peak {
+        println!("peak memory, full render:  {peak:>7.1} MiB (target < 300 MiB at 10,000 lessons)");
+    }
+    println!(
+        "no-op render               {:>10}   ({:.0}% of full; target < 25%)",
+        ms(noop),
+        noop.as_secs_f64() / full.as_secs_f64() * 100.0
+    );
+    println!("render --check             {:>10}   ({:.0}% of full)", ms(check), check.as_secs_f64() / full.as_secs_f64() * 100.0);
+    println!(
+        "one lesson changed         {:>10}   ({:.0}% of full); last run said: {}",
+        ms(one),
+        one.as_secs_f64() / full.as_secs_f64() * 100.0,
+        last.lines().last().unwrap_or("").trim()
+    );
+    fs_err::remove_dir_all(&repo).unwrap();
+    fs_err::remove_dir_all(&pristine).unwrap();
+    per_lesson
+}
+
+/// Number of files and bytes under `names` in `root`.
+fn tree_size(root: &Path, names: &[&str]) -> (usize, u64) {
+    fn walk(path: &Path, files: &mut usize, bytes: &mut u64) {
+        let meta = fs_err::symlink_metadata(path).unwrap();
+        if meta.is_dir() {
+            for entry in fs_err::read_dir(path).unwrap() {
+                walk(&entry.unwrap().path(), files, bytes);
+            }
+        } else {
+            *files += 1;
+            *bytes += meta.len();
+        }
+    }
+    let (mut files, mut bytes) = (0, 0);
+    for name in names {
+        walk(&root.join(name), &mut files, &mut bytes);
+    }
+    (files, bytes)
+}

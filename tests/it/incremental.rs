@@ -1,0 +1,98 @@
+//! Incremental render at scale (not timed; `benches/render.rs` times it): a render with
+//! nothing to do writes nothing, one changed lesson re-renders only itself, and the
+//! parallel render writes the same bytes as a single-threaded one.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::SystemTime;
+
+use crate::support::Repo;
+
+/// Modification time and inode of every file and folder of the repo (except `.git` and
+/// gitgen's private `.gitgen/`). A rewritten file or a swapped folder changes one of them.
+fn stamps(repo: &Repo) -> BTreeMap<String, (SystemTime, u64)> {
+    let mut out = BTreeMap::new();
+    collect_stamps(repo.path(), "", &mut out);
+    out
+}
+
+fn collect_stamps(dir: &Path, prefix: &str, out: &mut BTreeMap<String, (SystemTime, u64)>) {
+    for entry in fs_err::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if prefix.is_empty() && (name == ".git" || name == ".gitgen") {
+            continue;
+        }
+        let relative = format!("{prefix}{name}");
+        let meta = fs_err::symlink_metadata(entry.path()).unwrap();
+        out.insert(relative.clone(), (meta.modified().unwrap(), meta.ino()));
+        if meta.is_dir() {
+            collect_stamps(&entry.path(), &format!("{relative}/"), out);
+        }
+    }
+}
+
+fn changed(before: &BTreeMap<String, (SystemTime, u64)>, after: &BTreeMap<String, (SystemTime, u64)>) -> Vec<String> {
+    let mut paths: Vec<String> = before
+        .iter()
+        .filter(|(path, stamp)| after.get(*path) != Some(*stamp))
+        .map(|(path, _)| path.clone())
+        .collect();
+    paths.extend(after.keys().filter(|path| !before.contains_key(*path)).cloned());
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+#[test]
+fn a_no_op_render_of_a_synthetic_catalog_touches_no_file_or_folder() {
+    let repo = Repo::synth(200);
+    repo.gitgen(&["render"]).expect(0);
+    let before = stamps(&repo);
+    let run = repo.gitgen(&["render"]);
+    run.expect(0);
+    assert_eq!(run.stdout, "", "a no-op render listed changes\n{}", run.transcript());
+    assert!(run.stderr.contains("Nothing changed (200 lessons, 20 enabled"), "{}", run.transcript());
+    assert_eq!(changed(&before, &stamps(&repo)), Vec::<String>::new());
+}
+
+#[test]
+fn changing_one_lesson_of_200_re_renders_that_lesson_only() {
+    let repo = Repo::synth(200);
+    repo.gitgen(&["render"]).expect(0);
+    let before = stamps(&repo);
+    // An enabled lesson, so its overlay and Argo CD Application exist and must not move.
+    let template = "catalog/lesson-00040/app-2-configmap.yaml";
+    repo.write(template, &repo.read(template).replace("  lesson: {{ lesson.name }}\n", "  lesson: {{ lesson.name }}\n  edited: \"yes\"\n"));
+    let run = repo.gitgen(&["render"]);
+    run.expect(0);
+    assert!(run.stderr.contains("Rendered 1 of 200 lessons"), "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        "M generated/lesson-00040/step-1/app-2-configmap.yaml\n\
+         M generated/lesson-00040/step-2/app-2-configmap.yaml\n\
+         M generated/lesson-00040/step-3/app-2-configmap.yaml\n\
+         M gitgen.lock\n"
+    );
+    let touched = changed(&before, &stamps(&repo));
+    let outside: Vec<&String> = touched
+        .iter()
+        .filter(|path| {
+            !(path.starts_with("generated/lesson-00040") || *path == "gitgen.lock" || *path == template || *path == "generated")
+        })
+        .collect();
+    assert!(outside.is_empty(), "render touched files of other lessons: {outside:?}");
+    assert!(touched.iter().any(|p| p == "generated/lesson-00040/step-3/app-2-configmap.yaml"), "{touched:?}");
+}
+
+#[test]
+fn parallel_and_single_threaded_renders_write_the_same_bytes() {
+    let parallel = Repo::synth(200);
+    let single = Repo::synth(200);
+    parallel.gitgen_with_env(&["render"], &[("RAYON_NUM_THREADS", "4")]).expect(0);
+    single.gitgen_with_env(&["render"], &[("RAYON_NUM_THREADS", "1")]).expect(0);
+    let (parallel_tree, single_tree) = (parallel.tree(), single.tree());
+    assert!(parallel_tree.len() > 200 * 3 * 5, "too few files: {}", parallel_tree.len());
+    assert_eq!(parallel_tree, single_tree);
+}
