@@ -54,7 +54,12 @@ fn main() {
     collect(&root, "", &mut files);
     let mut code = String::from("pub static FILES: &[(&str, &str)] = &[\n");
     for (relative, path) in &files {
-        writeln!(code, "    ({relative:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+        writeln!(
+            code,
+            "    ({relative:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("embedded_catalog.rs");

@@ -28,13 +28,21 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut options = Options { sizes: vec![100, 1_000, 10_000], runs: None, course: true, synth: true };
+    let mut options = Options {
+        sizes: vec![100, 1_000, 10_000],
+        runs: None,
+        course: true,
+        synth: true,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--sizes" => {
                 let list = args.next().expect("--sizes needs a value");
-                options.sizes = list.split(',').map(|s| s.trim().replace('_', "").parse().expect("a number")).collect();
+                options.sizes = list
+                    .split(',')
+                    .map(|s| s.trim().replace('_', "").parse().expect("a number"))
+                    .collect();
             }
             "--runs" => options.runs = Some(args.next().expect("--runs needs a value").parse().expect("a number")),
             "--only" => match args.next().as_deref() {
@@ -85,15 +93,26 @@ fn main() {
 fn machine() {
     let cpu = fs_err::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|text| text.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown".to_owned());
     let memory = fs_err::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|text| text.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0)))
+        .and_then(|text| {
+            text.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0))
+        })
         .unwrap_or(0);
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("# gitgen render benchmark");
-    println!("machine: {cores} cores, {cpu}, {:.1} GiB memory", memory as f64 / 1024.0 / 1024.0);
+    println!(
+        "machine: {cores} cores, {cpu}, {:.1} GiB memory",
+        memory as f64 / 1024.0 / 1024.0
+    );
     println!("binary: {GITGEN}");
 }
 
@@ -146,7 +165,12 @@ fn ms(d: Duration) -> String {
 
 fn gitgen(repo: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(GITGEN);
-    command.arg("--repo").arg(repo).args(args).env("NO_COLOR", "1").env_remove("GITGEN_ENV");
+    command
+        .arg("--repo")
+        .arg(repo)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("GITGEN_ENV");
     command
 }
 
@@ -167,21 +191,44 @@ fn kustomizations(dir: &Path, out: &mut Vec<PathBuf>) {
 fn course(work: &Path, runs: usize) {
     println!("\n## Built-in course");
     let repo = work.join("course");
-    time(gitgen(work, &["init", repo.to_str().unwrap(), "--repo-url", "https://github.com/example/course.git"]).env_remove("GIT_DIR"), &[0]);
-    let list = Command::new(GITGEN).args(["--repo", repo.to_str().unwrap(), "list", "-o", "json"]).output().unwrap();
+    time(
+        gitgen(
+            work,
+            &[
+                "init",
+                repo.to_str().unwrap(),
+                "--repo-url",
+                "https://github.com/example/course.git",
+            ],
+        )
+        .env_remove("GIT_DIR"),
+        &[0],
+    );
+    let list = Command::new(GITGEN)
+        .args(["--repo", repo.to_str().unwrap(), "list", "-o", "json"])
+        .output()
+        .unwrap();
     let lessons: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let mut enabled = 0;
     for lesson in lessons.as_array().into_iter().flatten() {
         let name = lesson["name"].as_str().unwrap();
         // A lesson that conflicts with one enabled before it is left out.
-        let status = gitgen(&repo, &["enable", name]).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+        let status = gitgen(&repo, &["enable", name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
         enabled += usize::from(status.success());
     }
     let mut folders = Vec::new();
     for top in ["generated", "overlays/docker-desktop", "argocd/docker-desktop"] {
         kustomizations(&repo.join(top), &mut folders);
     }
-    println!("{} lessons, {enabled} enabled in docker-desktop; {} kustomizations", lessons.as_array().map_or(0, Vec::len), folders.len());
+    println!(
+        "{} lessons, {enabled} enabled in docker-desktop; {} kustomizations",
+        lessons.as_array().map_or(0, Vec::len),
+        folders.len()
+    );
     let outputs = ["generated", "overlays", "argocd", "gitgen.lock"];
     let noop = median(runs, |_| time(&mut gitgen(&repo, &["render"]), &[0]));
     let check = median(runs, |_| time(&mut gitgen(&repo, &["render", "--check"]), &[0]));
@@ -211,7 +258,10 @@ fn course(work: &Path, runs: usize) {
     let kustomize_one = kustomize_all / folders.len() as u32;
     println!("gitgen render (no-op)          {:>10}", ms(noop));
     println!("gitgen render --check          {:>10}", ms(check));
-    println!("gitgen render --force          {:>10}   (renders every lesson, writes nothing)", ms(forced));
+    println!(
+        "gitgen render --force          {:>10}   (renders every lesson, writes nothing)",
+        ms(forced)
+    );
     println!("gitgen render (cold)            {:>10}   (empty output tree)", ms(cold));
     println!(
         "kubectl kustomize, {} folders {:>10}   ({} per folder)",
@@ -246,7 +296,10 @@ fn copy(from: &Path, to: &Path) {
 fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
     println!("\n## Synthetic catalog: {lessons} lessons, 3 stages, 5 manifests ({runs} runs each)");
     let pristine = work.join(format!("synth-{lessons}"));
-    time(Command::new(GITGEN).args(["synth", pristine.to_str().unwrap(), "--lessons", &lessons.to_string()]), &[0]);
+    time(
+        Command::new(GITGEN).args(["synth", pristine.to_str().unwrap(), "--lessons", &lessons.to_string()]),
+        &[0],
+    );
     let run_dir = |i: usize| work.join(format!("synth-{lessons}-run{i}"));
     // Full render against the disk's floor, `cp -r` of exactly the tree render wrote into
     // a fresh folder. The two alternate, and the page cache is flushed (`sync`, not timed)
@@ -262,7 +315,13 @@ fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
         let target = work.join(format!("cp-{lessons}-{i}"));
         fs_err::create_dir_all(&target).unwrap();
         sync();
-        copies.push(time(Command::new("cp").arg("-r").args(outputs.iter().map(|n| repo.join(n))).arg(&target), &[0]));
+        copies.push(time(
+            Command::new("cp")
+                .arg("-r")
+                .args(outputs.iter().map(|n| repo.join(n)))
+                .arg(&target),
+            &[0],
+        ));
         fs_err::remove_dir_all(&target).unwrap();
     }
     let (full, cp) = (median(runs, |i| renders[i]), median(runs, |i| copies[i]));
@@ -275,11 +334,17 @@ fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
     let noop = median(runs, |_| time(&mut gitgen(&repo, &["render"]), &[0]));
     let check = median(runs, |_| time(&mut gitgen(&repo, &["render", "--check"]), &[0]));
     // One lesson changes: a template of an enabled lesson alternates between two texts.
-    let template = repo.join("catalog").join(gitgen::synth::lesson_id(lessons / 2 / 10 * 10)).join("app-2-configmap.yaml");
+    let template = repo
+        .join("catalog")
+        .join(gitgen::synth::lesson_id(lessons / 2 / 10 * 10))
+        .join("app-2-configmap.yaml");
     let original = fs_err::read_to_string(&template).unwrap();
     let mut last = String::new();
     let one = median(runs, |i| {
-        let text = original.replace("  stage: {{ stage.name }}\n", &format!("  stage: {{{{ stage.name }}}}\n  edit: \"{i}\"\n"));
+        let text = original.replace(
+            "  stage: {{ stage.name }}\n",
+            &format!("  stage: {{{{ stage.name }}}}\n  edit: \"{i}\"\n"),
+        );
         fs_err::write(&template, text).unwrap();
         sync();
         let (elapsed, stderr) = timed(&mut gitgen(&repo, &["render"]), &[0]);
@@ -296,9 +361,16 @@ fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
     };
     let per_lesson = full.as_secs_f64() / lessons as f64;
     println!("output: {files} files, {:.1} MiB", bytes as f64 / 1024.0 / 1024.0);
-    println!("full render                {:>10}   ({:.1} µs per lesson)", ms(full), per_lesson * 1e6);
+    println!(
+        "full render                {:>10}   ({:.1} µs per lesson)",
+        ms(full),
+        per_lesson * 1e6
+    );
     println!("cp -r of its output        {:>10}", ms(cp));
-    println!("ratio full render / cp -r: {:.2}x (target <= 1.5x)", full.as_secs_f64() / cp.as_secs_f64());
+    println!(
+        "ratio full render / cp -r: {:.2}x (target <= 1.5x)",
+        full.as_secs_f64() / cp.as_secs_f64()
+    );
     if let Some(peak) = peak {
         println!("peak memory, full render:  {peak:>7.1} MiB (target < 300 MiB at 10,000 lessons)");
     }
@@ -307,7 +379,11 @@ fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
         ms(noop),
         noop.as_secs_f64() / full.as_secs_f64() * 100.0
     );
-    println!("render --check             {:>10}   ({:.0}% of full)", ms(check), check.as_secs_f64() / full.as_secs_f64() * 100.0);
+    println!(
+        "render --check             {:>10}   ({:.0}% of full)",
+        ms(check),
+        check.as_secs_f64() / full.as_secs_f64() * 100.0
+    );
     println!(
         "one lesson changed         {:>10}   ({:.0}% of full); last run said: {}",
         ms(one),

@@ -2,9 +2,9 @@
 //! can print the cause chain and the stage's hint.
 
 use crate::catalog::CatalogError;
+use crate::catalog::toggle::ToggleError;
 use crate::cluster::ClusterError;
 use crate::git::GitError;
-use crate::catalog::toggle::ToggleError;
 use crate::output::OutputError;
 use crate::render::RenderError;
 use crate::settings::SettingsError;

@@ -23,8 +23,8 @@ use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 use git2::{
-    Cred, CredentialType, ErrorClass, ErrorCode, Index, IndexEntry, IndexTime, ObjectType, Oid,
-    PushOptions, RemoteCallbacks, Repository,
+    Cred, CredentialType, ErrorClass, ErrorCode, Index, IndexEntry, IndexTime, ObjectType, Oid, PushOptions,
+    RemoteCallbacks, Repository,
 };
 
 /// What to publish and where.
@@ -81,9 +81,7 @@ impl Credentials {
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let token = self.token.as_ref().map(|_| "<redacted>");
-        f.debug_struct("Credentials")
-            .field("token", &token)
-            .finish()
+        f.debug_struct("Credentials").field("token", &token).finish()
     }
 }
 
@@ -111,10 +109,7 @@ pub enum GitError {
         source: git2::Error,
     },
     /// Files under the managed paths that render did not write, sorted.
-    #[error(
-        "the managed paths hold changes that render did not make:\n{}",
-        bullet_list(files)
-    )]
+    #[error("the managed paths hold changes that render did not make:\n{}", bullet_list(files))]
     LocalChanges { files: Vec<PathBuf> },
     /// A working-tree file could not be read.
     #[error("could not read `{}`", path.display())]
@@ -220,9 +215,9 @@ impl GitError {
                 "run `git switch {b} && git pull --rebase {remote} {b}`, then publish again ({kept})",
                 b = kept.branch
             ),
-            GitError::Unreachable { remote, kept, .. } => format!(
-                "check the network and the URL (`git remote get-url {remote}`), then publish again ({kept})"
-            ),
+            GitError::Unreachable { remote, kept, .. } => {
+                format!("check the network and the URL (`git remote get-url {remote}`), then publish again ({kept})")
+            }
             GitError::Refused { kept, .. } => format!(
                 "the remote's hooks or branch protection declined the push; fix what it says, \
                  then publish again ({kept})"
@@ -232,10 +227,7 @@ impl GitError {
 }
 
 fn bullet_list(files: &[PathBuf]) -> String {
-    let lines: Vec<String> = files
-        .iter()
-        .map(|f| format!("  `{}`", f.display()))
-        .collect();
+    let lines: Vec<String> = files.iter().map(|f| format!("  `{}`", f.display())).collect();
     lines.join("\n")
 }
 
@@ -256,21 +248,12 @@ pub fn publish(req: &PublishRequest<'_>, credentials: &Credentials) -> Result<Pu
             name: req.branch.to_owned(),
         });
     }
-    let managed = outermost(
-        req.paths
-            .iter()
-            .map(|p| git_path(p))
-            .collect::<Result<_, _>>()?,
-    );
+    let managed = outermost(req.paths.iter().map(|p| git_path(p)).collect::<Result<_, _>>()?);
     let local = |action| move |source| repo_error(action, workdir, source);
 
     let refname = format!("refs/heads/{}", req.branch);
     let tip = match repo.find_reference(&refname) {
-        Ok(reference) => Some(
-            reference
-                .peel_to_commit()
-                .map_err(local("read the branch"))?,
-        ),
+        Ok(reference) => Some(reference.peel_to_commit().map_err(local("read the branch"))?),
         Err(e) if e.code() == ErrorCode::NotFound => None,
         Err(e) => return Err(local("read the branch")(e)),
     };
@@ -278,10 +261,7 @@ pub fn publish(req: &PublishRequest<'_>, credentials: &Credentials) -> Result<Pu
     let on_branch = head_ref.symbolic_target().ok().flatten() == Some(refname.as_str());
     let base = match &tip {
         Some(tip) => Some(tip.clone()),
-        None => head_ref
-            .resolve()
-            .ok()
-            .and_then(|r| r.peel_to_commit().ok()),
+        None => head_ref.resolve().ok().and_then(|r| r.peel_to_commit().ok()),
     };
     let base_tree = match &base {
         Some(commit) => Some(commit.tree().map_err(local("read the branch's tree"))?),
@@ -306,9 +286,7 @@ pub fn publish(req: &PublishRequest<'_>, credentials: &Credentials) -> Result<Pu
     for (_, content) in &snapshot.changed {
         repo.blob(content).map_err(local("write a file's blob"))?;
     }
-    let tree_id = index
-        .write_tree_to(&repo)
-        .map_err(local("write the tree"))?;
+    let tree_id = index.write_tree_to(&repo).map_err(local("write the tree"))?;
 
     // Nothing to commit when the tree is the base's: reuse it (a re-run after a failed push).
     let reused = match (&base, &base_tree) {
@@ -330,20 +308,12 @@ pub fn publish(req: &PublishRequest<'_>, credentials: &Credentials) -> Result<Pu
             })?;
             let tree = repo.find_tree(tree_id).map_err(local("read the tree"))?;
             let parents: Vec<_> = base.iter().collect();
-            repo.commit(
-                Some(&refname),
-                &signature,
-                &signature,
-                &req.message,
-                &tree,
-                &parents,
-            )
-            .map_err(local("commit"))?
+            repo.commit(Some(&refname), &signature, &signature, &req.message, &tree, &parents)
+                .map_err(local("commit"))?
         }
     };
     if tip.is_none() || on_branch {
-        repo.set_head(&refname)
-            .map_err(local("switch `HEAD` to the branch"))?;
+        repo.set_head(&refname).map_err(local("switch `HEAD` to the branch"))?;
         if reused.is_none() {
             update_index(&repo, &managed, &snapshot.present).map_err(local("update the index"))?;
         }
@@ -385,9 +355,7 @@ fn snapshot(
     let fail = |action| move |source| repo_error(action, workdir, source);
     let mut index = Index::new().map_err(fail("create an index"))?;
     if let Some(tree) = base {
-        index
-            .read_tree(tree)
-            .map_err(fail("read the branch's tree"))?;
+        index.read_tree(tree).map_err(fail("read the branch's tree"))?;
     }
     let mut files = Vec::new();
     for path in managed {
@@ -458,9 +426,7 @@ fn collect_files(
         for dir_entry in fs_err::read_dir(&full).map_err(read_error)? {
             let name = dir_entry.map_err(read_error)?.file_name();
             let Some(name) = name.to_str() else {
-                return Err(GitError::InvalidManagedPath {
-                    path: full.join(name),
-                });
+                return Err(GitError::InvalidManagedPath { path: full.join(name) });
             };
             collect_files(repo, workdir, &format!("{path}/{name}"), base, out)?;
         }
@@ -512,11 +478,7 @@ fn entry(path: &str, mode: u32, id: Oid, len: usize) -> IndexEntry {
 
 /// Makes the repository's index agree with the new commit for the managed paths, taking
 /// stat data from the working tree so `git status` stays fast.
-fn update_index(
-    repo: &Repository,
-    managed: &[String],
-    present: &[String],
-) -> Result<(), git2::Error> {
+fn update_index(repo: &Repository, managed: &[String], present: &[String]) -> Result<(), git2::Error> {
     let mut index = repo.index()?;
     for path in managed {
         remove_under(&mut index, path)?;
@@ -537,15 +499,12 @@ fn outermost(mut paths: Vec<String>) -> Vec<String> {
 }
 
 fn is_under(entry: &[u8], path: &str) -> bool {
-    entry == path.as_bytes()
-        || (entry.starts_with(path.as_bytes()) && entry.get(path.len()) == Some(&b'/'))
+    entry == path.as_bytes() || (entry.starts_with(path.as_bytes()) && entry.get(path.len()) == Some(&b'/'))
 }
 
 /// `path` as git spells it: relative, `/`-separated, without `.` or `..`.
 fn git_path(path: &Path) -> Result<String, GitError> {
-    let invalid = || GitError::InvalidManagedPath {
-        path: path.to_owned(),
-    };
+    let invalid = || GitError::InvalidManagedPath { path: path.to_owned() };
     let mut parts = Vec::new();
     for component in path.components() {
         match component {
@@ -581,16 +540,9 @@ fn push(
         remote: remote_name.to_owned(),
         path: repo_path.to_owned(),
     };
-    let mut remote = repo
-        .find_remote(remote_name)
-        .map_err(|_| not_configured())?;
+    let mut remote = repo.find_remote(remote_name).map_err(|_| not_configured())?;
     let fetch_url = remote.url().map_err(|_| not_configured())?.to_owned();
-    let push_url = remote
-        .pushurl()
-        .ok()
-        .flatten()
-        .unwrap_or(&fetch_url)
-        .to_owned();
+    let push_url = remote.pushurl().ok().flatten().unwrap_or(&fetch_url).to_owned();
     let url = without_userinfo(&push_url);
     set_upstream(repo, remote_name, &kept.branch, refname)
         .map_err(|source| repo_error("record the branch's upstream", repo_path, source))?;
@@ -605,16 +557,13 @@ fn push(
     let rejection = RefCell::new(None::<String>);
     let remote_said = RefCell::new(String::new());
     let mut callbacks = RemoteCallbacks::new();
-    callbacks
-        .credentials(|url, user, allowed| asker.borrow_mut().next(&config, url, user, allowed));
+    callbacks.credentials(|url, user, allowed| asker.borrow_mut().next(&config, url, user, allowed));
     callbacks.push_update_reference(|_, status| {
         *rejection.borrow_mut() = status.map(str::to_owned);
         Ok(())
     });
     callbacks.sideband_progress(|text| {
-        remote_said
-            .borrow_mut()
-            .push_str(&String::from_utf8_lossy(text));
+        remote_said.borrow_mut().push_str(&String::from_utf8_lossy(text));
         true
     });
     let mut options = PushOptions::new();
@@ -633,11 +582,7 @@ fn push(
                 message,
             }
         } else if e.code() == ErrorCode::NotFastForward {
-            GitError::NonFastForward {
-                remote,
-                kept,
-                message,
-            }
+            GitError::NonFastForward { remote, kept, message }
         } else {
             GitError::Unreachable {
                 remote,
@@ -667,22 +612,13 @@ fn push(
         } else {
             format!("{status}\n{}", said.join("\n"))
         };
-        return Err(GitError::Refused {
-            remote,
-            kept,
-            message,
-        });
+        return Err(GitError::Refused { remote, kept, message });
     }
     Ok(pull_request_url(&fetch_url, &kept.branch))
 }
 
 /// Records `remote` as the branch's upstream unless it already has one, as `git push -u` does.
-fn set_upstream(
-    repo: &Repository,
-    remote: &str,
-    branch: &str,
-    refname: &str,
-) -> Result<(), git2::Error> {
+fn set_upstream(repo: &Repository, remote: &str, branch: &str, refname: &str) -> Result<(), git2::Error> {
     let mut config = repo.config()?;
     let key = format!("branch.{branch}.remote");
     if config.get_string(&key).is_err() {
@@ -775,9 +711,7 @@ fn pull_request_url(remote_url: &str, branch: &str) -> Option<String> {
     }
     let branch = percent_encode(branch);
     match host.to_ascii_lowercase().as_str() {
-        "github.com" if segments.len() == 2 => Some(format!(
-            "https://github.com/{path}/compare/{branch}?expand=1"
-        )),
+        "github.com" if segments.len() == 2 => Some(format!("https://github.com/{path}/compare/{branch}?expand=1")),
         "gitlab.com" => Some(format!(
             "https://gitlab.com/{path}/-/merge_requests/new?merge_request[source_branch]={branch}"
         )),
@@ -789,9 +723,7 @@ fn pull_request_url(remote_url: &str, branch: &str) -> Option<String> {
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -802,7 +734,13 @@ fn percent_encode(text: &str) -> String {
 pub fn read_at_head(repo: &Path, path: &str) -> Option<String> {
     let repository = Repository::open(repo).ok()?;
     let tree = repository.head().ok()?.peel_to_tree().ok()?;
-    let blob = tree.get_path(Path::new(path)).ok()?.to_object(&repository).ok()?.peel_to_blob().ok()?;
+    let blob = tree
+        .get_path(Path::new(path))
+        .ok()?
+        .to_object(&repository)
+        .ok()?
+        .peel_to_blob()
+        .ok()?;
     String::from_utf8(blob.content().to_vec()).ok()
 }
 
@@ -813,44 +751,27 @@ mod tests {
     #[test]
     fn github_https_and_ssh_remotes_give_a_compare_url() {
         let expected = Some("https://github.com/o/r/compare/lesson/keda?expand=1".to_owned());
-        assert_eq!(
-            pull_request_url("https://github.com/o/r.git", "lesson/keda"),
-            expected
-        );
-        assert_eq!(
-            pull_request_url("https://github.com/o/r", "lesson/keda"),
-            expected
-        );
-        assert_eq!(
-            pull_request_url("git@github.com:o/r.git", "lesson/keda"),
-            expected
-        );
+        assert_eq!(pull_request_url("https://github.com/o/r.git", "lesson/keda"), expected);
+        assert_eq!(pull_request_url("https://github.com/o/r", "lesson/keda"), expected);
+        assert_eq!(pull_request_url("git@github.com:o/r.git", "lesson/keda"), expected);
         assert_eq!(
             pull_request_url("ssh://git@github.com/o/r.git", "lesson/keda"),
             expected
         );
-        assert_eq!(
-            pull_request_url("https://me@github.com/o/r/", "lesson/keda"),
-            expected
-        );
+        assert_eq!(pull_request_url("https://me@github.com/o/r/", "lesson/keda"), expected);
     }
 
     #[test]
     fn gitlab_remotes_with_subgroups_give_a_merge_request_url() {
         assert_eq!(
             pull_request_url("git@gitlab.com:group/sub/r.git", "lesson/keda").as_deref(),
-            Some(
-                "https://gitlab.com/group/sub/r/-/merge_requests/new?merge_request[source_branch]=lesson/keda"
-            )
+            Some("https://gitlab.com/group/sub/r/-/merge_requests/new?merge_request[source_branch]=lesson/keda")
         );
     }
 
     #[test]
     fn other_hosts_and_local_paths_give_no_url() {
-        assert_eq!(
-            pull_request_url("https://git.example.com/o/r.git", "b"),
-            None
-        );
+        assert_eq!(pull_request_url("https://git.example.com/o/r.git", "b"), None);
         assert_eq!(pull_request_url("/srv/git/r.git", "b"), None);
         assert_eq!(pull_request_url("git://127.0.0.1:9418/r.git", "b"), None);
     }
@@ -881,10 +802,7 @@ mod tests {
             without_userinfo("https://u:tok@example.com/o/r"),
             "https://example.com/o/r"
         );
-        assert_eq!(
-            without_userinfo("git@github.com:o/r.git"),
-            "git@github.com:o/r.git"
-        );
+        assert_eq!(without_userinfo("git@github.com:o/r.git"), "git@github.com:o/r.git");
     }
 
     #[test]

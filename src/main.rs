@@ -31,12 +31,18 @@ fn main() -> ExitCode {
 /// Prints `error:`, each cause, then `hint:` when there is something to do.
 fn report(err: &anyhow::Error) {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let (red, yellow, reset) = if color { ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m") } else { ("", "", "") };
+    let (red, yellow, reset) = if color {
+        ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
     eprintln!("{red}error{reset}: {err}");
     for cause in err.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
-    let hint = err.chain().find_map(|cause| cause.downcast_ref::<gitgen::Error>().and_then(gitgen::Error::hint));
+    let hint = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<gitgen::Error>().and_then(gitgen::Error::hint));
     if let Some(hint) = hint {
         eprintln!("{yellow}hint{reset}: {hint}");
     }

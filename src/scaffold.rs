@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::Error;
+use crate::catalog::Catalog;
 use crate::catalog::config::{CONFIG_FILE, RepoConfig};
 use crate::catalog::names::EnvName;
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{ToggleFile, toggle_path};
-use crate::catalog::Catalog;
 use crate::output::OutputError;
 
 /// The placeholder URL written when none is known; `gitgen bootstrap` refuses it.
@@ -45,10 +45,15 @@ pub fn init(dir: &Path, repo_url: Option<String>) -> Result<Vec<EnvName>, Error>
         let path: PathBuf = dir.join(toggle_path(env));
         write(&path, &ToggleFile::starter(&catalog, env, path.clone()).text)?;
     }
-    write(&dir.join(".gitignore"), "# gitgen's staging area and process lock\n/.gitgen/\n")?;
-    git2::Repository::init_opts(dir, git2::RepositoryInitOptions::new().initial_head("main")).map_err(|e| Error::Usage {
-        message: format!("cannot run `git init` in `{}`: {}", dir.display(), e.message()),
-        hint: None,
+    write(
+        &dir.join(".gitignore"),
+        "# gitgen's staging area and process lock\n/.gitgen/\n",
+    )?;
+    git2::Repository::init_opts(dir, git2::RepositoryInitOptions::new().initial_head("main")).map_err(|e| {
+        Error::Usage {
+            message: format!("cannot run `git init` in `{}`: {}", dir.display(), e.message()),
+            hint: None,
+        }
     })?;
     Ok(config.environments.keys().cloned().collect())
 }

@@ -50,12 +50,18 @@ impl SettingsError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            SettingsError::NoRepo { .. } => Some("run `gitgen init DIR` to create one, or pass `--repo DIR`".to_owned()),
-            SettingsError::UnknownEnv { closest: Some(near), .. } => Some(format!("did you mean `{near}`?")),
+            SettingsError::NoRepo { .. } => {
+                Some("run `gitgen init DIR` to create one, or pass `--repo DIR`".to_owned())
+            }
+            SettingsError::UnknownEnv {
+                closest: Some(near), ..
+            } => Some(format!("did you mean `{near}`?")),
             SettingsError::UnknownEnv { known, .. } => Some(format!("environments defined: {}", known.join(", "))),
-            SettingsError::Config(err) if err.message.contains("unknown field") || err.message.contains("missing field") => Some(
-                "`gitgen.yaml` has repo_url, target_revision, argocd and environments".to_owned(),
-            ),
+            SettingsError::Config(err)
+                if err.message.contains("unknown field") || err.message.contains("missing field") =>
+            {
+                Some("`gitgen.yaml` has repo_url, target_revision, argocd and environments".to_owned())
+            }
             SettingsError::Config(err) => err.hint.clone(),
             _ => None,
         }
@@ -80,7 +86,10 @@ impl Settings {
         let repo = match repo {
             Some(dir) => dir.to_owned(),
             None => {
-                let start = std::env::current_dir().map_err(|source| SettingsError::Io { path: ".".into(), source })?;
+                let start = std::env::current_dir().map_err(|source| SettingsError::Io {
+                    path: ".".into(),
+                    source,
+                })?;
                 start
                     .ancestors()
                     .find(|dir| dir.join(CONFIG_FILE).is_file())
@@ -91,7 +100,10 @@ impl Settings {
         let path = repo.join(CONFIG_FILE);
         let text = fs_err::read_to_string(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => SettingsError::NoRepo { start: repo.clone() },
-            _ => SettingsError::Io { path: path.clone(), source },
+            _ => SettingsError::Io {
+                path: path.clone(),
+                source,
+            },
         })?;
         let config = RepoConfig::parse(&text, &path)?;
         let wanted = env.unwrap_or(DEFAULT_ENV);

@@ -23,7 +23,11 @@ pub struct SynthSpec {
 
 impl Default for SynthSpec {
     fn default() -> Self {
-        SynthSpec { lessons: 100, stages: 3, manifests: 5 }
+        SynthSpec {
+            lessons: 100,
+            stages: 3,
+            manifests: 5,
+        }
     }
 }
 
@@ -34,14 +38,14 @@ pub fn lesson_id(index: usize) -> String {
 
 /// Whether the toggle file enables lesson `index`: one lesson in ten.
 pub fn is_enabled(index: usize) -> bool {
-    index % 10 == 0
+    index.is_multiple_of(10)
 }
 
 /// What lesson `index` requires: an enabled lesson requires the first lesson of its
 /// hundred (itself enabled), so the toggle file stays consistent and the `requires`
 /// graph stays shallow; lessons ending in 5 require the lesson before them.
 fn requires(index: usize) -> Option<usize> {
-    if is_enabled(index) && index % 100 != 0 {
+    if is_enabled(index) && !index.is_multiple_of(100) {
         Some(index - index % 100)
     } else if index % 10 == 5 {
         Some(index - 1)
@@ -57,7 +61,11 @@ fn conflicts_with(index: usize, count: usize) -> Option<usize> {
 
 /// Writes a complete repo into `dir` (created if missing; existing files are replaced).
 pub fn write_repo(dir: &Path, spec: &SynthSpec) -> std::io::Result<()> {
-    let spec = SynthSpec { stages: spec.stages.max(1), manifests: spec.manifests.max(1), ..*spec };
+    let spec = SynthSpec {
+        stages: spec.stages.max(1),
+        manifests: spec.manifests.max(1),
+        ..*spec
+    };
     fs_err::create_dir_all(dir.join("catalog"))?;
     fs_err::write(dir.join("gitgen.yaml"), CONFIG)?;
     for index in 0..spec.lessons {
@@ -141,13 +149,22 @@ fn write_lesson(dir: &Path, spec: &SynthSpec, index: usize) -> std::io::Result<(
         writeln!(lesson, "requires: [{}]", lesson_id(required)).expect("writing to a String");
     }
     if let Some(other) = conflicts_with(index, spec.lessons) {
-        write!(lesson, "conflicts:\n  - lesson: {}\n    reason: both want the same port\n", lesson_id(other))
-            .expect("writing to a String");
+        write!(
+            lesson,
+            "conflicts:\n  - lesson: {}\n    reason: both want the same port\n",
+            lesson_id(other)
+        )
+        .expect("writing to a String");
     }
     lesson.push_str("stages:\n");
     for stage in 0..spec.stages {
-        writeln!(lesson, "  - name: {}\n    description: Step {} of the synthetic lesson.", stage_name(stage), stage + 1)
-            .expect("writing to a String");
+        writeln!(
+            lesson,
+            "  - name: {}\n    description: Step {} of the synthetic lesson.",
+            stage_name(stage),
+            stage + 1
+        )
+        .expect("writing to a String");
     }
     lesson.push_str("manifests:\n");
     for manifest in 0..spec.manifests {
@@ -157,7 +174,7 @@ fn write_lesson(dir: &Path, spec: &SynthSpec, index: usize) -> std::io::Result<(
             writeln!(lesson, "    since: {}", stage_name(spec.stages - 1)).expect("writing to a String");
         }
     }
-    if index % 4 == 0 {
+    if index.is_multiple_of(4) {
         lesson.push_str(
             "sync:\n  ignore_differences:\n    - group: apps\n      kind: Deployment\n      name: app-0\n      jsonPointers: [/spec/replicas]\n      why: an HPA owns the replica count\n",
         );

@@ -59,15 +59,26 @@ impl Workspace {
         fs_err::create_dir_all(&state).map_err(|e| output::OutputError::io("create", &state, e))?;
         let lock_path = state.join("lock");
         let lock = std::fs::File::create(&lock_path).map_err(|e| output::OutputError::io("create", &lock_path, e))?;
-        lock.lock().map_err(|e| output::OutputError::io("lock", &lock_path, e))?;
+        lock.lock()
+            .map_err(|e| output::OutputError::io("lock", &lock_path, e))?;
         output::recover(&settings.repo)?;
         let catalog_dir = settings.repo.join("catalog");
-        let files = if catalog_dir.is_dir() { CatalogFiles::read(&catalog_dir)? } else { CatalogFiles::embedded() };
+        let files = if catalog_dir.is_dir() {
+            CatalogFiles::read(&catalog_dir)?
+        } else {
+            CatalogFiles::embedded()
+        };
         let catalog = Catalog::load(files)?;
         let toggle_path = settings.toggle_path();
         let toggle = read_toggle_file(&toggle_path)?;
         let selection = toggle.selection(&catalog, &settings.env_name)?;
-        Ok(Workspace { settings, catalog, toggle, selection, _lock: lock })
+        Ok(Workspace {
+            settings,
+            catalog,
+            toggle,
+            selection,
+            _lock: lock,
+        })
     }
 
     /// The render context of this repo and environment.
@@ -85,7 +96,11 @@ impl Workspace {
     pub fn scope(&self) -> Scope {
         let env = &self.settings.env_name;
         Scope {
-            prefixes: vec!["generated/".to_owned(), format!("overlays/{env}/"), format!("argocd/{env}/")],
+            prefixes: vec![
+                "generated/".to_owned(),
+                format!("overlays/{env}/"),
+                format!("argocd/{env}/"),
+            ],
             excluded: [toggle::toggle_path(env)].into(),
         }
     }
@@ -101,7 +116,9 @@ impl Workspace {
             .iter()
             .map(|(id, lesson)| (id.to_string(), lesson_input_hash(&lesson.files)))
             .collect();
-        let trusted = old_lock.as_ref().filter(|l| freshness == Freshness::Incremental && l.renderer == renderer);
+        let trusted = old_lock
+            .as_ref()
+            .filter(|l| freshness == Freshness::Incremental && l.renderer == renderer);
         let unchanged_lessons: std::collections::BTreeSet<&str> = match trusted {
             Some(lock) => untouched_lessons(repo, lock, &hashes),
             None => Default::default(),
@@ -120,9 +137,18 @@ impl Workspace {
                 .map(|(p, h)| (p.clone(), h.clone()))
         });
         let desired = output::desired_tree(files, kept);
-        let base = LockFile { version: 1, renderer, lessons: hashes, files: BTreeMap::new() };
+        let base = LockFile {
+            version: 1,
+            renderer,
+            lessons: hashes,
+            files: BTreeMap::new(),
+        };
         let plan = output::plan(repo, &self.scope(), &desired, old_lock.as_ref(), old_lock_text, base)?;
-        Ok(RenderOutcome { plan, desired, rendered_lessons })
+        Ok(RenderOutcome {
+            plan,
+            desired,
+            rendered_lessons,
+        })
     }
 
     /// Renders and writes the change atomically. `force` also renders every lesson, so
@@ -137,9 +163,15 @@ impl Workspace {
     /// transaction, and returns the previous selection. If the new toggle file is
     /// invalid or render fails, nothing is written and the workspace keeps its old one.
     pub fn retoggle(&mut self, text: String, force: bool) -> Result<(Selection, RenderOutcome), Error> {
-        let new_toggle = ToggleFile { path: self.toggle.path.clone(), text };
+        let new_toggle = ToggleFile {
+            path: self.toggle.path.clone(),
+            text,
+        };
         let selection = new_toggle.selection(&self.catalog, &self.settings.env_name)?;
-        let old = (std::mem::replace(&mut self.toggle, new_toggle), std::mem::replace(&mut self.selection, selection));
+        let old = (
+            std::mem::replace(&mut self.toggle, new_toggle),
+            std::mem::replace(&mut self.selection, selection),
+        );
         let result = self.plan(Freshness::Incremental).and_then(|outcome| {
             let extra = [(toggle::toggle_path(&self.settings.env_name), self.toggle.text.clone())];
             output::apply(&self.settings.repo, &outcome.plan, &outcome.desired, &extra, force)?;
@@ -174,19 +206,25 @@ impl Workspace {
         let loaded = &self.catalog.lessons[lesson];
         match name {
             None => Ok(loaded.last_stage().clone()),
-            Some(name) => loaded.stage_names().find(|s| s.as_str() == name).cloned().ok_or_else(|| {
-                let names: Vec<&str> = loaded.stage_names().map(StageName::as_str).collect();
-                Error::Usage {
-                    message: format!("lesson `{lesson}` has no stage `{}`", name.escape_debug()),
-                    hint: Some(format!("its stages are: {}", names.join(", "))),
-                }
-            }),
+            Some(name) => loaded
+                .stage_names()
+                .find(|s| s.as_str() == name)
+                .cloned()
+                .ok_or_else(|| {
+                    let names: Vec<&str> = loaded.stage_names().map(StageName::as_str).collect();
+                    Error::Usage {
+                        message: format!("lesson `{lesson}` has no stage `{}`", name.escape_debug()),
+                        hint: Some(format!("its stages are: {}", names.join(", "))),
+                    }
+                }),
         }
     }
 
     /// Path of the toggle file, repo-relative.
     pub fn toggle_relative(&self) -> PathBuf {
-        PathBuf::from("overlays").join(self.settings.env_name.as_str()).join(TOGGLE_FILE)
+        PathBuf::from("overlays")
+            .join(self.settings.env_name.as_str())
+            .join(TOGGLE_FILE)
     }
 }
 
@@ -208,7 +246,11 @@ fn untouched_lessons<'a>(
         .filter(|(id, hash)| lock.lessons.get(id.as_str()) == Some(*hash))
         .filter(|(id, _)| {
             let prefix = format!("generated/{id}/");
-            let mut files = lock.files.range(prefix.clone()..).take_while(|(path, _)| path.starts_with(&prefix)).peekable();
+            let mut files = lock
+                .files
+                .range(prefix.clone()..)
+                .take_while(|(path, _)| path.starts_with(&prefix))
+                .peekable();
             files.peek().is_some()
                 && files.all(|(path, _)| {
                     fs_err::metadata(repo.join(path))
@@ -224,7 +266,11 @@ impl Workspace {
     /// The objects `gitgen bootstrap` applies by hand: the environment's AppProjects, then
     /// the root Application, rendered in memory with the repo URL and revision overridden
     /// when given (a fork or a branch to try).
-    pub fn root_objects(&self, repo_url: Option<&str>, revision: Option<&str>) -> Result<Vec<serde_json::Value>, Error> {
+    pub fn root_objects(
+        &self,
+        repo_url: Option<&str>,
+        revision: Option<&str>,
+    ) -> Result<Vec<serde_json::Value>, Error> {
         let mut config = self.settings.config.clone();
         if let Some(url) = repo_url {
             config.repo_url = url.to_owned();
@@ -232,18 +278,25 @@ impl Workspace {
         if let Some(revision) = revision {
             config.target_revision = revision.to_owned();
         }
-        let ctx = RenderContext { config: &config, ..self.context() };
+        let ctx = RenderContext {
+            config: &config,
+            ..self.context()
+        };
         let mut files = render::argocd::emit(&ctx)?;
         // Projects first: the root Application names one.
         files.retain(|f| f.path.ends_with(".appproject.yaml") || f.path.ends_with("/root.yaml"));
         files.sort_by_key(|f| f.path.ends_with("/root.yaml"));
         files
             .iter()
-            .map(|f| crate::yaml::from_str(&f.contents, f.path.as_ref()).map_err(|e| Error::from(crate::output::OutputError::io(
-                "read back",
-                f.path.as_ref(),
-                std::io::Error::other(e.to_string()),
-            ))))
+            .map(|f| {
+                crate::yaml::from_str(&f.contents, f.path.as_ref()).map_err(|e| {
+                    Error::from(crate::output::OutputError::io(
+                        "read back",
+                        f.path.as_ref(),
+                        std::io::Error::other(e.to_string()),
+                    ))
+                })
+            })
             .collect()
     }
 
@@ -254,12 +307,21 @@ impl Workspace {
         for (id, stage) in &self.selection.lessons {
             let dir = render::bases::base_dir(id.as_str(), stage.as_str());
             let lesson = &self.catalog.lessons[id];
-            for file in render::bases::emit(lesson)?.into_iter().filter(|f| f.path.starts_with(&format!("{dir}/"))) {
+            for file in render::bases::emit(lesson)?
+                .into_iter()
+                .filter(|f| f.path.starts_with(&format!("{dir}/")))
+            {
                 if file.path.ends_with("/kustomization.yaml") {
                     continue;
                 }
                 let documents: Vec<serde_json::Value> = crate::yaml::from_multiple(&file.contents, file.path.as_ref())
-                    .map_err(|e| Error::from(crate::output::OutputError::io("read back", file.path.as_ref(), std::io::Error::other(e.to_string()))))?;
+                    .map_err(|e| {
+                        Error::from(crate::output::OutputError::io(
+                            "read back",
+                            file.path.as_ref(),
+                            std::io::Error::other(e.to_string()),
+                        ))
+                    })?;
                 objects.extend(documents.into_iter().map(|o| (id.clone(), file.path.clone(), o)));
             }
         }
@@ -281,8 +343,16 @@ impl Workspace {
                     format!("overlays/{env}/{id}/"),
                     format!("argocd/{env}/apps/{id}."),
                 ];
-                prefixes.extend(lesson.lesson.charts.iter().map(|c| format!("argocd/{env}/apps/{id}-{}.", c.name)));
-                let fresh = !stale.iter().any(|path| prefixes.iter().any(|p| path.starts_with(p.as_str())));
+                prefixes.extend(
+                    lesson
+                        .lesson
+                        .charts
+                        .iter()
+                        .map(|c| format!("argocd/{env}/apps/{id}-{}.", c.name)),
+                );
+                let fresh = !stale
+                    .iter()
+                    .any(|path| prefixes.iter().any(|p| path.starts_with(p.as_str())));
                 (id.clone(), fresh)
             })
             .collect())

@@ -54,10 +54,14 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
         err = error;
     }
     match err {
-        Error::Eof { .. } if text.trim().is_empty() => {
-            ("the file is empty".to_owned(), hint("write the document's fields; `catalog/README.md` shows each file's format"))
-        }
-        Error::Eof { .. } => ("the document ends in the middle of a value".to_owned(), hint("close every `[`, `{` and quote")),
+        Error::Eof { .. } if text.trim().is_empty() => (
+            "the file is empty".to_owned(),
+            hint("write the document's fields; `catalog/README.md` shows each file's format"),
+        ),
+        Error::Eof { .. } => (
+            "the document ends in the middle of a value".to_owned(),
+            hint("close every `[`, `{` and quote"),
+        ),
         Error::MultipleDocuments { .. } => (
             "the file holds more than one YAML document (a `---` line starts a second one)".to_owned(),
             hint("keep one document in this file: remove the `---` line and what follows it"),
@@ -69,7 +73,10 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
                 "string scalar" => "text (a string)",
                 other => other,
             };
-            (format!("expected {expected} here"), hint("check the value's type against the format; text with `: ` or `#` needs quotes"))
+            (
+                format!("expected {expected} here"),
+                hint("check the value's type against the format; text with `: ` or `#` needs quotes"),
+            )
         }
         Error::DuplicateMappingKey { key, .. } => (
             match key {
@@ -81,13 +88,22 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
         Error::Budget { breach, .. } => {
             let what = match breach {
                 BudgetBreach::Depth { .. } => "nesting deeper than the YAML limit".to_owned(),
-                BudgetBreach::Documents { documents } => format!("more than {} YAML documents", documents.saturating_sub(1)),
-                BudgetBreach::Aliases { .. } | BudgetBreach::Anchors { .. } => "more aliases or anchors than the YAML limit".to_owned(),
-                BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => "more values than the YAML limit".to_owned(),
+                BudgetBreach::Documents { documents } => {
+                    format!("more than {} YAML documents", documents.saturating_sub(1))
+                }
+                BudgetBreach::Aliases { .. } | BudgetBreach::Anchors { .. } => {
+                    "more aliases or anchors than the YAML limit".to_owned()
+                }
+                BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
+                    "more values than the YAML limit".to_owned()
+                }
                 BudgetBreach::ScalarBytes { .. } => "more text than the YAML limit".to_owned(),
                 other => format!("a document over a YAML limit ({other:?})"),
             };
-            (format!("refused: {what}"), hint("nothing in a lesson needs this much; split or simplify the document"))
+            (
+                format!("refused: {what}"),
+                hint("nothing in a lesson needs this much; split or simplify the document"),
+            )
         }
         Error::AliasReplayLimitExceeded { .. }
         | Error::AliasExpansionLimitExceeded { .. }
@@ -111,8 +127,13 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
                 None // the caller knows which fields its format has
             } else if message.contains("is not a valid") {
                 hint("names use lower-case letters, digits and `-` (at most 40 characters), e.g. `probe-test`")
-            } else if message.starts_with("invalid type") || message.starts_with("expected") || message.starts_with("unknown variant") {
-                hint("check the value's type against the format: a list is `[a, b]` or `- a` lines, text with `: ` or `#` needs quotes")
+            } else if message.starts_with("invalid type")
+                || message.starts_with("expected")
+                || message.starts_with("unknown variant")
+            {
+                hint(
+                    "check the value's type against the format: a list is `[a, b]` or `- a` lines, text with `: ` or `#` needs quotes",
+                )
             } else {
                 hint("check the indentation and the quoting at that place")
             };

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gitgen::cluster::{self, BootstrapPlan, ClusterSecretSpec, Origin, RepoCredentials, ServerObject};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::json;
 
@@ -20,7 +20,9 @@ const ROOT_PATH: &str = "argocd/e2e";
 
 async fn client() -> Option<kube::Client> {
     let Some(kubeconfig) = std::env::var_os("GITGEN_E2E_KUBECONFIG") else {
-        eprintln!("skipped: set GITGEN_E2E_KUBECONFIG to a kubeconfig of a throwaway cluster to run the end-to-end tests");
+        eprintln!(
+            "skipped: set GITGEN_E2E_KUBECONFIG to a kubeconfig of a throwaway cluster to run the end-to-end tests"
+        );
         return None;
     };
     let context = std::env::var("GITGEN_E2E_CONTEXT").ok();
@@ -29,11 +31,18 @@ async fn client() -> Option<kube::Client> {
 }
 
 fn plan() -> BootstrapPlan {
-    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds/argocd-install/install.yaml");
+    let manifest = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/crds/argocd-install/install.yaml"
+    );
     BootstrapPlan {
         argocd_manifest: fs_err::read_to_string(manifest).unwrap(),
         argocd_manifest_origin: manifest.into(),
-        repo_credentials: Some(RepoCredentials { url: REPO_URL.into(), username: "e2e".into(), password: "not-a-real-token".into() }),
+        repo_credentials: Some(RepoCredentials {
+            url: REPO_URL.into(),
+            username: "e2e".into(),
+            password: "not-a-real-token".into(),
+        }),
         secrets: vec![ClusterSecretSpec {
             name: "e2e-db".into(),
             namespace: "gitgen-e2e".into(),
@@ -72,16 +81,33 @@ async fn bootstrap_is_idempotent_and_validate_and_status_work_on_a_real_api_serv
 
     // The Argo CD CRDs are Established.
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for name in ["applications.argoproj.io", "appprojects.argoproj.io", "applicationsets.argoproj.io"] {
+    for name in [
+        "applications.argoproj.io",
+        "appprojects.argoproj.io",
+        "applicationsets.argoproj.io",
+    ] {
         let crd = crds.get(name).await.unwrap();
-        let established = crd.status.and_then(|s| s.conditions).unwrap_or_default().iter().any(|c| c.type_ == "Established" && c.status == "True");
+        let established = crd
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
         assert!(established, "{name} is not Established");
     }
 
     // The AppProject and the root Application exist with the right repository and path.
-    let projects: Api<DynamicObject> = Api::namespaced_with(client.clone(), "argocd", &resource("argoproj.io", "v1alpha1", "AppProject", "appprojects"));
-    assert_eq!(projects.get("course").await.unwrap().data["spec"]["sourceRepos"][0], REPO_URL);
-    let applications: Api<DynamicObject> = Api::namespaced_with(client.clone(), "argocd", &cluster::status::application_resource());
+    let projects: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "argocd",
+        &resource("argoproj.io", "v1alpha1", "AppProject", "appprojects"),
+    );
+    assert_eq!(
+        projects.get("course").await.unwrap().data["spec"]["sourceRepos"][0],
+        REPO_URL
+    );
+    let applications: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), "argocd", &cluster::status::application_resource());
     let root = applications.get("root").await.unwrap();
     assert_eq!(root.data["spec"]["source"]["repoURL"], REPO_URL);
     assert_eq!(root.data["spec"]["source"]["path"], ROOT_PATH);
@@ -89,35 +115,67 @@ async fn bootstrap_is_idempotent_and_validate_and_status_work_on_a_real_api_serv
     // The health check is in argocd-cm; the credentials are in a labelled Secret.
     let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), "argocd");
     let cm = config_maps.get("argocd-cm").await.unwrap();
-    assert!(cm.data.unwrap_or_default().contains_key(cluster::bootstrap::APPLICATION_HEALTH_KEY));
+    assert!(
+        cm.data
+            .unwrap_or_default()
+            .contains_key(cluster::bootstrap::APPLICATION_HEALTH_KEY)
+    );
     let secrets: Api<Secret> = Api::namespaced(client.clone(), "argocd");
     let repo = secrets.get(cluster::bootstrap::REPOSITORY_SECRET).await.unwrap();
-    assert_eq!(repo.metadata.labels.unwrap_or_default()["argocd.argoproj.io/secret-type"], "repository");
+    assert_eq!(
+        repo.metadata.labels.unwrap_or_default()["argocd.argoproj.io/secret-type"],
+        "repository"
+    );
     let lesson_secrets: Api<Secret> = Api::namespaced(client.clone(), "gitgen-e2e");
     let password = lesson_secrets.get("e2e-db").await.unwrap().data.unwrap()["password"].clone();
 
     // A second bootstrap changes nothing, and never rotates a lesson's Secret.
     let again = cluster::bootstrap(&client, &plan(), &mut |_| {}).await.unwrap();
-    let changed: Vec<_> = again.objects.iter().filter(|o| o.change != cluster::Change::Unchanged).collect();
+    let changed: Vec<_> = again
+        .objects
+        .iter()
+        .filter(|o| o.change != cluster::Change::Unchanged)
+        .collect();
     assert!(changed.is_empty(), "the second bootstrap changed {changed:#?}");
-    assert_eq!(lesson_secrets.get("e2e-db").await.unwrap().data.unwrap()["password"], password);
+    assert_eq!(
+        lesson_secrets.get("e2e-db").await.unwrap().data.unwrap()["password"],
+        password
+    );
 
     // Server-side validation: installed kinds pass, a missing CRD is named.
-    let origin = |lesson: &str| Origin { lesson: lesson.into(), file: format!("generated/{lesson}/resources.yaml").into() };
+    let origin = |lesson: &str| Origin {
+        lesson: lesson.into(),
+        file: format!("generated/{lesson}/resources.yaml").into(),
+    };
     let objects = [
-        ServerObject { origin: origin("basics"), object: json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "e2e", "namespace": "gitgen-e2e"}, "data": {"a": "b"}}) },
-        ServerObject { origin: origin("app-of-apps"), object: json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        ServerObject {
+            origin: origin("basics"),
+            object: json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "e2e", "namespace": "gitgen-e2e"}, "data": {"a": "b"}}),
+        },
+        ServerObject {
+            origin: origin("app-of-apps"),
+            object: json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
             "metadata": {"name": "e2e-child", "namespace": "argocd"},
-            "spec": {"project": "course", "source": {"repoURL": REPO_URL, "path": "x"}, "destination": {"server": "https://kubernetes.default.svc", "namespace": "x"}}}) },
-        ServerObject { origin: origin("autoscaling"), object: json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-            "metadata": {"name": "e2e", "namespace": "gitgen-e2e"}, "spec": {"scaleTargetRef": {"name": "web"}}}) },
+            "spec": {"project": "course", "source": {"repoURL": REPO_URL, "path": "x"}, "destination": {"server": "https://kubernetes.default.svc", "namespace": "x"}}}),
+        },
+        ServerObject {
+            origin: origin("autoscaling"),
+            object: json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": {"name": "e2e", "namespace": "gitgen-e2e"}, "spec": {"scaleTargetRef": {"name": "web"}}}),
+        },
     ];
     let dry = cluster::dry_run(&client, &objects, "default").await.unwrap();
     assert!(dry.rejections.is_empty(), "{:#?}", dry.rejections);
     assert_eq!(dry.accepted, 2);
     assert_eq!(dry.missing_kinds.len(), 1);
-    assert_eq!((dry.missing_kinds[0].group.as_str(), dry.missing_kinds[0].kind.as_str()), ("keda.sh", "ScaledObject"));
-    assert!(applications.get_opt("e2e-child").await.unwrap().is_none(), "a dry run persists nothing");
+    assert_eq!(
+        (dry.missing_kinds[0].group.as_str(), dry.missing_kinds[0].kind.as_str()),
+        ("keda.sh", "ScaledObject")
+    );
+    assert!(
+        applications.get_opt("e2e-child").await.unwrap().is_none(),
+        "a dry run persists nothing"
+    );
 
     // Status lists the root Application (no controller runs, so its status is Unknown).
     let statuses = cluster::application_statuses(&client, "argocd").await.unwrap();
@@ -131,14 +189,24 @@ async fn bootstrap_is_idempotent_and_validate_and_status_work_on_a_real_api_serv
 fn gitgen(repo: &std::path::Path, args: &[&str]) -> std::process::Output {
     let kubeconfig = std::env::var("GITGEN_E2E_KUBECONFIG").unwrap();
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"));
-    command.args(args).arg("--repo").arg(repo).env("NO_COLOR", "1").env("KUBECONFIG", kubeconfig);
+    command
+        .args(args)
+        .arg("--repo")
+        .arg(repo)
+        .env("NO_COLOR", "1")
+        .env("KUBECONFIG", kubeconfig);
     if let Ok(context) = std::env::var("GITGEN_E2E_CONTEXT")
         && ["bootstrap", "status", "validate"].contains(&args[0])
     {
         command.args(["--context", &context]);
     }
     let output = command.output().unwrap();
-    eprintln!("$ gitgen {}\n{}{}", args.join(" "), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    eprintln!(
+        "$ gitgen {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     output
 }
 
@@ -153,16 +221,32 @@ fn cli_bootstrap_validate_and_status() {
     for lesson in ["pods-probes-services", "keda"] {
         assert!(gitgen(&repo, &["enable", lesson]).status.success());
     }
-    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds/argocd-install/install.yaml");
+    let manifest = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/crds/argocd-install/install.yaml"
+    );
     let first = gitgen(&repo, &["bootstrap", "--argocd-manifest", manifest]);
     assert!(first.status.success());
     let second = gitgen(&repo, &["bootstrap", "--argocd-manifest", manifest]);
     assert!(second.status.success());
-    assert!(String::from_utf8_lossy(&second.stdout).contains(" 0 created, 0 configured,"), "the second bootstrap changed something");
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains(" 0 created, 0 configured,"),
+        "the second bootstrap changed something"
+    );
 
     // Root Application and projects from the rendered bundle.
     let root = std::process::Command::new("kubectl")
-        .args(["--kubeconfig", &std::env::var("GITGEN_E2E_KUBECONFIG").unwrap(), "-n", "argocd", "get", "application", "gitgen-root", "-o", "json"])
+        .args([
+            "--kubeconfig",
+            &std::env::var("GITGEN_E2E_KUBECONFIG").unwrap(),
+            "-n",
+            "argocd",
+            "get",
+            "application",
+            "gitgen-root",
+            "-o",
+            "json",
+        ])
         .output()
         .unwrap();
     let root: serde_json::Value = serde_json::from_slice(&root.stdout).unwrap();
@@ -173,7 +257,10 @@ fn cli_bootstrap_validate_and_status() {
     let validate = gitgen(&repo, &["validate", "--server"]);
     let stdout = String::from_utf8_lossy(&validate.stdout);
     assert!(!stdout.contains("rejected: pods-probes-services"), "{stdout}");
-    assert!(stdout.contains("missing kind: keda.sh/v1alpha1 ScaledObject (used by keda)"), "{stdout}");
+    assert!(
+        stdout.contains("missing kind: keda.sh/v1alpha1 ScaledObject (used by keda)"),
+        "{stdout}"
+    );
 
     // status -o json lists every lesson, with the Application of the enabled ones.
     let status = gitgen(&repo, &["status", "-o", "json"]);
@@ -185,4 +272,3 @@ fn cli_bootstrap_validate_and_status() {
     let pods = lessons.iter().find(|l| l["lesson"] == "pods-probes-services").unwrap();
     assert_eq!(pods["enabled_stage"], "second-pod");
 }
-

@@ -18,8 +18,7 @@ const TOKEN: &str = "gitgen-test-token-7f3a9c";
 /// An empty home shared by the `git` CLI and libgit2, so the machine's config never leaks in.
 fn empty_home() -> &'static Path {
     static HOME: OnceLock<TempDir> = OnceLock::new();
-    HOME.get_or_init(|| TempDir::new().expect("temp home"))
-        .path()
+    HOME.get_or_init(|| TempDir::new().expect("temp home")).path()
 }
 
 fn isolate_libgit2() {
@@ -91,10 +90,7 @@ impl Course {
         git(&root, &["config", "user.email", "trainer@example.com"]);
         write(&root.join("README.md"), "# course\n");
         write(&root.join("notes.txt"), "mine\n");
-        write(
-            &root.join("apps/base/app.yaml"),
-            "kind: Application\nname: base\n",
-        );
+        write(&root.join("apps/base/app.yaml"), "kind: Application\nname: base\n");
         write(&root.join("apps/lessons/old.yaml"), "name: old\n");
         write(&root.join("environments/dev/lessons.yaml"), "enabled: []\n");
         git(&root, &["add", "-A"]);
@@ -109,16 +105,12 @@ impl Course {
     /// Writes a file as render (or the toggle file writer) would.
     fn render(&mut self, path: &str, content: &str) {
         write(&self.root().join(path), content);
-        self.rendered
-            .insert(PathBuf::from(path), content.as_bytes().to_vec());
+        self.rendered.insert(PathBuf::from(path), content.as_bytes().to_vec());
     }
 
     /// The usual change: enabling keda.
     fn enable_keda(&mut self) {
-        self.render(
-            "apps/base/app.yaml",
-            "kind: Application\nname: base\nsyncWave: 1\n",
-        );
+        self.render("apps/base/app.yaml", "kind: Application\nname: base\nsyncWave: 1\n");
         self.render("apps/lessons/keda.yaml", "name: keda\n");
         fs_err::remove_file(self.root().join("apps/lessons/old.yaml")).unwrap();
         self.render("environments/dev/lessons.yaml", "enabled: [keda]\n");
@@ -127,14 +119,8 @@ impl Course {
     /// A bare repository beside the course, added as `origin`, with `main` pushed.
     fn add_bare_origin(&self) -> PathBuf {
         let bare = self.dir.path().join("origin.git");
-        git(
-            self.dir.path(),
-            &["init", "-q", "--bare", "-b", "main", "origin.git"],
-        );
-        git(
-            &self.root(),
-            &["remote", "add", "origin", bare.to_str().unwrap()],
-        );
+        git(self.dir.path(), &["init", "-q", "--bare", "-b", "main", "origin.git"]);
+        git(&self.root(), &["remote", "add", "origin", bare.to_str().unwrap()]);
         git(&self.root(), &["push", "-q", "origin", "main"]);
         bare
     }
@@ -146,8 +132,7 @@ impl Course {
         include_local_changes: bool,
         credentials: &Credentials,
     ) -> Result<Published, GitError> {
-        let is_render_output =
-            |path: &Path, content: &[u8]| self.rendered.get(path).is_some_and(|r| r == content);
+        let is_render_output = |path: &Path, content: &[u8]| self.rendered.get(path).is_some_and(|r| r == content);
         let request = PublishRequest {
             repo: &self.root(),
             branch,
@@ -172,10 +157,7 @@ impl Course {
 /// Clones `url` at `branch` into a fresh directory and returns its files and contents.
 fn clone_files(url: &str, branch: &str) -> (TempDir, BTreeMap<String, String>) {
     let dir = TempDir::new().unwrap();
-    git(
-        dir.path(),
-        &["clone", "-q", "--branch", branch, url, "clone"],
-    );
+    git(dir.path(), &["clone", "-q", "--branch", branch, url, "clone"]);
     let clone = dir.path().join("clone");
     let files = git(&clone, &["ls-files"])
         .lines()
@@ -187,10 +169,7 @@ fn clone_files(url: &str, branch: &str) -> (TempDir, BTreeMap<String, String>) {
 fn expected_after_keda() -> BTreeMap<String, String> {
     [
         ("README.md", "# course\n"),
-        (
-            "apps/base/app.yaml",
-            "kind: Application\nname: base\nsyncWave: 1\n",
-        ),
+        ("apps/base/app.yaml", "kind: Application\nname: base\nsyncWave: 1\n"),
         ("apps/lessons/keda.yaml", "name: keda\n"),
         ("environments/dev/lessons.yaml", "enabled: [keda]\n"),
         ("notes.txt", "mine\n"),
@@ -201,11 +180,7 @@ fn expected_after_keda() -> BTreeMap<String, String> {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A `git daemon` serving `base` with pushes enabled; killed when dropped.
@@ -235,10 +210,7 @@ impl Daemon {
         let daemon = Daemon { child, port };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "`git daemon` did not listen on port {port}"
-            );
+            assert!(Instant::now() < deadline, "`git daemon` did not listen on port {port}");
             std::thread::sleep(Duration::from_millis(50));
         }
         daemon
@@ -261,10 +233,7 @@ fn pushes_only_the_managed_paths_to_a_bare_repository() {
     let mut course = Course::new();
     let bare = course.add_bare_origin();
     course.enable_keda();
-    write(
-        &course.root().join("notes.txt"),
-        "changed, not for the course\n",
-    );
+    write(&course.root().join("notes.txt"), "changed, not for the course\n");
     write(&course.root().join("scratch.txt"), "untracked\n");
     git(&course.root(), &["add", "notes.txt"]);
 
@@ -286,10 +255,7 @@ fn pushes_only_the_managed_paths_to_a_bare_repository() {
         git(&clone, &["log", "-1", "--format=%an <%ae>|%cn"]).trim(),
         "Trainer <trainer@example.com>|Trainer"
     );
-    assert_eq!(
-        git(&clone, &["rev-parse", "HEAD~1"]).trim(),
-        course.rev("main")
-    );
+    assert_eq!(git(&clone, &["rev-parse", "HEAD~1"]).trim(), course.rev("main"));
 
     // The course now sits on the branch; outside changes are untouched and still staged.
     assert_eq!(
@@ -310,10 +276,7 @@ fn pushes_only_the_managed_paths_to_a_bare_repository() {
 fn pushes_to_a_git_daemon_and_clones_back_over_git_protocol() {
     let mut course = Course::new();
     let served = TempDir::new().unwrap();
-    git(
-        served.path(),
-        &["init", "-q", "--bare", "-b", "main", "course.git"],
-    );
+    git(served.path(), &["init", "-q", "--bare", "-b", "main", "course.git"]);
     let daemon = Daemon::start(served.path());
     let url = daemon.url("course.git");
     git(&course.root(), &["remote", "add", "origin", &url]);
@@ -337,14 +300,7 @@ fn non_fast_forward_keeps_the_commit_and_publishes_after_pull_rebase() {
     let colleague = TempDir::new().unwrap();
     git(
         colleague.path(),
-        &[
-            "clone",
-            "-q",
-            "--branch",
-            "lesson/keda",
-            bare.to_str().unwrap(),
-            "c",
-        ],
+        &["clone", "-q", "--branch", "lesson/keda", bare.to_str().unwrap(), "c"],
     );
     let colleague = colleague.path().join("c");
     write(&colleague.join("README.md"), "# course\nreviewed\n");
@@ -375,19 +331,13 @@ fn non_fast_forward_keeps_the_commit_and_publishes_after_pull_rebase() {
         unreachable!()
     };
     assert_eq!(kept.commit, course.rev("lesson/keda"));
-    assert_eq!(
-        git(&course.root(), &["log", "-1", "--format=%s"]).trim(),
-        "Enable keda"
-    );
+    assert_eq!(git(&course.root(), &["log", "-1", "--format=%s"]).trim(), "Enable keda");
     assert_eq!(git(&course.root(), &["status", "--porcelain"]), "");
 
     git(&course.root(), &["pull", "-q", "--rebase"]);
     let published = course.publish("lesson/keda", Some("origin")).unwrap();
 
-    assert!(
-        published.unchanged,
-        "the rebased commit already holds the change"
-    );
+    assert!(published.unchanged, "the rebased commit already holds the change");
     let (_clone, files) = clone_files(bare.to_str().unwrap(), "lesson/keda");
     assert_eq!(files["README.md"], "# course\nreviewed\n");
     assert_eq!(files["apps/lessons/keda.yaml"], "name: keda\nreplicas: 2\n");
@@ -411,19 +361,13 @@ fn an_unreachable_remote_fails_clearly_and_a_rerun_after_the_fix_pushes() {
     let err = course.publish("lesson/keda", Some("origin")).unwrap_err();
 
     assert!(matches!(err, GitError::Unreachable { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains(&format!("127.0.0.1:{closed}")),
-        "{err}"
-    );
+    assert!(err.to_string().contains(&format!("127.0.0.1:{closed}")), "{err}");
     assert!(err.hint().contains("nothing was lost"), "{}", err.hint());
     let committed = course.rev("lesson/keda");
 
     let bare = course.dir.path().join("later.git");
     git(course.dir.path(), &["init", "-q", "--bare", "later.git"]);
-    git(
-        &course.root(),
-        &["remote", "set-url", "origin", bare.to_str().unwrap()],
-    );
+    git(&course.root(), &["remote", "set-url", "origin", bare.to_str().unwrap()]);
     let published = course.publish("lesson/keda", Some("origin")).unwrap();
 
     assert!(published.unchanged);
@@ -436,15 +380,9 @@ fn an_unreachable_remote_fails_clearly_and_a_rerun_after_the_fix_pushes() {
 fn a_refusing_remote_reports_its_message_and_keeps_the_commit() {
     let mut course = Course::new();
     let served = TempDir::new().unwrap();
-    git(
-        served.path(),
-        &["init", "-q", "--bare", "-b", "main", "course.git"],
-    );
+    git(served.path(), &["init", "-q", "--bare", "-b", "main", "course.git"]);
     let hook = served.path().join("course.git/hooks/pre-receive");
-    write(
-        &hook,
-        "#!/bin/sh\necho 'pushes are frozen during the exam'\nexit 1\n",
-    );
+    write(&hook, "#!/bin/sh\necho 'pushes are frozen during the exam'\nexit 1\n");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -477,15 +415,8 @@ fn a_missing_remote_is_named_and_the_commit_is_kept() {
 
     let err = course.publish("lesson/keda", Some("upstream")).unwrap_err();
 
-    assert!(
-        matches!(err, GitError::RemoteNotConfigured { .. }),
-        "{err:?}"
-    );
-    assert!(
-        err.hint().contains("git remote add upstream"),
-        "{}",
-        err.hint()
-    );
+    assert!(matches!(err, GitError::RemoteNotConfigured { .. }), "{err:?}");
+    assert!(err.hint().contains("git remote add upstream"), "{}", err.hint());
     assert_eq!(
         git(&course.root(), &["log", "-1", "--format=%s", "lesson/keda"]).trim(),
         "Enable keda"
@@ -498,12 +429,7 @@ fn the_token_never_reaches_the_config_the_error_or_any_file() {
     let closed = free_port();
     git(
         &course.root(),
-        &[
-            "remote",
-            "add",
-            "origin",
-            &format!("http://127.0.0.1:{closed}/o/r.git"),
-        ],
+        &["remote", "add", "origin", &format!("http://127.0.0.1:{closed}/o/r.git")],
     );
     course.enable_keda();
     let credentials = Credentials::new(Some(TOKEN.to_owned()));
@@ -573,10 +499,7 @@ struct Unauthorized {
 impl Unauthorized {
     fn start() -> Unauthorized {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!(
-            "http://127.0.0.1:{}/o/r.git",
-            listener.local_addr().unwrap().port()
-        );
+        let url = format!("http://127.0.0.1:{}/o/r.git", listener.local_addr().unwrap().port());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&requests);
         std::thread::spawn(move || {
@@ -624,16 +547,9 @@ fn refuses_changes_render_did_not_make_and_lists_them() {
         ]
     );
     assert!(err.to_string().contains("`apps/base/extra.yaml`"), "{err}");
-    assert!(
-        err.hint().contains("--include-local-changes"),
-        "{}",
-        err.hint()
-    );
+    assert!(err.hint().contains("--include-local-changes"), "{}", err.hint());
     assert_eq!(course.rev("HEAD"), head_before);
-    assert_eq!(
-        git(&course.root(), &["branch", "--list", "lesson/keda"]),
-        ""
-    );
+    assert_eq!(git(&course.root(), &["branch", "--list", "lesson/keda"]), "");
 }
 
 #[test]
@@ -647,10 +563,7 @@ fn include_local_changes_commits_hand_edits_too() {
         .unwrap();
 
     assert_eq!(published.pushed_to, None);
-    let tree = git(
-        &course.root(),
-        &["ls-tree", "-r", "--name-only", "lesson/keda"],
-    );
+    let tree = git(&course.root(), &["ls-tree", "-r", "--name-only", "lesson/keda"]);
     assert!(tree.lines().any(|f| f == "apps/base/extra.yaml"), "{tree}");
 }
 
@@ -674,10 +587,7 @@ fn files_outside_the_managed_paths_are_never_committed() {
 
     course.publish("lesson/keda", None).unwrap();
 
-    let changed = git(
-        &course.root(),
-        &["diff", "--name-only", "main", "lesson/keda"],
-    );
+    let changed = git(&course.root(), &["diff", "--name-only", "main", "lesson/keda"]);
     assert_eq!(
         changed,
         "apps/base/app.yaml\napps/lessons/keda.yaml\napps/lessons/old.yaml\nenvironments/dev/lessons.yaml\n"
@@ -713,19 +623,10 @@ fn an_existing_branch_that_is_not_checked_out_is_updated_without_switching() {
         first.commit
     );
     assert_eq!(second.commit, course.rev("lesson/keda"));
+    assert_eq!(git(&course.root(), &["symbolic-ref", "HEAD"]).trim(), "refs/heads/main");
+    assert_eq!(git(&course.root(), &["show", "lesson/keda:README.md"]), "# course\n");
     assert_eq!(
-        git(&course.root(), &["symbolic-ref", "HEAD"]).trim(),
-        "refs/heads/main"
-    );
-    assert_eq!(
-        git(&course.root(), &["show", "lesson/keda:README.md"]),
-        "# course\n"
-    );
-    assert_eq!(
-        git(
-            &course.root(),
-            &["show", "lesson/keda:apps/lessons/keda.yaml"]
-        ),
+        git(&course.root(), &["show", "lesson/keda:apps/lessons/keda.yaml"]),
         "name: keda\nreplicas: 3\n"
     );
 }
@@ -740,11 +641,7 @@ fn a_missing_identity_is_a_clear_error_with_a_hint() {
     let err = course.publish("lesson/keda", None).unwrap_err();
 
     assert!(matches!(err, GitError::NoIdentity { .. }), "{err:?}");
-    assert!(
-        err.hint().contains("git config user.name"),
-        "{}",
-        err.hint()
-    );
+    assert!(err.hint().contains("git config user.name"), "{}", err.hint());
 }
 
 #[test]

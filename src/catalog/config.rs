@@ -99,8 +99,14 @@ impl RepoConfig {
                 chart_version: "7.6.1".to_owned(),
             },
             environments: BTreeMap::from([
-                (EnvName::new("docker-desktop").expect("valid"), env(ServiceType::LoadBalancer, in_cluster)),
-                (EnvName::new("kind").expect("valid"), env(ServiceType::NodePort, in_cluster)),
+                (
+                    EnvName::new("docker-desktop").expect("valid"),
+                    env(ServiceType::LoadBalancer, in_cluster),
+                ),
+                (
+                    EnvName::new("kind").expect("valid"),
+                    env(ServiceType::NodePort, in_cluster),
+                ),
             ]),
         }
     }

@@ -39,7 +39,10 @@ pub enum CatalogError {
         source: std::io::Error,
     },
     /// A catalog file is not UTF-8 text.
-    #[error("`{}:{line}:{column}` is not UTF-8 text: the first invalid byte is here", shown(path))]
+    #[error(
+        "`{}:{line}:{column}` is not UTF-8 text: the first invalid byte is here",
+        shown(path)
+    )]
     NotUtf8 {
         /// The file.
         path: PathBuf,
@@ -108,7 +111,17 @@ pub enum CatalogError {
 
 /// A path for a message, with control characters (from hostile file names) escaped.
 pub(crate) fn shown(path: &Path) -> String {
-    path.display().to_string().chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+    path.display()
+        .to_string()
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn at(line: Option<u64>, column: Option<u64>) -> String {
@@ -121,20 +134,29 @@ fn at(line: Option<u64>, column: Option<u64>) -> String {
 
 impl CatalogError {
     fn io(path: &Path, source: std::io::Error) -> Self {
-        CatalogError::Io { path: path.to_owned(), source }
+        CatalogError::Io {
+            path: path.to_owned(),
+            source,
+        }
     }
 
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
             CatalogError::Invalid { hint, .. } => hint.clone(),
-            CatalogError::Yaml(err) if err.message.contains("unknown field") || err.message.contains("missing field") => {
+            CatalogError::Yaml(err)
+                if err.message.contains("unknown field") || err.message.contains("missing field") =>
+            {
                 Some("the fields a lesson may have are listed in `catalog/README.md`".to_owned())
             }
             CatalogError::Yaml(err) => err.hint.clone(),
-            CatalogError::Symlink { .. } => Some("copy the file into the lesson folder instead of linking it".to_owned()),
+            CatalogError::Symlink { .. } => {
+                Some("copy the file into the lesson folder instead of linking it".to_owned())
+            }
             CatalogError::NotUtf8 { .. } => Some("save the file as UTF-8 text".to_owned()),
-            CatalogError::NotUtf8Name { .. } => Some("rename it: catalog names are UTF-8, best lower-case ASCII".to_owned()),
+            CatalogError::NotUtf8Name { .. } => {
+                Some("rename it: catalog names are UTF-8, best lower-case ASCII".to_owned())
+            }
             CatalogError::TooLarge { .. } => {
                 Some("no template needs this much; split it, or keep large data out of the catalog".to_owned())
             }
@@ -188,7 +210,12 @@ impl LoadedLesson {
     }
 
     /// Whether an item spanning `since..=until` is part of stage `index`.
-    pub fn in_stage(&self, since: Option<&Spanned<StageName>>, until: Option<&Spanned<StageName>>, index: usize) -> bool {
+    pub fn in_stage(
+        &self,
+        since: Option<&Spanned<StageName>>,
+        until: Option<&Spanned<StageName>>,
+        index: usize,
+    ) -> bool {
         let from = since.and_then(|s| self.stage_index(s.value.as_str())).unwrap_or(0);
         let to = until
             .and_then(|s| self.stage_index(s.value.as_str()))
@@ -213,8 +240,7 @@ impl Catalog {
             .into_par_iter()
             .map(|(folder, files)| load_lesson(&origin, folder, files))
             .collect::<Result<Vec<_>, _>>()?;
-        let lessons: BTreeMap<LessonId, LoadedLesson> =
-            loaded.into_iter().map(|l| (l.id().clone(), l)).collect();
+        let lessons: BTreeMap<LessonId, LoadedLesson> = loaded.into_iter().map(|l| (l.id().clone(), l)).collect();
         let mut catalog = Catalog { lessons };
         catalog.check_references()?;
         catalog.compute_levels()?;
@@ -235,7 +261,10 @@ impl Catalog {
         for loaded in self.lessons.values() {
             let lesson = &loaded.lesson;
             let names = lesson.requires.iter().map(|r| (&r.value, r.referenced, "requires"));
-            let conflicts = lesson.conflicts.iter().map(|c| (&c.lesson.value, c.lesson.referenced, "conflicts"));
+            let conflicts = lesson
+                .conflicts
+                .iter()
+                .map(|c| (&c.lesson.value, c.lesson.referenced, "conflicts"));
             for (other, location, field) in names.chain(conflicts) {
                 if self.lessons.contains_key(other) {
                     continue;
@@ -281,10 +310,18 @@ impl Catalog {
             return Ok(*level);
         }
         if let Some(start) = path.iter().position(|p| p == id) {
-            let cycle: Vec<&str> = path[start..].iter().map(LessonId::as_str).chain([id.as_str()]).collect();
+            let cycle: Vec<&str> = path[start..]
+                .iter()
+                .map(LessonId::as_str)
+                .chain([id.as_str()])
+                .collect();
             let first = &self.lessons[&path[start]];
             let next = &path[(start + 1).min(path.len() - 1)];
-            let location = first.lesson.requires.iter().find(|r| &r.value == next || &r.value == id);
+            let location = first
+                .lesson
+                .requires
+                .iter()
+                .find(|r| &r.value == next || &r.value == id);
             return Err(invalid(
                 first,
                 location.map(|r| r.referenced),
@@ -347,19 +384,29 @@ fn invalid(
 /// Where `needle` first appears in `text`, as 1-based line and column: a fallback for
 /// fields whose value has no span of its own.
 fn locate(text: &str, needle: &str) -> Option<(u64, u64)> {
-    text.lines().enumerate().find_map(|(i, line)| {
-        line.find(needle).map(|col| (i as u64 + 1, col as u64 + 1))
-    })
+    text.lines()
+        .enumerate()
+        .find_map(|(i, line)| line.find(needle).map(|col| (i as u64 + 1, col as u64 + 1)))
 }
 
 fn load_lesson(origin: &Path, folder: String, files: LessonFiles) -> Result<LoadedLesson, CatalogError> {
     let dir = origin.join(&folder);
-    let id = LessonId::new(folder.clone()).map_err(|source| CatalogError::FolderName { path: dir.clone(), source })?;
+    let id = LessonId::new(folder.clone()).map_err(|source| CatalogError::FolderName {
+        path: dir.clone(),
+        source,
+    })?;
     let path = dir.join(LESSON_FILE);
-    let text = files.get(LESSON_FILE).ok_or_else(|| CatalogError::MissingLessonFile { path: path.clone() })?;
+    let text = files
+        .get(LESSON_FILE)
+        .ok_or_else(|| CatalogError::MissingLessonFile { path: path.clone() })?;
     let lesson: Lesson = yaml::from_str(text, &path)?;
     let text = text.clone();
-    let loaded = LoadedLesson { lesson, files, dir, level: 0 };
+    let loaded = LoadedLesson {
+        lesson,
+        files,
+        dir,
+        level: 0,
+    };
     check_lesson(&loaded, &id, &text)?;
     Ok(loaded)
 }
@@ -372,7 +419,14 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
     };
     let located = |needle: &str, field: &str, message: String, hint: Option<String>| {
         let (line, column) = locate(text, needle).unzip();
-        Err(CatalogError::Invalid { path: loaded.lesson_file(), line, column, field: field.to_owned(), message, hint })
+        Err(CatalogError::Invalid {
+            path: loaded.lesson_file(),
+            line,
+            column,
+            field: field.to_owned(),
+            message,
+            hint,
+        })
     };
     if lesson.name.value != *folder {
         return fail(
@@ -443,13 +497,22 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
             return fail(
                 Some(file.referenced),
                 &format!("{field}.file"),
-                format!("there is no template `{}` in `{}`", file.value.escape_debug(), loaded.dir.display()),
+                format!(
+                    "there is no template `{}` in `{}`",
+                    file.value.escape_debug(),
+                    loaded.dir.display()
+                ),
                 Some("paths are relative to the lesson folder and cannot leave it".to_owned()),
             );
         }
         let output = file.value.rsplit('/').next().unwrap_or(&file.value);
         if !output.ends_with(".yaml") && !output.ends_with(".yml") {
-            return fail(Some(file.referenced), &format!("{field}.file"), format!("`{}` is not a `.yaml` file", file.value), None);
+            return fail(
+                Some(file.referenced),
+                &format!("{field}.file"),
+                format!("`{}` is not a `.yaml` file", file.value),
+                None,
+            );
         }
         if output == "kustomization.yaml" || output.starts_with("gitgen-") || !outputs.insert(output.to_owned()) {
             return fail(
@@ -468,7 +531,10 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
             return located(
                 &format!("name: {}", chart.name),
                 &format!("{field}.name"),
-                format!("`{}` is not a unique release name (lower-case letters, digits, `-`)", chart.name),
+                format!(
+                    "`{}` is not a unique release name (lower-case letters, digits, `-`)",
+                    chart.name
+                ),
                 None,
             );
         }
@@ -482,7 +548,11 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
                 );
             }
         }
-        if let Some(stage) = chart.stage_versions.keys().find(|s| loaded.stage_index(s.as_str()).is_none()) {
+        if let Some(stage) = chart
+            .stage_versions
+            .keys()
+            .find(|s| loaded.stage_index(s.as_str()).is_none())
+        {
             return located(
                 &format!("{stage}:"),
                 &format!("{field}.stage_versions"),
@@ -496,7 +566,11 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
                 return fail(
                     Some(values.referenced),
                     &format!("{field}.values"),
-                    format!("there is no values file `{}` in `{}`", values.value.escape_debug(), loaded.dir.display()),
+                    format!(
+                        "there is no values file `{}` in `{}`",
+                        values.value.escape_debug(),
+                        loaded.dir.display()
+                    ),
                     Some("the path is relative to the lesson folder, e.g. `values/keda.yaml`".to_owned()),
                 );
             }
@@ -516,7 +590,10 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
         return located(
             "walkthrough",
             "walkthrough",
-            format!("`{}` cannot be a file of the lesson: {problem}", lesson.walkthrough.escape_debug()),
+            format!(
+                "`{}` cannot be a file of the lesson: {problem}",
+                lesson.walkthrough.escape_debug()
+            ),
             Some("write the path relative to the lesson folder, e.g. `README.md.j2`".to_owned()),
         );
     }
@@ -524,7 +601,11 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<
         return located(
             "walkthrough",
             "walkthrough",
-            format!("there is no walkthrough `{}` in `{}`", lesson.walkthrough.escape_debug(), loaded.dir.display()),
+            format!(
+                "there is no walkthrough `{}` in `{}`",
+                lesson.walkthrough.escape_debug(),
+                loaded.dir.display()
+            ),
             Some("each lesson explains itself in `README.md.j2` (Markdown, a minijinja template)".to_owned()),
         );
     }
@@ -538,7 +619,10 @@ fn check_lesson_path(loaded: &LoadedLesson, value: &Spanned<String>, field: &str
             loaded,
             Some(value.referenced),
             field,
-            format!("`{}` cannot be a file of the lesson: {problem}", value.value.escape_debug()),
+            format!(
+                "`{}` cannot be a file of the lesson: {problem}",
+                value.value.escape_debug()
+            ),
             Some("write the path relative to the lesson folder, e.g. `pod.yaml` or `values/keda.yaml`".to_owned()),
         )),
         None => Ok(()),
@@ -549,5 +633,7 @@ fn is_pinned_version(version: &str) -> bool {
     let bare = version.strip_prefix('v').unwrap_or(version);
     !bare.is_empty()
         && bare.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && bare.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+        && bare
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
 }

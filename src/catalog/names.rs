@@ -58,7 +58,10 @@ pub fn lesson_path_problem(value: &str) -> Option<&'static str> {
         Some("it is an absolute path")
     } else if value.contains('\\') {
         Some("it contains `\\`; separate folders with `/`")
-    } else if value.split('/').any(|part| part == ".." || part == "." || part.is_empty()) {
+    } else if value
+        .split('/')
+        .any(|part| part == ".." || part == "." || part.is_empty())
+    {
         Some("it leaves the lesson folder or has an empty, `.` or `..` part")
     } else {
         None
@@ -142,7 +145,18 @@ mod tests {
 
     #[test]
     fn refuses_lesson_paths_that_could_leave_the_folder() {
-        for bad in ["", "../x.yaml", "a/../../x", "/etc/passwd", "C:/x", "a\\b", "a//b", "./a", "a\n", "a\u{0}"] {
+        for bad in [
+            "",
+            "../x.yaml",
+            "a/../../x",
+            "/etc/passwd",
+            "C:/x",
+            "a\\b",
+            "a//b",
+            "./a",
+            "a\n",
+            "a\u{0}",
+        ] {
             assert!(lesson_path_problem(bad).is_some(), "{bad:?} was accepted");
         }
         assert_eq!(lesson_path_problem("values/keda.yaml"), None);

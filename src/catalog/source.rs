@@ -99,7 +99,11 @@ fn not_utf8(path: &Path, err: &std::string::FromUtf8Error) -> CatalogError {
     let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
     let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
     let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
-    CatalogError::NotUtf8 { path: path.to_owned(), line, column }
+    CatalogError::NotUtf8 {
+        path: path.to_owned(),
+        line,
+        column,
+    }
 }
 
 fn read_lesson_folder(root: &Path) -> Result<LessonFiles, CatalogError> {
@@ -122,12 +126,19 @@ fn read_lesson_folder(root: &Path) -> Result<LessonFiles, CatalogError> {
             } else if meta.is_dir() {
                 pending.push((path, format!("{relative}/")));
             } else if meta.len() > MAX_FILE_BYTES {
-                return Err(CatalogError::TooLarge { path, bytes: meta.len() });
+                return Err(CatalogError::TooLarge {
+                    path,
+                    bytes: meta.len(),
+                });
             } else {
                 let bytes = fs_err::read(&path).map_err(|source| CatalogError::io(&path, source))?;
                 let text = String::from_utf8(bytes).map_err(|err| not_utf8(&path, &err))?;
                 // Windows checkouts may carry CRLF; output is LF on every machine.
-                let text = if text.contains('\r') { text.replace("\r\n", "\n") } else { text };
+                let text = if text.contains('\r') {
+                    text.replace("\r\n", "\n")
+                } else {
+                    text
+                };
                 files.insert(relative, text);
             }
         }

@@ -80,9 +80,13 @@ impl ToggleError {
             ToggleError::Yaml(err) if err.message.contains("appears twice") => {
                 Some("list each lesson once: `<lesson>: <stage>`".to_owned())
             }
-            ToggleError::Yaml(_) => Some("the file holds one mapping, `lessons:`, of `<lesson>: <stage>` lines".to_owned()),
+            ToggleError::Yaml(_) => {
+                Some("the file holds one mapping, `lessons:`, of `<lesson>: <stage>` lines".to_owned())
+            }
             ToggleError::Io { .. } => None,
-            ToggleError::NotUtf8 { .. } => Some("save the file as UTF-8 text; lesson and stage names are plain ASCII".to_owned()),
+            ToggleError::NotUtf8 { .. } => {
+                Some("save the file as UTF-8 text; lesson and stage names are plain ASCII".to_owned())
+            }
         }
     }
 }
@@ -141,7 +145,11 @@ impl ToggleFile {
                     Some(near) => format!("did you mean `{near}`? `gitgen list` shows every lesson"),
                     None => "`gitgen list` shows every lesson".to_owned(),
                 };
-                return Err(invalid(&name.referenced, format!("no lesson is called `{}`", name.value.escape_debug()), Some(hint)));
+                return Err(invalid(
+                    &name.referenced,
+                    format!("no lesson is called `{}`", name.value.escape_debug()),
+                    Some(hint),
+                ));
             };
             let stage_name = match &stage.value {
                 None => lesson.last_stage().clone(),
@@ -180,7 +188,10 @@ impl ToggleFile {
                 if !selection.lessons.contains_key(&required.value) {
                     return Err(invalid(
                         format!("`{id}` requires `{}`, which is not enabled", required.value),
-                        format!("run `gitgen enable {id}`, which enables what it requires, or add `{}` here", required.value),
+                        format!(
+                            "run `gitgen enable {id}`, which enables what it requires, or add `{}` here",
+                            required.value
+                        ),
                     ));
                 }
             }
@@ -252,11 +263,22 @@ struct ConflictIndex<'c> {
 impl<'c> ConflictIndex<'c> {
     fn new(catalog: &'c Catalog, env: &EnvName) -> Self {
         let applies = |envs: &[String]| envs.is_empty() || envs.iter().any(|e| e == env.as_str());
-        let mut index = ConflictIndex { declared: BTreeMap::new(), declared_against: BTreeMap::new() };
+        let mut index = ConflictIndex {
+            declared: BTreeMap::new(),
+            declared_against: BTreeMap::new(),
+        };
         for (id, loaded) in &catalog.lessons {
             for conflict in loaded.lesson.conflicts.iter().filter(|c| applies(&c.environments)) {
-                index.declared.entry(id).or_default().push((&conflict.lesson.value, &conflict.reason));
-                index.declared_against.entry(&conflict.lesson.value).or_default().push((id, &conflict.reason));
+                index
+                    .declared
+                    .entry(id)
+                    .or_default()
+                    .push((&conflict.lesson.value, &conflict.reason));
+                index
+                    .declared_against
+                    .entry(&conflict.lesson.value)
+                    .or_default()
+                    .push((id, &conflict.reason));
             }
         }
         index
@@ -295,13 +317,25 @@ pub fn read_toggle_file(path: &Path) -> Result<ToggleFile, ToggleError> {
     let bytes = match fs_err::read(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(source) => return Err(ToggleError::Io { path: path.to_owned(), source }),
+        Err(source) => {
+            return Err(ToggleError::Io {
+                path: path.to_owned(),
+                source,
+            });
+        }
     };
     let text = String::from_utf8(bytes).map_err(|err| {
         let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
         let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
-        ToggleError::NotUtf8 { path: path.to_owned(), line, column }
+        ToggleError::NotUtf8 {
+            path: path.to_owned(),
+            line,
+            column,
+        }
     })?;
-    Ok(ToggleFile { path: path.to_owned(), text })
+    Ok(ToggleFile {
+        path: path.to_owned(),
+        text,
+    })
 }

@@ -175,7 +175,10 @@ pub(crate) struct Resolver {
 
 impl Resolver {
     pub fn new(client: Client) -> Self {
-        Self { client, cache: HashMap::new() }
+        Self {
+            client,
+            cache: HashMap::new(),
+        }
     }
 
     /// Resolves `kind` in `api_version`; `Ok(None)` when the server does not serve it.
@@ -193,7 +196,9 @@ impl Resolver {
             };
             self.cache.insert(api_version.to_owned(), entry);
         }
-        let Some(Some(list)) = self.cache.get(api_version) else { return Ok(None) };
+        let Some(Some(list)) = self.cache.get(api_version) else {
+            return Ok(None);
+        };
         let Some(found) = list.resources.iter().find(|r| r.kind == kind && !r.name.contains('/')) else {
             return Ok(None);
         };
@@ -220,7 +225,10 @@ pub(crate) fn api_for(
     default_namespace: &str,
 ) -> Api<DynamicObject> {
     if resolved.namespaced {
-        let namespace = object.metadata.namespace.get_or_insert_with(|| default_namespace.to_owned());
+        let namespace = object
+            .metadata
+            .namespace
+            .get_or_insert_with(|| default_namespace.to_owned());
         Api::namespaced_with(client.clone(), namespace, &resolved.resource)
     } else {
         object.metadata.namespace = None;
@@ -239,22 +247,37 @@ pub(crate) async fn apply_one(
     let resolved = resolver
         .resolve(&reference.api_version, &reference.kind)
         .await
-        .map_err(|source| ClusterError::Api { doing: format!("discovering `{}`", reference.api_version), source })?
-        .ok_or_else(|| ClusterError::UnknownKind { object: reference.clone() })?;
+        .map_err(|source| ClusterError::Api {
+            doing: format!("discovering `{}`", reference.api_version),
+            source,
+        })?
+        .ok_or_else(|| ClusterError::UnknownKind {
+            object: reference.clone(),
+        })?;
     let api = api_for(client, &resolved, &mut object, default_namespace);
     let reference = ObjectRef::of(&object);
     let failed = |e: kube::Error| {
         let (message, code) = api_message(&e);
-        ClusterError::Apply { object: reference.clone(), message, code }
+        ClusterError::Apply {
+            object: reference.clone(),
+            message,
+            code,
+        }
     };
     let before = api.get_opt(&reference.name).await.map_err(failed)?;
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    let after = api.patch(&reference.name, &params, &Patch::Apply(&object)).await.map_err(failed)?;
+    let after = api
+        .patch(&reference.name, &params, &Patch::Apply(&object))
+        .await
+        .map_err(failed)?;
     let change = classify(
         before.as_ref().and_then(|b| b.metadata.resource_version.as_deref()),
         after.metadata.resource_version.as_deref(),
     );
-    Ok(Applied { object: reference, change })
+    Ok(Applied {
+        object: reference,
+        change,
+    })
 }
 
 /// Waits until every named CRD is Established, within `timeout` overall.
@@ -276,7 +299,10 @@ pub(crate) async fn wait_for_crds(client: &Client, names: &[String], timeout: Du
     .await;
     match result {
         Ok(done) => done,
-        Err(_) => Err(ClusterError::CrdTimeout { names: waiting.into_iter().collect(), timeout }),
+        Err(_) => Err(ClusterError::CrdTimeout {
+            names: waiting.into_iter().collect(),
+            timeout,
+        }),
     }
 }
 
@@ -293,8 +319,9 @@ pub async fn apply_objects(
 ) -> Result<Vec<Applied>, ClusterError> {
     let mut resolver = Resolver::new(client.clone());
     let mut report = Vec::new();
-    let (crds, rest): (Vec<_>, Vec<_>) =
-        apply_order(objects).into_iter().partition(|o| phase(&ObjectRef::of(o)) == 0);
+    let (crds, rest): (Vec<_>, Vec<_>) = apply_order(objects)
+        .into_iter()
+        .partition(|o| phase(&ObjectRef::of(o)) == 0);
     let mut crd_names = Vec::new();
     let mut new_groups = BTreeSet::new();
     for crd in crds {
@@ -346,15 +373,33 @@ mod tests {
             object("argoproj.io/v1alpha1", "Application", "root"),
             object("v1", "ConfigMap", "a"),
             object("v1", "Namespace", "argocd"),
-            object("apiextensions.k8s.io/v1", "CustomResourceDefinition", "applications.argoproj.io"),
+            object(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                "applications.argoproj.io",
+            ),
             object("apps/v1", "Deployment", "b"),
         ]);
-        assert_eq!(kinds(&ordered), ["CustomResourceDefinition", "Namespace", "Application", "ConfigMap", "Deployment"]);
+        assert_eq!(
+            kinds(&ordered),
+            [
+                "CustomResourceDefinition",
+                "Namespace",
+                "Application",
+                "ConfigMap",
+                "Deployment"
+            ]
+        );
     }
 
     #[test]
     fn a_namespace_kind_in_another_group_is_not_a_namespace() {
-        let other = ObjectRef { api_version: "example.com/v1".into(), kind: "Namespace".into(), namespace: None, name: "x".into() };
+        let other = ObjectRef {
+            api_version: "example.com/v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: "x".into(),
+        };
         assert_eq!(phase(&other), 2);
     }
 
@@ -372,13 +417,19 @@ mod tests {
         assert_eq!(objects.len(), 59);
         let refs: Vec<_> = objects.iter().map(ObjectRef::of).collect();
         assert_eq!(refs.iter().filter(|r| phase(r) == 0).count(), 3);
-        assert!(refs.iter().all(|r| r.namespace.is_none()), "upstream leaves the namespace to the installer");
+        assert!(
+            refs.iter().all(|r| r.namespace.is_none()),
+            "upstream leaves the namespace to the installer"
+        );
     }
 
     #[test]
     fn rejects_an_object_without_a_name_naming_the_document() {
-        let err = parse_manifest("kind: ConfigMap\napiVersion: v1\nmetadata: {name: a}\n---\nkind: Secret\napiVersion: v1\nmetadata: {}\n", "x.yaml")
-            .unwrap_err();
+        let err = parse_manifest(
+            "kind: ConfigMap\napiVersion: v1\nmetadata: {name: a}\n---\nkind: Secret\napiVersion: v1\nmetadata: {}\n",
+            "x.yaml",
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "`x.yaml`: document 2: Secret without `metadata.name`");
     }
 

@@ -21,9 +21,7 @@ use std::time::Duration;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
-};
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::version::Info;
@@ -153,7 +151,9 @@ pub async fn bootstrap(
     progress: &mut dyn FnMut(BootstrapEvent),
 ) -> Result<BootstrapReport, ClusterError> {
     let server_version = preflight(client).await?;
-    progress(BootstrapEvent::PreflightPassed { server_version: server_version.clone() });
+    progress(BootstrapEvent::PreflightPassed {
+        server_version: server_version.clone(),
+    });
 
     let adopted = detect_adoption(client).await?;
     if let Some(reason) = &adopted {
@@ -169,8 +169,10 @@ pub async fn bootstrap(
     }
     for value in &plan.root_objects {
         objects.push(
-            apply::to_object(value.clone())
-                .map_err(|message| ClusterError::Manifest { origin: "root objects".into(), message })?,
+            apply::to_object(value.clone()).map_err(|message| ClusterError::Manifest {
+                origin: "root objects".into(),
+                message,
+            })?,
         );
     }
 
@@ -189,15 +191,29 @@ pub async fn bootstrap(
 
     if let Some(wait) = &plan.wait {
         let mut on_update = |rows: &[AppRow]| progress(BootstrapEvent::Applications(rows.to_vec()));
-        watch_applications(client, ARGOCD_NAMESPACE, &wait.applications, wait.timeout, &mut on_update).await?;
+        watch_applications(
+            client,
+            ARGOCD_NAMESPACE,
+            &wait.applications,
+            wait.timeout,
+            &mut on_update,
+        )
+        .await?;
     }
-    Ok(BootstrapReport { server_version, adopted, objects: report })
+    Ok(BootstrapReport {
+        server_version,
+        adopted,
+        objects: report,
+    })
 }
 
 /// Checks that the API server answers, is recent enough, and lets the current user do
 /// what bootstrap does. Returns the server's `gitVersion`.
 pub async fn preflight(client: &Client) -> Result<String, ClusterError> {
-    let info = client.apiserver_version().await.map_err(|source| ClusterError::Unreachable { source })?;
+    let info = client
+        .apiserver_version()
+        .await
+        .map_err(|source| ClusterError::Unreachable { source })?;
     check_version(&info)?;
     let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     let mut denied = Vec::new();
@@ -205,7 +221,10 @@ pub async fn preflight(client: &Client) -> Result<String, ClusterError> {
         let review = reviews
             .create(&PostParams::default(), &permission.review())
             .await
-            .map_err(|source| ClusterError::Api { doing: "asking what the current user may do (SelfSubjectAccessReview)".into(), source })?;
+            .map_err(|source| ClusterError::Api {
+                doing: "asking what the current user may do (SelfSubjectAccessReview)".into(),
+                source,
+            })?;
         if !review.status.is_some_and(|s| s.allowed) {
             denied.push(permission.to_string());
         }
@@ -264,27 +283,77 @@ impl fmt::Display for Permission {
 /// apply Argo CD's objects, Secrets and Applications in its namespace. (Server-side
 /// apply of an object that exists is a `patch`; of one that does not, a `create`.)
 pub const REQUIRED_PERMISSIONS: &[Permission] = &[
-    Permission { verb: "create", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", namespace: None },
-    Permission { verb: "create", group: "", resource: "namespaces", namespace: None },
-    Permission { verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterroles", namespace: None },
-    Permission { verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings", namespace: None },
-    Permission { verb: "patch", group: "apps", resource: "deployments", namespace: Some(ARGOCD_NAMESPACE) },
-    Permission { verb: "patch", group: "", resource: "configmaps", namespace: Some(ARGOCD_NAMESPACE) },
-    Permission { verb: "create", group: "", resource: "secrets", namespace: Some(ARGOCD_NAMESPACE) },
-    Permission { verb: "patch", group: "argoproj.io", resource: "applications", namespace: Some(ARGOCD_NAMESPACE) },
+    Permission {
+        verb: "create",
+        group: "apiextensions.k8s.io",
+        resource: "customresourcedefinitions",
+        namespace: None,
+    },
+    Permission {
+        verb: "create",
+        group: "",
+        resource: "namespaces",
+        namespace: None,
+    },
+    Permission {
+        verb: "create",
+        group: "rbac.authorization.k8s.io",
+        resource: "clusterroles",
+        namespace: None,
+    },
+    Permission {
+        verb: "create",
+        group: "rbac.authorization.k8s.io",
+        resource: "clusterrolebindings",
+        namespace: None,
+    },
+    Permission {
+        verb: "patch",
+        group: "apps",
+        resource: "deployments",
+        namespace: Some(ARGOCD_NAMESPACE),
+    },
+    Permission {
+        verb: "patch",
+        group: "",
+        resource: "configmaps",
+        namespace: Some(ARGOCD_NAMESPACE),
+    },
+    Permission {
+        verb: "create",
+        group: "",
+        resource: "secrets",
+        namespace: Some(ARGOCD_NAMESPACE),
+    },
+    Permission {
+        verb: "patch",
+        group: "argoproj.io",
+        resource: "applications",
+        namespace: Some(ARGOCD_NAMESPACE),
+    },
 ];
 
 /// Refuses servers older than [`MINIMUM_VERSION`]. Minor versions such as `28+` (GKE,
 /// EKS) count by their digits.
 pub fn check_version(info: &Info) -> Result<(), ClusterError> {
-    let number = |s: &str| s.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<u32>().ok();
+    let number = |s: &str| {
+        s.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse::<u32>()
+            .ok()
+    };
     let found = (number(&info.major), number(&info.minor));
     let too_old = match found {
         (Some(major), Some(minor)) => (major, minor) < MINIMUM_VERSION,
         _ => false, // a server that hides its version gets the benefit of the doubt
     };
     if too_old {
-        let shown = if info.git_version.is_empty() { format!("{}.{}", info.major, info.minor) } else { info.git_version.clone() };
+        let shown = if info.git_version.is_empty() {
+            format!("{}.{}", info.major, info.minor)
+        } else {
+            info.git_version.clone()
+        };
         return Err(ClusterError::UnsupportedVersion {
             found: shown,
             minimum: format!("{}.{}", MINIMUM_VERSION.0, MINIMUM_VERSION.1),
@@ -299,9 +368,16 @@ async fn detect_adoption(client: &Client) -> Result<Option<String>, ClusterError
     let existing = deployments
         .get_opt("argocd-server")
         .await
-        .map_err(|source| ClusterError::Api { doing: "looking for an existing Argo CD".into(), source })?;
+        .map_err(|source| ClusterError::Api {
+            doing: "looking for an existing Argo CD".into(),
+            source,
+        })?;
     let Some(existing) = existing else { return Ok(None) };
-    let managers: Vec<String> = existing.managed_fields().iter().filter_map(|m| m.manager.clone()).collect();
+    let managers: Vec<String> = existing
+        .managed_fields()
+        .iter()
+        .filter_map(|m| m.manager.clone())
+        .collect();
     adoption(&managers, existing.labels())
 }
 
@@ -311,12 +387,20 @@ pub fn adoption(managers: &[String], labels: &BTreeMap<String, String>) -> Resul
         return Ok(None);
     }
     if labels.get("app.kubernetes.io/managed-by").is_some_and(|m| m == "Helm") {
-        let release = labels.get("app.kubernetes.io/instance").map_or(String::new(), |r| format!(" (release `{r}`)"));
+        let release = labels
+            .get("app.kubernetes.io/instance")
+            .map_or(String::new(), |r| format!(" (release `{r}`)"));
         return Err(ClusterError::AdoptionRefused {
-            reason: format!("Helm manages `argocd-server` in namespace `{ARGOCD_NAMESPACE}`{release}, and the next `helm upgrade` would undo gitgen's changes"),
+            reason: format!(
+                "Helm manages `argocd-server` in namespace `{ARGOCD_NAMESPACE}`{release}, and the next `helm upgrade` would undo gitgen's changes"
+            ),
         });
     }
-    let by = if managers.is_empty() { "an unknown tool".to_owned() } else { managers.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ") };
+    let by = if managers.is_empty() {
+        "an unknown tool".to_owned()
+    } else {
+        managers.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+    };
     Ok(Some(format!(
         "Argo CD in namespace `{ARGOCD_NAMESPACE}` was installed by {by}; gitgen takes over the fields its manifest sets and leaves the rest alone"
     )))
@@ -345,7 +429,10 @@ pub fn add_application_health_check(objects: &mut Vec<DynamicObject>) {
             objects.last_mut().expect("just pushed")
         }
     };
-    let data = config_map.data.as_object_mut().expect("a parsed object is a JSON object");
+    let data = config_map
+        .data
+        .as_object_mut()
+        .expect("a parsed object is a JSON object");
     let entries = data.entry("data").or_insert_with(|| serde_json::json!({}));
     if let Some(entries) = entries.as_object_mut() {
         entries.insert(APPLICATION_HEALTH_KEY.into(), APPLICATION_HEALTH_LUA.into());
@@ -354,10 +441,15 @@ pub fn add_application_health_check(objects: &mut Vec<DynamicObject>) {
 
 /// The Secret Argo CD reads repository credentials from.
 fn repository_secret(credentials: &RepoCredentials) -> DynamicObject {
-    let data = [("type", "git"), ("url", &credentials.url), ("username", &credentials.username), ("password", &credentials.password)]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), ByteString(v.as_bytes().to_vec())))
-        .collect();
+    let data = [
+        ("type", "git"),
+        ("url", &credentials.url),
+        ("username", &credentials.username),
+        ("password", &credentials.password),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), ByteString(v.as_bytes().to_vec())))
+    .collect();
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(REPOSITORY_SECRET.into()),
@@ -379,7 +471,12 @@ fn repository_secret(credentials: &RepoCredentials) -> DynamicObject {
 async fn ensure_secret(client: &Client, spec: &ClusterSecretSpec) -> Result<Vec<Applied>, ClusterError> {
     let mut report = Vec::new();
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let namespace_ref = ObjectRef { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: spec.namespace.clone() };
+    let namespace_ref = ObjectRef {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: spec.namespace.clone(),
+    };
     let failed = |object: &ObjectRef| {
         let object = object.clone();
         move |e: kube::Error| {
@@ -387,36 +484,89 @@ async fn ensure_secret(client: &Client, spec: &ClusterSecretSpec) -> Result<Vec<
             ClusterError::Apply { object, message, code }
         }
     };
-    if namespaces.get_opt(&spec.namespace).await.map_err(failed(&namespace_ref))?.is_none() {
-        let namespace = Namespace { metadata: ObjectMeta { name: Some(spec.namespace.clone()), ..Default::default() }, ..Default::default() };
-        namespaces.create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &namespace).await.map_err(failed(&namespace_ref))?;
-        report.push(Applied { object: namespace_ref, change: Change::Created });
+    if namespaces
+        .get_opt(&spec.namespace)
+        .await
+        .map_err(failed(&namespace_ref))?
+        .is_none()
+    {
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some(spec.namespace.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        namespaces
+            .create(
+                &PostParams {
+                    field_manager: Some(FIELD_MANAGER.into()),
+                    ..Default::default()
+                },
+                &namespace,
+            )
+            .await
+            .map_err(failed(&namespace_ref))?;
+        report.push(Applied {
+            object: namespace_ref,
+            change: Change::Created,
+        });
     }
 
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &spec.namespace);
-    let secret_ref = ObjectRef { api_version: "v1".into(), kind: "Secret".into(), namespace: Some(spec.namespace.clone()), name: spec.name.clone() };
+    let secret_ref = ObjectRef {
+        api_version: "v1".into(),
+        kind: "Secret".into(),
+        namespace: Some(spec.namespace.clone()),
+        name: spec.name.clone(),
+    };
     let existing = secrets.get_opt(&spec.name).await.map_err(failed(&secret_ref))?;
-    let present: Vec<String> = existing.as_ref().and_then(|s| s.data.as_ref()).map(|d| d.keys().cloned().collect()).unwrap_or_default();
+    let present: Vec<String> = existing
+        .as_ref()
+        .and_then(|s| s.data.as_ref())
+        .map(|d| d.keys().cloned().collect())
+        .unwrap_or_default();
     let missing = missing_secret_values(spec, &present, &mut random_value);
     let change = match (&existing, missing.is_empty()) {
         (None, _) => {
             let secret = Secret {
-                metadata: ObjectMeta { name: Some(spec.name.clone()), ..Default::default() },
+                metadata: ObjectMeta {
+                    name: Some(spec.name.clone()),
+                    ..Default::default()
+                },
                 data: Some(missing),
                 ..Default::default()
             };
-            secrets.create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &secret).await.map_err(failed(&secret_ref))?;
+            secrets
+                .create(
+                    &PostParams {
+                        field_manager: Some(FIELD_MANAGER.into()),
+                        ..Default::default()
+                    },
+                    &secret,
+                )
+                .await
+                .map_err(failed(&secret_ref))?;
             Change::Created
         }
         (Some(_), true) => Change::Unchanged,
         (Some(_), false) => {
             let patch = serde_json::json!({"data": missing});
-            let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
-            secrets.patch(&spec.name, &params, &Patch::Merge(&patch)).await.map_err(failed(&secret_ref))?;
+            let params = PatchParams {
+                field_manager: Some(FIELD_MANAGER.into()),
+                ..Default::default()
+            };
+            secrets
+                .patch(&spec.name, &params, &Patch::Merge(&patch))
+                .await
+                .map_err(failed(&secret_ref))?;
             Change::Configured
         }
     };
-    report.push(Applied { object: secret_ref, change });
+    report.push(Applied {
+        object: secret_ref,
+        change,
+    });
     Ok(report)
 }
 
@@ -462,7 +612,12 @@ mod tests {
     use super::*;
 
     fn info(major: &str, minor: &str) -> Info {
-        Info { major: major.into(), minor: minor.into(), git_version: format!("v{major}.{minor}.0"), ..Default::default() }
+        Info {
+            major: major.into(),
+            minor: minor.into(),
+            git_version: format!("v{major}.{minor}.0"),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -474,13 +629,20 @@ mod tests {
     #[test]
     fn refuses_an_old_server_with_a_hint() {
         let err = check_version(&info("1", "24")).unwrap_err();
-        assert_eq!(err.to_string(), "Kubernetes v1.24.0 is older than the oldest version gitgen supports, 1.25");
+        assert_eq!(
+            err.to_string(),
+            "Kubernetes v1.24.0 is older than the oldest version gitgen supports, 1.25"
+        );
         assert!(err.hint().unwrap().contains("upgrade the cluster"));
     }
 
     #[test]
     fn redacts_the_password_in_debug_output() {
-        let credentials = RepoCredentials { url: "https://git.example/course.git".into(), username: "trainer".into(), password: "s3cret-token".into() };
+        let credentials = RepoCredentials {
+            url: "https://git.example/course.git".into(),
+            username: "trainer".into(),
+            password: "s3cret-token".into(),
+        };
         let shown = format!("{credentials:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("<redacted>"));
@@ -488,7 +650,11 @@ mod tests {
 
     #[test]
     fn the_repository_secret_is_labelled_for_argocd() {
-        let credentials = RepoCredentials { url: "https://git.example/course.git".into(), username: "u".into(), password: "p".into() };
+        let credentials = RepoCredentials {
+            url: "https://git.example/course.git".into(),
+            username: "u".into(),
+            password: "p".into(),
+        };
         let secret = repository_secret(&credentials);
         assert_eq!(secret.labels()["argocd.argoproj.io/secret-type"], "repository");
         assert_eq!(secret.metadata.namespace.as_deref(), Some("argocd"));
@@ -506,7 +672,12 @@ mod tests {
         assert_eq!(objects.len(), 1);
         let data = &objects[0].data["data"];
         assert_eq!(data["url"], "https://argocd.example");
-        assert!(data[APPLICATION_HEALTH_KEY].as_str().unwrap().contains("obj.status.health.status"));
+        assert!(
+            data[APPLICATION_HEALTH_KEY]
+                .as_str()
+                .unwrap()
+                .contains("obj.status.health.status")
+        );
     }
 
     #[test]
@@ -518,14 +689,23 @@ mod tests {
 
     #[test]
     fn adopts_an_argocd_installed_by_kubectl_and_says_so() {
-        let reason = adoption(&["kubectl-client-side-apply".into()], &BTreeMap::new()).unwrap().unwrap();
+        let reason = adoption(&["kubectl-client-side-apply".into()], &BTreeMap::new())
+            .unwrap()
+            .unwrap();
         assert!(reason.contains("`kubectl-client-side-apply`"), "{reason}");
-        assert_eq!(adoption(&["gitgen".into(), "kube-controller-manager".into()], &BTreeMap::new()).unwrap(), None);
+        assert_eq!(
+            adoption(&["gitgen".into(), "kube-controller-manager".into()], &BTreeMap::new()).unwrap(),
+            None
+        );
     }
 
     #[test]
     fn refuses_to_adopt_an_argocd_managed_by_helm() {
-        let labels = [("app.kubernetes.io/managed-by".to_owned(), "Helm".to_owned()), ("app.kubernetes.io/instance".to_owned(), "argo".to_owned())].into();
+        let labels = [
+            ("app.kubernetes.io/managed-by".to_owned(), "Helm".to_owned()),
+            ("app.kubernetes.io/instance".to_owned(), "argo".to_owned()),
+        ]
+        .into();
         let err = adoption(&["helm".into()], &labels).unwrap_err();
         assert!(err.to_string().contains("release `argo`"), "{err}");
         assert!(err.hint().is_some());
@@ -547,7 +727,9 @@ mod tests {
         let values = missing_secret_values(&spec, &["password".into()], &mut random);
         assert_eq!(values.keys().collect::<Vec<_>>(), ["token", "user"]);
         assert_eq!(values["token"], ByteString(b"random-1".to_vec()));
-        assert!(missing_secret_values(&spec, &["user".into(), "password".into(), "token".into()], &mut random).is_empty());
+        assert!(
+            missing_secret_values(&spec, &["user".into(), "password".into(), "token".into()], &mut random).is_empty()
+        );
     }
 
     #[test]

@@ -68,9 +68,17 @@ pub fn client(scenario: Scenario) -> (kube::Client, Arc<Mutex<State>>) {
         while let Some((request, respond)) = handle.next_request().await {
             let (parts, body) = request.into_parts();
             let body = body.collect_bytes().await.unwrap();
-            let body: Value = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap() };
+            let body: Value = if body.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&body).unwrap()
+            };
             let (code, answer) = serve(scenario, &mut served.lock().unwrap(), &parts.method, &parts.uri, body);
-            let bytes = if answer.is_null() { Vec::new() } else { serde_json::to_vec(&answer).unwrap() };
+            let bytes = if answer.is_null() {
+                Vec::new()
+            } else {
+                serde_json::to_vec(&answer).unwrap()
+            };
             let response = Response::builder().status(code).body(Body::from(bytes)).unwrap();
             respond.send_response(response);
         }
@@ -88,7 +96,10 @@ fn resources(api_version: &str, state: &State) -> Option<Vec<(&'static str, &'st
             ("services", "Service", true),
             ("serviceaccounts", "ServiceAccount", true),
         ],
-        "apps/v1" => vec![("deployments", "Deployment", true), ("statefulsets", "StatefulSet", true)],
+        "apps/v1" => vec![
+            ("deployments", "Deployment", true),
+            ("statefulsets", "StatefulSet", true),
+        ],
         "apiextensions.k8s.io/v1" => vec![("customresourcedefinitions", "CustomResourceDefinition", false)],
         "rbac.authorization.k8s.io/v1" => vec![
             ("roles", "Role", true),
@@ -98,17 +109,26 @@ fn resources(api_version: &str, state: &State) -> Option<Vec<(&'static str, &'st
         ],
         "networking.k8s.io/v1" => vec![("networkpolicies", "NetworkPolicy", true)],
         "argoproj.io/v1alpha1"
-            if state.objects.contains_key("apiextensions.k8s.io/customresourcedefinitions//applications.argoproj.io") =>
+            if state
+                .objects
+                .contains_key("apiextensions.k8s.io/customresourcedefinitions//applications.argoproj.io") =>
         {
-            vec![("applications", "Application", true), ("appprojects", "AppProject", true), ("applicationsets", "ApplicationSet", true)]
+            vec![
+                ("applications", "Application", true),
+                ("appprojects", "AppProject", true),
+                ("applicationsets", "ApplicationSet", true),
+            ]
         }
         _ => return None,
     })
 }
 
 fn status(code: u16, reason: &str, message: &str, kind: &str) -> (u16, Value) {
-    (code, json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
-                  "reason": reason, "message": message, "details": {"kind": kind}}))
+    (
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
+                  "reason": reason, "message": message, "details": {"kind": kind}}),
+    )
 }
 
 fn decode(query: &str) -> String {
@@ -118,11 +138,18 @@ fn decode(query: &str) -> String {
 fn serve(scenario: Scenario, state: &mut State, method: &http::Method, uri: &http::Uri, body: Value) -> (u16, Value) {
     let path = uri.path().to_owned();
     let query = decode(uri.query().unwrap_or_default());
-    state.log.push(if query.is_empty() { format!("{method} {path}") } else { format!("{method} {path}?{query}") });
+    state.log.push(if query.is_empty() {
+        format!("{method} {path}")
+    } else {
+        format!("{method} {path}?{query}")
+    });
 
     if path == "/version" {
-        return (200, json!({"major": "1", "minor": "30", "gitVersion": "v1.30.0", "gitCommit": "", "gitTreeState": "",
-                            "buildDate": "", "goVersion": "", "compiler": "", "platform": ""}));
+        return (
+            200,
+            json!({"major": "1", "minor": "30", "gitVersion": "v1.30.0", "gitCommit": "", "gitTreeState": "",
+                            "buildDate": "", "goVersion": "", "compiler": "", "platform": ""}),
+        );
     }
     if path.ends_with("/selfsubjectaccessreviews") {
         let group = body["spec"]["resourceAttributes"]["group"].as_str().unwrap_or_default();
@@ -145,10 +172,15 @@ fn serve(scenario: Scenario, state: &mut State, method: &http::Method, uri: &htt
     if rest.is_empty() {
         let list: Vec<Value> = served
             .iter()
-            .map(|(plural, kind, namespaced)| json!({"name": plural, "singularName": "", "kind": kind, "namespaced": namespaced,
-                                                     "verbs": ["get", "list", "watch", "create", "patch", "delete"]}))
+            .map(|(plural, kind, namespaced)| {
+                json!({"name": plural, "singularName": "", "kind": kind, "namespaced": namespaced,
+                                                     "verbs": ["get", "list", "watch", "create", "patch", "delete"]})
+            })
             .collect();
-        return (200, json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version, "resources": list}));
+        return (
+            200,
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version, "resources": list}),
+        );
     }
     let (namespace, plural, name) = match rest.as_slice() {
         ["namespaces", ns, plural] => (*ns, *plural, None),
@@ -167,16 +199,23 @@ fn serve(scenario: Scenario, state: &mut State, method: &http::Method, uri: &htt
             if query.contains("watch=true") {
                 return (200, Value::Null); // an empty watch that ends at once
             }
-            let wanted = query.split('&').find_map(|q| q.strip_prefix("fieldSelector=metadata.name="));
+            let wanted = query
+                .split('&')
+                .find_map(|q| q.strip_prefix("fieldSelector=metadata.name="));
             let items: Vec<Value> = state
                 .objects
                 .iter()
-                .filter(|(key, _)| key.starts_with(&prefix) || (namespace.is_empty() && key.starts_with(&format!("{group}/{plural}/"))))
+                .filter(|(key, _)| {
+                    key.starts_with(&prefix) || (namespace.is_empty() && key.starts_with(&format!("{group}/{plural}/")))
+                })
                 .filter(|(key, _)| wanted.is_none_or(|w| key.ends_with(&format!("/{w}"))))
                 .map(|(_, object)| object.clone())
                 .collect();
             let rv = state.resource_version.to_string();
-            (200, json!({"apiVersion": api_version, "kind": format!("{kind}List"), "metadata": {"resourceVersion": rv}, "items": items}))
+            (
+                200,
+                json!({"apiVersion": api_version, "kind": format!("{kind}List"), "metadata": {"resourceVersion": rv}, "items": items}),
+            )
         }
         ("GET", Some(name)) => match state.objects.get(&format!("{prefix}{name}")) {
             Some(object) => (200, object.clone()),
@@ -184,11 +223,21 @@ fn serve(scenario: Scenario, state: &mut State, method: &http::Method, uri: &htt
         },
         ("PATCH", Some(name)) => {
             if namespaced && !state.objects.contains_key(&format!("/namespaces//{namespace}")) {
-                return status(404, "NotFound", &format!("namespaces \"{namespace}\" not found"), "namespaces");
+                return status(
+                    404,
+                    "NotFound",
+                    &format!("namespaces \"{namespace}\" not found"),
+                    "namespaces",
+                );
             }
             if query.contains("dryRun=All") {
                 if scenario == Scenario::RejectsObjectsNamedRejected && name == "rejected" {
-                    return status(422, "Invalid", &format!("{kind} \"{name}\" is invalid: spec.replicas: must be >= 0"), plural);
+                    return status(
+                        422,
+                        "Invalid",
+                        &format!("{kind} \"{name}\" is invalid: spec.replicas: must be >= 0"),
+                        plural,
+                    );
                 }
                 return (200, body);
             }
@@ -212,7 +261,12 @@ fn serve(scenario: Scenario, state: &mut State, method: &http::Method, uri: &htt
             let name = body["metadata"]["name"].as_str().unwrap_or_default().to_owned();
             let key = format!("{prefix}{name}");
             if state.objects.contains_key(&key) {
-                return status(409, "AlreadyExists", &format!("{plural} \"{name}\" already exists"), plural);
+                return status(
+                    409,
+                    "AlreadyExists",
+                    &format!("{plural} \"{name}\" already exists"),
+                    plural,
+                );
             }
             let mut object = body;
             store(state, &key, &mut object, kind);

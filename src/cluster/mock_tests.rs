@@ -24,7 +24,11 @@ fn plan(manifest: &str) -> BootstrapPlan {
     BootstrapPlan {
         argocd_manifest: manifest.to_owned(),
         argocd_manifest_origin: "install.yaml".into(),
-        repo_credentials: Some(RepoCredentials { url: "https://git.example/course.git".into(), username: "u".into(), password: "hunter2".into() }),
+        repo_credentials: Some(RepoCredentials {
+            url: "https://git.example/course.git".into(),
+            username: "u".into(),
+            password: "hunter2".into(),
+        }),
         secrets: vec![ClusterSecretSpec {
             name: "db".into(),
             namespace: "lesson-db".into(),
@@ -41,7 +45,9 @@ fn plan(manifest: &str) -> BootstrapPlan {
 }
 
 fn position(log: &[String], needle: &str) -> usize {
-    log.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no request with `{needle}` in {log:#?}"))
+    log.iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no request with `{needle}` in {log:#?}"))
 }
 
 #[tokio::test]
@@ -53,43 +59,105 @@ async fn applies_crds_before_their_objects_and_namespaces_before_namespaced_obje
         "m.yaml",
     )
     .unwrap();
-    let applied = apply_objects(&client, objects, "argocd", Duration::from_secs(5), &mut |_| {}).await.unwrap();
+    let applied = apply_objects(&client, objects, "argocd", Duration::from_secs(5), &mut |_| {})
+        .await
+        .unwrap();
 
     let names: Vec<String> = applied.iter().map(|a| a.object.to_string()).collect();
-    assert_eq!(names, ["CustomResourceDefinition applications.argoproj.io", "Namespace argocd", "Application argocd/root", "ConfigMap argocd/settings"]);
+    assert_eq!(
+        names,
+        [
+            "CustomResourceDefinition applications.argoproj.io",
+            "Namespace argocd",
+            "Application argocd/root",
+            "ConfigMap argocd/settings"
+        ]
+    );
     let writes = state.lock().unwrap().writes();
-    assert_eq!(writes, [
-        "PATCH /apis/apiextensions.k8s.io/v1/customresourcedefinitions/applications.argoproj.io",
-        "PATCH /api/v1/namespaces/argocd",
-        "PATCH /apis/argoproj.io/v1alpha1/namespaces/argocd/applications/root",
-        "PATCH /api/v1/namespaces/argocd/configmaps/settings",
-    ], "the ConfigMap without a namespace lands in the default namespace");
+    assert_eq!(
+        writes,
+        [
+            "PATCH /apis/apiextensions.k8s.io/v1/customresourcedefinitions/applications.argoproj.io",
+            "PATCH /api/v1/namespaces/argocd",
+            "PATCH /apis/argoproj.io/v1alpha1/namespaces/argocd/applications/root",
+            "PATCH /api/v1/namespaces/argocd/configmaps/settings",
+        ],
+        "the ConfigMap without a namespace lands in the default namespace"
+    );
     let log = state.lock().unwrap().log.clone();
-    assert!(position(&log, "customresourcedefinitions?") < position(&log, "PATCH /apis/argoproj.io"), "waits for the CRD first");
-    assert!(log.iter().any(|l| l.contains("fieldManager=gitgen") && l.contains("force=true")));
+    assert!(
+        position(&log, "customresourcedefinitions?") < position(&log, "PATCH /apis/argoproj.io"),
+        "waits for the CRD first"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("fieldManager=gitgen") && l.contains("force=true"))
+    );
 }
 
 #[tokio::test]
 async fn a_second_apply_reports_every_object_unchanged() {
     let (client, _state) = fake::client(Scenario::Empty);
-    let manifest = format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: web}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a, namespace: web}}\ndata: {{k: v}}\n---{CRD}");
-    let first = apply_objects(&client, parse_manifest(&manifest, "m").unwrap(), "default", Duration::from_secs(5), &mut |_| {}).await.unwrap();
+    let manifest = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: web}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a, namespace: web}}\ndata: {{k: v}}\n---{CRD}"
+    );
+    let first = apply_objects(
+        &client,
+        parse_manifest(&manifest, "m").unwrap(),
+        "default",
+        Duration::from_secs(5),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert!(first.iter().all(|a| a.change == Change::Created), "{first:?}");
-    let second = apply_objects(&client, parse_manifest(&manifest, "m").unwrap(), "default", Duration::from_secs(5), &mut |_| {}).await.unwrap();
+    let second = apply_objects(
+        &client,
+        parse_manifest(&manifest, "m").unwrap(),
+        "default",
+        Duration::from_secs(5),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert!(second.iter().all(|a| a.change == Change::Unchanged), "{second:?}");
     let changed = manifest.replace("{k: v}", "{k: w}");
-    let third = apply_objects(&client, parse_manifest(&changed, "m").unwrap(), "default", Duration::from_secs(5), &mut |_| {}).await.unwrap();
-    let configured: Vec<String> = third.iter().filter(|a| a.change == Change::Configured).map(|a| a.object.to_string()).collect();
+    let third = apply_objects(
+        &client,
+        parse_manifest(&changed, "m").unwrap(),
+        "default",
+        Duration::from_secs(5),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let configured: Vec<String> = third
+        .iter()
+        .filter(|a| a.change == Change::Configured)
+        .map(|a| a.object.to_string())
+        .collect();
     assert_eq!(configured, ["ConfigMap web/a"]);
 }
 
 #[tokio::test]
 async fn an_unserved_kind_is_an_error_naming_the_object_and_the_crds_to_install() {
     let (client, _state) = fake::client(Scenario::Empty);
-    let objects = parse_manifest("apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: s, namespace: web}\n", "m").unwrap();
-    let err = apply_objects(&client, objects, "default", Duration::from_secs(5), &mut |_| {}).await.unwrap_err();
-    assert_eq!(err.to_string(), "the cluster does not serve `keda.sh/v1alpha1` `ScaledObject` (needed by ScaledObject web/s)");
-    assert_eq!(err.hint().unwrap(), "install the CRDs that serve `keda.sh/v1alpha1` first");
+    let objects = parse_manifest(
+        "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: s, namespace: web}\n",
+        "m",
+    )
+    .unwrap();
+    let err = apply_objects(&client, objects, "default", Duration::from_secs(5), &mut |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the cluster does not serve `keda.sh/v1alpha1` `ScaledObject` (needed by ScaledObject web/s)"
+    );
+    assert_eq!(
+        err.hint().unwrap(),
+        "install the CRDs that serve `keda.sh/v1alpha1` first"
+    );
 }
 
 #[tokio::test]
@@ -97,39 +165,77 @@ async fn bootstrap_installs_argocd_then_the_root_objects_and_a_second_run_change
     let (client, state) = fake::client(Scenario::Empty);
     let manifest = fs_err::read_to_string("../shared/crds/argocd-install/install.yaml").unwrap();
     let mut events = Vec::new();
-    let report = bootstrap(&client, &plan(&manifest), &mut |e| events.push(e)).await.unwrap();
+    let report = bootstrap(&client, &plan(&manifest), &mut |e| events.push(e))
+        .await
+        .unwrap();
 
     assert_eq!(report.server_version, "v1.30.0");
     assert_eq!(report.adopted, None);
     // 59 upstream objects, the argocd Namespace, the repository Secret, the lesson's
     // Namespace and Secret, the AppProject and the root Application.
     assert_eq!(report.objects.len(), 65);
-    assert!(report.objects.iter().all(|o| o.change == Change::Created), "{:?}", report.objects);
+    assert!(
+        report.objects.iter().all(|o| o.change == Change::Created),
+        "{:?}",
+        report.objects
+    );
     assert!(matches!(events[0], BootstrapEvent::PreflightPassed { .. }));
-    assert!(!format!("{events:?}{report:?}").contains("hunter2"), "credentials never reach events or the report");
+    assert!(
+        !format!("{events:?}{report:?}").contains("hunter2"),
+        "credentials never reach events or the report"
+    );
     {
         let state = state.lock().unwrap();
         let cm = &state.objects["/configmaps/argocd/argocd-cm"];
-        assert!(cm["data"][bootstrap::APPLICATION_HEALTH_KEY].as_str().unwrap().contains("hs.status"));
+        assert!(
+            cm["data"][bootstrap::APPLICATION_HEALTH_KEY]
+                .as_str()
+                .unwrap()
+                .contains("hs.status")
+        );
         let repo = &state.objects["/secrets/argocd/gitgen-repository"];
-        assert_eq!(repo["metadata"]["labels"]["argocd.argoproj.io/secret-type"], "repository");
-        assert_eq!(state.objects["argoproj.io/applications/argocd/root"]["spec"]["source"]["path"], "argocd/kind");
+        assert_eq!(
+            repo["metadata"]["labels"]["argocd.argoproj.io/secret-type"],
+            "repository"
+        );
+        assert_eq!(
+            state.objects["argoproj.io/applications/argocd/root"]["spec"]["source"]["path"],
+            "argocd/kind"
+        );
         let writes = state.writes();
         let last = writes.len() - 1;
-        assert!(writes[last].ends_with("/applications/root") && writes[last - 1].ends_with("/appprojects/course"), "{writes:#?}");
+        assert!(
+            writes[last].ends_with("/applications/root") && writes[last - 1].ends_with("/appprojects/course"),
+            "{writes:#?}"
+        );
     }
     let password = state.lock().unwrap().objects["/secrets/lesson-db/db"]["data"]["password"].clone();
 
     let again = bootstrap(&client, &plan(&manifest), &mut |_| {}).await.unwrap();
-    assert!(!again.changed_anything(), "{:?}", again.objects.iter().filter(|o| o.change != Change::Unchanged).collect::<Vec<_>>());
-    assert_eq!(state.lock().unwrap().objects["/secrets/lesson-db/db"]["data"]["password"], password, "never rotated");
+    assert!(
+        !again.changed_anything(),
+        "{:?}",
+        again
+            .objects
+            .iter()
+            .filter(|o| o.change != Change::Unchanged)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        state.lock().unwrap().objects["/secrets/lesson-db/db"]["data"]["password"],
+        password,
+        "never rotated"
+    );
 }
 
 #[tokio::test]
 async fn a_forbidden_preflight_stops_before_any_write_and_hints_at_cluster_admin() {
     let (client, state) = fake::client(Scenario::CannotCreateCrds);
     let err = bootstrap(&client, &plan(CRD), &mut |_| {}).await.unwrap_err();
-    assert_eq!(err.to_string(), "you may not create `customresourcedefinitions.apiextensions.k8s.io`");
+    assert_eq!(
+        err.to_string(),
+        "you may not create `customresourcedefinitions.apiextensions.k8s.io`"
+    );
     assert!(err.hint().unwrap().contains("cluster-admin"));
     assert!(state.lock().unwrap().writes().is_empty());
 }
@@ -145,34 +251,70 @@ async fn bootstrap_adopts_an_argocd_installed_by_kubectl_and_says_so() {
     })
     .await
     .unwrap();
-    assert!(report.adopted.as_deref().unwrap().contains("`kubectl-client-side-apply`"));
+    assert!(
+        report
+            .adopted
+            .as_deref()
+            .unwrap()
+            .contains("`kubectl-client-side-apply`")
+    );
     assert_eq!(adopting, report.adopted);
 }
 
 #[tokio::test]
 async fn dry_run_reports_rejections_missing_kinds_and_missing_namespaces_by_origin() {
     let (client, _state) = fake::client(Scenario::RejectsObjectsNamedRejected);
-    apply_objects(&client, parse_manifest("apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n", "m").unwrap(), "default", Duration::from_secs(5), &mut |_| {})
-        .await
-        .unwrap();
+    apply_objects(
+        &client,
+        parse_manifest("apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n", "m").unwrap(),
+        "default",
+        Duration::from_secs(5),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     let object = |lesson: &str, value: serde_json::Value| ServerObject {
-        origin: Origin { lesson: lesson.into(), file: format!("generated/{lesson}/all.yaml").into() },
+        origin: Origin {
+            lesson: lesson.into(),
+            file: format!("generated/{lesson}/all.yaml").into(),
+        },
         object: value,
     };
     let objects = [
-        object("basics", json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ok", "namespace": "web"}})),
-        object("basics", json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "rejected", "namespace": "web"}})),
-        object("autoscaling", json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "s", "namespace": "web"}})),
-        object("later", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "not-yet"}})),
+        object(
+            "basics",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ok", "namespace": "web"}}),
+        ),
+        object(
+            "basics",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "rejected", "namespace": "web"}}),
+        ),
+        object(
+            "autoscaling",
+            json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "s", "namespace": "web"}}),
+        ),
+        object(
+            "later",
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "not-yet"}}),
+        ),
     ];
     let report = dry_run(&client, &objects, "default").await.unwrap();
     assert_eq!(report.accepted, 1);
     assert_eq!(report.rejections.len(), 1);
     let rejection = &report.rejections[0];
-    assert_eq!((rejection.origin.lesson.as_str(), rejection.object.to_string()), ("basics", "Deployment web/rejected".into()));
+    assert_eq!(
+        (rejection.origin.lesson.as_str(), rejection.object.to_string()),
+        ("basics", "Deployment web/rejected".into())
+    );
     assert!(rejection.message.contains("must be >= 0"));
     assert_eq!(report.missing_kinds.len(), 1);
-    assert_eq!((report.missing_kinds[0].group.as_str(), report.missing_kinds[0].kind.as_str()), ("keda.sh", "ScaledObject"));
+    assert_eq!(
+        (
+            report.missing_kinds[0].group.as_str(),
+            report.missing_kinds[0].kind.as_str()
+        ),
+        ("keda.sh", "ScaledObject")
+    );
     assert!(report.missing_kinds[0].lessons.contains("autoscaling"));
     assert_eq!(report.unverified.len(), 1);
     assert!(report.unverified[0].reason.contains("`not-yet`"));
@@ -195,7 +337,15 @@ async fn cluster_with_applications(health: &str) -> kube::Client {
             "---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}, namespace: argocd}}\nstatus: {{sync: {{status: Synced, revision: abc}}, health: {{status: {health}}}}}\n"
         ));
     }
-    apply_objects(&client, parse_manifest(&manifest, "m").unwrap(), "argocd", Duration::from_secs(5), &mut |_| {}).await.unwrap();
+    apply_objects(
+        &client,
+        parse_manifest(&manifest, "m").unwrap(),
+        "argocd",
+        Duration::from_secs(5),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     client
 }
 
@@ -213,7 +363,11 @@ async fn watch_returns_once_every_expected_lesson_is_synced_and_healthy() {
     let client = cluster_with_applications("Healthy").await;
     let mut updates = Vec::new();
     let expected = ["basics".to_owned(), "ingress".to_owned()];
-    watch_applications(&client, "argocd", &expected, Duration::from_secs(5), &mut |rows| updates.push(rows.to_vec())).await.unwrap();
+    watch_applications(&client, "argocd", &expected, Duration::from_secs(5), &mut |rows| {
+        updates.push(rows.to_vec())
+    })
+    .await
+    .unwrap();
     assert!(updates.last().unwrap().iter().all(|row| row.converged));
 }
 
@@ -221,6 +375,11 @@ async fn watch_returns_once_every_expected_lesson_is_synced_and_healthy() {
 async fn watch_times_out_naming_the_lessons_that_did_not_converge_and_why() {
     let client = cluster_with_applications("Progressing").await;
     let expected = ["basics".to_owned(), "missing".to_owned()];
-    let err = watch_applications(&client, "argocd", &expected, Duration::from_millis(300), &mut |_| {}).await.unwrap_err();
-    assert_eq!(err.to_string(), "2 lesson(s) did not converge within 300ms:\n  basics: Synced, Progressing\n  missing: Missing, Missing: no Application yet");
+    let err = watch_applications(&client, "argocd", &expected, Duration::from_millis(300), &mut |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "2 lesson(s) did not converge within 300ms:\n  basics: Synced, Progressing\n  missing: Missing, Missing: no Application yet"
+    );
 }

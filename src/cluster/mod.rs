@@ -22,12 +22,10 @@ mod mock_tests;
 
 pub use apply::{Applied, Change, ObjectRef, apply_objects, parse_manifest};
 pub use bootstrap::{
-    BootstrapEvent, BootstrapPlan, BootstrapReport, ClusterSecretSpec, RepoCredentials,
-    WaitPlan, bootstrap,
+    BootstrapEvent, BootstrapPlan, BootstrapReport, ClusterSecretSpec, RepoCredentials, WaitPlan, bootstrap,
 };
 pub use status::{
-    AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, render_table,
-    watch_applications,
+    AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, render_table, watch_applications,
 };
 pub use validate::{DryRunReport, MissingKind, Origin, Rejection, ServerObject, Unverified, dry_run};
 
@@ -41,38 +39,35 @@ pub const ARGOCD_NAMESPACE: &str = "argocd";
 /// Builds a client the way kubectl does: `kubeconfig` (like `--kubeconfig`) or else
 /// `$KUBECONFIG` or `~/.kube/config`, then the in-cluster service account; `context`
 /// (like `--context`) picks a context other than the current one.
-pub async fn connect(
-    kubeconfig: Option<&Path>,
-    context: Option<&str>,
-) -> Result<kube::Client, ClusterError> {
+pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<kube::Client, ClusterError> {
     let options = kube::config::KubeConfigOptions {
         context: context.map(str::to_owned),
         ..Default::default()
     };
     let config = match kubeconfig {
         Some(path) => {
-            let file = kube::config::Kubeconfig::read_from(path).map_err(|source| {
-                ClusterError::Kubeconfig {
-                    path: Some(path.to_owned()),
-                    context: context.map(str::to_owned),
-                    message: source.to_string(),
-                }
-            })?;
-            kube::Config::from_custom_kubeconfig(file, &options).await.map_err(|source| {
-                ClusterError::Kubeconfig {
-                    path: Some(path.to_owned()),
-                    context: context.map(str::to_owned),
-                    message: source.to_string(),
-                }
-            })?
-        }
-        None if context.is_some() => kube::Config::from_kubeconfig(&options).await.map_err(
-            |source| ClusterError::Kubeconfig {
-                path: None,
+            let file = kube::config::Kubeconfig::read_from(path).map_err(|source| ClusterError::Kubeconfig {
+                path: Some(path.to_owned()),
                 context: context.map(str::to_owned),
                 message: source.to_string(),
-            },
-        )?,
+            })?;
+            kube::Config::from_custom_kubeconfig(file, &options)
+                .await
+                .map_err(|source| ClusterError::Kubeconfig {
+                    path: Some(path.to_owned()),
+                    context: context.map(str::to_owned),
+                    message: source.to_string(),
+                })?
+        }
+        None if context.is_some() => {
+            kube::Config::from_kubeconfig(&options)
+                .await
+                .map_err(|source| ClusterError::Kubeconfig {
+                    path: None,
+                    context: context.map(str::to_owned),
+                    message: source.to_string(),
+                })?
+        }
         None => kube::Config::infer().await.map_err(|source| ClusterError::Kubeconfig {
             path: None,
             context: None,

@@ -139,7 +139,10 @@ pub struct StatusRow {
 
 /// How Applications are addressed; a constant so status needs no discovery round trip.
 pub fn application_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application"), "applications")
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application"),
+        "applications",
+    )
 }
 
 /// Reads an Application's status fields.
@@ -148,7 +151,11 @@ pub fn app_status(object: &DynamicObject) -> AppStatus {
     let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
     let message = text(&status["operationState"]["message"])
         .filter(|_| matches!(status["operationState"]["phase"].as_str(), Some("Failed" | "Error")))
-        .or_else(|| status["conditions"].as_array().and_then(|c| c.iter().find_map(|c| text(&c["message"]))))
+        .or_else(|| {
+            status["conditions"]
+                .as_array()
+                .and_then(|c| c.iter().find_map(|c| text(&c["message"])))
+        })
         .or_else(|| text(&status["health"]["message"]));
     let problems = status["resources"]
         .as_array()
@@ -185,7 +192,10 @@ fn list_failed(source: kube::Error) -> ClusterError {
     if is_not_found(&source) {
         ClusterError::ArgoCdMissing
     } else {
-        ClusterError::Api { doing: "listing Argo CD Applications".into(), source }
+        ClusterError::Api {
+            doing: "listing Argo CD Applications".into(),
+            source,
+        }
     }
 }
 
@@ -249,7 +259,11 @@ pub async fn watch_applications(
     match followed {
         Ok(()) => Ok(()),
         Err(_) => Err(ClusterError::NotConverged {
-            lessons: last_rows.iter().filter(|row| !row.converged).map(|row| (row.name.clone(), row.why())).collect(),
+            lessons: last_rows
+                .iter()
+                .filter(|row| !row.converged)
+                .map(|row| (row.name.clone(), row.why()))
+                .collect(),
             timeout,
         }),
     }
@@ -258,18 +272,30 @@ pub async fn watch_applications(
 /// The `gitgen status` table: one line per lesson, columns aligned, and a note when no
 /// lesson has cluster data (the cluster is unreachable or not bootstrapped).
 pub fn render_table(rows: &[StatusRow]) -> String {
-    let header = ["LESSON", "ENABLED", "RENDERED", "SYNC", "HEALTH", "REVISION", "PROBLEMS"].map(String::from);
+    let header = [
+        "LESSON", "ENABLED", "RENDERED", "SYNC", "HEALTH", "REVISION", "PROBLEMS",
+    ]
+    .map(String::from);
     let mut table = vec![header.to_vec()];
     for row in rows {
         let (sync, health, revision, problems) = match &row.app {
             Some(app) => (
                 app.sync.clone(),
                 app.health.clone(),
-                app.revision.as_deref().map_or("-".into(), |r| r.chars().take(7).collect()),
+                app.revision
+                    .as_deref()
+                    .map_or("-".into(), |r| r.chars().take(7).collect()),
                 if app.problems.is_empty() {
-                    app.message.clone().filter(|_| !app.converged()).unwrap_or_else(|| "-".into())
+                    app.message
+                        .clone()
+                        .filter(|_| !app.converged())
+                        .unwrap_or_else(|| "-".into())
                 } else {
-                    app.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                    app.problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 },
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
@@ -284,11 +310,16 @@ pub fn render_table(rows: &[StatusRow]) -> String {
             problems,
         ]);
     }
-    let widths: Vec<usize> =
-        (0..header.len()).map(|c| table.iter().map(|line| line[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| table.iter().map(|line| line[c].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for line in &table {
-        let cells: Vec<String> = line.iter().zip(&widths).map(|(cell, width)| format!("{cell:width$}")).collect();
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
@@ -312,22 +343,28 @@ mod tests {
     }
 
     fn degraded() -> AppStatus {
-        app_status(&application("ingress", serde_json::json!({
-            "sync": {"status": "OutOfSync", "revision": "0123456789abcdef"},
-            "health": {"status": "Degraded", "message": "Deployment has not progressed"},
-            "resources": [
-                {"kind": "Service", "namespace": "web", "name": "front", "status": "Synced", "health": {"status": "Healthy"}},
-                {"kind": "Deployment", "namespace": "web", "name": "front", "status": "Synced",
-                 "health": {"status": "Degraded", "message": "exceeded its progress deadline"}},
-                {"kind": "ConfigMap", "namespace": "web", "name": "settings", "status": "OutOfSync"},
-            ],
-        })))
+        app_status(&application(
+            "ingress",
+            serde_json::json!({
+                "sync": {"status": "OutOfSync", "revision": "0123456789abcdef"},
+                "health": {"status": "Degraded", "message": "Deployment has not progressed"},
+                "resources": [
+                    {"kind": "Service", "namespace": "web", "name": "front", "status": "Synced", "health": {"status": "Healthy"}},
+                    {"kind": "Deployment", "namespace": "web", "name": "front", "status": "Synced",
+                     "health": {"status": "Degraded", "message": "exceeded its progress deadline"}},
+                    {"kind": "ConfigMap", "namespace": "web", "name": "settings", "status": "OutOfSync"},
+                ],
+            }),
+        ))
     }
 
     fn healthy(name: &str) -> AppStatus {
-        app_status(&application(name, serde_json::json!({
-            "sync": {"status": "Synced", "revision": "fedcba9876543210"}, "health": {"status": "Healthy"},
-        })))
+        app_status(&application(
+            name,
+            serde_json::json!({
+                "sync": {"status": "Synced", "revision": "fedcba9876543210"}, "health": {"status": "Healthy"},
+            }),
+        ))
     }
 
     #[test]
@@ -338,34 +375,68 @@ mod tests {
         assert_eq!(app.labels["gitgen.dev/lesson"], "ingress");
         assert_eq!(app.message.as_deref(), Some("Deployment has not progressed"));
         let problems: Vec<String> = app.problems.iter().map(ToString::to_string).collect();
-        assert_eq!(problems, ["Deployment web/front Degraded (exceeded its progress deadline)", "ConfigMap web/settings OutOfSync"]);
+        assert_eq!(
+            problems,
+            [
+                "Deployment web/front Degraded (exceeded its progress deadline)",
+                "ConfigMap web/settings OutOfSync"
+            ]
+        );
     }
 
     #[test]
     fn an_application_without_status_is_unknown() {
         let app = app_status(&application("new", Value::Null));
-        assert_eq!((app.sync.as_str(), app.health.as_str(), app.converged()), ("Unknown", "Unknown", false));
+        assert_eq!(
+            (app.sync.as_str(), app.health.as_str(), app.converged()),
+            ("Unknown", "Unknown", false)
+        );
     }
 
     #[test]
     fn renders_the_status_table() {
         let rows = vec![
-            StatusRow { lesson: "basics".into(), enabled_stage: Some("done".into()), rendered_fresh: true, app: Some(healthy("basics")) },
-            StatusRow { lesson: "ingress".into(), enabled_stage: Some("broken".into()), rendered_fresh: false, app: Some(degraded()) },
-            StatusRow { lesson: "operators".into(), enabled_stage: None, rendered_fresh: true, app: None },
+            StatusRow {
+                lesson: "basics".into(),
+                enabled_stage: Some("done".into()),
+                rendered_fresh: true,
+                app: Some(healthy("basics")),
+            },
+            StatusRow {
+                lesson: "ingress".into(),
+                enabled_stage: Some("broken".into()),
+                rendered_fresh: false,
+                app: Some(degraded()),
+            },
+            StatusRow {
+                lesson: "operators".into(),
+                enabled_stage: None,
+                rendered_fresh: true,
+                app: None,
+            },
         ];
         insta::assert_snapshot!(render_table(&rows));
     }
 
     #[test]
     fn says_the_cluster_is_unreachable_when_no_row_has_cluster_data() {
-        let rows = vec![StatusRow { lesson: "basics".into(), enabled_stage: Some("start".into()), rendered_fresh: true, app: None }];
+        let rows = vec![StatusRow {
+            lesson: "basics".into(),
+            enabled_stage: Some("start".into()),
+            rendered_fresh: true,
+            app: None,
+        }];
         insta::assert_snapshot!(render_table(&rows));
     }
 
     #[test]
     fn status_rows_serialize_for_json_output() {
-        let row = StatusRow { lesson: "basics".into(), enabled_stage: None, rendered_fresh: true, app: Some(healthy("basics")) };
+        let row = StatusRow {
+            lesson: "basics".into(),
+            enabled_stage: None,
+            rendered_fresh: true,
+            app: Some(healthy("basics")),
+        };
         let json = serde_json::to_value(&row).unwrap();
         assert_eq!(json["app"]["sync"], "Synced");
         assert_eq!(json["enabled_stage"], Value::Null);
@@ -373,7 +444,10 @@ mod tests {
 
     #[test]
     fn a_row_explains_why_it_has_not_converged() {
-        assert_eq!(AppRow::of("ingress", Some(&degraded())).why(), "OutOfSync, Degraded: Deployment has not progressed");
+        assert_eq!(
+            AppRow::of("ingress", Some(&degraded())).why(),
+            "OutOfSync, Degraded: Deployment has not progressed"
+        );
         assert_eq!(AppRow::of("later", None).why(), "Missing, Missing: no Application yet");
     }
 }

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use kube::api::{Patch, PatchParams, ValidationDirective};
 use kube::Client;
+use kube::api::{Patch, PatchParams, ValidationDirective};
 use serde::Serialize;
 
 use super::apply::{ObjectRef, Resolver, api_for, to_object};
@@ -115,16 +115,27 @@ pub async fn dry_run(
                     namespace: None,
                     name: item.object["metadata"]["name"].as_str().unwrap_or_default().into(),
                 };
-                report.rejections.push(Rejection { origin: item.origin.clone(), object, message });
+                report.rejections.push(Rejection {
+                    origin: item.origin.clone(),
+                    object,
+                    message,
+                });
                 continue;
             }
         };
         let reference = ObjectRef::of(&object);
-        let resolved = resolver.resolve(&reference.api_version, &reference.kind).await.map_err(|source| {
-            ClusterError::Api { doing: format!("discovering `{}`", reference.api_version), source }
-        })?;
+        let resolved = resolver
+            .resolve(&reference.api_version, &reference.kind)
+            .await
+            .map_err(|source| ClusterError::Api {
+                doing: format!("discovering `{}`", reference.api_version),
+                source,
+            })?;
         let Some(resolved) = resolved else {
-            let (group, version) = reference.api_version.rsplit_once('/').unwrap_or(("", &reference.api_version));
+            let (group, version) = reference
+                .api_version
+                .rsplit_once('/')
+                .unwrap_or(("", &reference.api_version));
             missing
                 .entry((group.to_owned(), version.to_owned(), reference.kind.clone()))
                 .or_default()
@@ -136,25 +147,41 @@ pub async fn dry_run(
         match api.patch(&reference.name, &params, &Patch::Apply(&object)).await {
             Ok(_) => report.accepted += 1,
             Err(kube::Error::Api(status)) => {
-                let missing_namespace = status.code == 404
-                    && status.details.as_ref().is_some_and(|d| d.kind == "namespaces");
+                let missing_namespace =
+                    status.code == 404 && status.details.as_ref().is_some_and(|d| d.kind == "namespaces");
                 if missing_namespace {
                     let namespace = reference.namespace.clone().unwrap_or_default();
                     report.unverified.push(Unverified {
                         origin: item.origin.clone(),
                         object: reference,
-                        reason: format!("namespace `{namespace}` does not exist yet, so the server cannot check objects in it"),
+                        reason: format!(
+                            "namespace `{namespace}` does not exist yet, so the server cannot check objects in it"
+                        ),
                     });
                 } else {
-                    report.rejections.push(Rejection { origin: item.origin.clone(), object: reference, message: status.message.clone() });
+                    report.rejections.push(Rejection {
+                        origin: item.origin.clone(),
+                        object: reference,
+                        message: status.message.clone(),
+                    });
                 }
             }
-            Err(source) => return Err(ClusterError::Api { doing: format!("dry-run apply of {reference}"), source }),
+            Err(source) => {
+                return Err(ClusterError::Api {
+                    doing: format!("dry-run apply of {reference}"),
+                    source,
+                });
+            }
         }
     }
     report.missing_kinds = missing
         .into_iter()
-        .map(|((group, version, kind), lessons)| MissingKind { group, version, kind, lessons })
+        .map(|((group, version, kind), lessons)| MissingKind {
+            group,
+            version,
+            kind,
+            lessons,
+        })
         .collect();
     Ok(report)
 }

@@ -16,7 +16,10 @@ use crate::Outcome;
 use crate::cli::{BootstrapArgs, ClusterArgs, GlobalArgs, OutputFormat, StatusArgs, ValidateArgs};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }
 
 async fn connect(args: &ClusterArgs) -> Result<kube::Client, gitgen::Error> {
@@ -24,7 +27,11 @@ async fn connect(args: &ClusterArgs) -> Result<kube::Client, gitgen::Error> {
 }
 
 fn usage(message: String, hint: &str) -> anyhow::Error {
-    gitgen::Error::Usage { message, hint: Some(hint.to_owned()) }.into()
+    gitgen::Error::Usage {
+        message,
+        hint: Some(hint.to_owned()),
+    }
+    .into()
 }
 
 /// The upstream install manifest of the pinned Argo CD release.
@@ -34,7 +41,12 @@ fn download_argocd(version: &str) -> anyhow::Result<(String, String)> {
     let text = ureq::get(&url)
         .call()
         .and_then(|mut response| response.body_mut().read_to_string())
-        .map_err(|err| usage(format!("cannot download `{url}`: {err}"), "download it elsewhere and pass `--argocd-manifest FILE`"))?;
+        .map_err(|err| {
+            usage(
+                format!("cannot download `{url}`: {err}"),
+                "download it elsewhere and pass `--argocd-manifest FILE`",
+            )
+        })?;
     Ok((text, url))
 }
 
@@ -53,7 +65,9 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
         Some(path) => (fs_err::read_to_string(path)?, path.display().to_string()),
         None => download_argocd(&config.argocd.version)?,
     };
-    let password = std::env::var("GITGEN_REPO_PASSWORD").or_else(|_| std::env::var("GITGEN_GIT_TOKEN")).ok();
+    let password = std::env::var("GITGEN_REPO_PASSWORD")
+        .or_else(|_| std::env::var("GITGEN_GIT_TOKEN"))
+        .ok();
     let repo_credentials = password.filter(|p| !p.is_empty()).map(|password| RepoCredentials {
         url: repo_url.to_owned(),
         username: args.repo_username.clone().unwrap_or_else(|| "git".to_owned()),
@@ -75,7 +89,9 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
     let mut view = LiveView::new();
     let report = runtime()?.block_on(async {
         let client = connect(&args.cluster).await?;
-        cluster::bootstrap(&client, &plan, &mut |event| view.show(&event)).await.map_err(gitgen::Error::from)
+        cluster::bootstrap(&client, &plan, &mut |event| view.show(&event))
+            .await
+            .map_err(gitgen::Error::from)
     })?;
     let count = |change: Change| report.objects.iter().filter(|a| a.change == change).count();
     if let Some(reason) = &report.adopted {
@@ -102,7 +118,12 @@ fn cluster_secrets(workspace: &Workspace) -> Vec<ClusterSecretSpec> {
         .lessons
         .keys()
         .flat_map(|id| workspace.catalog.lessons[id].lesson.cluster_secrets.iter())
-        .map(|s| ClusterSecretSpec { name: s.name.clone(), namespace: s.namespace.clone(), literal: s.literal.clone(), random: s.random.clone() })
+        .map(|s| ClusterSecretSpec {
+            name: s.name.clone(),
+            namespace: s.namespace.clone(),
+            literal: s.literal.clone(),
+            random: s.random.clone(),
+        })
         .collect()
 }
 
@@ -115,14 +136,21 @@ struct LiveView {
 
 impl LiveView {
     fn new() -> Self {
-        LiveView { terminal: std::io::stderr().is_terminal(), drawn: 0 }
+        LiveView {
+            terminal: std::io::stderr().is_terminal(),
+            drawn: 0,
+        }
     }
 
     fn show(&mut self, event: &BootstrapEvent) {
         match event {
-            BootstrapEvent::PreflightPassed { server_version } => eprintln!("Connected: Kubernetes {server_version}; permissions OK."),
+            BootstrapEvent::PreflightPassed { server_version } => {
+                eprintln!("Connected: Kubernetes {server_version}; permissions OK.")
+            }
             BootstrapEvent::Adopting { reason } => eprintln!("Adopting the Argo CD already installed: {reason}"),
-            BootstrapEvent::Applied(applied) if applied.change != Change::Unchanged => eprintln!("{} {}", applied.change, applied.object),
+            BootstrapEvent::Applied(applied) if applied.change != Change::Unchanged => {
+                eprintln!("{} {}", applied.change, applied.object)
+            }
             BootstrapEvent::Applied(_) => {}
             BootstrapEvent::Applications(rows) => self.draw(rows),
         }
@@ -131,11 +159,23 @@ impl LiveView {
     fn draw(&mut self, rows: &[AppRow]) {
         let done = rows.iter().filter(|r| r.converged).count();
         let width = 30;
-        let filled = if rows.is_empty() { width } else { done * width / rows.len() };
-        let mut lines = vec![format!("[{}{}] {done}/{} lessons Synced and Healthy", "#".repeat(filled), "-".repeat(width - filled), rows.len())];
+        let filled = if rows.is_empty() {
+            width
+        } else {
+            done * width / rows.len()
+        };
+        let mut lines = vec![format!(
+            "[{}{}] {done}/{} lessons Synced and Healthy",
+            "#".repeat(filled),
+            "-".repeat(width - filled),
+            rows.len()
+        )];
         for row in rows {
             let message = row.message.as_deref().unwrap_or("");
-            lines.push(format!("  {:<24} {:<10} {:<12} {message}", row.name, row.sync, row.health));
+            lines.push(format!(
+                "  {:<24} {:<10} {:<12} {message}",
+                row.name, row.sync, row.health
+            ));
         }
         let mut err = std::io::stderr().lock();
         if self.terminal && self.drawn > 0 {
@@ -180,7 +220,12 @@ pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome>
                     None => serde_json::json!({"reachable": true}),
                     Some(err) => serde_json::json!({"reachable": false, "error": err.to_string()}),
                 };
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"environment": workspace.settings.env_name, "cluster": cluster, "lessons": rows}))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"environment": workspace.settings.env_name, "cluster": cluster, "lessons": rows})
+                    )?
+                );
             }
             OutputFormat::Table => {
                 print!("{}", cluster::render_table(&rows));
@@ -205,14 +250,22 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
     // Offline: every object of every lesson at every stage, plus the Argo CD bundle.
     let files = gitgen::render::render(&workspace.context(), |_| true).map_err(gitgen::Error::from)?;
     let mut objects = Vec::new();
-    for file in files.iter().filter(|f| f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") && !f.path.contains("/values-")) {
-        let documents: Vec<serde_json::Value> = gitgen::yaml::from_multiple(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
+    for file in files.iter().filter(|f| {
+        f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") && !f.path.contains("/values-")
+    }) {
+        let documents: Vec<serde_json::Value> =
+            gitgen::yaml::from_multiple(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
         objects.extend(documents.into_iter().map(|o| (file.path.as_str(), o)));
     }
     let schemas = match &args.crds {
         Some(dir) => {
             let mut documents: Vec<serde_json::Value> = objects.iter().filter_map(|(_, o)| constraint_crd(o)).collect();
-            documents.extend(objects.iter().filter(|(_, o)| o["kind"] == "CustomResourceDefinition").map(|(_, o)| o.clone()));
+            documents.extend(
+                objects
+                    .iter()
+                    .filter(|(_, o)| o["kind"] == "CustomResourceDefinition")
+                    .map(|(_, o)| o.clone()),
+            );
             let mut schemas = CrdSchemas::from_dir(dir).map_err(|e| anyhow::anyhow!(e))?;
             schemas.extend(documents).map_err(|e| anyhow::anyhow!(e))?;
             Some(schemas)
@@ -222,13 +275,20 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
     let (mut problems, mut unchecked) = (0, Vec::new());
     for (path, object) in &objects {
         let (check, found) = check_object(object, schemas.as_ref());
-        let id = format!("{} {}", object["kind"].as_str().unwrap_or("?"), object["metadata"]["name"].as_str().unwrap_or("?"));
+        let id = format!(
+            "{} {}",
+            object["kind"].as_str().unwrap_or("?"),
+            object["metadata"]["name"].as_str().unwrap_or("?")
+        );
         for problem in &found {
             println!("{path}: {id}: {problem}");
         }
         problems += found.len();
         if check == Check::Minimum {
-            unchecked.push(format!("{path}: {id} ({})", object["apiVersion"].as_str().unwrap_or("?")));
+            unchecked.push(format!(
+                "{path}: {id} ({})",
+                object["apiVersion"].as_str().unwrap_or("?")
+            ));
         }
     }
     if args.crds.is_some() {
@@ -237,17 +297,30 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
         }
         problems += unchecked.len();
     } else if !unchecked.is_empty() {
-        eprintln!("{} custom resource(s) got only the minimum check; pass `--crds DIR` to check them against their CRDs.", unchecked.len());
+        eprintln!(
+            "{} custom resource(s) got only the minimum check; pass `--crds DIR` to check them against their CRDs.",
+            unchecked.len()
+        );
     }
     eprintln!("Checked {} object(s): {problems} problem(s).", objects.len());
-    Ok(if problems == 0 { Outcome::Success } else { Outcome::Different })
+    Ok(if problems == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Different
+    })
 }
 
 fn validate_on_server(workspace: &Workspace, args: &ClusterArgs) -> anyhow::Result<Outcome> {
     let objects: Vec<ServerObject> = workspace
         .enabled_objects()?
         .into_iter()
-        .map(|(lesson, file, object)| ServerObject { origin: Origin { lesson: lesson.to_string(), file: file.into() }, object })
+        .map(|(lesson, file, object)| ServerObject {
+            origin: Origin {
+                lesson: lesson.to_string(),
+                file: file.into(),
+            },
+            object,
+        })
         .collect();
     let report = runtime()?.block_on(async {
         let client = connect(args).await?;
@@ -260,7 +333,11 @@ fn validate_on_server(workspace: &Workspace, args: &ClusterArgs) -> anyhow::Resu
             total.rejections.extend(report.rejections);
             total.unverified.extend(report.unverified);
             for missing in report.missing_kinds {
-                match total.missing_kinds.iter_mut().find(|m| m.group == missing.group && m.kind == missing.kind) {
+                match total
+                    .missing_kinds
+                    .iter_mut()
+                    .find(|m| m.group == missing.group && m.kind == missing.kind)
+                {
                     Some(known) => known.lessons.extend(missing.lessons),
                     None => total.missing_kinds.push(missing),
                 }
@@ -269,14 +346,32 @@ fn validate_on_server(workspace: &Workspace, args: &ClusterArgs) -> anyhow::Resu
         Ok::<_, gitgen::Error>(total)
     })?;
     for rejection in &report.rejections {
-        println!("rejected: {} {}: {}: {}", rejection.origin.lesson, rejection.origin.file.display(), rejection.object, rejection.message);
+        println!(
+            "rejected: {} {}: {}: {}",
+            rejection.origin.lesson,
+            rejection.origin.file.display(),
+            rejection.object,
+            rejection.message
+        );
     }
     for missing in &report.missing_kinds {
         let lessons: Vec<&str> = missing.lessons.iter().map(String::as_str).collect();
-        println!("missing kind: {}/{} {} (used by {}): install its CRDs first", missing.group, missing.version, missing.kind, lessons.join(", "));
+        println!(
+            "missing kind: {}/{} {} (used by {}): install its CRDs first",
+            missing.group,
+            missing.version,
+            missing.kind,
+            lessons.join(", ")
+        );
     }
     for unverified in &report.unverified {
-        println!("unverified: {} {}: {}: {}", unverified.origin.lesson, unverified.origin.file.display(), unverified.object, unverified.reason);
+        println!(
+            "unverified: {} {}: {}: {}",
+            unverified.origin.lesson,
+            unverified.origin.file.display(),
+            unverified.object,
+            unverified.reason
+        );
     }
     eprintln!(
         "{} object(s) accepted, {} rejected, {} kind(s) missing, {} unverified.",
@@ -285,7 +380,11 @@ fn validate_on_server(workspace: &Workspace, args: &ClusterArgs) -> anyhow::Resu
         report.missing_kinds.len(),
         report.unverified.len()
     );
-    Ok(if report.rejections.is_empty() && report.missing_kinds.is_empty() { Outcome::Success } else { Outcome::Different })
+    Ok(if report.rejections.is_empty() && report.missing_kinds.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Different
+    })
 }
 
 fn group_by_lesson(objects: &[ServerObject]) -> Vec<(&str, Vec<ServerObject>)> {

@@ -24,12 +24,33 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Outcome> {
     changes.sort_by_key(|c| c.0);
     let lock_text = &plan.lock_text;
     if plan.lock_changes() {
-        changes.push((gitgen::output::LOCK_FILE, plan.old_lock_text.as_deref().unwrap_or(""), lock_text));
+        changes.push((
+            gitgen::output::LOCK_FILE,
+            plan.old_lock_text.as_deref().unwrap_or(""),
+            lock_text,
+        ));
     }
     for (path, old, new) in &changes {
-        let (from, to) = (if old.is_empty() { "/dev/null".to_owned() } else { format!("a/{path}") }, if new.is_empty() { "/dev/null".to_owned() } else { format!("b/{path}") });
+        let (from, to) = (
+            if old.is_empty() {
+                "/dev/null".to_owned()
+            } else {
+                format!("a/{path}")
+            },
+            if new.is_empty() {
+                "/dev/null".to_owned()
+            } else {
+                format!("b/{path}")
+            },
+        );
         let diff = TextDiff::from_lines(*old, *new);
-        for line in diff.unified_diff().context_radius(3).header(&from, &to).to_string().lines() {
+        for line in diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&from, &to)
+            .to_string()
+            .lines()
+        {
             let paint = match line.as_bytes().first() {
                 _ if !color => "",
                 _ if line.starts_with("+++") || line.starts_with("---") => "\x1b[1m",
@@ -43,7 +64,10 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Outcome> {
         }
     }
     for conflict in &plan.conflicts {
-        println!("# {}: changed outside gitgen; render would refuse it without --force", conflict.path);
+        println!(
+            "# {}: changed outside gitgen; render would refuse it without --force",
+            conflict.path
+        );
     }
     if changes.is_empty() && plan.conflicts.is_empty() {
         eprintln!("No difference: the rendered tree is up to date.");

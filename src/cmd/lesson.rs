@@ -14,7 +14,10 @@ pub fn run(global: &GlobalArgs, args: &LessonArgs) -> anyhow::Result<Outcome> {
     let index = lesson.stage_index(stage.as_str()).expect("checked stage");
     let file = walkthrough(&workspace.context(), lesson, index).map_err(gitgen::Error::from)?;
     // The first line is the "generated" comment, which is noise in a terminal.
-    let text = file.contents.split_once('\n').map_or(file.contents.as_str(), |(_, rest)| rest);
+    let text = file
+        .contents
+        .split_once('\n')
+        .map_or(file.contents.as_str(), |(_, rest)| rest);
     print!("{text}");
     Ok(Outcome::Success)
 }

@@ -56,7 +56,14 @@ pub fn run(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<Outcome> {
                 section: &l.section,
                 enabled: stage.is_some(),
                 stage,
-                stages: l.stages.iter().map(|s| StageRow { name: s.name.as_str(), description: &s.description }).collect(),
+                stages: l
+                    .stages
+                    .iter()
+                    .map(|s| StageRow {
+                        name: s.name.as_str(),
+                        description: &s.description,
+                    })
+                    .collect(),
                 charts: l
                     .charts
                     .iter()
@@ -73,7 +80,11 @@ pub fn run(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<Outcome> {
                 conflicts: l
                     .conflicts
                     .iter()
-                    .map(|c| ConflictRow { lesson: c.lesson.value.as_str(), environments: &c.environments, reason: &c.reason })
+                    .map(|c| ConflictRow {
+                        lesson: c.lesson.value.as_str(),
+                        environments: &c.environments,
+                        reason: &c.reason,
+                    })
                     .collect(),
             }
         })
@@ -93,13 +104,23 @@ fn table(rows: &[LessonRow<'_>]) -> String {
             let stages: Vec<String> = r
                 .stages
                 .iter()
-                .map(|s| if Some(s.name) == r.stage { format!("[{}]", s.name) } else { s.name.to_owned() })
+                .map(|s| {
+                    if Some(s.name) == r.stage {
+                        format!("[{}]", s.name)
+                    } else {
+                        s.name.to_owned()
+                    }
+                })
                 .collect();
             [
                 r.name.to_owned(),
                 r.stage.map_or("-".to_owned(), |s| s.to_owned()),
                 stages.join(" → "),
-                r.charts.iter().map(|c| format!("{}@{}", c.chart, c.version)).collect::<Vec<_>>().join(", "),
+                r.charts
+                    .iter()
+                    .map(|c| format!("{}@{}", c.chart, c.version))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 r.requires.join(", "),
             ]
         })

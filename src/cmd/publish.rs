@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use gitgen::catalog::Selection;
 use gitgen::catalog::toggle::{ToggleFile, toggle_path};
 use gitgen::git::{self, Credentials, PublishRequest};
-use gitgen::output::{self, LOCK_FILE};
 use gitgen::output::lock::sha256;
+use gitgen::output::{self, LOCK_FILE};
 use gitgen::workspace::{Freshness, Workspace};
 
 use crate::Outcome;
@@ -18,26 +18,45 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
     // change render did not make (or a render not run yet), which is not ours to commit.
     let stale = workspace.plan(Freshness::Full)?.plan;
     if !stale.is_up_to_date() && !args.include_local_changes {
-        let files: Vec<String> = stale.summary().iter().map(|(status, path)| format!("  {status} {path}")).collect();
+        let files: Vec<String> = stale
+            .summary()
+            .iter()
+            .map(|(status, path)| format!("  {status} {path}"))
+            .collect();
         return Err(gitgen::Error::Usage {
-            message: format!("{} file(s) under gitgen's folders differ from what render writes:\n{}", files.len(), files.join("\n")),
-            hint: Some("run `gitgen render` (see `gitgen diff`), or pass `--include-local-changes` to commit them as they are".to_owned()),
+            message: format!(
+                "{} file(s) under gitgen's folders differ from what render writes:\n{}",
+                files.len(),
+                files.join("\n")
+            ),
+            hint: Some(
+                "run `gitgen render` (see `gitgen diff`), or pass `--include-local-changes` to commit them as they are"
+                    .to_owned(),
+            ),
         }
         .into());
     }
     let env = &workspace.settings.env_name;
     let toggle = toggle_path(env);
-    let paths: Vec<PathBuf> = ["generated".to_owned(), format!("overlays/{env}"), format!("argocd/{env}"), LOCK_FILE.to_owned()]
-        .into_iter()
-        .map(PathBuf::from)
-        .collect();
+    let paths: Vec<PathBuf> = [
+        "generated".to_owned(),
+        format!("overlays/{env}"),
+        format!("argocd/{env}"),
+        LOCK_FILE.to_owned(),
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .collect();
     let (lock, _) = output::read_lock(&workspace.settings.repo)?;
     let recorded = lock.map(|l| l.files).unwrap_or_default();
     let is_render_output = |path: &Path, bytes: &[u8]| {
         let path = path.to_string_lossy().replace('\\', "/");
         path == toggle || path == LOCK_FILE || recorded.get(&path) == Some(&sha256(bytes))
     };
-    let message = args.message.clone().unwrap_or_else(|| commit_message(&workspace, &toggle));
+    let message = args
+        .message
+        .clone()
+        .unwrap_or_else(|| commit_message(&workspace, &toggle));
     let request = PublishRequest {
         repo: &workspace.settings.repo,
         branch: &args.branch,
@@ -57,7 +76,10 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
     }
     match (&published.pushed_to, &published.pr_url) {
         (Some(remote), Some(url)) => println!("Pushed to `{remote}`. Open the pull request: {url}"),
-        (Some(remote), None) => println!("Pushed `{}` to `{remote}`; open a pull request from it.", published.branch),
+        (Some(remote), None) => println!(
+            "Pushed `{}` to `{remote}`; open a pull request from it.",
+            published.branch
+        ),
         (None, _) => println!("Not pushed; run again with `--push origin` to push."),
     }
     Ok(Outcome::Success)
@@ -68,7 +90,10 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
 fn commit_message(workspace: &Workspace, toggle: &str) -> String {
     let env = &workspace.settings.env_name;
     let before = git::read_at_head(&workspace.settings.repo, toggle)
-        .map(|text| ToggleFile { path: toggle.into(), text })
+        .map(|text| ToggleFile {
+            path: toggle.into(),
+            text,
+        })
         .and_then(|file| file.selection(&workspace.catalog, env).ok())
         .unwrap_or_default();
     let after: &Selection = &workspace.selection;

@@ -23,7 +23,10 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
         for line in &stale {
             println!("{line}");
         }
-        eprintln!("{} file(s) differ from what `gitgen render --env {env}` would write.", stale.len());
+        eprintln!(
+            "{} file(s) differ from what `gitgen render --env {env}` would write.",
+            stale.len()
+        );
         return Ok(Outcome::Different);
     }
     let outcome = workspace.render(args.force)?;

@@ -7,8 +7,13 @@ use crate::Outcome;
 use crate::cli::SynthArgs;
 
 pub fn run(args: &SynthArgs) -> anyhow::Result<Outcome> {
-    let spec = SynthSpec { lessons: args.lessons, stages: args.stages, manifests: args.manifests };
-    write_repo(&args.dir, &spec).with_context(|| format!("cannot write the synthetic repo `{}`", args.dir.display()))?;
+    let spec = SynthSpec {
+        lessons: args.lessons,
+        stages: args.stages,
+        manifests: args.manifests,
+    };
+    write_repo(&args.dir, &spec)
+        .with_context(|| format!("cannot write the synthetic repo `{}`", args.dir.display()))?;
     eprintln!(
         "Wrote `{}`: {} lessons, {} stages and {} manifests each.",
         args.dir.display(),

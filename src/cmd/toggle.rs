@@ -27,7 +27,10 @@ pub fn disable(global: &GlobalArgs, args: &DisableArgs) -> anyhow::Result<Outcom
     let mut workspace = super::open(global)?;
     let id = workspace.lesson_id(&args.lesson)?;
     if !workspace.selection.lessons.contains_key(&id) {
-        eprintln!("`{id}` is not enabled in `{}`; nothing to do.", workspace.settings.env_name);
+        eprintln!(
+            "`{id}` is not enabled in `{}`; nothing to do.",
+            workspace.settings.env_name
+        );
         return Ok(Outcome::Success);
     }
     let dependents: Vec<_> = workspace
@@ -41,7 +44,9 @@ pub fn disable(global: &GlobalArgs, args: &DisableArgs) -> anyhow::Result<Outcom
         let names: Vec<String> = dependents.iter().map(|d| format!("`{d}`")).collect();
         return Err(gitgen::Error::Usage {
             message: format!("`{id}` is required by enabled {}", names.join(", ")),
-            hint: Some(format!("disable those first, or run `gitgen disable {id} --cascade` to disable them all")),
+            hint: Some(format!(
+                "disable those first, or run `gitgen disable {id} --cascade` to disable them all"
+            )),
         }
         .into());
     }

@@ -28,7 +28,9 @@ impl LockFile {
     /// Parses the lock; `None` for text that is not a lock (treated as no lock at all,
     /// which only costs a full render).
     pub fn parse(text: &str) -> Option<Self> {
-        serde_json::from_str::<LockFile>(text).ok().filter(|lock| lock.version == 1)
+        serde_json::from_str::<LockFile>(text)
+            .ok()
+            .filter(|lock| lock.version == 1)
     }
 
     /// The text written to disk: pretty JSON, keys sorted, one path per line so a

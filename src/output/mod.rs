@@ -13,8 +13,8 @@ mod txn;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
-use std::sync::Arc;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -45,23 +45,36 @@ pub enum OutputError {
 }
 
 fn count(n: usize) -> String {
-    if n == 1 { "1 file".to_owned() } else { format!("{n} files") }
+    if n == 1 {
+        "1 file".to_owned()
+    } else {
+        format!("{n} files")
+    }
 }
 
 fn list(conflicts: &[Conflict]) -> String {
-    conflicts.iter().map(|c| format!("  {}: {}", c.path, c.reason.describe())).collect::<Vec<_>>().join("\n")
+    conflicts
+        .iter()
+        .map(|c| format!("  {}: {}", c.path, c.reason.describe()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl OutputError {
     pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
-        OutputError::Io { action, path: path.to_owned(), source }
+        OutputError::Io {
+            action,
+            path: path.to_owned(),
+            source,
+        }
     }
 
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
             OutputError::Conflicts { .. } => Some(
-                "move the change into `catalog/` (or the toggle file), or run again with `--force` to discard it".to_owned(),
+                "move the change into `catalog/` (or the toggle file), or run again with `--force` to discard it"
+                    .to_owned(),
             ),
             OutputError::Io { .. } => None,
         }
@@ -168,7 +181,11 @@ impl Plan {
             .map(|p| ('A', p.as_str()))
             .chain(self.modified.keys().map(|p| ('M', p.as_str())))
             .chain(self.deleted.keys().map(|p| ('D', p.as_str())))
-            .chain(self.conflicts.iter().map(|c| (if c.rendered { 'M' } else { 'D' }, c.path.as_str())))
+            .chain(
+                self.conflicts
+                    .iter()
+                    .map(|c| (if c.rendered { 'M' } else { 'D' }, c.path.as_str())),
+            )
             .collect();
         if self.lock_changes() {
             rows.push((if self.old_lock_text.is_some() { 'M' } else { 'A' }, LOCK_FILE));
@@ -212,7 +229,9 @@ fn walk(repo: &Path, dir: &str, out: &mut Vec<String>) -> Result<(), OutputError
         let entry = entry.map_err(|err| OutputError::io("read", &path, err))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let child = format!("{dir}{name}");
-        let kind = entry.file_type().map_err(|err| OutputError::io("read", &entry.path(), err))?;
+        let kind = entry
+            .file_type()
+            .map_err(|err| OutputError::io("read", &entry.path(), err))?;
         if kind.is_dir() {
             walk(repo, &format!("{child}/"), out)?;
         } else {
@@ -224,7 +243,11 @@ fn walk(repo: &Path, dir: &str, out: &mut Vec<String>) -> Result<(), OutputError
 
 /// The folders whose files are compared with the disk. Lessons whose files are all
 /// `Keep` are left out: their inputs did not change, so their folders are not read.
-fn folders_to_scan(repo: &Path, scope: &Scope, desired: &BTreeMap<String, Desired>) -> Result<Vec<String>, OutputError> {
+fn folders_to_scan(
+    repo: &Path,
+    scope: &Scope,
+    desired: &BTreeMap<String, Desired>,
+) -> Result<Vec<String>, OutputError> {
     let kept_lessons: BTreeSet<&str> = desired
         .iter()
         .filter(|(_, d)| matches!(d, Desired::Keep(_)))
@@ -235,7 +258,9 @@ fn folders_to_scan(repo: &Path, scope: &Scope, desired: &BTreeMap<String, Desire
         if prefix == "generated/" {
             let root = repo.join("generated");
             let entries = match fs_err::read_dir(&root) {
-                Ok(entries) => entries.collect::<Result<Vec<_>, _>>().map_err(|e| OutputError::io("read", &root, e))?,
+                Ok(entries) => entries
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| OutputError::io("read", &root, e))?,
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
                 Err(err) => return Err(OutputError::io("read", &root, err)),
             };
@@ -274,7 +299,7 @@ pub fn plan(
     // What is on disk in the folders we scan, plus every desired path (which may be
     // missing from disk).
     let mut on_disk = Vec::new();
-    for folder in folders_to_scan(repo, scope, &desired)? {
+    for folder in folders_to_scan(repo, scope, desired)? {
         match fs_err::symlink_metadata(repo.join(&folder)) {
             Ok(meta) if meta.is_dir() => walk(repo, &format!("{folder}/"), &mut on_disk)?,
             Ok(_) => on_disk.push(folder),
@@ -285,7 +310,12 @@ pub fn plan(
     let candidates: BTreeSet<&str> = on_disk
         .iter()
         .map(String::as_str)
-        .chain(desired.iter().filter(|(_, d)| matches!(d, Desired::Write(_))).map(|(p, _)| p.as_str()))
+        .chain(
+            desired
+                .iter()
+                .filter(|(_, d)| matches!(d, Desired::Write(_)))
+                .map(|(p, _)| p.as_str()),
+        )
         .collect();
     enum Outcome {
         Same,
@@ -315,7 +345,10 @@ pub fn plan(
             Ok((path, outcome))
         })
         .collect::<Result<_, OutputError>>()?;
-    let mut plan = Plan { old_lock_text, ..Plan::default() };
+    let mut plan = Plan {
+        old_lock_text,
+        ..Plan::default()
+    };
     let desired_paths = desired;
     for (path, outcome) in outcomes {
         let path = path.to_owned();
@@ -338,7 +371,12 @@ pub fn plan(
     }
     let mut lock = new_lock_base;
     if let Some(old) = old_lock {
-        lock.files.extend(old.files.iter().filter(|(p, _)| !scope.owns(p)).map(|(p, h)| (p.clone(), h.clone())));
+        lock.files.extend(
+            old.files
+                .iter()
+                .filter(|(p, _)| !scope.owns(p))
+                .map(|(p, h)| (p.clone(), h.clone())),
+        );
     }
     for (path, desired) in desired {
         let hash = match desired {
@@ -353,7 +391,10 @@ pub fn plan(
 }
 
 /// The desired tree from rendered files, plus `Keep` entries for skipped lessons.
-pub fn desired_tree(files: Vec<RenderedFile>, kept: impl Iterator<Item = (String, String)>) -> BTreeMap<String, Desired> {
+pub fn desired_tree(
+    files: Vec<RenderedFile>,
+    kept: impl Iterator<Item = (String, String)>,
+) -> BTreeMap<String, Desired> {
     let mut desired: BTreeMap<String, Desired> = kept.map(|(path, hash)| (path, Desired::Keep(hash))).collect();
     desired.extend(files.into_iter().map(|f| (f.path, Desired::Write(f.contents.into()))));
     desired
@@ -373,7 +414,9 @@ pub fn apply(
     force: bool,
 ) -> Result<(), OutputError> {
     if !plan.conflicts.is_empty() && !force {
-        return Err(OutputError::Conflicts { conflicts: plan.conflicts.clone() });
+        return Err(OutputError::Conflicts {
+            conflicts: plan.conflicts.clone(),
+        });
     }
     let touched = plan
         .added
@@ -403,10 +446,16 @@ pub fn apply(
         .collect();
     let lock_text = &plan.lock_text;
     for (path, text) in extra {
-        changes.push(txn::UnitChange { unit: path.clone(), files: vec![(path.clone(), txn::Contents::Text(text))] });
+        changes.push(txn::UnitChange {
+            unit: path.clone(),
+            files: vec![(path.clone(), txn::Contents::Text(text))],
+        });
     }
     if plan.lock_changes() {
-        changes.push(txn::UnitChange { unit: LOCK_FILE.to_owned(), files: vec![(LOCK_FILE.to_owned(), txn::Contents::Text(lock_text))] });
+        changes.push(txn::UnitChange {
+            unit: LOCK_FILE.to_owned(),
+            files: vec![(LOCK_FILE.to_owned(), txn::Contents::Text(lock_text))],
+        });
     }
     if changes.is_empty() {
         return Ok(());

@@ -18,10 +18,10 @@ const JOURNAL: &str = ".gitgen/txn/journal.json";
 pub fn unit_of(path: &str) -> String {
     let parts: Vec<&str> = path.split('/').collect();
     let depth = match parts.first() {
-        Some(&"generated") => 2,                // generated/<lesson>
+        Some(&"generated") => 2,                   // generated/<lesson>
         Some(&"overlays") if parts.len() > 3 => 3, // overlays/<env>/<lesson>
-        Some(&"argocd") => 2,                   // argocd/<env>
-        _ => parts.len(),                        // a single file
+        Some(&"argocd") => 2,                      // argocd/<env>
+        _ => parts.len(),                          // a single file
     };
     parts[..depth.min(parts.len())].join("/")
 }
@@ -95,7 +95,8 @@ pub fn commit(repo: &Path, changes: &[UnitChange<'_>]) -> Result<(), OutputError
     }
     let journal_path = repo.join(JOURNAL);
     let temporary = journal_path.with_extension("tmp");
-    fs_err::write(&temporary, serde_json::to_vec(&journal).expect("a journal serializes")).map_err(io("write", &temporary))?;
+    fs_err::write(&temporary, serde_json::to_vec(&journal).expect("a journal serializes"))
+        .map_err(io("write", &temporary))?;
     fs_err::rename(&temporary, &journal_path).map_err(io("write", &journal_path))?;
     replay(repo, &journal)
 }
@@ -168,7 +169,10 @@ mod tests {
         let old = repo.path().join("generated/a");
         fs_err::create_dir_all(&old).unwrap();
         fs_err::write(old.join("x.yaml"), "old\n").unwrap();
-        let change = UnitChange { unit: "generated/a".into(), files: vec![("generated/a/x.yaml".into(), Contents::Text("new\n"))] };
+        let change = UnitChange {
+            unit: "generated/a".into(),
+            files: vec![("generated/a/x.yaml".into(), Contents::Text("new\n"))],
+        };
         commit(repo.path(), &[change]).unwrap();
         assert_eq!(fs_err::read_to_string(old.join("x.yaml")).unwrap(), "new\n");
         // A second recovery finds nothing to do and changes nothing.
@@ -191,7 +195,9 @@ mod tests {
             fs_err::write(stage.join("f"), "new").unwrap();
         }
         fs_err::create_dir_all(repo.path().join(TXN_DIR).join("trash")).unwrap();
-        let journal = Journal { units: vec![("generated/a".into(), true), ("generated/b".into(), true)] };
+        let journal = Journal {
+            units: vec![("generated/a".into(), true), ("generated/b".into(), true)],
+        };
         fs_err::write(repo.path().join(JOURNAL), serde_json::to_vec(&journal).unwrap()).unwrap();
         fs_err::rename(repo.path().join("generated/a"), trashed(repo.path(), 0)).unwrap();
         fs_err::rename(staged(repo.path(), 0), repo.path().join("generated/a")).unwrap();

@@ -64,19 +64,39 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     let toggle = crate::catalog::toggle::toggle_path(ctx.env_name);
     // Files are named after the object and its kind, so no two can collide.
     let mut apps: Vec<(String, String, Value)> = vec![
-        ("default.appproject.yaml".into(), "gitgen.yaml".into(), locked_default_project(ctx)),
-        (format!("{PLATFORM_PROJECT}.appproject.yaml"), "gitgen.yaml".into(), platform_project(ctx)),
-        (format!("{SELF_APP}.application.yaml"), "gitgen.yaml (argocd pin)".into(), self_managed_argocd(ctx)),
+        (
+            "default.appproject.yaml".into(),
+            "gitgen.yaml".into(),
+            locked_default_project(ctx),
+        ),
+        (
+            format!("{PLATFORM_PROJECT}.appproject.yaml"),
+            "gitgen.yaml".into(),
+            platform_project(ctx),
+        ),
+        (
+            format!("{SELF_APP}.application.yaml"),
+            "gitgen.yaml (argocd pin)".into(),
+            self_managed_argocd(ctx),
+        ),
     ];
     for lesson in ctx.catalog.lessons.values() {
         let source = format!("catalog/{}/lesson.yaml", lesson.id());
-        apps.push((format!("{}.appproject.yaml", lesson.id()), source, lesson_project(ctx, lesson)));
+        apps.push((
+            format!("{}.appproject.yaml", lesson.id()),
+            source,
+            lesson_project(ctx, lesson),
+        ));
     }
     for (id, stage) in &ctx.selection.lessons {
         let lesson = &ctx.catalog.lessons[id];
         let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
         let source = format!("{toggle} and catalog/{id}/lesson.yaml");
-        apps.push((format!("{id}.application.yaml"), source.clone(), lesson_application(ctx, lesson, index)));
+        apps.push((
+            format!("{id}.application.yaml"),
+            source.clone(),
+            lesson_application(ctx, lesson, index),
+        ));
         for chart in &lesson.lesson.charts {
             if lesson.in_stage(chart.since.as_ref(), chart.until.as_ref(), index) {
                 apps.push((
@@ -97,8 +117,16 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
         "kind": "Kustomization",
         "resources": apps.iter().map(|(name, _, _)| name.as_str()).collect::<Vec<_>>(),
     });
-    files.push(yaml_file(format!("{apps_dir}/kustomization.yaml"), &toggle, &yaml::to_string(&kustomization)));
-    files.push(yaml_file(format!("{}/root.yaml", bundle_dir(env)), "gitgen.yaml", &yaml::to_string(&root_application(ctx))));
+    files.push(yaml_file(
+        format!("{apps_dir}/kustomization.yaml"),
+        &toggle,
+        &yaml::to_string(&kustomization),
+    ));
+    files.push(yaml_file(
+        format!("{}/root.yaml", bundle_dir(env)),
+        "gitgen.yaml",
+        &yaml::to_string(&root_application(ctx)),
+    ));
     Ok(files)
 }
 
@@ -237,7 +265,12 @@ fn chart_version<'a>(chart: &'a Chart, lesson: &LoadedLesson, index: usize) -> &
         .map_or(chart.version.as_str(), |(_, version)| version.as_str())
 }
 
-fn chart_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, chart: &Chart, index: usize) -> Result<Value, RenderError> {
+fn chart_application(
+    ctx: &RenderContext<'_>,
+    lesson: &LoadedLesson,
+    chart: &Chart,
+    index: usize,
+) -> Result<Value, RenderError> {
     let id = lesson.id().as_str();
     let stage = lesson.lesson.stages[index].name.as_str();
     let name = format!("{id}-{}", chart.name);
@@ -257,7 +290,10 @@ fn chart_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, chart: &Cha
         "destination": {"server": ctx.env.destination, "namespace": chart.namespace},
     });
     if chart.values_from_git && chart.values.is_some() {
-        helm["valueFiles"] = json!([format!("$values/{}", values_path(ctx.env_name.as_str(), id, &chart.name))]);
+        helm["valueFiles"] = json!([format!(
+            "$values/{}",
+            values_path(ctx.env_name.as_str(), id, &chart.name)
+        )]);
         chart_source["helm"] = helm;
         spec["sources"] = json!([
             chart_source,
@@ -265,7 +301,8 @@ fn chart_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, chart: &Cha
         ]);
     } else {
         if let Some(text) = chart_values_text(ctx, lesson, chart, index)? {
-            let values: Value = yaml::from_str(&text, &lesson.dir.join("values")).expect("checked by chart_values_text");
+            let values: Value =
+                yaml::from_str(&text, &lesson.dir.join("values")).expect("checked by chart_values_text");
             helm["valuesObject"] = values;
         }
         chart_source["helm"] = helm;
@@ -279,7 +316,13 @@ fn chart_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, chart: &Cha
         .iter()
         .find(|ns| ns.name == chart.namespace)
         .map_or(PodSecurityLevel::Baseline, |ns| ns.pod_security);
-    let extra = lesson.lesson.namespaces.iter().find(|ns| ns.name == chart.namespace).map(|ns| ns.labels.clone()).unwrap_or_default();
+    let extra = lesson
+        .lesson
+        .namespaces
+        .iter()
+        .find(|ns| ns.name == chart.namespace)
+        .map(|ns| ns.labels.clone())
+        .unwrap_or_default();
     policy["managedNamespaceMetadata"] = json!({"labels": super::bases::namespace_labels(level, &extra)});
     spec["syncPolicy"] = policy;
     if let Some(ignore) = ignore_differences(&chart.sync) {
@@ -301,7 +344,10 @@ fn lesson_project(ctx: &RenderContext<'_>, lesson: &LoadedLesson) -> Value {
         .collect();
     let mut kinds: BTreeSet<(&str, &str)> = l.cluster_kinds.iter().filter_map(|k| cluster_kind_group(k)).collect();
     kinds.insert(("", "Namespace"));
-    let whitelist: Vec<Value> = kinds.iter().map(|(group, kind)| json!({"group": group, "kind": kind})).collect();
+    let whitelist: Vec<Value> = kinds
+        .iter()
+        .map(|(group, kind)| json!({"group": group, "kind": kind}))
+        .collect();
     json!({
         "apiVersion": ARGO_API,
         "kind": "AppProject",

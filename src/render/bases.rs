@@ -34,7 +34,11 @@ pub fn emit(lesson: &LoadedLesson) -> Result<Vec<RenderedFile>, RenderError> {
         let context = template_context(lesson, index, None);
         let mut resources = Vec::new();
         if let Some(body) = &namespaces {
-            files.push(yaml_file(format!("{dir}/{NAMESPACES_FILE}"), &format!("catalog/{id}/lesson.yaml"), body));
+            files.push(yaml_file(
+                format!("{dir}/{NAMESPACES_FILE}"),
+                &format!("catalog/{id}/lesson.yaml"),
+                body,
+            ));
             resources.push(NAMESPACES_FILE.to_owned());
         }
         for manifest in &lesson.lesson.manifests {
@@ -107,7 +111,8 @@ fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str)
             })
         });
         if let Some(violation) = violation {
-            let line = field_line(text, index, &violation.field).and_then(|l| templates::template_line(source, text, l));
+            let line =
+                field_line(text, index, &violation.field).and_then(|l| templates::template_line(source, text, l));
             return Err(RenderError::Object {
                 path: path.clone(),
                 line,
@@ -147,7 +152,10 @@ fn field_line(text: &str, index: usize, field: &str) -> Option<usize> {
             body.starts_with(&format!("{key}:")) || body.starts_with(&format!("\"{key}\":"))
         })
     });
-    found.flatten().or_else(|| (from..to).find(|&i| is_content(lines[i]))).map(|i| i + 1)
+    found
+        .flatten()
+        .or_else(|| (from..to).find(|&i| is_content(lines[i])))
+        .map(|i| i + 1)
 }
 
 /// A rendered line for a message: control characters escaped, at most 100 characters.
@@ -183,7 +191,10 @@ fn namespaces_file(lesson: &LoadedLesson) -> Option<String> {
 /// audited so every workload shows what it would take to harden it.
 pub fn namespace_labels(level: PodSecurityLevel, extra: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut labels: BTreeMap<String, String> = extra.clone();
-    labels.insert("pod-security.kubernetes.io/enforce".to_owned(), level.as_str().to_owned());
+    labels.insert(
+        "pod-security.kubernetes.io/enforce".to_owned(),
+        level.as_str().to_owned(),
+    );
     labels.insert("pod-security.kubernetes.io/warn".to_owned(), "restricted".to_owned());
     labels.insert("pod-security.kubernetes.io/audit".to_owned(), "restricted".to_owned());
     labels

@@ -104,18 +104,18 @@ impl RenderError {
         match self {
             RenderError::Object { hint, .. } => hint.clone(),
             RenderError::Output { hint: Some(hint), .. } => Some(hint.clone()),
-            RenderError::Output { .. } => {
-                hint("values printed with `{{ }}` are quoted for you; check the template's own indentation and `-` markers")
-            }
+            RenderError::Output { .. } => hint(
+                "values printed with `{{ }}` are quoted for you; check the template's own indentation and `-` markers",
+            ),
             RenderError::Template { message, .. } if message.contains("undefined") => hint(
                 "manifest templates see `lesson`, `stage` and `stage_at_least()`; values templates and walkthroughs also see `env`",
             ),
             RenderError::Template { message, .. } if message.contains("template not found") => hint(
                 "`{% include %}` reaches only the templates this lesson lists in `lesson.yaml`, by their path in the lesson folder",
             ),
-            RenderError::Template { message, .. } if message.contains("fuel") => hint(
-                "the template ran too long (a loop or a recursion without end?); a template gets 5,000,000 steps",
-            ),
+            RenderError::Template { message, .. } if message.contains("fuel") => {
+                hint("the template ran too long (a loop or a recursion without end?); a template gets 5,000,000 steps")
+            }
             RenderError::Template { message, .. } if message.contains("recursion limit") => {
                 hint("a macro or include calls itself too deeply (the limit is 64 levels); give the recursion an end")
             }
@@ -126,7 +126,9 @@ impl RenderError {
                 hint("see the minijinja syntax: `{{ value }}`, `{% if … %}…{% endif %}`, `{% for … %}…{% endfor %}`")
             }
             RenderError::Template { .. } => hint("fix the template at that line"),
-            RenderError::Collision { .. } => hint("rename the lesson or the chart release so their Application names differ"),
+            RenderError::Collision { .. } => {
+                hint("rename the lesson or the chart release so their Application names differ")
+            }
         }
     }
 }
@@ -209,7 +211,10 @@ pub fn yaml_file(path: String, source: &str, body: &str) -> RenderedFile {
 /// says yes (the others are unchanged since the last render), plus the environment's
 /// overlays and Argo CD bundle. Lessons render in parallel; the order of the result
 /// does not depend on it.
-pub fn render(ctx: &RenderContext<'_>, render_base: impl Fn(&LoadedLesson) -> bool + Sync) -> Result<Vec<RenderedFile>, RenderError> {
+pub fn render(
+    ctx: &RenderContext<'_>,
+    render_base: impl Fn(&LoadedLesson) -> bool + Sync,
+) -> Result<Vec<RenderedFile>, RenderError> {
     use rayon::prelude::*;
     let bases: Vec<Vec<RenderedFile>> = ctx
         .catalog
@@ -227,7 +232,9 @@ pub fn render(ctx: &RenderContext<'_>, render_base: impl Fn(&LoadedLesson) -> bo
     if let Some(pair) = files.windows(2).find(|pair| pair[0].path == pair[1].path) {
         // Two things render to one path, e.g. a chart `<lesson>-<chart>` Application and a
         // lesson of that name. Writing either would silently lose the other.
-        return Err(RenderError::Collision { path: pair[0].path.clone() });
+        return Err(RenderError::Collision {
+            path: pair[0].path.clone(),
+        });
     }
     Ok(files)
 }

@@ -52,13 +52,32 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
                 },
             ]);
         }
-        let source = format!("{} and catalog/{id}/lesson.yaml", crate::catalog::toggle::toggle_path(ctx.env_name));
-        files.push(yaml_file(format!("{dir}/kustomization.yaml"), &source, &yaml::to_string(&kustomization)));
+        let source = format!(
+            "{} and catalog/{id}/lesson.yaml",
+            crate::catalog::toggle::toggle_path(ctx.env_name)
+        );
+        files.push(yaml_file(
+            format!("{dir}/kustomization.yaml"),
+            &source,
+            &yaml::to_string(&kustomization),
+        ));
         files.push(walkthrough(ctx, lesson, index)?);
-        for chart in lesson.lesson.charts.iter().filter(|c| c.values_from_git && lesson.in_stage(c.since.as_ref(), c.until.as_ref(), index)) {
+        for chart in lesson
+            .lesson
+            .charts
+            .iter()
+            .filter(|c| c.values_from_git && lesson.in_stage(c.since.as_ref(), c.until.as_ref(), index))
+        {
             if let Some(text) = chart_values_text(ctx, lesson, chart, index)? {
-                let source = format!("catalog/{id}/{}", chart.values.as_ref().map_or("", |v| v.value.as_str()));
-                files.push(yaml_file(values_path(ctx.env_name.as_str(), id.as_str(), &chart.name), &source, &text));
+                let source = format!(
+                    "catalog/{id}/{}",
+                    chart.values.as_ref().map_or("", |v| v.value.as_str())
+                );
+                files.push(yaml_file(
+                    values_path(ctx.env_name.as_str(), id.as_str(), &chart.name),
+                    &source,
+                    &text,
+                ));
             }
         }
     }
@@ -96,7 +115,9 @@ pub fn chart_values_text(
     let path = lesson.dir.join(name);
     let parsed: serde_json::Value = yaml::from_str(&text, &path).map_err(|err| RenderError::Output {
         path: path.clone(),
-        line: err.line.and_then(|l| super::templates::template_line(lesson.files.get(name).map_or("", String::as_str), &text, l as usize)),
+        line: err.line.and_then(|l| {
+            super::templates::template_line(lesson.files.get(name).map_or("", String::as_str), &text, l as usize)
+        }),
         stage: lesson.lesson.stages[index].name.to_string(),
         what: format!(
             "invalid YAML at rendered line {}, column {}: {}",

@@ -62,7 +62,11 @@ pub struct Violation {
 
 impl Violation {
     fn new(field: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Violation { field: field.into(), message: message.into(), hint: Some(hint.into()) }
+        Violation {
+            field: field.into(),
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 }
 
@@ -98,7 +102,11 @@ pub fn object_id(object: &Value) -> Result<ObjectId<'_>, Violation> {
         }
     }
     if !object.is_object() {
-        return Err(Violation::new("(document)", "a document is not a mapping", "each YAML document must be one Kubernetes object"));
+        return Err(Violation::new(
+            "(document)",
+            "a document is not a mapping",
+            "each YAML document must be one Kubernetes object",
+        ));
     }
     let metadata = object.get("metadata");
     Ok(ObjectId {
@@ -119,10 +127,14 @@ pub fn is_cluster_scoped(lesson: &LoadedLesson, group: &str, kind: &str) -> bool
 }
 
 fn declares_cluster_kind(lesson: &LoadedLesson, group: &str, kind: &str) -> bool {
-    lesson.lesson.cluster_kinds.iter().any(|declared| match cluster_kind_group(declared) {
-        Some((g, k)) => g == group && k == kind,
-        None => declared == kind,
-    })
+    lesson
+        .lesson
+        .cluster_kinds
+        .iter()
+        .any(|declared| match cluster_kind_group(declared) {
+            Some((g, k)) => g == group && k == kind,
+            None => declared == kind,
+        })
 }
 
 /// Namespaces the lesson may deploy into.
@@ -143,12 +155,19 @@ pub fn check_object(lesson: &LoadedLesson, object: &Value) -> Result<(), Violati
         if id.kind == "Namespace" && group.is_empty() {
             return Err(Violation::new(
                 "kind",
-                format!("lessons do not write Namespace objects; gitgen renders `{}` from `namespaces` in lesson.yaml", id.name),
+                format!(
+                    "lessons do not write Namespace objects; gitgen renders `{}` from `namespaces` in lesson.yaml",
+                    id.name
+                ),
                 "declare the namespace under `namespaces:` with its Pod Security level",
             ));
         }
         if !declares_cluster_kind(lesson, group, id.kind) {
-            let declared = if group.is_empty() || CLUSTER_SCOPED_BUILTINS.iter().any(|(g, k)| *g == group && *k == id.kind) {
+            let declared = if group.is_empty()
+                || CLUSTER_SCOPED_BUILTINS
+                    .iter()
+                    .any(|(g, k)| *g == group && *k == id.kind)
+            {
                 id.kind.to_owned()
             } else {
                 format!("{group}/{}", id.kind)
@@ -171,7 +190,10 @@ pub fn check_object(lesson: &LoadedLesson, object: &Value) -> Result<(), Violati
     }
     if id.kind == "Secret" && group.is_empty() {
         for field in ["data", "stringData"] {
-            if object.get(field).is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty())) {
+            if object
+                .get(field)
+                .is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+            {
                 return Err(Violation::new(
                     field,
                     "a Secret with data would put credentials in git",
@@ -187,7 +209,11 @@ pub fn check_object(lesson: &LoadedLesson, object: &Value) -> Result<(), Violati
 /// Walks the object; every mapping with `containers` is a pod spec.
 fn check_host_access(lesson: &LoadedLesson, value: &Value, path: &mut String) -> Result<(), Violation> {
     let allowed = |privilege: HostPrivilege| {
-        lesson.lesson.host_access.as_ref().is_some_and(|h| h.allow.contains(&privilege))
+        lesson
+            .lesson
+            .host_access
+            .as_ref()
+            .is_some_and(|h| h.allow.contains(&privilege))
     };
     let refuse = |field: String, privilege: HostPrivilege| {
         Violation::new(
@@ -199,7 +225,10 @@ fn check_host_access(lesson: &LoadedLesson, value: &Value, path: &mut String) ->
     match value {
         Value::Object(map) => {
             if map.contains_key("containers") {
-                for (field, privilege) in [("hostPID", HostPrivilege::HostPid), ("hostNetwork", HostPrivilege::HostNetwork)] {
+                for (field, privilege) in [
+                    ("hostPID", HostPrivilege::HostPid),
+                    ("hostNetwork", HostPrivilege::HostNetwork),
+                ] {
                     if map.get(field) == Some(&Value::Bool(true)) && !allowed(privilege) {
                         return Err(refuse(join(path, field), privilege));
                     }
@@ -207,14 +236,18 @@ fn check_host_access(lesson: &LoadedLesson, value: &Value, path: &mut String) ->
                 if let Some(Value::Array(volumes)) = map.get("volumes") {
                     for (i, volume) in volumes.iter().enumerate() {
                         if volume.get("hostPath").is_some() && !allowed(HostPrivilege::HostPath) {
-                            return Err(refuse(format!("{}[{i}].hostPath", join(path, "volumes")), HostPrivilege::HostPath));
+                            return Err(refuse(
+                                format!("{}[{i}].hostPath", join(path, "volumes")),
+                                HostPrivilege::HostPath,
+                            ));
                         }
                     }
                 }
                 for list in ["containers", "initContainers", "ephemeralContainers"] {
                     if let Some(Value::Array(containers)) = map.get(list) {
                         for (i, container) in containers.iter().enumerate() {
-                            let privileged = container.pointer("/securityContext/privileged") == Some(&Value::Bool(true));
+                            let privileged =
+                                container.pointer("/securityContext/privileged") == Some(&Value::Bool(true));
                             if privileged && !allowed(HostPrivilege::Privileged) {
                                 let field = format!("{}[{i}].securityContext.privileged", join(path, list));
                                 return Err(refuse(field, HostPrivilege::Privileged));
@@ -245,7 +278,11 @@ fn check_host_access(lesson: &LoadedLesson, value: &Value, path: &mut String) ->
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// Refuses strings that look like credentials, wherever they are in the object.
@@ -280,9 +317,8 @@ fn check_no_tokens(value: &Value, path: &mut String) -> Result<(), Violation> {
 /// What kind of credential `text` looks like, if any.
 pub fn token_kind(text: &str) -> Option<&'static str> {
     let word = |prefix: &str, min_len: usize| {
-        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).any(|w| {
-            w.starts_with(prefix) && w.len() >= prefix.len() + min_len
-        })
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .any(|w| w.starts_with(prefix) && w.len() >= prefix.len() + min_len)
     };
     if text.contains("-----BEGIN") && text.contains("PRIVATE KEY") {
         Some("a private key")
@@ -292,7 +328,11 @@ pub fn token_kind(text: &str) -> Option<&'static str> {
         Some("a GitLab token")
     } else if word("xoxb-", 20) || word("xoxp-", 20) {
         Some("a Slack token")
-    } else if word("AKIA", 16) && text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w.len() == 20 && w.starts_with("AKIA")) {
+    } else if word("AKIA", 16)
+        && text
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w.len() == 20 && w.starts_with("AKIA"))
+    {
         Some("an AWS access key")
     } else if text.split('.').count() == 3 && text.starts_with("eyJ") && text.len() > 60 && !text.contains(' ') {
         Some("a JSON Web Token")
@@ -307,17 +347,26 @@ mod tests {
 
     #[test]
     fn recognises_common_token_shapes() {
-        assert_eq!(token_kind("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), Some("a GitHub token"));
+        assert_eq!(
+            token_kind("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+            Some("a GitHub token")
+        );
         assert_eq!(token_kind("token: glpat-abcdefghijklmnopqrstu"), Some("a GitLab token"));
         assert_eq!(token_kind("AKIAIOSFODNN7EXAMPLE"), Some("an AWS access key"));
-        assert_eq!(token_kind("-----BEGIN RSA PRIVATE KEY-----\nabc"), Some("a private key"));
+        assert_eq!(
+            token_kind("-----BEGIN RSA PRIVATE KEY-----\nabc"),
+            Some("a private key")
+        );
         assert_eq!(token_kind("jasonumiker/probe-test-app:v1"), None);
         assert_eq!(token_kind("the ghp_ prefix marks GitHub tokens"), None);
     }
 
     #[test]
     fn reads_the_group_of_declared_cluster_kinds() {
-        assert_eq!(cluster_kind_group("StorageClass"), Some(("storage.k8s.io", "StorageClass")));
+        assert_eq!(
+            cluster_kind_group("StorageClass"),
+            Some(("storage.k8s.io", "StorageClass"))
+        );
         assert_eq!(
             cluster_kind_group("constraints.gatekeeper.sh/K8sRequiredLabels"),
             Some(("constraints.gatekeeper.sh", "K8sRequiredLabels"))

@@ -51,7 +51,8 @@ impl<'a> LessonTemplates<'a> {
                 continue;
             }
             if let Some(text) = lesson.files.get(name) {
-                env.add_template(name, text).map_err(|err| template_error(lesson, name, &err))?;
+                env.add_template(name, text)
+                    .map_err(|err| template_error(lesson, name, &err))?;
             }
         }
         Ok(LessonTemplates { env, lesson })
@@ -59,13 +60,22 @@ impl<'a> LessonTemplates<'a> {
 
     /// Renders template `name` with `context`.
     pub fn render(&self, name: &str, context: Value) -> Result<String, RenderError> {
-        let template = self.env.get_template(name).map_err(|err| template_error(self.lesson, name, &err))?;
-        let mut text = template.render(context).map_err(|err| template_error(self.lesson, name, &err))?;
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|err| template_error(self.lesson, name, &err))?;
+        let mut text = template
+            .render(context)
+            .map_err(|err| template_error(self.lesson, name, &err))?;
         if text.len() > MAX_OUTPUT_BYTES {
             return Err(RenderError::Template {
                 path: self.lesson.dir.join(name),
                 line: None,
-                message: format!("the output is {} bytes, over the {} MiB limit", text.len(), MAX_OUTPUT_BYTES / 1024 / 1024),
+                message: format!(
+                    "the output is {} bytes, over the {} MiB limit",
+                    text.len(),
+                    MAX_OUTPUT_BYTES / 1024 / 1024
+                ),
             });
         }
         if !text.ends_with('\n') {
@@ -99,13 +109,17 @@ pub fn template_line(template: &str, rendered: &str, rendered_line: usize) -> Op
     let matches = |k: usize, line: &str| match &patterns[k] {
         Some((prefix, suffix, exact)) if *exact => line == prefix || line.trim_end() == prefix.trim_end(),
         Some((prefix, suffix, _)) => {
-            line.len() >= prefix.len() + suffix.len() && line.starts_with(prefix.as_str()) && line.ends_with(suffix.as_str())
+            line.len() >= prefix.len() + suffix.len()
+                && line.starts_with(prefix.as_str())
+                && line.ends_with(suffix.as_str())
         }
         None => false,
     };
     let mut next = 0;
     for (i, line) in rendered.lines().enumerate().take(rendered_line) {
-        let found = (next..patterns.len()).find(|&k| matches(k, line)).or_else(|| (0..next).find(|&k| matches(k, line)));
+        let found = (next..patterns.len())
+            .find(|&k| matches(k, line))
+            .or_else(|| (0..next).find(|&k| matches(k, line)));
         if i + 1 == rendered_line {
             return found.map(|k| k + 1);
         }
@@ -124,7 +138,10 @@ fn line_pattern(line: &str) -> Option<(String, String, bool)> {
     let mut rest = line;
     let mut only_blocks = true;
     loop {
-        let next = ["{{", "{%", "{#"].iter().filter_map(|open| rest.find(open).map(|at| (at, *open))).min();
+        let next = ["{{", "{%", "{#"]
+            .iter()
+            .filter_map(|open| rest.find(open).map(|at| (at, *open)))
+            .min();
         let Some((at, open)) = next else {
             literals.push(rest);
             break;

@@ -12,10 +12,7 @@ use super::{FieldProblem, Scope, index, join};
 /// Checks a built-in object strictly: `None` when `apiVersion`/`kind` is not a built-in
 /// kind we know, otherwise every problem found (empty when the object is valid).
 pub fn check_builtin(object: &Value) -> Option<Vec<FieldProblem>> {
-    let kind = lookup(
-        object.get("apiVersion")?.as_str()?,
-        object.get("kind")?.as_str()?,
-    )?;
+    let kind = lookup(object.get("apiVersion")?.as_str()?, object.get("kind")?.as_str()?)?;
     Some((kind.check)(object))
 }
 
@@ -32,13 +29,9 @@ pub(super) fn deserialize_strict<T: DeserializeOwned>(
     problems: &mut Vec<FieldProblem>,
 ) -> Option<T> {
     let mut unknown = |path: serde_ignored::Path<'_>| {
-        problems.push(FieldProblem::new(
-            ignored_path(&path, prefix),
-            "unknown field",
-        ));
+        problems.push(FieldProblem::new(ignored_path(&path, prefix), "unknown field"));
     };
-    let result =
-        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut unknown));
+    let result = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut unknown));
     match result {
         Ok(value) => Some(value),
         Err(err) => {
@@ -63,9 +56,9 @@ fn ignored_path(path: &serde_ignored::Path<'_>, prefix: &str) -> String {
         Path::Root => prefix.to_owned(),
         Path::Seq { parent, index: i } => index(&ignored_path(parent, prefix), *i),
         Path::Map { parent, key } => join(&ignored_path(parent, prefix), key),
-        Path::Some { parent }
-        | Path::NewtypeStruct { parent }
-        | Path::NewtypeVariant { parent } => ignored_path(parent, prefix),
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            ignored_path(parent, prefix)
+        }
     }
 }
 
@@ -78,9 +71,7 @@ struct BuiltinKind {
 }
 
 fn lookup(api_version: &str, kind: &str) -> Option<&'static BuiltinKind> {
-    KINDS
-        .iter()
-        .find(|k| k.api_version == api_version && k.kind == kind)
+    KINDS.iter().find(|k| k.api_version == api_version && k.kind == kind)
 }
 
 fn check_as<T: DeserializeOwned>(object: &Value) -> Vec<FieldProblem> {
@@ -115,8 +106,7 @@ macro_rules! builtin_kinds {
 
 static KINDS: &[BuiltinKind] = {
     use k8s_openapi::api::{
-        admissionregistration, apps, autoscaling, batch, core, networking, policy, rbac,
-        scheduling, storage,
+        admissionregistration, apps, autoscaling, batch, core, networking, policy, rbac, scheduling, storage,
     };
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     use k8s_openapi::kube_aggregator::pkg::apis::apiregistration;
@@ -215,29 +205,21 @@ mod tests {
         let problems = check_builtin(&object).unwrap();
         assert_eq!(
             messages(&problems),
-            [
-                "metadata.label: unknown field",
-                "spec.replica: unknown field"
-            ]
+            ["metadata.label: unknown field", "spec.replica: unknown field"]
         );
     }
 
     #[test]
     fn a_wrong_type_is_reported_with_its_path() {
         let mut object = deployment();
-        object["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] =
-            json!("eighty");
+        object["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = json!("eighty");
         let problems = check_builtin(&object).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(
             problems[0].path,
             "spec.template.spec.containers[0].ports[0].containerPort"
         );
-        assert!(
-            problems[0].message.contains("invalid type"),
-            "{}",
-            problems[0]
-        );
+        assert!(problems[0].message.contains("invalid type"), "{}", problems[0]);
     }
 
     #[test]
@@ -263,13 +245,9 @@ mod tests {
 
     #[test]
     fn an_upstream_crd_passes() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/crds/argocd/appproject-crd.yaml"
-        );
-        let text = fs_err::read_to_string(path).unwrap_or_else(|e| {
-            panic!("the upstream CRDs must be in shared/crds (see SOURCES.md there): {e}")
-        });
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds/argocd/appproject-crd.yaml");
+        let text = fs_err::read_to_string(path)
+            .unwrap_or_else(|e| panic!("the upstream CRDs must be in shared/crds (see SOURCES.md there): {e}"));
         let crd: Value = crate::yaml::from_str(&text, std::path::Path::new(path)).unwrap();
         assert_eq!(check_builtin(&crd), Some(vec![]));
     }

@@ -58,9 +58,7 @@ impl CrdSchemas {
     }
 
     /// Keeps the CustomResourceDefinitions among `documents` and ignores the rest.
-    pub fn from_documents(
-        documents: impl IntoIterator<Item = Value>,
-    ) -> Result<Self, ValidateError> {
+    pub fn from_documents(documents: impl IntoIterator<Item = Value>) -> Result<Self, ValidateError> {
         let mut schemas = Self::default();
         schemas.extend(documents)?;
         Ok(schemas)
@@ -93,10 +91,7 @@ impl CrdSchemas {
         let (_, version) = split_api_version(api_version);
         let Some(schema) = custom.served.get(version) else {
             let served: Vec<&str> = custom.served.keys().map(String::as_str).collect();
-            let message = format!(
-                "version `{version}` is not served (served: {})",
-                served.join(", ")
-            );
+            let message = format!("version `{version}` is not served (served: {})", served.join(", "));
             return Some(vec![FieldProblem::new("apiVersion", message)]);
         };
         let mut problems = Vec::new();
@@ -111,8 +106,7 @@ impl CrdSchemas {
 
     fn add(&mut self, document: &Value, path: Option<&Path>) -> Result<(), ValidateError> {
         // `apiextensions.k8s.io/v1beta1` CRDs are no longer served by any supported cluster.
-        let is_crd = document.get("apiVersion").and_then(Value::as_str)
-            == Some("apiextensions.k8s.io/v1")
+        let is_crd = document.get("apiVersion").and_then(Value::as_str) == Some("apiextensions.k8s.io/v1")
             && document.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition");
         if !is_crd {
             return Ok(());
@@ -129,11 +123,8 @@ impl CrdSchemas {
         // Fields k8s-openapi does not know are tolerated here, so CRDs written for newer API
         // servers still load; `check_builtin` reports them when the CRD itself is a manifest.
         let mut problems = Vec::new();
-        let Some(crd) = deserialize_strict::<CustomResourceDefinition>(document, "", &mut problems)
-        else {
-            return Err(invalid(
-                problems.last().map(ToString::to_string).unwrap_or_default(),
-            ));
+        let Some(crd) = deserialize_strict::<CustomResourceDefinition>(document, "", &mut problems) else {
+            return Err(invalid(problems.last().map(ToString::to_string).unwrap_or_default()));
         };
         let scope = match crd.spec.scope.as_str() {
             "Namespaced" => Scope::Namespaced,
@@ -157,10 +148,8 @@ impl CrdSchemas {
                 (v.name, schema)
             })
             .collect();
-        self.kinds.insert(
-            (crd.spec.group, crd.spec.names.kind),
-            CustomKind { scope, served },
-        );
+        self.kinds
+            .insert((crd.spec.group, crd.spec.names.kind), CustomKind { scope, served });
         Ok(())
     }
 }
@@ -223,10 +212,7 @@ impl<'s> Checker<'s> {
             (false, None) => None,
         };
         if let Some(expected) = expected {
-            out.push(FieldProblem::new(
-                path,
-                format!("expected {expected}, found {found}"),
-            ));
+            out.push(FieldProblem::new(path, format!("expected {expected}, found {found}")));
             return;
         }
         if let Some(allowed) = &schema.enum_
@@ -248,13 +234,7 @@ impl<'s> Checker<'s> {
         self.check_junctors(schema, value, path, out);
     }
 
-    fn check_string(
-        &mut self,
-        schema: &'s JSONSchemaProps,
-        text: &str,
-        path: &str,
-        out: &mut Vec<FieldProblem>,
-    ) {
+    fn check_string(&mut self, schema: &'s JSONSchemaProps, text: &str, path: &str, out: &mut Vec<FieldProblem>) {
         let length = i64::try_from(text.chars().count()).unwrap_or(i64::MAX);
         if let Some(min) = schema.min_length.filter(|min| length < *min) {
             out.push(FieldProblem::new(
@@ -271,24 +251,15 @@ impl<'s> Checker<'s> {
         if let Some(pattern) = &schema.pattern {
             // A pattern Rust's regex cannot compile (Go's RE2 differs in corners) is skipped:
             // better to miss a check than to invent a problem.
-            let regex = self
-                .patterns
-                .entry(pattern)
-                .or_insert_with(|| Regex::new(pattern).ok());
+            let regex = self.patterns.entry(pattern).or_insert_with(|| Regex::new(pattern).ok());
             if regex.as_ref().is_some_and(|r| !r.is_match(text)) {
-                out.push(FieldProblem::new(
-                    path,
-                    format!("must match the pattern `{pattern}`"),
-                ));
+                out.push(FieldProblem::new(path, format!("must match the pattern `{pattern}`")));
             }
         }
         if let Some(format) = &schema.format
             && !matches_format(format, text)
         {
-            out.push(FieldProblem::new(
-                path,
-                format!("is not a valid `{format}`"),
-            ));
+            out.push(FieldProblem::new(path, format!("is not a valid `{format}`")));
         }
     }
 
@@ -302,16 +273,10 @@ impl<'s> Checker<'s> {
     ) {
         let count = i64::try_from(items.len()).unwrap_or(i64::MAX);
         if let Some(min) = schema.min_items.filter(|min| count < *min) {
-            out.push(FieldProblem::new(
-                path,
-                format!("must have at least {min} items"),
-            ));
+            out.push(FieldProblem::new(path, format!("must have at least {min} items")));
         }
         if let Some(max) = schema.max_items.filter(|max| count > *max) {
-            out.push(FieldProblem::new(
-                path,
-                format!("must have at most {max} items"),
-            ));
+            out.push(FieldProblem::new(path, format!("must have at most {max} items")));
         }
         for (i, item) in items.iter().enumerate() {
             let item_schema = match &schema.items {
@@ -340,58 +305,34 @@ impl<'s> Checker<'s> {
         let properties = schema.properties.as_ref();
         // A null the API server prunes counts as absent.
         let present = |name: &str| {
-            fields.get(name).is_some_and(|v| {
-                !v.is_null()
-                    || properties
-                        .and_then(|p| p.get(name))
-                        .is_some_and(|p| flag(p.nullable))
-            })
+            fields
+                .get(name)
+                .is_some_and(|v| !v.is_null() || properties.and_then(|p| p.get(name)).is_some_and(|p| flag(p.nullable)))
         };
-        for name in schema
-            .required
-            .iter()
-            .flatten()
-            .filter(|name| !present(name))
-        {
-            out.push(FieldProblem::new(
-                join(path, name),
-                "required field is missing",
-            ));
+        for name in schema.required.iter().flatten().filter(|name| !present(name)) {
+            out.push(FieldProblem::new(join(path, name), "required field is missing"));
         }
         let count = i64::try_from(fields.len()).unwrap_or(i64::MAX);
         if let Some(min) = schema.min_properties.filter(|min| count < *min) {
-            out.push(FieldProblem::new(
-                path,
-                format!("must have at least {min} fields"),
-            ));
+            out.push(FieldProblem::new(path, format!("must have at least {min} fields")));
         }
         if let Some(max) = schema.max_properties.filter(|max| count > *max) {
-            out.push(FieldProblem::new(
-                path,
-                format!("must have at most {max} fields"),
-            ));
+            out.push(FieldProblem::new(path, format!("must have at most {max} fields")));
         }
         for (key, value) in fields {
             if resource && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
                 continue;
             }
             let child = join(path, key);
-            match (
-                properties.and_then(|p| p.get(key)),
-                &schema.additional_properties,
-            ) {
+            match (properties.and_then(|p| p.get(key)), &schema.additional_properties) {
                 (Some(property), _) => {
                     if !value.is_null() || flag(property.nullable) {
                         self.check(property, value, &child, structural, out);
                     }
                 }
-                (None, Some(JSONSchemaPropsOrBool::Schema(extra))) => {
-                    self.check(extra, value, &child, structural, out)
-                }
+                (None, Some(JSONSchemaPropsOrBool::Schema(extra))) => self.check(extra, value, &child, structural, out),
                 (None, Some(JSONSchemaPropsOrBool::Bool(true))) => {}
-                (None, Some(JSONSchemaPropsOrBool::Bool(false))) => {
-                    out.push(FieldProblem::new(child, "unknown field"))
-                }
+                (None, Some(JSONSchemaPropsOrBool::Bool(false))) => out.push(FieldProblem::new(child, "unknown field")),
                 (None, None) => {
                     if structural && !flag(schema.x_kubernetes_preserve_unknown_fields) {
                         out.push(FieldProblem::new(child, "unknown field"));
@@ -401,29 +342,17 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn check_junctors(
-        &mut self,
-        schema: &'s JSONSchemaProps,
-        value: &Value,
-        path: &str,
-        out: &mut Vec<FieldProblem>,
-    ) {
+    fn check_junctors(&mut self, schema: &'s JSONSchemaProps, value: &Value, path: &str, out: &mut Vec<FieldProblem>) {
         for branch in schema.all_of.iter().flatten() {
             self.check(branch, value, path, false, out);
         }
         if let Some(branches) = &schema.any_of
             && !branches.iter().any(|b| self.matches(b, value, path))
         {
-            out.push(FieldProblem::new(
-                path,
-                "does not match any schema in `anyOf`",
-            ));
+            out.push(FieldProblem::new(path, "does not match any schema in `anyOf`"));
         }
         if let Some(branches) = &schema.one_of {
-            let matching = branches
-                .iter()
-                .filter(|b| self.matches(b, value, path))
-                .count();
+            let matching = branches.iter().filter(|b| self.matches(b, value, path)).count();
             if matching != 1 {
                 out.push(FieldProblem::new(
                     path,
@@ -451,10 +380,7 @@ fn check_resource_header(fields: &Map<String, Value>, path: &str, out: &mut Vec<
     for key in ["apiVersion", "kind"] {
         match fields.get(key) {
             Some(Value::String(s)) if !s.is_empty() => {}
-            None | Some(Value::Null) => out.push(FieldProblem::new(
-                join(path, key),
-                "required field is missing",
-            )),
+            None | Some(Value::Null) => out.push(FieldProblem::new(join(path, key), "required field is missing")),
             Some(other) => out.push(FieldProblem::new(
                 join(path, key),
                 format!("expected a non-empty string, found {}", json_type(other)),
@@ -466,21 +392,12 @@ fn check_resource_header(fields: &Map<String, Value>, path: &str, out: &mut Vec<
     }
 }
 
-fn check_number(
-    schema: &JSONSchemaProps,
-    number: &Number,
-    path: &str,
-    out: &mut Vec<FieldProblem>,
-) {
+fn check_number(schema: &JSONSchemaProps, number: &Number, path: &str, out: &mut Vec<FieldProblem>) {
     let Some(n) = number.as_f64() else { return };
     if let Some(min) = schema.minimum {
         let exclusive = flag(schema.exclusive_minimum);
         if n < min || (exclusive && n == min) {
-            let bound = if exclusive {
-                "greater than"
-            } else {
-                "at least"
-            };
+            let bound = if exclusive { "greater than" } else { "at least" };
             out.push(FieldProblem::new(path, format!("must be {bound} {min}")));
         }
     }
@@ -558,9 +475,7 @@ mod tests {
     fn with(object: &Value, at: &str, value: Value) -> Value {
         let (parent, key) = at.rsplit_once('/').expect("pointer has a parent");
         let mut object = object.clone();
-        let parent = object
-            .pointer_mut(parent)
-            .unwrap_or_else(|| panic!("{parent} exists"));
+        let parent = object.pointer_mut(parent).unwrap_or_else(|| panic!("{parent} exists"));
         match parent {
             Value::Object(fields) => drop(fields.insert(key.to_owned(), value)),
             Value::Array(items) => items[key.parse::<usize>().expect("index")] = value,
@@ -573,13 +488,13 @@ mod tests {
     fn passes_and_rejects_unknown_field(valid: &str, bad: &str) {
         let valid = object(valid);
         assert_eq!(problems(&valid), Vec::<String>::new());
-        let path =
-            bad.split('/')
-                .skip(1)
-                .fold(String::new(), |path, segment| match segment.parse() {
-                    Ok(i) => index(&path, i),
-                    Err(_) => join(&path, segment),
-                });
+        let path = bad
+            .split('/')
+            .skip(1)
+            .fold(String::new(), |path, segment| match segment.parse() {
+                Ok(i) => index(&path, i),
+                Err(_) => join(&path, segment),
+            });
         assert_eq!(
             problems(&with(&valid, bad, json!("x"))),
             [format!("{path}: unknown field")]
@@ -645,11 +560,7 @@ spec:
     #[test]
     fn an_application_with_a_misspelt_source_fails_naming_the_path() {
         let mut application = object(APPLICATION);
-        let source = application["spec"]
-            .as_object_mut()
-            .unwrap()
-            .remove("source")
-            .unwrap();
+        let source = application["spec"].as_object_mut().unwrap().remove("source").unwrap();
         application["spec"]["sourc"] = source;
         assert_eq!(problems(&application), ["spec.sourc: unknown field"]);
     }
@@ -678,25 +589,16 @@ spec:
         let application = with(&application, "/metadata/labels", json!({"app": 3}));
         let found = problems(&application);
         assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().any(|p| p == "metadata.nmae: unknown field"), "{found:?}");
         assert!(
-            found.iter().any(|p| p == "metadata.nmae: unknown field"),
-            "{found:?}"
-        );
-        assert!(
-            found
-                .iter()
-                .any(|p| p.starts_with("metadata.labels.app: invalid type")),
+            found.iter().any(|p| p.starts_with("metadata.labels.app: invalid type")),
             "{found:?}"
         );
     }
 
     #[test]
     fn a_wrong_type_is_reported_with_its_path() {
-        let application = with(
-            &object(APPLICATION),
-            "/spec/syncPolicy/automated/prune",
-            json!("yes"),
-        );
+        let application = with(&object(APPLICATION), "/spec/syncPolicy/automated/prune", json!("yes"));
         assert_eq!(
             problems(&application),
             ["spec.syncPolicy.automated.prune: expected boolean, found string"]
@@ -706,23 +608,13 @@ spec:
     #[test]
     fn a_missing_required_field_is_reported() {
         let mut application = object(APPLICATION);
-        application["spec"]
-            .as_object_mut()
-            .unwrap()
-            .remove("destination");
-        assert_eq!(
-            problems(&application),
-            ["spec.destination: required field is missing"]
-        );
+        application["spec"].as_object_mut().unwrap().remove("destination");
+        assert_eq!(problems(&application), ["spec.destination: required field is missing"]);
     }
 
     #[test]
     fn a_version_that_is_not_served_fails() {
-        let application = with(
-            &object(APPLICATION),
-            "/apiVersion",
-            json!("argoproj.io/v1beta1"),
-        );
+        let application = with(&object(APPLICATION), "/apiVersion", json!("argoproj.io/v1beta1"));
         assert_eq!(
             problems(&application),
             ["apiVersion: version `v1beta1` is not served (served: v1alpha1)"]
@@ -959,9 +851,8 @@ spec:
         });
         let err = CrdSchemas::from_documents([crd]).unwrap_err();
         assert!(
-            err.to_string().starts_with(
-                "CustomResourceDefinition `gadgets.example.com` is not valid: spec.versions"
-            ),
+            err.to_string()
+                .starts_with("CustomResourceDefinition `gadgets.example.com` is not valid: spec.versions"),
             "{err}"
         );
     }
@@ -997,10 +888,7 @@ spec:
             });
             CrdSchemas::from_documents([crd]).unwrap()
         });
-        assert_eq!(
-            GADGETS.scope("example.com/v1", "Gadget"),
-            Some(Scope::Cluster)
-        );
+        assert_eq!(GADGETS.scope("example.com/v1", "Gadget"), Some(Scope::Cluster));
         let gadget = json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}, "spec": spec});
         GADGETS
             .validate(&gadget)
@@ -1012,10 +900,7 @@ spec:
 
     #[test]
     fn junctors_follow_json_schema() {
-        assert_eq!(
-            gadget_problems(json!({"a": "x", "n": 3})),
-            Vec::<String>::new()
-        );
+        assert_eq!(gadget_problems(json!({"a": "x", "n": 3})), Vec::<String>::new());
         assert_eq!(
             gadget_problems(json!({"a": "x", "b": "y"})),
             ["spec: matches 2 schemas in `oneOf`, expected exactly one"]

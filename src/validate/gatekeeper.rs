@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 /// The CRD Gatekeeper would create for `template`, or `None` if it is not a
 /// ConstraintTemplate with a kind name.
 pub fn constraint_crd(template: &Value) -> Option<Value> {
-    if template["kind"] != "ConstraintTemplate" || !template["apiVersion"].as_str()?.starts_with("templates.gatekeeper.sh/") {
+    if template["kind"] != "ConstraintTemplate"
+        || !template["apiVersion"].as_str()?.starts_with("templates.gatekeeper.sh/")
+    {
         return None;
     }
     let names = &template["spec"]["crd"]["spec"]["names"];
@@ -66,13 +68,18 @@ mod tests {
             }}}}},
         });
         let schemas = CrdSchemas::from_documents([constraint_crd(&template).unwrap()]).unwrap();
-        let constraint = |parameters: Value| json!({
-            "apiVersion": "constraints.gatekeeper.sh/v1beta1",
-            "kind": "K8sRequiredLabels",
-            "metadata": {"name": "owner"},
-            "spec": {"match": {"kinds": [{"kinds": ["Pod"]}]}, "parameters": parameters},
-        });
-        assert_eq!(schemas.validate(&constraint(json!({"labels": ["owner"]}))), Some(vec![]));
+        let constraint = |parameters: Value| {
+            json!({
+                "apiVersion": "constraints.gatekeeper.sh/v1beta1",
+                "kind": "K8sRequiredLabels",
+                "metadata": {"name": "owner"},
+                "spec": {"match": {"kinds": [{"kinds": ["Pod"]}]}, "parameters": parameters},
+            })
+        };
+        assert_eq!(
+            schemas.validate(&constraint(json!({"labels": ["owner"]}))),
+            Some(vec![])
+        );
         let problems = schemas.validate(&constraint(json!({"lables": ["owner"]}))).unwrap();
         assert_eq!(problems[0].path, "spec.parameters.lables");
     }

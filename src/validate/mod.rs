@@ -87,8 +87,7 @@ pub enum ValidateError {
 }
 
 fn in_file(path: Option<&PathBuf>) -> String {
-    path.map(|p| format!(" in `{}`", p.display()))
-        .unwrap_or_default()
+    path.map(|p| format!(" in `{}`", p.display())).unwrap_or_default()
 }
 
 /// The least any object needs when no type or schema knows its kind: a non-empty
@@ -148,16 +147,12 @@ mod tests {
     #[test]
     fn displays_a_problem_as_path_then_message() {
         let problem = FieldProblem::new("spec.replicas", "expected integer, found string");
-        assert_eq!(
-            problem.to_string(),
-            "spec.replicas: expected integer, found string"
-        );
+        assert_eq!(problem.to_string(), "spec.replicas: expected integer, found string");
     }
 
     #[test]
     fn custom_minimum_accepts_an_object_with_api_version_kind_and_name() {
-        let object =
-            json!({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "a"}});
+        let object = json!({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "a"}});
         assert_eq!(check_custom_minimum(&object), []);
     }
 

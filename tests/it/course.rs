@@ -21,7 +21,11 @@ fn render_round(repo: &Repo, lessons: &[Value], round: usize, skip: &str) {
     for lesson in lessons.iter().filter(|l| l["name"] != skip) {
         let stages = lesson["stages"].as_array().unwrap();
         let stage = &stages[round.min(stages.len() - 1)]["name"];
-        text.push_str(&format!("  {}: {}\n", lesson["name"].as_str().unwrap(), stage.as_str().unwrap()));
+        text.push_str(&format!(
+            "  {}: {}\n",
+            lesson["name"].as_str().unwrap(),
+            stage.as_str().unwrap()
+        ));
     }
     repo.write("overlays/docker-desktop/lessons.yaml", &text);
     repo.gitgen(&["render"]).expect(0);
@@ -42,13 +46,26 @@ fn every_lesson_at_every_stage_renders_and_builds() {
     let repo = Repo::init();
     let lessons = lessons(&repo);
     assert!(lessons.len() >= 22, "the course has at least 22 lessons");
-    let rounds = lessons.iter().map(|l| l["stages"].as_array().unwrap().len()).max().unwrap();
+    let rounds = lessons
+        .iter()
+        .map(|l| l["stages"].as_array().unwrap().len())
+        .max()
+        .unwrap();
     for round in 0..rounds {
         // ingress and istio both want ports 80 and 443 on docker-desktop.
         render_round(&repo, &lessons, round, "ingress");
         assert!(build_all(&repo) > lessons.len() * 2);
     }
-    render_round(&repo, &lessons.iter().filter(|l| l["name"] == "ingress").cloned().collect::<Vec<_>>(), 1, "");
+    render_round(
+        &repo,
+        &lessons
+            .iter()
+            .filter(|l| l["name"] == "ingress")
+            .cloned()
+            .collect::<Vec<_>>(),
+        1,
+        "",
+    );
     build_all(&repo);
 }
 
@@ -69,8 +86,17 @@ fn enabling_a_lesson_enables_its_whole_requires_closure() {
     let run = repo.gitgen(&["enable", "argo-rollouts"]);
     run.expect(0);
     let toggle = repo.read("overlays/docker-desktop/lessons.yaml");
-    for required in ["argo-rollouts: automatic", "istio: ", "monitoring: ", "gateway-api: ", "argocd: "] {
-        assert!(toggle.lines().any(|l| l.trim_start().starts_with(required)), "`{required}` not enabled:\n{toggle}");
+    for required in [
+        "argo-rollouts: automatic",
+        "istio: ",
+        "monitoring: ",
+        "gateway-api: ",
+        "argocd: ",
+    ] {
+        assert!(
+            toggle.lines().any(|l| l.trim_start().starts_with(required)),
+            "`{required}` not enabled:\n{toggle}"
+        );
     }
 }
 
@@ -79,15 +105,26 @@ fn no_rendered_file_carries_secret_data_or_a_token() {
     let repo = Repo::init();
     let lessons = lessons(&repo);
     render_round(&repo, &lessons, usize::MAX, "ingress");
-    for (path, text) in repo.tree().into_iter().filter(|(p, _)| !p.starts_with("catalog/") && p.ends_with(".yaml")) {
+    for (path, text) in repo
+        .tree()
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("catalog/") && p.ends_with(".yaml"))
+    {
         let documents: Vec<Value> = gitgen::yaml::from_multiple(&text, path.as_ref()).unwrap();
         for object in documents {
             if object["kind"] == "Secret" {
-                assert!(object.get("data").is_none() && object.get("stringData").is_none(), "{path} holds Secret data");
+                assert!(
+                    object.get("data").is_none() && object.get("stringData").is_none(),
+                    "{path} holds Secret data"
+                );
             }
         }
         for line in text.lines() {
-            assert_eq!(gitgen::render::policy::token_kind(line), None, "{path}: token-like text: {line}");
+            assert_eq!(
+                gitgen::render::policy::token_kind(line),
+                None,
+                "{path}: token-like text: {line}"
+            );
         }
     }
 }
@@ -104,7 +141,9 @@ fn every_namespace_carries_pod_security_labels() {
             if object["kind"] == "Namespace" {
                 seen += 1;
                 let labels = &object["metadata"]["labels"];
-                let enforce = labels["pod-security.kubernetes.io/enforce"].as_str().unwrap_or_else(|| panic!("{path}: no enforce label"));
+                let enforce = labels["pod-security.kubernetes.io/enforce"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{path}: no enforce label"));
                 assert_eq!(labels["pod-security.kubernetes.io/warn"], "restricted", "{path}");
                 assert!(["baseline", "restricted", "privileged"].contains(&enforce), "{path}");
             }
@@ -161,7 +200,10 @@ fn the_rendered_course_matches_its_snapshot() {
 
 fn shared_crds() -> String {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds");
-    assert!(std::path::Path::new(dir).is_dir(), "the upstream CRDs are expected at {dir} (../shared beside the repo)");
+    assert!(
+        std::path::Path::new(dir).is_dir(),
+        "the upstream CRDs are expected at {dir} (../shared beside the repo)"
+    );
     dir.to_owned()
 }
 
@@ -172,7 +214,11 @@ fn every_object_of_every_lesson_validates_against_its_type_or_crd_schema() {
     // Bases hold every stage; the Argo CD bundle is checked with everything enabled,
     // once without ingress and once with it (they conflict on docker-desktop).
     let without = |names: &[&str]| -> Vec<Value> {
-        lessons.iter().filter(|l| !names.contains(&l["name"].as_str().unwrap())).cloned().collect()
+        lessons
+            .iter()
+            .filter(|l| !names.contains(&l["name"].as_str().unwrap()))
+            .cloned()
+            .collect()
     };
     for chosen in [without(&["ingress"]), without(&["istio", "argo-rollouts"])] {
         render_round(&repo, &chosen, usize::MAX, "");
@@ -187,12 +233,20 @@ fn validate_names_the_field_of_a_custom_resource_that_breaks_its_schema() {
     let repo = Repo::init();
     let template = "catalog/keda/keda-scaled-object.yaml";
     let text = repo.read(template);
-    assert!(text.contains("pollingInterval"), "the keda lesson's ScaledObject sets pollingInterval");
+    assert!(
+        text.contains("pollingInterval"),
+        "the keda lesson's ScaledObject sets pollingInterval"
+    );
     repo.write(template, &text.replace("pollingInterval", "pollingIntervall"));
     repo.gitgen(&["render"]).expect(0);
     let run = repo.gitgen(&["validate", "--crds", &shared_crds()]);
     run.expect(1);
-    assert!(run.stdout.contains("ScaledObject rabbitmq-consumer: spec.pollingIntervall: unknown field"), "{}", run.transcript());
+    assert!(
+        run.stdout
+            .contains("ScaledObject rabbitmq-consumer: spec.pollingIntervall: unknown field"),
+        "{}",
+        run.transcript()
+    );
 }
 
 #[test]
@@ -205,15 +259,26 @@ fn no_two_lessons_manage_the_same_object() {
         let mut seen = std::collections::BTreeSet::new();
         for stage in lesson.stage_names() {
             let dir = format!("generated/{id}/{stage}/");
-            for (path, text) in repo.tree().into_iter().filter(|(p, _)| p.starts_with(&dir) && !p.ends_with("kustomization.yaml")) {
+            for (path, text) in repo
+                .tree()
+                .into_iter()
+                .filter(|(p, _)| p.starts_with(&dir) && !p.ends_with("kustomization.yaml"))
+            {
                 for object in gitgen::yaml::from_multiple::<Value>(&text, path.as_ref()).unwrap() {
                     let group = gitgen::render::policy::api_group(object["apiVersion"].as_str().unwrap());
-                    let namespace = if gitgen::render::policy::is_cluster_scoped(lesson, group, object["kind"].as_str().unwrap()) {
-                        String::new()
-                    } else {
-                        object["metadata"]["namespace"].as_str().unwrap_or(&lesson.lesson.namespace).to_owned()
-                    };
-                    let key = format!("{} {} {namespace}/{}", object["apiVersion"], object["kind"], object["metadata"]["name"]);
+                    let namespace =
+                        if gitgen::render::policy::is_cluster_scoped(lesson, group, object["kind"].as_str().unwrap()) {
+                            String::new()
+                        } else {
+                            object["metadata"]["namespace"]
+                                .as_str()
+                                .unwrap_or(&lesson.lesson.namespace)
+                                .to_owned()
+                        };
+                    let key = format!(
+                        "{} {} {namespace}/{}",
+                        object["apiVersion"], object["kind"], object["metadata"]["name"]
+                    );
                     seen.insert(key);
                 }
             }

@@ -76,7 +76,10 @@ fn run_pipeline(catalog: CatalogFiles, toggle: &str, config: &RepoConfig) -> &'s
         }
     };
     let env_name = EnvName::new("docker-desktop").unwrap();
-    let toggle = ToggleFile { path: PathBuf::from("overlays/docker-desktop/lessons.yaml"), text: toggle.to_owned() };
+    let toggle = ToggleFile {
+        path: PathBuf::from("overlays/docker-desktop/lessons.yaml"),
+        text: toggle.to_owned(),
+    };
     let selection = match toggle.selection(&catalog, &env_name) {
         Ok(selection) => selection,
         Err(err) => {
@@ -94,8 +97,16 @@ fn run_pipeline(catalog: CatalogFiles, toggle: &str, config: &RepoConfig) -> &'s
     match render::render(&ctx, |_| true) {
         Ok(files) => {
             for file in &files {
-                assert!(file.contents.ends_with('\n'), "{} does not end with a newline", file.path);
-                assert!(!file.path.contains(".."), "an output path leaves its folder: {}", file.path);
+                assert!(
+                    file.contents.ends_with('\n'),
+                    "{} does not end with a newline",
+                    file.path
+                );
+                assert!(
+                    !file.path.contains(".."),
+                    "an output path leaves its folder: {}",
+                    file.path
+                );
             }
             "rendered"
         }
@@ -108,23 +119,97 @@ fn run_pipeline(catalog: CatalogFiles, toggle: &str, config: &RepoConfig) -> &'s
 
 /// Pieces that mean something to YAML, minijinja, paths or terminals.
 const HOSTILE: &[&str] = &[
-    ":", ": ", "-", "- ", "#", "[", "]", "{", "}", "{{", "}}", "{%", "%}", "{#", "#}", "&a ", "*a", "!!binary ",
-    "!tag ", "|", ">", "\"", "'", "\\", "\n", "\n  ", "\t", "---\n", "...\n", "<<: ", "..", "../", "/", "\u{0}",
-    "\u{7}", "\u{1b}[31m", "\r", "\u{feff}", "é", "🦀", "~", "null", "true", "0x1F", "1e999", "-.inf", "? ",
-    "{{ lesson }}", "{% include \"../beta/cm.yaml\" %}", "{% for i in range(99999) %}", "{% endfor %}",
-    "{{ stage_at_least(\"nope\") }}", "{{ env.host }}", "hostPID: true", "namespace: kube-system",
-    "privileged: true", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "kind: Namespace",
+    ":",
+    ": ",
+    "-",
+    "- ",
+    "#",
+    "[",
+    "]",
+    "{",
+    "}",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{#",
+    "#}",
+    "&a ",
+    "*a",
+    "!!binary ",
+    "!tag ",
+    "|",
+    ">",
+    "\"",
+    "'",
+    "\\",
+    "\n",
+    "\n  ",
+    "\t",
+    "---\n",
+    "...\n",
+    "<<: ",
+    "..",
+    "../",
+    "/",
+    "\u{0}",
+    "\u{7}",
+    "\u{1b}[31m",
+    "\r",
+    "\u{feff}",
+    "é",
+    "🦀",
+    "~",
+    "null",
+    "true",
+    "0x1F",
+    "1e999",
+    "-.inf",
+    "? ",
+    "{{ lesson }}",
+    "{% include \"../beta/cm.yaml\" %}",
+    "{% for i in range(99999) %}",
+    "{% endfor %}",
+    "{{ stage_at_least(\"nope\") }}",
+    "{{ env.host }}",
+    "hostPID: true",
+    "namespace: kube-system",
+    "privileged: true",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "kind: Namespace",
 ];
 
 /// Lines that replace or join a file's lines.
 const HOSTILE_LINES: &[&str] = &[
-    "name: ../../etc", "requires: [beta]", "requires: [alpha]", "requires: [nope]", "stages: []",
-    "walkthrough: /etc/passwd", "  - file: ../beta/cm.yaml", "  - name: ..", "    since: nope",
-    "    version: ^1.2", "conflicts: [{lesson: alpha, reason: x}]", "cluster_kinds: [ClusterRole]",
-    "host_access: {allow: [hostPath], reason: r}", "  alpha: pod", "  beta: nope", "  gamma:", "lessons: 3",
-    "a: &a [x, x, x]", "b: [*a, *a, *a]", "---", "%YAML 1.2", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
-    "{% if %}", "metadata: {namespace: default}", "  hostPath: {path: /}", "apiVersion: v1", "kind: Secret",
-    "data: {a: b}", "",
+    "name: ../../etc",
+    "requires: [beta]",
+    "requires: [alpha]",
+    "requires: [nope]",
+    "stages: []",
+    "walkthrough: /etc/passwd",
+    "  - file: ../beta/cm.yaml",
+    "  - name: ..",
+    "    since: nope",
+    "    version: ^1.2",
+    "conflicts: [{lesson: alpha, reason: x}]",
+    "cluster_kinds: [ClusterRole]",
+    "host_access: {allow: [hostPath], reason: r}",
+    "  alpha: pod",
+    "  beta: nope",
+    "  gamma:",
+    "lessons: 3",
+    "a: &a [x, x, x]",
+    "b: [*a, *a, *a]",
+    "---",
+    "%YAML 1.2",
+    "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+    "{% if %}",
+    "metadata: {namespace: default}",
+    "  hostPath: {path: /}",
+    "apiVersion: v1",
+    "kind: Secret",
+    "data: {a: b}",
+    "",
 ];
 
 #[derive(Debug, Clone)]
@@ -309,4 +394,3 @@ fn replays_the_fuzz_corpus() {
     }
     assert!(replayed >= 10, "the corpus is missing: only {replayed} inputs replayed");
 }
-

@@ -39,10 +39,18 @@ fn alias_bomb(indent: &str) -> String {
 #[track_caller]
 fn check(run: &Run, code: i32) {
     assert_ne!(run.code, 101, "gitgen panicked\n{}", run.transcript());
-    assert!(!run.stderr.contains("panicked"), "gitgen panicked\n{}", run.transcript());
+    assert!(
+        !run.stderr.contains("panicked"),
+        "gitgen panicked\n{}",
+        run.transcript()
+    );
     run.expect(code);
     if code == 2 {
-        assert!(run.stderr.starts_with("error: "), "no `error:` line\n{}", run.transcript());
+        assert!(
+            run.stderr.starts_with("error: "),
+            "no `error:` line\n{}",
+            run.transcript()
+        );
         assert!(run.stderr.contains("\nhint: "), "no `hint:` line\n{}", run.transcript());
     }
 }
@@ -215,17 +223,22 @@ hostile!(values_template_not_a_mapping, ["render"] => 2, |repo| {
 #[test]
 fn values_with_yaml_syntax_stay_data() {
     let repo = Repo::fixture("small");
-    edit(&repo, ALPHA, "title: Alpha pods", "title: \"a: b # c\\n- d \\\"q\\\" 'r' {{ e }} {% f %} ---\"");
-    repo.write(POD, &config_map("  title: {{ lesson.title }}\n  section: {{ lesson.section }}\n"));
+    edit(
+        &repo,
+        ALPHA,
+        "title: Alpha pods",
+        "title: \"a: b # c\\n- d \\\"q\\\" 'r' {{ e }} {% f %} ---\"",
+    );
+    repo.write(
+        POD,
+        &config_map("  title: {{ lesson.title }}\n  section: {{ lesson.section }}\n"),
+    );
     let run = repo.gitgen(&["render"]);
     check(&run, 0);
     let rendered = repo.read("generated/alpha/service/pod.yaml");
     insta::assert_snapshot!("values_with_yaml_syntax_stay_data", rendered);
-    let parsed: serde_json::Value = gitgen::yaml::from_str(
-        rendered.split_once('\n').unwrap().1,
-        std::path::Path::new("pod.yaml"),
-    )
-    .unwrap();
+    let parsed: serde_json::Value =
+        gitgen::yaml::from_str(rendered.split_once('\n').unwrap().1, std::path::Path::new("pod.yaml")).unwrap();
     assert_eq!(parsed["data"]["title"], "a: b # c\n- d \"q\" 'r' {{ e }} {% f %} ---");
     assert_eq!(parsed["data"]["section"], "Pods, Probes: Services");
 }

@@ -53,7 +53,11 @@ fn a_no_op_render_of_a_synthetic_catalog_touches_no_file_or_folder() {
     let run = repo.gitgen(&["render"]);
     run.expect(0);
     assert_eq!(run.stdout, "", "a no-op render listed changes\n{}", run.transcript());
-    assert!(run.stderr.contains("Nothing changed (200 lessons, 20 enabled"), "{}", run.transcript());
+    assert!(
+        run.stderr.contains("Nothing changed (200 lessons, 20 enabled"),
+        "{}",
+        run.transcript()
+    );
     assert_eq!(changed(&before, &stamps(&repo)), Vec::<String>::new());
 }
 
@@ -64,7 +68,13 @@ fn changing_one_lesson_of_200_re_renders_that_lesson_only() {
     let before = stamps(&repo);
     // An enabled lesson, so its overlay and Argo CD Application exist and must not move.
     let template = "catalog/lesson-00040/app-2-configmap.yaml";
-    repo.write(template, &repo.read(template).replace("  lesson: {{ lesson.name }}\n", "  lesson: {{ lesson.name }}\n  edited: \"yes\"\n"));
+    repo.write(
+        template,
+        &repo.read(template).replace(
+            "  lesson: {{ lesson.name }}\n",
+            "  lesson: {{ lesson.name }}\n  edited: \"yes\"\n",
+        ),
+    );
     let run = repo.gitgen(&["render"]);
     run.expect(0);
     assert!(run.stderr.contains("Rendered 1 of 200 lessons"), "{}", run.transcript());
@@ -79,20 +89,36 @@ fn changing_one_lesson_of_200_re_renders_that_lesson_only() {
     let outside: Vec<&String> = touched
         .iter()
         .filter(|path| {
-            !(path.starts_with("generated/lesson-00040") || *path == "gitgen.lock" || *path == template || *path == "generated")
+            !(path.starts_with("generated/lesson-00040")
+                || *path == "gitgen.lock"
+                || *path == template
+                || *path == "generated")
         })
         .collect();
     assert!(outside.is_empty(), "render touched files of other lessons: {outside:?}");
-    assert!(touched.iter().any(|p| p == "generated/lesson-00040/step-3/app-2-configmap.yaml"), "{touched:?}");
+    assert!(
+        touched
+            .iter()
+            .any(|p| p == "generated/lesson-00040/step-3/app-2-configmap.yaml"),
+        "{touched:?}"
+    );
 }
 
 #[test]
 fn parallel_and_single_threaded_renders_write_the_same_bytes() {
     let parallel = Repo::synth(200);
     let single = Repo::synth(200);
-    parallel.gitgen_with_env(&["render"], &[("RAYON_NUM_THREADS", "4")]).expect(0);
-    single.gitgen_with_env(&["render"], &[("RAYON_NUM_THREADS", "1")]).expect(0);
+    parallel
+        .gitgen_with_env(&["render"], &[("RAYON_NUM_THREADS", "4")])
+        .expect(0);
+    single
+        .gitgen_with_env(&["render"], &[("RAYON_NUM_THREADS", "1")])
+        .expect(0);
     let (parallel_tree, single_tree) = (parallel.tree(), single.tree());
-    assert!(parallel_tree.len() > 200 * 3 * 5, "too few files: {}", parallel_tree.len());
+    assert!(
+        parallel_tree.len() > 200 * 3 * 5,
+        "too few files: {}",
+        parallel_tree.len()
+    );
     assert_eq!(parallel_tree, single_tree);
 }

@@ -29,7 +29,10 @@ struct Rng(u64);
 
 impl Rng {
     fn from_env() -> Rng {
-        let seed = std::env::var("GITGEN_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x6b11_7e57);
+        let seed = std::env::var("GITGEN_KILL_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0x6b11_7e57);
         eprintln!("kill test seed: {seed} (set GITGEN_KILL_SEED to replay)");
         Rng(seed | 1)
     }
@@ -53,11 +56,19 @@ fn big_repo() -> Repo {
     // The test is bound by file system calls; a RAM file system, where there is one,
     // keeps it within its time budget. Renames are as atomic there as on disk.
     let shm = Path::new("/dev/shm");
-    let repo = if shm.is_dir() { Repo::fixture_in("small", shm) } else { Repo::fixture("small") };
+    let repo = if shm.is_dir() {
+        Repo::fixture_in("small", shm)
+    } else {
+        Repo::fixture("small")
+    };
     let mut toggle = repo.read(TOGGLE);
     for i in 0..LESSONS {
         let id = format!("gen-{i:03}");
-        let requires = if i % 10 == 5 { format!("requires: [gen-{:03}]\n", i - 1) } else { String::new() };
+        let requires = if i % 10 == 5 {
+            format!("requires: [gen-{:03}]\n", i - 1)
+        } else {
+            String::new()
+        };
         repo.write(
             &format!("catalog/{id}/lesson.yaml"),
             &format!(
@@ -66,7 +77,10 @@ fn big_repo() -> Repo {
                  manifests:\n  - file: cm.yaml\n  - file: deploy.yaml\n    since: two\n"
             ),
         );
-        repo.write(&format!("catalog/{id}/README.md.j2"), "# {{ lesson.title }} on {{ env.host }}\n");
+        repo.write(
+            &format!("catalog/{id}/README.md.j2"),
+            "# {{ lesson.title }} on {{ env.host }}\n",
+        );
         write_variant(&repo, &id, "a");
         repo.write(
             &format!("catalog/{id}/deploy.yaml"),
@@ -110,7 +124,9 @@ fn managed(repo: &Repo) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn collect(root: &Path, relative: &str, out: &mut BTreeMap<String, Vec<u8>>) {
-    let Ok(entries) = fs_err::read_dir(root.join(relative)) else { return };
+    let Ok(entries) = fs_err::read_dir(root.join(relative)) else {
+        return;
+    };
     for entry in entries {
         let entry = entry.unwrap();
         let path = format!("{relative}/{}", entry.file_name().to_string_lossy());
@@ -139,7 +155,9 @@ fn first_difference(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>
             Some(_) => {}
         }
     }
-    b.keys().find(|p| !a.contains_key(*p)).map_or("no difference".to_owned(), |p| format!("{p} only in the second"))
+    b.keys()
+        .find(|p| !a.contains_key(*p))
+        .map_or("no difference".to_owned(), |p| format!("{p} only in the second"))
 }
 
 /// When to kill a run.
@@ -226,7 +244,12 @@ fn kill_and_check(
     let run = repo.gitgen(args);
     run.expect(0);
     let finished = managed(repo);
-    assert!(finished == *new, "re-running `gitgen {}` did not give the new tree: {}", args.join(" "), first_difference(&finished, new));
+    assert!(
+        finished == *new,
+        "re-running `gitgen {}` did not give the new tree: {}",
+        args.join(" "),
+        first_difference(&finished, new)
+    );
     assert!(!repo.exists(".gitgen/txn"), "a finished run left `.gitgen/txn` behind");
     outcome
 }
@@ -249,14 +272,20 @@ fn killed_render_and_enable_leave_the_old_or_the_new_tree_and_rerunning_complete
     // rewrites their bases and the lock; the tree alternates between two known states.
     timed(&repo, &["render"]);
     let tree_a = managed(&repo);
-    let ids: Vec<String> = (0..CHANGED).map(|i| format!("gen-{:03}", i * (LESSONS / CHANGED))).collect();
+    let ids: Vec<String> = (0..CHANGED)
+        .map(|i| format!("gen-{:03}", i * (LESSONS / CHANGED)))
+        .collect();
     let set_variant = |variant: &str| ids.iter().for_each(|id| write_variant(&repo, id, variant));
     set_variant("b");
     let full = timed(&repo, &["render"]);
     let tree_b = managed(&repo);
     assert_ne!(tree_a, tree_b);
     for run in 0..RENDER_RUNS {
-        let (variant, old, new) = if run % 2 == 0 { ("a", &tree_b, &tree_a) } else { ("b", &tree_a, &tree_b) };
+        let (variant, old, new) = if run % 2 == 0 {
+            ("a", &tree_b, &tree_a)
+        } else {
+            ("b", &tree_a, &tree_b)
+        };
         set_variant(variant);
         let left = kill_and_check(&repo, &["render"], KillAt::random(&mut rng, full), old, new);
         *outcomes.entry(("render", left)).or_default() += 1;
@@ -271,16 +300,35 @@ fn killed_render_and_enable_leave_the_old_or_the_new_tree_and_rerunning_complete
     assert_ne!(before, enabled);
     let disable = ["disable", "gen-034", "--cascade"];
     repo.gitgen(&disable).expect(0);
-    assert!(managed(&repo) == before, "disable did not restore the tree: {}", first_difference(&managed(&repo), &before));
+    assert!(
+        managed(&repo) == before,
+        "disable did not restore the tree: {}",
+        first_difference(&managed(&repo), &before)
+    );
     for _ in 0..ENABLE_RUNS {
-        let left = kill_and_check(&repo, &["enable", "gen-035"], KillAt::random(&mut rng, full), &before, &enabled);
+        let left = kill_and_check(
+            &repo,
+            &["enable", "gen-035"],
+            KillAt::random(&mut rng, full),
+            &before,
+            &enabled,
+        );
         *outcomes.entry(("enable", left)).or_default() += 1;
         let left = kill_and_check(&repo, &disable, KillAt::random(&mut rng, full), &enabled, &before);
         *outcomes.entry(("disable", left)).or_default() += 1;
     }
     eprintln!("kill test: {outcomes:?} in {:?}", started.elapsed());
-    let count = |wanted: Left| outcomes.iter().filter(|((_, left), _)| *left == wanted).map(|(_, n)| n).sum::<usize>();
-    assert!(count(Left::Old) > 0, "no run was killed before its journal: {outcomes:?}");
+    let count = |wanted: Left| {
+        outcomes
+            .iter()
+            .filter(|((_, left), _)| *left == wanted)
+            .map(|(_, n)| n)
+            .sum::<usize>()
+    };
+    assert!(
+        count(Left::Old) > 0,
+        "no run was killed before its journal: {outcomes:?}"
+    );
     // The swap lasts a millisecond or two; on a loaded machine no kill may land in it, so
     // this only warns (the recovery itself has unit tests in `output::txn`).
     if count(Left::JournalCompleted) == 0 {

@@ -14,7 +14,11 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("HOME", dir)
         .output()
         .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -43,12 +47,29 @@ fn publish_pushes_the_toggle_change_and_the_rendered_tree_on_a_branch() {
     repo.write("notes.txt", "not gitgen's\n");
     let run = repo.gitgen(&["publish", "--branch", "lesson/alpha", "--push", "origin"]);
     run.expect(0);
-    assert!(run.stdout.contains("Pushed `lesson/alpha` to `origin`"), "{}", run.transcript());
+    assert!(
+        run.stdout.contains("Pushed `lesson/alpha` to `origin`"),
+        "{}",
+        run.transcript()
+    );
 
     let clone = tempfile::tempdir().unwrap();
-    git(clone.path(), &["clone", "-q", "-b", "lesson/alpha", remote.path().to_str().unwrap(), "c"]);
+    git(
+        clone.path(),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            "lesson/alpha",
+            remote.path().to_str().unwrap(),
+            "c",
+        ],
+    );
     let cloned = clone.path().join("c");
-    assert_eq!(git(&cloned, &["log", "-1", "--format=%s"]).trim(), "gitgen(docker-desktop): enable alpha (service)");
+    assert_eq!(
+        git(&cloned, &["log", "-1", "--format=%s"]).trim(),
+        "gitgen(docker-desktop): enable alpha (service)"
+    );
     let changed = git(&cloned, &["diff", "--name-only", "origin/main", "HEAD"]);
     let mut changed: Vec<&str> = changed.lines().collect();
     changed.sort();
@@ -63,7 +84,10 @@ fn publish_pushes_the_toggle_change_and_the_rendered_tree_on_a_branch() {
             "overlays/docker-desktop/lessons.yaml",
         ]
     );
-    assert!(!cloned.join("notes.txt").exists(), "files outside gitgen's paths are never committed");
+    assert!(
+        !cloned.join("notes.txt").exists(),
+        "files outside gitgen's paths are never committed"
+    );
 }
 
 #[test]
@@ -72,7 +96,12 @@ fn publish_refuses_a_stale_tree() {
     repo.write("overlays/docker-desktop/lessons.yaml", "lessons:\n  alpha: pod\n");
     let run = repo.gitgen(&["publish", "--branch", "lesson/alpha"]);
     run.expect(2);
-    assert!(run.stderr.contains("M overlays/docker-desktop/alpha") || run.stderr.contains("A overlays/docker-desktop/alpha"), "{}", run.transcript());
+    assert!(
+        run.stderr.contains("M overlays/docker-desktop/alpha")
+            || run.stderr.contains("A overlays/docker-desktop/alpha"),
+        "{}",
+        run.transcript()
+    );
     assert!(run.stderr.contains("hint: run `gitgen render`"), "{}", run.transcript());
 }
 
@@ -84,7 +113,8 @@ fn publish_refuses_hand_edits_in_rendered_files_and_lists_them() {
     let run = repo.gitgen(&["publish", "--branch", "b"]);
     run.expect(2);
     insta::assert_snapshot!(run.transcript());
-    repo.gitgen(&["publish", "--branch", "b", "--include-local-changes"]).expect(0);
+    repo.gitgen(&["publish", "--branch", "b", "--include-local-changes"])
+        .expect(0);
     let files = git(repo.path(), &["show", "--name-only", "--format=", "b"]);
     assert!(files.contains("generated/alpha/pod/extra.yaml"), "{files}");
 }
@@ -112,5 +142,9 @@ fn a_failed_push_keeps_the_commit_and_never_prints_the_token() {
     for (path, text) in repo.tree() {
         assert!(!text.contains(token), "the token landed in {path}");
     }
-    assert!(!fs_err::read_to_string(root.join(".git/config")).unwrap().contains(token));
+    assert!(
+        !fs_err::read_to_string(root.join(".git/config"))
+            .unwrap()
+            .contains(token)
+    );
 }

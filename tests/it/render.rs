@@ -32,7 +32,11 @@ fn renders_the_same_bytes_whatever_order_the_catalog_was_written_in() {
     // Recreate the catalog folder with its entries created in reverse order, so the file
     // system lists them differently.
     let reversed = Repo::fixture("small");
-    let catalog = forward.tree().into_iter().filter(|(p, _)| p.starts_with("catalog/")).collect::<Vec<_>>();
+    let catalog = forward
+        .tree()
+        .into_iter()
+        .filter(|(p, _)| p.starts_with("catalog/"))
+        .collect::<Vec<_>>();
     reversed.remove("catalog");
     for (path, text) in catalog.iter().rev() {
         reversed.write(path, text);
@@ -56,7 +60,12 @@ fn a_second_render_writes_nothing() {
 fn modification_times(repo: &Repo) -> Vec<(String, std::time::SystemTime)> {
     repo.tree()
         .keys()
-        .map(|p| (p.clone(), fs_err::metadata(repo.path().join(p)).unwrap().modified().unwrap()))
+        .map(|p| {
+            (
+                p.clone(),
+                fs_err::metadata(repo.path().join(p)).unwrap().modified().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -66,13 +75,30 @@ fn a_failing_template_leaves_the_previous_tree_unchanged() {
     repo.gitgen(&["render"]).expect(0);
     let before = repo.tree();
     // Change the first lesson (so it would be rewritten) and break the last one.
-    repo.write("catalog/alpha/pod.yaml", &repo.read("catalog/alpha/pod.yaml").replace("probe-test-app:", "probe-test-app-new:"));
-    repo.write("catalog/beta/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ broken\n");
+    repo.write(
+        "catalog/alpha/pod.yaml",
+        &repo
+            .read("catalog/alpha/pod.yaml")
+            .replace("probe-test-app:", "probe-test-app-new:"),
+    );
+    repo.write(
+        "catalog/beta/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ broken\n",
+    );
     let run = repo.gitgen(&["render"]);
     run.expect(2);
-    assert!(run.stderr.contains("catalog/beta/cm.yaml:4`: syntax error"), "{}", run.transcript());
-    let after: std::collections::BTreeMap<_, _> = repo.tree().into_iter().filter(|(p, _)| !p.starts_with("catalog/")).collect();
-    let before: std::collections::BTreeMap<_, _> = before.into_iter().filter(|(p, _)| !p.starts_with("catalog/")).collect();
+    assert!(
+        run.stderr.contains("catalog/beta/cm.yaml:4`: syntax error"),
+        "{}",
+        run.transcript()
+    );
+    let after: std::collections::BTreeMap<_, _> = repo
+        .tree()
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("catalog/"))
+        .collect();
+    let before: std::collections::BTreeMap<_, _> =
+        before.into_iter().filter(|(p, _)| !p.starts_with("catalog/")).collect();
     assert_eq!(after, before);
 }
 
@@ -85,11 +111,18 @@ fn removing_a_lesson_removes_its_rendered_files() {
     repo.write("overlays/docker-desktop/lessons.yaml", "lessons:\n  alpha: service\n");
     let run = repo.gitgen(&["render"]);
     run.expect(0);
-    assert!(run.stdout.contains("D generated/beta/install/cm.yaml"), "{}", run.transcript());
+    assert!(
+        run.stdout.contains("D generated/beta/install/cm.yaml"),
+        "{}",
+        run.transcript()
+    );
     assert!(!repo.exists("generated/beta"));
     assert!(!repo.exists("overlays/docker-desktop/beta"));
     assert!(!repo.exists("argocd/docker-desktop/apps/beta.application.yaml"));
-    assert!(repo.exists("overlays/docker-desktop/lessons.yaml"), "the toggle file is not render's to delete");
+    assert!(
+        repo.exists("overlays/docker-desktop/lessons.yaml"),
+        "the toggle file is not render's to delete"
+    );
 }
 
 #[test]
@@ -114,12 +147,19 @@ fn refuses_to_delete_a_file_it_did_not_write() {
     repo.write("generated/alpha/notes.txt", "mine\n");
     let run = repo.gitgen(&["render", "--force"]);
     run.expect(0);
-    assert!(!repo.exists("generated/alpha/notes.txt"), "--force removes unknown files in render's folders");
+    assert!(
+        !repo.exists("generated/alpha/notes.txt"),
+        "--force removes unknown files in render's folders"
+    );
     repo.write("generated/alpha/notes.txt", "mine\n");
     repo.write("catalog/alpha/README.md.j2", "# changed\n");
     let run = repo.gitgen(&["render"]);
     run.expect(2);
-    assert!(run.stderr.contains("generated/alpha/notes.txt: not written by gitgen"), "{}", run.transcript());
+    assert!(
+        run.stderr.contains("generated/alpha/notes.txt: not written by gitgen"),
+        "{}",
+        run.transcript()
+    );
     assert!(repo.exists("generated/alpha/notes.txt"));
 }
 
@@ -128,11 +168,18 @@ fn check_exits_1_and_lists_stale_files_then_0_once_rendered() {
     let repo = Repo::fixture("small");
     let run = repo.gitgen(&["render", "--check"]);
     run.expect(1);
-    assert!(run.stdout.contains("A generated/alpha/pod/pod.yaml"), "{}", run.transcript());
+    assert!(
+        run.stdout.contains("A generated/alpha/pod/pod.yaml"),
+        "{}",
+        run.transcript()
+    );
     assert!(!repo.exists("generated"), "--check writes nothing");
     repo.gitgen(&["render"]).expect(0);
     repo.gitgen(&["render", "--check"]).expect(0);
-    repo.write("catalog/alpha/service.yaml", &repo.read("catalog/alpha/service.yaml").replace("8000", "8001"));
+    repo.write(
+        "catalog/alpha/service.yaml",
+        &repo.read("catalog/alpha/service.yaml").replace("8000", "8001"),
+    );
     let run = repo.gitgen(&["render", "--check"]);
     run.expect(1);
     insta::assert_snapshot!(run.transcript());
@@ -145,7 +192,11 @@ fn check_notices_a_hand_edit() {
     repo.write("argocd/docker-desktop/root.yaml", "edited\n");
     let run = repo.gitgen(&["render", "--check"]);
     run.expect(1);
-    assert!(run.stdout.contains("M argocd/docker-desktop/root.yaml"), "{}", run.transcript());
+    assert!(
+        run.stdout.contains("M argocd/docker-desktop/root.yaml"),
+        "{}",
+        run.transcript()
+    );
 }
 
 #[test]
@@ -166,14 +217,23 @@ fn argo_cd_objects_validate_against_the_upstream_crds() {
     let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds/argocd");
     let schemas = gitgen::validate::CrdSchemas::from_dir(crds.as_ref()).unwrap_or_else(|e| panic!("{crds}: {e}"));
     let mut checked = 0;
-    for (path, text) in repo.tree().into_iter().filter(|(p, _)| p.starts_with("argocd/") && !p.ends_with("kustomization.yaml")) {
+    for (path, text) in repo
+        .tree()
+        .into_iter()
+        .filter(|(p, _)| p.starts_with("argocd/") && !p.ends_with("kustomization.yaml"))
+    {
         for object in gitgen::yaml::from_multiple::<serde_json::Value>(&text, path.as_ref()).unwrap() {
-            let problems = schemas.validate(&object).unwrap_or_else(|| panic!("{path}: no Argo CD CRD covers {}", object["kind"]));
+            let problems = schemas
+                .validate(&object)
+                .unwrap_or_else(|| panic!("{path}: no Argo CD CRD covers {}", object["kind"]));
             assert!(problems.is_empty(), "{path}: {problems:?}");
             checked += 1;
         }
     }
-    assert_eq!(checked, 15, "two environments: 6 platform objects each, 2 lesson projects each, 3 Applications in docker-desktop");
+    assert_eq!(
+        checked, 15,
+        "two environments: 6 platform objects each, 2 lesson projects each, 3 Applications in docker-desktop"
+    );
 }
 
 #[test]
@@ -182,7 +242,11 @@ fn status_without_a_cluster_shows_the_git_side() {
     repo.gitgen(&["render"]).expect(0);
     let run = repo.gitgen(&["status", "--kubeconfig", "/nonexistent/kubeconfig"]);
     run.expect(0);
-    assert!(run.stdout.contains("alpha") && run.stdout.contains("service"), "{}", run.transcript());
+    assert!(
+        run.stdout.contains("alpha") && run.stdout.contains("service"),
+        "{}",
+        run.transcript()
+    );
     assert!(run.stderr.contains("unreachable"), "{}", run.transcript());
     let run = repo.gitgen(&["status", "-o", "json", "--kubeconfig", "/nonexistent/kubeconfig"]);
     run.expect(0);

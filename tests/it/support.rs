@@ -55,7 +55,15 @@ impl Repo {
     pub fn init() -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("course");
-        let run = gitgen(dir.path(), &["init", root.to_str().unwrap(), "--repo-url", "https://github.com/example/course.git"]);
+        let run = gitgen(
+            dir.path(),
+            &[
+                "init",
+                root.to_str().unwrap(),
+                "--repo-url",
+                "https://github.com/example/course.git",
+            ],
+        );
         assert_eq!(run.code, 0, "gitgen init failed:\n{}", run.stderr);
         Repo { _dir: dir, root }
     }
@@ -64,7 +72,10 @@ impl Repo {
     pub fn synth(lessons: usize) -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("synth");
-        let spec = gitgen::synth::SynthSpec { lessons, ..Default::default() };
+        let spec = gitgen::synth::SynthSpec {
+            lessons,
+            ..Default::default()
+        };
         gitgen::synth::write_repo(&root, &spec).unwrap();
         Repo { _dir: dir, root }
     }
@@ -137,7 +148,10 @@ fn collect(dir: &Path, prefix: &str, files: &mut BTreeMap<String, String>) {
         if entry.file_type().unwrap().is_dir() {
             collect(&entry.path(), &format!("{relative}/"), files);
         } else {
-            files.insert(relative, fs_err::read_to_string(entry.path()).unwrap_or_else(|_| "<binary>".into()));
+            files.insert(
+                relative,
+                fs_err::read_to_string(entry.path()).unwrap_or_else(|_| "<binary>".into()),
+            );
         }
     }
 }
@@ -168,7 +182,12 @@ impl Run {
     /// Exit code, stdout and stderr, with the repo's temp path replaced by `[REPO]`.
     pub fn transcript(&self) -> String {
         let redact = |text: &str| text.replace(self.root.to_str().unwrap(), "[REPO]");
-        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, redact(&self.stdout), redact(&self.stderr))
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code,
+            redact(&self.stdout),
+            redact(&self.stderr)
+        )
     }
 
     /// Panics with the transcript unless the run exited with `code`.

@@ -15,7 +15,10 @@ fn enable_adds_what_the_lesson_requires_and_renders() {
     let run = repo.gitgen(&["enable", "beta"]);
     run.expect(0);
     insta::assert_snapshot!(run.transcript());
-    assert_eq!(repo.read("overlays/docker-desktop/lessons.yaml"), "lessons:\n  alpha: service\n  beta: install\n");
+    assert_eq!(
+        repo.read("overlays/docker-desktop/lessons.yaml"),
+        "lessons:\n  alpha: service\n  beta: install\n"
+    );
     assert!(repo.exists("argocd/docker-desktop/apps/beta-kps.application.yaml"));
     repo.gitgen(&["render", "--check"]).expect(0);
 }
@@ -26,9 +29,19 @@ fn enable_moves_a_lesson_to_another_stage_in_one_line() {
     repo.gitgen(&["enable", "alpha"]).expect(0);
     let run = repo.gitgen(&["enable", "alpha", "--stage", "pod"]);
     run.expect(0);
-    assert!(run.stdout.contains("~ alpha: stage service → pod"), "{}", run.transcript());
-    assert_eq!(repo.read("overlays/docker-desktop/lessons.yaml"), "lessons:\n  alpha: pod\n");
-    assert!(repo.read("overlays/docker-desktop/alpha/kustomization.yaml").contains("generated/alpha/pod"));
+    assert!(
+        run.stdout.contains("~ alpha: stage service → pod"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(
+        repo.read("overlays/docker-desktop/lessons.yaml"),
+        "lessons:\n  alpha: pod\n"
+    );
+    assert!(
+        repo.read("overlays/docker-desktop/alpha/kustomization.yaml")
+            .contains("generated/alpha/pod")
+    );
 }
 
 #[test]
@@ -40,7 +53,10 @@ fn disable_refuses_while_an_enabled_lesson_requires_it() {
     insta::assert_snapshot!(run.transcript());
     let run = repo.gitgen(&["disable", "alpha", "--cascade"]);
     run.expect(0);
-    assert_eq!(repo.read("overlays/docker-desktop/lessons.yaml"), "lessons:\n  # alpha: service\n  # beta: install\n");
+    assert_eq!(
+        repo.read("overlays/docker-desktop/lessons.yaml"),
+        "lessons:\n  # alpha: service\n  # beta: install\n"
+    );
     assert!(!repo.exists("argocd/docker-desktop/apps/beta.application.yaml"));
     assert!(!repo.exists("overlays/docker-desktop/alpha"));
 }
@@ -63,7 +79,11 @@ fn unknown_lessons_and_stages_get_the_closest_name() {
     assert!(run.stderr.contains("did you mean `alpha`"), "{}", run.transcript());
     let run = repo.gitgen(&["enable", "alpha", "--stage", "servce"]);
     run.expect(2);
-    assert!(run.stderr.contains("its stages are: pod, service"), "{}", run.transcript());
+    assert!(
+        run.stderr.contains("its stages are: pod, service"),
+        "{}",
+        run.transcript()
+    );
 }
 
 #[test]
@@ -73,8 +93,17 @@ fn diff_shows_what_render_would_change_and_exits_1() {
     repo.write("overlays/docker-desktop/lessons.yaml", "lessons:\n  alpha: pod\n");
     let run = repo.gitgen(&["diff"]);
     run.expect(1);
-    assert!(run.stdout.contains("+++ b/overlays/docker-desktop/alpha/kustomization.yaml"), "{}", run.transcript());
-    assert!(run.stdout.contains("+- ../../../generated/alpha/pod"), "{}", run.transcript());
+    assert!(
+        run.stdout
+            .contains("+++ b/overlays/docker-desktop/alpha/kustomization.yaml"),
+        "{}",
+        run.transcript()
+    );
+    assert!(
+        run.stdout.contains("+- ../../../generated/alpha/pod"),
+        "{}",
+        run.transcript()
+    );
     assert!(!run.stdout.contains("\x1b["), "no colour when stdout is not a terminal");
     assert!(!repo.exists("overlays/docker-desktop/alpha"), "diff writes nothing");
 }
@@ -84,7 +113,10 @@ fn lesson_prints_the_walkthrough_with_the_environments_urls() {
     let repo = fixture_without_toggles();
     let run = repo.gitgen(&["lesson", "alpha"]);
     run.expect(0);
-    assert_eq!(run.stdout, "# Alpha pods\n\nOpen http://localhost:8000 (docker-desktop).\n");
+    assert_eq!(
+        run.stdout,
+        "# Alpha pods\n\nOpen http://localhost:8000 (docker-desktop).\n"
+    );
     let run = repo.gitgen(&["--env", "kind", "lesson", "alpha", "--stage", "pod"]);
     run.expect(0);
     assert!(run.stdout.contains("(kind)"), "{}", run.transcript());
