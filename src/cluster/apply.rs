@@ -181,6 +181,16 @@ impl Resolver {
         }
     }
 
+    /// [`Resolver::resolve`] for an object, with the error saying what was being looked up.
+    pub async fn resolve_object(&mut self, reference: &ObjectRef) -> Result<Option<Resolved>, ClusterError> {
+        self.resolve(&reference.api_version, &reference.kind)
+            .await
+            .map_err(|source| ClusterError::Api {
+                doing: format!("discovering `{}`", reference.api_version),
+                source,
+            })
+    }
+
     /// Resolves `kind` in `api_version`; `Ok(None)` when the server does not serve it.
     pub async fn resolve(&mut self, api_version: &str, kind: &str) -> Result<Option<Resolved>, kube::Error> {
         if !self.cache.contains_key(api_version) {
@@ -245,12 +255,8 @@ pub(crate) async fn apply_one(
 ) -> Result<Applied, ClusterError> {
     let reference = ObjectRef::of(&object);
     let resolved = resolver
-        .resolve(&reference.api_version, &reference.kind)
-        .await
-        .map_err(|source| ClusterError::Api {
-            doing: format!("discovering `{}`", reference.api_version),
-            source,
-        })?
+        .resolve_object(&reference)
+        .await?
         .ok_or_else(|| ClusterError::UnknownKind {
             object: reference.clone(),
         })?;

@@ -124,13 +124,7 @@ pub async fn dry_run(
             }
         };
         let reference = ObjectRef::of(&object);
-        let resolved = resolver
-            .resolve(&reference.api_version, &reference.kind)
-            .await
-            .map_err(|source| ClusterError::Api {
-                doing: format!("discovering `{}`", reference.api_version),
-                source,
-            })?;
+        let resolved = resolver.resolve_object(&reference).await?;
         let Some(resolved) = resolved else {
             let (group, version) = reference
                 .api_version
