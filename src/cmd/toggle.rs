@@ -74,6 +74,19 @@ fn report(workspace: &Workspace, previous: &Selection, outcome: &RenderOutcome) 
             println!("- {id} (stage {stage})");
         }
     }
+    let needs_secrets: Vec<&str> = now
+        .lessons
+        .keys()
+        .filter(|id| !previous.lessons.contains_key(*id))
+        .filter(|id| !workspace.catalog.lessons[*id].lesson.cluster_secrets.is_empty())
+        .map(|id| id.as_str())
+        .collect();
+    if !needs_secrets.is_empty() {
+        eprintln!(
+            "{} read Secrets that live only in the cluster: run `gitgen bootstrap` again once this is merged to create them.",
+            needs_secrets.join(", ")
+        );
+    }
     let apps = format!("argocd/{}/apps/", workspace.settings.env_name);
     let is_app = |path: &str| path.starts_with(&apps) && path.ends_with(".application.yaml");
     for path in outcome.plan.added.keys().filter(|p| is_app(p)) {
