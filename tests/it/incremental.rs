@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::time::SystemTime;
 
 use crate::support::Repo;
@@ -12,25 +11,13 @@ use crate::support::Repo;
 /// Modification time and inode of every file and folder of the repo (except `.git` and
 /// gitgen's private `.gitgen/`). A rewritten file or a swapped folder changes one of them.
 fn stamps(repo: &Repo) -> BTreeMap<String, (SystemTime, u64)> {
-    let mut out = BTreeMap::new();
-    collect_stamps(repo.path(), "", &mut out);
-    out
-}
-
-fn collect_stamps(dir: &Path, prefix: &str, out: &mut BTreeMap<String, (SystemTime, u64)>) {
-    for entry in fs_err::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if prefix.is_empty() && (name == ".git" || name == ".gitgen") {
-            continue;
-        }
-        let relative = format!("{prefix}{name}");
-        let meta = fs_err::symlink_metadata(entry.path()).unwrap();
-        out.insert(relative.clone(), (meta.modified().unwrap(), meta.ino()));
-        if meta.is_dir() {
-            collect_stamps(&entry.path(), &format!("{relative}/"), out);
-        }
-    }
+    repo.entries()
+        .into_iter()
+        .map(|(relative, path, _)| {
+            let meta = fs_err::symlink_metadata(path).unwrap();
+            (relative, (meta.modified().unwrap(), meta.ino()))
+        })
+        .collect()
 }
 
 fn changed(before: &BTreeMap<String, (SystemTime, u64)>, after: &BTreeMap<String, (SystemTime, u64)>) -> Vec<String> {

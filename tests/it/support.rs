@@ -119,11 +119,26 @@ impl Repo {
         }
     }
 
+    /// Every file and folder of the repo except `.git` and `.gitgen`: repo-relative path,
+    /// full path and whether it is a folder, parents before children.
+    pub fn entries(&self) -> Vec<(String, PathBuf, bool)> {
+        let mut entries = Vec::new();
+        collect(&self.root, "", &mut entries);
+        entries
+    }
+
     /// Every file of the repo except `.git` and `.gitgen`, with its contents.
     pub fn tree(&self) -> BTreeMap<String, String> {
-        let mut files = BTreeMap::new();
-        collect(&self.root, "", &mut files);
-        files
+        self.entries()
+            .into_iter()
+            .filter(|(_, _, is_dir)| !is_dir)
+            .map(|(relative, path, _)| {
+                (
+                    relative,
+                    fs_err::read_to_string(path).unwrap_or_else(|_| "<binary>".into()),
+                )
+            })
+            .collect()
     }
 
     /// Every folder holding a `kustomization.yaml`, repo-relative.
@@ -137,7 +152,7 @@ impl Repo {
     }
 }
 
-fn collect(dir: &Path, prefix: &str, files: &mut BTreeMap<String, String>) {
+fn collect(dir: &Path, prefix: &str, entries: &mut Vec<(String, PathBuf, bool)>) {
     for entry in fs_err::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -145,13 +160,10 @@ fn collect(dir: &Path, prefix: &str, files: &mut BTreeMap<String, String>) {
             continue;
         }
         let relative = format!("{prefix}{name}");
-        if entry.file_type().unwrap().is_dir() {
-            collect(&entry.path(), &format!("{relative}/"), files);
-        } else {
-            files.insert(
-                relative,
-                fs_err::read_to_string(entry.path()).unwrap_or_else(|_| "<binary>".into()),
-            );
+        let is_dir = entry.file_type().unwrap().is_dir();
+        entries.push((relative.clone(), entry.path(), is_dir));
+        if is_dir {
+            collect(&entry.path(), &format!("{relative}/"), entries);
         }
     }
 }
