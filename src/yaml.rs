@@ -176,6 +176,15 @@ fn field_path(path: &serde_path_to_error::Path) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// 1-based line and column of the first byte that is not UTF-8, for messages about a file
+/// that is not text.
+pub fn invalid_utf8_position(err: &std::string::FromUtf8Error) -> (usize, usize) {
+    let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
 /// Parses one YAML document into `T`. Errors name the field they concern.
 pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlError> {
     let mut field = None;

@@ -96,9 +96,7 @@ fn symlink(path: PathBuf) -> CatalogError {
 
 /// Where the first invalid byte is, so the message can point at it.
 fn not_utf8(path: &Path, err: &std::string::FromUtf8Error) -> CatalogError {
-    let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
-    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-    let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+    let (line, column) = crate::yaml::invalid_utf8_position(err);
     CatalogError::NotUtf8 {
         path: path.to_owned(),
         line,

@@ -325,9 +325,7 @@ pub fn read_toggle_file(path: &Path) -> Result<ToggleFile, ToggleError> {
         }
     };
     let text = String::from_utf8(bytes).map_err(|err| {
-        let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        let (line, column) = crate::yaml::invalid_utf8_position(&err);
         ToggleError::NotUtf8 {
             path: path.to_owned(),
             line,

@@ -6,41 +6,14 @@ use serde_json::Value;
 
 use crate::catalog::LoadedLesson;
 use crate::catalog::lesson::HostPrivilege;
-
-/// Built-in cluster-scoped kinds a lesson may declare, with their API group. A kind
-/// here is cluster-scoped; any other built-in kind is namespaced.
-const CLUSTER_SCOPED_BUILTINS: &[(&str, &str)] = &[
-    ("", "Namespace"),
-    ("", "Node"),
-    ("", "PersistentVolume"),
-    ("storage.k8s.io", "StorageClass"),
-    ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "CSINode"),
-    ("storage.k8s.io", "VolumeAttachment"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-    ("apiregistration.k8s.io", "APIService"),
-    ("scheduling.k8s.io", "PriorityClass"),
-    ("networking.k8s.io", "IngressClass"),
-    ("node.k8s.io", "RuntimeClass"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-];
+use crate::validate::{builtin_cluster_group, is_builtin_cluster_kind};
 
 /// The API group of a declared cluster kind: `group/Kind` as written, or the group of a
 /// built-in `Kind`. `None` when a custom kind was written without its group.
 pub fn cluster_kind_group(declared: &str) -> Option<(&str, &str)> {
     match declared.rsplit_once('/') {
         Some((group, kind)) => Some((group, kind)),
-        None => CLUSTER_SCOPED_BUILTINS
-            .iter()
-            .find(|(_, kind)| *kind == declared)
-            .map(|(group, kind)| (*group, *kind)),
+        None => builtin_cluster_group(declared).map(|group| (group, declared)),
     }
 }
 
@@ -122,8 +95,7 @@ pub fn object_id(object: &Value) -> Result<ObjectId<'_>, Violation> {
 
 /// Whether the lesson treats `(group, kind)` as cluster-scoped.
 pub fn is_cluster_scoped(lesson: &LoadedLesson, group: &str, kind: &str) -> bool {
-    let builtin = CLUSTER_SCOPED_BUILTINS.iter().any(|(g, k)| *g == group && *k == kind);
-    builtin || declares_cluster_kind(lesson, group, kind)
+    is_builtin_cluster_kind(group, kind) || declares_cluster_kind(lesson, group, kind)
 }
 
 fn declares_cluster_kind(lesson: &LoadedLesson, group: &str, kind: &str) -> bool {
@@ -163,11 +135,7 @@ pub fn check_object(lesson: &LoadedLesson, object: &Value) -> Result<(), Violati
             ));
         }
         if !declares_cluster_kind(lesson, group, id.kind) {
-            let declared = if group.is_empty()
-                || CLUSTER_SCOPED_BUILTINS
-                    .iter()
-                    .any(|(g, k)| *g == group && *k == id.kind)
-            {
+            let declared = if group.is_empty() || is_builtin_cluster_kind(group, id.kind) {
                 id.kind.to_owned()
             } else {
                 format!("{group}/{}", id.kind)

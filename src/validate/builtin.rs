@@ -21,6 +21,20 @@ pub fn builtin_scope(api_version: &str, kind: &str) -> Option<Scope> {
     lookup(api_version, kind).map(|k| k.scope)
 }
 
+/// The API group of a built-in cluster-scoped `kind`, whatever its version: lessons
+/// declare cluster kinds by name (`StorageClass`), and AppProjects need the group.
+pub fn builtin_cluster_group(kind: &str) -> Option<&'static str> {
+    KINDS
+        .iter()
+        .find(|k| k.kind == kind && k.scope == Scope::Cluster)
+        .map(|k| k.api_version.rsplit_once('/').map_or("", |(group, _)| group))
+}
+
+/// Whether `kind` of API `group` is a built-in cluster-scoped kind, whatever its version.
+pub fn is_builtin_cluster_kind(group: &str, kind: &str) -> bool {
+    builtin_cluster_group(kind) == Some(group)
+}
+
 /// Deserializes `value` into `T`, pushing every unknown field and the first type error
 /// onto `problems` with paths under `prefix`. Returns the value when one could be built.
 pub(super) fn deserialize_strict<T: DeserializeOwned>(
@@ -106,7 +120,8 @@ macro_rules! builtin_kinds {
 
 static KINDS: &[BuiltinKind] = {
     use k8s_openapi::api::{
-        admissionregistration, apps, autoscaling, batch, core, networking, policy, rbac, scheduling, storage,
+        admissionregistration, apps, autoscaling, batch, core, flowcontrol, networking, node, policy, rbac, scheduling,
+        storage,
     };
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
     use k8s_openapi::kube_aggregator::pkg::apis::apiregistration;
@@ -117,6 +132,7 @@ static KINDS: &[BuiltinKind] = {
         core::v1::Secret,
         core::v1::ServiceAccount,
         core::v1::Namespace,
+        core::v1::Node,
         core::v1::PersistentVolumeClaim,
         core::v1::PersistentVolume,
         core::v1::Endpoints,
@@ -139,10 +155,17 @@ static KINDS: &[BuiltinKind] = {
         rbac::v1::ClusterRoleBinding,
         storage::v1::StorageClass,
         storage::v1::CSIDriver,
+        storage::v1::CSINode,
+        storage::v1::VolumeAttachment,
         policy::v1::PodDisruptionBudget,
         apiextensions::v1::CustomResourceDefinition,
         admissionregistration::v1::ValidatingWebhookConfiguration,
         admissionregistration::v1::MutatingWebhookConfiguration,
+        admissionregistration::v1::ValidatingAdmissionPolicy,
+        admissionregistration::v1::ValidatingAdmissionPolicyBinding,
+        node::v1::RuntimeClass,
+        flowcontrol::v1::FlowSchema,
+        flowcontrol::v1::PriorityLevelConfiguration,
         scheduling::v1::PriorityClass,
         apiregistration::v1::APIService,
     ]
