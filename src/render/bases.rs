@@ -29,6 +29,10 @@ pub fn emit(lesson: &LoadedLesson) -> Result<Vec<RenderedFile>, RenderError> {
     let templates = LessonTemplates::new(lesson, lesson.lesson.manifests.iter().map(|m| m.file.value.as_str()))?;
     let namespaces = namespaces_file(lesson);
     let mut files = Vec::new();
+    // Most templates render the same text in several stages; checking a text is the
+    // costly part of a render (it is parsed back and validated), and its result depends
+    // on the text alone, so each template's text is checked again only when it changes.
+    let mut last_checked: BTreeMap<&str, String> = BTreeMap::new();
     for (index, stage) in lesson.lesson.stages.iter().enumerate() {
         let dir = base_dir(id, stage.name.as_str());
         let context = template_context(lesson, index, None);
@@ -47,7 +51,10 @@ pub fn emit(lesson: &LoadedLesson) -> Result<Vec<RenderedFile>, RenderError> {
             }
             let template = manifest.file.value.as_str();
             let text = templates.render(template, context.clone())?;
-            check_objects(lesson, template, stage.name.as_str(), &text)?;
+            if last_checked.get(template) != Some(&text) {
+                check_objects(lesson, template, stage.name.as_str(), &text)?;
+                last_checked.insert(template, text.clone());
+            }
             let output = template.rsplit('/').next().unwrap_or(template).to_owned();
             let source = format!("catalog/{id}/{template} (stage {})", stage.name);
             files.push(yaml_file(format!("{dir}/{output}"), &source, &text));
