@@ -62,29 +62,34 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     let env = ctx.env_name.as_str();
     let apps_dir = format!("{}/apps", bundle_dir(env));
     let toggle = crate::catalog::toggle::toggle_path(ctx.env_name);
-    // Files are named after the object and its kind, so no two can collide.
-    let mut apps: Vec<(String, String, Value)> = vec![
-        (
+    // Files are named after the object and its kind, so no two can collide. Each object
+    // becomes text at once: with thousands of lessons, their trees would be most of the
+    // memory a render holds.
+    let app = |name: String, source: &str, object: Value| {
+        yaml_file(format!("{apps_dir}/{name}"), source, &yaml::to_string(&object))
+    };
+    let mut files = vec![
+        app(
             "default.appproject.yaml".into(),
-            "gitgen.yaml".into(),
+            "gitgen.yaml",
             locked_default_project(ctx),
         ),
-        (
+        app(
             format!("{PLATFORM_PROJECT}.appproject.yaml"),
-            "gitgen.yaml".into(),
+            "gitgen.yaml",
             platform_project(ctx),
         ),
-        (
+        app(
             format!("{SELF_APP}.application.yaml"),
-            "gitgen.yaml (argocd pin)".into(),
+            "gitgen.yaml (argocd pin)",
             self_managed_argocd(ctx),
         ),
     ];
     for lesson in ctx.catalog.lessons.values() {
         let source = format!("catalog/{}/lesson.yaml", lesson.id());
-        apps.push((
+        files.push(app(
             format!("{}.appproject.yaml", lesson.id()),
-            source,
+            &source,
             lesson_project(ctx, lesson),
         ));
     }
@@ -92,30 +97,30 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
         let lesson = &ctx.catalog.lessons[id];
         let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
         let source = format!("{toggle} and catalog/{id}/lesson.yaml");
-        apps.push((
+        files.push(app(
             format!("{id}.application.yaml"),
-            source.clone(),
+            &source,
             lesson_application(ctx, lesson, index),
         ));
         for chart in &lesson.lesson.charts {
             if lesson.in_stage(chart.since.as_ref(), chart.until.as_ref(), index) {
-                apps.push((
+                files.push(app(
                     format!("{id}-{}.application.yaml", chart.name),
-                    source.clone(),
+                    &source,
                     chart_application(ctx, lesson, chart, index)?,
                 ));
             }
         }
     }
-    apps.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut files: Vec<RenderedFile> = apps
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let names: Vec<&str> = files
         .iter()
-        .map(|(name, source, object)| yaml_file(format!("{apps_dir}/{name}"), source, &yaml::to_string(object)))
+        .map(|f| f.path.rsplit('/').next().unwrap_or(&f.path))
         .collect();
     let kustomization = json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": apps.iter().map(|(name, _, _)| name.as_str()).collect::<Vec<_>>(),
+        "resources": names,
     });
     files.push(yaml_file(
         format!("{apps_dir}/kustomization.yaml"),
