@@ -166,9 +166,14 @@ pub struct RenderArgs {
     /// Write nothing; exit 1 and list the files that differ from what render would write.
     #[arg(long)]
     pub check: bool,
-    /// Overwrite files edited by hand and remove unknown files in gitgen's folders.
+    /// Overwrite files edited by hand and remove unknown files in gitgen's folders
+    /// (renders every lesson, as `--full` does).
     #[arg(long, conflicts_with = "check")]
     pub force: bool,
+    /// Render every lesson, instead of trusting `gitgen.lock` for the lessons whose
+    /// inputs did not change and whose files still hash as it records.
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -5,16 +5,16 @@
 //! the files to [`crate::output`]. Commands are thin wrappers around its methods.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::catalog::names::{LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{self, TOGGLE_FILE, ToggleFile, read_toggle_file};
-use crate::catalog::{Catalog, Selection};
+use crate::catalog::{Catalog, LoadedLesson, Selection};
 use crate::output::lock::{LockFile, lesson_input_hash, renderer_fingerprint};
-use crate::output::{self, Desired, Plan, Scope};
-use crate::render::{self, RenderContext};
+use crate::output::{self, Plan, Scope, Sink, UnitPlan};
+use crate::render::{self, RenderContext, RenderedFile};
 use crate::settings::Settings;
 
 /// A loaded repo and environment.
@@ -32,21 +32,24 @@ pub struct Workspace {
     _lock: std::fs::File,
 }
 
-/// Whether a render may trust the lock to skip lessons whose inputs did not change.
+/// Which lessons a render may skip: a lesson is skipped when its inputs hash as the
+/// lock records and its files on disk are still what the lock records; how much that
+/// second part is checked is the difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
-    /// Skip unchanged lessons (what `gitgen render` does).
+    /// Files no newer than the lock count as unchanged: nothing is read (`render`).
     Incremental,
-    /// Render everything (what `--check` and `diff` do, so they read every file).
+    /// Every file is read and hashed (`--check`, `diff`, `status`, `publish`); a lesson
+    /// whose files differ is rendered again, so the report names what differs.
+    Verified,
+    /// Every lesson is rendered (`--full`, `--force`).
     Full,
 }
 
-/// A computed render: what would change, and the files to write.
+/// A computed render: what would change, and how much was rendered for it.
 pub struct RenderOutcome {
     /// The change.
     pub plan: Plan,
-    /// The desired tree.
-    desired: BTreeMap<String, Desired>,
     /// Lessons rendered (the others were unchanged and skipped).
     pub rendered_lessons: usize,
 }
@@ -105,58 +108,98 @@ impl Workspace {
         }
     }
 
-    /// Renders in memory and compares with the disk; writes nothing.
-    pub fn plan(&self, freshness: Freshness) -> Result<RenderOutcome, Error> {
-        let repo = &self.settings.repo;
-        let (old_lock, old_lock_text) = output::read_lock(repo)?;
-        let renderer = renderer_fingerprint();
-        let hashes: BTreeMap<String, String> = self
-            .catalog
-            .lessons
-            .iter()
-            .map(|(id, lesson)| (id.to_string(), lesson_input_hash(&lesson.files)))
-            .collect();
-        let trusted = old_lock
-            .as_ref()
-            .filter(|l| freshness == Freshness::Incremental && l.renderer == renderer);
-        let unchanged_lessons: std::collections::BTreeSet<&str> = match trusted {
-            Some(lock) => untouched_lessons(repo, lock, &hashes),
-            None => Default::default(),
-        };
-        let unchanged = |id: &str| unchanged_lessons.contains(id);
-        let files = render::render(&self.context(), |lesson| !unchanged(lesson.id().as_str()))?;
-        let rendered_lessons = self.catalog.lessons.keys().filter(|id| !unchanged(id.as_str())).count();
-        let kept = trusted.into_iter().flat_map(|lock: &LockFile| {
-            lock.files
-                .iter()
-                .filter(|(path, _)| {
-                    path.strip_prefix("generated/")
-                        .and_then(|rest| rest.split('/').next())
-                        .is_some_and(&unchanged)
-                })
-                .map(|(p, h)| (p.clone(), h.clone()))
-        });
-        let desired = output::desired_tree(files, kept);
-        let base = LockFile {
-            version: 1,
-            renderer,
-            lessons: hashes,
-            files: BTreeMap::new(),
-        };
-        let plan = output::plan(repo, &self.scope(), &desired, old_lock.as_ref(), old_lock_text, base)?;
-        Ok(RenderOutcome {
-            plan,
-            desired,
-            rendered_lessons,
-        })
+    /// Renders and compares with the disk; writes nothing. With [`Sink::Texts`] the plan
+    /// keeps each changed file's old and new text.
+    pub fn plan(&self, freshness: Freshness, sink: Sink<'_>) -> Result<RenderOutcome, Error> {
+        debug_assert!(!matches!(sink, Sink::Stage(_)), "`render` stages and applies");
+        self.compare(freshness, sink)
     }
 
     /// Renders and writes the change atomically. `force` also renders every lesson, so
     /// it restores files edited by hand in lessons whose inputs did not change.
-    pub fn render(&self, force: bool) -> Result<RenderOutcome, Error> {
-        let outcome = self.plan(if force { Freshness::Full } else { Freshness::Incremental })?;
-        output::apply(&self.settings.repo, &outcome.plan, &outcome.desired, &[], force)?;
+    pub fn render(&self, freshness: Freshness, force: bool) -> Result<RenderOutcome, Error> {
+        let freshness = if force { Freshness::Full } else { freshness };
+        self.write(freshness, &[], force)
+    }
+
+    /// Renders, staging each changed unit as it goes, then swaps the change in with
+    /// `extra` (files outside the render's scope) in one transaction.
+    fn write(&self, freshness: Freshness, extra: &[RenderedFile], force: bool) -> Result<RenderOutcome, Error> {
+        let staging = output::Staging::begin(&self.settings.repo)?;
+        let outcome = self.compare(freshness, Sink::Stage(&staging))?;
+        output::apply(&outcome.plan, staging, extra, force)?;
         Ok(outcome)
+    }
+
+    /// Renders every unit that may have changed and compares it with the disk: each
+    /// lesson's `generated/` folder on its own (in parallel, skipping unchanged lessons,
+    /// and dropping its texts once compared or staged), then the environment's overlays
+    /// and bundle, then whatever else is on disk in the render's scope.
+    fn compare(&self, freshness: Freshness, sink: Sink<'_>) -> Result<RenderOutcome, Error> {
+        use rayon::prelude::*;
+        let repo = &self.settings.repo;
+        let scope = self.scope();
+        let (old_lock, old_lock_digest) = output::read_lock(repo)?;
+        let renderer = renderer_fingerprint();
+        let lessons: Vec<(&LessonId, &LoadedLesson)> = self.catalog.lessons.iter().collect();
+        let hashes: Vec<String> = lessons.par_iter().map(|(_, l)| lesson_input_hash(&l.files)).collect();
+        let trusted = old_lock
+            .as_ref()
+            .filter(|lock| freshness != Freshness::Full && lock.renderer == renderer);
+        let lock_time = trusted.and_then(|_| {
+            fs_err::metadata(repo.join(output::LOCK_FILE))
+                .and_then(|m| m.modified())
+                .ok()
+        });
+        let lesson_units: Vec<(UnitPlan, bool)> = lessons
+            .par_iter()
+            .zip(&hashes)
+            .map(|((id, lesson), hash)| {
+                let unit = format!("generated/{id}");
+                if let Some(lock) = trusted
+                    && lock.lessons.get(id.as_str()) == Some(hash)
+                    && files_as_locked(repo, lock, &unit, freshness, lock_time)?
+                {
+                    return Ok((UnitPlan::kept(unit), false));
+                }
+                let files = render::bases::emit(lesson)?;
+                Ok((
+                    output::plan_unit(repo, &scope, &unit, files, old_lock.as_ref(), sink)?,
+                    true,
+                ))
+            })
+            .collect::<Result<_, Error>>()?;
+        let rendered_lessons = lesson_units.iter().filter(|(_, rendered)| *rendered).count();
+        let mut units: Vec<UnitPlan> = lesson_units.into_iter().map(|(unit, _)| unit).collect();
+        let mut by_unit: BTreeMap<String, Vec<RenderedFile>> = BTreeMap::new();
+        for file in render::environment(&self.context())? {
+            by_unit.entry(output::unit_of(&file.path)).or_default().push(file);
+        }
+        for unit in output::units_on_disk(repo, &scope)? {
+            let is_lesson = unit
+                .strip_prefix("generated/")
+                .is_some_and(|name| self.catalog.get(name).is_some());
+            if !is_lesson {
+                by_unit.entry(unit).or_default();
+            }
+        }
+        let others: Vec<UnitPlan> = by_unit
+            .into_par_iter()
+            .map(|(unit, files)| output::plan_unit(repo, &scope, &unit, files, old_lock.as_ref(), sink))
+            .collect::<Result<_, _>>()?;
+        units.extend(others);
+        let base = LockFile {
+            version: 1,
+            renderer,
+            lessons: lessons
+                .iter()
+                .zip(hashes)
+                .map(|((id, _), hash)| (id.to_string(), hash))
+                .collect(),
+            files: BTreeMap::new(),
+        };
+        let plan = Plan::gather(units, &scope, old_lock, old_lock_digest, base);
+        Ok(RenderOutcome { plan, rendered_lessons })
     }
 
     /// Replaces the toggle file's text, renders with it and writes both in one
@@ -172,12 +215,11 @@ impl Workspace {
             std::mem::replace(&mut self.toggle, new_toggle),
             std::mem::replace(&mut self.selection, selection),
         );
-        let result = self.plan(Freshness::Incremental).and_then(|outcome| {
-            let extra = [(toggle::toggle_path(&self.settings.env_name), self.toggle.text.clone())];
-            output::apply(&self.settings.repo, &outcome.plan, &outcome.desired, &extra, force)?;
-            Ok(outcome)
-        });
-        match result {
+        let extra = [RenderedFile {
+            path: toggle::toggle_path(&self.settings.env_name),
+            contents: self.toggle.text.clone(),
+        }];
+        match self.write(Freshness::Incremental, &extra, force) {
             Ok(outcome) => Ok((old.1, outcome)),
             Err(err) => {
                 (self.toggle, self.selection) = old;
@@ -228,38 +270,42 @@ impl Workspace {
     }
 }
 
-/// Lessons whose inputs hash as the lock records and whose files the lock lists are all
-/// still in place and no newer than the lock: render can keep them without reading them.
-/// The modification time catches hand edits made since the last render; a file that
-/// looks edited only costs a full render of its lesson, which then compares contents.
-fn untouched_lessons<'a>(
-    repo: &std::path::Path,
+/// Whether a unit's files on disk are still those the lock records. [`Freshness::Incremental`]
+/// trusts any file no newer than the lock (a file that only looks edited costs a render
+/// of its lesson, which then compares contents); [`Freshness::Verified`] reads and hashes
+/// every file and also wants no file the lock does not list.
+fn files_as_locked(
+    repo: &Path,
     lock: &LockFile,
-    hashes: &'a BTreeMap<String, String>,
-) -> std::collections::BTreeSet<&'a str> {
-    use rayon::prelude::*;
-    let Ok(lock_time) = fs_err::metadata(repo.join(output::LOCK_FILE)).and_then(|m| m.modified()) else {
-        return Default::default();
-    };
-    hashes
-        .par_iter()
-        .filter(|(id, hash)| lock.lessons.get(id.as_str()) == Some(*hash))
-        .filter(|(id, _)| {
-            let prefix = format!("generated/{id}/");
-            let mut files = lock
-                .files
-                .range(prefix.clone()..)
-                .take_while(|(path, _)| path.starts_with(&prefix))
-                .peekable();
-            files.peek().is_some()
-                && files.all(|(path, _)| {
-                    fs_err::metadata(repo.join(path))
-                        .and_then(|m| m.modified())
-                        .is_ok_and(|modified| modified <= lock_time)
+    unit: &str,
+    freshness: Freshness,
+    lock_time: Option<std::time::SystemTime>,
+) -> Result<bool, Error> {
+    let mut recorded = lock.files_in(unit).peekable();
+    if recorded.peek().is_none() {
+        return Ok(false);
+    }
+    Ok(match freshness {
+        Freshness::Full => false,
+        Freshness::Incremental => {
+            let Some(lock_time) = lock_time else { return Ok(false) };
+            recorded.all(|(path, _)| {
+                fs_err::metadata(repo.join(path))
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|modified| modified <= lock_time)
+            })
+        }
+        Freshness::Verified => {
+            let mut on_disk = output::files_on_disk(repo, unit)?;
+            on_disk.sort();
+            let recorded: Vec<(&String, &String)> = recorded.collect();
+            on_disk.len() == recorded.len()
+                && on_disk.iter().zip(recorded).all(|(path, (locked, hash))| {
+                    path == locked
+                        && fs_err::read(repo.join(path)).is_ok_and(|bytes| output::lock::sha256(&bytes) == *hash)
                 })
-        })
-        .map(|(id, _)| id.as_str())
-        .collect()
+        }
+    })
 }
 
 impl Workspace {
@@ -330,7 +376,7 @@ impl Workspace {
 
     /// Whether each lesson's rendered files are what render writes now.
     pub fn freshness(&self) -> Result<BTreeMap<LessonId, bool>, Error> {
-        let plan = self.plan(Freshness::Full)?.plan;
+        let plan = self.plan(Freshness::Verified, Sink::Paths)?.plan;
         let stale: Vec<&str> = plan.summary().into_iter().map(|(_, path)| path).collect();
         let env = &self.settings.env_name;
         Ok(self

@@ -248,7 +248,7 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
         return validate_on_server(&workspace, &args.cluster);
     }
     // Offline: every object of every lesson at every stage, plus the Argo CD bundle.
-    let files = gitgen::render::render(&workspace.context(), |_| true).map_err(gitgen::Error::from)?;
+    let files = gitgen::render::everything(&workspace.context()).map_err(gitgen::Error::from)?;
     let mut objects = Vec::new();
     for file in files.iter().filter(|f| {
         f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") && !f.path.contains("/values-")

@@ -1,5 +1,6 @@
 //! `gitgen diff`: what render would change, as a unified diff.
 
+use gitgen::output::Sink;
 use gitgen::workspace::Freshness;
 use similar::TextDiff;
 
@@ -8,27 +9,20 @@ use crate::cli::GlobalArgs;
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open(global)?;
-    let outcome = workspace.plan(Freshness::Full)?;
+    let outcome = workspace.plan(Freshness::Verified, Sink::Texts)?;
     let plan = &outcome.plan;
     let color = super::color_stdout();
-    let mut changes: Vec<(&str, &str, &str)> = Vec::new();
-    for (path, new) in &plan.added {
-        changes.push((path, "", new));
-    }
-    for (path, (old, new)) in &plan.modified {
-        changes.push((path, old, new));
-    }
-    for (path, old) in &plan.deleted {
-        changes.push((path, old, ""));
-    }
-    changes.sort_by_key(|c| c.0);
-    let lock_text = &plan.lock_text;
+    let mut changes: Vec<(&str, &str, &str)> = plan
+        .texts
+        .iter()
+        .map(|(path, (old, new))| (path.as_str(), old.as_str(), new.as_str()))
+        .collect();
+    let old_lock_text = match plan.old_lock_digest {
+        Some(_) => fs_err::read_to_string(workspace.settings.repo.join(gitgen::output::LOCK_FILE))?,
+        None => String::new(),
+    };
     if plan.lock_changes() {
-        changes.push((
-            gitgen::output::LOCK_FILE,
-            plan.old_lock_text.as_deref().unwrap_or(""),
-            lock_text,
-        ));
+        changes.push((gitgen::output::LOCK_FILE, &old_lock_text, &plan.lock_text));
     }
     for (path, old, new) in &changes {
         let (from, to) = (

@@ -6,7 +6,7 @@ use gitgen::catalog::Selection;
 use gitgen::catalog::toggle::{ToggleFile, toggle_path};
 use gitgen::git::{self, Credentials, PublishRequest};
 use gitgen::output::lock::sha256;
-use gitgen::output::{self, LOCK_FILE};
+use gitgen::output::{self, LOCK_FILE, Sink};
 use gitgen::workspace::{Freshness, Workspace};
 
 use crate::Outcome;
@@ -16,7 +16,7 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open(global)?;
     // Every file under gitgen's folders must be what render writes: anything else is a
     // change render did not make (or a render not run yet), which is not ours to commit.
-    let stale = workspace.plan(Freshness::Full)?.plan;
+    let stale = workspace.plan(Freshness::Verified, Sink::Paths)?.plan;
     if !stale.is_up_to_date() && !args.include_local_changes {
         let files: Vec<String> = stale
             .summary()

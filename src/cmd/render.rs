@@ -1,5 +1,6 @@
-//! `gitgen render [--check] [--force]`.
+//! `gitgen render [--check] [--full] [--force]`.
 
+use gitgen::output::Sink;
 use gitgen::workspace::Freshness;
 
 use crate::Outcome;
@@ -9,7 +10,12 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open(global)?;
     let env = workspace.settings.env_name.clone();
     if args.check {
-        let outcome = workspace.plan(Freshness::Full)?;
+        let freshness = if args.full {
+            Freshness::Full
+        } else {
+            Freshness::Verified
+        };
+        let outcome = workspace.plan(freshness, Sink::Paths)?;
         let plan = &outcome.plan;
         let stale: Vec<String> = plan
             .summary()
@@ -29,7 +35,12 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
         );
         return Ok(Outcome::Different);
     }
-    let outcome = workspace.render(args.force)?;
+    let freshness = if args.full {
+        Freshness::Full
+    } else {
+        Freshness::Incremental
+    };
+    let outcome = workspace.render(freshness, args.force)?;
     let rows = outcome.plan.summary();
     for (status, path) in &rows {
         println!("{status} {path}");

@@ -89,10 +89,10 @@ fn report(workspace: &Workspace, previous: &Selection, outcome: &RenderOutcome) 
     }
     let apps = format!("argocd/{}/apps/", workspace.settings.env_name);
     let is_app = |path: &str| path.starts_with(&apps) && path.ends_with(".application.yaml");
-    for path in outcome.plan.added.keys().filter(|p| is_app(p)) {
+    for path in outcome.plan.added.iter().filter(|p| is_app(p)) {
         println!("  Application added: {path}");
     }
-    for path in outcome.plan.deleted.keys().filter(|p| is_app(p)) {
+    for path in outcome.plan.deleted.iter().filter(|p| is_app(p)) {
         println!("  Application removed: {path}");
     }
     eprintln!(

@@ -35,6 +35,17 @@ impl LockFile {
 
     /// The text written to disk: pretty JSON, keys sorted, one path per line so a
     /// pull request shows exactly which outputs changed.
+    /// The recorded files of a unit (a folder or a single file), with their hashes.
+    pub fn files_in<'a>(&'a self, unit: &str) -> impl Iterator<Item = (&'a String, &'a String)> + 'a {
+        let prefix = format!("{unit}/");
+        let single = self.files.get_key_value(unit);
+        let inside = self
+            .files
+            .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
+            .take_while(move |(path, _)| path.starts_with(&prefix));
+        single.into_iter().chain(inside)
+    }
+
     pub fn to_text(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("a lock serializes");
         text.push('\n');

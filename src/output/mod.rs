@@ -1,25 +1,26 @@
 //! Output: the one place gitgen writes the rendered tree.
 //!
-//! Render hands over files in memory; this module compares them with the disk and the
-//! lock file ([`plan`]), reports what would change (`--check`, `diff`), refuses to
-//! overwrite hand edits, and writes the change atomically ([`apply`]): every changed
-//! folder is built complete in a staging area, then swapped in by renames recorded in a
-//! journal. A kill before the journal exists leaves the old tree; a kill after it is
-//! completed by the next gitgen command ([`recover`]). Unchanged files are never
-//! rewritten, so a no-op render writes nothing.
+//! Render hands over files in memory, one unit at a time (a lesson's `generated/`
+//! folder, an overlay folder, an environment's Argo CD bundle); this module compares
+//! each unit with the disk and the lock file ([`plan_unit`]), stages a changed unit at
+//! once so a render never holds the whole tree in memory, gathers the units into a
+//! [`Plan`] that reports what would change (`--check`, `diff`) and refuses to overwrite
+//! hand edits, and writes the change atomically ([`apply`]): every changed unit is built
+//! complete in a staging area, then swapped in by renames recorded in a journal. A kill
+//! before the journal exists leaves the old tree; a kill after it is completed by the
+//! next gitgen command ([`recover`]). Unchanged files are never rewritten, so a no-op
+//! render writes nothing.
 
 pub mod lock;
 mod txn;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use rayon::prelude::*;
 
 pub use self::lock::{LOCK_FILE, LockFile};
-pub use self::txn::{STATE_DIR, recover};
+pub use self::txn::{STATE_DIR, Staging, recover, unit_of};
 use crate::render::RenderedFile;
 
 /// Something on disk that stops a write.
@@ -127,36 +128,118 @@ impl Scope {
     }
 }
 
-/// One file of the desired tree.
-#[derive(Debug, Clone)]
-pub enum Desired {
-    /// Write these contents.
-    /// Shared with the [`Plan`], so a full render holds each file's text once.
-    Write(Arc<str>),
-    /// Keep the file as the lock records it: its lesson's inputs did not change.
-    Keep(String),
+/// What a plan does with the units that differ from the disk.
+#[derive(Clone, Copy)]
+pub enum Sink<'a> {
+    /// Only tell which files change (`render --check`, `status`, `publish`).
+    Paths,
+    /// Also keep each changed file's old and new text (`gitgen diff`).
+    Texts,
+    /// Stage each changed unit as soon as it is compared, for [`apply`] to swap in.
+    Stage(&'a Staging),
+}
+
+/// What happens to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Added,
+    Modified,
+    Deleted,
+    Conflict(ConflictReason),
+}
+
+/// What comparing one unit with the disk found.
+#[derive(Debug, Default)]
+pub struct UnitPlan {
+    /// Every file that differs, with what happens to it and whether render writes it.
+    changes: Vec<(String, Change, bool)>,
+    /// With [`Sink::Texts`]: old and new text of each changed file (empty: none).
+    texts: Vec<(String, (String, String))>,
+    /// The sha256 of every file the unit holds after the render, for the lock.
+    hashes: Vec<(String, String)>,
+    /// Set when render skipped the unit: its files stay as the old lock records them.
+    kept: Option<String>,
+}
+
+impl UnitPlan {
+    /// A unit render skipped because its inputs did not change.
+    pub fn kept(unit: String) -> Self {
+        UnitPlan {
+            kept: Some(unit),
+            ..UnitPlan::default()
+        }
+    }
 }
 
 /// The change a render makes, computed before anything is written.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Files to create, with contents.
-    pub added: BTreeMap<String, Arc<str>>,
-    /// Files to change: (old contents, new contents).
-    pub modified: BTreeMap<String, (String, Arc<str>)>,
-    /// Files to delete, with their old contents.
-    pub deleted: BTreeMap<String, String>,
-    /// Files render must not touch without `--force`.
+    /// Files to create.
+    pub added: BTreeSet<String>,
+    /// Files to change.
+    pub modified: BTreeSet<String>,
+    /// Files to delete.
+    pub deleted: BTreeSet<String>,
+    /// Files render must not touch without `--force`, sorted by path.
     pub conflicts: Vec<Conflict>,
+    /// With [`Sink::Texts`]: each added, modified or deleted file's old and new text
+    /// (empty when the file does not exist on that side).
+    pub texts: BTreeMap<String, (String, String)>,
     /// The lock to write.
     pub lock: LockFile,
     /// The text of `lock`, serialized once: with many lessons it is megabytes of JSON.
     pub lock_text: String,
-    /// The lock's text now on disk, if any.
-    pub old_lock_text: Option<String>,
+    /// The sha256 of `lock_text`.
+    lock_digest: String,
+    /// The sha256 of the lock file now on disk, if there is one. (Only its digest is
+    /// kept: with many lessons its text is megabytes.)
+    pub old_lock_digest: Option<String>,
 }
 
 impl Plan {
+    /// Gathers the units' plans, and the lock that records them: the old lock's entries
+    /// for skipped units and outside the render's scope are moved over.
+    pub fn gather(
+        units: Vec<UnitPlan>,
+        scope: &Scope,
+        old_lock: Option<LockFile>,
+        old_lock_digest: Option<String>,
+        new_lock_base: LockFile,
+    ) -> Plan {
+        let mut plan = Plan {
+            old_lock_digest,
+            lock: new_lock_base,
+            ..Plan::default()
+        };
+        let kept: BTreeSet<&str> = units.iter().filter_map(|unit| unit.kept.as_deref()).collect();
+        if let Some(old) = old_lock {
+            plan.lock.files.extend(
+                old.files
+                    .into_iter()
+                    .filter(|(path, _)| !scope.owns(path) || kept.contains(unit_of(path).as_str())),
+            );
+        }
+        for unit in units {
+            for (path, change, rendered) in unit.changes {
+                match change {
+                    Change::Added => plan.added.insert(path),
+                    Change::Modified => plan.modified.insert(path),
+                    Change::Deleted => plan.deleted.insert(path),
+                    Change::Conflict(reason) => {
+                        plan.conflicts.push(Conflict { path, reason, rendered });
+                        true
+                    }
+                };
+            }
+            plan.texts.extend(unit.texts);
+            plan.lock.files.extend(unit.hashes);
+        }
+        plan.conflicts.sort_by(|a, b| a.path.cmp(&b.path));
+        plan.lock_text = plan.lock.to_text();
+        plan.lock_digest = lock::sha256(plan.lock_text.as_bytes());
+        plan
+    }
+
     /// Whether the plan writes nothing at all.
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.modified.is_empty() && self.deleted.is_empty() && !self.lock_changes()
@@ -169,7 +252,7 @@ impl Plan {
 
     /// Whether the lock file changes.
     pub fn lock_changes(&self) -> bool {
-        self.old_lock_text.as_deref() != Some(self.lock_text.as_str())
+        self.old_lock_digest.as_ref() != Some(&self.lock_digest)
     }
 
     /// Every path the plan touches (conflicts included), sorted, each with a one-letter
@@ -177,10 +260,10 @@ impl Plan {
     pub fn summary(&self) -> Vec<(char, &str)> {
         let mut rows: Vec<(char, &str)> = self
             .added
-            .keys()
+            .iter()
             .map(|p| ('A', p.as_str()))
-            .chain(self.modified.keys().map(|p| ('M', p.as_str())))
-            .chain(self.deleted.keys().map(|p| ('D', p.as_str())))
+            .chain(self.modified.iter().map(|p| ('M', p.as_str())))
+            .chain(self.deleted.iter().map(|p| ('D', p.as_str())))
             .chain(
                 self.conflicts
                     .iter()
@@ -188,18 +271,19 @@ impl Plan {
             )
             .collect();
         if self.lock_changes() {
-            rows.push((if self.old_lock_text.is_some() { 'M' } else { 'A' }, LOCK_FILE));
+            rows.push((if self.old_lock_digest.is_some() { 'M' } else { 'A' }, LOCK_FILE));
         }
         rows.sort_by(|a, b| a.1.cmp(b.1));
         rows
     }
 }
 
-/// Reads the lock file at the repo root, if there is a valid one.
+/// Reads the lock file at the repo root: the lock, if it is a valid one, and the sha256
+/// of its text, if there is a file.
 pub fn read_lock(repo: &Path) -> Result<(Option<LockFile>, Option<String>), OutputError> {
     let path = repo.join(LOCK_FILE);
     match fs_err::read_to_string(&path) {
-        Ok(text) => Ok((LockFile::parse(&text), Some(text))),
+        Ok(text) => Ok((LockFile::parse(&text), Some(lock::sha256(text.as_bytes())))),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok((None, None)),
         Err(err) => Err(OutputError::io("read", &path, err)),
     }
@@ -214,8 +298,19 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, OutputError> {
     }
 }
 
-/// Every file under `dir`, as repo-relative paths. Symlinks are reported as files so a
-/// link planted in an output folder is a conflict, never followed.
+/// Every file of a unit on disk, as repo-relative paths: the unit itself when it is a
+/// file, nothing when it does not exist. Symlinks are reported as files so a link
+/// planted in an output folder is a conflict, never followed.
+pub fn files_on_disk(repo: &Path, unit: &str) -> Result<Vec<String>, OutputError> {
+    let mut files = Vec::new();
+    match fs_err::symlink_metadata(repo.join(unit)) {
+        Ok(meta) if meta.is_dir() => walk(repo, &format!("{unit}/"), &mut files)?,
+        Ok(_) => files.push(unit.to_owned()),
+        Err(_) => {}
+    }
+    Ok(files)
+}
+
 fn walk(repo: &Path, dir: &str, out: &mut Vec<String>) -> Result<(), OutputError> {
     let path = repo.join(dir);
     let entries = match fs_err::read_dir(&path) {
@@ -241,178 +336,119 @@ fn walk(repo: &Path, dir: &str, out: &mut Vec<String>) -> Result<(), OutputError
     Ok(())
 }
 
-/// The folders whose files are compared with the disk. Lessons whose files are all
-/// `Keep` are left out: their inputs did not change, so their folders are not read.
-fn folders_to_scan(
-    repo: &Path,
-    scope: &Scope,
-    desired: &BTreeMap<String, Desired>,
-) -> Result<Vec<String>, OutputError> {
-    let kept_lessons: BTreeSet<&str> = desired
-        .iter()
-        .filter(|(_, d)| matches!(d, Desired::Keep(_)))
-        .filter_map(|(path, _)| lesson_folder(path))
-        .collect();
-    let mut folders = Vec::new();
+/// The units now on disk in the render's scope: each entry of `generated/` and of
+/// `overlays/<env>/`, and `argocd/<env>` as a whole.
+pub fn units_on_disk(repo: &Path, scope: &Scope) -> Result<BTreeSet<String>, OutputError> {
+    let mut units = BTreeSet::new();
     for prefix in &scope.prefixes {
-        if prefix == "generated/" {
-            let root = repo.join("generated");
-            let entries = match fs_err::read_dir(&root) {
-                Ok(entries) => entries
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| OutputError::io("read", &root, e))?,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-                Err(err) => return Err(OutputError::io("read", &root, err)),
-            };
-            for entry in entries {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let folder = format!("generated/{name}");
-                if !kept_lessons.contains(folder.as_str()) {
-                    folders.push(folder);
-                }
+        let folder = prefix.trim_end_matches('/');
+        // `argocd/<env>` is one unit as a whole; in the other folders each entry is one.
+        if unit_of(&format!("{prefix}x")) == folder {
+            units.insert(folder.to_owned());
+            continue;
+        }
+        let root = repo.join(folder);
+        let entries = match fs_err::read_dir(&root) {
+            Ok(entries) => entries,
+            Err(err)
+                if err.kind() == std::io::ErrorKind::NotFound || err.kind() == std::io::ErrorKind::NotADirectory =>
+            {
+                continue;
             }
-        } else {
-            folders.push(prefix.trim_end_matches('/').to_owned());
+            Err(err) => return Err(OutputError::io("read", &root, err)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| OutputError::io("read", &root, e))?;
+            let path = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            if scope.owns(&path) {
+                units.insert(path);
+            }
         }
     }
-    folders.sort();
-    Ok(folders)
+    Ok(units)
 }
 
-/// `generated/<lesson>` of a path under `generated/`.
-fn lesson_folder(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix("generated/")?;
-    let end = rest.find('/')?;
-    Some(&path[..("generated/".len() + end)])
-}
-
-/// Compares the desired files with the disk and the previous lock.
-pub fn plan(
+/// Compares one unit's rendered files with the disk and the previous lock, and with
+/// [`Sink::Stage`] stages the unit when anything in it differs.
+pub fn plan_unit(
     repo: &Path,
     scope: &Scope,
-    desired: &BTreeMap<String, Desired>,
+    unit: &str,
+    files: Vec<RenderedFile>,
     old_lock: Option<&LockFile>,
-    old_lock_text: Option<String>,
-    new_lock_base: LockFile,
-) -> Result<Plan, OutputError> {
+    sink: Sink<'_>,
+) -> Result<UnitPlan, OutputError> {
     let recorded = |path: &str| old_lock.and_then(|l| l.files.get(path));
-    // What is on disk in the folders we scan, plus every desired path (which may be
-    // missing from disk).
-    let mut on_disk = Vec::new();
-    for folder in folders_to_scan(repo, scope, desired)? {
-        match fs_err::symlink_metadata(repo.join(&folder)) {
-            Ok(meta) if meta.is_dir() => walk(repo, &format!("{folder}/"), &mut on_disk)?,
-            Ok(_) => on_disk.push(folder),
-            Err(_) => {}
-        }
-    }
+    let mut on_disk = files_on_disk(repo, unit)?;
     on_disk.retain(|p| scope.owns(p));
+    let desired: BTreeMap<&str, &str> = files.iter().map(|f| (f.path.as_str(), f.contents.as_str())).collect();
     let candidates: BTreeSet<&str> = on_disk
         .iter()
         .map(String::as_str)
-        .chain(
-            desired
-                .iter()
-                .filter(|(_, d)| matches!(d, Desired::Write(_)))
-                .map(|(p, _)| p.as_str()),
-        )
+        .chain(desired.keys().copied())
         .collect();
-    enum Outcome {
-        Same,
-        Add(Arc<str>),
-        Modify(String, Arc<str>),
-        Delete(String),
-        Conflict(ConflictReason),
-    }
-    let outcomes: Vec<(&str, Outcome)> = candidates
+    // Each differing file, with its bytes now on disk.
+    type Difference<'p> = (&'p str, Change, Option<Vec<u8>>);
+    let compared: Vec<Option<Difference<'_>>> = candidates
         .into_par_iter()
         .map(|path| {
             let current = read_optional(&repo.join(path))?;
-            let current_hash = current.as_deref().map(lock::sha256);
-            let owned_by_render = current_hash.is_some() && current_hash.as_ref() == recorded(path);
-            let outcome = match (desired.get(path), current) {
-                (Some(Desired::Write(new)), None) => Outcome::Add(new.clone()),
-                (Some(Desired::Write(new)), Some(old)) if old == new.as_bytes() => Outcome::Same,
-                (Some(Desired::Write(new)), Some(old)) if owned_by_render => {
-                    Outcome::Modify(String::from_utf8_lossy(&old).into_owned(), new.clone())
-                }
-                (Some(Desired::Keep(_)), _) => Outcome::Same,
-                (None, None) => Outcome::Same,
-                (None, Some(old)) if owned_by_render => Outcome::Delete(String::from_utf8_lossy(&old).into_owned()),
-                (_, Some(_)) if recorded(path).is_some() => Outcome::Conflict(ConflictReason::EditedByHand),
-                (_, Some(_)) => Outcome::Conflict(ConflictReason::NotWrittenByGitgen),
+            let new = desired.get(path);
+            if let (Some(new), Some(old)) = (new, &current)
+                && old == new.as_bytes()
+            {
+                return Ok(None);
+            }
+            let owned_by_render = current
+                .as_deref()
+                .is_some_and(|old| Some(&lock::sha256(old)) == recorded(path));
+            let change = match (new, &current) {
+                (Some(_), None) => Change::Added,
+                (None, None) => return Ok(None),
+                (Some(_), Some(_)) if owned_by_render => Change::Modified,
+                (None, Some(_)) if owned_by_render => Change::Deleted,
+                (_, Some(_)) if recorded(path).is_some() => Change::Conflict(ConflictReason::EditedByHand),
+                (_, Some(_)) => Change::Conflict(ConflictReason::NotWrittenByGitgen),
             };
-            Ok((path, outcome))
+            Ok(Some((path, change, current)))
         })
         .collect::<Result<_, OutputError>>()?;
-    let mut plan = Plan {
-        old_lock_text,
-        ..Plan::default()
-    };
-    let desired_paths = desired;
-    for (path, outcome) in outcomes {
-        let path = path.to_owned();
-        match outcome {
-            Outcome::Same => {}
-            Outcome::Add(new) => {
-                plan.added.insert(path, new);
-            }
-            Outcome::Modify(old, new) => {
-                plan.modified.insert(path, (old, new));
-            }
-            Outcome::Delete(old) => {
-                plan.deleted.insert(path, old);
-            }
-            Outcome::Conflict(reason) => {
-                let rendered = desired_paths.contains_key(&path);
-                plan.conflicts.push(Conflict { path, reason, rendered });
-            }
+    let mut plan = UnitPlan::default();
+    for (path, change, old) in compared.into_iter().flatten() {
+        let new = desired.get(path).copied();
+        if matches!(sink, Sink::Texts) && !matches!(change, Change::Conflict(_)) {
+            let old = old.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+            plan.texts.push((
+                path.to_owned(),
+                (old.unwrap_or_default(), new.unwrap_or_default().to_owned()),
+            ));
         }
+        plan.changes.push((path.to_owned(), change, new.is_some()));
     }
-    let mut lock = new_lock_base;
-    if let Some(old) = old_lock {
-        lock.files.extend(
-            old.files
-                .iter()
-                .filter(|(p, _)| !scope.owns(p))
-                .map(|(p, h)| (p.clone(), h.clone())),
-        );
+    if let Sink::Stage(staging) = sink
+        && !plan.changes.is_empty()
+    {
+        staging.stage(unit, &files)?;
     }
-    for (path, desired) in desired {
-        let hash = match desired {
-            Desired::Write(text) => lock::sha256(text.as_bytes()),
-            Desired::Keep(hash) => hash.clone(),
-        };
-        lock.files.insert(path.clone(), hash);
-    }
-    plan.lock_text = lock.to_text();
-    plan.lock = lock;
+    plan.hashes = files
+        .into_iter()
+        .map(|f| {
+            let hash = lock::sha256(f.contents.as_bytes());
+            (f.path, hash)
+        })
+        .collect();
     Ok(plan)
 }
 
-/// The desired tree from rendered files, plus `Keep` entries for skipped lessons.
-pub fn desired_tree(
-    files: Vec<RenderedFile>,
-    kept: impl Iterator<Item = (String, String)>,
-) -> BTreeMap<String, Desired> {
-    let mut desired: BTreeMap<String, Desired> = kept.map(|(path, hash)| (path, Desired::Keep(hash))).collect();
-    desired.extend(files.into_iter().map(|f| (f.path, Desired::Write(f.contents.into()))));
-    desired
-}
-
-/// Writes the plan atomically. With `force`, conflicting files are overwritten or
-/// deleted too; without it, a plan with conflicts is refused before anything is written.
+/// Writes the plan atomically: swaps in the units [`plan_unit`] staged, deletes the
+/// units left with no file, and writes `extra` and the lock file in the same
+/// transaction. With `force`, conflicting files are overwritten or deleted too; without
+/// it, a plan with conflicts is refused before anything is written.
 ///
 /// `extra` are files outside the render's scope that change in the same transaction:
 /// `gitgen enable` writes the toggle file this way, so the toggle file and the tree
 /// never disagree.
-pub fn apply(
-    repo: &Path,
-    plan: &Plan,
-    desired: &BTreeMap<String, Desired>,
-    extra: &[(String, String)],
-    force: bool,
-) -> Result<(), OutputError> {
+pub fn apply(plan: &Plan, staging: Staging, extra: &[RenderedFile], force: bool) -> Result<(), OutputError> {
     if !plan.conflicts.is_empty() && !force {
         return Err(OutputError::Conflicts {
             conflicts: plan.conflicts.clone(),
@@ -420,45 +456,26 @@ pub fn apply(
     }
     let touched = plan
         .added
-        .keys()
-        .chain(plan.modified.keys())
-        .chain(plan.deleted.keys())
+        .iter()
+        .chain(&plan.modified)
+        .chain(&plan.deleted)
         .chain(plan.conflicts.iter().map(|c| &c.path));
-    let units: BTreeSet<String> = touched.map(|p| txn::unit_of(p)).collect();
-    let mut changes: Vec<txn::UnitChange> = units
+    let mut units: Vec<String> = touched
+        .map(|p| unit_of(p))
+        .collect::<BTreeSet<_>>()
         .into_iter()
-        .map(|unit| {
-            let prefix = format!("{unit}/");
-            // A range of the sorted tree, not a scan of it: a full render changes every
-            // unit, and scanning the whole tree per unit would be quadratic.
-            let single = desired.get_key_value(unit.as_str());
-            let inside = desired.range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded));
-            let files: Vec<(String, txn::Contents<'_>)> = single
-                .into_iter()
-                .chain(inside.take_while(|(path, _)| path.starts_with(&prefix)))
-                .map(|(path, d)| match d {
-                    Desired::Write(text) => (path.clone(), txn::Contents::Text(text)),
-                    Desired::Keep(_) => (path.clone(), txn::Contents::Existing),
-                })
-                .collect();
-            txn::UnitChange { unit, files }
-        })
         .collect();
-    let lock_text = &plan.lock_text;
-    for (path, text) in extra {
-        changes.push(txn::UnitChange {
-            unit: path.clone(),
-            files: vec![(path.clone(), txn::Contents::Text(text))],
-        });
+    for file in extra {
+        staging.stage(&file.path, std::slice::from_ref(file))?;
+        units.push(file.path.clone());
     }
     if plan.lock_changes() {
-        changes.push(txn::UnitChange {
-            unit: LOCK_FILE.to_owned(),
-            files: vec![(LOCK_FILE.to_owned(), txn::Contents::Text(lock_text))],
-        });
+        let lock = RenderedFile {
+            path: LOCK_FILE.to_owned(),
+            contents: plan.lock_text.clone(),
+        };
+        staging.stage(LOCK_FILE, std::slice::from_ref(&lock))?;
+        units.push(LOCK_FILE.to_owned());
     }
-    if changes.is_empty() {
-        return Ok(());
-    }
-    txn::commit(repo, &changes)
+    staging.commit(&units)
 }

@@ -3,11 +3,14 @@
 //! place by renames listed in a journal. Renames within one file system are atomic; the
 //! journal makes the set of them complete even across a kill.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
 use super::OutputError;
+use crate::render::RenderedFile;
 
 /// gitgen's private folder at the repo root (ignored by git).
 pub const STATE_DIR: &str = ".gitgen";
@@ -26,20 +29,15 @@ pub fn unit_of(path: &str) -> String {
     parts[..depth.min(parts.len())].join("/")
 }
 
-/// Where a staged file's contents come from.
-pub enum Contents<'a> {
-    /// Write this text.
-    Text(&'a str),
-    /// Copy the file now in place (it did not change).
-    Existing,
-}
-
-/// The new state of one unit: all its files (none: the unit is deleted).
-pub struct UnitChange<'a> {
-    /// Repo-relative unit path.
-    pub unit: String,
-    /// Every file the unit will hold, by repo-relative path.
-    pub files: Vec<(String, Contents<'a>)>,
+/// A transaction being prepared: units are staged complete under `.gitgen/txn/stage/`,
+/// at their own paths, from any thread and in any order, while render goes on; then
+/// [`Staging::commit`] writes the journal (the commit point) and swaps them in. Dropped
+/// without a commit, it removes what it staged: the tree was never touched.
+pub struct Staging {
+    repo: PathBuf,
+    /// The units staged so far.
+    staged: Mutex<BTreeSet<String>>,
+    committed: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,64 +50,94 @@ fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -
     move |err| OutputError::io(action, path, err)
 }
 
-fn staged(repo: &Path, index: usize) -> PathBuf {
-    repo.join(TXN_DIR).join("stage").join(index.to_string())
+fn staged(repo: &Path, unit: &str) -> PathBuf {
+    repo.join(TXN_DIR).join("stage").join(unit)
 }
 
-fn trashed(repo: &Path, index: usize) -> PathBuf {
-    repo.join(TXN_DIR).join("trash").join(index.to_string())
+fn trashed(repo: &Path, unit: &str) -> PathBuf {
+    repo.join(TXN_DIR).join("trash").join(unit)
 }
 
-/// Stages every unit, writes the journal (the commit point), then swaps.
-pub fn commit(repo: &Path, changes: &[UnitChange<'_>]) -> Result<(), OutputError> {
-    let txn = repo.join(TXN_DIR);
-    if txn.exists() {
-        fs_err::remove_dir_all(&txn).map_err(io("clean up", &txn))?;
+impl Staging {
+    /// Starts a transaction. Nothing is created until a unit is staged, so a render that
+    /// changes nothing writes nothing, not even here.
+    pub fn begin(repo: &Path) -> Result<Self, OutputError> {
+        clean(repo)?;
+        Ok(Staging {
+            repo: repo.to_owned(),
+            staged: Mutex::default(),
+            committed: false,
+        })
     }
-    for sub in ["stage", "trash"] {
-        let dir = txn.join(sub);
-        fs_err::create_dir_all(&dir).map_err(io("create", &dir))?;
-    }
-    let mut journal = Journal { units: Vec::new() };
-    for (index, change) in changes.iter().enumerate() {
-        let target = staged(repo, index);
-        let single_file = change.files.len() == 1 && change.files[0].0 == change.unit;
-        for (path, contents) in &change.files {
-            let destination = if single_file {
-                target.clone()
-            } else {
-                target.join(path.strip_prefix(&format!("{}/", change.unit)).unwrap_or(path))
-            };
-            if let Some(parent) = destination.parent() {
-                fs_err::create_dir_all(parent).map_err(io("create", parent))?;
-            }
-            match contents {
-                Contents::Text(text) => fs_err::write(&destination, text).map_err(io("write", &destination))?,
-                Contents::Existing => {
-                    let source = repo.join(path);
-                    fs_err::copy(&source, &destination).map_err(io("copy", &source))?;
-                }
-            }
+
+    /// Writes a unit's new files (repo-relative paths inside `unit`, or `unit` itself for
+    /// a single-file unit) to the staging area. A unit staged with no file is deleted.
+    pub fn stage(&self, unit: &str, files: &[RenderedFile]) -> Result<(), OutputError> {
+        if files.is_empty() {
+            return Ok(());
         }
-        journal.units.push((change.unit.clone(), !change.files.is_empty()));
+        let target = staged(&self.repo, unit);
+        let mut created: Option<PathBuf> = None;
+        for file in files {
+            let destination = match file.path.strip_prefix(unit) {
+                Some("") => target.clone(),
+                Some(rest) => target.join(rest.trim_start_matches('/')),
+                None => unreachable!("`{}` is staged in a unit that does not hold it", file.path),
+            };
+            let parent = destination.parent().expect("a staged file has a parent");
+            // Files come sorted by path, so each folder is created once, not per file.
+            if created.as_deref() != Some(parent) {
+                fs_err::create_dir_all(parent).map_err(io("create", parent))?;
+                created = Some(parent.to_owned());
+            }
+            fs_err::write(&destination, &file.contents).map_err(io("write", &destination))?;
+        }
+        self.staged.lock().expect("staging lock").insert(unit.to_owned());
+        Ok(())
     }
-    let journal_path = repo.join(JOURNAL);
-    let temporary = journal_path.with_extension("tmp");
-    fs_err::write(&temporary, serde_json::to_vec(&journal).expect("a journal serializes"))
-        .map_err(io("write", &temporary))?;
-    fs_err::rename(&temporary, &journal_path).map_err(io("write", &journal_path))?;
-    replay(repo, &journal)
+
+    /// Writes the journal for `units` (each replaced by its staged files, or deleted when
+    /// none were staged), then swaps them in.
+    pub fn commit(mut self, units: &[String]) -> Result<(), OutputError> {
+        if units.is_empty() {
+            return Ok(());
+        }
+        let staged = std::mem::take(&mut *self.staged.lock().expect("staging lock"));
+        let journal = Journal {
+            units: units.iter().map(|unit| (unit.clone(), staged.contains(unit))).collect(),
+        };
+        fs_err::create_dir_all(self.repo.join(TXN_DIR).join("trash")).map_err(io("create", &self.repo))?;
+        let journal_path = self.repo.join(JOURNAL);
+        let temporary = journal_path.with_extension("tmp");
+        fs_err::write(&temporary, serde_json::to_vec(&journal).expect("a journal serializes"))
+            .map_err(io("write", &temporary))?;
+        fs_err::rename(&temporary, &journal_path).map_err(io("write", &journal_path))?;
+        self.committed = true;
+        replay(&self.repo, &journal)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: the next gitgen command cleans up what this leaves.
+            let _ = clean(&self.repo);
+        }
+    }
 }
 
 /// Moves each unit into place. Every step checks what is already done, so running it
 /// again after a kill at any point finishes the same change.
 fn replay(repo: &Path, journal: &Journal) -> Result<(), OutputError> {
-    for (index, (unit, has_replacement)) in journal.units.iter().enumerate() {
+    for (unit, has_replacement) in &journal.units {
         let live = repo.join(unit);
-        let stage = staged(repo, index);
-        let trash = trashed(repo, index);
+        let stage = staged(repo, unit);
+        let trash = trashed(repo, unit);
         let staged_pending = !*has_replacement || stage.exists();
         if staged_pending && fs_err::symlink_metadata(&live).is_ok() && fs_err::symlink_metadata(&trash).is_err() {
+            if let Some(parent) = trash.parent() {
+                fs_err::create_dir_all(parent).map_err(io("create", parent))?;
+            }
             fs_err::rename(&live, &trash).map_err(io("move aside", &live))?;
         }
         if *has_replacement && stage.exists() {
@@ -169,15 +197,35 @@ mod tests {
         let old = repo.path().join("generated/a");
         fs_err::create_dir_all(&old).unwrap();
         fs_err::write(old.join("x.yaml"), "old\n").unwrap();
-        let change = UnitChange {
-            unit: "generated/a".into(),
-            files: vec![("generated/a/x.yaml".into(), Contents::Text("new\n"))],
+        let staging = Staging::begin(repo.path()).unwrap();
+        let file = RenderedFile {
+            path: "generated/a/x.yaml".into(),
+            contents: "new\n".into(),
         };
-        commit(repo.path(), &[change]).unwrap();
+        staging.stage("generated/a", &[file]).unwrap();
+        staging.commit(&["generated/a".to_owned()]).unwrap();
         assert_eq!(fs_err::read_to_string(old.join("x.yaml")).unwrap(), "new\n");
         // A second recovery finds nothing to do and changes nothing.
         assert!(!recover(repo.path()).unwrap());
         assert_eq!(fs_err::read_to_string(old.join("x.yaml")).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn a_staging_dropped_without_commit_removes_what_it_staged_and_leaves_the_tree() {
+        let repo = tempfile::tempdir().unwrap();
+        let live = repo.path().join("generated/a/x.yaml");
+        fs_err::create_dir_all(live.parent().unwrap()).unwrap();
+        fs_err::write(&live, "old\n").unwrap();
+        let staging = Staging::begin(repo.path()).unwrap();
+        let file = RenderedFile {
+            path: "generated/a/x.yaml".into(),
+            contents: "new\n".into(),
+        };
+        staging.stage("generated/a", &[file]).unwrap();
+        assert!(staged(repo.path(), "generated/a").exists());
+        drop(staging);
+        assert!(!repo.path().join(TXN_DIR).exists());
+        assert_eq!(fs_err::read_to_string(&live).unwrap(), "old\n");
     }
 
     #[test]
@@ -189,8 +237,8 @@ mod tests {
         }
         // Stage two units and write the journal by hand, then do only the first swap,
         // as if the process died right after it.
-        for index in 0..2 {
-            let stage = staged(repo.path(), index);
+        for unit in ["generated/a", "generated/b"] {
+            let stage = staged(repo.path(), unit);
             fs_err::create_dir_all(&stage).unwrap();
             fs_err::write(stage.join("f"), "new").unwrap();
         }
@@ -199,8 +247,9 @@ mod tests {
             units: vec![("generated/a".into(), true), ("generated/b".into(), true)],
         };
         fs_err::write(repo.path().join(JOURNAL), serde_json::to_vec(&journal).unwrap()).unwrap();
-        fs_err::rename(repo.path().join("generated/a"), trashed(repo.path(), 0)).unwrap();
-        fs_err::rename(staged(repo.path(), 0), repo.path().join("generated/a")).unwrap();
+        fs_err::create_dir_all(trashed(repo.path(), "generated")).unwrap();
+        fs_err::rename(repo.path().join("generated/a"), trashed(repo.path(), "generated/a")).unwrap();
+        fs_err::rename(staged(repo.path(), "generated/a"), repo.path().join("generated/a")).unwrap();
 
         assert!(recover(repo.path()).unwrap());
         for unit in ["generated/a", "generated/b"] {

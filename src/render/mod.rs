@@ -207,26 +207,11 @@ pub fn yaml_file(path: String, source: &str, body: &str) -> RenderedFile {
     }
 }
 
-/// Renders everything for the context: every lesson's bases for which `render_base`
-/// says yes (the others are unchanged since the last render), plus the environment's
-/// overlays and Argo CD bundle. Lessons render in parallel; the order of the result
-/// does not depend on it.
-pub fn render(
-    ctx: &RenderContext<'_>,
-    render_base: impl Fn(&LoadedLesson) -> bool + Sync,
-) -> Result<Vec<RenderedFile>, RenderError> {
-    use rayon::prelude::*;
-    let bases: Vec<Vec<RenderedFile>> = ctx
-        .catalog
-        .lessons
-        .values()
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .filter(|lesson| render_base(lesson))
-        .map(bases::emit)
-        .collect::<Result<_, _>>()?;
-    let mut files: Vec<RenderedFile> = bases.into_iter().flatten().collect();
-    files.extend(overlays::emit(ctx)?);
+/// Renders the environment's part of the tree: the overlays and the Argo CD bundle of
+/// what it enables, sorted by path. (Each lesson's bases come from [`bases::emit`], one
+/// lesson at a time, so they never all sit in memory at once.)
+pub fn environment(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
+    let mut files = overlays::emit(ctx)?;
     files.extend(argocd::emit(ctx)?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     if let Some(pair) = files.windows(2).find(|pair| pair[0].path == pair[1].path) {
@@ -236,5 +221,17 @@ pub fn render(
             path: pair[0].path.clone(),
         });
     }
+    Ok(files)
+}
+
+/// Every file render writes for the context, in memory: each lesson's bases at every
+/// stage, then the environment's part (what `gitgen validate` checks). `gitgen render`
+/// itself goes lesson by lesson instead, so the tree never sits in memory whole.
+pub fn everything(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
+    use rayon::prelude::*;
+    let lessons: Vec<&LoadedLesson> = ctx.catalog.lessons.values().collect();
+    let bases: Vec<Vec<RenderedFile>> = lessons.into_par_iter().map(bases::emit).collect::<Result<_, _>>()?;
+    let mut files: Vec<RenderedFile> = bases.into_iter().flatten().collect();
+    files.extend(environment(ctx)?);
     Ok(files)
 }

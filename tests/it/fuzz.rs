@@ -94,7 +94,7 @@ fn run_pipeline(catalog: CatalogFiles, toggle: &str, config: &RepoConfig) -> &'s
         env: &config.environments[&env_name],
         selection: &selection,
     };
-    match render::render(&ctx, |_| true) {
+    match render::everything(&ctx) {
         Ok(files) => {
             for file in &files {
                 assert!(

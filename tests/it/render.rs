@@ -200,6 +200,47 @@ fn check_notices_a_hand_edit() {
 }
 
 #[test]
+fn check_notices_an_edited_or_unknown_file_in_a_lesson_it_does_not_render_again() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    // The lesson's inputs did not change, so `--check` trusts the lock for it, but only
+    // after reading and hashing its files: an edit or a new file is still found.
+    let pod = "generated/alpha/pod/pod.yaml";
+    let original = repo.read(pod);
+    repo.write(pod, &format!("{original}# edited\n"));
+    repo.write("generated/alpha/pod/extra.yaml", "kind: ConfigMap\n");
+    let run = repo.gitgen(&["render", "--check"]);
+    run.expect(1);
+    assert!(run.stdout.contains(&format!("M {pod}")), "{}", run.transcript());
+    assert!(
+        run.stdout.contains("D generated/alpha/pod/extra.yaml"),
+        "{}",
+        run.transcript()
+    );
+}
+
+#[test]
+fn check_trusts_the_lock_for_unchanged_inputs_and_full_does_not() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    // An edit whose hash is written into the lock as well is invisible to a check that
+    // trusts the lock; `--full` renders every lesson and finds it.
+    let pod = "generated/alpha/pod/pod.yaml";
+    let original = repo.read(pod);
+    let edited = format!("{original}# edited\n");
+    repo.write(pod, &edited);
+    let lock = repo.read("gitgen.lock").replace(
+        &gitgen::output::lock::sha256(original.as_bytes()),
+        &gitgen::output::lock::sha256(edited.as_bytes()),
+    );
+    repo.write("gitgen.lock", &lock);
+    repo.gitgen(&["render", "--check"]).expect(0);
+    let run = repo.gitgen(&["render", "--check", "--full"]);
+    run.expect(1);
+    assert!(run.stdout.contains(&format!("M {pod}")), "{}", run.transcript());
+}
+
+#[test]
 fn a_value_with_yaml_syntax_stays_one_scalar() {
     let repo = Repo::fixture("small");
     repo.gitgen(&["render"]).expect(0);
