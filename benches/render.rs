@@ -235,7 +235,9 @@ fn course(work: &Path, runs: usize) {
     let outputs = ["generated", "overlays", "argocd", "gitgen.lock"];
     let noop = median(runs, |_| time(&mut gitgen(&repo, &["render"]), &[0]));
     let check = median(runs, |_| time(&mut gitgen(&repo, &["render", "--check"]), &[0]));
-    let check_full = median(runs, |_| time(&mut gitgen(&repo, &["render", "--check", "--full"]), &[0]));
+    let check_full = median(runs, |_| {
+        time(&mut gitgen(&repo, &["render", "--check", "--full"]), &[0])
+    });
     let forced = median(runs, |_| time(&mut gitgen(&repo, &["render", "--force"]), &[0]));
     let toggle_path = repo.join("overlays/docker-desktop/lessons.yaml");
     let toggle = fs_err::read_to_string(&toggle_path).unwrap();
@@ -347,7 +349,9 @@ fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
     sync();
     let noop = median(runs, |_| time(&mut gitgen(&repo, &["render"]), &[0]));
     let check = median(runs, |_| time(&mut gitgen(&repo, &["render", "--check"]), &[0]));
-    let check_full = median(runs, |_| time(&mut gitgen(&repo, &["render", "--check", "--full"]), &[0]));
+    let check_full = median(runs, |_| {
+        time(&mut gitgen(&repo, &["render", "--check", "--full"]), &[0])
+    });
     // One lesson changes: a template of an enabled lesson alternates between two texts.
     let template = repo
         .join("catalog")

@@ -108,13 +108,6 @@ impl Workspace {
         }
     }
 
-    /// Renders and compares with the disk; writes nothing. With [`Sink::Texts`] the plan
-    /// keeps each changed file's old and new text.
-    pub fn plan(&self, freshness: Freshness, sink: Sink<'_>) -> Result<RenderOutcome, Error> {
-        debug_assert!(!matches!(sink, Sink::Stage(_)), "`render` stages and applies");
-        self.compare(freshness, sink)
-    }
-
     /// Renders and writes the change atomically. `force` also renders every lesson, so
     /// it restores files edited by hand in lessons whose inputs did not change.
     pub fn render(&self, freshness: Freshness, force: bool) -> Result<RenderOutcome, Error> {
@@ -126,7 +119,7 @@ impl Workspace {
     /// `extra` (files outside the render's scope) in one transaction.
     fn write(&self, freshness: Freshness, extra: &[RenderedFile], force: bool) -> Result<RenderOutcome, Error> {
         let staging = output::Staging::begin(&self.settings.repo)?;
-        let outcome = self.compare(freshness, Sink::Stage(&staging))?;
+        let outcome = self.plan(freshness, Sink::Stage(&staging))?;
         output::apply(&outcome.plan, staging, extra, force)?;
         Ok(outcome)
     }
@@ -134,8 +127,9 @@ impl Workspace {
     /// Renders every unit that may have changed and compares it with the disk: each
     /// lesson's `generated/` folder on its own (in parallel, skipping unchanged lessons,
     /// and dropping its texts once compared or staged), then the environment's overlays
-    /// and bundle, then whatever else is on disk in the render's scope.
-    fn compare(&self, freshness: Freshness, sink: Sink<'_>) -> Result<RenderOutcome, Error> {
+    /// and bundle, then whatever else is on disk in the render's scope. Writes nothing to
+    /// the tree; with [`Sink::Texts`] the plan keeps each changed file's old and new text.
+    pub fn plan(&self, freshness: Freshness, sink: Sink<'_>) -> Result<RenderOutcome, Error> {
         use rayon::prelude::*;
         let repo = &self.settings.repo;
         let scope = self.scope();
