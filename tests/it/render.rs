@@ -199,15 +199,23 @@ fn check_notices_a_hand_edit() {
     );
 }
 
-#[test]
-fn check_notices_an_edited_or_unknown_file_in_a_lesson_it_does_not_render_again() {
+/// A rendered repo whose lesson `alpha` is unchanged but whose rendered pod was edited
+/// by hand: the repo, the pod's path, and its text before and after the edit.
+fn rendered_with_pod_edited() -> (Repo, &'static str, String, String) {
     let repo = Repo::fixture("small");
     repo.gitgen(&["render"]).expect(0);
-    // The lesson's inputs did not change, so `--check` trusts the lock for it, but only
-    // after reading and hashing its files: an edit or a new file is still found.
     let pod = "generated/alpha/pod/pod.yaml";
     let original = repo.read(pod);
-    repo.write(pod, &format!("{original}# edited\n"));
+    let edited = format!("{original}# edited\n");
+    repo.write(pod, &edited);
+    (repo, pod, original, edited)
+}
+
+#[test]
+fn check_notices_an_edited_or_unknown_file_in_a_lesson_it_does_not_render_again() {
+    // The lesson's inputs did not change, so `--check` trusts the lock for it, but only
+    // after reading and hashing its files: an edit or a new file is still found.
+    let (repo, pod, _, _) = rendered_with_pod_edited();
     repo.write("generated/alpha/pod/extra.yaml", "kind: ConfigMap\n");
     let run = repo.gitgen(&["render", "--check"]);
     run.expect(1);
@@ -221,14 +229,9 @@ fn check_notices_an_edited_or_unknown_file_in_a_lesson_it_does_not_render_again(
 
 #[test]
 fn check_trusts_the_lock_for_unchanged_inputs_and_full_does_not() {
-    let repo = Repo::fixture("small");
-    repo.gitgen(&["render"]).expect(0);
     // An edit whose hash is written into the lock as well is invisible to a check that
     // trusts the lock; `--full` renders every lesson and finds it.
-    let pod = "generated/alpha/pod/pod.yaml";
-    let original = repo.read(pod);
-    let edited = format!("{original}# edited\n");
-    repo.write(pod, &edited);
+    let (repo, pod, original, edited) = rendered_with_pod_edited();
     let lock = repo.read("gitgen.lock").replace(
         &gitgen::output::lock::sha256(original.as_bytes()),
         &gitgen::output::lock::sha256(edited.as_bytes()),
