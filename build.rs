@@ -27,10 +27,9 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) {
 /// different renderer is never trusted to skip lessons.
 fn renderer_hash(manifest_dir: &Path) -> String {
     let mut files = Vec::new();
-    for dir in ["src/render", "src/catalog"] {
+    for dir in ["src/render", "src/catalog", "src/yaml"] {
         collect(&manifest_dir.join(dir), &format!("{dir}/"), &mut files);
     }
-    files.push(("src/yaml.rs".to_owned(), manifest_dir.join("src/yaml.rs")));
     files.push(("Cargo.lock".to_owned(), manifest_dir.join("Cargo.lock")));
     // FNV-1a over path and normalised text: stable across machines and checkouts.
     let mut hash: u64 = 0xcbf29ce484222325;

@@ -354,7 +354,7 @@ impl Workspace {
                 if file.path.ends_with("/kustomization.yaml") {
                     continue;
                 }
-                let documents: Vec<serde_json::Value> = crate::yaml::from_multiple(&file.contents, file.path.as_ref())
+                let documents: Vec<serde_json::Value> = crate::yaml::documents(&file.contents, file.path.as_ref())
                     .map_err(|e| {
                         Error::from(crate::output::OutputError::io(
                             "read back",

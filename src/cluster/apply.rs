@@ -106,7 +106,7 @@ pub fn classify(before: Option<&str>, after: Option<&str>) -> Change {
 /// Reads a multi-document YAML (or JSON) stream into objects; empty documents are skipped
 /// and `kind: List` documents are flattened. `origin` names the source in errors.
 pub fn parse_manifest(text: &str, origin: &str) -> Result<Vec<DynamicObject>, ClusterError> {
-    let documents: Vec<serde_json::Value> = crate::yaml::from_multiple(text, Path::new(origin))?;
+    let documents: Vec<serde_json::Value> = crate::yaml::documents(text, Path::new(origin))?;
     let mut objects = Vec::new();
     for (index, document) in documents.into_iter().enumerate() {
         if document.is_null() {

@@ -254,7 +254,7 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
         f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") && !f.path.contains("/values-")
     }) {
         let documents: Vec<serde_json::Value> =
-            gitgen::yaml::from_multiple(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
+            gitgen::yaml::documents(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
         objects.extend(documents.into_iter().map(|o| (file.path.as_str(), o)));
     }
     let schemas = match &args.crds {

@@ -80,7 +80,7 @@ pub fn emit(lesson: &LoadedLesson) -> Result<Vec<RenderedFile>, RenderError> {
 fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str) -> Result<(), RenderError> {
     let path = lesson.dir.join(template);
     let source = lesson.files.get(template).map_or("", String::as_str);
-    let objects: Vec<Value> = yaml::from_multiple(text, &path).map_err(|err| {
+    let objects: Vec<Value> = yaml::documents(text, &path).map_err(|err| {
         let rendered_line = err.line.unwrap_or(0) as usize;
         let line = text.lines().nth(rendered_line.saturating_sub(1)).unwrap_or("");
         RenderError::Output {

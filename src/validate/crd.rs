@@ -50,7 +50,7 @@ impl CrdSchemas {
                 path: path.clone(),
                 source,
             })?;
-            for document in crate::yaml::from_multiple::<Value>(&text, &path)? {
+            for document in crate::yaml::documents(&text, &path)? {
                 schemas.add(&document, Some(&path))?;
             }
         }

@@ -110,7 +110,7 @@ fn no_rendered_file_carries_secret_data_or_a_token() {
         .into_iter()
         .filter(|(p, _)| !p.starts_with("catalog/") && p.ends_with(".yaml"))
     {
-        let documents: Vec<Value> = gitgen::yaml::from_multiple(&text, path.as_ref()).unwrap();
+        let documents: Vec<Value> = gitgen::yaml::documents(&text, path.as_ref()).unwrap();
         for object in documents {
             if object["kind"] == "Secret" {
                 assert!(
@@ -137,7 +137,7 @@ fn every_namespace_carries_pod_security_labels() {
         if !path.ends_with(".yaml") {
             continue;
         }
-        for object in gitgen::yaml::from_multiple::<Value>(&text, path.as_ref()).unwrap() {
+        for object in gitgen::yaml::documents(&text, path.as_ref()).unwrap() {
             if object["kind"] == "Namespace" {
                 seen += 1;
                 let labels = &object["metadata"]["labels"];
@@ -264,7 +264,7 @@ fn no_two_lessons_manage_the_same_object() {
                 .into_iter()
                 .filter(|(p, _)| p.starts_with(&dir) && !p.ends_with("kustomization.yaml"))
             {
-                for object in gitgen::yaml::from_multiple::<Value>(&text, path.as_ref()).unwrap() {
+                for object in gitgen::yaml::documents(&text, path.as_ref()).unwrap() {
                     let group = gitgen::render::policy::api_group(object["apiVersion"].as_str().unwrap());
                     let namespace =
                         if gitgen::render::policy::is_cluster_scoped(lesson, group, object["kind"].as_str().unwrap()) {

@@ -335,7 +335,7 @@ proptest! {
         let path = Path::new("fuzz.yaml");
         for result in [
             gitgen::yaml::from_str::<serde_json::Value>(&text, path).map(drop),
-            gitgen::yaml::from_multiple::<serde_json::Value>(&text, path).map(drop),
+            gitgen::yaml::documents(&text, path).map(drop),
             RepoConfig::parse(&text, path).map(drop),
         ] {
             if let Err(err) = result {

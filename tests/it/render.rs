@@ -248,7 +248,7 @@ fn a_value_with_yaml_syntax_stays_one_scalar() {
     let repo = Repo::fixture("small");
     repo.gitgen(&["render"]).expect(0);
     let built = kustomize(&repo.path().join("generated/beta/install")).unwrap();
-    let objects: Vec<serde_json::Value> = gitgen::yaml::from_multiple(&built, "built".as_ref()).unwrap();
+    let objects: Vec<serde_json::Value> = gitgen::yaml::documents(&built, "built".as_ref()).unwrap();
     let config_map = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
     assert_eq!(config_map["data"], serde_json::json!({"x": "a: b # c\n{{ d"}));
 }
@@ -266,7 +266,7 @@ fn argo_cd_objects_validate_against_the_upstream_crds() {
         .into_iter()
         .filter(|(p, _)| p.starts_with("argocd/") && !p.ends_with("kustomization.yaml"))
     {
-        for object in gitgen::yaml::from_multiple::<serde_json::Value>(&text, path.as_ref()).unwrap() {
+        for object in gitgen::yaml::documents(&text, path.as_ref()).unwrap() {
             let problems = schemas
                 .validate(&object)
                 .unwrap_or_else(|| panic!("{path}: no Argo CD CRD covers {}", object["kind"]));

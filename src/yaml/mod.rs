@@ -3,11 +3,15 @@
 //! We use `serde-saphyr` rather than the deprecated `serde_yaml`: it never panics on
 //! malformed input, enforces budgets against alias bombs and huge documents, rejects
 //! duplicate keys, and reports line and column. Every caller goes through here so those
-//! limits hold everywhere.
+//! limits hold everywhere. Rendered manifests, parsed back on every render, first try
+//! [`subset`], a fast reader for plain block-style YAML that hands anything else to
+//! serde-saphyr.
 
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+
+mod subset;
 
 /// A YAML document that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -197,8 +201,19 @@ pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlE
     .map_err(|e| error(path, text, &e, field))
 }
 
-/// Parses a multi-document stream; empty documents are skipped.
-pub fn from_multiple<T: DeserializeOwned>(text: &str, path: &Path) -> Result<Vec<T>, YamlError> {
+/// Parses a multi-document stream of Kubernetes objects; empty documents are skipped.
+///
+/// Plain block-style text takes [`subset`]'s fast path; everything else, and every
+/// mistake, goes through serde-saphyr.
+pub fn documents(text: &str, path: &Path) -> Result<Vec<serde_json::Value>, YamlError> {
+    match subset::documents(text) {
+        Some(documents) => Ok(documents),
+        None => full_documents(text, path),
+    }
+}
+
+/// [`documents`] without the fast path.
+fn full_documents(text: &str, path: &Path) -> Result<Vec<serde_json::Value>, YamlError> {
     serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| error(path, text, &e, None))
 }
 
