@@ -3,9 +3,9 @@
 //! We use `serde-saphyr` rather than the deprecated `serde_yaml`: it never panics on
 //! malformed input, enforces budgets against alias bombs and huge documents, rejects
 //! duplicate keys, and reports line and column. Every caller goes through here so those
-//! limits hold everywhere. Rendered manifests, parsed back on every render, first try
-//! [`subset`], a fast reader for plain block-style YAML that hands anything else to
-//! serde-saphyr.
+//! limits hold everywhere. Streams of Kubernetes objects ([`documents`]: rendered
+//! manifests, parsed back on every render, and CRDs) first try [`subset`], a fast reader
+//! for plain block-style YAML that hands anything else, and every error, to serde-saphyr.
 
 use std::path::{Path, PathBuf};
 

@@ -129,9 +129,9 @@ impl<'a> Reader<'a> {
         None
     }
 
-    /// Counts a node (and a flow sequence's items) against the budget.
+    /// Counts a node against the budget.
     fn node(&mut self, value: Value) -> Option<Value> {
-        self.nodes += 1 + value.as_array().map_or(0, Vec::len);
+        self.nodes += 1;
         (self.nodes <= MAX_NODES).then_some(value)
     }
 
@@ -226,15 +226,15 @@ impl<'a> Reader<'a> {
             return self.literal(indent, header);
         }
         let (value, after) = match content.as_bytes()[0] {
-            b'"' => {
-                let (text, after) = double_quoted(content)?;
-                (Value::String(text.to_owned()), after)
-            }
-            b'\'' => {
-                let (text, after) = single_quoted(content)?;
+            b'"' | b'\'' => {
+                let (text, after) = quoted(content)?;
                 (Value::String(text), after)
             }
-            b'[' => flow_sequence(content)?,
+            b'[' => {
+                let (items, after) = flow_sequence(content)?;
+                self.nodes += items.len();
+                (Value::Array(items), after)
+            }
             b'{' => (
                 Value::Object(Map::new()),
                 content.strip_prefix('{')?.trim_start_matches(' ').strip_prefix('}')?,
@@ -346,11 +346,7 @@ impl<'a> Reader<'a> {
 /// `key: rest` or `key:` at the start of `text`: the key and what follows the colon.
 fn split_key(text: &str) -> Option<(String, &str)> {
     let (key, after) = match text.as_bytes().first()? {
-        b'"' => {
-            let (key, after) = double_quoted(text)?;
-            (key.to_owned(), after)
-        }
-        b'\'' => single_quoted(text)?,
+        b'"' | b'\'' => quoted(text)?,
         _ => {
             let end = text.find(':')?;
             let key = &text[..end];
@@ -371,6 +367,14 @@ fn split_key(text: &str) -> Option<(String, &str)> {
 fn ends_line(after: &str) -> bool {
     let rest = after.trim_start_matches(' ');
     rest.is_empty() || (rest.starts_with('#') && rest.len() < after.len())
+}
+
+/// A one-line quoted scalar at the start of `text`, and the text after it.
+fn quoted(text: &str) -> Option<(String, &str)> {
+    match text.as_bytes().first()? {
+        b'"' => double_quoted(text).map(|(value, after)| (value.to_owned(), after)),
+        _ => single_quoted(text),
+    }
 }
 
 /// A one-line double-quoted scalar without escapes, and the text after its closing quote.
@@ -399,20 +403,16 @@ fn single_quoted(text: &str) -> Option<(String, &str)> {
 }
 
 /// A one-line flow sequence of scalars (`[a, "b", 3]`), and the text after its `]`.
-fn flow_sequence(text: &str) -> Option<(Value, &str)> {
+fn flow_sequence(text: &str) -> Option<(Vec<Value>, &str)> {
     let mut rest = text.strip_prefix('[')?.trim_start_matches(' ');
     let mut items = Vec::new();
     if let Some(after) = rest.strip_prefix(']') {
-        return Some((Value::Array(items), after));
+        return Some((items, after));
     }
     loop {
         let (item, after) = match rest.as_bytes().first()? {
-            b'"' => {
-                let (text, after) = double_quoted(rest)?;
-                (Value::String(text.to_owned()), after)
-            }
-            b'\'' => {
-                let (text, after) = single_quoted(rest)?;
+            b'"' | b'\'' => {
+                let (text, after) = quoted(rest)?;
                 (Value::String(text), after)
             }
             _ => {
@@ -427,7 +427,7 @@ fn flow_sequence(text: &str) -> Option<(Value, &str)> {
         items.push(item);
         let after = after.trim_start_matches(' ');
         if let Some(after) = after.strip_prefix(']') {
-            return Some((Value::Array(items), after));
+            return Some((items, after));
         }
         rest = after.strip_prefix(',')?.trim_start_matches(' ');
         if rest.starts_with(']') {
