@@ -2,13 +2,14 @@
 //!
 //! Every rendered template is parsed back before it is written, and at catalog scale that
 //! parse is most of a render's time. Nearly all of that text is block mappings and
-//! sequences of plain or quoted scalars, with literal blocks for scripts and config files.
-//! This module reads that subset in one pass over the lines and builds the same
-//! `serde_json::Value` that serde-saphyr would. It never reports an error: at the first
-//! thing outside the subset (anchors, tags, folded blocks, multi-line quoted scalars,
-//! escapes, flow mappings, floats, anything invalid) it returns `None`, and serde-saphyr
-//! reads the text instead and explains any mistake with its line and column. Differential
-//! tests hold the two to the same answer.
+//! sequences of plain or quoted scalars, one-line flow collections of scalars, literal
+//! blocks for scripts and config files, and folded blocks for prose. This module reads
+//! that subset in one pass over the lines and builds the same `serde_json::Value` that
+//! serde-saphyr would. It never reports an error: at the first thing outside the subset
+//! (anchors, tags, folded blocks with more indented lines, multi-line quoted scalars,
+//! escapes, nested flow collections, floats, anything invalid) it returns `None`, and
+//! serde-saphyr reads the text instead and explains any mistake with its line and column.
+//! Differential tests hold the two to the same answer.
 
 use std::borrow::Cow;
 
@@ -223,7 +224,10 @@ impl<'a> Reader<'a> {
             };
         }
         if let Some(header) = content.strip_prefix('|') {
-            return self.literal(indent, header);
+            return self.block_scalar(indent, header, false);
+        }
+        if let Some(header) = content.strip_prefix('>') {
+            return self.block_scalar(indent, header, true);
         }
         let (value, after) = match content.as_bytes()[0] {
             b'"' | b'\'' => {
@@ -235,10 +239,11 @@ impl<'a> Reader<'a> {
                 self.nodes += items.len();
                 (Value::Array(items), after)
             }
-            b'{' => (
-                Value::Object(Map::new()),
-                content.strip_prefix('{')?.trim_start_matches(' ').strip_prefix('}')?,
-            ),
+            b'{' => {
+                let (entries, after) = flow_mapping(content)?;
+                self.nodes += entries.len();
+                (Value::Object(entries), after)
+            }
             _ => {
                 let (first, commented) = plain_line(content)?;
                 let text = if commented {
@@ -292,9 +297,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A literal block scalar (`|` or `|-`) whose header follows the indicator and whose
-    /// lines are indented deeper than `indent`.
-    fn literal(&mut self, indent: usize, header: &str) -> Option<Value> {
+    /// A literal (`|`, `|-`) or folded (`>`, `>-`) block scalar whose header follows the
+    /// indicator and whose lines are indented deeper than `indent`. A folded block joins
+    /// lines with a space and keeps an empty line as a line break; its lines must all
+    /// start at one indentation, as more indented lines fold by other rules.
+    fn block_scalar(&mut self, indent: usize, header: &str, folded: bool) -> Option<Value> {
         let (strip, comment) = match header.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, header),
@@ -320,9 +327,15 @@ impl<'a> Reader<'a> {
                 blanks += 1;
             } else if line.indent < content_indent {
                 break;
+            } else if folded && (line.indent > content_indent || last.is_none() && blanks > 0) {
+                // More indented lines, and empty lines before the first, fold by other rules.
+                return None;
             } else {
-                if last.is_some() {
-                    text.push('\n');
+                match (last, folded, blanks) {
+                    (None, ..) => {}
+                    (Some(_), true, 0) => text.push(' '),
+                    (Some(_), true, _) => {}
+                    (Some(_), false, _) => text.push('\n'),
                 }
                 text.extend(std::iter::repeat_n('\n', blanks));
                 blanks = 0;
@@ -410,31 +423,70 @@ fn flow_sequence(text: &str) -> Option<(Vec<Value>, &str)> {
         return Some((items, after));
     }
     loop {
-        let (item, after) = match rest.as_bytes().first()? {
-            b'"' | b'\'' => {
-                let (text, after) = quoted(rest)?;
-                (Value::String(text), after)
-            }
-            _ => {
-                let end = rest.find([',', ']'])?;
-                let word = rest[..end].trim_end_matches(' ');
-                if word.contains([':', '#', '[', '{', '}']) || word.starts_with('-') {
-                    return None;
-                }
-                (resolve(plain_line(word)?.0)?, &rest[end..])
-            }
-        };
+        let (item, after) = flow_scalar(rest, ']')?;
         items.push(item);
-        let after = after.trim_start_matches(' ');
-        if let Some(after) = after.strip_prefix(']') {
-            return Some((items, after));
-        }
-        rest = after.strip_prefix(',')?.trim_start_matches(' ');
-        if rest.starts_with(']') {
-            // A trailing comma.
-            return None;
+        match flow_next(after, ']')? {
+            FlowNext::Item(next) => rest = next,
+            FlowNext::End(after) => return Some((items, after)),
         }
     }
+}
+
+/// A one-line flow mapping of scalars (`{a: 1, b: x}`), and the text after it.
+fn flow_mapping(text: &str) -> Option<(Map<String, Value>, &str)> {
+    let mut rest = text.strip_prefix('{')?.trim_start_matches(' ');
+    let mut entries = Map::new();
+    if let Some(after) = rest.strip_prefix('}') {
+        return Some((entries, after));
+    }
+    loop {
+        let (key, after) = split_key(rest)?;
+        // `{a:}` and `{a:b}` read otherwise in flow style; both go to serde-saphyr.
+        let (value, after) = flow_scalar(after.strip_prefix(' ')?.trim_start_matches(' '), '}')?;
+        if entries.insert(key, value).is_some() {
+            return None;
+        }
+        match flow_next(after, '}')? {
+            FlowNext::Item(next) => rest = next,
+            FlowNext::End(after) => return Some((entries, after)),
+        }
+    }
+}
+
+/// A scalar inside a flow collection closed by `close`, and the text after it.
+fn flow_scalar(text: &str, close: char) -> Option<(Value, &str)> {
+    match text.as_bytes().first()? {
+        b'"' | b'\'' => {
+            let (value, after) = quoted(text)?;
+            Some((Value::String(value), after))
+        }
+        _ => {
+            let end = text.find([',', close])?;
+            let word = text[..end].trim_end_matches(' ');
+            if word.contains([':', '#', '[', ']', '{', '}']) || word.starts_with('-') {
+                return None;
+            }
+            Some((resolve(plain_line(word)?.0)?, &text[end..]))
+        }
+    }
+}
+
+/// What follows an item of a flow collection.
+enum FlowNext<'a> {
+    /// Another item, starting here.
+    Item(&'a str),
+    /// The closing bracket, and the text after it.
+    End(&'a str),
+}
+
+fn flow_next(after: &str, close: char) -> Option<FlowNext<'_>> {
+    let after = after.trim_start_matches(' ');
+    if let Some(after) = after.strip_prefix(close) {
+        return Some(FlowNext::End(after));
+    }
+    let next = after.strip_prefix(',')?.trim_start_matches(' ');
+    // A trailing comma goes to serde-saphyr.
+    (!next.starts_with(close)).then_some(FlowNext::Item(next))
 }
 
 /// The first line of a plain scalar, trimmed, and whether a comment follows it. `None`
@@ -582,11 +634,9 @@ data:
   flags: [yes, Off, ~, null, 0]
 ...
 "#;
-        // The flow mapping and `...` go to serde-saphyr; without them, the fast path reads it.
+        // `...` goes to serde-saphyr; without it, the fast path reads it.
         assert!(!agrees(text));
-        let text = text
-            .replace("{cpu: 100m}", "\n            cpu: 100m")
-            .replace("...\n", "---\n");
+        let text = text.replace("...\n", "---\n");
         assert!(agrees(&text), "the fast path should read:\n{text}");
     }
 
@@ -614,12 +664,19 @@ data:
         for text in [
             "a: &x 1\nb: *x\n",
             "a: !!str 1\n",
-            "a: >\n  folded\n",
+            "a: >+\n  kept\n\n",
+            "a: >\n  folded\n    more indented\n",
+            "a: >\n\n  after an empty line\n",
             "a: |+\n  kept\n\n",
             "a: |2\n   x\n",
             "a: \"esc\\\"aped\"\n",
             "a: \"two\n  lines\"\n",
-            "a: {b: 1}\n",
+            "a: {b: {c: 1}}\n",
+            "a: {b: 1, b: 2}\n",
+            "a: {b: 1,}\n",
+            "a: {b:1}\n",
+            "a: {b: [c]}\n",
+            "a: {y: 1}\n",
             "a: [b, [c]]\n",
             "a: [b,]\n",
             "a: 1.5\n",
@@ -694,6 +751,20 @@ data:
             "- one\n  two\n- three\n",
             "- k: one\n    two\n  j: 1\n",
             "a: 12\n  34\n",
+        ] {
+            assert!(agrees(text), "the fast path should read:\n{text}");
+        }
+    }
+
+    #[test]
+    fn folds_folded_blocks_as_serde_saphyr_does() {
+        for text in [
+            "a: >\n  one\n  two\n",
+            "a: >-\n  one\n  two\nb: 1\n",
+            "a: >\n  one\n\n  two\n\n\n  three\n\n\nb: 1\n",
+            "a: >-\n  one \n  two  \n",
+            "- >\n  one\n  # not a comment\n- x\n",
+            "a: > # a comment on the header\n    deeper\n    still\n",
         ] {
             assert!(agrees(text), "the fast path should read:\n{text}");
         }
@@ -780,6 +851,7 @@ data:
     const INLINE: &[&str] = &[
         "x", "hello world", "1", "-1", "0", "true", "yes", "No", "OFF", "~", "null", "nan", "\"quoted\"", "\"\"",
         "'single'", "'it''s'", "\"a: b # c\"", "a #c", "a#b", "[a, b]", "[]", "[\"x\", 'y', 3]", "{}", "-c",
+        "{a: 1}", "{a: x, b: 'y', \"c\": ~}", "{a: 1, a: 2}", "{a:1}", "{a: [b]}", "{a: 1,}", "{ k-8: v1.2 }",
         "--port=80", "a,b", "ä ö", "500m", "1.27.3", "x:y", "http://a/b", "", "# comment",
     ];
     const WORDS: &[&str] = &[
@@ -802,9 +874,10 @@ data:
         Scalar(usize),
         /// Words of a plain scalar, several to a line, that folds over lines.
         Folded(Vec<usize>),
-        /// Lines of a literal block (each a value, maybe with extra indentation), and
-        /// whether it strips its final line break.
-        Literal(Vec<(usize, usize)>, bool),
+        /// Lines of a block scalar (each a value, maybe with extra indentation; an empty
+        /// value is an empty line), whether it strips its final line break, and whether
+        /// it is folded (`>`) rather than literal (`|`).
+        Block(Vec<(usize, usize)>, bool, bool),
         Mapping(Vec<(usize, Node)>),
         Sequence(Vec<Node>),
     }
@@ -813,8 +886,8 @@ data:
         let leaf = prop_oneof![
             4 => (0..INLINE.len()).prop_map(Node::Scalar),
             1 => prop::collection::vec(0..WORDS.len(), 2..5).prop_map(Node::Folded),
-            1 => (prop::collection::vec((0usize..3, 0..VALUES.len()), 1..4), any::<bool>())
-                .prop_map(|(lines, strip)| Node::Literal(lines, strip)),
+            1 => (prop::collection::vec((0usize..3, 0..VALUES.len()), 1..5), any::<bool>(), any::<bool>())
+                .prop_map(|(lines, strip, folded)| Node::Block(lines, strip, folded)),
         ];
         leaf.prop_recursive(5, 40, 5, |inner| {
             prop_oneof![
@@ -839,10 +912,14 @@ data:
                     out.push_str(&format!("{gap}{}{}\n", " ".repeat(inner), WORDS[*w]));
                 }
             }
-            Node::Literal(lines, strip) => {
-                out.push_str(&format!("{pad}{lead} |{}\n", if *strip { "-" } else { "" }));
+            Node::Block(lines, strip, folded) => {
+                let indicator = if *folded { ">" } else { "|" };
+                out.push_str(&format!("{pad}{lead} {indicator}{}\n", if *strip { "-" } else { "" }));
                 for (extra, v) in lines {
-                    out.push_str(&format!("{}{}\n", " ".repeat(inner + extra), VALUES[*v]));
+                    match VALUES[*v] {
+                        "" => out.push('\n'),
+                        value => out.push_str(&format!("{}{value}\n", " ".repeat(inner + extra))),
+                    }
                 }
             }
             Node::Mapping(entries) => {
