@@ -204,6 +204,20 @@ impl LoadedLesson {
         self.lesson.stages.iter().map(|s| &s.name)
     }
 
+    /// Whether `lesson` was read with locations, so messages can point at lines.
+    fn is_located(&self) -> bool {
+        self.lesson.name.referenced != Location::UNKNOWN
+    }
+
+    /// Reads `lesson.yaml` again, with locations.
+    fn read_located(&mut self) -> Result<(), CatalogError> {
+        if !self.is_located() {
+            let text = &self.files[LESSON_FILE];
+            self.lesson = yaml::from_str(text, &self.lesson_file())?;
+        }
+        Ok(())
+    }
+
     /// Path of `lesson.yaml`, for messages.
     pub fn lesson_file(&self) -> PathBuf {
         self.dir.join(LESSON_FILE)
@@ -242,9 +256,21 @@ impl Catalog {
             .collect::<Result<Vec<_>, _>>()?;
         let lessons: BTreeMap<LessonId, LoadedLesson> = loaded.into_iter().map(|l| (l.id().clone(), l)).collect();
         let mut catalog = Catalog { lessons };
-        catalog.check_references()?;
-        catalog.compute_levels()?;
+        if catalog.check_graph().is_err() {
+            // Lessons read quickly have no locations: read them again for the message.
+            for lesson in catalog.lessons.values_mut() {
+                lesson.read_located()?;
+            }
+        }
+        catalog.check_graph()?;
         Ok(catalog)
+    }
+
+    /// Checks what spans lessons: `requires` and `conflicts` name lessons that exist,
+    /// and `requires` has no cycle. Sets each lesson's level.
+    fn check_graph(&mut self) -> Result<(), CatalogError> {
+        self.check_references()?;
+        self.compute_levels()
     }
 
     /// A lesson by id.
@@ -399,21 +425,33 @@ fn load_lesson(origin: &Path, folder: String, files: LessonFiles) -> Result<Load
     let text = files
         .get(LESSON_FILE)
         .ok_or_else(|| CatalogError::MissingLessonFile { path: path.clone() })?;
-    let lesson: Lesson = yaml::from_str(text, &path)?;
-    let text = text.clone();
-    let loaded = LoadedLesson {
+    // Most lessons are plain and valid, so they are read quickly, without locations.
+    // One the quick reader cannot read, or one with a mistake, is read again with
+    // locations, so the message points at the line.
+    let lesson = match yaml::from_plain_str(text) {
+        Some(lesson) => lesson,
+        None => yaml::from_str(text, &path)?,
+    };
+    let mut loaded = LoadedLesson {
         lesson,
         files,
         dir,
         level: 0,
     };
-    check_lesson(&loaded, &id, &text)?;
+    if let Err(err) = check_lesson(&loaded, &id) {
+        if loaded.is_located() {
+            return Err(err);
+        }
+        loaded.read_located()?;
+        check_lesson(&loaded, &id)?;
+    }
     Ok(loaded)
 }
 
 /// The rules of one lesson that its types alone cannot express.
-fn check_lesson(loaded: &LoadedLesson, folder: &LessonId, text: &str) -> Result<(), CatalogError> {
+fn check_lesson(loaded: &LoadedLesson, folder: &LessonId) -> Result<(), CatalogError> {
     let lesson = &loaded.lesson;
+    let text = &loaded.files[LESSON_FILE];
     let fail = |location: Option<Location>, field: &str, message: String, hint: Option<String>| {
         Err(invalid(loaded, location, field, message, hint))
     };
@@ -636,4 +674,89 @@ fn is_pinned_version(version: &str) -> bool {
         && bare
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Debug` text of a lesson with every location blanked, so a quick read and a
+    /// located read of the same text compare equal when their values are.
+    fn values_only(lesson: &Lesson) -> String {
+        let text = format!("{lesson:?}");
+        let location = regex::Regex::new(r"Location \{[^{}]*(\{[^{}]*\}[^{}]*)*\}").unwrap();
+        location.replace_all(&text, "Location").into_owned()
+    }
+
+    fn catalog_of(lessons: &[(&str, &str)]) -> CatalogFiles {
+        CatalogFiles {
+            origin: PathBuf::from("catalog"),
+            lessons: lessons
+                .iter()
+                .map(|(name, text)| {
+                    let files = [
+                        (LESSON_FILE.to_owned(), (*text).to_owned()),
+                        ("README.md.j2".to_owned(), "# Walkthrough\n".to_owned()),
+                    ]
+                    .into();
+                    ((*name).to_owned(), files)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_built_in_lesson_reads_quickly_to_the_values_a_located_read_gives() {
+        for (folder, files) in CatalogFiles::embedded().lessons {
+            let text = &files[LESSON_FILE];
+            let quick: Lesson = yaml::from_plain_str(text)
+                .unwrap_or_else(|| panic!("{folder}: the built-in course is plain YAML and should read quickly"));
+            let located: Lesson = yaml::from_str(text, Path::new(LESSON_FILE)).unwrap();
+            assert_ne!(located.name.referenced, Location::UNKNOWN);
+            assert_eq!(values_only(&quick), values_only(&located), "{folder}");
+        }
+    }
+
+    #[test]
+    fn a_mistake_in_a_quickly_read_lesson_still_names_its_line() {
+        let text = "name: a\ntitle: A\nsection: S\nnamespace: a\nstages:\n  - name: one\n    description: d\nmanifests:\n  - file: pod.yaml\n    since: two\n";
+        assert!(yaml::from_plain_str::<Lesson>(text).is_some(), "the text is plain");
+        let mut files = catalog_of(&[("a", text)]);
+        files
+            .lessons
+            .get_mut("a")
+            .unwrap()
+            .insert("pod.yaml".to_owned(), "kind: Pod\n".to_owned());
+        let err = Catalog::load(files).unwrap_err();
+        let CatalogError::Invalid {
+            line, column, field, ..
+        } = err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (line, column, field.as_str()),
+            (Some(10), Some(12), "manifests[0].since")
+        );
+    }
+
+    #[test]
+    fn a_missing_required_lesson_found_across_quickly_read_lessons_still_names_its_line() {
+        let lesson = |name: &str, requires: &str| {
+            format!(
+                "name: {name}\ntitle: T\nsection: S\nnamespace: lab\nrequires:\n  - {requires}\nstages:\n  - name: one\n    description: d\n"
+            )
+        };
+        let (a, b) = (lesson("a", "b"), lesson("b", "c"));
+        assert!(yaml::from_plain_str::<Lesson>(&b).is_some(), "the text is plain");
+        let err = Catalog::load(catalog_of(&[("a", &a), ("b", &b)])).unwrap_err();
+        let CatalogError::Invalid {
+            path, line, message, ..
+        } = err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!((path, line), (PathBuf::from("catalog/b/lesson.yaml"), Some(6)));
+        assert!(message.contains("`c`"), "{message}");
+    }
 }

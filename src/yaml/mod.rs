@@ -201,6 +201,28 @@ pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlE
     .map_err(|e| error(path, text, &e, field))
 }
 
+/// Parses one document of plain block-style text (what [`subset`] reads) into `T`, without
+/// locations: every `Spanned` value holds `Location::UNKNOWN`. `None` when the text is
+/// outside the subset or does not fit `T`.
+///
+/// For callers that read many small files and can afford to read one again: on `None`,
+/// or on any mistake they find in the value, they read the text with [`from_str`], whose
+/// values and messages carry line and column.
+pub fn from_plain_str<T: DeserializeOwned>(text: &str) -> Option<T> {
+    // `from_str` refuses a second document even when it is empty; `subset` skips it.
+    if text
+        .lines()
+        .any(|line| line.starts_with("---") || line.starts_with("..."))
+    {
+        return None;
+    }
+    let mut documents = subset::documents(text)?;
+    if documents.len() != 1 {
+        return None;
+    }
+    serde_json::from_value(documents.pop()?).ok()
+}
+
 /// Parses a multi-document stream of Kubernetes objects; empty documents are skipped.
 ///
 /// Plain block-style text takes [`subset`]'s fast path; everything else, and every
