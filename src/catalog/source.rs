@@ -67,8 +67,8 @@ impl CatalogFiles {
             if name.starts_with('.') {
                 continue;
             }
-            let kind = fs_err::symlink_metadata(&path).map_err(|source| CatalogError::io(&path, source))?;
-            if kind.file_type().is_symlink() {
+            let kind = entry.file_type().map_err(|source| CatalogError::io(&path, source))?;
+            if kind.is_symlink() {
                 return Err(symlink(path));
             }
             if kind.is_dir() {
@@ -104,6 +104,33 @@ fn not_utf8(path: &Path, err: &std::string::FromUtf8Error) -> CatalogError {
     }
 }
 
+/// A file's bytes, refused past [`MAX_FILE_BYTES`]. The size is learned by reading, which
+/// costs no `stat` and also holds for a file that grows while it is read.
+fn read_limited(path: &Path) -> Result<Vec<u8>, CatalogError> {
+    use std::io::Read;
+    let io = |source| CatalogError::io(path, source);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    // Most catalog files fit one chunk: one read, one more to see the end, one allocation.
+    let mut chunk = [0; 16 * 1024];
+    let mut bytes = Vec::new();
+    loop {
+        let read = match file.read(&mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(read) => read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(io(err)),
+        };
+        if (bytes.len() + read) as u64 > MAX_FILE_BYTES {
+            let bytes = file.metadata().map_or(MAX_FILE_BYTES + 1, |meta| meta.len());
+            return Err(CatalogError::TooLarge {
+                path: path.to_owned(),
+                bytes,
+            });
+        }
+        bytes.extend_from_slice(&chunk[..read]);
+    }
+}
+
 fn read_lesson_folder(root: &Path) -> Result<LessonFiles, CatalogError> {
     let mut files = LessonFiles::new();
     let mut pending = vec![(root.to_owned(), String::new())];
@@ -117,19 +144,15 @@ fn read_lesson_folder(root: &Path) -> Result<LessonFiles, CatalogError> {
             if name.starts_with('.') {
                 continue;
             }
-            let meta = fs_err::symlink_metadata(&path).map_err(|source| CatalogError::io(&path, source))?;
+            // The entry's type comes with the folder listing: no `stat` per file.
+            let kind = entry.file_type().map_err(|source| CatalogError::io(&path, source))?;
             let relative = format!("{prefix}{name}");
-            if meta.file_type().is_symlink() {
+            if kind.is_symlink() {
                 return Err(symlink(path));
-            } else if meta.is_dir() {
+            } else if kind.is_dir() {
                 pending.push((path, format!("{relative}/")));
-            } else if meta.len() > MAX_FILE_BYTES {
-                return Err(CatalogError::TooLarge {
-                    path,
-                    bytes: meta.len(),
-                });
             } else {
-                let bytes = fs_err::read(&path).map_err(|source| CatalogError::io(&path, source))?;
+                let bytes = read_limited(&path)?;
                 let text = String::from_utf8(bytes).map_err(|err| not_utf8(&path, &err))?;
                 // Windows checkouts may carry CRLF; output is LF on every machine.
                 let text = if text.contains('\r') {
