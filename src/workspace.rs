@@ -167,7 +167,10 @@ impl Workspace {
         let mut units: Vec<UnitPlan> = lesson_units.into_iter().map(|(unit, _)| unit).collect();
         let mut by_unit: BTreeMap<String, Vec<RenderedFile>> = BTreeMap::new();
         for file in render::environment(&self.context())? {
-            by_unit.entry(output::unit_of(&file.path)).or_default().push(file);
+            by_unit
+                .entry(output::unit_of(&file.path).to_owned())
+                .or_default()
+                .push(file);
         }
         for unit in output::units_on_disk(repo, &scope)? {
             let is_lesson = unit

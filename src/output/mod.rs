@@ -216,7 +216,7 @@ impl Plan {
             plan.lock.files.extend(
                 old.files
                     .into_iter()
-                    .filter(|(path, _)| !scope.owns(path) || kept.contains(unit_of(path).as_str())),
+                    .filter(|(path, _)| !scope.owns(path) || kept.contains(unit_of(path))),
             );
         }
         for unit in units {
@@ -464,6 +464,7 @@ pub fn apply(plan: &Plan, staging: Staging, extra: &[RenderedFile], force: bool)
         .map(|p| unit_of(p))
         .collect::<BTreeSet<_>>()
         .into_iter()
+        .map(str::to_owned)
         .collect();
     for file in extra {
         staging.stage(&file.path, std::slice::from_ref(file))?;

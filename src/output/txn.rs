@@ -18,15 +18,17 @@ const TXN_DIR: &str = ".gitgen/txn";
 const JOURNAL: &str = ".gitgen/txn/journal.json";
 
 /// The unit a repo path belongs to: the folder swapped as a whole when it changes.
-pub fn unit_of(path: &str) -> String {
-    let parts: Vec<&str> = path.split('/').collect();
-    let depth = match parts.first() {
-        Some(&"generated") => 2,                   // generated/<lesson>
-        Some(&"overlays") if parts.len() > 3 => 3, // overlays/<env>/<lesson>
-        Some(&"argocd") => 2,                      // argocd/<env>
-        _ => parts.len(),                          // a single file
+pub fn unit_of(path: &str) -> &str {
+    let depth = match path.split('/').next() {
+        Some("generated") => 2,                               // generated/<lesson>
+        Some("overlays") if path.split('/').count() > 3 => 3, // overlays/<env>/<lesson>
+        Some("argocd") => 2,                                  // argocd/<env>
+        _ => return path,                                     // a single file
     };
-    parts[..depth.min(parts.len())].join("/")
+    match path.match_indices('/').nth(depth - 1) {
+        Some((end, _)) => &path[..end],
+        None => path,
+    }
 }
 
 /// A transaction being prepared: units are staged complete under `.gitgen/txn/stage/`,
