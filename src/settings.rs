@@ -77,6 +77,8 @@ pub struct Settings {
     pub env_name: EnvName,
     /// `gitgen.yaml`.
     pub config: RepoConfig,
+    /// `gitgen.yaml` as read: part of what a render reads, so part of its input hash.
+    pub config_text: String,
 }
 
 impl Settings {
@@ -117,7 +119,12 @@ impl Settings {
                 known,
             });
         };
-        Ok(Settings { repo, env_name, config })
+        Ok(Settings {
+            repo,
+            env_name,
+            config,
+            config_text: text,
+        })
     }
 
     /// The selected environment.

@@ -4,15 +4,15 @@
 //! embedded course when the repo has none), resolves the toggle file, renders and hands
 //! the files to [`crate::output`]. Commands are thin wrappers around its methods.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
-use crate::catalog::names::{LessonId, StageName};
+use crate::catalog::names::{EnvName, LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{self, TOGGLE_FILE, ToggleFile, read_toggle_file};
 use crate::catalog::{Catalog, LoadedLesson, Selection};
-use crate::output::lock::{LockFile, lesson_input_hash, renderer_fingerprint};
+use crate::output::lock::{EnvironmentInputs, LockFile, lesson_input_hash, renderer_fingerprint};
 use crate::output::{self, Plan, Scope, Sink, UnitPlan};
 use crate::render::{self, RenderContext, RenderedFile};
 use crate::settings::Settings;
@@ -27,9 +27,171 @@ pub struct Workspace {
     pub toggle: ToggleFile,
     /// What the toggle file enables.
     pub selection: Selection,
+    /// sha256 of each lesson's inputs (its catalog folder), by lesson.
+    input_hashes: BTreeMap<String, String>,
     /// Lock file held while the workspace lives, so two gitgen processes never write
     /// the same tree at once.
     _lock: std::fs::File,
+}
+
+/// A repo and environment whose files are read but not yet parsed: enough to tell
+/// whether a render would change anything at all ([`Inputs::unchanged`]), which a
+/// render that has nothing to do needs to know before it spends time on anything else.
+pub struct Inputs {
+    settings: Settings,
+    files: CatalogFiles,
+    toggle: ToggleFile,
+    input_hashes: BTreeMap<String, String>,
+    lock: std::fs::File,
+}
+
+/// What [`Inputs::unchanged`] tells about a render with nothing to do.
+pub struct NothingChanged {
+    /// Lessons in the catalog.
+    pub lessons: usize,
+    /// Lessons the environment enables.
+    pub enabled: usize,
+}
+
+impl Inputs {
+    /// Takes the repo's lock, finishes any change a killed gitgen left half-done, then
+    /// reads the catalog's files and the toggle file.
+    pub fn read(settings: Settings) -> Result<Self, Error> {
+        use rayon::prelude::*;
+        let state = settings.repo.join(output::STATE_DIR);
+        fs_err::create_dir_all(&state).map_err(|e| output::OutputError::io("create", &state, e))?;
+        let lock_path = state.join("lock");
+        let lock = std::fs::File::create(&lock_path).map_err(|e| output::OutputError::io("create", &lock_path, e))?;
+        lock.lock()
+            .map_err(|e| output::OutputError::io("lock", &lock_path, e))?;
+        output::recover(&settings.repo)?;
+        let catalog_dir = settings.repo.join("catalog");
+        let files = if catalog_dir.is_dir() {
+            CatalogFiles::read(&catalog_dir)?
+        } else {
+            CatalogFiles::embedded()
+        };
+        let input_hashes = files
+            .lessons
+            .par_iter()
+            .map(|(folder, files)| (folder.clone(), lesson_input_hash(files)))
+            .collect();
+        let toggle = read_toggle_file(&settings.toggle_path())?;
+        Ok(Inputs {
+            settings,
+            files,
+            toggle,
+            input_hashes,
+            lock,
+        })
+    }
+
+    /// Parses and checks the catalog and the toggle file.
+    pub fn load(self) -> Result<Workspace, Error> {
+        let catalog = Catalog::load(self.files)?;
+        let selection = self.toggle.selection(&catalog, &self.settings.env_name)?;
+        Ok(Workspace {
+            settings: self.settings,
+            catalog,
+            toggle: self.toggle,
+            selection,
+            input_hashes: self.input_hashes,
+            _lock: self.lock,
+        })
+    }
+
+    /// Whether a render would change nothing: the lock file records that the
+    /// environment's last render read exactly these inputs with this renderer, and the
+    /// files it wrote are untouched ([`Freshness::Incremental`]'s rule: no newer than the
+    /// lock, no unit and no environment file added since). Nothing is parsed or rendered
+    /// to tell; any doubt answers `None`, and the render itself decides.
+    pub fn unchanged(&self) -> Result<Option<NothingChanged>, Error> {
+        use rayon::prelude::*;
+        let repo = &self.settings.repo;
+        let lock_path = repo.join(output::LOCK_FILE);
+        let text = match fs_err::read_to_string(&lock_path) {
+            Ok(text) => text,
+            Err(_) => return Ok(None),
+        };
+        let Some(lock) = LockFile::parse(&text) else {
+            return Ok(None);
+        };
+        let Some(last) = lock.environments.get(self.settings.env_name.as_str()) else {
+            return Ok(None);
+        };
+        // A lock not as render writes it is rewritten by the render.
+        let as_read = last.inputs == environment_hash(&self.settings, &self.toggle, &self.input_hashes)
+            && lock.lessons == self.input_hashes;
+        if !as_read || lock.to_text() != text {
+            return Ok(None);
+        }
+        let Ok(lock_time) = fs_err::metadata(&lock_path).and_then(|m| m.modified()) else {
+            return Ok(None);
+        };
+        let scope = scope(&self.settings.env_name);
+        let units: BTreeSet<&str> = lock
+            .files
+            .keys()
+            .filter(|path| scope.owns(path))
+            .map(|path| output::unit_of(path))
+            .collect();
+        if output::units_on_disk(repo, &scope)?
+            .iter()
+            .any(|unit| !units.contains(unit.as_str()))
+        {
+            return Ok(None);
+        }
+        let untouched = units.par_iter().map(|unit| -> Result<bool, Error> {
+            if !files_as_locked(repo, &lock, unit, Freshness::Incremental, Some(lock_time))? {
+                return Ok(false);
+            }
+            // A lesson's base is rendered from its inputs alone; the environment's own
+            // units are checked as a render checks them: every file, added ones too.
+            if unit.starts_with("generated/") {
+                return Ok(true);
+            }
+            let on_disk = output::files_on_disk(repo, unit)?;
+            Ok(on_disk.len() == lock.files_in(unit).count())
+        });
+        if !untouched
+            .collect::<Result<Vec<bool>, Error>>()?
+            .into_iter()
+            .all(|ok| ok)
+        {
+            return Ok(None);
+        }
+        Ok(Some(NothingChanged {
+            lessons: self.input_hashes.len(),
+            enabled: last.enabled,
+        }))
+    }
+}
+
+/// sha256 of everything an environment's render reads besides the lessons' folders
+/// (whose hashes it includes): the renderer, the environment, `gitgen.yaml` and the
+/// toggle file.
+fn environment_hash(settings: &Settings, toggle: &ToggleFile, input_hashes: &BTreeMap<String, String>) -> String {
+    let renderer = renderer_fingerprint();
+    let head = [
+        renderer.as_str(),
+        settings.env_name.as_str(),
+        settings.config_text.as_str(),
+        toggle.text.as_str(),
+    ];
+    let lessons = input_hashes.iter().flat_map(|(id, hash)| [id.as_str(), hash.as_str()]);
+    output::lock::inputs_hash(head.into_iter().chain(lessons))
+}
+
+/// What render owns for environment `env`.
+fn scope(env: &EnvName) -> Scope {
+    Scope {
+        prefixes: vec![
+            "generated/".to_owned(),
+            format!("overlays/{env}/"),
+            format!("argocd/{env}/"),
+        ],
+        excluded: [toggle::toggle_path(env)].into(),
+    }
 }
 
 /// Which lessons a render may skip: a lesson is skipped when its inputs hash as the
@@ -58,30 +220,7 @@ impl Workspace {
     /// Opens the repo: finishes any change a killed gitgen left half-done, then loads
     /// the catalog and the toggle file.
     pub fn open(settings: Settings) -> Result<Self, Error> {
-        let state = settings.repo.join(output::STATE_DIR);
-        fs_err::create_dir_all(&state).map_err(|e| output::OutputError::io("create", &state, e))?;
-        let lock_path = state.join("lock");
-        let lock = std::fs::File::create(&lock_path).map_err(|e| output::OutputError::io("create", &lock_path, e))?;
-        lock.lock()
-            .map_err(|e| output::OutputError::io("lock", &lock_path, e))?;
-        output::recover(&settings.repo)?;
-        let catalog_dir = settings.repo.join("catalog");
-        let files = if catalog_dir.is_dir() {
-            CatalogFiles::read(&catalog_dir)?
-        } else {
-            CatalogFiles::embedded()
-        };
-        let catalog = Catalog::load(files)?;
-        let toggle_path = settings.toggle_path();
-        let toggle = read_toggle_file(&toggle_path)?;
-        let selection = toggle.selection(&catalog, &settings.env_name)?;
-        Ok(Workspace {
-            settings,
-            catalog,
-            toggle,
-            selection,
-            _lock: lock,
-        })
+        Inputs::read(settings)?.load()
     }
 
     /// The render context of this repo and environment.
@@ -97,15 +236,7 @@ impl Workspace {
 
     /// What render owns for this environment.
     pub fn scope(&self) -> Scope {
-        let env = &self.settings.env_name;
-        Scope {
-            prefixes: vec![
-                "generated/".to_owned(),
-                format!("overlays/{env}/"),
-                format!("argocd/{env}/"),
-            ],
-            excluded: [toggle::toggle_path(env)].into(),
-        }
+        scope(&self.settings.env_name)
     }
 
     /// Renders and writes the change atomically. `force` also renders every lesson, so
@@ -136,7 +267,6 @@ impl Workspace {
         let (old_lock, old_lock_digest) = output::read_lock(repo)?;
         let renderer = renderer_fingerprint();
         let lessons: Vec<(&LessonId, &LoadedLesson)> = self.catalog.lessons.iter().collect();
-        let hashes: Vec<String> = lessons.par_iter().map(|(_, l)| lesson_input_hash(&l.files)).collect();
         let trusted = old_lock
             .as_ref()
             .filter(|lock| freshness != Freshness::Full && lock.renderer == renderer);
@@ -147,8 +277,8 @@ impl Workspace {
         });
         let lesson_units: Vec<(UnitPlan, bool)> = lessons
             .par_iter()
-            .zip(&hashes)
-            .map(|((id, lesson), hash)| {
+            .map(|(id, lesson)| {
+                let hash = &self.input_hashes[id.as_str()];
                 let unit = format!("generated/{id}");
                 if let Some(lock) = trusted
                     && lock.lessons.get(id.as_str()) == Some(hash)
@@ -185,16 +315,23 @@ impl Workspace {
             .map(|(unit, files)| output::plan_unit(repo, &scope, &unit, files, old_lock.as_ref(), sink))
             .collect::<Result<_, _>>()?;
         units.extend(others);
-        let base = LockFile {
+        let mut base = LockFile {
             version: 1,
             renderer,
-            lessons: lessons
-                .iter()
-                .zip(hashes)
-                .map(|((id, _), hash)| (id.to_string(), hash))
-                .collect(),
+            lessons: self.input_hashes.clone(),
             files: BTreeMap::new(),
+            environments: old_lock
+                .as_ref()
+                .map(|lock| lock.environments.clone())
+                .unwrap_or_default(),
         };
+        base.environments.insert(
+            self.settings.env_name.to_string(),
+            EnvironmentInputs {
+                inputs: environment_hash(&self.settings, &self.toggle, &self.input_hashes),
+                enabled: self.selection.lessons.len(),
+            },
+        );
         let plan = Plan::gather(units, &scope, old_lock, old_lock_digest, base);
         Ok(RenderOutcome { plan, rendered_lessons })
     }

@@ -35,10 +35,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// Resolves the settings the global flags name.
+fn settings(global: &GlobalArgs) -> Result<Settings, gitgen::Error> {
+    Ok(Settings::resolve(global.repo.as_deref(), global.env.as_deref())?)
+}
+
 /// Resolves the settings and opens the workspace the global flags name.
 fn open(global: &GlobalArgs) -> Result<Workspace, gitgen::Error> {
-    let settings = Settings::resolve(global.repo.as_deref(), global.env.as_deref())?;
-    Workspace::open(settings)
+    Workspace::open(settings(global)?)
 }
 
 /// Whether stdout gets colours: a terminal, and `NO_COLOR` unset.

@@ -1,14 +1,26 @@
 //! `gitgen render [--check] [--full] [--force]`.
 
 use gitgen::output::Sink;
-use gitgen::workspace::Freshness;
+use gitgen::workspace::{Freshness, Inputs};
 
 use crate::Outcome;
 use crate::cli::{GlobalArgs, RenderArgs};
 
 pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
-    let workspace = super::open(global)?;
-    let env = workspace.settings.env_name.clone();
+    let settings = super::settings(global)?;
+    let env = settings.env_name.clone();
+    let inputs = Inputs::read(settings)?;
+    // A render with nothing to do says so before it parses or renders anything.
+    if !(args.check || args.full || args.force)
+        && let Some(same) = inputs.unchanged()?
+    {
+        eprintln!(
+            "Nothing changed ({} lessons, {} enabled in `{env}`).",
+            same.lessons, same.enabled
+        );
+        return Ok(Outcome::Success);
+    }
+    let workspace = inputs.load()?;
     if args.check {
         let freshness = if args.full {
             Freshness::Full

@@ -22,6 +22,21 @@ pub struct LockFile {
     pub lessons: BTreeMap<String, String>,
     /// sha256 of every file render wrote, by repo-relative path.
     pub files: BTreeMap<String, String>,
+    /// What each environment's last render read, by environment name.
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentInputs>,
+}
+
+/// What an environment's last render read. When a render would read the same, and the
+/// files it wrote are untouched, it has nothing to do and need not render anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentInputs {
+    /// sha256 of the renderer's fingerprint, the environment's name, `gitgen.yaml`, its
+    /// toggle file and every lesson's input hash.
+    pub inputs: String,
+    /// How many lessons it enabled, for the message of a render with nothing to do.
+    pub enabled: usize,
 }
 
 impl LockFile {
@@ -33,8 +48,6 @@ impl LockFile {
             .filter(|lock| lock.version == 1)
     }
 
-    /// The text written to disk: pretty JSON, keys sorted, one path per line so a
-    /// pull request shows exactly which outputs changed.
     /// The recorded files of a unit (a folder or a single file), with their hashes.
     pub fn files_in<'a>(&'a self, unit: &str) -> impl Iterator<Item = (&'a String, &'a String)> + 'a {
         let prefix = format!("{unit}/");
@@ -46,6 +59,8 @@ impl LockFile {
         single.into_iter().chain(inside)
     }
 
+    /// The text written to disk: pretty JSON, keys sorted, one path per line so a
+    /// pull request shows exactly which outputs changed.
     pub fn to_text(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("a lock serializes");
         text.push('\n');
@@ -66,13 +81,16 @@ pub fn renderer_fingerprint() -> String {
 
 /// sha256 of a lesson's inputs: every file of its folder, in path order.
 pub fn lesson_input_hash(files: &BTreeMap<String, String>) -> String {
+    inputs_hash(files.iter().flat_map(|(path, text)| [path.as_str(), text.as_str()]))
+}
+
+/// sha256 of a sequence of texts. Lengths delimit them, so two different sequences
+/// never hash alike by moving text from one field to the next.
+pub fn inputs_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
     let mut hasher = Sha256::new();
-    for (path, text) in files {
-        // Lengths delimit the fields so two different folders can never hash alike.
-        hasher.update((path.len() as u64).to_le_bytes());
-        hasher.update(path.as_bytes());
-        hasher.update((text.len() as u64).to_le_bytes());
-        hasher.update(text.as_bytes());
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
     }
     hex::encode(hasher.finalize())
 }

@@ -109,3 +109,85 @@ fn parallel_and_single_threaded_renders_write_the_same_bytes() {
     );
     assert_eq!(parallel_tree, single_tree);
 }
+
+/// Renders the `small` fixture twice, so the second render finds nothing to do from the
+/// lock alone, then makes `change` and renders again.
+fn render_after(change: impl FnOnce(&Repo)) -> crate::support::Run {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    let run = repo.gitgen(&["render"]);
+    run.expect(0);
+    assert!(run.stderr.starts_with("Nothing changed"), "{}", run.transcript());
+    // File times have the kernel clock's granularity: an edit in the same tick as the
+    // lock's write would look as old as the lock.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    change(&repo);
+    repo.gitgen(&["render"])
+}
+
+#[test]
+fn a_render_with_nothing_to_do_still_sees_a_changed_gitgen_yaml() {
+    let run = render_after(|repo| {
+        repo.write(
+            "gitgen.yaml",
+            &repo
+                .read("gitgen.yaml")
+                .replace("target_revision: main", "target_revision: dev"),
+        );
+    });
+    run.expect(0);
+    assert!(
+        run.stdout.contains("M argocd/docker-desktop/root.yaml"),
+        "{}",
+        run.transcript()
+    );
+}
+
+#[test]
+fn a_render_with_nothing_to_do_still_sees_a_hand_edit_of_the_argo_cd_bundle() {
+    let run = render_after(|repo| {
+        let path = "argocd/docker-desktop/root.yaml";
+        repo.write(path, &format!("{}# my note\n", repo.read(path)));
+    });
+    run.expect(2);
+    assert!(run.stderr.contains("edited by hand"), "{}", run.transcript());
+}
+
+#[test]
+fn a_render_with_nothing_to_do_still_sees_a_file_added_to_the_environment() {
+    let run = render_after(|repo| repo.write("argocd/docker-desktop/apps/mine.yaml", "kind: ConfigMap\n"));
+    run.expect(2);
+    assert!(run.stderr.contains("not written by gitgen"), "{}", run.transcript());
+}
+
+#[test]
+fn a_render_with_nothing_to_do_still_sees_a_folder_added_to_generated() {
+    let run = render_after(|repo| repo.write("generated/stray/cm.yaml", "kind: ConfigMap\n"));
+    run.expect(2);
+    assert!(run.stderr.contains("generated/stray/cm.yaml"), "{}", run.transcript());
+}
+
+#[test]
+fn a_render_with_nothing_to_do_still_rewrites_a_reformatted_lock() {
+    let run = render_after(|repo| {
+        let lock: serde_json::Value = serde_json::from_str(&repo.read("gitgen.lock")).unwrap();
+        repo.write("gitgen.lock", &serde_json::to_string(&lock).unwrap());
+    });
+    run.expect(0);
+    assert_eq!(run.stdout, "M gitgen.lock\n", "{}", run.transcript());
+}
+
+#[test]
+fn a_lock_that_another_environment_rendered_from_other_lessons_is_not_trusted() {
+    let run = render_after(|repo| {
+        // Render `kind` from an edited lesson, then put the lesson back: the lock's
+        // entry for docker-desktop matches its inputs again, but `generated/` does not.
+        let template = "catalog/alpha/pod.yaml";
+        let original = repo.read(template);
+        repo.write(template, &format!("{original}# edited\n"));
+        repo.gitgen(&["--env", "kind", "render"]).expect(0);
+        repo.write(template, &original);
+    });
+    run.expect(0);
+    assert!(run.stdout.contains("M generated/alpha/"), "{}", run.transcript());
+}
