@@ -118,11 +118,26 @@ fn render_after(change: impl FnOnce(&Repo)) -> crate::support::Run {
     let run = repo.gitgen(&["render"]);
     run.expect(0);
     assert!(run.stderr.starts_with("Nothing changed"), "{}", run.transcript());
+    assert_eq!(
+        answered_from_the_lock(&repo),
+        Some((2, 2)),
+        "an untouched repo is answered from the lock"
+    );
     // File times have the kernel clock's granularity: an edit in the same tick as the
     // lock's write would look as old as the lock.
     std::thread::sleep(std::time::Duration::from_millis(20));
     change(&repo);
+    assert_eq!(answered_from_the_lock(&repo), None, "the lock answered for a changed repo");
     repo.gitgen(&["render"])
+}
+
+/// What `Inputs::unchanged`, the lock's answer that `render` asks first, says about the
+/// repo (lessons, enabled), or `None` when it leaves the question to the render.
+fn answered_from_the_lock(repo: &Repo) -> Option<(usize, usize)> {
+    let settings = gitgen::settings::Settings::resolve(Some(repo.path()), None).unwrap();
+    let inputs = gitgen::workspace::Inputs::read(settings).unwrap();
+    let same = inputs.unchanged().unwrap()?;
+    Some((same.lessons, same.enabled))
 }
 
 #[test]
