@@ -127,7 +127,11 @@ fn render_after(change: impl FnOnce(&Repo)) -> crate::support::Run {
     // lock's write would look as old as the lock.
     std::thread::sleep(std::time::Duration::from_millis(20));
     change(&repo);
-    assert_eq!(answered_from_the_lock(&repo), None, "the lock answered for a changed repo");
+    assert_eq!(
+        answered_from_the_lock(&repo),
+        None,
+        "the lock answered for a changed repo"
+    );
     repo.gitgen(&["render"])
 }
 
