@@ -162,6 +162,15 @@ fn median(runs: usize, mut once: impl FnMut(usize) -> Duration) -> Duration {
     times[times.len() / 2]
 }
 
+/// [`median`] after one untimed run (index `runs`), as `hyperfine --warmup` does: the
+/// first run of a series otherwise pays for whatever the harness did just before it
+/// (deleting hundreds of thousands of files, `sync`), which a user's second render does
+/// not.
+fn warm_median(runs: usize, mut once: impl FnMut(usize) -> Duration) -> Duration {
+    once(runs);
+    median(runs, once)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
@@ -233,12 +242,12 @@ fn course(work: &Path, runs: usize) {
         folders.len()
     );
     let outputs = ["generated", "overlays", "argocd", "gitgen.lock"];
-    let noop = median(runs, |_| time(&mut gitgen(&repo, &["render"]), &[0]));
-    let check = median(runs, |_| time(&mut gitgen(&repo, &["render", "--check"]), &[0]));
-    let check_full = median(runs, |_| {
+    let noop = warm_median(runs, |_| time(&mut gitgen(&repo, &["render"]), &[0]));
+    let check = warm_median(runs, |_| time(&mut gitgen(&repo, &["render", "--check"]), &[0]));
+    let check_full = warm_median(runs, |_| {
         time(&mut gitgen(&repo, &["render", "--check", "--full"]), &[0])
     });
-    let forced = median(runs, |_| time(&mut gitgen(&repo, &["render", "--force"]), &[0]));
+    let forced = warm_median(runs, |_| time(&mut gitgen(&repo, &["render", "--force"]), &[0]));
     let toggle_path = repo.join("overlays/docker-desktop/lessons.yaml");
     let toggle = fs_err::read_to_string(&toggle_path).unwrap();
     let cold = median(runs, |_| {
@@ -311,45 +320,59 @@ fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
         &[0],
     );
     let run_dir = |i: usize| work.join(format!("synth-{lessons}-run{i}"));
-    // Full render against the disk's floor, `cp -r` of exactly the tree render wrote into
-    // a fresh folder. The two alternate, and the page cache is flushed (`sync`, not timed)
-    // before each, so neither pays for the other's write-back. Nothing is deleted until
-    // every run is done: on ext4, creating files soon after deleting many makes the inode
-    // allocator skip the recently freed ones, and whichever command came right after a
-    // deletion would pay for it (seconds at 10,000 lessons).
+    // Full render against the disk's floor, `cp -r` of exactly the tree render writes (the
+    // first run's output: every render writes the same bytes) into a fresh folder. Each
+    // run's trees are deleted once its pair is timed, so the file system holds the same
+    // number of files in every run: left in place, they add up to millions of files at
+    // 10,000 lessons and every later run pays for them. On ext4, creating files soon after
+    // deleting many makes the inode allocator skip the recently freed ones, so whichever
+    // command comes right after a deletion pays for it: the two take turns going first.
+    // The page cache is flushed (`sync`, not timed) before each, so neither pays for the
+    // other's write-back.
     let outputs = ["generated", "overlays", "argocd", "gitgen.lock"];
     let mut renders = Vec::new();
     let mut copies = Vec::new();
     let copy_dir = |i: usize| work.join(format!("cp-{lessons}-{i}"));
-    for i in 0..runs {
-        let repo = run_dir(i);
-        copy(&pristine, &repo);
-        sync();
-        renders.push(time(&mut gitgen(&repo, &["render"]), &[0]));
+    let timed_copy = |i: usize| {
         let target = copy_dir(i);
         fs_err::create_dir_all(&target).unwrap();
         sync();
-        copies.push(time(
+        time(
             Command::new("cp")
                 .arg("-r")
-                .args(outputs.iter().map(|n| repo.join(n)))
+                .args(outputs.iter().map(|n| run_dir(0).join(n)))
                 .arg(&target),
             &[0],
-        ));
-    }
-    let (full, cp) = (median(runs, |i| renders[i]), median(runs, |i| copies[i]));
-    let repo = run_dir(0);
-    let (files, bytes) = tree_size(&repo, &outputs);
+        )
+    };
     for i in 0..runs {
+        let repo = run_dir(i);
+        copy(&pristine, &repo);
+        let copy_first = i % 2 == 1;
+        if copy_first {
+            copies.push(timed_copy(i));
+        }
+        sync();
+        renders.push(time(&mut gitgen(&repo, &["render"]), &[0]));
+        if !copy_first {
+            copies.push(timed_copy(i));
+        }
         fs_err::remove_dir_all(copy_dir(i)).unwrap();
         if i > 0 {
-            fs_err::remove_dir_all(run_dir(i)).unwrap();
+            fs_err::remove_dir_all(&repo).unwrap();
         }
     }
+    let (full, cp) = (median(runs, |i| renders[i]), median(runs, |i| copies[i]));
+    let spread = |times: &[Duration]| {
+        let list: Vec<String> = times.iter().map(|t| format!("{:.0}", t.as_secs_f64() * 1e3)).collect();
+        list.join(", ")
+    };
+    let repo = run_dir(0);
+    let (files, bytes) = tree_size(&repo, &outputs);
     sync();
-    let noop = median(runs, |_| time(&mut gitgen(&repo, &["render"]), &[0]));
-    let check = median(runs, |_| time(&mut gitgen(&repo, &["render", "--check"]), &[0]));
-    let check_full = median(runs, |_| {
+    let noop = warm_median(runs, |_| time(&mut gitgen(&repo, &["render"]), &[0]));
+    let check = warm_median(runs, |_| time(&mut gitgen(&repo, &["render", "--check"]), &[0]));
+    let check_full = warm_median(runs, |_| {
         time(&mut gitgen(&repo, &["render", "--check", "--full"]), &[0])
     });
     // One lesson changes: a template of an enabled lesson alternates between two texts.
@@ -359,7 +382,7 @@ fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
         .join("app-2-configmap.yaml");
     let original = fs_err::read_to_string(&template).unwrap();
     let mut last = String::new();
-    let one = median(runs, |i| {
+    let one = warm_median(runs, |i| {
         let text = original.replace(
             "  stage: {{ stage.name }}\n",
             &format!("  stage: {{{{ stage.name }}}}\n  edit: \"{i}\"\n"),
@@ -386,6 +409,11 @@ fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
         per_lesson * 1e6
     );
     println!("cp -r of its output        {:>10}", ms(cp));
+    println!(
+        "  each run, in order (ms): render {}; cp -r {}",
+        spread(&renders),
+        spread(&copies)
+    );
     println!(
         "ratio full render / cp -r: {:.2}x (target <= 1.5x)",
         full.as_secs_f64() / cp.as_secs_f64()
