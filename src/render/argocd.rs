@@ -97,17 +97,23 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
         let lesson = &ctx.catalog.lessons[id];
         let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
         let source = format!("{toggle} and catalog/{id}/lesson.yaml");
-        files.push(app(
-            format!("{id}.application.yaml"),
-            &source,
-            lesson_application(ctx, lesson, index),
+        files.push(explained(
+            app(
+                format!("{id}.application.yaml"),
+                &source,
+                lesson_application(ctx, lesson, index),
+            ),
+            &lesson.lesson.sync,
         ));
         for chart in &lesson.lesson.charts {
             if lesson.in_stage(chart.since.as_ref(), chart.until.as_ref(), index) {
-                files.push(app(
-                    format!("{id}-{}.application.yaml", chart.name),
-                    &source,
-                    chart_application(ctx, lesson, chart, index)?,
+                files.push(explained(
+                    app(
+                        format!("{id}-{}.application.yaml", chart.name),
+                        &source,
+                        chart_application(ctx, lesson, chart, index)?,
+                    ),
+                    &chart.sync,
                 ));
             }
         }
@@ -197,6 +203,80 @@ fn sync_policy(ctx: &RenderContext<'_>, mut options: Vec<String>, settings: &Syn
     }
     policy
 }
+
+/// Puts the reason for each of an Application's sync settings under the file's header,
+/// where a reviewer reads them beside the settings. The catalog requires a reason for
+/// each (`why`), because each one lets Argo CD look away from part of the cluster.
+fn explained(mut file: RenderedFile, settings: &SyncSettings) -> RenderedFile {
+    let reasons = sync_reasons(settings);
+    let header_end = file.contents.find('\n').map_or(0, |i| i + 1);
+    file.contents.insert_str(header_end, &reasons);
+    file
+}
+
+/// YAML comment lines giving each sync setting and its reason; empty without settings.
+fn sync_reasons(settings: &SyncSettings) -> String {
+    let mut items: Vec<(String, &str)> = Vec::new();
+    if let Some(reason) = &settings.server_side_apply {
+        items.push(("ServerSideApply=true".to_owned(), &reason.why));
+    }
+    for d in &settings.ignore_differences {
+        let mut setting = String::from("ignoreDifferences on ");
+        if !d.group.is_empty() {
+            setting.push_str(&d.group);
+            setting.push('/');
+        }
+        setting.push_str(&d.kind);
+        for part in d.namespace.iter().chain(&d.name) {
+            setting.push(' ');
+            setting.push_str(part);
+        }
+        for path in d.json_pointers.iter().chain(&d.jq_path_expressions) {
+            setting.push(' ');
+            setting.push_str(path);
+        }
+        items.push((setting, &d.why));
+    }
+    for o in &settings.options {
+        items.push((o.option.clone(), &o.why));
+    }
+    if items.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("# Sync settings and why:\n");
+    for (setting, why) in items {
+        let text = format!("{setting}: {why}");
+        out.push_str(&comment_lines(&text, "# - ", "#   "));
+    }
+    out
+}
+
+/// `text` as YAML comment lines of at most [`COMMENT_WIDTH`] characters (a longer word
+/// gets a line of its own), the first starting with `first`, the rest with `rest`.
+fn comment_lines(text: &str, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from(first);
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        if !empty && line.chars().count() + 1 + word.chars().count() > COMMENT_WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(rest);
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// The widest a comment line written into the bundle gets.
+const COMMENT_WIDTH: usize = 90;
 
 fn ignore_differences(settings: &SyncSettings) -> Option<Value> {
     let entries: Vec<Value> = settings
@@ -454,4 +534,71 @@ fn root_application(ctx: &RenderContext<'_>) -> Value {
             "syncPolicy": {"automated": {"prune": true, "selfHeal": true}, "retry": retry()},
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::lesson::{IgnoreDifference, Reasoned, SyncOption};
+
+    fn settings() -> SyncSettings {
+        SyncSettings {
+            server_side_apply: Some(Reasoned {
+                why: "The CRD is over the annotation limit.".into(),
+            }),
+            ignore_differences: vec![IgnoreDifference {
+                group: String::new(),
+                kind: "ConfigMap".into(),
+                name: Some("ca".into()),
+                namespace: Some("web".into()),
+                json_pointers: vec!["/data".into()],
+                jq_path_expressions: vec![],
+                why: "A controller writes it.".into(),
+            }],
+            options: vec![SyncOption {
+                option: "SkipDryRunOnMissingResource=true".into(),
+                why: "Its CRD comes from another Application.".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn each_sync_setting_is_written_with_its_reason_under_the_header() {
+        let file = yaml_file("a.yaml".into(), "x", "kind: Application\n");
+        let file = explained(file, &settings());
+        assert_eq!(
+            file.contents,
+            format!(
+                "{}# Sync settings and why:\n\
+                 # - ServerSideApply=true: The CRD is over the annotation limit.\n\
+                 # - ignoreDifferences on ConfigMap web ca /data: A controller writes it.\n\
+                 # - SkipDryRunOnMissingResource=true: Its CRD comes from another Application.\n\
+                 kind: Application\n",
+                super::super::yaml_header("x")
+            )
+        );
+    }
+
+    #[test]
+    fn an_application_without_sync_settings_gets_no_comment() {
+        let file = yaml_file("a.yaml".into(), "x", "kind: Application\n");
+        let before = file.contents.clone();
+        assert_eq!(explained(file, &SyncSettings::default()).contents, before);
+    }
+
+    #[test]
+    fn a_long_reason_wraps_into_comment_lines_no_wider_than_the_limit() {
+        let reason =
+            "word ".repeat(60) + "https://example.com/a-very-long-address-that-cannot-be-broken-anywhere-at-all/at-all";
+        let text = comment_lines(&reason, "# - ", "#   ");
+        for line in text.lines() {
+            assert!(line.starts_with("# "), "{line}");
+            assert!(
+                line.len() <= COMMENT_WIDTH || !line.trim_start_matches(['#', ' ', '-']).contains(' '),
+                "{line}"
+            );
+        }
+        let words: Vec<&str> = text.split_whitespace().filter(|w| !["#", "-"].contains(w)).collect();
+        assert_eq!(words.join(" "), reason.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
 }
