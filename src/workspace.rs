@@ -468,15 +468,7 @@ impl Workspace {
         files.sort_by_key(|f| f.path.ends_with("/root.yaml"));
         files
             .iter()
-            .map(|f| {
-                crate::yaml::from_str(&f.contents, f.path.as_ref()).map_err(|e| {
-                    Error::from(crate::output::OutputError::io(
-                        "read back",
-                        f.path.as_ref(),
-                        std::io::Error::other(e.to_string()),
-                    ))
-                })
-            })
+            .map(|f| crate::yaml::from_str(&f.contents, f.path.as_ref()).map_err(|e| read_back(f, e)))
             .collect()
     }
 
@@ -485,23 +477,14 @@ impl Workspace {
     pub fn enabled_objects(&self) -> Result<Vec<(LessonId, String, serde_json::Value)>, Error> {
         let mut objects = Vec::new();
         for (id, stage) in &self.selection.lessons {
-            let dir = render::bases::base_dir(id.as_str(), stage.as_str());
             let lesson = &self.catalog.lessons[id];
-            for file in render::bases::emit(lesson)?
-                .into_iter()
-                .filter(|f| f.path.starts_with(&format!("{dir}/")))
-            {
+            let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
+            for file in render::bases::emit_stage(lesson, index)? {
                 if file.path.ends_with("/kustomization.yaml") {
                     continue;
                 }
-                let documents: Vec<serde_json::Value> = crate::yaml::documents(&file.contents, file.path.as_ref())
-                    .map_err(|e| {
-                        Error::from(crate::output::OutputError::io(
-                            "read back",
-                            file.path.as_ref(),
-                            std::io::Error::other(e.to_string()),
-                        ))
-                    })?;
+                let documents: Vec<serde_json::Value> =
+                    crate::yaml::documents(&file.contents, file.path.as_ref()).map_err(|e| read_back(&file, e))?;
                 objects.extend(documents.into_iter().map(|o| (id.clone(), file.path.clone(), o)));
             }
         }
@@ -537,4 +520,15 @@ impl Workspace {
             })
             .collect())
     }
+}
+
+/// A file render just wrote in memory that does not parse back: a bug in gitgen, since
+/// render checks every file it writes.
+fn read_back(file: &RenderedFile, error: impl std::fmt::Display) -> Error {
+    output::OutputError::io(
+        "read back",
+        file.path.as_ref(),
+        std::io::Error::other(error.to_string()),
+    )
+    .into()
 }

@@ -25,6 +25,15 @@ pub fn base_dir(lesson: &str, stage: &str) -> String {
 
 /// Renders every stage of `lesson`.
 pub fn emit(lesson: &LoadedLesson) -> Result<Vec<RenderedFile>, RenderError> {
+    emit_stages(lesson, 0..lesson.lesson.stages.len())
+}
+
+/// Renders the stage of `lesson` at `index` only.
+pub fn emit_stage(lesson: &LoadedLesson, index: usize) -> Result<Vec<RenderedFile>, RenderError> {
+    emit_stages(lesson, index..index + 1)
+}
+
+fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<Vec<RenderedFile>, RenderError> {
     let id = lesson.id().as_str();
     let templates = LessonTemplates::new(lesson, lesson.lesson.manifests.iter().map(|m| m.file.value.as_str()))?;
     let namespaces = namespaces_file(lesson);
@@ -33,7 +42,14 @@ pub fn emit(lesson: &LoadedLesson) -> Result<Vec<RenderedFile>, RenderError> {
     // costly part of a render (it is parsed back and validated), and its result depends
     // on the text alone, so each template's text is checked again only when it changes.
     let mut last_checked: BTreeMap<&str, String> = BTreeMap::new();
-    for (index, stage) in lesson.lesson.stages.iter().enumerate() {
+    for (index, stage) in lesson
+        .lesson
+        .stages
+        .iter()
+        .enumerate()
+        .skip(stages.start)
+        .take(stages.len())
+    {
         let dir = base_dir(id, stage.name.as_str());
         let context = template_context(lesson, index, None);
         let mut resources = Vec::new();

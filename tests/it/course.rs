@@ -290,3 +290,30 @@ fn no_two_lessons_manage_the_same_object() {
         }
     }
 }
+
+#[test]
+fn a_server_side_check_sends_the_objects_of_the_enabled_stage_only() {
+    let repo = Repo::init();
+    repo.gitgen(&["enable", "deployments", "--stage", "v1"]).expect(0);
+    let settings = gitgen::settings::Settings::resolve(Some(repo.path()), None).unwrap();
+    let workspace = gitgen::workspace::Inputs::read(settings).unwrap().load().unwrap();
+    let objects = workspace.enabled_objects().unwrap();
+    let files: std::collections::BTreeSet<&str> = objects.iter().map(|(_, file, _)| file.as_str()).collect();
+    assert_eq!(
+        files.into_iter().collect::<Vec<_>>(),
+        [
+            "generated/deployments/v1/gitgen-namespaces.yaml",
+            "generated/deployments/v1/probe-test-app-deployment.yaml",
+            "generated/deployments/v1/probe-test-app-service.yaml",
+        ]
+    );
+    let deployment = objects
+        .iter()
+        .find(|(_, _, object)| object["kind"] == "Deployment")
+        .map(|(_, _, object)| object)
+        .unwrap();
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "jasonumiker/probe-test-app:v1"
+    );
+}
