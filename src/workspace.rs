@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use crate::Error;
 use crate::catalog::names::{EnvName, LessonId, StageName};
@@ -13,7 +14,7 @@ use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{self, TOGGLE_FILE, ToggleFile, read_toggle_file};
 use crate::catalog::{Catalog, LoadedLesson, Selection};
 use crate::output::lock::{EnvironmentInputs, LockFile, lesson_input_hash, renderer_fingerprint};
-use crate::output::{self, Plan, Scope, Sink, UnitPlan};
+use crate::output::{self, OldLock, Plan, Scope, Sink, UnitPlan};
 use crate::render::{self, RenderContext, RenderedFile};
 use crate::settings::Settings;
 
@@ -29,6 +30,10 @@ pub struct Workspace {
     pub selection: Selection,
     /// sha256 of each lesson's inputs (its catalog folder), by lesson.
     input_hashes: BTreeMap<String, String>,
+    /// The lock file as [`Inputs::unchanged`] read it, for the first [`Workspace::plan`]
+    /// to use instead of reading and parsing it again (a tenth of a second at 10,000
+    /// lessons). The flock keeps it current until a render writes.
+    old_lock: Mutex<Option<OldLock>>,
     /// Lock file held while the workspace lives, so two gitgen processes never write
     /// the same tree at once.
     _lock: std::fs::File,
@@ -42,6 +47,7 @@ pub struct Inputs {
     files: CatalogFiles,
     toggle: ToggleFile,
     input_hashes: BTreeMap<String, String>,
+    old_lock: Option<OldLock>,
     lock: std::fs::File,
 }
 
@@ -82,6 +88,7 @@ impl Inputs {
             files,
             toggle,
             input_hashes,
+            old_lock: None,
             lock,
         })
     }
@@ -96,6 +103,7 @@ impl Inputs {
             toggle: self.toggle,
             selection,
             input_hashes: self.input_hashes,
+            old_lock: Mutex::new(self.old_lock),
             _lock: self.lock,
         })
     }
@@ -105,17 +113,28 @@ impl Inputs {
     /// files it wrote are untouched ([`Freshness::Incremental`]'s rule: no newer than the
     /// lock, no unit and no environment file added since). Nothing is parsed or rendered
     /// to tell; any doubt answers `None`, and the render itself decides.
-    pub fn unchanged(&self) -> Result<Option<NothingChanged>, Error> {
+    pub fn unchanged(&mut self) -> Result<Option<NothingChanged>, Error> {
+        // An unreadable lock is the render's to report.
+        let Ok(text) = fs_err::read_to_string(self.settings.repo.join(output::LOCK_FILE)) else {
+            return Ok(None);
+        };
+        let lock = LockFile::parse(&text);
+        let answer = match &lock {
+            Some(lock) => self.answer_from(lock, &text)?,
+            None => None,
+        };
+        if answer.is_none() {
+            // The render that follows needs the lock too.
+            self.old_lock = Some(OldLock::parsed(lock, &text));
+        }
+        Ok(answer)
+    }
+
+    /// [`Inputs::unchanged`]'s answer from the lock file's text and what it parses to.
+    fn answer_from(&self, lock: &LockFile, text: &str) -> Result<Option<NothingChanged>, Error> {
         use rayon::prelude::*;
         let repo = &self.settings.repo;
         let lock_path = repo.join(output::LOCK_FILE);
-        let text = match fs_err::read_to_string(&lock_path) {
-            Ok(text) => text,
-            Err(_) => return Ok(None),
-        };
-        let Some(lock) = LockFile::parse(&text) else {
-            return Ok(None);
-        };
         let Some(last) = lock.environments.get(self.settings.env_name.as_str()) else {
             return Ok(None);
         };
@@ -142,7 +161,7 @@ impl Inputs {
             return Ok(None);
         }
         let untouched = units.par_iter().map(|unit| -> Result<bool, Error> {
-            if !files_as_locked(repo, &lock, unit, Freshness::Incremental, Some(lock_time))? {
+            if !files_as_locked(repo, lock, unit, Freshness::Incremental, Some(lock_time))? {
                 return Ok(false);
             }
             // A lesson's base is rendered from its inputs alone; the environment's own
@@ -264,7 +283,10 @@ impl Workspace {
         use rayon::prelude::*;
         let repo = &self.settings.repo;
         let scope = self.scope();
-        let (old_lock, old_lock_digest) = output::read_lock(repo)?;
+        let OldLock {
+            lock: old_lock,
+            digest: old_lock_digest,
+        } = self.old_lock()?;
         let renderer = renderer_fingerprint();
         let lessons: Vec<(&LessonId, &LoadedLesson)> = self.catalog.lessons.iter().collect();
         let trusted = old_lock
@@ -334,6 +356,16 @@ impl Workspace {
         );
         let plan = Plan::gather(units, &scope, old_lock, old_lock_digest, base);
         Ok(RenderOutcome { plan, rendered_lessons })
+    }
+
+    /// The lock file as found before this render: the one [`Inputs::unchanged`] read, the
+    /// first time, else read now.
+    fn old_lock(&self) -> Result<OldLock, Error> {
+        let known = self.old_lock.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match known {
+            Some(old) => Ok(old),
+            None => Ok(output::read_lock(&self.settings.repo)?),
+        }
     }
 
     /// Replaces the toggle file's text, renders with it and writes both in one

@@ -47,7 +47,7 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
     .into_iter()
     .map(PathBuf::from)
     .collect();
-    let (lock, _) = output::read_lock(&workspace.settings.repo)?;
+    let lock = output::read_lock(&workspace.settings.repo)?.lock;
     let recorded = lock.map(|l| l.files).unwrap_or_default();
     let is_render_output = |path: &Path, bytes: &[u8]| {
         let path = path.to_string_lossy().replace('\\', "/");

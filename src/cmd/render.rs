@@ -9,7 +9,7 @@ use crate::cli::{GlobalArgs, RenderArgs};
 pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     let settings = super::settings(global)?;
     let env = settings.env_name.clone();
-    let inputs = Inputs::read(settings)?;
+    let mut inputs = Inputs::read(settings)?;
     // A render with nothing to do says so before it parses or renders anything.
     if !(args.check || args.full || args.force)
         && let Some(same) = inputs.unchanged()?

@@ -278,13 +278,33 @@ impl Plan {
     }
 }
 
-/// Reads the lock file at the repo root: the lock, if it is a valid one, and the sha256
-/// of its text, if there is a file.
-pub fn read_lock(repo: &Path) -> Result<(Option<LockFile>, Option<String>), OutputError> {
+/// The lock file as a render found it before changing anything.
+pub struct OldLock {
+    /// The lock, if the file is a valid one.
+    pub lock: Option<LockFile>,
+    /// sha256 of the file's text, if there is a file.
+    pub digest: Option<String>,
+}
+
+impl OldLock {
+    /// The lock file whose text is `text` and parses to `lock`.
+    pub fn parsed(lock: Option<LockFile>, text: &str) -> Self {
+        OldLock {
+            lock,
+            digest: Some(lock::sha256(text.as_bytes())),
+        }
+    }
+}
+
+/// Reads the lock file at the repo root.
+pub fn read_lock(repo: &Path) -> Result<OldLock, OutputError> {
     let path = repo.join(LOCK_FILE);
     match fs_err::read_to_string(&path) {
-        Ok(text) => Ok((LockFile::parse(&text), Some(lock::sha256(text.as_bytes())))),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok((None, None)),
+        Ok(text) => Ok(OldLock::parsed(LockFile::parse(&text), &text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(OldLock {
+            lock: None,
+            digest: None,
+        }),
         Err(err) => Err(OutputError::io("read", &path, err)),
     }
 }

@@ -139,7 +139,7 @@ fn render_after(change: impl FnOnce(&Repo)) -> crate::support::Run {
 /// repo (lessons, enabled), or `None` when it leaves the question to the render.
 fn answered_from_the_lock(repo: &Repo) -> Option<(usize, usize)> {
     let settings = gitgen::settings::Settings::resolve(Some(repo.path()), None).unwrap();
-    let inputs = gitgen::workspace::Inputs::read(settings).unwrap();
+    let mut inputs = gitgen::workspace::Inputs::read(settings).unwrap();
     let same = inputs.unchanged().unwrap()?;
     Some((same.lessons, same.enabled))
 }
