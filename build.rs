@@ -45,7 +45,11 @@ fn renderer_hash(manifest_dir: &Path) -> String {
 }
 
 fn main() {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read when the script runs, not baked in when it is compiled: cargo reuses a compiled
+    // build script for another checkout of the same sources that shares the target folder
+    // (a git worktree), and the baked-in path would be the first checkout's.
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir = manifest_dir.as_path();
     println!("cargo:rustc-env=GITGEN_RENDERER_HASH={}", renderer_hash(manifest_dir));
     let root = manifest_dir.join("catalog");
     println!("cargo:rerun-if-changed={}", root.display());
