@@ -8,6 +8,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's allocator: a render allocates and frees many small
+/// strings and trees on two threads at once, and glibc's malloc took about 14% of a full
+/// render's time (`perf`, 1,000 lessons). See BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What a command tells `main` about how it went.
 pub enum Outcome {
     /// Done; exit 0.
