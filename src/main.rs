@@ -10,7 +10,8 @@ use clap::Parser;
 
 /// mimalloc instead of glibc's allocator: a render allocates and frees many small
 /// strings and trees on two threads at once, and glibc's malloc took about 14% of a full
-/// render's time (`perf`, 1,000 lessons). See BENCHMARKS.md.
+/// render's time (`perf`, 1,000 lessons). Built without transparent huge pages
+/// (`no_thp`), which doubled the memory a short run touches. See BENCHMARKS.md.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
