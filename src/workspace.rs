@@ -125,7 +125,7 @@ impl Inputs {
         };
         if answer.is_none() {
             // The render that follows needs the lock too.
-            self.old_lock = Some(OldLock::parsed(lock, &text));
+            self.old_lock = Some(OldLock::parsed(lock, text.as_bytes()));
         }
         Ok(answer)
     }

@@ -287,20 +287,24 @@ pub struct OldLock {
 }
 
 impl OldLock {
-    /// The lock file whose text is `text` and parses to `lock`.
-    pub fn parsed(lock: Option<LockFile>, text: &str) -> Self {
+    /// The lock file whose bytes are `bytes` and parse to `lock`.
+    pub fn parsed(lock: Option<LockFile>, bytes: &[u8]) -> Self {
         OldLock {
             lock,
-            digest: Some(lock::sha256(text.as_bytes())),
+            digest: Some(lock::sha256(bytes)),
         }
     }
 }
 
-/// Reads the lock file at the repo root.
+/// Reads the lock file at the repo root. A file that is not a lock (not even text) is
+/// no lock: render rewrites it, as it does a lock with a merge conflict in it.
 pub fn read_lock(repo: &Path) -> Result<OldLock, OutputError> {
     let path = repo.join(LOCK_FILE);
-    match fs_err::read_to_string(&path) {
-        Ok(text) => Ok(OldLock::parsed(LockFile::parse(&text), &text)),
+    match fs_err::read(&path) {
+        Ok(bytes) => {
+            let lock = std::str::from_utf8(&bytes).ok().and_then(LockFile::parse);
+            Ok(OldLock::parsed(lock, &bytes))
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(OldLock {
             lock: None,
             digest: None,

@@ -299,3 +299,23 @@ fn status_without_a_cluster_shows_the_git_side() {
     assert_eq!(status["lessons"].as_array().unwrap().len(), 2);
     assert_eq!(status["lessons"][0]["rendered_fresh"], true);
 }
+
+#[test]
+fn a_lock_that_is_not_a_lock_is_rewritten_by_the_next_render() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    let good = repo.read("gitgen.lock");
+    let conflicted = format!("<<<<<<< HEAD\n{good}=======\n{good}>>>>>>> enable-beta\n");
+    let broken: [&[u8]; 2] = [conflicted.as_bytes(), b"\xff\xfe not text \x00"];
+    for bytes in broken {
+        std::fs::write(repo.path().join("gitgen.lock"), bytes).unwrap();
+        let run = repo.gitgen(&["render", "--check"]);
+        run.expect(1);
+        assert!(run.stdout.contains("M gitgen.lock"), "{}", run.transcript());
+        repo.gitgen(&["render"]).expect(0);
+        assert_eq!(repo.read("gitgen.lock"), good);
+        let again = repo.gitgen(&["render"]);
+        again.expect(0);
+        assert!(again.stderr.starts_with("Nothing changed"), "{}", again.transcript());
+    }
+}
