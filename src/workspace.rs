@@ -115,18 +115,17 @@ impl Inputs {
     /// to tell; any doubt answers `None`, and the render itself decides.
     pub fn unchanged(&mut self) -> Result<Option<NothingChanged>, Error> {
         // An unreadable lock is the render's to report.
-        let Ok(text) = fs_err::read_to_string(self.settings.repo.join(output::LOCK_FILE)) else {
+        let Ok(bytes) = output::read_optional(&self.settings.repo.join(output::LOCK_FILE)) else {
             return Ok(None);
         };
-        let lock = LockFile::parse(&text);
-        let answer = match &lock {
-            Some(lock) => self.answer_from(lock, &text)?,
-            None => None,
+        let old = OldLock::of(bytes.as_deref());
+        let text = bytes.as_deref().and_then(|bytes| std::str::from_utf8(bytes).ok());
+        let answer = match (&old.lock, text) {
+            (Some(lock), Some(text)) => self.answer_from(lock, text)?,
+            _ => None,
         };
-        if answer.is_none() {
-            // The render that follows needs the lock too.
-            self.old_lock = Some(OldLock::parsed(lock, text.as_bytes()));
-        }
+        // A render that follows needs the lock too.
+        self.old_lock = Some(old);
         Ok(answer)
     }
 

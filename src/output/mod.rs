@@ -287,34 +287,26 @@ pub struct OldLock {
 }
 
 impl OldLock {
-    /// The lock file whose bytes are `bytes` and parse to `lock`.
-    pub fn parsed(lock: Option<LockFile>, bytes: &[u8]) -> Self {
+    /// The lock file whose bytes are `bytes` (`None`: there is no file). A file that is not
+    /// a lock, not even text, is no lock: render rewrites it, as it does a lock with a
+    /// merge conflict in it.
+    pub fn of(bytes: Option<&[u8]>) -> Self {
         OldLock {
-            lock,
-            digest: Some(lock::sha256(bytes)),
+            lock: bytes
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .and_then(LockFile::parse),
+            digest: bytes.map(lock::sha256),
         }
     }
 }
 
-/// Reads the lock file at the repo root. A file that is not a lock (not even text) is
-/// no lock: render rewrites it, as it does a lock with a merge conflict in it.
+/// Reads the lock file at the repo root.
 pub fn read_lock(repo: &Path) -> Result<OldLock, OutputError> {
-    let path = repo.join(LOCK_FILE);
-    match fs_err::read(&path) {
-        Ok(bytes) => {
-            let lock = std::str::from_utf8(&bytes).ok().and_then(LockFile::parse);
-            Ok(OldLock::parsed(lock, &bytes))
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(OldLock {
-            lock: None,
-            digest: None,
-        }),
-        Err(err) => Err(OutputError::io("read", &path, err)),
-    }
+    Ok(OldLock::of(read_optional(&repo.join(LOCK_FILE))?.as_deref()))
 }
 
 /// Reads a file if it exists.
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, OutputError> {
+pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, OutputError> {
     match fs_err::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
