@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/support/synth.rs"]
+mod synth;
+
 const GITGEN: &str = env!("CARGO_BIN_EXE_gitgen");
 
 struct Options {
@@ -319,10 +322,11 @@ fn copy(from: &Path, to: &Path) {
 fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
     println!("\n## Synthetic catalog: {lessons} lessons, 3 stages, 5 manifests ({runs} runs each)");
     let pristine = work.join(format!("synth-{lessons}"));
-    time(
-        Command::new(GITGEN).args(["synth", pristine.to_str().unwrap(), "--lessons", &lessons.to_string()]),
-        &[0],
-    );
+    let spec = synth::SynthSpec {
+        lessons,
+        ..Default::default()
+    };
+    synth::write_repo(&pristine, &spec).unwrap();
     let run_dir = |i: usize| work.join(format!("synth-{lessons}-run{i}"));
     // Full render against the disk's floor, `cp -r` of exactly the tree render writes (the
     // first run's output: every render writes the same bytes) into a fresh folder. Each
@@ -388,7 +392,7 @@ fn synthetic(work: &Path, lessons: usize, runs: usize) -> f64 {
     // One lesson changes: a template of an enabled lesson alternates between two texts.
     let template = repo
         .join("catalog")
-        .join(gitgen::synth::lesson_id(lessons / 2 / 10 * 10))
+        .join(synth::lesson_id(lessons / 2 / 10 * 10))
         .join("app-2-configmap.yaml");
     let original = fs_err::read_to_string(&template).unwrap();
     let mut last = String::new();

@@ -53,9 +53,6 @@ pub enum Command {
     /// Check every rendered object: offline against Kubernetes types and CRD schemas, or
     /// with `--server` as a server-side dry run.
     Validate(ValidateArgs),
-    /// Write a synthetic repo for benchmarks (not for users).
-    #[command(hide = true)]
-    Synth(SynthArgs),
 }
 
 /// How to reach the cluster, as kubectl does (`KUBECONFIG` is read too).
@@ -117,21 +114,6 @@ pub struct ValidateArgs {
     /// Folder of CRD manifests to check custom resources against (offline mode).
     #[arg(long, value_name = "DIR", conflicts_with = "server")]
     pub crds: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct SynthArgs {
-    /// Folder to write the repo into.
-    pub dir: PathBuf,
-    /// Number of lessons.
-    #[arg(long)]
-    pub lessons: usize,
-    /// Stages per lesson.
-    #[arg(long, default_value_t = 3)]
-    pub stages: usize,
-    /// Manifest templates per lesson.
-    #[arg(long, default_value_t = 5)]
-    pub manifests: usize,
 }
 
 #[derive(Debug, Args)]

@@ -16,7 +16,6 @@ pub mod output;
 pub mod render;
 pub mod scaffold;
 pub mod settings;
-pub mod synth;
 pub mod validate;
 pub mod workspace;
 pub mod yaml;

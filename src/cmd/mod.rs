@@ -8,7 +8,6 @@ mod lesson;
 mod list;
 mod publish;
 mod render;
-mod synth;
 mod toggle;
 
 use gitgen::settings::Settings;
@@ -31,7 +30,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Bootstrap(args) => cluster::bootstrap(&cli.global, &args),
         Command::Status(args) => cluster::status(&cli.global, &args),
         Command::Validate(args) => cluster::validate(&cli.global, &args),
-        Command::Synth(args) => synth::run(&args),
     }
 }
 

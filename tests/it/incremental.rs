@@ -7,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::time::SystemTime;
 
 use crate::support::Repo;
+use crate::synth;
 
 /// Modification time and inode of every file and folder of the repo (except `.git` and
 /// gitgen's private `.gitgen/`). A rewritten file or a swapped folder changes one of them.
@@ -209,4 +210,22 @@ fn a_lock_that_another_environment_rendered_from_other_lessons_is_not_trusted() 
     });
     run.expect(0);
     assert!(run.stdout.contains("M generated/alpha/"), "{}", run.transcript());
+}
+
+#[test]
+fn enabled_lessons_require_only_enabled_lessons() {
+    for index in (0..1000).filter(|i| synth::is_enabled(*i)) {
+        if let Some(required) = synth::requires(index) {
+            assert!(synth::is_enabled(required), "{index} requires {required}");
+        }
+    }
+}
+
+#[test]
+fn conflicting_lessons_are_never_enabled() {
+    for index in 0..1000 {
+        if let Some(other) = synth::conflicts_with(index, 1000) {
+            assert!(!synth::is_enabled(index) && !synth::is_enabled(other));
+        }
+    }
 }

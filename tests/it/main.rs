@@ -8,4 +8,6 @@ mod kill;
 mod publish;
 mod render;
 mod support;
+#[path = "../support/synth.rs"]
+mod synth;
 mod toggle;

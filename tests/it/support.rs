@@ -72,11 +72,11 @@ impl Repo {
     pub fn synth(lessons: usize) -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("synth");
-        let spec = gitgen::synth::SynthSpec {
+        let spec = crate::synth::SynthSpec {
             lessons,
             ..Default::default()
         };
-        gitgen::synth::write_repo(&root, &spec).unwrap();
+        crate::synth::write_repo(&root, &spec).unwrap();
         Repo { _dir: dir, root }
     }
 

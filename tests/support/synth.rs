@@ -1,4 +1,5 @@
-//! Synthetic catalogs for benchmarks and scale tests: a complete repo (`gitgen.yaml`, a
+//! Synthetic catalogs for benchmarks and scale tests (shared by `benches/render.rs` and
+//! `tests/it`, never part of the product): a complete repo (`gitgen.yaml`, a
 //! catalog of N lessons, toggle files) shaped like a real course, only larger.
 //!
 //! Every lesson has the same structure (Deployments, Services and ConfigMaps, some of them
@@ -44,7 +45,7 @@ pub fn is_enabled(index: usize) -> bool {
 /// What lesson `index` requires: an enabled lesson requires the first lesson of its
 /// hundred (itself enabled), so the toggle file stays consistent and the `requires`
 /// graph stays shallow; lessons ending in 5 require the lesson before them.
-fn requires(index: usize) -> Option<usize> {
+pub fn requires(index: usize) -> Option<usize> {
     if is_enabled(index) && !index.is_multiple_of(100) {
         Some(index - index % 100)
     } else if index % 10 == 5 {
@@ -55,7 +56,7 @@ fn requires(index: usize) -> Option<usize> {
 }
 
 /// Lessons ending in 3 conflict with the next one (neither is enabled).
-fn conflicts_with(index: usize, count: usize) -> Option<usize> {
+pub fn conflicts_with(index: usize, count: usize) -> Option<usize> {
     (index % 10 == 3 && index + 1 < count).then_some(index + 1)
 }
 
@@ -275,27 +276,4 @@ data:
 {{% endif %}}
 "#
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn enabled_lessons_require_only_enabled_lessons() {
-        for index in (0..1000).filter(|i| is_enabled(*i)) {
-            if let Some(required) = requires(index) {
-                assert!(is_enabled(required), "{index} requires {required}");
-            }
-        }
-    }
-
-    #[test]
-    fn conflicting_lessons_are_never_enabled() {
-        for index in 0..1000 {
-            if let Some(other) = conflicts_with(index, 1000) {
-                assert!(!is_enabled(index) && !is_enabled(other));
-            }
-        }
-    }
 }
