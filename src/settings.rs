@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::catalog::config::{CONFIG_FILE, Environment, RepoConfig};
 use crate::catalog::names::EnvName;
 use crate::catalog::{self, closest};
-use crate::yaml::YamlError;
+use crate::yaml::{YamlError, YamlErrorKind};
 
 /// The environment used when none is given.
 pub const DEFAULT_ENV: &str = "docker-desktop";
@@ -57,9 +57,7 @@ impl SettingsError {
                 closest: Some(near), ..
             } => Some(format!("did you mean `{near}`?")),
             SettingsError::UnknownEnv { known, .. } => Some(format!("environments defined: {}", known.join(", "))),
-            SettingsError::Config(err)
-                if err.message.contains("unknown field") || err.message.contains("missing field") =>
-            {
+            SettingsError::Config(err) if err.kind == YamlErrorKind::Field => {
                 Some("`gitgen.yaml` has repo_url, target_revision, argocd and environments".to_owned())
             }
             SettingsError::Config(err) => err.hint.clone(),

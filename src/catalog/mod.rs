@@ -21,7 +21,7 @@ pub use self::lesson::Lesson;
 use self::names::{LessonId, NameError, StageName};
 use self::source::{CatalogFiles, LessonFiles};
 pub use self::toggle::{Selection, ToggleFile};
-use crate::yaml::{self, YamlError};
+use crate::yaml::{self, YamlError, YamlErrorKind};
 
 /// The file every lesson folder has.
 pub const LESSON_FILE: &str = "lesson.yaml";
@@ -144,9 +144,7 @@ impl CatalogError {
     pub fn hint(&self) -> Option<String> {
         match self {
             CatalogError::Invalid { hint, .. } => hint.clone(),
-            CatalogError::Yaml(err)
-                if err.message.contains("unknown field") || err.message.contains("missing field") =>
-            {
+            CatalogError::Yaml(err) if err.kind == YamlErrorKind::Field => {
                 Some("the fields a lesson may have are listed in `catalog/README.md`".to_owned())
             }
             CatalogError::Yaml(err) => err.hint.clone(),

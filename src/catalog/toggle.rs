@@ -14,7 +14,7 @@ use serde_saphyr::Spanned;
 
 use super::names::{EnvName, LessonId, StageName};
 use super::{Catalog, closest};
-use crate::yaml::{self, YamlError};
+use crate::yaml::{self, YamlError, YamlErrorKind};
 
 /// The toggle file's name inside `overlays/<env>/`.
 pub const TOGGLE_FILE: &str = "lessons.yaml";
@@ -77,7 +77,7 @@ impl ToggleError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ToggleError::Invalid { hint, .. } => hint.clone(),
-            ToggleError::Yaml(err) if err.message.contains("appears twice") => {
+            ToggleError::Yaml(err) if err.kind == YamlErrorKind::DuplicateKey => {
                 Some("list each lesson once: `<lesson>: <stage>`".to_owned())
             }
             ToggleError::Yaml(_) => {

@@ -56,6 +56,18 @@ pub enum RenderError {
         line: Option<usize>,
         /// What minijinja said.
         message: String,
+        /// What went wrong, for choosing the hint.
+        kind: minijinja::ErrorKind,
+    },
+    /// A template's output is over the size limit.
+    #[error("`{}`: the output is {bytes} bytes, over the {} MiB limit", path.display(), limit / 1024 / 1024)]
+    OutputTooLarge {
+        /// The template.
+        path: PathBuf,
+        /// The size of the output.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
     },
     /// The rendered text is not YAML, or not a list of Kubernetes objects.
     #[error("`{}{}` (stage `{stage}`) rendered {what}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -100,6 +112,7 @@ pub enum RenderError {
 impl RenderError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
+        use minijinja::ErrorKind;
         let hint = |h: &str| Some(h.to_owned());
         match self {
             RenderError::Object { hint, .. } => hint.clone(),
@@ -107,25 +120,28 @@ impl RenderError {
             RenderError::Output { .. } => hint(
                 "values printed with `{{ }}` are quoted for you; check the template's own indentation and `-` markers",
             ),
-            RenderError::Template { message, .. } if message.contains("undefined") => hint(
-                "manifest templates see `lesson`, `stage` and `stage_at_least()`; values templates and walkthroughs also see `env`",
-            ),
-            RenderError::Template { message, .. } if message.contains("template not found") => hint(
-                "`{% include %}` reaches only the templates this lesson lists in `lesson.yaml`, by their path in the lesson folder",
-            ),
-            RenderError::Template { message, .. } if message.contains("fuel") => {
-                hint("the template ran too long (a loop or a recursion without end?); a template gets 5,000,000 steps")
-            }
-            RenderError::Template { message, .. } if message.contains("recursion limit") => {
-                hint("a macro or include calls itself too deeply (the limit is 64 levels); give the recursion an end")
-            }
-            RenderError::Template { message, .. } if message.contains("MiB") => {
+            RenderError::Template { kind, .. } => hint(match kind {
+                ErrorKind::UndefinedError => {
+                    "manifest templates see `lesson`, `stage` and `stage_at_least()`; values templates and walkthroughs also see `env`"
+                }
+                ErrorKind::TemplateNotFound => {
+                    "`{% include %}` reaches only the templates this lesson lists in `lesson.yaml`, by their path in the lesson folder"
+                }
+                ErrorKind::OutOfFuel => {
+                    "the template ran too long (a loop or a recursion without end?); a template gets 5,000,000 steps"
+                }
+                // minijinja reports its recursion limit as an invalid operation.
+                ErrorKind::InvalidOperation => {
+                    "a macro or include calls itself too deeply (the limit is 64 levels); give the recursion an end"
+                }
+                ErrorKind::SyntaxError => {
+                    "see the minijinja syntax: `{{ value }}`, `{% if … %}…{% endif %}`, `{% for … %}…{% endfor %}`"
+                }
+                _ => "fix the template at that line",
+            }),
+            RenderError::OutputTooLarge { .. } => {
                 hint("a template writes at most 8 MiB; split the output or move large data out of git")
             }
-            RenderError::Template { message, .. } if message.contains("syntax error") => {
-                hint("see the minijinja syntax: `{{ value }}`, `{% if … %}…{% endif %}`, `{% for … %}…{% endfor %}`")
-            }
-            RenderError::Template { .. } => hint("fix the template at that line"),
             RenderError::Collision { .. } => {
                 hint("rename the lesson or the chart release so their Application names differ")
             }

@@ -68,14 +68,10 @@ impl<'a> LessonTemplates<'a> {
             .render(context)
             .map_err(|err| template_error(self.lesson, name, &err))?;
         if text.len() > MAX_OUTPUT_BYTES {
-            return Err(RenderError::Template {
+            return Err(RenderError::OutputTooLarge {
                 path: self.lesson.dir.join(name),
-                line: None,
-                message: format!(
-                    "the output is {} bytes, over the {} MiB limit",
-                    text.len(),
-                    MAX_OUTPUT_BYTES / 1024 / 1024
-                ),
+                bytes: text.len(),
+                limit: MAX_OUTPUT_BYTES,
             });
         }
         if !text.ends_with('\n') {
@@ -96,6 +92,7 @@ fn template_error(lesson: &LoadedLesson, name: &str, err: &minijinja::Error) -> 
         path: lesson.dir.join(file),
         line: err.line(),
         message,
+        kind: err.kind(),
     }
 }
 

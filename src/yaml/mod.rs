@@ -29,6 +29,24 @@ pub struct YamlError {
     pub message: String,
     /// What to do, for the kinds of error where the parser's message is not enough.
     pub hint: Option<String>,
+    /// What went wrong, for callers that know better advice for their own format.
+    pub kind: YamlErrorKind,
+}
+
+/// The kinds of [`YamlError`]. serde reports a field the type does not have, or lacks,
+/// only as text; this module is the one place that reads it, so callers match kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YamlErrorKind {
+    /// A field the format does not have, or one it needs and does not find.
+    Field,
+    /// A key that appears twice in one mapping.
+    DuplicateKey,
+    /// A value of the wrong type or form (a list where text belongs, a bad name).
+    Value,
+    /// Over a size, nesting or alias limit.
+    Limit,
+    /// Empty, truncated or otherwise not well-formed YAML.
+    Syntax,
 }
 
 fn location_suffix(line: Option<u64>, column: Option<u64>) -> String {
@@ -48,7 +66,7 @@ fn options() -> serde_saphyr::Options {
 }
 
 /// Our words for the parser's errors that name its own API or types, and what to do.
-fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
+fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>, YamlErrorKind) {
     use serde_saphyr::Error;
     use serde_saphyr::budget::BudgetBreach;
     let hint = |h: &str| Some(h.to_owned());
@@ -61,14 +79,17 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
         Error::Eof { .. } if text.trim().is_empty() => (
             "the file is empty".to_owned(),
             hint("write the document's fields; `catalog/README.md` shows each file's format"),
+            YamlErrorKind::Syntax,
         ),
         Error::Eof { .. } => (
             "the document ends in the middle of a value".to_owned(),
             hint("close every `[`, `{` and quote"),
+            YamlErrorKind::Syntax,
         ),
         Error::MultipleDocuments { .. } => (
             "the file holds more than one YAML document (a `---` line starts a second one)".to_owned(),
             hint("keep one document in this file: remove the `---` line and what follows it"),
+            YamlErrorKind::Syntax,
         ),
         Error::Unexpected { expected, .. } => {
             let expected = match *expected {
@@ -80,6 +101,7 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
             (
                 format!("expected {expected} here"),
                 hint("check the value's type against the format; text with `: ` or `#` needs quotes"),
+                YamlErrorKind::Value,
             )
         }
         Error::DuplicateMappingKey { key, .. } => (
@@ -88,6 +110,7 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
                 None => "a key appears twice in one mapping".to_owned(),
             },
             hint("keep one of the two entries"),
+            YamlErrorKind::DuplicateKey,
         ),
         Error::Budget { breach, .. } => {
             let what = match breach {
@@ -107,6 +130,7 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
             (
                 format!("refused: {what}"),
                 hint("nothing in a lesson needs this much; split or simplify the document"),
+                YamlErrorKind::Limit,
             )
         }
         Error::AliasReplayLimitExceeded { .. }
@@ -115,10 +139,12 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
         | Error::AliasReplayCounterOverflow { .. } => (
             "refused: aliases (`*name`) expand to more than the YAML limit, as in an alias bomb".to_owned(),
             hint("write the values out instead of nesting aliases"),
+            YamlErrorKind::Limit,
         ),
         other if other.to_string().contains("recursion limit exceeded") => (
             "refused: nesting deeper than the YAML limit".to_owned(),
             hint("nothing in a lesson needs this much; split or simplify the document"),
+            YamlErrorKind::Limit,
         ),
         other => {
             let message = other.to_string();
@@ -127,28 +153,37 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>) {
                 Some(at) if other.location().is_some() => message[..at].to_owned(),
                 _ => message,
             };
-            let hint = if message.starts_with("unknown field") || message.starts_with("missing field") {
-                None // the caller knows which fields its format has
+            let (hint, kind) = if message.starts_with("unknown field") || message.starts_with("missing field") {
+                (None, YamlErrorKind::Field) // the caller knows which fields its format has
             } else if message.contains("is not a valid") {
-                hint("names use lower-case letters, digits and `-` (at most 40 characters), e.g. `probe-test`")
+                (
+                    hint("names use lower-case letters, digits and `-` (at most 40 characters), e.g. `probe-test`"),
+                    YamlErrorKind::Value,
+                )
             } else if message.starts_with("invalid type")
                 || message.starts_with("expected")
                 || message.starts_with("unknown variant")
             {
-                hint(
-                    "check the value's type against the format: a list is `[a, b]` or `- a` lines, text with `: ` or `#` needs quotes",
+                (
+                    hint(
+                        "check the value's type against the format: a list is `[a, b]` or `- a` lines, text with `: ` or `#` needs quotes",
+                    ),
+                    YamlErrorKind::Value,
                 )
             } else {
-                hint("check the indentation and the quoting at that place")
+                (
+                    hint("check the indentation and the quoting at that place"),
+                    YamlErrorKind::Syntax,
+                )
             };
-            (message, hint)
+            (message, hint, kind)
         }
     }
 }
 
 fn error(path: &Path, text: &str, err: &serde_saphyr::Error, field: Option<String>) -> YamlError {
     let location = err.location();
-    let (message, hint) = describe(err, text);
+    let (message, hint, kind) = describe(err, text);
     YamlError {
         path: path.to_owned(),
         line: location.map(|l| l.line()),
@@ -156,6 +191,7 @@ fn error(path: &Path, text: &str, err: &serde_saphyr::Error, field: Option<Strin
         field,
         message,
         hint,
+        kind,
     }
 }
 
