@@ -88,6 +88,7 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
             &yaml::to_string(&kustomization),
         ));
     }
+    files.iter().try_for_each(super::check_credentials)?;
     Ok(files)
 }
 
