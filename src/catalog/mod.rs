@@ -372,7 +372,7 @@ impl Catalog {
                         loaded,
                         (key, ns),
                         &field,
-                        format!("`{ns}` is {owner}'s namespace: a lesson cannot create it or put objects in it"),
+                        format!("namespace `{ns}` belongs to {owner}: a lesson cannot create it or put objects in it"),
                         "use a namespace of the lesson's own; a chart that must write into `kube-system` is declared under `system_namespaces` with the reason".to_owned(),
                     ));
                 }
