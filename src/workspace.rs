@@ -95,7 +95,7 @@ impl Inputs {
 
     /// Parses and checks the catalog and the toggle file.
     pub fn load(self) -> Result<Workspace, Error> {
-        let catalog = Catalog::load(self.files)?;
+        let catalog = Catalog::load_for(self.files, &self.settings.config.argocd.namespace)?;
         let selection = self.toggle.selection(&catalog, &self.settings.env_name)?;
         Ok(Workspace {
             settings: self.settings,

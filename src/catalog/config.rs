@@ -76,9 +76,29 @@ pub enum SyncMode {
 }
 
 impl RepoConfig {
-    /// Reads and checks `gitgen.yaml` text.
+    /// Reads and checks `gitgen.yaml` text. A `repo_url` carrying credentials is refused:
+    /// it is written into every Application and AppProject in git.
     pub fn parse(text: &str, path: &Path) -> Result<Self, YamlError> {
-        yaml::from_str(text, path)
+        let config: RepoConfig = yaml::from_str(text, path)?;
+        if let Some(what) = url_credentials(&config.repo_url) {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("repo_url:"))
+                .map(|i| i as u64 + 1);
+            return Err(YamlError {
+                path: path.to_owned(),
+                line,
+                column: None,
+                field: Some("repo_url".to_owned()),
+                message: format!("the URL carries {what}, which render would write into git"),
+                hint: Some(
+                    "remove it from the URL; `gitgen bootstrap` reads the repo password or token from \
+                     GITGEN_REPO_PASSWORD or GITGEN_GIT_TOKEN, and `gitgen publish` from GITGEN_GIT_TOKEN"
+                        .to_owned(),
+                ),
+            });
+        }
+        Ok(config)
     }
 
     /// The configuration `gitgen init` writes.
@@ -117,5 +137,61 @@ impl RepoConfig {
             "# gitgen settings for this repo. See `gitgen --help`.\n{}",
             yaml::to_string(self)
         )
+    }
+}
+
+/// What credential a repository URL carries, if any: a password in its user info
+/// (`https://user:password@host/…`, also scp-like `user:password@host:path`), a token as
+/// its user name, or a token in its query.
+pub fn url_credentials(url: &str) -> Option<&'static str> {
+    use crate::render::policy::token_kind;
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        if userinfo.contains(':') {
+            return Some("a password (`user:password@`)");
+        }
+        if token_kind(userinfo).is_some() {
+            return Some("a token as its user name");
+        }
+    }
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    for pair in query.split(['&', '#', ';']) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = key.to_ascii_lowercase();
+        let secret_key = ["password", "passwd", "secret", "auth", "key", "signature"].contains(&key.as_str())
+            || key.ends_with("token")
+            || key.ends_with("_key");
+        if (secret_key && !value.is_empty()) || token_kind(value).is_some() {
+            return Some("a token in its query");
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_credentials_in_repository_urls() {
+        for url in [
+            "https://user:hunter2@github.com/org/repo.git",
+            "https://oauth2:glpat-abcdefghijklmnopqrstu@gitlab.com/org/repo",
+            "https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/org/repo",
+            "https://example.com/repo.git?private_token=abc",
+            "https://example.com/repo.git?ref=main&x=ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "user:pw@example.com:org/repo.git",
+        ] {
+            assert!(url_credentials(url).is_some(), "{url}");
+        }
+        for url in [
+            "https://github.com/org/repo.git",
+            "git@github.com:org/repo.git",
+            "ssh://git@example.com:2222/org/repo.git",
+            "https://example.com/repo.git?ref=main",
+        ] {
+            assert_eq!(url_credentials(url), None, "{url}");
+        }
     }
 }

@@ -40,6 +40,14 @@ pub struct Lesson {
     /// Host access the lesson's pods need; anything not listed is refused at render.
     #[serde(default)]
     pub host_access: Option<HostAccess>,
+    /// Namespaces that Kubernetes owns (`kube-system`, …) which the lesson's charts must
+    /// write into, each with the reason. The lesson's own manifests never may.
+    #[serde(default)]
+    pub system_namespaces: Vec<SystemNamespace>,
+    /// Argo CD Applications and AppProjects among the lesson's own objects (a lesson that
+    /// teaches Argo CD). Without this, such objects are refused at render.
+    #[serde(default)]
+    pub argocd_objects: Option<ArgoCdObjects>,
     /// Lessons that must be enabled for this one to work.
     #[serde(default)]
     pub requires: Vec<Spanned<LessonId>>,
@@ -121,7 +129,8 @@ pub struct HostAccess {
     pub reason: String,
 }
 
-/// A pod setting that reaches through the container boundary.
+/// A pod setting that reaches through the container boundary: together, everything the
+/// Pod Security Standards' `baseline` profile forbids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 pub enum HostPrivilege {
     /// `securityContext.privileged: true`
@@ -133,21 +142,80 @@ pub enum HostPrivilege {
     /// `hostNetwork: true`
     #[serde(rename = "hostNetwork")]
     HostNetwork,
-    /// a `hostPath` volume
+    /// `hostIPC: true`
+    #[serde(rename = "hostIPC")]
+    HostIpc,
+    /// a `hostPath` volume, or a PersistentVolume with `hostPath`
     #[serde(rename = "hostPath")]
     HostPath,
+    /// a container port with a `hostPort`
+    #[serde(rename = "hostPorts")]
+    HostPorts,
+    /// `windowsOptions.hostProcess: true`
+    #[serde(rename = "hostProcess")]
+    HostProcess,
+    /// `capabilities.add` beyond the baseline's default set
+    #[serde(rename = "capabilities")]
+    Capabilities,
+    /// an AppArmor profile other than the runtime default or a node-local one
+    #[serde(rename = "appArmor")]
+    AppArmor,
+    /// an SELinux type outside the container types, or any SELinux user or role
+    #[serde(rename = "seLinux")]
+    SeLinux,
+    /// `procMount` other than `Default`
+    #[serde(rename = "procMount")]
+    ProcMount,
+    /// a seccomp profile of type `Unconfined`
+    #[serde(rename = "seccomp")]
+    Seccomp,
+    /// a sysctl outside the safe set
+    #[serde(rename = "sysctls")]
+    Sysctls,
 }
 
 impl HostPrivilege {
-    /// The field name as written in a pod spec.
+    /// The name a lesson declares it by, as written in a pod spec where it is one field.
     pub fn field(self) -> &'static str {
         match self {
             HostPrivilege::Privileged => "privileged",
             HostPrivilege::HostPid => "hostPID",
             HostPrivilege::HostNetwork => "hostNetwork",
+            HostPrivilege::HostIpc => "hostIPC",
             HostPrivilege::HostPath => "hostPath",
+            HostPrivilege::HostPorts => "hostPorts",
+            HostPrivilege::HostProcess => "hostProcess",
+            HostPrivilege::Capabilities => "capabilities",
+            HostPrivilege::AppArmor => "appArmor",
+            HostPrivilege::SeLinux => "seLinux",
+            HostPrivilege::ProcMount => "procMount",
+            HostPrivilege::Seccomp => "seccomp",
+            HostPrivilege::Sysctls => "sysctls",
         }
     }
+}
+
+/// A Kubernetes-owned namespace a lesson's charts write into.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemNamespace {
+    /// `kube-system`, `kube-public` or `kube-node-lease`.
+    pub name: String,
+    /// Why a chart of the lesson needs it (what it puts there).
+    pub why: String,
+}
+
+/// Argo CD objects a lesson deploys, and the bounds they stay in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgoCdObjects {
+    /// Why the lesson deploys Applications or AppProjects of its own.
+    pub reason: String,
+    /// The AppProjects the lesson defines; its Applications use only these. The names
+    /// must not be a lesson's, `default` or `gitgen-*`.
+    pub projects: Vec<String>,
+    /// The source repositories those projects and Applications may use.
+    pub repos: Vec<String>,
 }
 
 /// A lesson that cannot run beside this one.
@@ -220,6 +288,20 @@ pub struct Chart {
     /// Sync settings of the chart's Application.
     #[serde(default)]
     pub sync: SyncSettings,
+    /// What the chart creates, for the lesson's AppProject.
+    pub creates: ChartKinds,
+}
+
+/// The kinds of object a chart creates, as found in its templates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChartKinds {
+    /// Where the list comes from (the chart archive and how it was read), for the reviewer
+    /// who updates the pin.
+    pub source: String,
+    /// Each kind: `group/Kind`, or a built-in `Kind` alone. Cluster-scoped ones must also be
+    /// in the lesson's `cluster_kinds`.
+    pub kinds: Vec<String>,
 }
 
 /// Argo CD sync settings of one Application, each with the reason it is there.

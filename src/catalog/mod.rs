@@ -179,6 +179,12 @@ pub struct LoadedLesson {
     /// Depth in the `requires` graph: 0 for a lesson that requires nothing. Sync waves
     /// are derived from it so a lesson syncs after everything it requires.
     pub level: usize,
+    /// The `(group, kind)` of every object its templates write (see
+    /// [`crate::render::policy::template_kinds`]): what its AppProject allows.
+    pub kinds: BTreeSet<(String, String)>,
+    /// The namespace Argo CD runs in (`gitgen.yaml`), where the lesson's own Argo CD
+    /// objects, if it declares any, must go.
+    pub argocd_namespace: String,
 }
 
 impl LoadedLesson {
@@ -243,16 +249,30 @@ pub struct Catalog {
     pub lessons: BTreeMap<LessonId, LoadedLesson>,
 }
 
+/// Where Argo CD runs when nothing says otherwise (`gitgen init` writes it).
+pub const DEFAULT_ARGOCD_NAMESPACE: &str = "argocd";
+
 impl Catalog {
-    /// Parses and checks every lesson of `files`.
+    /// Parses and checks every lesson of `files`, for an Argo CD in its default namespace.
     pub fn load(files: CatalogFiles) -> Result<Self, CatalogError> {
+        Self::load_for(files, DEFAULT_ARGOCD_NAMESPACE)
+    }
+
+    /// Parses and checks every lesson of `files`, for an Argo CD in `argocd_namespace`.
+    pub fn load_for(files: CatalogFiles, argocd_namespace: &str) -> Result<Self, CatalogError> {
         let origin = files.origin.clone();
         let loaded = files
             .lessons
             .into_par_iter()
             .map(|(folder, files)| load_lesson(&origin, folder, files))
             .collect::<Result<Vec<_>, _>>()?;
-        let lessons: BTreeMap<LessonId, LoadedLesson> = loaded.into_iter().map(|l| (l.id().clone(), l)).collect();
+        let lessons: BTreeMap<LessonId, LoadedLesson> = loaded
+            .into_iter()
+            .map(|mut l| {
+                l.argocd_namespace = argocd_namespace.to_owned();
+                (l.id().clone(), l)
+            })
+            .collect();
         let mut catalog = Catalog { lessons };
         if catalog.check_graph().is_err() {
             // Lessons read quickly have no locations: read them again for the message.
@@ -265,10 +285,136 @@ impl Catalog {
     }
 
     /// Checks what spans lessons: `requires` and `conflicts` name lessons that exist,
-    /// and `requires` has no cycle. Sets each lesson's level.
+    /// `requires` has no cycle, and each namespace and Argo CD project has one owner. Sets
+    /// each lesson's level.
     fn check_graph(&mut self) -> Result<(), CatalogError> {
         self.check_references()?;
-        self.compute_levels()
+        self.compute_levels()?;
+        self.check_ownership()
+    }
+
+    /// Each namespace is created by one lesson and written into only by it and the lessons
+    /// that require it; the namespaces of Argo CD, gitgen and Kubernetes are no lesson's.
+    /// Each Argo CD project a lesson declares is its alone.
+    fn check_ownership(&self) -> Result<(), CatalogError> {
+        let mut owners: BTreeMap<&str, &LessonId> = BTreeMap::new();
+        let mut projects: BTreeMap<&str, &LessonId> = BTreeMap::new();
+        for (id, loaded) in &self.lessons {
+            let l = &loaded.lesson;
+            for (i, ns) in l.namespaces.iter().enumerate() {
+                if let Some(other) = owners.insert(&ns.name, id) {
+                    return Err(invalid_near(
+                        loaded,
+                        ("namespaces", &ns.name),
+                        &format!("namespaces[{i}].name"),
+                        format!("namespace `{}` is already created by lesson `{other}`", ns.name),
+                        format!(
+                            "a lesson creates only namespaces of its own; to deploy beside `{other}`'s objects, add it to `requires` and list the namespace under `uses_namespaces`"
+                        ),
+                    ));
+                }
+            }
+            for (i, project) in l.argocd_objects.iter().flat_map(|a| a.projects.iter()).enumerate() {
+                let owner = if LessonId::new(project.clone()).is_err() {
+                    Some("nobody: it is not a valid name".to_owned())
+                } else if project == "default" || project.starts_with("gitgen") {
+                    Some("gitgen".to_owned())
+                } else if self.lessons.contains_key(project.as_str()) {
+                    Some(format!("lesson `{project}`"))
+                } else {
+                    projects.insert(project, id).map(|other| format!("lesson `{other}`"))
+                };
+                if let Some(owner) = owner {
+                    return Err(invalid_near(
+                        loaded,
+                        ("projects", project),
+                        &format!("argocd_objects.projects[{i}]"),
+                        format!("the Argo CD project name `{project}` belongs to {owner}"),
+                        "name the lesson's own projects after it, e.g. `<lesson>-examples` (lower-case letters, digits, `-`)".to_owned(),
+                    ));
+                }
+            }
+        }
+        for (id, loaded) in &self.lessons {
+            let l = &loaded.lesson;
+            let required = self.closure(id);
+            let mut used: Vec<(&str, String, &str)> = vec![("namespace", "namespace".to_owned(), l.namespace.as_str())];
+            used.extend(
+                l.namespaces
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ns)| ("namespaces", format!("namespaces[{i}].name"), ns.name.as_str())),
+            );
+            used.extend(
+                l.uses_namespaces
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ns)| ("uses_namespaces", format!("uses_namespaces[{i}]"), ns.as_str())),
+            );
+            used.extend(
+                l.charts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ("charts", format!("charts[{i}].namespace"), c.namespace.as_str())),
+            );
+            used.extend(l.cluster_secrets.iter().enumerate().map(|(i, c)| {
+                (
+                    "cluster_secrets",
+                    format!("cluster_secrets[{i}].namespace"),
+                    c.namespace.as_str(),
+                )
+            }));
+            for (key, field, ns) in used {
+                if let Some(owner) = reserved_namespace_owner(ns, &loaded.argocd_namespace) {
+                    return Err(invalid_near(
+                        loaded,
+                        (key, ns),
+                        &field,
+                        format!("namespace `{ns}` belongs to {owner}: a lesson cannot create it or put objects in it"),
+                        "use a namespace of the lesson's own; a chart that must write into `kube-system` is declared under `system_namespaces` with the reason".to_owned(),
+                    ));
+                }
+                match owners.get(ns) {
+                    Some(owner) if *owner == id || required.contains(*owner) => {}
+                    Some(owner) => {
+                        return Err(invalid_near(
+                            loaded,
+                            (key, ns),
+                            &field,
+                            format!("namespace `{ns}` belongs to lesson `{owner}`, which this lesson does not require"),
+                            format!("add `{owner}` to `requires`, or use a namespace of the lesson's own"),
+                        ));
+                    }
+                    None => {
+                        return Err(invalid_near(
+                            loaded,
+                            (key, ns),
+                            &field,
+                            format!("no lesson creates namespace `{ns}`"),
+                            "list it under `namespaces` so the lesson owns it".to_owned(),
+                        ));
+                    }
+                }
+            }
+            for (i, system) in l.system_namespaces.iter().enumerate() {
+                if !matches!(system.name.as_str(), "kube-system" | "kube-public" | "kube-node-lease")
+                    || system.why.trim().is_empty()
+                {
+                    return Err(invalid_near(
+                        loaded,
+                        ("system_namespaces", &system.name),
+                        &format!("system_namespaces[{i}]"),
+                        format!(
+                            "`{}` is not a Kubernetes namespace a chart may be given, with a reason",
+                            system.name
+                        ),
+                        "only `kube-system`, `kube-public` and `kube-node-lease`, each with a non-empty `why`"
+                            .to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A lesson by id.
@@ -388,6 +534,49 @@ pub fn closest<'a, T>(name: &str, candidates: impl Iterator<Item = (&'a T, &'a s
         .map(|(_, item)| item)
 }
 
+/// Who owns `namespace` if no lesson can: Argo CD, Kubernetes or gitgen.
+pub fn reserved_namespace_owner(namespace: &str, argocd_namespace: &str) -> Option<&'static str> {
+    if namespace == argocd_namespace {
+        Some("Argo CD")
+    } else if matches!(namespace, "kube-system" | "kube-public" | "kube-node-lease" | "default") {
+        Some("Kubernetes")
+    } else if namespace == "gitgen" || namespace.starts_with("gitgen-") {
+        Some("gitgen")
+    } else {
+        None
+    }
+}
+
+/// An error at the first line holding `value` from the first line holding `key:` on: the
+/// place of a plain string field, which has no span of its own.
+fn invalid_near(
+    loaded: &LoadedLesson,
+    (key, value): (&str, &str),
+    field: &str,
+    message: String,
+    hint: String,
+) -> CatalogError {
+    let text = &loaded.files[LESSON_FILE];
+    let start = text
+        .lines()
+        .position(|l| l.trim_start().starts_with(&format!("{key}:")))
+        .unwrap_or(0);
+    let found = text
+        .lines()
+        .enumerate()
+        .skip(start)
+        .find_map(|(i, line)| line.find(value).map(|col| (i as u64 + 1, col as u64 + 1)));
+    let (line, column) = found.unzip();
+    CatalogError::Invalid {
+        path: loaded.lesson_file(),
+        line,
+        column,
+        field: field.to_owned(),
+        message,
+        hint: Some(hint),
+    }
+}
+
 fn invalid(
     loaded: &LoadedLesson,
     location: Option<Location>,
@@ -435,6 +624,8 @@ fn load_lesson(origin: &Path, folder: String, files: LessonFiles) -> Result<Load
         files,
         dir,
         level: 0,
+        kinds: BTreeSet::new(),
+        argocd_namespace: DEFAULT_ARGOCD_NAMESPACE.to_owned(),
     };
     if let Err(err) = check_lesson(&loaded, &id) {
         if loaded.is_located() {
@@ -443,6 +634,12 @@ fn load_lesson(origin: &Path, folder: String, files: LessonFiles) -> Result<Load
         loaded.read_located()?;
         check_lesson(&loaded, &id)?;
     }
+    loaded.kinds = loaded
+        .lesson
+        .manifests
+        .iter()
+        .flat_map(|m| crate::render::policy::template_kinds(&loaded.files[&m.file.value]))
+        .collect();
     Ok(loaded)
 }
 
@@ -611,6 +808,77 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId) -> Result<(), CatalogE
                 );
             }
         }
+    }
+    use crate::render::policy::{cluster_kind_group, declared_kind_group, is_known_cluster_kind};
+    for (i, kind) in lesson.cluster_kinds.iter().enumerate() {
+        if cluster_kind_group(kind).is_none() {
+            return Err(invalid_near(
+                loaded,
+                ("cluster_kinds", kind),
+                &format!("cluster_kinds[{i}]"),
+                format!("`{kind}` is not a built-in cluster-scoped kind"),
+                "write a custom kind with its API group, e.g. `templates.gatekeeper.sh/ConstraintTemplate`; Argo CD matches kinds by group".to_owned(),
+            ));
+        }
+    }
+    for (i, chart) in lesson.charts.iter().enumerate() {
+        if chart.creates.source.trim().is_empty() || chart.creates.kinds.is_empty() {
+            return located(
+                &format!("name: {}", chart.name),
+                &format!("charts[{i}].creates"),
+                format!("chart `{}` does not say which kinds it creates, and from where", chart.name),
+                Some("list the kinds in the chart's templates under `creates.kinds`, and how you read them under `creates.source`".to_owned()),
+            );
+        }
+        for (j, kind) in chart.creates.kinds.iter().enumerate() {
+            let field = format!("charts[{i}].creates.kinds[{j}]");
+            match declared_kind_group(kind) {
+                None => {
+                    return Err(invalid_near(
+                        loaded,
+                        ("kinds", kind),
+                        &field,
+                        format!("`{kind}` is not a built-in kind"),
+                        "write a custom kind with its API group, e.g. `monitoring.coreos.com/ServiceMonitor`"
+                            .to_owned(),
+                    ));
+                }
+                Some((group, name))
+                    if is_known_cluster_kind(group, name)
+                        && !lesson
+                            .cluster_kinds
+                            .iter()
+                            .any(|k| cluster_kind_group(k) == Some((group, name))) =>
+                {
+                    return Err(invalid_near(
+                        loaded,
+                        ("kinds", kind),
+                        &field,
+                        format!(
+                            "chart `{}` creates the cluster-scoped kind `{kind}`, which `cluster_kinds` does not list",
+                            chart.name
+                        ),
+                        "add it to `cluster_kinds`, or turn that part of the chart off in its values".to_owned(),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(argocd) = &lesson.argocd_objects
+        && (argocd.reason.trim().is_empty()
+            || argocd.projects.is_empty()
+            || argocd
+                .repos
+                .iter()
+                .any(|r| r.is_empty() || r.contains(['*', '?', '[', '!'])))
+    {
+        return located(
+            "argocd_objects",
+            "argocd_objects",
+            "Argo CD objects need a reason, at least one project, and exact repository URLs".to_owned(),
+            Some("say why the lesson deploys Applications, name its projects, and list each repository URL without wildcards".to_owned()),
+        );
     }
     for (i, ns) in lesson.namespaces.iter().enumerate() {
         if ns.pod_security == lesson::PodSecurityLevel::Privileged && ns.reason.as_deref().is_none_or(str::is_empty) {

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::overlays::{chart_values_text, overlay_dir, values_path};
-use super::policy::cluster_kind_group;
+use super::policy::{cluster_kind_group, declared_kind_group, is_cluster_scoped};
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use crate::catalog::LoadedLesson;
 use crate::catalog::config::SyncMode;
@@ -416,33 +416,61 @@ fn chart_application(
     Ok(json!({"apiVersion": ARGO_API, "kind": "Application", "metadata": meta, "spec": spec}))
 }
 
+/// A lesson's project: its repos, its namespaces (with Argo CD's when the lesson declares
+/// Argo CD objects of its own, and the Kubernetes ones its charts declare), and exactly the
+/// kinds its templates and charts create, cluster-scoped and namespaced.
 fn lesson_project(ctx: &RenderContext<'_>, lesson: &LoadedLesson) -> Value {
     let l = &lesson.lesson;
     let mut repos: BTreeSet<&str> = BTreeSet::from([ctx.config.repo_url.as_str()]);
     repos.extend(l.charts.iter().map(|c| c.repo.as_str()));
-    let namespaces: BTreeSet<&str> = super::policy::allowed_namespaces(lesson)
+    let mut namespaces: BTreeSet<&str> = super::policy::allowed_namespaces(lesson)
         .chain(std::iter::once(l.namespace.as_str()))
+        .chain(l.system_namespaces.iter().map(|ns| ns.name.as_str()))
         .collect();
+    if l.argocd_objects.is_some() {
+        namespaces.insert(ctx.config.argocd.namespace.as_str());
+    }
     let destinations: Vec<Value> = namespaces
         .iter()
         .map(|ns| json!({"server": ctx.env.destination, "namespace": ns}))
         .collect();
-    let mut kinds: BTreeSet<(&str, &str)> = l.cluster_kinds.iter().filter_map(|k| cluster_kind_group(k)).collect();
-    kinds.insert(("", "Namespace"));
-    let whitelist: Vec<Value> = kinds
+    let mut cluster: BTreeSet<(&str, &str)> = l.cluster_kinds.iter().filter_map(|k| cluster_kind_group(k)).collect();
+    cluster.insert(("", "Namespace"));
+    let chart_kinds = l
+        .charts
         .iter()
-        .map(|(group, kind)| json!({"group": group, "kind": kind}))
+        .flat_map(|c| c.creates.kinds.iter())
+        .filter_map(|k| declared_kind_group(k));
+    let namespaced: BTreeSet<(&str, &str)> = lesson
+        .kinds
+        .iter()
+        .map(|(group, kind)| (group.as_str(), kind.as_str()))
+        .chain(chart_kinds)
+        .filter(|(group, kind)| !is_cluster_scoped(lesson, group, kind))
         .collect();
+    let list = |kinds: &BTreeSet<(&str, &str)>| -> Vec<Value> {
+        kinds
+            .iter()
+            .map(|(group, kind)| json!({"group": group, "kind": kind}))
+            .collect()
+    };
+    let mut spec = json!({
+        "description": format!("{}: only this lesson's repos, namespaces and kinds", l.title),
+        "sourceRepos": repos,
+        "destinations": destinations,
+        "clusterResourceWhitelist": list(&cluster),
+        "namespaceResourceWhitelist": list(&namespaced),
+    });
+    if namespaced.is_empty() {
+        // Argo CD reads an absent namespaced whitelist as "everything", and older releases
+        // read an empty one so too; the blacklist says "nothing" to every release.
+        spec["namespaceResourceBlacklist"] = json!([{"group": "*", "kind": "*"}]);
+    }
     json!({
         "apiVersion": ARGO_API,
         "kind": "AppProject",
         "metadata": metadata(ctx, lesson.id().as_str(), lesson_labels(ctx, lesson, None), -10),
-        "spec": {
-            "description": format!("{}: only this lesson's repos, namespaces and cluster-scoped kinds", l.title),
-            "sourceRepos": repos,
-            "destinations": destinations,
-            "clusterResourceWhitelist": whitelist,
-        },
+        "spec": spec,
     })
 }
 

@@ -88,6 +88,7 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
             &yaml::to_string(&kustomization),
         ));
     }
+    files.iter().try_for_each(super::check_credentials)?;
     Ok(files)
 }
 
@@ -122,7 +123,15 @@ fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str)
         });
     }
     for (index, object) in objects.iter().enumerate() {
-        let describe = || object_id(object).map_or_else(|_| "an object".to_owned(), |id| id.to_string());
+        // The object named is the one the field is in: a List's item, or the document.
+        let describe = |field: &str| {
+            policy::unwrapped(object)
+                .into_iter()
+                .filter(|(prefix, _)| field.starts_with(prefix.as_str()))
+                .max_by_key(|(prefix, _)| prefix.len())
+                .and_then(|(_, item)| object_id(item).ok().map(|id| id.to_string()))
+                .unwrap_or_else(|| "an object".to_owned())
+        };
         // Built-in kinds must also be exactly their Kubernetes type: a misspelt field would
         // otherwise be dropped by the API server without a word.
         let violation = policy::check_object(lesson, object).err().or_else(|| {
@@ -140,7 +149,7 @@ fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str)
                 path: path.clone(),
                 line,
                 stage: stage.to_owned(),
-                object: describe(),
+                object: describe(&violation.field),
                 field: violation.field,
                 message: violation.message,
                 hint: violation.hint,

@@ -1,12 +1,15 @@
 //! The rules every rendered object must follow before it reaches git: it stays in its
-//! lesson's namespaces and declared cluster-scoped kinds, it asks for host access only
-//! where the lesson declared it, and it carries no credentials.
+//! lesson's namespaces and declared cluster-scoped kinds, it asks for host access (the
+//! whole Pod Security `baseline` surface) only where the lesson declared it, it is an
+//! Argo CD object only where the lesson declared that, and no rendered text carries
+//! credentials. Objects inside a `kind: List` are checked as top-level ones, since
+//! `kubectl kustomize` and Argo CD unwrap them.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::catalog::LoadedLesson;
 use crate::catalog::lesson::HostPrivilege;
-use crate::validate::{builtin_cluster_group, is_builtin_cluster_kind};
+use crate::validate::{builtin_cluster_group, builtin_group, is_builtin_cluster_kind};
 
 /// The API group of a declared cluster kind: `group/Kind` as written, or the group of a
 /// built-in `Kind`. `None` when a custom kind was written without its group.
@@ -15,6 +18,41 @@ pub fn cluster_kind_group(declared: &str) -> Option<(&str, &str)> {
         Some((group, kind)) => Some((group, kind)),
         None => builtin_cluster_group(declared).map(|group| (group, declared)),
     }
+}
+
+/// The API group and kind of a declared kind of either scope: `group/Kind` as written, or
+/// the group of a built-in `Kind`. `None` when a custom kind was written without its group.
+pub fn declared_kind_group(declared: &str) -> Option<(&str, &str)> {
+    match declared.rsplit_once('/') {
+        Some((group, kind)) => Some((group, kind)),
+        None => builtin_group(declared).map(|group| (group, declared)),
+    }
+}
+
+/// Custom kinds that are cluster-scoped, from the CRDs of the charts the course pins
+/// (`/work/shared/crds`-style upstream copies): an undeclared one is refused even though
+/// render has no CRD at hand. Any other custom kind is taken as namespaced, and the
+/// lesson's AppProject (whose cluster kinds are exactly `cluster_kinds`) stops it in Argo CD.
+const KNOWN_CLUSTER_CUSTOM_KINDS: &[(&str, &str)] = &[
+    ("templates.gatekeeper.sh", "ConstraintTemplate"),
+    ("argoproj.io", "ClusterAnalysisTemplate"),
+    ("keda.sh", "ClusterTriggerAuthentication"),
+    ("gateway.networking.k8s.io", "GatewayClass"),
+];
+
+/// Gatekeeper serves every constraint kind from these groups, all cluster-scoped.
+const CLUSTER_CUSTOM_GROUPS: &[&str] = &[
+    "constraints.gatekeeper.sh",
+    "mutations.gatekeeper.sh",
+    "expansion.gatekeeper.sh",
+    "externaldata.gatekeeper.sh",
+];
+
+/// Whether `(group, kind)` is known to be cluster-scoped, whatever a lesson declares.
+pub fn is_known_cluster_kind(group: &str, kind: &str) -> bool {
+    is_builtin_cluster_kind(group, kind)
+        || KNOWN_CLUSTER_CUSTOM_KINDS.contains(&(group, kind))
+        || CLUSTER_CUSTOM_GROUPS.contains(&group)
 }
 
 /// The API group of an `apiVersion` (`""` for the core group).
@@ -34,6 +72,14 @@ pub struct Violation {
 }
 
 impl Violation {
+    /// The same violation, found in the object at `prefix` (a List item).
+    fn under(mut self, prefix: &str) -> Self {
+        if !prefix.is_empty() {
+            self.field = join(prefix, &self.field);
+        }
+        self
+    }
+
     fn new(field: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
         Violation {
             field: field.into(),
@@ -95,7 +141,7 @@ pub fn object_id(object: &Value) -> Result<ObjectId<'_>, Violation> {
 
 /// Whether the lesson treats `(group, kind)` as cluster-scoped.
 pub fn is_cluster_scoped(lesson: &LoadedLesson, group: &str, kind: &str) -> bool {
-    is_builtin_cluster_kind(group, kind) || declares_cluster_kind(lesson, group, kind)
+    is_known_cluster_kind(group, kind) || declares_cluster_kind(lesson, group, kind)
 }
 
 fn declares_cluster_kind(lesson: &LoadedLesson, group: &str, kind: &str) -> bool {
@@ -103,10 +149,7 @@ fn declares_cluster_kind(lesson: &LoadedLesson, group: &str, kind: &str) -> bool
         .lesson
         .cluster_kinds
         .iter()
-        .any(|declared| match cluster_kind_group(declared) {
-            Some((g, k)) => g == group && k == kind,
-            None => declared == kind,
-        })
+        .any(|declared| cluster_kind_group(declared) == Some((group, kind)))
 }
 
 /// Namespaces the lesson may deploy into.
@@ -119,10 +162,60 @@ pub fn allowed_namespaces(lesson: &LoadedLesson) -> impl Iterator<Item = &str> {
         .chain(l.charts.iter().map(|c| c.namespace.as_str()))
 }
 
-/// Checks one rendered object of `lesson` against every rule.
+/// The items of a `kind: List` (or `*List`) object, which `kubectl kustomize` and Argo CD
+/// apply as separate objects.
+fn list_items(object: &Value) -> Option<&Vec<Value>> {
+    let kind = object.get("kind")?.as_str()?;
+    if kind.ends_with("List") {
+        object.get("items")?.as_array()
+    } else {
+        None
+    }
+}
+
+/// Every object `object` stands for, with the field path it sits at: itself, or the items
+/// of a List (of Lists).
+pub fn unwrapped(object: &Value) -> Vec<(String, &Value)> {
+    fn walk<'v>(object: &'v Value, prefix: String, out: &mut Vec<(String, &'v Value)>) {
+        match list_items(object) {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, join(&prefix, &format!("items[{i}]")), out);
+                }
+            }
+            None => out.push((prefix, object)),
+        }
+    }
+    let mut out = Vec::new();
+    walk(object, String::new(), &mut out);
+    out
+}
+
+/// Checks one rendered document of `lesson` against every rule: the object itself, or each
+/// item of a List exactly as if it stood alone.
 pub fn check_object(lesson: &LoadedLesson, object: &Value) -> Result<(), Violation> {
+    for (prefix, item) in unwrapped(object) {
+        check_one(lesson, item).map_err(|v| v.under(&prefix))?;
+    }
+    Ok(())
+}
+
+fn check_one(lesson: &LoadedLesson, object: &Value) -> Result<(), Violation> {
     let id = object_id(object)?;
     let group = api_group(id.api_version);
+    if !lesson.kinds.contains(&(group.to_owned(), id.kind.to_owned())) {
+        return Err(Violation::new(
+            "kind",
+            format!(
+                "`{}` is not a kind gitgen found written in the lesson's templates",
+                qualified(group, id.kind)
+            ),
+            "write `apiVersion:` and `kind:` literally (not from a template expression) at the top of each object; gitgen reads them there to list the lesson's kinds in its AppProject",
+        ));
+    }
+    if group == "argoproj.io" && matches!(id.kind, "Application" | "AppProject" | "ApplicationSet") {
+        return check_argocd_object(lesson, &id, object);
+    }
     if is_cluster_scoped(lesson, group, id.kind) {
         if id.kind == "Namespace" && group.is_empty() {
             return Err(Violation::new(
@@ -138,7 +231,7 @@ pub fn check_object(lesson: &LoadedLesson, object: &Value) -> Result<(), Violati
             let declared = if group.is_empty() || is_builtin_cluster_kind(group, id.kind) {
                 id.kind.to_owned()
             } else {
-                format!("{group}/{}", id.kind)
+                qualified(group, id.kind)
             };
             return Err(Violation::new(
                 "kind",
@@ -170,12 +263,6 @@ pub fn check_object(lesson: &LoadedLesson, object: &Value) -> Result<(), Violati
             }
         }
     }
-    check_host_access(lesson, object, &mut String::new())?;
-    check_no_tokens(object, &mut String::new())
-}
-
-/// Walks the object; every mapping with `containers` is a pod spec.
-fn check_host_access(lesson: &LoadedLesson, value: &Value, path: &mut String) -> Result<(), Violation> {
     let allowed = |privilege: HostPrivilege| {
         lesson
             .lesson
@@ -183,51 +270,251 @@ fn check_host_access(lesson: &LoadedLesson, value: &Value, path: &mut String) ->
             .as_ref()
             .is_some_and(|h| h.allow.contains(&privilege))
     };
-    let refuse = |field: String, privilege: HostPrivilege| {
-        Violation::new(
+    let deny = |field: String, privilege: HostPrivilege| {
+        if allowed(privilege) {
+            return Ok(());
+        }
+        Err(Violation::new(
             field,
             format!("`{}` needs host access the lesson does not declare", privilege.field()),
             "declare it under `host_access` in lesson.yaml with the reason, or remove it",
-        )
+        ))
     };
+    if id.kind == "PersistentVolume" && group.is_empty() && object.pointer("/spec/hostPath").is_some() {
+        deny("spec.hostPath".to_owned(), HostPrivilege::HostPath)?;
+    }
+    check_host_access(object, &mut String::new(), &deny)
+}
+
+/// `group/Kind`, or `Kind` for the core group.
+fn qualified(group: &str, kind: &str) -> String {
+    if group.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{group}/{kind}")
+    }
+}
+
+/// A wildcard or pattern in an AppProject or Application field, which would reach beyond
+/// what the lesson declares.
+fn is_pattern(text: &str) -> bool {
+    text.is_empty() || text.contains(['*', '?', '[', '!'])
+}
+
+/// An Argo CD object among a lesson's own: only with `argocd_objects` in lesson.yaml, in
+/// Argo CD's namespace, in a project the lesson declares, within its repos, namespaces
+/// and cluster kinds.
+fn check_argocd_object(lesson: &LoadedLesson, id: &ObjectId<'_>, object: &Value) -> Result<(), Violation> {
+    let Some(declared) = &lesson.lesson.argocd_objects else {
+        return Err(Violation::new(
+            "kind",
+            format!(
+                "an Argo CD {} among a lesson's objects can deploy anything anywhere",
+                id.kind
+            ),
+            "declare `argocd_objects` in lesson.yaml with the reason, the projects and the repos they use",
+        ));
+    };
+    if id.kind == "ApplicationSet" {
+        return Err(Violation::new(
+            "kind",
+            "an ApplicationSet generates Applications gitgen cannot check",
+            "write each Application out",
+        ));
+    }
+    if id.namespace != Some(lesson.argocd_namespace.as_str()) {
+        return Err(Violation::new(
+            "metadata.namespace",
+            format!(
+                "an Argo CD {} must be in Argo CD's namespace `{}`",
+                id.kind, lesson.argocd_namespace
+            ),
+            format!("set `metadata.namespace: {}`", lesson.argocd_namespace),
+        ));
+    }
+    let own_project = |name: &str| declared.projects.iter().any(|p| p == name);
+    let own_namespace = |name: &str| lesson.lesson.namespaces.iter().any(|ns| ns.name == name);
+    let repo = |field: String, url: Option<&Value>| -> Result<(), Violation> {
+        let url = url.and_then(Value::as_str).unwrap_or("");
+        if is_pattern(url) || !declared.repos.iter().any(|r| r == url) {
+            return Err(Violation::new(
+                field,
+                format!("repository `{url}` is not one `argocd_objects.repos` lists"),
+                "list each exact repository URL under `argocd_objects.repos` in lesson.yaml",
+            ));
+        }
+        Ok(())
+    };
+    let destination = |field: String, dest: &Value| -> Result<(), Violation> {
+        let namespace = dest.get("namespace").and_then(Value::as_str).unwrap_or("");
+        let cluster = ["server", "name"]
+            .iter()
+            .filter_map(|k| dest.get(*k).and_then(Value::as_str))
+            .find(|c| is_pattern(c));
+        if let Some(cluster) = cluster {
+            return Err(Violation::new(
+                format!("{field}.server"),
+                format!("cluster `{cluster}` is a pattern"),
+                "name one cluster exactly",
+            ));
+        }
+        if is_pattern(namespace) || !own_namespace(namespace) {
+            return Err(Violation::new(
+                format!("{field}.namespace"),
+                format!("namespace `{namespace}` is not one of the lesson's own"),
+                "deploy only into a namespace listed under `namespaces` in lesson.yaml",
+            ));
+        }
+        Ok(())
+    };
+    let items = |field: &str| -> Vec<(String, &Value)> {
+        match object.pointer(&format!("/spec/{field}")) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("spec.{field}[{i}]"), v))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    if id.kind == "AppProject" {
+        if !own_project(id.name) {
+            return Err(Violation::new(
+                "metadata.name",
+                format!("AppProject `{}` is not one `argocd_objects.projects` lists", id.name),
+                "list the project under `argocd_objects.projects` in lesson.yaml",
+            ));
+        }
+        if object.pointer("/spec/sourceNamespaces").is_some() {
+            return Err(Violation::new(
+                "spec.sourceNamespaces",
+                "would let Applications outside Argo CD's namespace use the project",
+                "remove `sourceNamespaces`",
+            ));
+        }
+        for (field, url) in items("sourceRepos") {
+            repo(field, Some(url))?;
+        }
+        for (field, dest) in items("destinations") {
+            destination(field, dest)?;
+        }
+        for (field, entry) in items("clusterResourceWhitelist") {
+            let group = entry.get("group").and_then(Value::as_str).unwrap_or("");
+            let kind = entry.get("kind").and_then(Value::as_str).unwrap_or("");
+            if is_pattern(kind) || group.contains('*') || !declares_cluster_kind(lesson, group, kind) {
+                return Err(Violation::new(
+                    field,
+                    format!(
+                        "cluster kind `{}` is not one the lesson declares",
+                        qualified(group, kind)
+                    ),
+                    "list only kinds of `cluster_kinds` in lesson.yaml, each exactly",
+                ));
+            }
+        }
+        let namespaced = items("namespaceResourceWhitelist");
+        if namespaced.is_empty() {
+            return Err(Violation::new(
+                "spec.namespaceResourceWhitelist",
+                "a lesson's AppProject must list the namespaced kinds its Applications create",
+                "add `namespaceResourceWhitelist` with each group and kind",
+            ));
+        }
+        for (field, entry) in namespaced {
+            let group = entry.get("group").and_then(Value::as_str).unwrap_or("");
+            let kind = entry.get("kind").and_then(Value::as_str).unwrap_or("");
+            if is_pattern(kind) || group.contains('*') {
+                return Err(Violation::new(
+                    field,
+                    "a wildcard kind",
+                    "list each group and kind exactly",
+                ));
+            }
+        }
+        return Ok(());
+    }
+    let project = object.pointer("/spec/project").and_then(Value::as_str).unwrap_or("");
+    if !own_project(project) {
+        return Err(Violation::new(
+            "spec.project",
+            format!("project `{project}` is not one of the lesson's own"),
+            "use a project listed under `argocd_objects.projects` (gitgen's `gitgen-platform` and other lessons' projects are out of reach)",
+        ));
+    }
+    if let Some(source) = object.pointer("/spec/source") {
+        repo("spec.source.repoURL".to_owned(), source.get("repoURL"))?;
+    }
+    for (field, source) in items("sources") {
+        repo(format!("{field}.repoURL"), source.get("repoURL"))?;
+    }
+    match object.pointer("/spec/destination") {
+        Some(dest) => destination("spec.destination".to_owned(), dest),
+        None => Err(Violation::new(
+            "spec.destination",
+            "is missing",
+            "deploy into a namespace listed under `namespaces` in lesson.yaml",
+        )),
+    }
+}
+
+/// Capabilities the Pod Security `baseline` profile lets a container add.
+const BASELINE_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// Sysctls the Pod Security `baseline` profile allows (namespaced, isolated per pod).
+const SAFE_SYSCTLS: &[&str] = &[
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+];
+
+/// SELinux types the Pod Security `baseline` profile allows.
+const CONTAINER_SELINUX_TYPES: &[&str] = &[
+    "",
+    "container_t",
+    "container_init_t",
+    "container_kvm_t",
+    "container_engine_t",
+];
+
+type Deny<'a> = dyn Fn(String, HostPrivilege) -> Result<(), Violation> + 'a;
+
+/// Walks the object; every mapping with `containers` is a pod spec (of a Pod, a workload's
+/// template, a CronJob's job template, an Argo Rollout…), and a mapping whose `spec` is
+/// one also carries the pod's annotations.
+fn check_host_access(value: &Value, path: &mut String, deny: &Deny<'_>) -> Result<(), Violation> {
     match value {
         Value::Object(map) => {
             if map.contains_key("containers") {
-                for (field, privilege) in [
-                    ("hostPID", HostPrivilege::HostPid),
-                    ("hostNetwork", HostPrivilege::HostNetwork),
-                ] {
-                    if map.get(field) == Some(&Value::Bool(true)) && !allowed(privilege) {
-                        return Err(refuse(join(path, field), privilege));
-                    }
-                }
-                if let Some(Value::Array(volumes)) = map.get("volumes") {
-                    for (i, volume) in volumes.iter().enumerate() {
-                        if volume.get("hostPath").is_some() && !allowed(HostPrivilege::HostPath) {
-                            return Err(refuse(
-                                format!("{}[{i}].hostPath", join(path, "volumes")),
-                                HostPrivilege::HostPath,
-                            ));
-                        }
-                    }
-                }
-                for list in ["containers", "initContainers", "ephemeralContainers"] {
-                    if let Some(Value::Array(containers)) = map.get(list) {
-                        for (i, container) in containers.iter().enumerate() {
-                            let privileged =
-                                container.pointer("/securityContext/privileged") == Some(&Value::Bool(true));
-                            if privileged && !allowed(HostPrivilege::Privileged) {
-                                let field = format!("{}[{i}].securityContext.privileged", join(path, list));
-                                return Err(refuse(field, HostPrivilege::Privileged));
-                            }
-                        }
-                    }
-                }
+                check_pod_spec(map, path, deny)?;
+            }
+            if map.get("spec").is_some_and(|s| s.get("containers").is_some()) {
+                check_pod_annotations(map, path, deny)?;
             }
             for (key, child) in map {
                 let len = path.len();
                 *path = join(path, key);
-                check_host_access(lesson, child, path)?;
+                check_host_access(child, path, deny)?;
                 path.truncate(len);
             }
             Ok(())
@@ -236,13 +523,131 @@ fn check_host_access(lesson: &LoadedLesson, value: &Value, path: &mut String) ->
             for (i, child) in items.iter().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                check_host_access(lesson, child, path)?;
+                check_host_access(child, path, deny)?;
                 path.truncate(len);
             }
             Ok(())
         }
         _ => Ok(()),
     }
+}
+
+fn check_pod_spec(spec: &Map<String, Value>, path: &str, deny: &Deny<'_>) -> Result<(), Violation> {
+    for (field, privilege) in [
+        ("hostPID", HostPrivilege::HostPid),
+        ("hostNetwork", HostPrivilege::HostNetwork),
+        ("hostIPC", HostPrivilege::HostIpc),
+    ] {
+        if spec.get(field) == Some(&Value::Bool(true)) {
+            deny(join(path, field), privilege)?;
+        }
+    }
+    if let Some(Value::Array(volumes)) = spec.get("volumes") {
+        for (i, volume) in volumes.iter().enumerate() {
+            if volume.get("hostPath").is_some() {
+                deny(
+                    format!("{}[{i}].hostPath", join(path, "volumes")),
+                    HostPrivilege::HostPath,
+                )?;
+            }
+        }
+    }
+    if let Some(context) = spec.get("securityContext") {
+        let at = join(path, "securityContext");
+        check_security_context(context, &at, deny)?;
+        if let Some(Value::Array(sysctls)) = context.get("sysctls") {
+            for (i, sysctl) in sysctls.iter().enumerate() {
+                let name = sysctl.get("name").and_then(Value::as_str).unwrap_or("");
+                if !SAFE_SYSCTLS.contains(&name) {
+                    deny(format!("{at}.sysctls[{i}].name"), HostPrivilege::Sysctls)?;
+                }
+            }
+        }
+    }
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        let Some(Value::Array(containers)) = spec.get(list) else {
+            continue;
+        };
+        for (i, container) in containers.iter().enumerate() {
+            let at = format!("{}[{i}]", join(path, list));
+            if let Some(context) = container.get("securityContext") {
+                let at = format!("{at}.securityContext");
+                check_security_context(context, &at, deny)?;
+                if context.get("privileged") == Some(&Value::Bool(true)) {
+                    deny(format!("{at}.privileged"), HostPrivilege::Privileged)?;
+                }
+                if let Some(Value::Array(added)) = context.pointer("/capabilities/add") {
+                    for (j, capability) in added.iter().enumerate() {
+                        if !capability.as_str().is_some_and(|c| BASELINE_CAPABILITIES.contains(&c)) {
+                            deny(format!("{at}.capabilities.add[{j}]"), HostPrivilege::Capabilities)?;
+                        }
+                    }
+                }
+                if context.get("procMount").is_some_and(|m| m.as_str() != Some("Default")) {
+                    deny(format!("{at}.procMount"), HostPrivilege::ProcMount)?;
+                }
+            }
+            if let Some(Value::Array(ports)) = container.get("ports") {
+                for (j, port) in ports.iter().enumerate() {
+                    if port.get("hostPort").is_some_and(|p| p.as_i64() != Some(0)) {
+                        deny(format!("{at}.ports[{j}].hostPort"), HostPrivilege::HostPorts)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a pod's or a container's `securityContext` may hold either way.
+fn check_security_context(context: &Value, at: &str, deny: &Deny<'_>) -> Result<(), Violation> {
+    if let Some(selinux) = context.get("seLinuxOptions") {
+        let text = |field: &str| selinux.get(field).and_then(Value::as_str).unwrap_or("");
+        if !CONTAINER_SELINUX_TYPES.contains(&text("type")) {
+            deny(format!("{at}.seLinuxOptions.type"), HostPrivilege::SeLinux)?;
+        }
+        for field in ["user", "role"] {
+            if !text(field).is_empty() {
+                deny(format!("{at}.seLinuxOptions.{field}"), HostPrivilege::SeLinux)?;
+            }
+        }
+    }
+    if context.pointer("/seccompProfile/type").and_then(Value::as_str) == Some("Unconfined") {
+        deny(format!("{at}.seccompProfile.type"), HostPrivilege::Seccomp)?;
+    }
+    if context
+        .pointer("/appArmorProfile/type")
+        .is_some_and(|t| !matches!(t.as_str(), Some("RuntimeDefault" | "Localhost")))
+    {
+        deny(format!("{at}.appArmorProfile.type"), HostPrivilege::AppArmor)?;
+    }
+    if context.pointer("/windowsOptions/hostProcess") == Some(&Value::Bool(true)) {
+        deny(format!("{at}.windowsOptions.hostProcess"), HostPrivilege::HostProcess)?;
+    }
+    Ok(())
+}
+
+/// The annotations older clusters read AppArmor and seccomp profiles from.
+fn check_pod_annotations(object: &Map<String, Value>, path: &str, deny: &Deny<'_>) -> Result<(), Violation> {
+    let Some(Value::Object(annotations)) = object.get("metadata").and_then(|m| m.get("annotations")) else {
+        return Ok(());
+    };
+    for (key, value) in annotations {
+        let value = value.as_str().unwrap_or("");
+        let field = || format!("{}.annotations.{key}", join(path, "metadata"));
+        if key.starts_with("container.apparmor.security.beta.kubernetes.io/")
+            && value != "runtime/default"
+            && !value.starts_with("localhost/")
+        {
+            deny(field(), HostPrivilege::AppArmor)?;
+        }
+        let seccomp = key == "seccomp.security.alpha.kubernetes.io/pod"
+            || key.starts_with("container.seccomp.security.alpha.kubernetes.io/");
+        if seccomp && value == "unconfined" {
+            deny(field(), HostPrivilege::Seccomp)?;
+        }
+    }
+    Ok(())
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -253,40 +658,97 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-/// Refuses strings that look like credentials, wherever they are in the object.
-fn check_no_tokens(value: &Value, path: &mut String) -> Result<(), Violation> {
-    match value {
-        Value::String(text) => match token_kind(text) {
-            Some(kind) => Err(Violation::new(
-                path.clone(),
-                format!("looks like {kind}; credentials never go into git"),
-                "keep it in the cluster: `cluster_secrets` in lesson.yaml, or `gitgen bootstrap` flags",
-            )),
-            None => Ok(()),
-        },
-        Value::Object(map) => map.iter().try_for_each(|(key, child)| {
-            let len = path.len();
-            *path = join(path, key);
-            let result = check_no_tokens(child, path);
-            path.truncate(len);
-            result
-        }),
-        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, child)| {
-            let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            let result = check_no_tokens(child, path);
-            path.truncate(len);
-            result
-        }),
-        _ => Ok(()),
+/// The `(group, kind)` of every object written in a manifest template: the `apiVersion:`
+/// and `kind:` at the top of each document, and of the items of a document that is a
+/// `List`. Render refuses an object whose kind is not among them, so this set is exactly
+/// what the lesson's AppProject must allow, read without rendering the templates.
+pub fn template_kinds(text: &str) -> Vec<(String, String)> {
+    let mut kinds = Vec::new();
+    let mut document: Vec<(usize, &str, &str)> = Vec::new();
+    let flush = |document: &mut Vec<(usize, &str, &str)>, kinds: &mut Vec<(String, String)>| {
+        let top_kind = document
+            .iter()
+            .find(|(column, key, _)| *column == 0 && *key == "kind")
+            .map(|(_, _, v)| *v);
+        let item_column = document.iter().map(|(c, _, _)| *c).filter(|c| *c > 0).min();
+        let mut columns = vec![0];
+        if let (Some(kind), Some(column)) = (top_kind, item_column)
+            && kind.ends_with("List")
+        {
+            columns.push(column);
+        }
+        for column in columns {
+            let mut api_version = None;
+            for (_, key, value) in document.iter().filter(|(c, _, _)| *c == column) {
+                match *key {
+                    "apiVersion" => api_version = Some(*value),
+                    _ => {
+                        if let Some(version) = api_version.take()
+                            && !(column == 0 && value.ends_with("List") && top_kind == Some(*value))
+                        {
+                            kinds.push((api_group(version).to_owned(), (*value).to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        document.clear();
+    };
+    for line in text.lines() {
+        if line.starts_with("---") {
+            flush(&mut document, &mut kinds);
+            continue;
+        }
+        let trimmed = line.trim_start_matches(' ');
+        let mut column = line.len() - trimmed.len();
+        let body = match trimmed.strip_prefix("- ") {
+            Some(rest) => {
+                column += 2 + rest.len() - rest.trim_start_matches(' ').len();
+                rest.trim_start_matches(' ')
+            }
+            None => trimmed,
+        };
+        for key in ["apiVersion", "kind"] {
+            if let Some(value) = body.strip_prefix(key).and_then(|r| r.strip_prefix(':')) {
+                let value = value.split(" #").next().unwrap_or("").trim().trim_matches(['"', '\'']);
+                if !value.is_empty() && !value.contains("{{") {
+                    document.push((column, key, value));
+                }
+            }
+        }
     }
+    flush(&mut document, &mut kinds);
+    kinds
 }
+
+/// The first credential-shaped word in `text` (a whole rendered file: comments, keys,
+/// values and prose alike), as its 1-based line and what it looks like.
+pub fn find_credential(text: &str) -> Option<(usize, &'static str)> {
+    // One pass without allocating first: most files have no word long enough to be a token.
+    let mut run = 0;
+    let long_word = text.bytes().any(|b| {
+        run = if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+            run + 1
+        } else {
+            0
+        };
+        run >= SHORTEST_TOKEN
+    });
+    if !long_word && !text.contains("-----BEGIN") {
+        return None;
+    }
+    text.lines()
+        .enumerate()
+        .find_map(|(i, line)| token_kind(line).map(|kind| (i + 1, kind)))
+}
+
+/// No token is shorter: the prefix and the random part together.
+const SHORTEST_TOKEN: usize = 20;
 
 /// What kind of credential `text` looks like, if any.
 pub fn token_kind(text: &str) -> Option<&'static str> {
-    // Every string of every rendered object comes through here, so the common case (no
+    // Lines of rendered files with a long word come through here, so the common case (no
     // word long enough to be a token) must cost one pass over the text.
-    const SHORTEST_TOKEN: usize = 20;
     let long_words: Vec<&str> = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
         .filter(|w| w.len() >= SHORTEST_TOKEN)
@@ -298,7 +760,7 @@ pub fn token_kind(text: &str) -> Option<&'static str> {
     };
     if text.contains("-----BEGIN") && text.contains("PRIVATE KEY") {
         Some("a private key")
-    } else if long_words.is_empty() && !text.starts_with("eyJ") {
+    } else if long_words.is_empty() {
         None
     } else if word("ghp_", 30) || word("gho_", 30) || word("ghs_", 30) || word("github_pat_", 30) {
         Some("a GitHub token")
@@ -312,7 +774,10 @@ pub fn token_kind(text: &str) -> Option<&'static str> {
             .any(|w| w.len() == 20 && w.starts_with("AKIA"))
     {
         Some("an AWS access key")
-    } else if text.starts_with("eyJ") && text.len() > 60 && !text.contains(' ') && text.split('.').count() == 3 {
+    } else if text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        .any(|w| w.starts_with("eyJ") && w.len() > 60 && w.split('.').count() == 3)
+    {
         Some("a JSON Web Token")
     } else {
         None

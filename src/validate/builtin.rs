@@ -24,9 +24,19 @@ pub fn builtin_scope(api_version: &str, kind: &str) -> Option<Scope> {
 /// The API group of a built-in cluster-scoped `kind`, whatever its version: lessons
 /// declare cluster kinds by name (`StorageClass`), and AppProjects need the group.
 pub fn builtin_cluster_group(kind: &str) -> Option<&'static str> {
+    builtin_group_where(kind, |scope| scope == Scope::Cluster)
+}
+
+/// The API group of a built-in `kind` of either scope, whatever its version: charts'
+/// declared kinds name built-ins by kind alone (`Deployment`).
+pub fn builtin_group(kind: &str) -> Option<&'static str> {
+    builtin_group_where(kind, |_| true)
+}
+
+fn builtin_group_where(kind: &str, scope: impl Fn(Scope) -> bool) -> Option<&'static str> {
     KINDS
         .iter()
-        .find(|k| k.kind == kind && k.scope == Scope::Cluster)
+        .find(|k| k.kind == kind && scope(k.scope))
         .map(|k| k.api_version.rsplit_once('/').map_or("", |(group, _)| group))
 }
 

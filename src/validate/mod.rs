@@ -18,7 +18,7 @@ mod builtin;
 mod crd;
 mod gatekeeper;
 
-pub use builtin::{builtin_cluster_group, builtin_scope, check_builtin, is_builtin_cluster_kind};
+pub use builtin::{builtin_cluster_group, builtin_group, builtin_scope, check_builtin, is_builtin_cluster_kind};
 pub use crd::CrdSchemas;
 pub use gatekeeper::constraint_crd;
 

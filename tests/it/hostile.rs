@@ -214,7 +214,7 @@ hostile!(template_many_documents, ["render"] => 2, |repo| {
     repo.write(POD, &format!("{{% for i in range(5000) %}}\n---\n{}{{% endfor %}}\n", config_map("  i: x\n")));
 });
 hostile!(values_template_not_a_mapping, ["render"] => 2, |repo| {
-    edit(&repo, BETA, "charts:", "charts:\n  - name: extra\n    repo: https://example.com/charts\n    chart: extra\n    version: 1.0.0\n    namespace: beta\n    values: extra.yaml\n    values_from_git: true");
+    edit(&repo, BETA, "charts:", "charts:\n  - name: extra\n    repo: https://example.com/charts\n    chart: extra\n    version: 1.0.0\n    namespace: beta\n    values: extra.yaml\n    values_from_git: true\n    creates: {source: its templates, kinds: [ConfigMap]}");
     repo.write("catalog/beta/extra.yaml", "- {{ env.host }}\n");
 });
 

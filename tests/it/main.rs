@@ -5,6 +5,7 @@ mod fuzz;
 mod hostile;
 mod incremental;
 mod kill;
+mod policy;
 mod publish;
 mod render;
 mod support;
