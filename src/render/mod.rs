@@ -10,6 +10,8 @@ pub mod argocd;
 pub mod bases;
 pub mod overlays;
 pub mod policy;
+#[cfg(test)]
+mod sync_model;
 pub mod templates;
 
 use std::path::PathBuf;
