@@ -662,6 +662,46 @@ mod tests {
     }
 
     #[test]
+    fn every_argo_cd_object_of_both_bundles_is_valid_against_the_pinned_crd_schemas() {
+        // Argo CD v2.12.3's CRDs, byte for byte (../shared/crds/SOURCES.md), and v3.5.1's
+        // (../shared/argocd-v3.5.1/SOURCES.md), where issue 17's upgrade goes.
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+        let (catalog, config) = super::super::sync_model::course();
+        let bundles = super::super::sync_model::every_lesson_bundles(&catalog, &config);
+        for crds in [shared.join("crds/argocd"), shared.join("argocd-v3.5.1")] {
+            let schemas = crate::validate::CrdSchemas::from_dir(&crds).expect("the pinned CRDs");
+            let mut checked = 0;
+            for (env, files) in &bundles {
+                for file in files.iter().filter(|f| !f.path.ends_with("kustomization.yaml")) {
+                    let object: Value = yaml::from_str(&file.contents, file.path.as_ref()).expect("YAML");
+                    if object["apiVersion"]
+                        .as_str()
+                        .is_some_and(|v| v.starts_with("argoproj.io/"))
+                    {
+                        let problems = schemas.validate(&object).expect("a CRD covers every Argo CD kind");
+                        assert!(
+                            problems.is_empty(),
+                            "{env}: {}: {problems:?} ({})",
+                            file.path,
+                            crds.display()
+                        );
+                        checked += 1;
+                        // And the check can fail: a field the schema does not know.
+                        let mut wrong = object.clone();
+                        wrong["spec"]["syncPolicy"]["retries"] = json!(3);
+                        assert!(
+                            !schemas.validate(&wrong).unwrap_or_default().is_empty(),
+                            "{}",
+                            file.path
+                        );
+                    }
+                }
+            }
+            assert!(checked > 2 * 40, "only {checked} objects");
+        }
+    }
+
+    #[test]
     fn an_application_without_sync_settings_gets_no_comment() {
         let file = yaml_file("a.yaml".into(), "x", "kind: Application\n");
         let before = file.contents.clone();
