@@ -29,17 +29,15 @@ pub struct RepoConfig {
     pub environments: BTreeMap<EnvName, Environment>,
 }
 
-/// The Argo CD version pin. Upgrading Argo CD is a change of these two lines.
+/// The Argo CD version pin. Upgrading Argo CD is a change of its `version` line.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArgoCdPin {
     /// Namespace Argo CD runs in.
     pub namespace: String,
-    /// Argo CD release, e.g. `v2.12.3`; `gitgen bootstrap` installs this one.
+    /// Argo CD release, e.g. `v2.12.3`: `gitgen bootstrap` installs its upstream
+    /// `manifests/install.yaml`, and the self-managing Application keeps it from there.
     pub version: String,
-    /// The `argo-cd` Helm chart version that ships that release; the self-managing
-    /// Application uses it.
-    pub chart_version: String,
 }
 
 /// How an environment differs from the others.
@@ -116,7 +114,6 @@ impl RepoConfig {
             argocd: ArgoCdPin {
                 namespace: "argocd".to_owned(),
                 version: "v2.12.3".to_owned(),
-                chart_version: "7.6.1".to_owned(),
             },
             environments: BTreeMap::from([
                 (

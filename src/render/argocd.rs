@@ -4,8 +4,11 @@
 //! `apps/`, which holds everything else: the AppProjects (one per lesson, least
 //! privilege; `default` locked down), the Application that lets Argo CD manage itself,
 //! and one Application per enabled lesson and per chart of an enabled lesson.
-//! Sync waves come from each lesson's depth in the `requires` graph, so operators and
-//! CRDs sync before the lessons that use them.
+//! Every Application is in one sync wave, so the root never waits on a child's health
+//! and one unhealthy lesson holds back nothing. Order comes from `requires` alone: an
+//! Application whose custom resources need CRDs that another Application (its own
+//! lesson's chart, or a required lesson's) creates retries without limit until they
+//! exist. `sync_model.rs` checks that against a model of gitops-engine.
 
 use std::collections::BTreeSet;
 
@@ -16,7 +19,7 @@ use super::policy::{cluster_kind_group, declared_kind_group, is_cluster_scoped};
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use crate::catalog::LoadedLesson;
 use crate::catalog::config::SyncMode;
-use crate::catalog::lesson::{Chart, PodSecurityLevel, SyncSettings};
+use crate::catalog::lesson::{Chart, PodSecurityLevel, SyncOption, SyncSettings};
 use crate::yaml;
 
 /// The Argo CD API version of Applications and AppProjects.
@@ -29,8 +32,6 @@ pub const PLATFORM_PROJECT: &str = "gitgen-platform";
 pub const SELF_APP: &str = "gitgen-argocd";
 /// Where Argo CD lives relative to itself.
 const IN_CLUSTER: &str = "https://kubernetes.default.svc";
-/// The Helm repository of the `argo-cd` chart.
-const ARGO_HELM: &str = "https://argoproj.github.io/argo-helm";
 
 /// Health assessment for `argoproj.io/Application`. Argo CD stopped assessing child
 /// Application health in 1.8, so without this a sync wave of child Applications does
@@ -97,13 +98,14 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
         let lesson = &ctx.catalog.lessons[id];
         let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
         let source = format!("{toggle} and catalog/{id}/lesson.yaml");
+        let settings = lesson_sync_settings(lesson, index);
         files.push(explained(
             app(
                 format!("{id}.application.yaml"),
                 &source,
-                lesson_application(ctx, lesson, index),
+                lesson_application(ctx, lesson, index, &settings),
             ),
-            &lesson.lesson.sync,
+            &settings,
         ));
         for chart in &lesson.lesson.charts {
             if lesson.in_stage(chart.since.as_ref(), chart.until.as_ref(), index) {
@@ -133,6 +135,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
         &toggle,
         &yaml::to_string(&kustomization),
     ));
+    files.extend(install_files(ctx));
     files.push(yaml_file(
         format!("{}/root.yaml", bundle_dir(env)),
         "gitgen.yaml",
@@ -178,14 +181,51 @@ fn label_value(text: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
-/// Sync waves: a lesson's charts (operators, CRDs) at ten times its depth, its own
-/// objects five after, so everything a lesson requires is synced and healthy first.
-fn chart_wave(lesson: &LoadedLesson) -> i64 {
-    lesson.level as i64 * 10
+/// The one sync wave of every Application the root syncs. In a sync with more than one
+/// wave, gitops-engine applies a wave only once every resource of the earlier waves is
+/// healthy, fails the sync when one is Degraded and waits while one is Progressing
+/// (`pkg/sync/sync_context.go` lines 414-457 at the commit Argo CD v2.12.3 vendors); the
+/// last wave is done once applied, however its resources fare (lines 508-549). With all
+/// Applications in that last wave (AppProjects, which have no health, go first), no
+/// lesson's health can hold back another.
+const APPLICATION_WAVE: i64 = 0;
+
+/// Retries without limit (`controller/appcontroller.go` line 1343 in Argo CD v2.12.3:
+/// a negative limit never runs out), backing off to every five minutes. A lesson that
+/// uses custom resources of a lesson it requires fails to sync until those CRDs exist;
+/// it must keep trying for as long as that takes, with no person to press Sync.
+fn retry() -> Value {
+    json!({"limit": -1, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}})
 }
 
-fn retry() -> Value {
-    json!({"limit": 10, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}})
+/// The sync option that lets an Application apply what it can while the CRD of one of
+/// its custom resources does not exist yet, and the reason written beside it.
+fn skip_dry_run_on_missing_resource() -> SyncOption {
+    SyncOption {
+        option: "SkipDryRunOnMissingResource=true".to_owned(),
+        why: "Its custom resources may need CRDs that its charts or a required lesson create: \
+              without it one missing CRD fails the dry run of every object (Argo CD 3.0 and \
+              later; Argo CD 2.x ignores it here, and retries bring the sync through once \
+              the CRDs exist)."
+            .to_owned(),
+    }
+}
+
+/// A lesson's sync settings, with the option above when the lesson needs CRDs from
+/// elsewhere at this stage and does not already ask for it.
+fn lesson_sync_settings(lesson: &LoadedLesson, index: usize) -> SyncSettings {
+    let mut settings = lesson.lesson.sync.clone();
+    let option = skip_dry_run_on_missing_resource();
+    let has_charts = lesson
+        .lesson
+        .charts
+        .iter()
+        .any(|c| lesson.in_stage(c.since.as_ref(), c.until.as_ref(), index));
+    if (has_charts || !lesson.lesson.requires.is_empty()) && settings.options.iter().all(|o| o.option != option.option)
+    {
+        settings.options.push(option);
+    }
+    settings
 }
 
 fn sync_policy(ctx: &RenderContext<'_>, mut options: Vec<String>, settings: &SyncSettings) -> Value {
@@ -318,11 +358,11 @@ fn info(lesson: &LoadedLesson, index: usize, walkthrough: String) -> Value {
     Value::Array(info)
 }
 
-fn lesson_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) -> Value {
+fn lesson_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize, settings: &SyncSettings) -> Value {
     let id = lesson.id().as_str();
     let stage = lesson.lesson.stages[index].name.as_str();
     let overlay = overlay_dir(ctx.env_name.as_str(), id);
-    let mut meta = metadata(ctx, id, lesson_labels(ctx, lesson, Some(stage)), chart_wave(lesson) + 5);
+    let mut meta = metadata(ctx, id, lesson_labels(ctx, lesson, Some(stage)), APPLICATION_WAVE);
     // Deleting the Application (disabling the lesson) deletes what it deployed.
     meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
     let mut spec = json!({
@@ -331,9 +371,9 @@ fn lesson_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usi
         "source": {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "path": overlay},
         "destination": {"server": ctx.env.destination, "namespace": lesson.lesson.namespace},
         // Namespaces are pruned last, after everything inside them.
-        "syncPolicy": sync_policy(ctx, vec!["PruneLast=true".to_owned()], &lesson.lesson.sync),
+        "syncPolicy": sync_policy(ctx, vec!["PruneLast=true".to_owned()], settings),
     });
-    if let Some(ignore) = ignore_differences(&lesson.lesson.sync) {
+    if let Some(ignore) = ignore_differences(settings) {
         spec["ignoreDifferences"] = ignore;
     }
     json!({"apiVersion": ARGO_API, "kind": "Application", "metadata": meta, "spec": spec})
@@ -361,7 +401,7 @@ fn chart_application(
     let name = format!("{id}-{}", chart.name);
     let mut labels = lesson_labels(ctx, lesson, Some(stage));
     labels["gitgen.io/chart"] = json!(chart.name);
-    let mut meta = metadata(ctx, &name, labels, chart_wave(lesson));
+    let mut meta = metadata(ctx, &name, labels, APPLICATION_WAVE);
     meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
     let mut helm = json!({"releaseName": chart.name});
     let mut chart_source = json!({
@@ -496,7 +536,7 @@ fn platform_project(ctx: &RenderContext<'_>) -> Value {
         "metadata": metadata(ctx, PLATFORM_PROJECT, platform_labels(ctx), -10),
         "spec": {
             "description": "gitgen's own Applications: the app-of-apps root and Argo CD itself",
-            "sourceRepos": [ctx.config.repo_url, ARGO_HELM],
+            "sourceRepos": [ctx.config.repo_url],
             "destinations": [{"server": IN_CLUSTER, "namespace": ctx.config.argocd.namespace}],
             "clusterResourceWhitelist": [
                 {"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition"},
@@ -507,30 +547,72 @@ fn platform_project(ctx: &RenderContext<'_>) -> Value {
     })
 }
 
+/// Upstream's install manifest of an Argo CD release. `gitgen bootstrap` applies it, and
+/// the self-managing Application's kustomization names it as a remote resource, so install
+/// and self-management come from the same file at the same pin, as Argo CD's own
+/// `docs/operator-manual/installation.md` ("Kustomize") and argocd-autopilot do. Moving
+/// to the argo-cd Helm chart instead would fail: its workloads' selectors add
+/// `app.kubernetes.io/instance`, and a Deployment's selector is immutable.
+pub fn install_manifest_url(version: &str) -> String {
+    format!("https://raw.githubusercontent.com/argoproj/argo-cd/{version}/manifests/install.yaml")
+}
+
+/// Repo-relative folder of the kustomization through which Argo CD manages itself.
+pub fn install_dir(env: &str) -> String {
+    format!("{}/argocd-install", bundle_dir(env))
+}
+
+/// The kustomization that is Argo CD's own install: the pinned upstream manifest and
+/// the patch that keeps bootstrap's `argocd-cm` settings.
+fn install_files(ctx: &RenderContext<'_>) -> Vec<RenderedFile> {
+    let dir = install_dir(ctx.env_name.as_str());
+    // No `namespace:` here: Argo CD puts the manifest's namespace-less objects into the
+    // Application's destination namespace, as bootstrap's apply does, while kustomize's
+    // namespace transformer would also add it to RoleBinding subjects, which bootstrap's
+    // objects leave without one: every sync would change six RoleBindings.
+    let kustomization = json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [install_manifest_url(&ctx.config.argocd.version)],
+        "patches": [{"path": "argocd-cm.yaml"}],
+    });
+    // The same key and text bootstrap merges into `argocd-cm`; without it here,
+    // self-management would remove what bootstrap set.
+    let config_map = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        // No namespace: kustomize patches the manifest's objects before it sets theirs.
+        "metadata": {"name": "argocd-cm"},
+        "data": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA},
+    });
+    vec![
+        yaml_file(
+            format!("{dir}/kustomization.yaml"),
+            "gitgen.yaml (argocd pin)",
+            &yaml::to_string(&kustomization),
+        ),
+        yaml_file(
+            format!("{dir}/argocd-cm.yaml"),
+            "gitgen.yaml (argocd pin)",
+            &yaml::to_string(&config_map),
+        ),
+    ]
+}
+
 fn self_managed_argocd(ctx: &RenderContext<'_>) -> Value {
+    let version = &ctx.config.argocd.version;
     // No resources finalizer: deleting this Application must never delete Argo CD.
     json!({
         "apiVersion": ARGO_API,
         "kind": "Application",
-        "metadata": metadata(ctx, SELF_APP, platform_labels(ctx), -5),
+        "metadata": metadata(ctx, SELF_APP, platform_labels(ctx), APPLICATION_WAVE),
         "spec": {
             "project": PLATFORM_PROJECT,
-            "info": [{"name": "Argo CD", "value": format!("{} (chart {}), pinned in gitgen.yaml", ctx.config.argocd.version, ctx.config.argocd.chart_version)}],
+            "info": [{"name": "Argo CD", "value": format!("{version} ({}), pinned in gitgen.yaml", install_manifest_url(version))}],
             "source": {
-                "repoURL": ARGO_HELM,
-                "chart": "argo-cd",
-                "targetRevision": ctx.config.argocd.chart_version,
-                "helm": {
-                    "releaseName": "argocd",
-                    "valuesObject": {
-                        // Same object names as the upstream install manifest bootstrap
-                        // applies, so the chart adopts them instead of duplicating them.
-                        "fullnameOverride": "argocd",
-                        "global": {"image": {"tag": ctx.config.argocd.version}},
-                        "crds": {"keep": true},
-                        "configs": {"cm": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA}},
-                    },
-                },
+                "repoURL": ctx.config.repo_url,
+                "targetRevision": ctx.config.target_revision,
+                "path": install_dir(ctx.env_name.as_str()),
             },
             "destination": {"server": IN_CLUSTER, "namespace": ctx.config.argocd.namespace},
             "syncPolicy": {
@@ -546,7 +628,7 @@ fn self_managed_argocd(ctx: &RenderContext<'_>) -> Value {
 
 fn root_application(ctx: &RenderContext<'_>) -> Value {
     let env = ctx.env_name.as_str();
-    let mut meta = metadata(ctx, ROOT_APP, platform_labels(ctx), 0);
+    let mut meta = metadata(ctx, ROOT_APP, platform_labels(ctx), APPLICATION_WAVE);
     meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
     json!({
         "apiVersion": ARGO_API,
@@ -567,7 +649,7 @@ fn root_application(ctx: &RenderContext<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::lesson::{IgnoreDifference, Reasoned, SyncOption};
+    use crate::catalog::lesson::{IgnoreDifference, Reasoned};
 
     fn settings() -> SyncSettings {
         SyncSettings {
@@ -605,6 +687,46 @@ mod tests {
                 super::super::yaml_header("x")
             )
         );
+    }
+
+    #[test]
+    fn every_argo_cd_object_of_both_bundles_is_valid_against_the_pinned_crd_schemas() {
+        // Argo CD v2.12.3's CRDs, byte for byte (../shared/crds/SOURCES.md), and v3.5.1's
+        // (../shared/argocd-v3.5.1/SOURCES.md), where issue 17's upgrade goes.
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+        let (catalog, config) = super::super::sync_model::course();
+        let bundles = super::super::sync_model::every_lesson_bundles(&catalog, &config);
+        for crds in [shared.join("crds/argocd"), shared.join("argocd-v3.5.1")] {
+            let schemas = crate::validate::CrdSchemas::from_dir(&crds).expect("the pinned CRDs");
+            let mut checked = 0;
+            for (env, files) in &bundles {
+                for file in files.iter().filter(|f| !f.path.ends_with("kustomization.yaml")) {
+                    let object: Value = yaml::from_str(&file.contents, file.path.as_ref()).expect("YAML");
+                    if object["apiVersion"]
+                        .as_str()
+                        .is_some_and(|v| v.starts_with("argoproj.io/"))
+                    {
+                        let problems = schemas.validate(&object).expect("a CRD covers every Argo CD kind");
+                        assert!(
+                            problems.is_empty(),
+                            "{env}: {}: {problems:?} ({})",
+                            file.path,
+                            crds.display()
+                        );
+                        checked += 1;
+                        // And the check can fail: a field the schema does not know.
+                        let mut wrong = object.clone();
+                        wrong["spec"]["syncPolicy"]["retries"] = json!(3);
+                        assert!(
+                            !schemas.validate(&wrong).unwrap_or_default().is_empty(),
+                            "{}",
+                            file.path
+                        );
+                    }
+                }
+            }
+            assert!(checked > 2 * 40, "only {checked} objects");
+        }
     }
 
     #[test]

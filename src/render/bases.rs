@@ -2,7 +2,8 @@
 //!
 //! Bases are the same for every environment, so `generated/` is shared and committed
 //! once. Each holds the lesson's rendered manifests for that stage, the Namespaces the
-//! lesson declares (with their Pod Security labels) and a `kustomization.yaml`.
+//! lesson declares (with their Pod Security labels), the objects that create its
+//! `cluster_secrets` in the cluster ([`super::secrets`]) and a `kustomization.yaml`.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +38,7 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
     let id = lesson.id().as_str();
     let templates = LessonTemplates::new(lesson, lesson.lesson.manifests.iter().map(|m| m.file.value.as_str()))?;
     let namespaces = namespaces_file(lesson);
+    let secrets = super::secrets::objects(lesson);
     let mut files = Vec::new();
     // Most templates render the same text in several stages; checking a text is the
     // costly part of a render (it is parsed back and validated), and its result depends
@@ -60,6 +62,14 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
                 body,
             ));
             resources.push(NAMESPACES_FILE.to_owned());
+        }
+        if let Some(body) = &secrets {
+            files.push(yaml_file(
+                format!("{dir}/{}", super::secrets::SECRETS_FILE),
+                &format!("catalog/{id}/lesson.yaml (cluster_secrets)"),
+                body,
+            ));
+            resources.push(super::secrets::SECRETS_FILE.to_owned());
         }
         for manifest in &lesson.lesson.manifests {
             if !lesson.in_stage(manifest.since.as_ref(), manifest.until.as_ref(), index) {

@@ -10,6 +10,9 @@ pub mod argocd;
 pub mod bases;
 pub mod overlays;
 pub mod policy;
+pub mod secrets;
+#[cfg(test)]
+mod sync_model;
 pub mod templates;
 
 use std::path::PathBuf;

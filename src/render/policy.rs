@@ -258,7 +258,7 @@ fn check_one(lesson: &LoadedLesson, object: &Value) -> Result<(), Violation> {
                 return Err(Violation::new(
                     field,
                     "a Secret with data would put credentials in git",
-                    "declare it under `cluster_secrets` in lesson.yaml: `gitgen bootstrap` creates it in the cluster",
+                    "declare it under `cluster_secrets` in lesson.yaml: a Job in the lesson creates it in the cluster",
                 ));
             }
         }

@@ -91,7 +91,6 @@ target_revision: main
 argocd:
   namespace: argocd
   version: v2.12.3
-  chart_version: 7.6.1
 environments:
   docker-desktop:
     service_type: LoadBalancer

@@ -1,0 +1,293 @@
+//! A model of how Argo CD converges an environment's bundle, to prove that one lesson's
+//! health never holds back a lesson that does not require it.
+//!
+//! It follows gitops-engine at the commit Argo CD v2.12.3 vendors (`go.mod`:
+//! `github.com/argoproj/gitops-engine v0.7.1-0.20240714153147-adb68bcaab73`),
+//! `pkg/sync/sync_context.go`:
+//! - lines 386-411: the first pass of an operation dry-runs every task; one failure fails
+//!   the operation and nothing is applied;
+//! - lines 414-447: a task applied in an earlier pass is judged by the health of its live
+//!   object: Healthy succeeds, Degraded fails, anything else (Progressing, Missing) stays
+//!   running;
+//! - lines 449-457 (`multiStep`, from `sync_tasks.go` lines 275-277: more than one wave or
+//!   phase): while a task of an earlier wave is running, the operation waits;
+//! - lines 484-488: a completed, unsuccessful task fails the operation;
+//! - lines 508-549: only the lowest pending wave is applied in a pass, and once the final
+//!   wave is applied the operation succeeds "EVEN if those objects subsequently degraded".
+//!
+//! Argo CD v2.12.3's `controller/appcontroller.go` line 1343 retries a failed operation
+//! while `retry.limit` is not reached, or forever when it is negative. A child
+//! Application's health, as the root sees it, is the one bootstrap's Lua health check in
+//! `argocd-cm` reports: the child's `status.health.status`, `Progressing` until it has one.
+//!
+//! What the model does not know from the bundle, the catalog tells it: a lesson's objects
+//! may use custom resources of its own charts and of every lesson it requires, so their
+//! Application can only sync once those have synced (until then its dry run or apply
+//! fails, and only retries bring it through).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{RenderContext, RenderedFile};
+use crate::catalog::Catalog;
+use crate::catalog::config::RepoConfig;
+use crate::catalog::names::{EnvName, LessonId};
+use crate::catalog::source::CatalogFiles;
+use crate::catalog::toggle::{Selection, conflicts_of};
+
+/// How a child Application's health ends up when left alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Everything it deployed became healthy.
+    Healthy,
+    /// Something it deployed crash-loops or fails for good.
+    Degraded,
+    /// Something it deployed never finishes (a Pod with no node, a Job that never completes).
+    Progressing,
+}
+
+/// One object of the root Application's sync: an AppProject or a child Application.
+#[derive(Debug, Clone)]
+struct Child {
+    name: String,
+    /// Only Applications have a health check (bootstrap's Lua check); AppProjects have none.
+    is_application: bool,
+    wave: i64,
+    lesson: Option<LessonId>,
+    /// `spec.syncPolicy.retry.limit`; negative means forever.
+    retry_limit: i64,
+}
+
+/// The bundle as the model reads it.
+#[derive(Debug)]
+pub struct Bundle {
+    children: Vec<Child>,
+}
+
+impl Bundle {
+    /// Reads `argocd/<env>/apps/*.yaml` from a render's files.
+    pub fn from_files(files: &[RenderedFile], env: &str) -> Bundle {
+        let apps = format!("{}/apps/", super::argocd::bundle_dir(env));
+        let mut children = Vec::new();
+        for file in files.iter().filter(|f| f.path.starts_with(&apps)) {
+            let object: Value = crate::yaml::from_str(&file.contents, file.path.as_ref()).expect("rendered YAML");
+            let kind = object["kind"].as_str().unwrap_or_default();
+            if kind == "Kustomization" {
+                continue;
+            }
+            let meta = &object["metadata"];
+            let annotations = &meta["annotations"];
+            assert!(
+                annotations.get("argocd.argoproj.io/hook").is_none(),
+                "{}: the model knows no hooks in the root's sync",
+                file.path
+            );
+            children.push(Child {
+                name: meta["name"].as_str().expect("a name").to_owned(),
+                is_application: kind == "Application",
+                wave: annotations["argocd.argoproj.io/sync-wave"]
+                    .as_str()
+                    .map_or(0, |w| w.parse().expect("a numeric wave")),
+                lesson: meta["labels"]["gitgen.io/lesson"]
+                    .as_str()
+                    .map(|l| LessonId::new(l).expect("a lesson id")),
+                retry_limit: object["spec"]["syncPolicy"]["retry"]["limit"].as_i64().unwrap_or(0),
+            });
+        }
+        Bundle { children }
+    }
+
+    /// The child Applications, by name.
+    pub fn applications(&self) -> impl Iterator<Item = &str> {
+        self.children
+            .iter()
+            .filter(|c| c.is_application)
+            .map(|c| c.name.as_str())
+    }
+
+    /// The child Applications that end up synced, when `broken` ends up with `health` and
+    /// every other Application ends up Healthy once synced.
+    pub fn synced(&self, catalog: &Catalog, broken: &str, health: Health) -> BTreeSet<String> {
+        let needs = |child: &Child| -> Vec<&Child> { self.needs(catalog, child) };
+        let mut created: BTreeMap<&str, bool> = BTreeMap::new(); // name → its needs were synced when created
+        let mut synced: BTreeSet<String> = BTreeSet::new();
+        loop {
+            let before = (created.len(), synced.len());
+            // The root's operation, run again from the start until it settles: a failed
+            // one is retried (root retry) and takes the same path while nothing changed.
+            for child in self.root_pass(&synced, broken, health, catalog) {
+                let ready = needs(child).iter().all(|n| synced.contains(&n.name));
+                created.entry(child.name.as_str()).or_insert(ready);
+            }
+            // Each child Application's own operation: it syncs once what it needs has
+            // synced, right away if that was so when it was created, otherwise only if
+            // its retries never run out.
+            for child in self.children.iter().filter(|c| c.is_application) {
+                let Some(&ready_at_creation) = created.get(child.name.as_str()) else {
+                    continue;
+                };
+                let ready = needs(child).iter().all(|n| synced.contains(&n.name));
+                if ready && (ready_at_creation || child.retry_limit < 0) {
+                    synced.insert(child.name.clone());
+                }
+            }
+            if (created.len(), synced.len()) == before {
+                return synced;
+            }
+        }
+    }
+
+    /// The children the root's sync operation applies before it stops: it applies wave by
+    /// wave, and in a multi-wave sync judges each earlier wave's Applications by health.
+    fn root_pass<'a>(
+        &'a self,
+        synced: &BTreeSet<String>,
+        broken: &str,
+        health: Health,
+        catalog: &Catalog,
+    ) -> Vec<&'a Child> {
+        let waves: BTreeSet<i64> = self.children.iter().map(|c| c.wave).collect();
+        let multi_step = waves.len() > 1;
+        let last = waves.last().copied();
+        let mut applied = Vec::new();
+        for wave in waves {
+            let in_wave: Vec<&Child> = self.children.iter().filter(|c| c.wave == wave).collect();
+            applied.extend(in_wave.iter().copied());
+            if Some(wave) == last || !multi_step {
+                break;
+            }
+            for child in in_wave.iter().filter(|c| c.is_application) {
+                match self.health_of(child, synced, broken, health, catalog) {
+                    Health::Healthy => {}
+                    // Degraded fails the operation; Progressing keeps it waiting. Either
+                    // way no later wave is applied.
+                    Health::Degraded | Health::Progressing => return applied,
+                }
+            }
+        }
+        applied
+    }
+
+    /// A child's health as the root's Lua check reports it.
+    fn health_of(
+        &self,
+        child: &Child,
+        synced: &BTreeSet<String>,
+        broken: &str,
+        health: Health,
+        catalog: &Catalog,
+    ) -> Health {
+        if !synced.contains(&child.name) {
+            // No `status.health` yet, or `Missing`: neither Healthy nor Degraded.
+            return Health::Progressing;
+        }
+        // What runs on top of something broken is no better off.
+        let mut closure = self.needs(catalog, child);
+        closure.push(child);
+        if closure.iter().any(|c| c.name == broken) {
+            health
+        } else {
+            Health::Healthy
+        }
+    }
+
+    /// The Applications `child` may use custom resources of: for a lesson's objects, its
+    /// own lesson's charts; for any of a lesson's Applications, every Application of every
+    /// lesson it requires, directly or not.
+    fn needs<'a>(&'a self, catalog: &Catalog, child: &Child) -> Vec<&'a Child> {
+        let Some(lesson) = &child.lesson else {
+            return Vec::new();
+        };
+        let is_objects = child.name == lesson.as_str();
+        let required = catalog.closure(lesson);
+        self.children
+            .iter()
+            .filter(|c| c.is_application && c.name != child.name)
+            .filter(|c| match &c.lesson {
+                Some(l) if l == lesson => is_objects,
+                Some(l) => required.contains(l),
+                None => false,
+            })
+            .collect()
+    }
+
+    /// The lesson of a child Application.
+    pub fn lesson_of(&self, name: &str) -> Option<&LessonId> {
+        self.children
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.lesson.as_ref())
+    }
+}
+
+/// The built-in catalog and this repository's `gitgen.yaml`.
+pub fn course() -> (Catalog, RepoConfig) {
+    let catalog = Catalog::load(CatalogFiles::embedded()).expect("the built-in catalog");
+    let config = RepoConfig::parse(include_str!("../../gitgen.yaml"), "gitgen.yaml".as_ref()).expect("gitgen.yaml");
+    (catalog, config)
+}
+
+/// Each environment's render of the Argo CD bundle with every lesson enabled at its last
+/// stage, less those that conflict with one enabled before it there.
+pub fn every_lesson_bundles(catalog: &Catalog, config: &RepoConfig) -> Vec<(EnvName, Vec<RenderedFile>)> {
+    let mut bundles = Vec::new();
+    for (env_name, env) in &config.environments {
+        let mut lessons = BTreeMap::new();
+        for (id, lesson) in &catalog.lessons {
+            if conflicts_of(catalog, id, env_name)
+                .iter()
+                .all(|(other, _)| !lessons.contains_key(other))
+            {
+                lessons.insert(id.clone(), lesson.last_stage().clone());
+            }
+        }
+        let selection = Selection { lessons };
+        let ctx = RenderContext {
+            catalog,
+            config,
+            env_name,
+            env,
+            selection: &selection,
+        };
+        bundles.push((env_name.clone(), super::argocd::emit(&ctx).expect("renders")));
+    }
+    bundles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_unhealthy_application_never_holds_back_one_that_does_not_require_it() {
+        let (catalog, config) = course();
+        let mut held_back = Vec::new();
+        for (env_name, files) in every_lesson_bundles(&catalog, &config) {
+            let bundle = Bundle::from_files(&files, env_name.as_str());
+            let applications: Vec<&str> = bundle.applications().collect();
+            assert!(applications.len() > 20, "{env_name}: {applications:?}");
+            for broken in &applications {
+                let broken_lesson = bundle.lesson_of(broken);
+                for health in [Health::Degraded, Health::Progressing] {
+                    let synced = bundle.synced(&catalog, broken, health);
+                    for app in &applications {
+                        let exempt = match (bundle.lesson_of(app), broken_lesson) {
+                            (Some(lesson), Some(broken_lesson)) => catalog.closure(lesson).contains(broken_lesson),
+                            _ => false,
+                        };
+                        if !exempt && !synced.contains(*app) {
+                            held_back.push(format!("{env_name}: {broken} {health:?} holds back {app}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            held_back.is_empty(),
+            "{} held back, e.g.:\n{}",
+            held_back.len(),
+            held_back[..held_back.len().min(10)].join("\n")
+        );
+    }
+}
