@@ -37,11 +37,16 @@ pub const FIELD_MANAGER: &str = "gitgen";
 /// `$KUBECONFIG` or `~/.kube/config`, then the in-cluster service account; `context`
 /// (like `--context`) picks a context other than the current one.
 pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<kube::Client, ClusterError> {
+    // `KUBECONFIG` naming one file is that file, as for kubectl; read like `--kubeconfig`,
+    // its errors name it once (kube's own quote it debug-formatted inside its message).
+    let from_env = std::env::var_os("KUBECONFIG")
+        .filter(|v| !v.is_empty() && std::env::split_paths(v).count() == 1)
+        .map(PathBuf::from);
+    let kubeconfig = kubeconfig.map(Path::to_owned).or(from_env);
     let failed = |source: &dyn std::error::Error| ClusterError::Kubeconfig {
-        path: kubeconfig.map(Path::to_owned),
+        path: kubeconfig.clone(),
         context: context.map(str::to_owned),
-        // With a path of our own to name, kube's message (which quotes the path again,
-        // debug-formatted) adds nothing but its cause.
+        // With a path of our own to name, kube's message adds nothing but its cause.
         message: match kubeconfig {
             Some(_) => root_cause(source),
             None => causes(source),
@@ -51,7 +56,7 @@ pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result
         context: context.map(str::to_owned),
         ..Default::default()
     };
-    let config = match kubeconfig {
+    let config = match &kubeconfig {
         Some(path) => {
             let file = kube::config::Kubeconfig::read_from(path).map_err(|e| failed(&e))?;
             kube::Config::from_custom_kubeconfig(file, &options)

@@ -5,10 +5,11 @@
 //! It judges a cluster where nothing is deployed yet too, and gives every object a
 //! verdict:
 //! - A namespace the objects need that does not exist yet, and that one of the objects
-//!   is (a lesson's own Namespace, with its Pod Security labels), is created for real
-//!   by server-side apply under [`FIELD_MANAGER`]: the server can check nothing in a
-//!   namespace that does not exist, and Argo CD creates the same Namespace on the
-//!   lesson's first sync and takes it over. These Namespaces are all it leaves behind;
+//!   is (a lesson's own Namespace with its Pod Security labels, or the one an
+//!   Application's `CreateNamespace=true` makes, which the caller passes as an object),
+//!   is created for real by server-side apply under [`FIELD_MANAGER`]: the server can
+//!   check nothing in a namespace that does not exist, and Argo CD creates the same
+//!   Namespace on the lesson's first sync and takes it over. These Namespaces are all it leaves behind;
 //!   [`DryRunReport::created_namespaces`] names them.
 //! - An object whose kind the cluster does not serve yet (its CRD comes with an operator
 //!   chart Argo CD has not installed) is checked against the CRD schemas the caller

@@ -331,6 +331,51 @@ fn crd_schemas<'a>(
     Ok(schemas)
 }
 
+/// The Namespaces Argo CD itself creates for the environment's Applications
+/// (`CreateNamespace=true`, labelled from `managedNamespaceMetadata`) that no lesson object
+/// already is: checked, and created when objects need them, like the lessons' own.
+fn namespaces_argocd_creates(workspace: &Workspace, objects: &[ServerObject]) -> anyhow::Result<Vec<ServerObject>> {
+    let declared: Vec<&str> = objects
+        .iter()
+        .filter(|o| o.object["kind"] == "Namespace" && o.object["apiVersion"] == "v1")
+        .filter_map(|o| o.object["metadata"]["name"].as_str())
+        .collect();
+    let mut namespaces: Vec<ServerObject> = Vec::new();
+    let files = gitgen::render::argocd::emit(&workspace.context()).map_err(gitgen::Error::from)?;
+    for file in files.iter().filter(|f| f.path.ends_with(".application.yaml")) {
+        let app: serde_json::Value =
+            gitgen::yaml::from_str(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
+        let policy = &app["spec"]["syncPolicy"];
+        let creates = policy["syncOptions"]
+            .as_array()
+            .is_some_and(|options| options.iter().any(|o| o == "CreateNamespace=true"));
+        let Some(name) = app["spec"]["destination"]["namespace"].as_str() else {
+            continue;
+        };
+        if !creates || declared.contains(&name) || namespaces.iter().any(|n| n.object["metadata"]["name"] == name) {
+            continue;
+        }
+        let mut metadata = serde_json::json!({"name": name});
+        for key in ["labels", "annotations"] {
+            if let Some(value) = policy["managedNamespaceMetadata"].get(key) {
+                metadata[key] = value.clone();
+            }
+        }
+        let lesson = app["metadata"]["labels"]["gitgen.io/lesson"]
+            .as_str()
+            .unwrap_or_default();
+        namespaces.push(ServerObject {
+            origin: Origin {
+                lesson: lesson.to_owned(),
+                file: file.path.clone().into(),
+            },
+            object: serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}),
+            namespace: name.to_owned(),
+        });
+    }
+    Ok(namespaces)
+}
+
 fn validate_on_server(workspace: &Workspace, args: &ValidateArgs) -> anyhow::Result<Outcome> {
     // Objects without a namespace go to their lesson's namespace, as Argo CD does.
     let objects: Vec<ServerObject> = workspace
@@ -345,6 +390,8 @@ fn validate_on_server(workspace: &Workspace, args: &ValidateArgs) -> anyhow::Res
             object,
         })
         .collect();
+    let mut objects = objects;
+    objects.extend(namespaces_argocd_creates(workspace, &objects)?);
     let schemas = crd_schemas(args.crds.as_deref(), objects.iter().map(|o| &o.object))?;
     let report = runtime()?.block_on(async {
         let client = connect(&args.cluster).await?;
