@@ -70,7 +70,8 @@ pub struct ClusterArgs {
 pub struct BootstrapArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// The repo URL the root Application follows (default: `repo_url` in gitgen.yaml).
+    /// The repo URL the root Application follows; must be `repo_url` in gitgen.yaml, which
+    /// the committed Applications and AppProjects name (bootstrap refuses another).
     #[arg(long, value_name = "URL")]
     pub repo_url: Option<String>,
     /// The revision the root Application follows (default: `target_revision`).
@@ -111,8 +112,9 @@ pub struct ValidateArgs {
     /// Ask the API server: a server-side dry-run apply of every enabled lesson's objects.
     #[arg(long)]
     pub server: bool,
-    /// Folder of CRD manifests to check custom resources against (offline mode).
-    #[arg(long, value_name = "DIR", conflicts_with = "server")]
+    /// Folder of CRD manifests to check custom resources against (with `--server`: those
+    /// whose kind the cluster does not serve yet).
+    #[arg(long, value_name = "DIR")]
     pub crds: Option<PathBuf>,
 }
 

@@ -1,26 +1,41 @@
 //! Server-side apply of arbitrary objects, in an order the API server accepts.
 //!
-//! Objects are `DynamicObject`s resolved through discovery of their own group-version, so
-//! nothing here knows any kind in advance. CRDs go first and are waited for until
-//! Established, then Namespaces, then everything else; a namespaced object without a
-//! namespace gets the caller's default. Each object is reported as created, configured
-//! or unchanged by comparing its resourceVersion before and after the apply: the API
-//! server does not bump it for an apply that changes nothing, so a second run reports
-//! every object unchanged.
+//! Objects are `DynamicObject`s resolved through discovery of their own group-version
+//! (every group-version once, up front), so nothing here knows any kind in advance. CRDs
+//! go first and are waited for until Established (unless discovery already serves their
+//! kind), then Namespaces, then everything else, then Argo CD Applications; a namespaced
+//! object without a namespace gets the caller's default. Within a phase, objects are
+//! applied a few at a time ([`PARALLEL`]) and reported in the caller's order.
+//!
+//! Each applied object carries [`APPLIED_HASH_ANNOTATION`], a hash of what gitgen applied.
+//! One metadata-only list per kind and namespace reads the hashes back; an object whose
+//! hash matches is reported unchanged without a request, so a second run is a handful of
+//! lists. The cost: a field someone changed by hand since gitgen's last apply is not
+//! reset by running gitgen again (Argo CD's self-management does that for Argo CD).
+//! Otherwise an object is created, or configured when its resourceVersion moved.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::{ClusterError, FIELD_MANAGER, api_message, is_not_found};
+
+/// The annotation holding a hash of the object as gitgen last applied it.
+pub const APPLIED_HASH_ANNOTATION: &str = "gitgen.io/applied-hash";
+
+/// How many requests gitgen has in flight at once: enough to hide the round trips, few
+/// enough not to crowd a small control plane.
+pub const PARALLEL: usize = 8;
 
 /// Which object, for messages and reports: `Deployment argocd/argocd-server`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -144,19 +159,16 @@ pub(crate) fn to_object(value: serde_json::Value) -> Result<DynamicObject, Strin
     Ok(object)
 }
 
-/// When an object may be applied: CRDs (0) before Namespaces (1) before the rest (2).
+/// When an object may be applied: CRDs (0) before Namespaces (1) before the rest (2)
+/// before Argo CD Applications (3), which Argo CD acts on as soon as they exist, so their
+/// AppProjects, configuration and credentials come first.
 pub fn phase(object: &ObjectRef) -> u8 {
     match (object.group(), object.kind.as_str()) {
         ("apiextensions.k8s.io", "CustomResourceDefinition") => 0,
         ("", "Namespace") => 1,
+        ("argoproj.io", "Application" | "ApplicationSet") => 3,
         _ => 2,
     }
-}
-
-/// Sorts objects into apply order, keeping the manifest's order within a phase.
-pub fn apply_order(mut objects: Vec<DynamicObject>) -> Vec<DynamicObject> {
-    objects.sort_by_key(|object| phase(&ObjectRef::of(object)));
-    objects
 }
 
 /// A resolved kind: how to address it and whether it is namespaced.
@@ -166,8 +178,8 @@ pub(crate) struct Resolved {
     pub namespaced: bool,
 }
 
-/// Discovery of one group-version at a time, cached; a group-version the server does not
-/// serve is cached as absent until [`Resolver::forget_absent`].
+/// Discovery of group-versions, cached; a group-version the server does not serve is
+/// cached as absent until [`Resolver::forget_absent`].
 pub(crate) struct Resolver {
     client: Client,
     cache: HashMap<String, Option<APIResourceList>>,
@@ -181,43 +193,52 @@ impl Resolver {
         }
     }
 
-    /// [`Resolver::resolve`] for an object, with the error saying what was being looked up.
-    pub async fn resolve_object(&mut self, reference: &ObjectRef) -> Result<Option<Resolved>, ClusterError> {
-        self.resolve(&reference.api_version, &reference.kind)
-            .await
-            .map_err(|source| ClusterError::Api {
-                doing: format!("discovering `{}`", reference.api_version),
-                source,
+    /// Discovers every group-version not cached yet, [`PARALLEL`] at a time.
+    pub async fn discover<'a>(&mut self, api_versions: impl IntoIterator<Item = &'a str>) -> Result<(), ClusterError> {
+        let wanted: BTreeSet<&str> = api_versions
+            .into_iter()
+            .filter(|v| !self.cache.contains_key(*v))
+            .collect();
+        let client = &self.client;
+        let found: Vec<(&str, Option<APIResourceList>)> = futures::stream::iter(wanted)
+            .map(|api_version| async move {
+                let listed = if api_version.contains('/') {
+                    client.list_api_group_resources(api_version).await
+                } else {
+                    client.list_core_api_resources(api_version).await
+                };
+                match listed {
+                    Ok(list) => Ok((api_version, Some(list))),
+                    Err(e) if is_not_found(&e) => Ok((api_version, None)),
+                    Err(source) => Err(ClusterError::Api {
+                        doing: format!("discovering `{api_version}`"),
+                        source,
+                    }),
+                }
             })
+            .buffer_unordered(PARALLEL)
+            .try_collect()
+            .await?;
+        for (api_version, list) in found {
+            self.cache.insert(api_version.to_owned(), list);
+        }
+        Ok(())
     }
 
-    /// Resolves `kind` in `api_version`; `Ok(None)` when the server does not serve it.
-    pub async fn resolve(&mut self, api_version: &str, kind: &str) -> Result<Option<Resolved>, kube::Error> {
-        if !self.cache.contains_key(api_version) {
-            let listed = if api_version.contains('/') {
-                self.client.list_api_group_resources(api_version).await
-            } else {
-                self.client.list_core_api_resources(api_version).await
-            };
-            let entry = match listed {
-                Ok(list) => Some(list),
-                Err(e) if is_not_found(&e) => None,
-                Err(e) => return Err(e),
-            };
-            self.cache.insert(api_version.to_owned(), entry);
-        }
-        let Some(Some(list)) = self.cache.get(api_version) else {
-            return Ok(None);
-        };
-        let Some(found) = list.resources.iter().find(|r| r.kind == kind && !r.name.contains('/')) else {
-            return Ok(None);
-        };
+    /// Resolves `kind` in `api_version` from what was discovered; `None` when the server
+    /// does not serve it (or it was not discovered).
+    pub fn lookup(&self, api_version: &str, kind: &str) -> Option<Resolved> {
+        let list = self.cache.get(api_version)?.as_ref()?;
+        let found = list
+            .resources
+            .iter()
+            .find(|r| r.kind == kind && !r.name.contains('/'))?;
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        Ok(Some(Resolved {
+        Some(Resolved {
             resource: ApiResource::from_gvk_with_plural(&gvk, &found.name),
             namespaced: found.namespaced,
-        }))
+        })
     }
 
     /// Forgets what the server did not serve, after new CRDs are Established.
@@ -246,76 +267,218 @@ pub(crate) fn api_for(
     }
 }
 
-/// Applies one object under [`FIELD_MANAGER`], taking over conflicting fields.
-pub(crate) async fn apply_one(
+/// The hash [`APPLIED_HASH_ANNOTATION`] holds: of the object as applied, before the
+/// annotation is added.
+pub fn applied_hash(object: &DynamicObject) -> String {
+    let bytes = serde_json::to_vec(object).expect("a DynamicObject serializes");
+    hex::encode(&Sha256::digest(&bytes)[..16])
+}
+
+/// One object ready to apply: resolved, namespaced, hashed and annotated.
+struct Target {
+    object: DynamicObject,
+    reference: ObjectRef,
+    api: Api<DynamicObject>,
+    /// Where its kind lives, for the list that reads what the cluster holds.
+    list_key: (String, Option<String>),
+    hash: String,
+}
+
+fn target(
     client: &Client,
-    resolver: &mut Resolver,
+    resolver: &Resolver,
     mut object: DynamicObject,
     default_namespace: &str,
-) -> Result<Applied, ClusterError> {
+) -> Result<Target, ClusterError> {
     let reference = ObjectRef::of(&object);
     let resolved = resolver
-        .resolve_object(&reference)
-        .await?
-        .ok_or_else(|| ClusterError::UnknownKind {
-            object: reference.clone(),
-        })?;
+        .lookup(&reference.api_version, &reference.kind)
+        .ok_or(ClusterError::UnknownKind { object: reference })?;
     let api = api_for(client, &resolved, &mut object, default_namespace);
+    let hash = applied_hash(&object);
+    object
+        .annotations_mut()
+        .insert(APPLIED_HASH_ANNOTATION.to_owned(), hash.clone());
     let reference = ObjectRef::of(&object);
-    let failed = |e: kube::Error| {
-        let (message, code) = api_message(&e);
-        ClusterError::Apply {
-            object: reference.clone(),
-            message,
-            code,
-        }
-    };
-    let before = api.get_opt(&reference.name).await.map_err(failed)?;
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    let after = api
-        .patch(&reference.name, &params, &Patch::Apply(&object))
+    let list_key = (
+        format!("{}/{}", resolved.resource.api_version, resolved.resource.plural),
+        reference.namespace.clone(),
+    );
+    Ok(Target {
+        object,
+        reference,
+        api,
+        list_key,
+        hash,
+    })
+}
+
+/// What the cluster holds of an object: its resourceVersion and the hash gitgen applied.
+struct Existing {
+    resource_version: Option<String>,
+    hash: Option<String>,
+}
+
+/// Reads what the cluster holds of `targets`, one metadata-only list per kind and
+/// namespace, [`PARALLEL`] at a time. Keyed by list key, then name.
+async fn existing(
+    targets: &[Target],
+) -> Result<HashMap<(String, Option<String>), HashMap<String, Existing>>, ClusterError> {
+    let mut lists: BTreeMap<&(String, Option<String>), &Api<DynamicObject>> = BTreeMap::new();
+    for target in targets {
+        lists.entry(&target.list_key).or_insert(&target.api);
+    }
+    futures::stream::iter(lists)
+        .map(|(key, api)| async move {
+            let list = api
+                .list_metadata(&ListParams::default())
+                .await
+                .map_err(|source| ClusterError::Api {
+                    doing: format!(
+                        "listing `{}`{}",
+                        key.0,
+                        key.1
+                            .as_ref()
+                            .map(|ns| format!(" in namespace `{ns}`"))
+                            .unwrap_or_default()
+                    ),
+                    source,
+                })?;
+            let objects = list
+                .items
+                .into_iter()
+                .map(|item| {
+                    let hash = item.annotations().get(APPLIED_HASH_ANNOTATION).cloned();
+                    (
+                        item.name_any(),
+                        Existing {
+                            resource_version: item.metadata.resource_version,
+                            hash,
+                        },
+                    )
+                })
+                .collect();
+            Ok::<_, ClusterError>((key.clone(), objects))
+        })
+        .buffer_unordered(PARALLEL)
+        .try_collect()
         .await
-        .map_err(failed)?;
+}
+
+/// Applies one target under [`FIELD_MANAGER`], taking over conflicting fields, unless
+/// the cluster holds it as gitgen last applied it.
+async fn apply_target(target: Target, before: Option<&Existing>) -> Result<Applied, ClusterError> {
+    if before.is_some_and(|b| b.hash.as_deref() == Some(target.hash.as_str())) {
+        return Ok(Applied {
+            object: target.reference,
+            change: Change::Unchanged,
+        });
+    }
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let after = target
+        .api
+        .patch(&target.reference.name, &params, &Patch::Apply(&target.object))
+        .await
+        .map_err(|e| {
+            let (message, code) = api_message(&e);
+            ClusterError::Apply {
+                object: target.reference.clone(),
+                message,
+                code,
+            }
+        })?;
     let change = classify(
-        before.as_ref().and_then(|b| b.metadata.resource_version.as_deref()),
+        before.map(|b| b.resource_version.as_deref().unwrap_or_default()),
         after.metadata.resource_version.as_deref(),
     );
     Ok(Applied {
-        object: reference,
+        object: target.reference,
         change,
     })
+}
+
+/// Applies one phase's objects, [`PARALLEL`] at a time, reporting them in order. Stops
+/// at the first failure.
+async fn apply_phase(
+    client: &Client,
+    resolver: &Resolver,
+    objects: Vec<DynamicObject>,
+    default_namespace: &str,
+    on_applied: &mut dyn FnMut(&Applied),
+) -> Result<Vec<Applied>, ClusterError> {
+    let targets = objects
+        .into_iter()
+        .map(|object| target(client, resolver, object, default_namespace))
+        .collect::<Result<Vec<_>, _>>()?;
+    let existing = existing(&targets).await?;
+    let mut applying = futures::stream::iter(targets)
+        .map(|target| {
+            let before = existing
+                .get(&target.list_key)
+                .and_then(|objects| objects.get(&target.reference.name));
+            apply_target(target, before)
+        })
+        .buffered(PARALLEL);
+    let mut report = Vec::new();
+    while let Some(applied) = applying.next().await {
+        let applied = applied?;
+        on_applied(&applied);
+        report.push(applied);
+    }
+    Ok(report)
 }
 
 /// Waits until every named CRD is Established, within `timeout` overall.
 pub(crate) async fn wait_for_crds(client: &Client, names: &[String], timeout: Duration) -> Result<(), ClusterError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let mut waiting: BTreeSet<String> = names.iter().cloned().collect();
-    let result = tokio::time::timeout(timeout, async {
-        for name in names {
-            await_condition(api.clone(), name, conditions::is_crd_established())
-                .await
-                .map_err(|e| ClusterError::Api {
-                    doing: format!("waiting for CRD `{name}`"),
-                    source: kube::Error::Service(Box::new(e)),
-                })?;
-            waiting.remove(name);
-        }
-        Ok(())
-    })
+    let waiting = std::sync::Mutex::new(names.iter().cloned().collect::<BTreeSet<String>>());
+    let result = tokio::time::timeout(
+        timeout,
+        futures::future::try_join_all(names.iter().map(|name| {
+            let (api, waiting) = (api.clone(), &waiting);
+            async move {
+                await_condition(api, name, conditions::is_crd_established())
+                    .await
+                    .map_err(|e| ClusterError::Api {
+                        doing: format!("waiting for CRD `{name}`"),
+                        source: kube::Error::Service(Box::new(e)),
+                    })?;
+                waiting.lock().expect("not poisoned").remove(name);
+                Ok::<_, ClusterError>(())
+            }
+        })),
+    )
     .await;
     match result {
-        Ok(done) => done,
+        Ok(done) => done.map(drop),
         Err(_) => Err(ClusterError::CrdTimeout {
-            names: waiting.into_iter().collect(),
+            names: waiting.into_inner().expect("not poisoned").into_iter().collect(),
             timeout,
         }),
     }
 }
 
-/// Applies `objects` in [`apply_order`]: CRDs, a wait until they are Established (at most
-/// `crd_timeout`), then Namespaces and the rest. Objects whose kind is namespaced but
-/// that name no namespace go into `default_namespace`. Stops at the first failure; the
-/// objects applied before it stay applied, so running again resumes.
+/// The group-versions and kind a CRD serves.
+fn crd_serves(crd: &DynamicObject) -> (Vec<String>, String) {
+    let spec = &crd.data["spec"];
+    let group = spec["group"].as_str().unwrap_or_default();
+    let versions = spec["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["served"].as_bool() != Some(false))
+        .filter_map(|v| v["name"].as_str())
+        .map(|version| format!("{group}/{version}"))
+        .collect();
+    (versions, spec["names"]["kind"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Applies `objects` by [`phase`], keeping their order within one: CRDs, a wait until the new ones are Established
+/// (at most `crd_timeout`), then Namespaces, the rest, and Applications. Objects whose
+/// kind is namespaced but that name no namespace go into `default_namespace`. Every kind
+/// must be served, or come from a CRD among `objects`, before anything is written.
+/// Stops at the first failure; the objects applied before it stay applied, so running
+/// again resumes.
 pub async fn apply_objects(
     client: &Client,
     objects: Vec<DynamicObject>,
@@ -323,40 +486,63 @@ pub async fn apply_objects(
     crd_timeout: Duration,
     on_applied: &mut dyn FnMut(&Applied),
 ) -> Result<Vec<Applied>, ClusterError> {
+    let mut phases: BTreeMap<u8, Vec<DynamicObject>> = BTreeMap::new();
+    for object in objects {
+        phases.entry(phase(&ObjectRef::of(&object))).or_default().push(object);
+    }
+    let crds = phases.remove(&0).unwrap_or_default();
+    let new_groups: BTreeSet<String> = crds
+        .iter()
+        .filter_map(|crd| crd.data["spec"]["group"].as_str().map(str::to_owned))
+        .collect();
+
     let mut resolver = Resolver::new(client.clone());
-    let mut report = Vec::new();
-    let (crds, rest): (Vec<_>, Vec<_>) = apply_order(objects)
-        .into_iter()
-        .partition(|o| phase(&ObjectRef::of(o)) == 0);
-    let mut crd_names = Vec::new();
-    let mut new_groups = BTreeSet::new();
-    for crd in crds {
-        new_groups.extend(crd.data["spec"]["group"].as_str().map(str::to_owned));
-        let applied = apply_one(client, &mut resolver, crd, default_namespace).await?;
-        on_applied(&applied);
-        crd_names.push(applied.object.name.clone());
-        report.push(applied);
+    let mut api_versions: BTreeSet<String> = phases
+        .values()
+        .flatten()
+        .chain(&crds)
+        .map(|o| ObjectRef::of(o).api_version)
+        .collect();
+    api_versions.extend(crds.iter().flat_map(|crd| crd_serves(crd).0));
+    resolver.discover(api_versions.iter().map(String::as_str)).await?;
+    // Refuse an unserved kind before the first write, unless a CRD here will serve it.
+    for object in phases.values().flatten() {
+        let reference = ObjectRef::of(object);
+        if !new_groups.contains(reference.group()) && resolver.lookup(&reference.api_version, &reference.kind).is_none()
+        {
+            return Err(ClusterError::UnknownKind { object: reference });
+        }
     }
-    if !crd_names.is_empty() {
-        wait_for_crds(client, &crd_names, crd_timeout).await?;
-        resolver.forget_absent();
-    }
-    let deadline = tokio::time::Instant::now() + crd_timeout;
-    for object in rest {
-        let applied = loop {
-            match apply_one(client, &mut resolver, object.clone(), default_namespace).await {
-                // Discovery can lag a moment behind a CRD becoming Established.
-                Err(ClusterError::UnknownKind { object })
-                    if new_groups.contains(object.group()) && tokio::time::Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    resolver.forget_absent();
-                }
-                other => break other?,
+
+    // A CRD whose kind discovery already serves is Established: no need to wait for it.
+    let waiting: Vec<String> = crds
+        .iter()
+        .filter(|crd| {
+            let (versions, kind) = crd_serves(crd);
+            !versions.iter().any(|v| resolver.lookup(v, &kind).is_some())
+        })
+        .map(|crd| crd.name_any())
+        .collect();
+    let mut report = apply_phase(client, &resolver, crds, default_namespace, on_applied).await?;
+    if !waiting.is_empty() {
+        wait_for_crds(client, &waiting, crd_timeout).await?;
+        // Discovery can lag a moment behind a CRD becoming Established.
+        let deadline = tokio::time::Instant::now() + crd_timeout;
+        loop {
+            resolver.forget_absent();
+            resolver.discover(api_versions.iter().map(String::as_str)).await?;
+            let served = phases.values().flatten().all(|object| {
+                let reference = ObjectRef::of(object);
+                resolver.lookup(&reference.api_version, &reference.kind).is_some()
+            });
+            if served || tokio::time::Instant::now() >= deadline {
+                break;
             }
-        };
-        on_applied(&applied);
-        report.push(applied);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    for (_, objects) in phases {
+        report.extend(apply_phase(client, &resolver, objects, default_namespace, on_applied).await?);
     }
     Ok(report)
 }
@@ -374,8 +560,8 @@ mod tests {
     }
 
     #[test]
-    fn orders_crds_then_namespaces_then_the_rest_keeping_manifest_order() {
-        let ordered = apply_order(vec![
+    fn orders_crds_then_namespaces_then_the_rest_then_applications() {
+        let mut ordered = vec![
             object("argoproj.io/v1alpha1", "Application", "root"),
             object("v1", "ConfigMap", "a"),
             object("v1", "Namespace", "argocd"),
@@ -385,15 +571,16 @@ mod tests {
                 "applications.argoproj.io",
             ),
             object("apps/v1", "Deployment", "b"),
-        ]);
+        ];
+        ordered.sort_by_key(|o| phase(&ObjectRef::of(o)));
         assert_eq!(
             kinds(&ordered),
             [
                 "CustomResourceDefinition",
                 "Namespace",
-                "Application",
                 "ConfigMap",
-                "Deployment"
+                "Deployment",
+                "Application"
             ]
         );
     }
@@ -417,8 +604,20 @@ mod tests {
     }
 
     #[test]
+    fn the_applied_hash_follows_the_content() {
+        let a = object("v1", "ConfigMap", "a");
+        assert_eq!(applied_hash(&a), applied_hash(&a.clone()));
+        assert_ne!(applied_hash(&a), applied_hash(&object("v1", "ConfigMap", "b")));
+        assert_eq!(applied_hash(&a).len(), 32);
+    }
+
+    #[test]
     fn reads_the_argocd_install_manifest() {
-        let text = fs_err::read_to_string("../shared/crds/argocd-install/install.yaml").unwrap();
+        let text = fs_err::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/crds/argocd-install/install.yaml"
+        ))
+        .unwrap();
         let objects = parse_manifest(&text, "install.yaml").unwrap();
         assert_eq!(objects.len(), 59);
         let refs: Vec<_> = objects.iter().map(ObjectRef::of).collect();

@@ -1,10 +1,12 @@
 //! `gitgen bootstrap`: from an empty cluster (or one with an Argo CD of its own) to Argo
 //! CD watching the course repository.
 //!
-//! Steps, each safe to run again: preflight (the API server answers, is at least
-//! [`MINIMUM_VERSION`], and SelfSubjectAccessReviews allow what follows); the Secrets
-//! lessons declare (random values made once, never rotated); Argo CD from the manifest
-//! the caller passes, into namespace `argocd`, with the `argoproj.io/Application` health
+//! Steps, each safe to run again: [`preflight`] (the API server answers, is at least
+//! [`MINIMUM_VERSION`], and SelfSubjectAccessReviews allow what follows), which the
+//! caller runs first, before it fetches the manifest; the Secrets lessons declare (random
+//! values made once, never rotated); Argo CD from the manifest the caller passes, into
+//! the namespace `gitgen.yaml` names (`argocd.namespace`; the manifest's RBAC subjects are
+//! moved there, as `kustomize`'s namespace transformer does), with the `argoproj.io/Application` health
 //! check merged into `argocd-cm`; the repository credentials Secret; the caller's
 //! AppProjects and root Application; and, only when asked, a wait until the lessons
 //! converge.
@@ -30,7 +32,7 @@ use kube::{Client, ResourceExt};
 
 use super::apply::{self, Applied, Change, ObjectRef};
 use super::status::{AppRow, watch_applications};
-use super::{ARGOCD_NAMESPACE, ClusterError, FIELD_MANAGER, api_message};
+use super::{ClusterError, FIELD_MANAGER, api_message, causes};
 
 /// The oldest Kubernetes gitgen bootstraps: 1.25, where Pod Security admission (which the
 /// course's lessons and `validate --server` rely on) became GA and PodSecurityPolicy was
@@ -91,6 +93,8 @@ pub struct WaitPlan {
 /// Everything bootstrap needs, resolved by the caller.
 #[derive(Debug, Clone)]
 pub struct BootstrapPlan {
+    /// The namespace Argo CD is installed into (`argocd.namespace` in `gitgen.yaml`).
+    pub argocd_namespace: String,
     /// The Argo CD install manifest (upstream `install.yaml`), as text.
     pub argocd_manifest: String,
     /// Where that text came from, for messages.
@@ -144,28 +148,39 @@ impl BootstrapReport {
     }
 }
 
-/// Runs the bootstrap described by `plan`; see the module documentation.
+/// Proof that [`preflight`] passed, so [`bootstrap`] cannot run without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preflighted {
+    /// The API server's `gitVersion`.
+    pub server_version: String,
+}
+
+/// Runs the bootstrap described by `plan`, once [`preflight`] passed; see the module
+/// documentation.
 pub async fn bootstrap(
     client: &Client,
+    preflighted: Preflighted,
     plan: &BootstrapPlan,
     progress: &mut dyn FnMut(BootstrapEvent),
 ) -> Result<BootstrapReport, ClusterError> {
-    let server_version = preflight(client).await?;
+    let Preflighted { server_version } = preflighted;
     progress(BootstrapEvent::PreflightPassed {
         server_version: server_version.clone(),
     });
+    let namespace = plan.argocd_namespace.as_str();
 
-    let adopted = detect_adoption(client).await?;
+    let adopted = detect_adoption(client, namespace).await?;
     if let Some(reason) = &adopted {
         progress(BootstrapEvent::Adopting { reason: reason.clone() });
     }
 
     // Read everything before the first write, so a malformed input changes nothing.
     let mut objects = apply::parse_manifest(&plan.argocd_manifest, &plan.argocd_manifest_origin)?;
-    objects.insert(0, namespace_object(ARGOCD_NAMESPACE));
-    add_application_health_check(&mut objects);
+    move_rbac_subjects(&mut objects, namespace);
+    objects.insert(0, namespace_object(namespace));
+    add_application_health_check(&mut objects, namespace);
     if let Some(credentials) = &plan.repo_credentials {
-        objects.push(repository_secret(credentials));
+        objects.push(repository_secret(credentials, namespace));
     }
     for value in &plan.root_objects {
         objects.push(
@@ -185,20 +200,13 @@ pub async fn bootstrap(
             report.push(applied);
         }
     }
-    // Argo CD, its configuration and credentials, then the AppProjects and root Application
-    // last (they come last in manifest order, and their CRDs are waited for first).
-    report.extend(apply::apply_objects(client, objects, ARGOCD_NAMESPACE, plan.crd_timeout, &mut on_applied).await?);
+    // Argo CD, its configuration and credentials, the AppProjects, and the root
+    // Application last (see `apply::phase`).
+    report.extend(apply::apply_objects(client, objects, namespace, plan.crd_timeout, &mut on_applied).await?);
 
     if let Some(wait) = &plan.wait {
         let mut on_update = |rows: &[AppRow]| progress(BootstrapEvent::Applications(rows.to_vec()));
-        watch_applications(
-            client,
-            ARGOCD_NAMESPACE,
-            &wait.applications,
-            wait.timeout,
-            &mut on_update,
-        )
-        .await?;
+        watch_applications(client, namespace, &wait.applications, wait.timeout, &mut on_update).await?;
     }
     Ok(BootstrapReport {
         server_version,
@@ -208,35 +216,44 @@ pub async fn bootstrap(
 }
 
 /// Checks that the API server answers, is recent enough, and lets the current user do
-/// what bootstrap does. Returns the server's `gitVersion`.
-pub async fn preflight(client: &Client) -> Result<String, ClusterError> {
+/// what bootstrap does with Argo CD in `argocd_namespace`.
+pub async fn preflight(client: &Client, argocd_namespace: &str) -> Result<Preflighted, ClusterError> {
     let info = client
         .apiserver_version()
         .await
-        .map_err(|source| ClusterError::Unreachable { source })?;
+        .map_err(|source| ClusterError::Unreachable { cause: causes(&source) })?;
     check_version(&info)?;
     let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
-    let mut denied = Vec::new();
-    for permission in REQUIRED_PERMISSIONS {
-        let review = reviews
-            .create(&PostParams::default(), &permission.review())
-            .await
-            .map_err(|source| ClusterError::Api {
-                doing: "asking what the current user may do (SelfSubjectAccessReview)".into(),
-                source,
-            })?;
-        if !review.status.is_some_and(|s| s.allowed) {
-            denied.push(permission.to_string());
+    let permissions = required_permissions(argocd_namespace);
+    let answers = futures::future::try_join_all(permissions.iter().map(|permission| {
+        let reviews = reviews.clone();
+        async move {
+            reviews
+                .create(&PostParams::default(), &permission.review())
+                .await
+                .map_err(|source| ClusterError::Api {
+                    doing: "asking what the current user may do (SelfSubjectAccessReview)".into(),
+                    source,
+                })
         }
-    }
+    }))
+    .await?;
+    let denied: Vec<String> = permissions
+        .iter()
+        .zip(answers)
+        .filter(|(_, review)| !review.status.as_ref().is_some_and(|s| s.allowed))
+        .map(|(permission, _)| permission.to_string())
+        .collect();
     if !denied.is_empty() {
         return Err(ClusterError::Forbidden { denied });
     }
-    Ok(info.git_version)
+    Ok(Preflighted {
+        server_version: info.git_version,
+    })
 }
 
 /// One permission bootstrap needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permission {
     /// `create`, `patch`.
     pub verb: &'static str,
@@ -245,7 +262,7 @@ pub struct Permission {
     /// Plural resource name.
     pub resource: &'static str,
     /// The namespace, for namespaced resources.
-    pub namespace: Option<&'static str>,
+    pub namespace: Option<String>,
 }
 
 impl Permission {
@@ -256,7 +273,7 @@ impl Permission {
                     verb: Some(self.verb.into()),
                     group: Some(self.group.into()),
                     resource: Some(self.resource.into()),
-                    namespace: self.namespace.map(Into::into),
+                    namespace: self.namespace.clone(),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -272,7 +289,7 @@ impl fmt::Display for Permission {
             "" => self.resource.to_owned(),
             group => format!("{}.{group}", self.resource),
         };
-        match self.namespace {
+        match &self.namespace {
             Some(ns) => write!(f, "{} `{resource}` in namespace `{ns}`", self.verb),
             None => write!(f, "{} `{resource}`", self.verb),
         }
@@ -282,56 +299,30 @@ impl fmt::Display for Permission {
 /// What bootstrap does, as permissions: install CRDs, cluster RBAC and namespaces, and
 /// apply Argo CD's objects, Secrets and Applications in its namespace. (Server-side
 /// apply of an object that exists is a `patch`; of one that does not, a `create`.)
-pub const REQUIRED_PERMISSIONS: &[Permission] = &[
-    Permission {
-        verb: "create",
-        group: "apiextensions.k8s.io",
-        resource: "customresourcedefinitions",
+pub fn required_permissions(argocd_namespace: &str) -> Vec<Permission> {
+    let cluster = |verb, group, resource| Permission {
+        verb,
+        group,
+        resource,
         namespace: None,
-    },
-    Permission {
-        verb: "create",
-        group: "",
-        resource: "namespaces",
-        namespace: None,
-    },
-    Permission {
-        verb: "create",
-        group: "rbac.authorization.k8s.io",
-        resource: "clusterroles",
-        namespace: None,
-    },
-    Permission {
-        verb: "create",
-        group: "rbac.authorization.k8s.io",
-        resource: "clusterrolebindings",
-        namespace: None,
-    },
-    Permission {
-        verb: "patch",
-        group: "apps",
-        resource: "deployments",
-        namespace: Some(ARGOCD_NAMESPACE),
-    },
-    Permission {
-        verb: "patch",
-        group: "",
-        resource: "configmaps",
-        namespace: Some(ARGOCD_NAMESPACE),
-    },
-    Permission {
-        verb: "create",
-        group: "",
-        resource: "secrets",
-        namespace: Some(ARGOCD_NAMESPACE),
-    },
-    Permission {
-        verb: "patch",
-        group: "argoproj.io",
-        resource: "applications",
-        namespace: Some(ARGOCD_NAMESPACE),
-    },
-];
+    };
+    let argocd = |verb, group, resource| Permission {
+        verb,
+        group,
+        resource,
+        namespace: Some(argocd_namespace.to_owned()),
+    };
+    vec![
+        cluster("create", "apiextensions.k8s.io", "customresourcedefinitions"),
+        cluster("create", "", "namespaces"),
+        cluster("create", "rbac.authorization.k8s.io", "clusterroles"),
+        cluster("create", "rbac.authorization.k8s.io", "clusterrolebindings"),
+        argocd("patch", "apps", "deployments"),
+        argocd("patch", "", "configmaps"),
+        argocd("create", "", "secrets"),
+        argocd("patch", "argoproj.io", "applications"),
+    ]
+}
 
 /// Refuses servers older than [`MINIMUM_VERSION`]. Minor versions such as `28+` (GKE,
 /// EKS) count by their digits.
@@ -363,8 +354,8 @@ pub fn check_version(info: &Info) -> Result<(), ClusterError> {
 }
 
 /// Looks for an Argo CD that gitgen did not install; see the module documentation.
-async fn detect_adoption(client: &Client) -> Result<Option<String>, ClusterError> {
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ARGOCD_NAMESPACE);
+async fn detect_adoption(client: &Client, namespace: &str) -> Result<Option<String>, ClusterError> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let existing = deployments
         .get_opt("argocd-server")
         .await
@@ -378,11 +369,15 @@ async fn detect_adoption(client: &Client) -> Result<Option<String>, ClusterError
         .iter()
         .filter_map(|m| m.manager.clone())
         .collect();
-    adoption(&managers, existing.labels())
+    adoption(&managers, existing.labels(), namespace)
 }
 
 /// Decides about an existing `argocd-server` Deployment from its field managers and labels.
-pub fn adoption(managers: &[String], labels: &BTreeMap<String, String>) -> Result<Option<String>, ClusterError> {
+pub fn adoption(
+    managers: &[String],
+    labels: &BTreeMap<String, String>,
+    namespace: &str,
+) -> Result<Option<String>, ClusterError> {
     if managers.iter().any(|m| m == FIELD_MANAGER) {
         return Ok(None);
     }
@@ -392,7 +387,7 @@ pub fn adoption(managers: &[String], labels: &BTreeMap<String, String>) -> Resul
             .map_or(String::new(), |r| format!(" (release `{r}`)"));
         return Err(ClusterError::AdoptionRefused {
             reason: format!(
-                "Helm manages `argocd-server` in namespace `{ARGOCD_NAMESPACE}`{release}, and the next `helm upgrade` would undo gitgen's changes"
+                "Helm manages `argocd-server` in namespace `{namespace}`{release}, and the next `helm upgrade` would undo gitgen's changes"
             ),
         });
     }
@@ -402,8 +397,25 @@ pub fn adoption(managers: &[String], labels: &BTreeMap<String, String>) -> Resul
         managers.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
     };
     Ok(Some(format!(
-        "Argo CD in namespace `{ARGOCD_NAMESPACE}` was installed by {by}; gitgen takes over the fields its manifest sets and leaves the rest alone"
+        "Argo CD in namespace `{namespace}` was installed by {by}; gitgen takes over the fields its manifest sets and leaves the rest alone"
     )))
+}
+
+/// Points the manifest's (Cluster)RoleBindings at the ServiceAccounts in `namespace`:
+/// upstream `install.yaml` names namespace `argocd` in their subjects.
+fn move_rbac_subjects(objects: &mut [DynamicObject], namespace: &str) {
+    for object in objects {
+        let reference = ObjectRef::of(object);
+        if reference.group() != "rbac.authorization.k8s.io" || !reference.kind.ends_with("RoleBinding") {
+            continue;
+        }
+        let subjects = object.data.get_mut("subjects").and_then(|s| s.as_array_mut());
+        for subject in subjects.into_iter().flatten() {
+            if subject["kind"] == "ServiceAccount" && subject.get("namespace").is_some() {
+                subject["namespace"] = namespace.into();
+            }
+        }
+    }
 }
 
 fn namespace_object(name: &str) -> DynamicObject {
@@ -414,7 +426,7 @@ fn namespace_object(name: &str) -> DynamicObject {
 /// Adds the Application health check to the manifest's `argocd-cm`, or adds an
 /// `argocd-cm` that holds only that key. Either way one apply owns it, so a second run
 /// does not remove and re-add it, and server-side apply leaves other keys alone.
-pub fn add_application_health_check(objects: &mut Vec<DynamicObject>) {
+pub fn add_application_health_check(objects: &mut Vec<DynamicObject>, namespace: &str) {
     let found = objects.iter_mut().find(|o| {
         let r = ObjectRef::of(o);
         r.api_version == "v1" && r.kind == "ConfigMap" && r.name == "argocd-cm"
@@ -423,7 +435,7 @@ pub fn add_application_health_check(objects: &mut Vec<DynamicObject>) {
         Some(config_map) => config_map,
         None => {
             objects.push(
-                apply::to_object(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argocd-cm", "namespace": ARGOCD_NAMESPACE}}))
+                apply::to_object(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argocd-cm", "namespace": namespace}}))
                     .expect("a well-formed ConfigMap"),
             );
             objects.last_mut().expect("just pushed")
@@ -440,7 +452,7 @@ pub fn add_application_health_check(objects: &mut Vec<DynamicObject>) {
 }
 
 /// The Secret Argo CD reads repository credentials from.
-fn repository_secret(credentials: &RepoCredentials) -> DynamicObject {
+fn repository_secret(credentials: &RepoCredentials, namespace: &str) -> DynamicObject {
     let data = [
         ("type", "git"),
         ("url", &credentials.url),
@@ -453,7 +465,7 @@ fn repository_secret(credentials: &RepoCredentials) -> DynamicObject {
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(REPOSITORY_SECRET.into()),
-            namespace: Some(ARGOCD_NAMESPACE.into()),
+            namespace: Some(namespace.into()),
             labels: Some([("argocd.argoproj.io/secret-type".to_owned(), "repository".to_owned())].into()),
             ..Default::default()
         },
@@ -655,9 +667,9 @@ mod tests {
             username: "u".into(),
             password: "p".into(),
         };
-        let secret = repository_secret(&credentials);
+        let secret = repository_secret(&credentials, "argocd-course");
         assert_eq!(secret.labels()["argocd.argoproj.io/secret-type"], "repository");
-        assert_eq!(secret.metadata.namespace.as_deref(), Some("argocd"));
+        assert_eq!(secret.metadata.namespace.as_deref(), Some("argocd-course"));
         assert_eq!(secret.data["data"]["password"], "cA==", "base64 of `p`");
     }
 
@@ -668,7 +680,7 @@ mod tests {
             "m.yaml",
         )
         .unwrap();
-        add_application_health_check(&mut objects);
+        add_application_health_check(&mut objects, "argocd");
         assert_eq!(objects.len(), 1);
         let data = &objects[0].data["data"];
         assert_eq!(data["url"], "https://argocd.example");
@@ -683,18 +695,51 @@ mod tests {
     #[test]
     fn adds_an_argocd_cm_when_the_manifest_has_none() {
         let mut objects = Vec::new();
-        add_application_health_check(&mut objects);
-        assert_eq!(ObjectRef::of(&objects[0]).to_string(), "ConfigMap argocd/argocd-cm");
+        add_application_health_check(&mut objects, "argocd-course");
+        assert_eq!(
+            ObjectRef::of(&objects[0]).to_string(),
+            "ConfigMap argocd-course/argocd-cm"
+        );
+    }
+
+    #[test]
+    fn moves_the_install_manifests_rbac_subjects_into_the_configured_namespace() {
+        let mut objects = apply::parse_manifest(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: argocd-server}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: argocd-server}\nsubjects:\n- {kind: ServiceAccount, name: argocd-server, namespace: argocd}\n- {kind: Group, name: admins, apiGroup: rbac.authorization.k8s.io}\n",
+            "install.yaml",
+        )
+        .unwrap();
+        move_rbac_subjects(&mut objects, "argocd-course");
+        let subjects = &objects[0].data["subjects"];
+        assert_eq!(subjects[0]["namespace"], "argocd-course");
+        assert!(subjects[1].get("namespace").is_none(), "a Group has no namespace");
+    }
+
+    #[test]
+    fn asks_for_permissions_in_the_configured_argocd_namespace() {
+        let shown: Vec<String> = required_permissions("argocd-course")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            shown.contains(&"patch `applications.argoproj.io` in namespace `argocd-course`".to_owned()),
+            "{shown:?}"
+        );
     }
 
     #[test]
     fn adopts_an_argocd_installed_by_kubectl_and_says_so() {
-        let reason = adoption(&["kubectl-client-side-apply".into()], &BTreeMap::new())
+        let reason = adoption(&["kubectl-client-side-apply".into()], &BTreeMap::new(), "argocd")
             .unwrap()
             .unwrap();
         assert!(reason.contains("`kubectl-client-side-apply`"), "{reason}");
         assert_eq!(
-            adoption(&["gitgen".into(), "kube-controller-manager".into()], &BTreeMap::new()).unwrap(),
+            adoption(
+                &["gitgen".into(), "kube-controller-manager".into()],
+                &BTreeMap::new(),
+                "argocd"
+            )
+            .unwrap(),
             None
         );
     }
@@ -706,7 +751,7 @@ mod tests {
             ("app.kubernetes.io/instance".to_owned(), "argo".to_owned()),
         ]
         .into();
-        let err = adoption(&["helm".into()], &labels).unwrap_err();
+        let err = adoption(&["helm".into()], &labels, "argocd").unwrap_err();
         assert!(err.to_string().contains("release `argo`"), "{err}");
         assert!(err.hint().is_some());
     }

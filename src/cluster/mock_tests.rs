@@ -20,8 +20,14 @@ fn root_application() -> serde_json::Value {
            "spec": {"project": "course", "source": {"repoURL": "https://git.example/course.git", "path": "argocd/kind"}}})
 }
 
+const INSTALL_YAML: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/crds/argocd-install/install.yaml"
+);
+
 fn plan(manifest: &str) -> BootstrapPlan {
     BootstrapPlan {
+        argocd_namespace: "argocd".into(),
         argocd_manifest: manifest.to_owned(),
         argocd_manifest_origin: "install.yaml".into(),
         repo_credentials: Some(RepoCredentials {
@@ -42,6 +48,16 @@ fn plan(manifest: &str) -> BootstrapPlan {
         crd_timeout: Duration::from_secs(5),
         wait: None,
     }
+}
+
+/// Preflight, then bootstrap, as `gitgen bootstrap` does.
+async fn run(
+    client: &kube::Client,
+    plan: &BootstrapPlan,
+    progress: &mut dyn FnMut(BootstrapEvent),
+) -> Result<BootstrapReport, ClusterError> {
+    let preflighted = preflight(client, &plan.argocd_namespace).await?;
+    bootstrap(client, preflighted, plan, progress).await
 }
 
 fn position(log: &[String], needle: &str) -> usize {
@@ -69,8 +85,8 @@ async fn applies_crds_before_their_objects_and_namespaces_before_namespaced_obje
         [
             "CustomResourceDefinition applications.argoproj.io",
             "Namespace argocd",
-            "Application argocd/root",
-            "ConfigMap argocd/settings"
+            "ConfigMap argocd/settings",
+            "Application argocd/root"
         ]
     );
     let writes = state.lock().unwrap().writes();
@@ -79,10 +95,10 @@ async fn applies_crds_before_their_objects_and_namespaces_before_namespaced_obje
         [
             "PATCH /apis/apiextensions.k8s.io/v1/customresourcedefinitions/applications.argoproj.io",
             "PATCH /api/v1/namespaces/argocd",
-            "PATCH /apis/argoproj.io/v1alpha1/namespaces/argocd/applications/root",
             "PATCH /api/v1/namespaces/argocd/configmaps/settings",
+            "PATCH /apis/argoproj.io/v1alpha1/namespaces/argocd/applications/root",
         ],
-        "the ConfigMap without a namespace lands in the default namespace"
+        "the ConfigMap without a namespace lands in the default namespace; the Application comes last"
     );
     let log = state.lock().unwrap().log.clone();
     assert!(
@@ -163,11 +179,9 @@ async fn an_unserved_kind_is_an_error_naming_the_object_and_the_crds_to_install(
 #[tokio::test]
 async fn bootstrap_installs_argocd_then_the_root_objects_and_a_second_run_changes_nothing() {
     let (client, state) = fake::client(Scenario::Empty);
-    let manifest = fs_err::read_to_string("../shared/crds/argocd-install/install.yaml").unwrap();
+    let manifest = fs_err::read_to_string(INSTALL_YAML).unwrap();
     let mut events = Vec::new();
-    let report = bootstrap(&client, &plan(&manifest), &mut |e| events.push(e))
-        .await
-        .unwrap();
+    let report = run(&client, &plan(&manifest), &mut |e| events.push(e)).await.unwrap();
 
     assert_eq!(report.server_version, "v1.30.0");
     assert_eq!(report.adopted, None);
@@ -203,15 +217,13 @@ async fn bootstrap_installs_argocd_then_the_root_objects_and_a_second_run_change
             "argocd/kind"
         );
         let writes = state.writes();
-        let last = writes.len() - 1;
-        assert!(
-            writes[last].ends_with("/applications/root") && writes[last - 1].ends_with("/appprojects/course"),
-            "{writes:#?}"
-        );
+        assert!(writes[writes.len() - 1].ends_with("/applications/root"), "{writes:#?}");
+        assert!(position(&writes, "/appprojects/course") < writes.len() - 1);
     }
+    let writes_before = state.lock().unwrap().writes().len();
     let password = state.lock().unwrap().objects["/secrets/lesson-db/db"]["data"]["password"].clone();
 
-    let again = bootstrap(&client, &plan(&manifest), &mut |_| {}).await.unwrap();
+    let again = run(&client, &plan(&manifest), &mut |_| {}).await.unwrap();
     assert!(
         !again.changed_anything(),
         "{:?}",
@@ -226,12 +238,75 @@ async fn bootstrap_installs_argocd_then_the_root_objects_and_a_second_run_change
         password,
         "never rotated"
     );
+    assert_eq!(
+        state.lock().unwrap().writes().len(),
+        writes_before,
+        "the second run finds every object as it applied it and writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn bootstrap_installs_into_the_argocd_namespace_of_the_settings() {
+    let (client, state) = fake::client(Scenario::Empty);
+    let manifest = fs_err::read_to_string(INSTALL_YAML).unwrap();
+    let mut plan = BootstrapPlan {
+        argocd_namespace: "argocd-course".into(),
+        ..plan(&manifest)
+    };
+    // Rendered with `argocd.namespace: argocd-course`, as render does.
+    plan.root_objects[1]["metadata"]["namespace"] = "argocd-course".into();
+    run(&client, &plan, &mut |_| {}).await.unwrap();
+    let state = state.lock().unwrap();
+    assert!(state.objects.contains_key("/namespaces//argocd-course"));
+    assert!(
+        state
+            .objects
+            .contains_key("apps/deployments/argocd-course/argocd-server")
+    );
+    assert!(state.objects.contains_key("/configmaps/argocd-course/argocd-cm"));
+    assert!(state.objects.contains_key("/secrets/argocd-course/gitgen-repository"));
+    assert!(
+        !state.objects.keys().any(|k| k.contains("/argocd/")),
+        "nothing lands in `argocd`"
+    );
+    let binding = &state.objects["rbac.authorization.k8s.io/clusterrolebindings//argocd-server"];
+    assert_eq!(binding["subjects"][0]["namespace"], "argocd-course");
+    assert!(
+        state.log.iter().any(|l| l.contains("selfsubjectaccessreviews")),
+        "preflight ran"
+    );
+}
+
+#[tokio::test]
+async fn an_object_changed_since_gitgens_apply_is_applied_again_and_reported_configured() {
+    let (client, state) = fake::client(Scenario::Empty);
+    let manifest = "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: web}\ndata: {k: v}\n";
+    let apply = async || {
+        apply_objects(
+            &client,
+            parse_manifest(manifest, "m").unwrap(),
+            "default",
+            Duration::from_secs(5),
+            &mut |_| {},
+        )
+        .await
+    };
+    apply().await.unwrap();
+    state.lock().unwrap().objects.get_mut("/configmaps/web/a").unwrap()["metadata"]["annotations"]
+        [APPLIED_HASH_ANNOTATION] = "edited".into();
+    let again = apply().await.unwrap();
+    assert_eq!(again[0].change, Change::Unchanged);
+    assert_eq!(
+        again[1].change,
+        Change::Configured,
+        "the hash no longer matches, so gitgen applies"
+    );
 }
 
 #[tokio::test]
 async fn a_forbidden_preflight_stops_before_any_write_and_hints_at_cluster_admin() {
     let (client, state) = fake::client(Scenario::CannotCreateCrds);
-    let err = bootstrap(&client, &plan(CRD), &mut |_| {}).await.unwrap_err();
+    let err = run(&client, &plan(CRD), &mut |_| {}).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "you may not create `customresourcedefinitions.apiextensions.k8s.io`"
@@ -244,7 +319,7 @@ async fn a_forbidden_preflight_stops_before_any_write_and_hints_at_cluster_admin
 async fn bootstrap_adopts_an_argocd_installed_by_kubectl_and_says_so() {
     let (client, _state) = fake::client(Scenario::ArgoCdInstalledByKubectl);
     let mut adopting = None;
-    let report = bootstrap(&client, &plan(CRD), &mut |e| {
+    let report = run(&client, &plan(CRD), &mut |e| {
         if let BootstrapEvent::Adopting { reason } = e {
             adopting = Some(reason);
         }
@@ -279,6 +354,7 @@ async fn dry_run_reports_rejections_missing_kinds_and_missing_namespaces_by_orig
             file: format!("generated/{lesson}/all.yaml").into(),
         },
         object: value,
+        namespace: "default".into(),
     };
     let objects = [
         object(
@@ -298,7 +374,9 @@ async fn dry_run_reports_rejections_missing_kinds_and_missing_namespaces_by_orig
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "not-yet"}}),
         ),
     ];
-    let report = dry_run(&client, &objects, "default").await.unwrap();
+    let report = dry_run(&client, &objects, &crate::validate::CrdSchemas::default())
+        .await
+        .unwrap();
     assert_eq!(report.accepted, 1);
     assert_eq!(report.rejections.len(), 1);
     let rejection = &report.rejections[0];
@@ -318,7 +396,53 @@ async fn dry_run_reports_rejections_missing_kinds_and_missing_namespaces_by_orig
     assert!(report.missing_kinds[0].lessons.contains("autoscaling"));
     assert_eq!(report.unverified.len(), 1);
     assert!(report.unverified[0].reason.contains("`not-yet`"));
+    assert!(report.created_namespaces.is_empty());
     assert!(!report.passed());
+}
+
+#[tokio::test]
+async fn dry_run_on_a_fresh_cluster_creates_the_lessons_namespaces_and_checks_unserved_kinds_against_their_crds() {
+    let (client, state) = fake::client(Scenario::Empty);
+    let object = |value: serde_json::Value| ServerObject {
+        origin: Origin {
+            lesson: "autoscaling".into(),
+            file: "generated/autoscaling/all.yaml".into(),
+        },
+        object: value,
+        namespace: "scaling".into(),
+    };
+    let objects = [
+        object(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "scaling", "labels": {"pod-security.kubernetes.io/enforce": "baseline"}}}),
+        ),
+        object(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})),
+        object(
+            json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "ok"}, "spec": {"replicas": 1}}),
+        ),
+        object(
+            json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "bad"}, "spec": {"replicas": "one"}}),
+        ),
+    ];
+    let schemas = crate::validate::CrdSchemas::from_documents([json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "scaledobjects.keda.sh"},
+        "spec": {"group": "keda.sh", "scope": "Namespaced", "names": {"kind": "ScaledObject", "plural": "scaledobjects"},
+                 "versions": [{"name": "v1alpha1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                     "type": "object", "properties": {"spec": {"type": "object", "properties": {"replicas": {"type": "integer"}}}}}}}]}
+    })])
+    .unwrap();
+    let report = dry_run(&client, &objects, &schemas).await.unwrap();
+    assert_eq!(report.created_namespaces, ["scaling"]);
+    assert_eq!(
+        state.lock().unwrap().objects["/namespaces//scaling"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "baseline",
+        "the lesson's own Namespace, labels and all"
+    );
+    assert_eq!((report.accepted, report.checked_offline), (2, 1), "{report:#?}");
+    assert_eq!(report.rejections.len(), 1, "{report:#?}");
+    assert_eq!(report.rejections[0].object.name, "bad");
+    assert!(report.rejections[0].message.contains("CRD schema"));
+    assert!(report.missing_kinds.is_empty() && report.unverified.is_empty());
 }
 
 #[tokio::test]

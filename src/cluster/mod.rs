@@ -20,9 +20,10 @@ mod fake;
 #[cfg(test)]
 mod mock_tests;
 
-pub use apply::{Applied, Change, ObjectRef, apply_objects, parse_manifest};
+pub use apply::{APPLIED_HASH_ANNOTATION, Applied, Change, ObjectRef, apply_objects, parse_manifest};
 pub use bootstrap::{
-    BootstrapEvent, BootstrapPlan, BootstrapReport, ClusterSecretSpec, RepoCredentials, WaitPlan, bootstrap,
+    BootstrapEvent, BootstrapPlan, BootstrapReport, ClusterSecretSpec, Preflighted, RepoCredentials, WaitPlan,
+    bootstrap, preflight,
 };
 pub use status::{
     AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, render_table, watch_applications,
@@ -32,53 +33,65 @@ pub use validate::{DryRunReport, MissingKind, Origin, Rejection, ServerObject, U
 /// The field manager of every server-side apply gitgen makes.
 pub const FIELD_MANAGER: &str = "gitgen";
 
-/// The namespace Argo CD is installed into; the upstream manifest's ClusterRoleBindings
-/// name it, so it is not a parameter.
-pub const ARGOCD_NAMESPACE: &str = "argocd";
-
 /// Builds a client the way kubectl does: `kubeconfig` (like `--kubeconfig`) or else
 /// `$KUBECONFIG` or `~/.kube/config`, then the in-cluster service account; `context`
 /// (like `--context`) picks a context other than the current one.
 pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<kube::Client, ClusterError> {
+    // `KUBECONFIG` naming one file is that file, as for kubectl; read like `--kubeconfig`,
+    // its errors name it once (kube's own quote it debug-formatted inside its message).
+    let from_env = std::env::var_os("KUBECONFIG")
+        .filter(|v| !v.is_empty() && std::env::split_paths(v).count() == 1)
+        .map(PathBuf::from);
+    let kubeconfig = kubeconfig.map(Path::to_owned).or(from_env);
+    let failed = |source: &dyn std::error::Error| ClusterError::Kubeconfig {
+        path: kubeconfig.clone(),
+        context: context.map(str::to_owned),
+        // With a path of our own to name, kube's message adds nothing but its cause.
+        message: match kubeconfig {
+            Some(_) => root_cause(source),
+            None => causes(source),
+        },
+    };
     let options = kube::config::KubeConfigOptions {
         context: context.map(str::to_owned),
         ..Default::default()
     };
-    let config = match kubeconfig {
+    let config = match &kubeconfig {
         Some(path) => {
-            let file = kube::config::Kubeconfig::read_from(path).map_err(|source| ClusterError::Kubeconfig {
-                path: Some(path.to_owned()),
-                context: context.map(str::to_owned),
-                message: source.to_string(),
-            })?;
+            let file = kube::config::Kubeconfig::read_from(path).map_err(|e| failed(&e))?;
             kube::Config::from_custom_kubeconfig(file, &options)
                 .await
-                .map_err(|source| ClusterError::Kubeconfig {
-                    path: Some(path.to_owned()),
-                    context: context.map(str::to_owned),
-                    message: source.to_string(),
-                })?
+                .map_err(|e| failed(&e))?
         }
-        None if context.is_some() => {
-            kube::Config::from_kubeconfig(&options)
-                .await
-                .map_err(|source| ClusterError::Kubeconfig {
-                    path: None,
-                    context: context.map(str::to_owned),
-                    message: source.to_string(),
-                })?
-        }
-        None => kube::Config::infer().await.map_err(|source| ClusterError::Kubeconfig {
-            path: None,
-            context: None,
-            message: source.to_string(),
-        })?,
+        None if context.is_some() => kube::Config::from_kubeconfig(&options).await.map_err(|e| failed(&e))?,
+        None => kube::Config::infer().await.map_err(|e| failed(&e))?,
     };
-    kube::Client::try_from(config).map_err(|source| ClusterError::Kubeconfig {
-        path: kubeconfig.map(Path::to_owned),
-        context: context.map(str::to_owned),
-        message: source.to_string(),
-    })
+    kube::Client::try_from(config).map_err(|e| failed(&e))
+}
+
+/// The innermost cause of an error: what actually happened.
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut error = error;
+    while let Some(source) = error.source() {
+        error = source;
+    }
+    error.to_string()
+}
+
+/// An error and its causes on one line, each cause once: kube's errors repeat their
+/// source in their own message (`ServiceError: client error (Connect)`, then
+/// `client error (Connect)`), so a cause already shown is skipped.
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
+    let mut shown: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !shown.iter().any(|s| s.contains(&text)) {
+            shown.push(text);
+        }
+        next = error.source();
+    }
+    shown.join(": ")
 }
 
 /// What went wrong talking to the cluster. [`ClusterError::hint`] says what to do.
@@ -97,10 +110,10 @@ pub enum ClusterError {
         message: String,
     },
     /// The API server did not answer.
-    #[error("the Kubernetes API server does not answer: {source}")]
+    #[error("the Kubernetes API server does not answer: {cause}")]
     Unreachable {
-        /// The transport or API error.
-        source: kube::Error,
+        /// The transport error and its causes, each once (see [`causes`]).
+        cause: String,
     },
     /// The API server is older than gitgen supports.
     #[error("Kubernetes {found} is older than the oldest version gitgen supports, {minimum}")]
@@ -185,7 +198,7 @@ impl ClusterError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Kubeconfig { .. } => "check `kubectl config get-contexts`, or pass `--kubeconfig` and `--context`".into(),
-            Self::Unreachable { .. } => "check that the cluster is running and that `kubectl version` answers with the same kubeconfig and context".into(),
+            Self::Unreachable { .. } => "check that the cluster is running and that `kubectl version` answers with the same kubeconfig and context (pick them with `--kubeconfig` and `--context`)".into(),
             Self::UnsupportedVersion { .. } => "upgrade the cluster, or use a local one such as kind or Docker Desktop with a current Kubernetes".into(),
             Self::Forbidden { .. } => "bootstrap installs cluster-wide objects: use a cluster-admin context (`kubectl auth can-i '*' '*' --all-namespaces` should say `yes`)".into(),
             Self::UnknownKind { object } => format!("install the CRDs that serve `{}` first", object.api_version),
@@ -210,4 +223,22 @@ pub(crate) fn api_message(error: &kube::Error) -> (String, Option<u16>) {
 /// Whether the call failed with 404 Not Found.
 pub(crate) fn is_not_found(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 404)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shows_each_cause_of_a_connection_error_once() {
+        let error = kube::Error::Service(Box::new(std::io::Error::other("tcp connect error")));
+        assert_eq!(error.to_string(), "ServiceError: tcp connect error");
+        assert_eq!(causes(&error), "ServiceError: tcp connect error");
+        let unreachable = ClusterError::Unreachable { cause: causes(&error) };
+        assert!(
+            std::error::Error::source(&unreachable).is_none(),
+            "the cause is in the message, not repeated as a source"
+        );
+        assert!(unreachable.hint().unwrap().contains("--kubeconfig"));
+    }
 }

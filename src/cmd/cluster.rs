@@ -53,14 +53,30 @@ fn download_argocd(version: &str) -> anyhow::Result<(String, String)> {
 pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open(global)?;
     let config = &workspace.settings.config;
-    let repo_url = args.repo_url.as_deref().unwrap_or(&config.repo_url);
+    let repo_url = config.repo_url.as_str();
+    if let Some(asked) = args.repo_url.as_deref().filter(|asked| *asked != repo_url) {
+        // The root Application reads the committed Applications and AppProjects, which
+        // name gitgen.yaml's URL: a root on another URL would be denied by its projects.
+        return Err(usage(
+            format!("`--repo-url {asked}` differs from `repo_url` in gitgen.yaml (`{repo_url}`)"),
+            "set `repo_url` in gitgen.yaml, run `gitgen render`, commit and push, then bootstrap: the committed Applications and AppProjects must name the URL the root Application reads",
+        ));
+    }
     if repo_url == gitgen::scaffold::PLACEHOLDER_REPO_URL {
         return Err(usage(
             format!("`repo_url` in gitgen.yaml is still the placeholder `{repo_url}`"),
-            "set it to where Argo CD can clone this repo (then `gitgen render`), or pass `--repo-url`",
+            "set it to where Argo CD can clone this repo, then `gitgen render`, commit and push",
         ));
     }
-    let root_objects = workspace.root_objects(args.repo_url.as_deref(), args.revision.as_deref())?;
+    let root_objects = workspace.root_objects(None, args.revision.as_deref())?;
+    let argocd_namespace = config.argocd.namespace.clone();
+    let runtime = runtime()?;
+    // The cluster answers and allows bootstrap before anything is downloaded.
+    let (client, preflighted) = runtime.block_on(async {
+        let client = connect(&args.cluster).await?;
+        let preflighted = cluster::preflight(&client, &argocd_namespace).await?;
+        Ok::<_, gitgen::Error>((client, preflighted))
+    })?;
     let (argocd_manifest, argocd_manifest_origin) = match &args.argocd_manifest {
         Some(path) => (fs_err::read_to_string(path)?, path.display().to_string()),
         None => download_argocd(&config.argocd.version)?,
@@ -75,6 +91,7 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
     });
     let timeout = Duration::from_secs(args.timeout);
     let plan = BootstrapPlan {
+        argocd_namespace,
         argocd_manifest,
         argocd_manifest_origin,
         repo_credentials,
@@ -87,9 +104,8 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
         }),
     };
     let mut view = LiveView::new();
-    let report = runtime()?.block_on(async {
-        let client = connect(&args.cluster).await?;
-        cluster::bootstrap(&client, &plan, &mut |event| view.show(&event))
+    let report = runtime.block_on(async {
+        cluster::bootstrap(&client, preflighted, &plan, &mut |event| view.show(&event))
             .await
             .map_err(gitgen::Error::from)
     })?;
@@ -245,7 +261,7 @@ pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome>
 pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open(global)?;
     if args.server {
-        return validate_on_server(&workspace, &args.cluster);
+        return validate_on_server(&workspace, args);
     }
     // Offline: every object of every lesson at every stage, plus the Argo CD bundle.
     let files = gitgen::render::everything(&workspace.context()).map_err(gitgen::Error::from)?;
@@ -258,18 +274,7 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
         objects.extend(documents.into_iter().map(|o| (file.path.as_str(), o)));
     }
     let schemas = match &args.crds {
-        Some(dir) => {
-            let mut documents: Vec<serde_json::Value> = objects.iter().filter_map(|(_, o)| constraint_crd(o)).collect();
-            documents.extend(
-                objects
-                    .iter()
-                    .filter(|(_, o)| o["kind"] == "CustomResourceDefinition")
-                    .map(|(_, o)| o.clone()),
-            );
-            let mut schemas = CrdSchemas::from_dir(dir).map_err(|e| anyhow::anyhow!(e))?;
-            schemas.extend(documents).map_err(|e| anyhow::anyhow!(e))?;
-            Some(schemas)
-        }
+        Some(dir) => Some(crd_schemas(Some(dir), objects.iter().map(|(_, o)| o))?),
         None => None,
     };
     let (mut problems, mut unchecked) = (0, Vec::new());
@@ -310,11 +315,74 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
     })
 }
 
-fn validate_on_server(workspace: &Workspace, args: &ClusterArgs) -> anyhow::Result<Outcome> {
+/// The CRD schemas custom resources are checked against: those under `dir`, the CRDs
+/// among `objects`, and the constraint CRDs their Gatekeeper ConstraintTemplates define.
+fn crd_schemas<'a>(
+    dir: Option<&std::path::Path>,
+    objects: impl Iterator<Item = &'a serde_json::Value> + Clone,
+) -> anyhow::Result<CrdSchemas> {
+    let mut schemas = match dir {
+        Some(dir) => CrdSchemas::from_dir(dir).map_err(|e| anyhow::anyhow!(e))?,
+        None => CrdSchemas::default(),
+    };
+    let mut documents: Vec<serde_json::Value> = objects.clone().filter_map(constraint_crd).collect();
+    documents.extend(objects.filter(|o| o["kind"] == "CustomResourceDefinition").cloned());
+    schemas.extend(documents).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(schemas)
+}
+
+/// The Namespaces Argo CD itself creates for the environment's Applications
+/// (`CreateNamespace=true`, labelled from `managedNamespaceMetadata`) that no lesson object
+/// already is: checked, and created when objects need them, like the lessons' own.
+fn namespaces_argocd_creates(workspace: &Workspace, objects: &[ServerObject]) -> anyhow::Result<Vec<ServerObject>> {
+    let declared: Vec<&str> = objects
+        .iter()
+        .filter(|o| o.object["kind"] == "Namespace" && o.object["apiVersion"] == "v1")
+        .filter_map(|o| o.object["metadata"]["name"].as_str())
+        .collect();
+    let mut namespaces: Vec<ServerObject> = Vec::new();
+    let files = gitgen::render::argocd::emit(&workspace.context()).map_err(gitgen::Error::from)?;
+    for file in files.iter().filter(|f| f.path.ends_with(".application.yaml")) {
+        let app: serde_json::Value =
+            gitgen::yaml::from_str(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
+        let policy = &app["spec"]["syncPolicy"];
+        let creates = policy["syncOptions"]
+            .as_array()
+            .is_some_and(|options| options.iter().any(|o| o == "CreateNamespace=true"));
+        let Some(name) = app["spec"]["destination"]["namespace"].as_str() else {
+            continue;
+        };
+        if !creates || declared.contains(&name) || namespaces.iter().any(|n| n.object["metadata"]["name"] == name) {
+            continue;
+        }
+        let mut metadata = serde_json::json!({"name": name});
+        for key in ["labels", "annotations"] {
+            if let Some(value) = policy["managedNamespaceMetadata"].get(key) {
+                metadata[key] = value.clone();
+            }
+        }
+        let lesson = app["metadata"]["labels"]["gitgen.io/lesson"]
+            .as_str()
+            .unwrap_or_default();
+        namespaces.push(ServerObject {
+            origin: Origin {
+                lesson: lesson.to_owned(),
+                file: file.path.clone().into(),
+            },
+            object: serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}),
+            namespace: name.to_owned(),
+        });
+    }
+    Ok(namespaces)
+}
+
+fn validate_on_server(workspace: &Workspace, args: &ValidateArgs) -> anyhow::Result<Outcome> {
+    // Objects without a namespace go to their lesson's namespace, as Argo CD does.
     let objects: Vec<ServerObject> = workspace
         .enabled_objects()?
         .into_iter()
         .map(|(lesson, file, object)| ServerObject {
+            namespace: workspace.catalog.lessons[&lesson].lesson.namespace.clone(),
             origin: Origin {
                 lesson: lesson.to_string(),
                 file: file.into(),
@@ -322,29 +390,18 @@ fn validate_on_server(workspace: &Workspace, args: &ClusterArgs) -> anyhow::Resu
             object,
         })
         .collect();
+    let mut objects = objects;
+    objects.extend(namespaces_argocd_creates(workspace, &objects)?);
+    let schemas = crd_schemas(args.crds.as_deref(), objects.iter().map(|o| &o.object))?;
     let report = runtime()?.block_on(async {
-        let client = connect(args).await?;
-        // Objects without a namespace go to their lesson's namespace, as Argo CD does.
-        let mut total = cluster::DryRunReport::default();
-        for (lesson, group) in group_by_lesson(&objects) {
-            let namespace = &workspace.catalog.lessons[lesson].lesson.namespace;
-            let report = cluster::dry_run(&client, &group, namespace).await?;
-            total.accepted += report.accepted;
-            total.rejections.extend(report.rejections);
-            total.unverified.extend(report.unverified);
-            for missing in report.missing_kinds {
-                match total
-                    .missing_kinds
-                    .iter_mut()
-                    .find(|m| m.group == missing.group && m.kind == missing.kind)
-                {
-                    Some(known) => known.lessons.extend(missing.lessons),
-                    None => total.missing_kinds.push(missing),
-                }
-            }
-        }
-        Ok::<_, gitgen::Error>(total)
+        let client = connect(&args.cluster).await?;
+        Ok::<_, gitgen::Error>(cluster::dry_run(&client, &objects, &schemas).await?)
     })?;
+    for namespace in &report.created_namespaces {
+        eprintln!(
+            "Created namespace `{namespace}`, as Argo CD will on the lesson's first sync, to check the objects in it."
+        );
+    }
     for rejection in &report.rejections {
         println!(
             "rejected: {} {}: {}: {}",
@@ -357,7 +414,7 @@ fn validate_on_server(workspace: &Workspace, args: &ClusterArgs) -> anyhow::Resu
     for missing in &report.missing_kinds {
         let lessons: Vec<&str> = missing.lessons.iter().map(String::as_str).collect();
         println!(
-            "missing kind: {}/{} {} (used by {}): install its CRDs first",
+            "missing kind: {}/{} {} (used by {}): install its CRDs first, or pass `--crds DIR` to check against their schemas",
             missing.group,
             missing.version,
             missing.kind,
@@ -374,26 +431,16 @@ fn validate_on_server(workspace: &Workspace, args: &ClusterArgs) -> anyhow::Resu
         );
     }
     eprintln!(
-        "{} object(s) accepted, {} rejected, {} kind(s) missing, {} unverified.",
+        "{} object(s) accepted by the server, {} passed their CRD schema (kind not served yet), {} rejected, {} kind(s) missing, {} unverified.",
         report.accepted,
+        report.checked_offline,
         report.rejections.len(),
         report.missing_kinds.len(),
         report.unverified.len()
     );
-    Ok(if report.rejections.is_empty() && report.missing_kinds.is_empty() {
+    Ok(if report.passed() {
         Outcome::Success
     } else {
         Outcome::Different
     })
-}
-
-fn group_by_lesson(objects: &[ServerObject]) -> Vec<(&str, Vec<ServerObject>)> {
-    let mut groups: Vec<(&str, Vec<ServerObject>)> = Vec::new();
-    for object in objects {
-        match groups.last_mut() {
-            Some((lesson, group)) if *lesson == object.origin.lesson => group.push(object.clone()),
-            _ => groups.push((&object.origin.lesson, vec![object.clone()])),
-        }
-    }
-    groups
 }
