@@ -15,6 +15,9 @@ use crate::yaml::{self, YamlError};
 /// The file name, at the repo root.
 pub const CONFIG_FILE: &str = "gitgen.yaml";
 
+/// The longest `repo_url` accepted; real clone URLs are far shorter.
+const MAX_REPO_URL_BYTES: usize = 2048;
+
 /// The parsed `gitgen.yaml`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -78,7 +81,22 @@ pub enum SyncMode {
 impl RepoConfig {
     /// Reads and checks `gitgen.yaml` text.
     pub fn parse(text: &str, path: &Path) -> Result<Self, YamlError> {
-        yaml::from_str(text, path)
+        let config: RepoConfig = yaml::from_str(text, path)?;
+        // The URL is copied into every Argo CD Application: one huge URL is a huge tree.
+        if config.repo_url.len() > MAX_REPO_URL_BYTES {
+            return Err(YamlError {
+                path: path.to_owned(),
+                line: None,
+                column: None,
+                field: Some("repo_url".to_owned()),
+                message: format!(
+                    "is {} bytes long, over the {MAX_REPO_URL_BYTES}-byte limit for a URL",
+                    config.repo_url.len()
+                ),
+                hint: Some("set `repo_url` to the URL Argo CD clones the repo from".to_owned()),
+            });
+        }
+        Ok(config)
     }
 
     /// The configuration `gitgen init` writes.
