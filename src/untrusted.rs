@@ -73,9 +73,7 @@ impl FileError {
             FileError::NotRegular { expected, .. } => Some(format!(
                 "delete it or put {expected} in its place; a repo holds only plain files and folders"
             )),
-            FileError::TooLarge { what, .. } => Some(format!(
-                "no real {what} is this large: remove what was added to it"
-            )),
+            FileError::TooLarge { .. } => Some("no real one is this large: remove what was added to it".to_owned()),
             FileError::Io { source, .. } => io_hint(source),
         }
     }
@@ -257,6 +255,22 @@ pub fn open_lock_file(path: &Path) -> Result<std::fs::File, FileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn says_what_to_do_about_permissions_and_a_full_disk() {
+        for kind in [
+            std::io::ErrorKind::PermissionDenied,
+            std::io::ErrorKind::StorageFull,
+            std::io::ErrorKind::ReadOnlyFilesystem,
+        ] {
+            assert!(io_hint(&kind.into()).is_some(), "{kind:?}");
+        }
+        let full = FileError::Io {
+            path: "x".into(),
+            source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+        };
+        assert!(full.hint().unwrap().contains("free some space"));
+    }
 
     #[test]
     fn refuses_a_fifo_without_opening_it() {
