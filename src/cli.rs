@@ -8,6 +8,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Exit codes: 0 success, 1 a check found a difference (`render --check`, `diff`),
 /// 2 an error.
+///
+/// A repo from someone else is safe to run gitgen on: it refuses symbolic links, FIFOs
+/// and devices where it reads or writes, bounds every input, never finishes a change it
+/// did not journal itself, and `render --check` trusts nothing but the catalog.
 #[derive(Debug, Parser)]
 #[command(name = "gitgen", version, propagate_version = true)]
 pub struct Cli {
@@ -43,6 +47,7 @@ pub enum Command {
     /// Disable a lesson in the toggle file, then render.
     Disable(DisableArgs),
     /// Show what render would change, as a unified diff (exit 1 when there is any).
+    /// Every lesson is rendered: the diff does not trust `gitgen.lock`.
     Diff,
     /// Commit the toggle file and the rendered tree on a branch, push it, print the PR URL.
     Publish(PublishArgs),
@@ -148,15 +153,23 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// Write nothing; exit 1 and list the files that differ from what render would write.
+    /// This is the CI gate: it renders every lesson and compares every file, trusting
+    /// nothing a pull request can forge (not `gitgen.lock`, not file times).
     #[arg(long)]
     pub check: bool,
+    /// With `--check`: trust `gitgen.lock` for the lessons whose inputs did not change,
+    /// and only hash their files against it. Faster, but a pull request that edits a
+    /// rendered file and its hash in the lock passes: not for CI on untrusted changes.
+    #[arg(long, requires = "check")]
+    pub trust_lock: bool,
     /// Overwrite files edited by hand and remove unknown files in gitgen's folders
     /// (renders every lesson, as `--full` does).
     #[arg(long, conflicts_with = "check")]
     pub force: bool,
     /// Render every lesson, instead of trusting `gitgen.lock` for the lessons whose
-    /// inputs did not change and whose files still hash as it records.
-    #[arg(long)]
+    /// inputs did not change and whose files are no newer than it. `--check` always
+    /// does; there the flag is accepted and changes nothing.
+    #[arg(long, conflicts_with = "trust_lock")]
     pub full: bool,
 }
 

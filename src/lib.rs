@@ -6,7 +6,8 @@
 //! Kubernetes types and CRD schemas; [`git`] publishes a change; [`cluster`] talks to
 //! the Kubernetes API (bootstrap, status, server-side validation). [`workspace`]
 //! ties them together for one repo and environment, configured by [`settings`].
-//! The library never prints: the binary reports what it returns.
+//! [`untrusted`] is how every stage opens a file of a repo that may come from a
+//! stranger. The library never prints: the binary reports what it returns.
 
 pub mod catalog;
 pub mod cluster;
@@ -16,6 +17,7 @@ pub mod output;
 pub mod render;
 pub mod scaffold;
 pub mod settings;
+pub mod untrusted;
 pub mod validate;
 pub mod workspace;
 pub mod yaml;

@@ -22,8 +22,9 @@ fn write(path: &Path, text: &str) -> Result<(), Error> {
 }
 
 /// Creates `dir` with the embedded catalog, `gitgen.yaml`, a toggle file per environment
-/// (every lesson listed, commented out) and `.gitignore`, and runs `git init`. Returns the
-/// environments, which the caller renders.
+/// (every lesson listed, commented out), `.gitignore` and a CI job for GitHub Actions and
+/// GitLab CI that runs `gitgen render --check` for each environment, and runs `git init`.
+/// Returns the environments, which the caller renders.
 pub fn init(dir: &Path, repo_url: Option<String>) -> Result<Vec<EnvName>, Error> {
     if dir.exists() {
         let mut entries = fs_err::read_dir(dir).map_err(|e| OutputError::io("read", dir, e))?;
@@ -45,6 +46,9 @@ pub fn init(dir: &Path, repo_url: Option<String>) -> Result<Vec<EnvName>, Error>
         let path: PathBuf = dir.join(toggle_path(env));
         write(&path, &ToggleFile::starter(&catalog, env, path.clone()).text)?;
     }
+    let envs: Vec<EnvName> = config.environments.keys().cloned().collect();
+    write(&dir.join(GITHUB_WORKFLOW), &github_workflow(&envs))?;
+    write(&dir.join(GITLAB_CI), &gitlab_ci(&envs))?;
     write(
         &dir.join(".gitignore"),
         "# gitgen's staging area and process lock\n/.gitgen/\n",
@@ -55,5 +59,65 @@ pub fn init(dir: &Path, repo_url: Option<String>) -> Result<Vec<EnvName>, Error>
             hint: None,
         }
     })?;
-    Ok(config.environments.keys().cloned().collect())
+    Ok(envs)
+}
+
+/// The GitHub Actions workflow `gitgen init` writes.
+pub const GITHUB_WORKFLOW: &str = ".github/workflows/gitgen.yml";
+/// The GitLab CI pipeline `gitgen init` writes.
+pub const GITLAB_CI: &str = ".gitlab-ci.yml";
+
+/// What both CI files say first: what the check proves, and how gitgen gets installed.
+/// gitgen is not on crates.io, so the install command is the repo owner's to give (a
+/// variable), and the job fails until it is given rather than checking nothing.
+fn ci_preamble(where_to_set: &str) -> String {
+    format!(
+        "# Written by `gitgen init`. Every push and pull request must leave the rendered tree\n\
+         # exactly what `gitgen render` makes from `catalog/`: `render --check` renders every\n\
+         # lesson and trusts nothing a pull request can forge (not `gitgen.lock`). It exits 1\n\
+         # and lists the files that differ. Add a line when you add an environment.\n\
+         #\n\
+         # gitgen is not on crates.io: set the variable GITGEN_INSTALL ({where_to_set}) to the\n\
+         # command that installs it, e.g.\n\
+         #   cargo install --locked --git https://github.com/<owner>/gitgen --tag <version> gitgen\n\
+         # The job fails until it is set. This file runs as the pull request has it: protect\n\
+         # it (and `.github/`) with a required review, e.g. in CODEOWNERS.\n"
+    )
+}
+
+fn github_workflow(envs: &[EnvName]) -> String {
+    let mut text = ci_preamble("Settings → Secrets and variables → Actions → Variables");
+    text.push_str(
+        "name: gitgen\n\
+         on: [push, pull_request]\n\
+         permissions:\n  contents: read\n\
+         jobs:\n  check:\n    runs-on: ubuntu-latest\n\
+         \x20   env:\n      GITGEN_INSTALL: ${{ vars.GITGEN_INSTALL }}\n\
+         \x20   steps:\n      - uses: actions/checkout@v4\n\
+         \x20     - name: Install gitgen\n\
+         \x20       run: |\n\
+         \x20         if [ -z \"$GITGEN_INSTALL\" ]; then echo \"::error::set the GITGEN_INSTALL variable to the command that installs gitgen\"; exit 1; fi\n\
+         \x20         sh -c \"$GITGEN_INSTALL\"\n",
+    );
+    for env in envs {
+        text.push_str(&format!(
+            "      - name: The `{env}` tree is what render makes\n        run: gitgen --env {env} render --check\n"
+        ));
+    }
+    text
+}
+
+fn gitlab_ci(envs: &[EnvName]) -> String {
+    let mut text = ci_preamble("Settings → CI/CD → Variables");
+    text.push_str(
+        "gitgen-check:\n\
+         \x20 image: rust:1\n\
+         \x20 script:\n\
+         \x20   - 'if [ -z \"$GITGEN_INSTALL\" ]; then echo \"set the GITGEN_INSTALL variable to the command that installs gitgen\"; exit 1; fi'\n\
+         \x20   - sh -c \"$GITGEN_INSTALL\"\n",
+    );
+    for env in envs {
+        text.push_str(&format!("    - gitgen --env {env} render --check\n"));
+    }
+    text
 }

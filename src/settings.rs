@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use crate::catalog::config::{CONFIG_FILE, Environment, RepoConfig};
 use crate::catalog::names::EnvName;
 use crate::catalog::{self, closest};
+use crate::untrusted::{self, FileError};
 use crate::yaml::{YamlError, YamlErrorKind};
+
+/// `gitgen.yaml` is a few settings per environment; this bounds what a hostile one costs.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The environment used when none is given.
 pub const DEFAULT_ENV: &str = "docker-desktop";
@@ -29,6 +33,9 @@ pub enum SettingsError {
         #[source]
         source: std::io::Error,
     },
+    /// The config file is a symlink, not a plain file, or too large.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The config file is not valid.
     #[error(transparent)]
     Config(#[from] YamlError),
@@ -61,7 +68,8 @@ impl SettingsError {
                 Some("`gitgen.yaml` has repo_url, target_revision, argocd and environments".to_owned())
             }
             SettingsError::Config(err) => err.hint.clone(),
-            _ => None,
+            SettingsError::File(err) => err.hint(),
+            SettingsError::Io { source, .. } => crate::untrusted::io_hint(source),
         }
     }
 }
@@ -98,12 +106,12 @@ impl Settings {
             }
         };
         let path = repo.join(CONFIG_FILE);
-        let text = fs_err::read_to_string(&path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => SettingsError::NoRepo { start: repo.clone() },
-            _ => SettingsError::Io {
-                path: path.clone(),
-                source,
-            },
+        let Some(bytes) = untrusted::read(&path, MAX_CONFIG_BYTES, "`gitgen.yaml`")? else {
+            return Err(SettingsError::NoRepo { start: repo });
+        };
+        let text = String::from_utf8(bytes).map_err(|err| SettingsError::Io {
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, err.utf8_error()),
         })?;
         let config = RepoConfig::parse(&text, &path)?;
         let wanted = env.unwrap_or(DEFAULT_ENV);

@@ -17,6 +17,7 @@ use crate::output::lock::{EnvironmentInputs, LockFile, lesson_input_hash, render
 use crate::output::{self, OldLock, Plan, Scope, Sink, UnitPlan};
 use crate::render::{self, RenderContext, RenderedFile};
 use crate::settings::Settings;
+use crate::untrusted;
 
 /// A loaded repo and environment.
 pub struct Workspace {
@@ -60,19 +61,17 @@ pub struct NothingChanged {
 }
 
 impl Inputs {
-    /// Takes the repo's lock, finishes any change a killed gitgen left half-done, then
-    /// reads the catalog's files and the toggle file.
+    /// Takes the repo's lock, finishes any change a killed gitgen left half-done, checks
+    /// that render's folders are real folders of the repo, then reads the catalog's files
+    /// and the toggle file.
     pub fn read(settings: Settings) -> Result<Self, Error> {
         use rayon::prelude::*;
-        let state = settings.repo.join(output::STATE_DIR);
-        fs_err::create_dir_all(&state).map_err(|e| output::OutputError::io("create", &state, e))?;
-        let lock_path = state.join("lock");
-        let lock = std::fs::File::create(&lock_path).map_err(|e| output::OutputError::io("create", &lock_path, e))?;
-        lock.lock()
-            .map_err(|e| output::OutputError::io("lock", &lock_path, e))?;
+        let lock = output::lock_repo(&settings.repo)?;
         output::recover(&settings.repo)?;
+        output::check_folders(&settings.repo, &scope(&settings.env_name))?;
         let catalog_dir = settings.repo.join("catalog");
-        let files = if catalog_dir.is_dir() {
+        let has_catalog = untrusted::folder(&catalog_dir).map_err(crate::catalog::CatalogError::from)?;
+        let files = if has_catalog {
             CatalogFiles::read(&catalog_dir)?
         } else {
             CatalogFiles::embedded()
@@ -115,7 +114,7 @@ impl Inputs {
     /// to tell; any doubt answers `None`, and the render itself decides.
     pub fn unchanged(&mut self) -> Result<Option<NothingChanged>, Error> {
         // An unreadable lock is the render's to report.
-        let Ok(bytes) = output::read_optional(&self.settings.repo.join(output::LOCK_FILE)) else {
+        let Ok(bytes) = output::read_lock_bytes(&self.settings.repo) else {
             return Ok(None);
         };
         let old = OldLock::of(bytes.as_deref());
@@ -219,10 +218,12 @@ fn scope(env: &EnvName) -> Scope {
 pub enum Freshness {
     /// Files no newer than the lock count as unchanged: nothing is read (`render`).
     Incremental,
-    /// Every file is read and hashed (`--check`, `diff`, `status`, `publish`); a lesson
-    /// whose files differ is rendered again, so the report names what differs.
+    /// Every file is read and hashed against the lock (`render --check --trust-lock`); a
+    /// lesson whose files differ is rendered again, so the report names what differs. A
+    /// lock forged along with the files passes: only for trees whose lock is trusted.
     Verified,
-    /// Every lesson is rendered (`--full`, `--force`).
+    /// Every lesson is rendered and compared with the disk (`render --check`, `diff`,
+    /// `status`, `publish`, `--full`, `--force`): nothing on disk is trusted.
     Full,
 }
 
@@ -454,10 +455,10 @@ fn files_as_locked(
         Freshness::Full => false,
         Freshness::Incremental => {
             let Some(lock_time) = lock_time else { return Ok(false) };
+            // `symlink_metadata`: a link never counts as a file render wrote.
             recorded.all(|(path, _)| {
-                fs_err::metadata(repo.join(path))
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|modified| modified <= lock_time)
+                fs_err::symlink_metadata(repo.join(path))
+                    .is_ok_and(|m| m.is_file() && m.modified().is_ok_and(|modified| modified <= lock_time))
             })
         }
         Freshness::Verified => {
@@ -467,7 +468,8 @@ fn files_as_locked(
             on_disk.len() == recorded.len()
                 && on_disk.iter().zip(recorded).all(|(path, (locked, hash))| {
                     path == locked
-                        && fs_err::read(repo.join(path)).is_ok_and(|bytes| output::lock::sha256(&bytes) == *hash)
+                        && output::read_rendered(&repo.join(path))
+                            .is_some_and(|bytes| output::lock::sha256(&bytes) == *hash)
                 })
         }
     })
@@ -524,7 +526,7 @@ impl Workspace {
 
     /// Whether each lesson's rendered files are what render writes now.
     pub fn freshness(&self) -> Result<BTreeMap<LessonId, bool>, Error> {
-        let plan = self.plan(Freshness::Verified, Sink::Paths)?.plan;
+        let plan = self.plan(Freshness::Full, Sink::Paths)?.plan;
         let stale: Vec<&str> = plan.summary().into_iter().map(|(_, path)| path).collect();
         let env = &self.settings.env_name;
         Ok(self

@@ -10,10 +10,13 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::names::EnvName;
-use crate::yaml::{self, YamlError};
+use crate::yaml::{self, YamlError, YamlErrorKind};
 
 /// The file name, at the repo root.
 pub const CONFIG_FILE: &str = "gitgen.yaml";
+
+/// The longest `repo_url` accepted; real clone URLs are far shorter.
+const MAX_REPO_URL_BYTES: usize = 2048;
 
 /// The parsed `gitgen.yaml`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -78,6 +81,21 @@ impl RepoConfig {
     /// it is written into every Application and AppProject in git.
     pub fn parse(text: &str, path: &Path) -> Result<Self, YamlError> {
         let config: RepoConfig = yaml::from_str(text, path)?;
+        // The URL is copied into every Argo CD Application: one huge URL is a huge tree.
+        if config.repo_url.len() > MAX_REPO_URL_BYTES {
+            return Err(YamlError {
+                path: path.to_owned(),
+                line: None,
+                column: None,
+                field: Some("repo_url".to_owned()),
+                message: format!(
+                    "is {} bytes long, over the {MAX_REPO_URL_BYTES}-byte limit for a URL",
+                    config.repo_url.len()
+                ),
+                hint: Some("set `repo_url` to the URL Argo CD clones the repo from".to_owned()),
+                kind: YamlErrorKind::Value,
+            });
+        }
         if let Some(what) = url_credentials(&config.repo_url) {
             let line = text
                 .lines()
@@ -94,6 +112,7 @@ impl RepoConfig {
                      GITGEN_REPO_PASSWORD or GITGEN_GIT_TOKEN, and `gitgen publish` from GITGEN_GIT_TOKEN"
                         .to_owned(),
                 ),
+                kind: YamlErrorKind::Value,
             });
         }
         Ok(config)

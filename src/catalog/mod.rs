@@ -107,6 +107,9 @@ pub enum CatalogError {
         /// What to do about it.
         hint: Option<String>,
     },
+    /// An entry of the catalog gitgen will not open: a FIFO, a socket, a device.
+    #[error(transparent)]
+    File(#[from] crate::untrusted::FileError),
 }
 
 /// A path for a message, with control characters (from hostile file names) escaped.
@@ -162,7 +165,8 @@ impl CatalogError {
             CatalogError::MissingLessonFile { .. } => {
                 Some("every folder under `catalog/` is a lesson and needs a `lesson.yaml`".to_owned())
             }
-            _ => None,
+            CatalogError::File(err) => err.hint(),
+            CatalogError::Io { source, .. } => crate::untrusted::io_hint(source),
         }
     }
 }

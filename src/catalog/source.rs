@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::CatalogError;
+use crate::untrusted::{self, FileError};
 
 /// A catalog file larger than this is refused: no template needs it, and it bounds memory.
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -104,31 +105,17 @@ fn not_utf8(path: &Path, err: &std::string::FromUtf8Error) -> CatalogError {
     }
 }
 
-/// A file's bytes, refused past [`MAX_FILE_BYTES`]. The size is learned by reading, which
-/// costs no `stat` and also holds for a file that grows while it is read.
+/// The bytes of a file the folder listing says is a plain file, refused past
+/// [`MAX_FILE_BYTES`]. The size is learned by reading, which costs no `stat` and also
+/// holds for a file that grows while it is read; the file is opened without following a
+/// link or waiting on a FIFO, should the entry have changed since it was listed.
 fn read_limited(path: &Path) -> Result<Vec<u8>, CatalogError> {
-    use std::io::Read;
-    let io = |source| CatalogError::io(path, source);
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    // Most catalog files fit one chunk: one read, one more to see the end, one allocation.
-    let mut chunk = [0; 16 * 1024];
-    let mut bytes = Vec::new();
-    loop {
-        let read = match file.read(&mut chunk) {
-            Ok(0) => return Ok(bytes),
-            Ok(read) => read,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(io(err)),
-        };
-        if (bytes.len() + read) as u64 > MAX_FILE_BYTES {
-            let bytes = file.metadata().map_or(MAX_FILE_BYTES + 1, |meta| meta.len());
-            return Err(CatalogError::TooLarge {
-                path: path.to_owned(),
-                bytes,
-            });
-        }
-        bytes.extend_from_slice(&chunk[..read]);
-    }
+    untrusted::read_plain(path, MAX_FILE_BYTES, "a catalog file").map_err(|err| match err {
+        FileError::TooLarge { path, bytes, .. } => CatalogError::TooLarge { path, bytes },
+        FileError::Symlink { path, target } => CatalogError::Symlink { path, target },
+        FileError::Io { path, source } => CatalogError::Io { path, source },
+        other => CatalogError::File(other),
+    })
 }
 
 fn read_lesson_folder(root: &Path) -> Result<LessonFiles, CatalogError> {
@@ -151,6 +138,12 @@ fn read_lesson_folder(root: &Path) -> Result<LessonFiles, CatalogError> {
                 return Err(symlink(path));
             } else if kind.is_dir() {
                 pending.push((path, format!("{relative}/")));
+            } else if !kind.is_file() {
+                return Err(CatalogError::File(FileError::NotRegular {
+                    path,
+                    found: untrusted::describe(kind),
+                    expected: "a plain file",
+                }));
             } else {
                 let bytes = read_limited(&path)?;
                 let text = String::from_utf8(bytes).map_err(|err| not_utf8(&path, &err))?;

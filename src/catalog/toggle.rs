@@ -14,7 +14,11 @@ use serde_saphyr::Spanned;
 
 use super::names::{EnvName, LessonId, StageName};
 use super::{Catalog, closest};
+use crate::untrusted::{self, FileError};
 use crate::yaml::{self, YamlError, YamlErrorKind};
+
+/// A toggle file is one short line per lesson: far below this even at 10,000 lessons.
+const MAX_TOGGLE_BYTES: u64 = 4 << 20;
 
 /// The toggle file's name inside `overlays/<env>/`.
 pub const TOGGLE_FILE: &str = "lessons.yaml";
@@ -37,15 +41,9 @@ pub enum ToggleError {
     /// Not YAML of the expected shape (this includes a lesson listed twice).
     #[error(transparent)]
     Yaml(#[from] YamlError),
-    /// The file could not be read.
-    #[error("cannot read `{}`", path.display())]
-    Io {
-        /// The toggle file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The file is a symlink, not a plain file, too large or unreadable.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The file is not UTF-8 text.
     #[error("`{}:{line}:{column}` is not UTF-8 text: the first invalid byte is here", path.display())]
     NotUtf8 {
@@ -83,7 +81,7 @@ impl ToggleError {
             ToggleError::Yaml(_) => {
                 Some("the file holds one mapping, `lessons:`, of `<lesson>: <stage>` lines".to_owned())
             }
-            ToggleError::Io { .. } => None,
+            ToggleError::File(err) => err.hint(),
             ToggleError::NotUtf8 { .. } => {
                 Some("save the file as UTF-8 text; lesson and stage names are plain ASCII".to_owned())
             }
@@ -314,16 +312,7 @@ pub fn conflicts_of(catalog: &Catalog, id: &LessonId, env: &EnvName) -> Vec<(Les
 
 /// Reads an environment's toggle file; a missing file is an empty one.
 pub fn read_toggle_file(path: &Path) -> Result<ToggleFile, ToggleError> {
-    let bytes = match fs_err::read(path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(source) => {
-            return Err(ToggleError::Io {
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
+    let bytes = untrusted::read(path, MAX_TOGGLE_BYTES, "the toggle file")?.unwrap_or_default();
     let text = String::from_utf8(bytes).map_err(|err| {
         let (line, column) = crate::yaml::invalid_utf8_position(&err);
         ToggleError::NotUtf8 {

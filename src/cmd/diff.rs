@@ -9,9 +9,11 @@ use crate::cli::GlobalArgs;
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open(global)?;
-    let outcome = workspace.plan(Freshness::Verified, Sink::Texts)?;
+    // Rendered in full: a diff that trusted the lock would hide an edit made with it.
+    let outcome = workspace.plan(Freshness::Full, Sink::Texts)?;
     let plan = &outcome.plan;
     let color = super::color_stdout();
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let mut changes: Vec<(&str, &str, &str)> = plan
         .texts
         .iter()
@@ -54,6 +56,8 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Outcome> {
                 _ => "",
             };
             let reset = if paint.is_empty() { "" } else { "\x1b[0m" };
+            // Piped, the diff stays exact; on a terminal, escapes in a file stay text.
+            let line = if terminal { super::printable(line) } else { line.into() };
             println!("{paint}{line}{reset}");
         }
     }

@@ -18,6 +18,6 @@ pub fn run(global: &GlobalArgs, args: &LessonArgs) -> anyhow::Result<Outcome> {
         .contents
         .split_once('\n')
         .map_or(file.contents.as_str(), |(_, rest)| rest);
-    print!("{text}");
+    print!("{}", super::printable(text));
     Ok(Outcome::Success)
 }

@@ -91,7 +91,7 @@ pub fn run(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<Outcome> {
         .collect();
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        OutputFormat::Table => print!("{}", table(&rows)),
+        OutputFormat::Table => print!("{}", super::printable(&table(&rows))),
     }
     Ok(Outcome::Success)
 }

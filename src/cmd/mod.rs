@@ -43,6 +43,27 @@ fn open(global: &GlobalArgs) -> Result<Workspace, gitgen::Error> {
     Workspace::open(settings(global)?)
 }
 
+/// Repo text made safe for a terminal: every control character but newline and tab is
+/// shown escaped (`\u{1b}`), so a lesson from someone else cannot clear the screen,
+/// retitle the window or write the clipboard (OSC 52) when it is printed. `lesson` and
+/// `list` always print this way (their output is for reading); `diff` does on a terminal.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if unsafe_char(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// Whether stdout gets colours: a terminal, and `NO_COLOR` unset.
 fn color_stdout() -> bool {
     use std::io::IsTerminal;

@@ -16,7 +16,7 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open(global)?;
     // Every file under gitgen's folders must be what render writes: anything else is a
     // change render did not make (or a render not run yet), which is not ours to commit.
-    let stale = workspace.plan(Freshness::Verified, Sink::Paths)?.plan;
+    let stale = workspace.plan(Freshness::Full, Sink::Paths)?.plan;
     if !stale.is_up_to_date() && !args.include_local_changes {
         let files: Vec<String> = stale
             .summary()

@@ -1,4 +1,4 @@
-//! `gitgen render [--check] [--full] [--force]`.
+//! `gitgen render [--check [--trust-lock]] [--full] [--force]`.
 
 use gitgen::output::Sink;
 use gitgen::workspace::{Freshness, Inputs};
@@ -22,10 +22,11 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     }
     let workspace = inputs.load()?;
     if args.check {
-        let freshness = if args.full {
-            Freshness::Full
-        } else {
+        // The CI gate renders everything unless told to trust the lock.
+        let freshness = if args.trust_lock {
             Freshness::Verified
+        } else {
+            Freshness::Full
         };
         let outcome = workspace.plan(freshness, Sink::Paths)?;
         let plan = &outcome.plan;

@@ -22,6 +22,13 @@ use rayon::prelude::*;
 pub use self::lock::{LOCK_FILE, LockFile};
 pub use self::txn::{STATE_DIR, Staging, recover, unit_of};
 use crate::render::RenderedFile;
+use crate::untrusted::{self, FileError};
+
+/// The lock file lists every rendered file with its hash; 10,000 lessons' fit well under this.
+const MAX_LOCK_BYTES: u64 = 256 << 20;
+/// A file in render's folders bigger than this is not one render wrote (a template's
+/// output is bounded far below), so it is never read: it is a file render did not write.
+const MAX_OUTPUT_BYTES: u64 = 64 << 20;
 
 /// Something on disk that stops a write.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +43,20 @@ pub enum OutputError {
         /// Why it failed.
         #[source]
         source: std::io::Error,
+    },
+    /// A file or folder of the repo that gitgen will not use (a symlink, a FIFO…).
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A half-done change in `.gitgen/txn` that gitgen did not write as it is.
+    #[error("refusing the half-done change in `{}`: {problem}", txn.display())]
+    UntrustedJournal {
+        /// The transaction folder.
+        txn: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// The file or folder that is wrong, when one is.
+        #[source]
+        source: Option<FileError>,
     },
     /// Files render would overwrite or delete that it did not write as they are.
     #[error("{} would be overwritten or deleted, but render did not write {}:\n{}", count(conflicts.len()), if conflicts.len() == 1 { "it" } else { "them" }, list(conflicts))]
@@ -77,7 +98,13 @@ impl OutputError {
                 "move the change into `catalog/` (or the toggle file), or run again with `--force` to discard it"
                     .to_owned(),
             ),
-            OutputError::Io { .. } => None,
+            OutputError::Io { source, .. } => untrusted::io_hint(source),
+            OutputError::File(err) => err.hint(),
+            OutputError::UntrustedJournal { txn, .. } => Some(format!(
+                "gitgen finishes only changes it journaled itself; a repo or pull request can carry a forged one. Look at `{}`, delete it (`rm -r {}`), then check the tree with `git status`",
+                txn.display(),
+                txn.display()
+            )),
         }
     }
 }
@@ -302,26 +329,66 @@ impl OldLock {
 
 /// Reads the lock file at the repo root.
 pub fn read_lock(repo: &Path) -> Result<OldLock, OutputError> {
-    Ok(OldLock::of(read_optional(&repo.join(LOCK_FILE))?.as_deref()))
+    Ok(OldLock::of(read_lock_bytes(repo)?.as_deref()))
 }
 
-/// Reads a file if it exists.
-pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, OutputError> {
-    match fs_err::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(OutputError::io("read", path, err)),
+/// The lock file's bytes, if there is one.
+pub(crate) fn read_lock_bytes(repo: &Path) -> Result<Option<Vec<u8>>, OutputError> {
+    Ok(untrusted::read(&repo.join(LOCK_FILE), MAX_LOCK_BYTES, "the lock file")?)
+}
+
+/// A rendered file's bytes as on disk, if there is one: `Err(None)` when it is too large
+/// to be one render wrote (it is not read), `Err(Some(..))` for a file gitgen refuses.
+fn read_output(path: &Path) -> Result<Option<Vec<u8>>, Option<FileError>> {
+    match untrusted::read(path, MAX_OUTPUT_BYTES, "a rendered file") {
+        Ok(bytes) => Ok(bytes),
+        Err(FileError::TooLarge { .. }) => Err(None),
+        Err(err) => Err(Some(err)),
     }
 }
 
+/// A rendered file's bytes for a hash check against the lock: `None` when it is missing,
+/// too large to be render's, or refused (the render that follows reports why).
+pub(crate) fn read_rendered(path: &Path) -> Option<Vec<u8>> {
+    read_output(path).ok().flatten()
+}
+
+/// Takes gitgen's process lock, `.gitgen/lock`, so two gitgen processes never write the
+/// same tree at once. `.gitgen` may come with the repo: it must be a real folder, and the
+/// lock a plain file, opened without following a link and never truncated.
+pub fn lock_repo(repo: &Path) -> Result<std::fs::File, OutputError> {
+    let state = repo.join(STATE_DIR);
+    if !untrusted::folder(&state)? {
+        fs_err::create_dir(&state).map_err(|e| OutputError::io("create", &state, e))?;
+    }
+    let path = state.join("lock");
+    let lock = untrusted::open_lock_file(&path)?;
+    lock.lock().map_err(|e| OutputError::io("lock", &path, e))?;
+    Ok(lock)
+}
+
+/// Checks the folders render reads and writes in (`generated`, `overlays/<env>`,
+/// `argocd/<env>` and their parents): each is a real folder of the repo or missing, so
+/// no read or write goes through a link out of the repo.
+pub fn check_folders(repo: &Path, scope: &Scope) -> Result<(), OutputError> {
+    for prefix in &scope.prefixes {
+        untrusted::folders_on_the_way(repo, prefix)?;
+    }
+    Ok(())
+}
+
 /// Every file of a unit on disk, as repo-relative paths: the unit itself when it is a
-/// file, nothing when it does not exist. Symlinks are reported as files so a link
-/// planted in an output folder is a conflict, never followed.
+/// file, nothing when it does not exist. A symlink or anything but a plain file or
+/// folder is refused with its path, never followed or opened.
 pub fn files_on_disk(repo: &Path, unit: &str) -> Result<Vec<String>, OutputError> {
     let mut files = Vec::new();
-    match fs_err::symlink_metadata(repo.join(unit)) {
+    let path = repo.join(unit);
+    match fs_err::symlink_metadata(&path) {
         Ok(meta) if meta.is_dir() => walk(repo, &format!("{unit}/"), &mut files)?,
-        Ok(_) => files.push(unit.to_owned()),
+        Ok(meta) => {
+            plain_file(&path, meta.file_type())?;
+            files.push(unit.to_owned());
+        }
         Err(_) => {}
     }
     Ok(files)
@@ -346,8 +413,27 @@ fn walk(repo: &Path, dir: &str, out: &mut Vec<String>) -> Result<(), OutputError
         if kind.is_dir() {
             walk(repo, &format!("{child}/"), out)?;
         } else {
+            plain_file(&entry.path(), kind)?;
             out.push(child);
         }
+    }
+    Ok(())
+}
+
+/// Refuses an entry of render's folders that is not a plain file or folder.
+fn plain_file(path: &Path, kind: std::fs::FileType) -> Result<(), FileError> {
+    if kind.is_symlink() {
+        return Err(FileError::Symlink {
+            path: path.to_owned(),
+            target: fs_err::read_link(path).ok(),
+        });
+    }
+    if !kind.is_file() {
+        return Err(FileError::NotRegular {
+            path: path.to_owned(),
+            found: untrusted::describe(kind),
+            expected: "a plain file",
+        });
     }
     Ok(())
 }
@@ -408,7 +494,19 @@ pub fn plan_unit(
     let compared: Vec<Option<Difference<'_>>> = candidates
         .into_par_iter()
         .map(|path| {
-            let current = read_optional(&repo.join(path))?;
+            let current = match read_output(&repo.join(path)) {
+                Ok(current) => current,
+                Err(Some(refused)) => return Err(refused.into()),
+                // Never read, so never render's: a conflict, whatever the lock says.
+                Err(None) => {
+                    let reason = if recorded(path).is_some() {
+                        ConflictReason::EditedByHand
+                    } else {
+                        ConflictReason::NotWrittenByGitgen
+                    };
+                    return Ok(Some((path, Change::Conflict(reason), None)));
+                }
+            };
             let new = desired.get(path);
             if let (Some(new), Some(old)) = (new, &current)
                 && old == new.as_bytes()

@@ -9,13 +9,17 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::OutputError;
+use super::{LOCK_FILE, OutputError};
+use crate::catalog::names::EnvName;
 use crate::render::RenderedFile;
+use crate::untrusted::{self, FileError};
 
 /// gitgen's private folder at the repo root (ignored by git).
 pub const STATE_DIR: &str = ".gitgen";
 const TXN_DIR: &str = ".gitgen/txn";
 const JOURNAL: &str = ".gitgen/txn/journal.json";
+/// A journal lists units, a few dozen bytes each; even 10,000 lessons' fit well under this.
+const MAX_JOURNAL_BYTES: u64 = 64 << 20;
 
 /// The unit a repo path belongs to: the folder swapped as a whole when it changes.
 pub fn unit_of(path: &str) -> &str {
@@ -159,23 +163,86 @@ fn replay(repo: &Path, journal: &Journal) -> Result<(), OutputError> {
 
 /// Finishes a change a killed gitgen left half-swapped, or drops one it left half-staged.
 /// Every command that reads the tree calls this first.
+///
+/// `.gitgen/` may come with the repo (git keeps force-added files), so a journal is
+/// checked before it is replayed: it may name only units render writes, under real
+/// folders of the repo and of the staging area. Anything else is refused and left in
+/// place for the user to look at, never replayed and never deleted.
 pub fn recover(repo: &Path) -> Result<bool, OutputError> {
+    let txn = repo.join(TXN_DIR);
+    let refuse = |problem: &str, source: Option<FileError>| OutputError::UntrustedJournal {
+        txn: txn.clone(),
+        problem: problem.to_owned(),
+        source,
+    };
+    if !untrusted::folder(&txn).map_err(|err| refuse("it is not a folder gitgen made", Some(err)))? {
+        return Ok(false);
+    }
     let journal_path = repo.join(JOURNAL);
-    match fs_err::read(&journal_path) {
-        Ok(bytes) => match serde_json::from_slice::<Journal>(&bytes) {
-            Ok(journal) => replay(repo, &journal).map(|()| true),
-            // A journal is written whole by a rename, so an unreadable one was never
-            // committed: the tree is the old one.
-            Err(_) => clean(repo),
-        },
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => clean(repo),
-        Err(err) => Err(OutputError::io("read", &journal_path, err)),
+    let Some(bytes) = untrusted::read(&journal_path, MAX_JOURNAL_BYTES, "a journal")
+        .map_err(|err| refuse("its journal cannot be used", Some(err)))?
+    else {
+        // No journal: a change killed before its commit point, which never touched the tree.
+        return clean(repo);
+    };
+    // A journal is written whole and then renamed into place, so one that does not parse
+    // was not written by gitgen.
+    let journal: Journal =
+        serde_json::from_slice(&bytes).map_err(|_| refuse("`journal.json` is not a journal gitgen wrote", None))?;
+    for (unit, _) in &journal.units {
+        if !is_unit_name(unit) {
+            let problem = format!(
+                "the journal names `{}`, which is not a folder or file render writes",
+                unit.escape_debug()
+            );
+            return Err(refuse(&problem, None));
+        }
+        let on_the_way = |root: &Path, relative: &str| {
+            untrusted::folders_on_the_way(root, relative).map_err(|err| {
+                refuse(
+                    &format!("a folder on the way to `{unit}` is not a plain folder"),
+                    Some(err),
+                )
+            })
+        };
+        on_the_way(repo, unit)?;
+        on_the_way(&txn, &format!("stage/{unit}"))?;
+        on_the_way(&txn, &format!("trash/{unit}"))?;
+        let stage = staged(repo, unit);
+        if fs_err::symlink_metadata(&stage).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            let link = FileError::Symlink {
+                target: fs_err::read_link(&stage).ok(),
+                path: stage,
+            };
+            return Err(refuse(
+                &format!("the staged `{unit}` is not what render stages"),
+                Some(link),
+            ));
+        }
+    }
+    replay(repo, &journal).map(|()| true)
+}
+
+/// Whether `unit` is a unit render writes: `generated/<entry>`, `overlays/<env>/<entry>`,
+/// `argocd/<env>` or the lock file. An entry is any plain name (render also deletes what
+/// it finds there), never empty, `.` or `..`.
+fn is_unit_name(unit: &str) -> bool {
+    let plain = |name: &str| !name.is_empty() && name != "." && name != ".." && !name.contains('\0');
+    let env = |name: &str| EnvName::new(name).is_ok();
+    let parts: Vec<&str> = unit.split('/').collect();
+    match parts.as_slice() {
+        [file] => *file == LOCK_FILE,
+        ["generated", name] => plain(name),
+        ["overlays", environment, name] => env(environment) && plain(name),
+        ["argocd", environment] => env(environment),
+        _ => false,
     }
 }
 
 fn clean(repo: &Path) -> Result<bool, OutputError> {
     let txn = repo.join(TXN_DIR);
-    if txn.exists() {
+    // Not `exists()`, which follows a link: a link is removed as a link.
+    if fs_err::symlink_metadata(&txn).is_ok() {
         fs_err::remove_dir_all(&txn).map_err(io("clean up", &txn))?;
     }
     Ok(false)
@@ -191,6 +258,91 @@ mod tests {
         assert_eq!(unit_of("overlays/kind/keda/kustomization.yaml"), "overlays/kind/keda");
         assert_eq!(unit_of("argocd/kind/apps/keda.yaml"), "argocd/kind");
         assert_eq!(unit_of("gitgen.lock"), "gitgen.lock");
+    }
+
+    #[test]
+    fn knows_the_units_render_writes_and_nothing_else() {
+        for unit in [
+            "generated/keda",
+            "generated/README.md",
+            "overlays/kind/keda",
+            "overlays/kind/lessons.yaml",
+            "argocd/kind",
+            "gitgen.lock",
+        ] {
+            assert!(is_unit_name(unit), "{unit}");
+        }
+        for unit in [
+            "../outside",
+            "/etc/passwd",
+            "generated",
+            "generated/..",
+            "generated/a/b",
+            "overlays/../x",
+            "overlays/Kind/a",
+            "argocd/kind/apps",
+            "catalog/keda",
+            "",
+            ".gitgen/lock",
+        ] {
+            assert!(!is_unit_name(unit), "{unit}");
+        }
+    }
+
+    #[test]
+    fn a_journal_naming_a_path_outside_the_repo_is_refused_and_left_in_place() {
+        let sandbox = tempfile::tempdir().unwrap();
+        let repo = sandbox.path().join("repo");
+        let outside = sandbox.path().join("outside");
+        fs_err::create_dir_all(repo.join(TXN_DIR)).unwrap();
+        fs_err::create_dir_all(&outside).unwrap();
+        fs_err::write(outside.join("f"), "keep").unwrap();
+        let journal = Journal {
+            units: vec![("../outside".into(), false)],
+        };
+        fs_err::write(repo.join(JOURNAL), serde_json::to_vec(&journal).unwrap()).unwrap();
+        let err = recover(&repo).unwrap_err();
+        assert!(matches!(err, OutputError::UntrustedJournal { .. }), "{err}");
+        assert_eq!(fs_err::read_to_string(outside.join("f")).unwrap(), "keep");
+        assert!(repo.join(JOURNAL).exists());
+    }
+
+    #[test]
+    fn a_journal_unit_under_a_symlinked_folder_is_refused() {
+        let sandbox = tempfile::tempdir().unwrap();
+        let repo = sandbox.path().join("repo");
+        let outside = sandbox.path().join("outside");
+        fs_err::create_dir_all(outside.join("a")).unwrap();
+        fs_err::create_dir_all(repo.join(TXN_DIR)).unwrap();
+        std::os::unix::fs::symlink(&outside, repo.join("generated")).unwrap();
+        let journal = Journal {
+            units: vec![("generated/a".into(), false)],
+        };
+        fs_err::write(repo.join(JOURNAL), serde_json::to_vec(&journal).unwrap()).unwrap();
+        let err = recover(&repo).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                OutputError::UntrustedJournal {
+                    source: Some(FileError::Symlink { .. }),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(outside.join("a").is_dir());
+    }
+
+    #[test]
+    fn an_unreadable_journal_is_refused_not_deleted() {
+        let repo = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(repo.path().join(TXN_DIR)).unwrap();
+        fs_err::write(repo.path().join(JOURNAL), "{ not json").unwrap();
+        assert!(matches!(
+            recover(repo.path()),
+            Err(OutputError::UntrustedJournal { .. })
+        ));
+        assert!(repo.path().join(JOURNAL).exists());
     }
 
     #[test]

@@ -340,3 +340,33 @@ hostile!(enable_a_stage_path, ["enable", "alpha", "--stage", "../../etc"] => 2, 
 hostile!(list_with_a_broken_lesson, ["list"] => 2, |repo| {
     write_bytes(&repo, ALPHA, b"\xfe\xff");
 });
+
+// Files that are not plain files, and inputs too large to be real.
+
+hostile!(symlink_to_dev_zero_in_a_lesson, ["render"] => 2, |repo| {
+    std::os::unix::fs::symlink("/dev/zero", repo.path().join("catalog/alpha/zero.yaml")).unwrap();
+});
+hostile!(catalog_folder_is_a_symlink, ["render"] => 2, |repo| {
+    repo.remove("catalog");
+    std::os::unix::fs::symlink("/etc", repo.path().join("catalog")).unwrap();
+});
+hostile!(config_is_a_symlink, ["render"] => 2, |repo| {
+    repo.remove("gitgen.yaml");
+    std::os::unix::fs::symlink("/etc/passwd", repo.path().join("gitgen.yaml")).unwrap();
+});
+hostile!(config_over_1_mib, ["render"] => 2, |repo| {
+    let text = repo.read("gitgen.yaml");
+    repo.write("gitgen.yaml", &format!("{text}{}", "# padding\n".repeat(120_000)));
+});
+hostile!(config_repo_url_of_100_kb, ["render"] => 2, |repo| {
+    let url = format!("https://github.com/{}/course.git", "a".repeat(100_000));
+    edit(&repo, "gitgen.yaml", "https://github.com/example/course.git", &url);
+});
+hostile!(config_repo_url_of_10_mb, ["render"] => 2, |repo| {
+    let url = format!("https://github.com/{}/course.git", "a".repeat(10_000_000));
+    edit(&repo, "gitgen.yaml", "https://github.com/example/course.git", &url);
+});
+hostile!(toggle_over_4_mib, ["render"] => 2, |repo| {
+    let text = repo.read(TOGGLE);
+    repo.write(TOGGLE, &format!("{text}{}", "# padding\n".repeat(450_000)));
+});

@@ -12,3 +12,4 @@ mod support;
 #[path = "../support/synth.rs"]
 mod synth;
 mod toggle;
+mod untrusted;

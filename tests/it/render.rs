@@ -213,11 +213,11 @@ fn rendered_with_pod_edited() -> (Repo, &'static str, String, String) {
 
 #[test]
 fn check_notices_an_edited_or_unknown_file_in_a_lesson_it_does_not_render_again() {
-    // The lesson's inputs did not change, so `--check` trusts the lock for it, but only
-    // after reading and hashing its files: an edit or a new file is still found.
+    // The lesson's inputs did not change, so `--check --trust-lock` trusts the lock for
+    // it, but only after reading and hashing its files: an edit or a new file is still found.
     let (repo, pod, _, _) = rendered_with_pod_edited();
     repo.write("generated/alpha/pod/extra.yaml", "kind: ConfigMap\n");
-    let run = repo.gitgen(&["render", "--check"]);
+    let run = repo.gitgen(&["render", "--check", "--trust-lock"]);
     run.expect(1);
     assert!(run.stdout.contains(&format!("M {pod}")), "{}", run.transcript());
     assert!(
@@ -228,19 +228,22 @@ fn check_notices_an_edited_or_unknown_file_in_a_lesson_it_does_not_render_again(
 }
 
 #[test]
-fn check_trusts_the_lock_for_unchanged_inputs_and_full_does_not() {
+fn only_a_check_told_to_trust_the_lock_misses_an_edit_forged_into_it() {
     // An edit whose hash is written into the lock as well is invisible to a check that
-    // trusts the lock; `--full` renders every lesson and finds it.
+    // trusts the lock; `--check` (and the old spelling `--check --full`) renders every
+    // lesson and finds it.
     let (repo, pod, original, edited) = rendered_with_pod_edited();
     let lock = repo.read("gitgen.lock").replace(
         &gitgen::output::lock::sha256(original.as_bytes()),
         &gitgen::output::lock::sha256(edited.as_bytes()),
     );
     repo.write("gitgen.lock", &lock);
-    repo.gitgen(&["render", "--check"]).expect(0);
-    let run = repo.gitgen(&["render", "--check", "--full"]);
-    run.expect(1);
-    assert!(run.stdout.contains(&format!("M {pod}")), "{}", run.transcript());
+    repo.gitgen(&["render", "--check", "--trust-lock"]).expect(0);
+    for args in [&["render", "--check"][..], &["render", "--check", "--full"]] {
+        let run = repo.gitgen(args);
+        run.expect(1);
+        assert!(run.stdout.contains(&format!("M {pod}")), "{}", run.transcript());
+    }
 }
 
 #[test]

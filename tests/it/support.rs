@@ -222,3 +222,50 @@ pub fn kustomize(dir: &Path) -> Result<String, String> {
         Err(String::from_utf8_lossy(&output.stderr).into_owned())
     }
 }
+
+impl Repo {
+    /// Runs `gitgen ARGS` in the repo and fails the test if it has not exited within
+    /// `limit`: for input that could make gitgen hang (a FIFO, a device).
+    pub fn gitgen_within(&self, args: &[&str], limit: std::time::Duration) -> Run {
+        use std::io::Read;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+            .args(args)
+            .current_dir(&self.root)
+            .env("NO_COLOR", "1")
+            .env_remove("GITGEN_ENV")
+            .env_remove("GITGEN_GIT_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("running gitgen");
+        // Drained on their own threads so a chatty run never blocks on a full pipe.
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                pipe.read_to_end(&mut text).unwrap();
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
+        let deadline = std::time::Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("`gitgen {}` hung: still running after {limit:?}", args.join(" "));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+            root: self.root.clone(),
+        }
+    }
+}
