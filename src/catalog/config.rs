@@ -76,9 +76,36 @@ pub enum SyncMode {
 }
 
 impl RepoConfig {
-    /// Reads and checks `gitgen.yaml` text.
+    /// Reads and checks `gitgen.yaml` text: the Argo CD pins must be exact versions, as
+    /// lesson charts must, or two renders of one commit could install different releases.
     pub fn parse(text: &str, path: &Path) -> Result<Self, YamlError> {
-        yaml::from_str(text, path)
+        let config: RepoConfig = yaml::from_str(text, path)?;
+        let pins = [
+            (
+                "version",
+                &config.argocd.version,
+                "pin Argo CD to one release, e.g. `v2.12.3`",
+            ),
+            (
+                "chart_version",
+                &config.argocd.chart_version,
+                "pin the `argo-cd` chart to the one version that ships that release, e.g. `7.6.1`",
+            ),
+        ];
+        for (field, version, hint) in pins {
+            if !super::is_pinned_version(version) {
+                let (line, column) = field_position(text, field);
+                return Err(YamlError {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    field: Some(format!("argocd.{field}")),
+                    message: format!("`{version}` is not an exact version"),
+                    hint: Some(format!("{hint}; ranges and `latest` make renders drift")),
+                });
+            }
+        }
+        Ok(config)
     }
 
     /// The configuration `gitgen init` writes.
@@ -118,4 +145,22 @@ impl RepoConfig {
             yaml::to_string(self)
         )
     }
+}
+
+/// Line and column of the value of `argocd.<field>` in `gitgen.yaml`'s text: the first
+/// line inside the `argocd:` block whose key is `field`.
+fn field_position(text: &str, field: &str) -> (Option<u64>, Option<u64>) {
+    let mut inside = false;
+    for (index, line) in text.lines().enumerate() {
+        if !line.starts_with([' ', '\t']) && !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+            inside = line.trim_end() == "argocd:";
+            continue;
+        }
+        let key = line.trim_start();
+        if inside && let Some(rest) = key.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')) {
+            let column = line.len() - rest.trim_start().len() + 1;
+            return (Some(index as u64 + 1), Some(column as u64));
+        }
+    }
+    (None, None)
 }

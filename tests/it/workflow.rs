@@ -153,3 +153,50 @@ fn completions_are_printed_for_bash_zsh_and_fish() {
     }
     repo.gitgen(&["completions", "tcsh"]).expect(2);
 }
+
+#[test]
+fn argocd_version_latest_is_refused_as_lesson_chart_ranges_are() {
+    let repo = Repo::fixture("small");
+    repo.write(
+        "gitgen.yaml",
+        &repo.read("gitgen.yaml").replace("version: v2.12.3", "version: latest"),
+    );
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn argocd_chart_version_range_is_refused_with_its_line_and_a_hint() {
+    let repo = Repo::fixture("small");
+    repo.write(
+        "gitgen.yaml",
+        &repo
+            .read("gitgen.yaml")
+            .replace("chart_version: 7.6.1", "chart_version: \"^7.6\""),
+    );
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn the_placeholder_repo_url_is_a_warning_at_render() {
+    let repo = Repo::fixture("small");
+    repo.write(
+        "gitgen.yaml",
+        &repo.read("gitgen.yaml").replace(
+            "https://github.com/example/course.git",
+            gitgen::scaffold::PLACEHOLDER_REPO_URL,
+        ),
+    );
+    let run = repo.gitgen(&["render"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .starts_with("warning: `repo_url` in `gitgen.yaml` is still the placeholder"),
+        "{}",
+        run.transcript()
+    );
+    assert!(run.stderr.contains("hint: set it to the URL"), "{}", run.transcript());
+}
