@@ -55,7 +55,9 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Outcome> {
         let plan = outcome.plan;
         if plan.lock_changes() {
             lock_changes = true;
-            let old = gitgen::output::read_lock(&workspace.settings.repo)?.lock;
+            let old = gitgen::output::read_lock(&workspace.settings.repo)
+                .map_err(gitgen::Error::from)?
+                .lock;
             lock_keys.extend(changed_hashes(old.as_ref(), &plan.lock));
         }
         conflicts.extend(plan.conflicts.iter().map(|c| c.path.clone()));

@@ -54,7 +54,11 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
         .into());
     }
     let paths: Vec<PathBuf> = PUBLISHED.into_iter().map(PathBuf::from).collect();
-    let recorded = output::read_lock(&repo)?.lock.map(|l| l.files).unwrap_or_default();
+    let recorded = output::read_lock(&repo)
+        .map_err(gitgen::Error::from)?
+        .lock
+        .map(|l| l.files)
+        .unwrap_or_default();
     // Sources are the trainer's to change; rendered files must hash as the lock says.
     let is_render_output = |path: &Path, bytes: &[u8]| {
         let path = path.to_string_lossy().replace('\\', "/");

@@ -42,6 +42,7 @@ pub fn enable(global: &GlobalArgs, args: &EnableArgs) -> anyhow::Result<Outcome>
     let mut workspace = super::open(global)?;
     let id = workspace.lesson_id(&args.lesson)?;
     let stage = workspace.stage(&id, args.stage.as_deref())?;
+    workspace.toggle.check_editable().map_err(gitgen::Error::from)?;
     let mut toggle = workspace.toggle.clone();
     for required in workspace.catalog.closure(&id) {
         if required != id && !workspace.selection.lessons.contains_key(&required) {
@@ -82,6 +83,7 @@ pub fn disable(global: &GlobalArgs, args: &DisableArgs) -> anyhow::Result<Outcom
         }
         .into());
     }
+    workspace.toggle.check_editable().map_err(gitgen::Error::from)?;
     let mut toggle = workspace.toggle.clone();
     let disabled: Vec<LessonId> = dependents.into_iter().chain([id]).collect();
     for lesson in &disabled {

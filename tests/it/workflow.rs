@@ -200,3 +200,46 @@ fn the_placeholder_repo_url_is_a_warning_at_render() {
     );
     assert!(run.stderr.contains("hint: set it to the URL"), "{}", run.transcript());
 }
+
+#[test]
+fn git_conflict_markers_in_the_toggle_file_are_reported_as_a_merge_conflict() {
+    let repo = rendered_fixture();
+    repo.write(
+        "overlays/docker-desktop/lessons.yaml",
+        "lessons:\n<<<<<<< HEAD\n  alpha: pod\n=======\n  alpha: service\n>>>>>>> lesson/alpha\n",
+    );
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn a_toggle_file_with_a_byte_order_mark_renders_and_enable_edits_it() {
+    let repo = rendered_fixture();
+    repo.write(
+        "overlays/docker-desktop/lessons.yaml",
+        "\u{feff}lessons:\n  # alpha: service\n",
+    );
+    repo.gitgen(&["render"]).expect(0);
+    repo.gitgen(&["enable", "alpha"]).expect(0);
+    assert_eq!(
+        repo.read("overlays/docker-desktop/lessons.yaml"),
+        "lessons:\n  alpha: service\n"
+    );
+    repo.gitgen(&["render", "--check"]).expect(0);
+}
+
+#[test]
+fn enable_refuses_a_toggle_file_written_as_a_flow_mapping_with_a_hint() {
+    let repo = rendered_fixture();
+    repo.write("overlays/docker-desktop/lessons.yaml", "lessons: {alpha: pod}\n");
+    repo.gitgen(&["render"]).expect(0);
+    let run = repo.gitgen(&["enable", "beta"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+    assert_eq!(
+        repo.read("overlays/docker-desktop/lessons.yaml"),
+        "lessons: {alpha: pod}\n",
+        "nothing was written"
+    );
+}
