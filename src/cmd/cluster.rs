@@ -258,6 +258,13 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
         objects.extend(documents.into_iter().map(|o| (file.path.as_str(), o)));
     }
     let schemas = match &args.crds {
+        Some(dir) if !dir.is_dir() => {
+            return Err(gitgen::Error::Usage {
+                message: format!("`--crds {}`: there is no such folder", dir.display()),
+                hint: Some("give a folder of CRD manifests (`*.yaml`), e.g. `../shared/crds`".to_owned()),
+            }
+            .into());
+        }
         Some(dir) => {
             let mut documents: Vec<serde_json::Value> = objects.iter().filter_map(|(_, o)| constraint_crd(o)).collect();
             documents.extend(

@@ -243,3 +243,11 @@ fn enable_refuses_a_toggle_file_written_as_a_flow_mapping_with_a_hint() {
         "nothing was written"
     );
 }
+
+#[test]
+fn validate_crds_with_a_missing_folder_says_so_with_a_hint() {
+    let repo = Repo::fixture("small");
+    let run = repo.gitgen(&["validate", "--crds", "no-such-folder"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+}
