@@ -27,8 +27,10 @@ pub struct GlobalArgs {
     /// The GitOps repo (default: the closest folder upwards holding `gitgen.yaml`).
     #[arg(long, global = true, value_name = "DIR")]
     pub repo: Option<PathBuf>,
-    /// The environment (default: docker-desktop).
-    #[arg(long, global = true, value_name = "ENV", env = "GITGEN_ENV")]
+    /// The environment. Commands that act on one (enable, disable, lesson, status,
+    /// bootstrap, validate) default to `$GITGEN_ENV`, else docker-desktop; render, diff and
+    /// publish cover every environment unless this flag names one.
+    #[arg(long, global = true, value_name = "ENV")]
     pub env: Option<String>,
 }
 
@@ -48,7 +50,7 @@ pub enum Command {
     Disable(DisableArgs),
     /// Show what render would change, as a unified diff (exit 1 when there is any).
     /// Every lesson is rendered: the diff does not trust `gitgen.lock`.
-    Diff,
+    Diff(DiffArgs),
     /// Commit the toggle file and the rendered tree on a branch, push it, print the PR URL.
     Publish(PublishArgs),
     /// Install Argo CD into the cluster at the pinned version and point it at the repo.
@@ -58,6 +60,8 @@ pub enum Command {
     /// Check every rendered object: offline against Kubernetes types and CRD schemas, or
     /// with `--server` as a server-side dry run.
     Validate(ValidateArgs),
+    /// Print a shell completion script: `gitgen completions bash > ~/.local/share/bash-completion/completions/gitgen`.
+    Completions(CompletionsArgs),
 }
 
 /// How to reach the cluster, as kubectl does (`KUBECONFIG` is read too).
@@ -171,6 +175,22 @@ pub struct RenderArgs {
     /// does; there the flag is accepted and changes nothing.
     #[arg(long, conflicts_with = "trust_lock")]
     pub full: bool,
+    /// Output format (`json`: the files that differ or were written, for scripts).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Output format (`json`: each changed file with its unified diff, for scripts).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -205,6 +225,9 @@ pub struct EnableArgs {
     /// Overwrite files edited by hand in gitgen's folders.
     #[arg(long)]
     pub force: bool,
+    /// Output format (`json`: the lessons enabled, moved and disabled, for scripts).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -217,4 +240,7 @@ pub struct DisableArgs {
     /// Overwrite files edited by hand in gitgen's folders.
     #[arg(long)]
     pub force: bool,
+    /// Output format (`json`: the lessons enabled, moved and disabled, for scripts).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }

@@ -9,13 +9,15 @@
 //! Branch handling: publish never checks files out, so it cannot lose working-tree
 //! changes. The commit's tree is the branch's tip (or `HEAD`, for a new branch) with the
 //! managed paths replaced by their working-tree content, written straight to
-//! `refs/heads/BRANCH`. When the branch is new or already checked out, `HEAD` then
-//! points at it and the index entries of the managed paths are updated, which is what
-//! `git switch -c BRANCH && git add PATHS && git commit` would leave; the working tree is
-//! untouched either way. An existing branch that is not checked out is updated without
-//! switching to it, since switching would mean rewriting files outside the managed paths.
-//! Publish also records the remote as the branch's upstream, so `git pull --rebase` on it
-//! works after a non-fast-forward.
+//! `refs/heads/BRANCH`. Once the push succeeds (or when there is nothing to push),
+//! `HEAD` points at the branch and the index entries of the managed paths match the
+//! commit: what `git switch -c BRANCH && git add PATHS && git commit && git push` leaves,
+//! new branch or existing one alike. Switching to an existing branch whose files outside
+//! the managed paths differ from `HEAD`'s would rewrite them, so publish refuses that
+//! before committing. A remote that is not configured is refused before anything
+//! changes; a push that fails leaves `HEAD` where it was, the commit kept on the branch
+//! and the working tree untouched. Publish also records the remote as the branch's
+//! upstream, so `git pull --rebase` on it works after a non-fast-forward.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -61,6 +63,8 @@ pub struct Published {
     pub pr_url: Option<String>,
     /// True when there was nothing new to commit and the existing tip was used.
     pub unchanged: bool,
+    /// The branch `HEAD` was on before (`None`: detached or no commit yet).
+    pub started_on: Option<String>,
 }
 
 /// Secrets for pushing. `Debug` never shows the token, and nothing here writes it anywhere.
@@ -126,9 +130,16 @@ pub enum GitError {
         #[source]
         source: git2::Error,
     },
-    /// No remote of that name.
-    #[error("remote `{remote}` is not configured in `{}`", path.display())]
+    /// No remote of that name (checked before anything changes).
+    #[error("remote `{remote}` is not configured in `{}`; nothing was committed", path.display())]
     RemoteNotConfigured { remote: String, path: PathBuf },
+    /// The existing branch differs from `HEAD` outside the managed paths, so switching
+    /// to it would rewrite those files (checked before anything changes).
+    #[error(
+        "branch `{branch}` exists and differs from `HEAD` outside gitgen's files, so publishing on it would switch those files too; nothing was committed:\n{}",
+        bullet_list(files)
+    )]
+    BranchDiffers { branch: String, files: Vec<PathBuf> },
     /// Every credential offered was rejected, or none was available.
     #[error("authentication to remote `{remote}` ({url}) failed: {message}")]
     AuthFailed {
@@ -168,16 +179,21 @@ pub struct KeptCommit {
     pub branch: String,
     /// Its id, as 40 hex digits.
     pub commit: String,
+    /// The branch `HEAD` is still on (`None`: detached or no commit yet).
+    pub head: Option<String>,
 }
 
 impl fmt::Display for KeptCommit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let short = &self.commit[..self.commit.len().min(12)];
-        write!(
-            f,
-            "your commit {short} is kept on branch `{}`, nothing was lost",
-            self.branch
-        )
+        write!(f, "your commit {short} is kept on branch `{}`", self.branch)?;
+        match &self.head {
+            Some(head) if *head != self.branch => write!(
+                f,
+                "; you are still on `{head}` and your files are as they were, nothing was lost"
+            ),
+            _ => write!(f, ", nothing was lost"),
+        }
     }
 }
 
@@ -205,8 +221,12 @@ impl GitError {
                 format!("`git status` in `{}` shows the repository's state", path.display())
             }
             GitError::RemoteNotConfigured { remote, .. } => {
-                format!("add it with `git remote add {remote} URL` (`git remote -v` lists remotes)")
+                format!("add it with `git remote add {remote} URL` (`git remote -v` lists remotes), then publish again")
             }
+            GitError::BranchDiffers { branch, .. } => format!(
+                "publish on a new branch (`--branch {branch}-2`), or `git switch {branch}`, bring it up to date \
+                 (`git merge main`), and publish from there"
+            ),
             GitError::AuthFailed { kept, .. } => format!(
                 "for SSH, load your key into the agent (`ssh-add`); for HTTPS, set `GITGEN_GIT_TOKEN` \
                  or configure a git credential helper; then publish again ({kept})"
@@ -252,16 +272,42 @@ pub fn publish(req: &PublishRequest<'_>, credentials: &Credentials) -> Result<Pu
     let local = |action| move |source| repo_error(action, workdir, source);
 
     let refname = format!("refs/heads/{}", req.branch);
+    // A push to a remote that does not exist would fail after the commit: refuse first.
+    if let Some(remote) = req.remote
+        && repo.find_remote(remote).is_err()
+    {
+        return Err(GitError::RemoteNotConfigured {
+            remote: remote.to_owned(),
+            path: req.repo.to_owned(),
+        });
+    }
     let tip = match repo.find_reference(&refname) {
         Ok(reference) => Some(reference.peel_to_commit().map_err(local("read the branch"))?),
         Err(e) if e.code() == ErrorCode::NotFound => None,
         Err(e) => return Err(local("read the branch")(e)),
     };
     let head_ref = repo.find_reference("HEAD").map_err(local("read `HEAD`"))?;
-    let on_branch = head_ref.symbolic_target().ok().flatten() == Some(refname.as_str());
+    let started_on = head_ref
+        .symbolic_target()
+        .ok()
+        .flatten()
+        .and_then(|target| target.strip_prefix("refs/heads/"))
+        .map(str::to_owned);
+    let on_branch = started_on.as_deref() == Some(req.branch);
+    let head_commit = head_ref.resolve().ok().and_then(|r| r.peel_to_commit().ok());
+    if let (Some(tip), false) = (&tip, on_branch) {
+        let files = differing_outside(&repo, head_commit.as_ref(), tip, &managed)
+            .map_err(local("compare the branch with `HEAD`"))?;
+        if !files.is_empty() {
+            return Err(GitError::BranchDiffers {
+                branch: req.branch.to_owned(),
+                files,
+            });
+        }
+    }
     let base = match &tip {
         Some(tip) => Some(tip.clone()),
-        None => head_ref.resolve().ok().and_then(|r| r.peel_to_commit().ok()),
+        None => head_commit,
     };
     let base_tree = match &base {
         Some(commit) => Some(commit.tree().map_err(local("read the branch's tree"))?),
@@ -312,28 +358,55 @@ pub fn publish(req: &PublishRequest<'_>, credentials: &Credentials) -> Result<Pu
                 .map_err(local("commit"))?
         }
     };
-    if tip.is_none() || on_branch {
-        repo.set_head(&refname).map_err(local("switch `HEAD` to the branch"))?;
-        if reused.is_none() {
-            update_index(&repo, &managed, &snapshot.present).map_err(local("update the index"))?;
-        }
+    // On the branch already, `HEAD` moved with the commit: the index follows now.
+    if on_branch {
+        update_index(&repo, &managed, &snapshot.present).map_err(local("update the index"))?;
     }
 
     let kept = Box::new(KeptCommit {
         branch: req.branch.to_owned(),
         commit: commit.to_string(),
+        head: started_on.clone(),
     });
     let pr_url = match req.remote {
         Some(remote) => push(&repo, req.repo, remote, &refname, kept, credentials)?,
         None => None,
     };
+    if !on_branch {
+        repo.set_head(&refname).map_err(local("switch `HEAD` to the branch"))?;
+        update_index(&repo, &managed, &snapshot.present).map_err(local("update the index"))?;
+    }
     Ok(Published {
         commit: commit.to_string(),
         branch: req.branch.to_owned(),
         pushed_to: req.remote.map(str::to_owned),
         pr_url,
         unchanged: reused.is_some(),
+        started_on,
     })
+}
+
+/// Files outside the managed paths whose content differs between `head` (none: an empty
+/// tree) and `tip`: what switching from one to the other would rewrite.
+fn differing_outside(
+    repo: &Repository,
+    head: Option<&git2::Commit<'_>>,
+    tip: &git2::Commit<'_>,
+    managed: &[String],
+) -> Result<Vec<PathBuf>, git2::Error> {
+    let head_tree = head.map(git2::Commit::tree).transpose()?;
+    let diff = repo.diff_tree_to_tree(head_tree.as_ref(), Some(&tip.tree()?), None)?;
+    let mut files: Vec<PathBuf> = diff
+        .deltas()
+        .filter_map(|delta| delta.new_file().path().or(delta.old_file().path()).map(Path::to_owned))
+        .filter(|path| {
+            let text = path.to_string_lossy();
+            !managed.iter().any(|m| is_under(text.as_bytes(), m))
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
 }
 
 /// The branch's tree with the managed paths replaced by the working tree's content.
@@ -727,6 +800,60 @@ fn percent_encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Who [`initial_commit`] committed as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitialCommit {
+    /// The commit, as 40 hex digits.
+    pub commit: String,
+    /// `Name <email>` of the author.
+    pub author: String,
+    /// True when git has no identity configured and [`FALLBACK_NAME`] was used.
+    pub fallback_identity: bool,
+}
+
+/// The author of `gitgen init`'s commit when git has no `user.name`/`user.email`.
+pub const FALLBACK_NAME: &str = "gitgen init";
+/// Its e-mail address.
+pub const FALLBACK_EMAIL: &str = "gitgen@localhost";
+
+/// Commits every file of the new repo at `repo` (`.gitignore` respected) as the first
+/// commit of the branch `HEAD` names, with the configured git identity or, without
+/// one, [`FALLBACK_NAME`], so `gitgen init` works on a machine where git is not set up.
+pub fn initial_commit(repo: &Path, message: &str) -> Result<InitialCommit, GitError> {
+    let repository = Repository::open(repo).map_err(|source| GitError::NotARepository {
+        path: repo.to_owned(),
+        source: Some(source),
+    })?;
+    let local = |action| move |source| repo_error(action, repo, source);
+    let mut index = repository.index().map_err(local("read the index"))?;
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .map_err(local("stage the new repo's files"))?;
+    index.write().map_err(local("write the index"))?;
+    let tree_id = index.write_tree().map_err(local("write the tree"))?;
+    let tree = repository.find_tree(tree_id).map_err(local("read the tree"))?;
+    let (signature, fallback_identity) = match repository.signature() {
+        Ok(signature) => (signature, false),
+        Err(_) => (
+            git2::Signature::now(FALLBACK_NAME, FALLBACK_EMAIL).map_err(local("make a signature"))?,
+            true,
+        ),
+    };
+    let commit = repository
+        .commit(Some("HEAD"), &signature, &signature, message, &tree, &[])
+        .map_err(local("commit"))?;
+    let author = format!(
+        "{} <{}>",
+        signature.name().unwrap_or_default(),
+        signature.email().unwrap_or_default()
+    );
+    Ok(InitialCommit {
+        commit: commit.to_string(),
+        author,
+        fallback_identity,
+    })
 }
 
 /// The text of `path` (repo-relative) in the commit `HEAD` points at, if there is one.

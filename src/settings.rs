@@ -91,29 +91,7 @@ impl Settings {
     /// Resolves `--repo` (default: the closest folder upwards holding `gitgen.yaml`) and
     /// `--env` (default: `docker-desktop`).
     pub fn resolve(repo: Option<&Path>, env: Option<&str>) -> Result<Self, SettingsError> {
-        let repo = match repo {
-            Some(dir) => dir.to_owned(),
-            None => {
-                let start = std::env::current_dir().map_err(|source| SettingsError::Io {
-                    path: ".".into(),
-                    source,
-                })?;
-                start
-                    .ancestors()
-                    .find(|dir| dir.join(CONFIG_FILE).is_file())
-                    .map(Path::to_owned)
-                    .ok_or(SettingsError::NoRepo { start })?
-            }
-        };
-        let path = repo.join(CONFIG_FILE);
-        let Some(bytes) = untrusted::read(&path, MAX_CONFIG_BYTES, "`gitgen.yaml`")? else {
-            return Err(SettingsError::NoRepo { start: repo });
-        };
-        let text = String::from_utf8(bytes).map_err(|err| SettingsError::Io {
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, err.utf8_error()),
-        })?;
-        let config = RepoConfig::parse(&text, &path)?;
+        let (repo, path, text, config) = read_config(repo)?;
         let wanted = env.unwrap_or(DEFAULT_ENV);
         let Some(env_name) = config.environments.keys().find(|name| name.as_str() == wanted).cloned() else {
             let known: Vec<String> = config.environments.keys().map(|e| e.to_string()).collect();
@@ -133,6 +111,22 @@ impl Settings {
         })
     }
 
+    /// The settings of every environment `gitgen.yaml` defines, in name order: what
+    /// `render`, `render --check`, `diff` and `publish` cover when no `--env` narrows them.
+    pub fn every_environment(repo: Option<&Path>) -> Result<Vec<Self>, SettingsError> {
+        let (repo, _, text, config) = read_config(repo)?;
+        Ok(config
+            .environments
+            .keys()
+            .map(|env_name| Settings {
+                repo: repo.clone(),
+                env_name: env_name.clone(),
+                config: config.clone(),
+                config_text: text.clone(),
+            })
+            .collect())
+    }
+
     /// The selected environment.
     pub fn env(&self) -> &Environment {
         &self.config.environments[&self.env_name]
@@ -142,4 +136,33 @@ impl Settings {
     pub fn toggle_path(&self) -> PathBuf {
         self.repo.join(catalog::toggle::toggle_path(&self.env_name))
     }
+}
+
+/// Finds the repo and reads and parses its `gitgen.yaml`: the repo, the file's path, its
+/// text and the config.
+fn read_config(repo: Option<&Path>) -> Result<(PathBuf, PathBuf, String, RepoConfig), SettingsError> {
+    let repo = match repo {
+        Some(dir) => dir.to_owned(),
+        None => {
+            let start = std::env::current_dir().map_err(|source| SettingsError::Io {
+                path: ".".into(),
+                source,
+            })?;
+            start
+                .ancestors()
+                .find(|dir| dir.join(CONFIG_FILE).is_file())
+                .map(Path::to_owned)
+                .ok_or(SettingsError::NoRepo { start })?
+        }
+    };
+    let path = repo.join(CONFIG_FILE);
+    let Some(bytes) = untrusted::read(&path, MAX_CONFIG_BYTES, "`gitgen.yaml`")? else {
+        return Err(SettingsError::NoRepo { start: repo });
+    };
+    let text = String::from_utf8(bytes).map_err(|err| SettingsError::Io {
+        path: path.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, err.utf8_error()),
+    })?;
+    let config = RepoConfig::parse(&text, &path)?;
+    Ok((repo, path, text, config))
 }

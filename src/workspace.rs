@@ -309,6 +309,7 @@ impl Workspace {
                     return Ok((UnitPlan::kept(unit), false));
                 }
                 let files = render::bases::emit(lesson)?;
+                render::overlays::check_walkthrough(lesson, &self.settings.config)?;
                 Ok((
                     output::plan_unit(repo, &scope, &unit, files, old_lock.as_ref(), sink)?,
                     true,

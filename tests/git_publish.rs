@@ -344,7 +344,7 @@ fn non_fast_forward_keeps_the_commit_and_publishes_after_pull_rebase() {
 }
 
 #[test]
-fn an_unreachable_remote_fails_clearly_and_a_rerun_after_the_fix_pushes() {
+fn an_unreachable_remote_leaves_head_where_it_was_and_a_rerun_after_the_fix_pushes() {
     let mut course = Course::new();
     let closed = free_port();
     git(
@@ -362,7 +362,9 @@ fn an_unreachable_remote_fails_clearly_and_a_rerun_after_the_fix_pushes() {
 
     assert!(matches!(err, GitError::Unreachable { .. }), "{err:?}");
     assert!(err.to_string().contains(&format!("127.0.0.1:{closed}")), "{err}");
+    assert!(err.hint().contains("you are still on `main`"), "{}", err.hint());
     assert!(err.hint().contains("nothing was lost"), "{}", err.hint());
+    assert_eq!(git(&course.root(), &["symbolic-ref", "HEAD"]).trim(), "refs/heads/main");
     let committed = course.rev("lesson/keda");
 
     let bare = course.dir.path().join("later.git");
@@ -372,6 +374,10 @@ fn an_unreachable_remote_fails_clearly_and_a_rerun_after_the_fix_pushes() {
 
     assert!(published.unchanged);
     assert_eq!(published.commit, committed);
+    assert_eq!(
+        git(&course.root(), &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/lesson/keda"
+    );
     let (_clone, files) = clone_files(bare.to_str().unwrap(), "lesson/keda");
     assert_eq!(files, expected_after_keda());
 }
@@ -409,17 +415,22 @@ fn a_refusing_remote_reports_its_message_and_keeps_the_commit() {
 }
 
 #[test]
-fn a_missing_remote_is_named_and_the_commit_is_kept() {
+fn a_missing_remote_is_refused_before_anything_is_committed_or_switched() {
     let mut course = Course::new();
     course.enable_keda();
+    let main = course.rev("main");
 
     let err = course.publish("lesson/keda", Some("upstream")).unwrap_err();
 
     assert!(matches!(err, GitError::RemoteNotConfigured { .. }), "{err:?}");
     assert!(err.hint().contains("git remote add upstream"), "{}", err.hint());
+    let branches = git(&course.root(), &["branch", "--list", "lesson/keda"]);
+    assert_eq!(branches, "", "no branch was created");
+    assert_eq!(git(&course.root(), &["symbolic-ref", "HEAD"]).trim(), "refs/heads/main");
+    assert_eq!(course.rev("main"), main);
     assert_eq!(
-        git(&course.root(), &["log", "-1", "--format=%s", "lesson/keda"]).trim(),
-        "Enable keda"
+        fs_err::read_to_string(course.root().join("apps/lessons/keda.yaml")).unwrap(),
+        "name: keda\n"
     );
 }
 
@@ -607,7 +618,7 @@ fn publishing_twice_without_changes_reuses_the_commit() {
 }
 
 #[test]
-fn an_existing_branch_that_is_not_checked_out_is_updated_without_switching() {
+fn an_existing_branch_is_committed_on_and_checked_out_as_a_new_one_is() {
     let mut course = Course::new();
     course.enable_keda();
     let first = course.publish("lesson/keda", None).unwrap();
@@ -623,12 +634,44 @@ fn an_existing_branch_that_is_not_checked_out_is_updated_without_switching() {
         first.commit
     );
     assert_eq!(second.commit, course.rev("lesson/keda"));
-    assert_eq!(git(&course.root(), &["symbolic-ref", "HEAD"]).trim(), "refs/heads/main");
+    assert_eq!(second.started_on.as_deref(), Some("main"));
+    assert_eq!(
+        git(&course.root(), &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/lesson/keda"
+    );
     assert_eq!(git(&course.root(), &["show", "lesson/keda:README.md"]), "# course\n");
     assert_eq!(
         git(&course.root(), &["show", "lesson/keda:apps/lessons/keda.yaml"]),
         "name: keda\nreplicas: 3\n"
     );
+    // The edit outside gitgen's paths is still in the working tree, uncommitted; the
+    // managed paths are clean.
+    let status = git(&course.root(), &["status", "--porcelain"]);
+    assert!(status.lines().any(|l| l == " M README.md"), "{status}");
+    assert!(
+        !status.contains("apps/") && !status.contains("environments/"),
+        "{status}"
+    );
+}
+
+#[test]
+fn an_existing_branch_that_differs_outside_the_managed_paths_is_refused_before_committing() {
+    let mut course = Course::new();
+    course.enable_keda();
+    course.publish("lesson/keda", None).unwrap();
+    write(&course.root().join("README.md"), "# changed on the branch\n");
+    git(&course.root(), &["commit", "-q", "-am", "README on the branch"]);
+    git(&course.root(), &["switch", "-q", "main"]);
+    course.enable_keda();
+    let tip = course.rev("lesson/keda");
+
+    let err = course.publish("lesson/keda", None).unwrap_err();
+
+    assert!(matches!(err, GitError::BranchDiffers { .. }), "{err:?}");
+    assert!(err.to_string().contains("`README.md`"), "{err}");
+    assert!(err.hint().contains("git switch lesson/keda"), "{}", err.hint());
+    assert_eq!(course.rev("lesson/keda"), tip, "nothing was committed");
+    assert_eq!(git(&course.root(), &["symbolic-ref", "HEAD"]).trim(), "refs/heads/main");
 }
 
 #[test]

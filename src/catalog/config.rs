@@ -77,10 +77,31 @@ pub enum SyncMode {
 }
 
 impl RepoConfig {
-    /// Reads and checks `gitgen.yaml` text. A `repo_url` carrying credentials is refused:
-    /// it is written into every Application and AppProject in git.
+    /// Reads and checks `gitgen.yaml` text: the Argo CD pin must be an exact version, as
+    /// lesson charts must, or two renders of one commit could install different releases;
+    /// a `repo_url` carrying credentials is refused, as it is written into every
+    /// Application and AppProject in git.
     pub fn parse(text: &str, path: &Path) -> Result<Self, YamlError> {
         let config: RepoConfig = yaml::from_str(text, path)?;
+        let pins = [(
+            "version",
+            &config.argocd.version,
+            "pin Argo CD to one release, e.g. `v2.12.3`",
+        )];
+        for (field, version, hint) in pins {
+            if !super::is_pinned_version(version) {
+                let (line, column) = field_position(text, field);
+                return Err(YamlError {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    field: Some(format!("argocd.{field}")),
+                    message: format!("`{version}` is not an exact version"),
+                    hint: Some(format!("{hint}; ranges and `latest` make renders drift")),
+                    kind: YamlErrorKind::Value,
+                });
+            }
+        }
         // The URL is copied into every Argo CD Application: one huge URL is a huge tree.
         if config.repo_url.len() > MAX_REPO_URL_BYTES {
             return Err(YamlError {
@@ -210,4 +231,22 @@ mod tests {
             assert_eq!(url_credentials(url), None, "{url}");
         }
     }
+}
+
+/// Line and column of the value of `argocd.<field>` in `gitgen.yaml`'s text: the first
+/// line inside the `argocd:` block whose key is `field`.
+fn field_position(text: &str, field: &str) -> (Option<u64>, Option<u64>) {
+    let mut inside = false;
+    for (index, line) in text.lines().enumerate() {
+        if !line.starts_with([' ', '\t']) && !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+            inside = line.trim_end() == "argocd:";
+            continue;
+        }
+        let key = line.trim_start();
+        if inside && let Some(rest) = key.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')) {
+            let column = line.len() - rest.trim_start().len() + 1;
+            return (Some(index as u64 + 1), Some(column as u64));
+        }
+    }
+    (None, None)
 }

@@ -937,18 +937,40 @@ fn check_lesson_path(loaded: &LoadedLesson, value: &Spanned<String>, field: &str
     }
 }
 
-fn is_pinned_version(version: &str) -> bool {
+/// Whether `version` is one exact version (`1.2.3`, `v2.12.3`, `1.2.3-rc.1`), not a
+/// range or a tag such as `latest`.
+pub(crate) fn is_pinned_version(version: &str) -> bool {
     let bare = version.strip_prefix('v').unwrap_or(version);
-    !bare.is_empty()
-        && bare.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && bare
+    // `MAJOR.MINOR.PATCH`, then an optional `-pre-release` or `+build` of plain characters.
+    let core_end = bare.find(['-', '+']).unwrap_or(bare.len());
+    let (core, rest) = bare.split_at(core_end);
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && rest
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+        && rest != "-"
+        && rest != "+"
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_three_part_versions_are_pins() {
+        for pinned in ["7.6.1", "v2.12.3", "1.2.3-rc.1", "1.2.3+build.5"] {
+            assert!(is_pinned_version(pinned), "{pinned} was refused");
+        }
+        for loose in [
+            "latest", "^7.6", "~1.2.3", "7.6", "7", "v2", "1.2.x", "1.2.3-", "", "v", ">=1.0.0",
+        ] {
+            assert!(!is_pinned_version(loose), "{loose} was accepted");
+        }
+    }
 
     /// `Debug` text of a lesson with every location blanked, so a quick read and a
     /// located read of the same text compare equal when their values are.

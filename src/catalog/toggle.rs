@@ -54,6 +54,16 @@ pub enum ToggleError {
         /// 1-based column (in bytes).
         column: usize,
     },
+    /// Git's conflict markers: a merge or rebase stopped in this file.
+    #[error("`{}:{line}`: the file holds an unresolved merge conflict (`{marker}`)", path.display())]
+    MergeConflict {
+        /// The toggle file.
+        path: PathBuf,
+        /// 1-based line of the first marker.
+        line: usize,
+        /// The marker, e.g. `<<<<<<<`.
+        marker: &'static str,
+    },
     /// A line that names something the catalog does not have, or breaks a rule.
     #[error("`{}:{line}:{column}`: {message}", path.display())]
     Invalid {
@@ -82,6 +92,11 @@ impl ToggleError {
                 Some("the file holds one mapping, `lessons:`, of `<lesson>: <stage>` lines".to_owned())
             }
             ToggleError::File(err) => err.hint(),
+            ToggleError::MergeConflict { .. } => Some(
+                "keep the lines you want from both sides (one `<lesson>: <stage>` line each), delete the \
+                 `<<<<<<<`, `=======` and `>>>>>>>` lines, then run `gitgen render` and `git add` the file"
+                    .to_owned(),
+            ),
             ToggleError::NotUtf8 { .. } => {
                 Some("save the file as UTF-8 text; lesson and stage names are plain ASCII".to_owned())
             }
@@ -123,6 +138,7 @@ impl ToggleFile {
 
     /// Parses the file and checks it against `catalog` for environment `env`.
     pub fn selection(&self, catalog: &Catalog, env: &EnvName) -> Result<Selection, ToggleError> {
+        self.check_conflict_markers()?;
         let raw: Raw = if self.text.trim().is_empty() {
             Raw { lessons: None }
         } else {
@@ -203,6 +219,54 @@ impl ToggleFile {
             }
         }
         Ok(selection)
+    }
+
+    /// Refuses git's conflict markers, which the YAML reader would report as a puzzling
+    /// syntax error.
+    fn check_conflict_markers(&self) -> Result<(), ToggleError> {
+        const MARKERS: [&str; 4] = ["<<<<<<<", "|||||||", "=======", ">>>>>>>"];
+        for (index, line) in self.text.lines().enumerate() {
+            if let Some(marker) = MARKERS.into_iter().find(|m| {
+                line.strip_prefix(m)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+            }) {
+                return Err(ToggleError::MergeConflict {
+                    path: self.path.clone(),
+                    line: index + 1,
+                    marker,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether [`ToggleFile::set`] and [`ToggleFile::unset`] can edit the file: they work
+    /// on `  <lesson>: <stage>` lines under `lessons:`, so a flow mapping
+    /// (`lessons: {a: b}`), which render reads well, is refused here with a way out
+    /// rather than edited into a file with two `lessons` keys.
+    pub fn check_editable(&self) -> Result<(), ToggleError> {
+        for (index, line) in self.text.lines().enumerate() {
+            if let Some(rest) = line.strip_prefix("lessons:") {
+                let value = rest.split(" #").next().unwrap_or_default().trim();
+                if !value.is_empty() {
+                    return Err(ToggleError::Invalid {
+                        path: self.path.clone(),
+                        line: index as u64 + 1,
+                        column: 1,
+                        message: format!(
+                            "`enable` and `disable` edit one line per lesson, and `lessons:` is written on one line (`{}`)",
+                            value.escape_debug()
+                        ),
+                        hint: Some(
+                            "write it in block style, `lessons:` alone on its line and one `  <lesson>: <stage>` line \
+                             per lesson below it, or edit the file by hand and run `gitgen render`"
+                                .to_owned(),
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Enables `lesson` at `stage`: rewrites its line (even a commented-out one) or adds it.
@@ -313,6 +377,12 @@ pub fn conflicts_of(catalog: &Catalog, id: &LessonId, env: &EnvName) -> Vec<(Les
 /// Reads an environment's toggle file; a missing file is an empty one.
 pub fn read_toggle_file(path: &Path) -> Result<ToggleFile, ToggleError> {
     let bytes = untrusted::read(path, MAX_TOGGLE_BYTES, "the toggle file")?.unwrap_or_default();
+    // A byte-order mark (some Windows editors write one) is not part of the text: without
+    // stripping it here, render would read the file and `enable` would not find `lessons:`.
+    let bytes = match bytes.strip_prefix("\u{feff}".as_bytes()) {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
     let text = String::from_utf8(bytes).map_err(|err| {
         let (line, column) = crate::yaml::invalid_utf8_position(&err);
         ToggleError::NotUtf8 {

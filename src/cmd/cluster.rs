@@ -274,6 +274,13 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
         objects.extend(documents.into_iter().map(|o| (file.path.as_str(), o)));
     }
     let schemas = match &args.crds {
+        Some(dir) if !dir.is_dir() => {
+            return Err(gitgen::Error::Usage {
+                message: format!("`--crds {}`: there is no such folder", dir.display()),
+                hint: Some("give a folder of CRD manifests (`*.yaml`), e.g. `../shared/crds`".to_owned()),
+            }
+            .into());
+        }
         Some(dir) => Some(crd_schemas(Some(dir), objects.iter().map(|(_, o)| o))?),
         None => None,
     };

@@ -1,76 +1,179 @@
-//! `gitgen diff`: what render would change, as a unified diff.
+//! `gitgen diff [-o json]`: what render would change, as a unified diff, for every
+//! environment unless `--env` names one. `gitgen.lock` is summarised as a count of the
+//! hashes that change: its lines are noise to a reviewer.
 
-use gitgen::output::Sink;
-use gitgen::workspace::Freshness;
+use std::collections::{BTreeMap, BTreeSet};
+
+use gitgen::output::lock::LockFile;
+use gitgen::output::{LOCK_FILE, Sink};
+use gitgen::workspace::{Freshness, Inputs};
+use serde::Serialize;
 use similar::TextDiff;
 
 use crate::Outcome;
-use crate::cli::GlobalArgs;
+use crate::cli::{DiffArgs, GlobalArgs, OutputFormat};
 
-pub fn run(global: &GlobalArgs) -> anyhow::Result<Outcome> {
-    let workspace = super::open(global)?;
-    // Rendered in full: a diff that trusted the lock would hide an edit made with it.
-    let outcome = workspace.plan(Freshness::Full, Sink::Texts)?;
-    let plan = &outcome.plan;
-    let color = super::color_stdout();
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let mut changes: Vec<(&str, &str, &str)> = plan
-        .texts
-        .iter()
-        .map(|(path, (old, new))| (path.as_str(), old.as_str(), new.as_str()))
-        .collect();
-    let old_lock_text = match plan.old_lock_digest {
-        Some(_) => fs_err::read_to_string(workspace.settings.repo.join(gitgen::output::LOCK_FILE))?,
-        None => String::new(),
-    };
-    if plan.lock_changes() {
-        changes.push((gitgen::output::LOCK_FILE, &old_lock_text, &plan.lock_text));
-    }
-    for (path, old, new) in &changes {
-        let (from, to) = (
-            if old.is_empty() {
-                "/dev/null".to_owned()
-            } else {
-                format!("a/{path}")
-            },
-            if new.is_empty() {
-                "/dev/null".to_owned()
-            } else {
-                format!("b/{path}")
-            },
-        );
-        let diff = TextDiff::from_lines(*old, *new);
-        for line in diff
-            .unified_diff()
-            .context_radius(3)
-            .header(&from, &to)
-            .to_string()
-            .lines()
-        {
-            let paint = match line.as_bytes().first() {
-                _ if !color => "",
-                _ if line.starts_with("+++") || line.starts_with("---") => "\x1b[1m",
-                Some(b'+') => "\x1b[32m",
-                Some(b'-') => "\x1b[31m",
-                Some(b'@') => "\x1b[36m",
-                _ => "",
-            };
-            let reset = if paint.is_empty() { "" } else { "\x1b[0m" };
-            // Piped, the diff stays exact; on a terminal, escapes in a file stay text.
-            let line = if terminal { super::printable(line) } else { line.into() };
-            println!("{paint}{line}{reset}");
+/// `diff -o json`.
+#[derive(Serialize)]
+struct Report {
+    /// Whether render would change anything (exit code 1).
+    changed: bool,
+    environments: Vec<String>,
+    files: Vec<FileDiff>,
+    /// Lock entries (file, lesson and environment hashes) that render would change.
+    lock_hashes_updated: usize,
+    conflicts: Vec<ConflictRow>,
+}
+
+#[derive(Serialize)]
+struct FileDiff {
+    path: String,
+    /// `A` added, `M` modified, `D` deleted.
+    status: char,
+    diff: String,
+}
+
+#[derive(Serialize)]
+struct ConflictRow {
+    path: String,
+    message: &'static str,
+}
+
+const CONFLICT: &str = "changed outside gitgen; render would refuse it without --force";
+
+pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Outcome> {
+    let every = super::every_settings(global)?;
+    let environments: Vec<String> = every.iter().map(|s| s.env_name.to_string()).collect();
+    // A file of `generated/` is every environment's: shown once.
+    let mut texts: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut conflicts = BTreeSet::new();
+    let mut lock_keys = BTreeSet::new();
+    let mut lock_changes = false;
+    for settings in every {
+        let workspace = Inputs::read(settings)?.load()?;
+        // Rendered in full: a diff that trusted the lock would hide an edit made with it.
+        let outcome = workspace.plan(Freshness::Full, Sink::Texts)?;
+        let plan = outcome.plan;
+        if plan.lock_changes() {
+            lock_changes = true;
+            let old = gitgen::output::read_lock(&workspace.settings.repo)
+                .map_err(gitgen::Error::from)?
+                .lock;
+            lock_keys.extend(changed_hashes(old.as_ref(), &plan.lock));
+        }
+        conflicts.extend(plan.conflicts.iter().map(|c| c.path.clone()));
+        for (path, change) in plan.texts {
+            texts.entry(path).or_insert(change);
         }
     }
-    for conflict in &plan.conflicts {
-        println!(
-            "# {}: changed outside gitgen; render would refuse it without --force",
-            conflict.path
-        );
+    let files: Vec<FileDiff> = texts
+        .iter()
+        .map(|(path, (old, new))| FileDiff {
+            path: path.clone(),
+            status: match (old.is_empty(), new.is_empty()) {
+                (true, _) => 'A',
+                (_, true) => 'D',
+                _ => 'M',
+            },
+            diff: unified(path, old, new),
+        })
+        .collect();
+    let changed = !files.is_empty() || !conflicts.is_empty() || lock_changes;
+    match args.output {
+        OutputFormat::Json => {
+            let report = Report {
+                changed,
+                environments,
+                files,
+                lock_hashes_updated: lock_keys.len(),
+                conflicts: conflicts
+                    .into_iter()
+                    .map(|path| ConflictRow {
+                        path,
+                        message: CONFLICT,
+                    })
+                    .collect(),
+            };
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        OutputFormat::Table => {
+            let color = super::color_stdout();
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            for file in &files {
+                for line in file.diff.lines() {
+                    let paint = match line.as_bytes().first() {
+                        _ if !color => "",
+                        _ if line.starts_with("+++") || line.starts_with("---") => "\x1b[1m",
+                        Some(b'+') => "\x1b[32m",
+                        Some(b'-') => "\x1b[31m",
+                        Some(b'@') => "\x1b[36m",
+                        _ => "",
+                    };
+                    let reset = if paint.is_empty() { "" } else { "\x1b[0m" };
+                    // Piped, the diff stays exact; on a terminal, escapes in a file stay text.
+                    let line = if terminal { super::printable(line) } else { line.into() };
+                    println!("{paint}{line}{reset}");
+                }
+            }
+            if lock_changes {
+                println!("# {LOCK_FILE}: {} hash(es) updated", lock_keys.len());
+            }
+            for path in &conflicts {
+                println!("# {path}: {CONFLICT}");
+            }
+            if !changed {
+                eprintln!("No difference: the rendered tree is up to date.");
+            }
+        }
     }
-    if changes.is_empty() && plan.conflicts.is_empty() {
-        eprintln!("No difference: the rendered tree is up to date.");
-        Ok(Outcome::Success)
-    } else {
-        Ok(Outcome::Different)
+    Ok(if changed { Outcome::Different } else { Outcome::Success })
+}
+
+/// `path`'s change as a unified diff with `a/` and `b/` prefixes (`/dev/null` for a side
+/// that does not exist).
+fn unified(path: &str, old: &str, new: &str) -> String {
+    let side = |text: &str, prefix: &str| {
+        if text.is_empty() {
+            "/dev/null".to_owned()
+        } else {
+            format!("{prefix}/{path}")
+        }
+    };
+    TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&side(old, "a"), &side(new, "b"))
+        .to_string()
+}
+
+/// The lock entries whose hash differs between `old` and `new`, added and removed ones
+/// included, each named by what it hashes.
+fn changed_hashes(old: Option<&LockFile>, new: &LockFile) -> BTreeSet<String> {
+    let empty = LockFile {
+        version: new.version,
+        renderer: String::new(),
+        lessons: BTreeMap::new(),
+        files: BTreeMap::new(),
+        environments: BTreeMap::new(),
+    };
+    let old = old.unwrap_or(&empty);
+    let mut keys = BTreeSet::new();
+    let mut compare = |kind: &str, a: BTreeMap<&String, &String>, b: BTreeMap<&String, &String>| {
+        for key in a.keys().chain(b.keys()) {
+            if a.get(key) != b.get(key) {
+                keys.insert(format!("{kind} {key}"));
+            }
+        }
+    };
+    compare("file", old.files.iter().collect(), new.files.iter().collect());
+    compare("lesson", old.lessons.iter().collect(), new.lessons.iter().collect());
+    compare(
+        "environment",
+        old.environments.iter().map(|(k, v)| (k, &v.inputs)).collect(),
+        new.environments.iter().map(|(k, v)| (k, &v.inputs)).collect(),
+    );
+    if old.renderer != new.renderer {
+        keys.insert("renderer".to_owned());
     }
+    keys
 }

@@ -97,8 +97,8 @@ pub fn run(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<Outcome> {
 }
 
 fn table(rows: &[LessonRow<'_>]) -> String {
-    let header = ["LESSON", "ENABLED", "STAGES", "CHARTS", "REQUIRES"];
-    let cells: Vec<[String; 5]> = rows
+    let header = ["LESSON", "ENABLED", "STAGES", "CHARTS", "REQUIRES", "CONFLICTS"];
+    let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
             let stages: Vec<String> = r
@@ -122,6 +122,14 @@ fn table(rows: &[LessonRow<'_>]) -> String {
                     .collect::<Vec<_>>()
                     .join(", "),
                 r.requires.join(", "),
+                r.conflicts
+                    .iter()
+                    .map(|c| match c.environments {
+                        [] => c.lesson.to_owned(),
+                        envs => format!("{} (in {})", c.lesson, envs.join(", ")),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ]
         })
         .collect();
@@ -131,7 +139,7 @@ fn table(rows: &[LessonRow<'_>]) -> String {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let line = |cells: [&str; 5]| {
+    let line = |cells: [&str; 6]| {
         let mut text: String = cells
             .iter()
             .zip(widths)
@@ -143,7 +151,7 @@ fn table(rows: &[LessonRow<'_>]) -> String {
     };
     let mut out = line(header);
     for row in &cells {
-        out.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
+        out.push_str(&line(row.each_ref().map(String::as_str)));
     }
     out
 }

@@ -2,6 +2,7 @@
 //! prints the result. Data goes to stdout, messages to stderr.
 
 mod cluster;
+mod completions;
 mod diff;
 mod init;
 mod lesson;
@@ -25,17 +26,78 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Lesson(args) => lesson::run(&cli.global, &args),
         Command::Enable(args) => toggle::enable(&cli.global, &args),
         Command::Disable(args) => toggle::disable(&cli.global, &args),
-        Command::Diff => diff::run(&cli.global),
+        Command::Diff(args) => diff::run(&cli.global, &args),
         Command::Publish(args) => publish::run(&cli.global, &args),
         Command::Bootstrap(args) => cluster::bootstrap(&cli.global, &args),
         Command::Status(args) => cluster::status(&cli.global, &args),
         Command::Validate(args) => cluster::validate(&cli.global, &args),
+        Command::Completions(args) => completions::run(&args),
     }
+}
+
+/// The environment of a command that acts on one: `--env`, else `$GITGEN_ENV`, else the
+/// default (`docker-desktop`).
+fn env_name(global: &GlobalArgs) -> Option<String> {
+    global
+        .env
+        .clone()
+        .or_else(|| std::env::var("GITGEN_ENV").ok().filter(|env| !env.is_empty()))
 }
 
 /// Resolves the settings the global flags name.
 fn settings(global: &GlobalArgs) -> Result<Settings, gitgen::Error> {
-    Ok(Settings::resolve(global.repo.as_deref(), global.env.as_deref())?)
+    Ok(Settings::resolve(global.repo.as_deref(), env_name(global).as_deref())?)
+}
+
+/// The environments of a command that covers them all (`render`, `render --check`, `diff`,
+/// `publish`): the one `--env` names, else every one `gitgen.yaml` defines. `$GITGEN_ENV`
+/// does not narrow them, so a shell that set it for `enable` never leaves the other
+/// environments stale.
+fn every_settings(global: &GlobalArgs) -> Result<Vec<Settings>, gitgen::Error> {
+    Ok(match &global.env {
+        Some(env) => vec![Settings::resolve(global.repo.as_deref(), Some(env))?],
+        None => Settings::every_environment(global.repo.as_deref())?,
+    })
+}
+
+/// Warns on stderr while `repo_url` is still the placeholder `gitgen init` wrote: the
+/// rendered Applications point at a repo that does not exist, which only bootstrap refuses.
+fn warn_placeholder_repo_url(settings: &Settings) {
+    if settings.config.repo_url == gitgen::scaffold::PLACEHOLDER_REPO_URL {
+        eprintln!(
+            "warning: `repo_url` in `{}` is still the placeholder `{}`; Argo CD cannot clone it.",
+            gitgen::catalog::config::CONFIG_FILE,
+            settings.config.repo_url
+        );
+        eprintln!("hint: set it to the URL you push this repo to, then run `gitgen render`");
+    }
+}
+
+/// After a command rendered only `done`, says which other environments may be stale:
+/// those whose last render, as the lock records it, read other inputs than they would now
+/// (a changed `gitgen.yaml` or catalog). A note, so a failure to tell is not an error.
+fn note_stale_elsewhere(global: &GlobalArgs, done: &[String]) {
+    let Ok(every) = Settings::every_environment(global.repo.as_deref()) else {
+        return;
+    };
+    let stale: Vec<String> = every
+        .into_iter()
+        .filter(|settings| !done.iter().any(|env| env == settings.env_name.as_str()))
+        .filter_map(|settings| {
+            let env = format!("`{}`", settings.env_name);
+            let mut inputs = gitgen::workspace::Inputs::read(settings).ok()?;
+            matches!(inputs.unchanged(), Ok(None)).then_some(env)
+        })
+        .collect();
+    if !stale.is_empty() {
+        eprintln!(
+            "note: {} may be stale: {} not rendered by this command and {} last render read other inputs.",
+            stale.join(", "),
+            if stale.len() == 1 { "it was" } else { "they were" },
+            if stale.len() == 1 { "its" } else { "their" },
+        );
+        eprintln!("hint: run `gitgen render` to render every environment (`gitgen render --check` lists what differs)");
+    }
 }
 
 /// Resolves the settings and opens the workspace the global flags name.

@@ -1,33 +1,50 @@
-//! `gitgen publish --branch B [--push REMOTE]`: the pull request, ready to open.
+//! `gitgen publish --branch B [--push REMOTE]`: the pull request, ready to open. It
+//! commits everything a clean clone needs for `gitgen render --check` to pass: the
+//! rendered tree and lock of every environment, the toggle files, `gitgen.yaml` and
+//! `catalog/`.
 
 use std::path::{Path, PathBuf};
 
-use gitgen::catalog::Selection;
-use gitgen::catalog::toggle::{ToggleFile, toggle_path};
+use gitgen::catalog::config::CONFIG_FILE;
+use gitgen::catalog::toggle::{TOGGLE_FILE, ToggleFile, toggle_path};
 use gitgen::git::{self, Credentials, PublishRequest};
 use gitgen::output::lock::sha256;
 use gitgen::output::{self, LOCK_FILE, Sink};
-use gitgen::workspace::{Freshness, Workspace};
+use gitgen::workspace::{Freshness, Inputs, Workspace};
 
 use crate::Outcome;
 use crate::cli::{GlobalArgs, PublishArgs};
 
+/// What publish commits: render's folders and lock, and the sources it renders from.
+const PUBLISHED: [&str; 6] = ["generated", "overlays", "argocd", LOCK_FILE, CONFIG_FILE, "catalog"];
+
 pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
-    let workspace = super::open(global)?;
-    // Every file under gitgen's folders must be what render writes: anything else is a
-    // change render did not make (or a render not run yet), which is not ours to commit.
-    let stale = workspace.plan(Freshness::Full, Sink::Paths)?.plan;
-    if !stale.is_up_to_date() && !args.include_local_changes {
-        let files: Vec<String> = stale
-            .summary()
-            .iter()
-            .map(|(status, path)| format!("  {status} {path}"))
-            .collect();
+    let every = super::every_settings(global)?;
+    if let Some(settings) = every.first() {
+        super::warn_placeholder_repo_url(settings);
+    }
+    let repo = every.first().map(|s| s.repo.clone()).unwrap_or_default();
+    // Every file under gitgen's folders must be what render writes, for every
+    // environment: anything else is a change render did not make (or a render not run
+    // yet), which is not ours to commit, and would fail `render --check` in CI.
+    let mut stale = std::collections::BTreeSet::new();
+    let mut changes = Vec::new();
+    for settings in every {
+        let workspace = Inputs::read(settings)?.load()?;
+        let plan = workspace.plan(Freshness::Full, Sink::Paths)?.plan;
+        stale.extend(
+            plan.summary()
+                .into_iter()
+                .map(|(status, path)| format!("  {status} {path}")),
+        );
+        changes.extend(lesson_changes(&workspace));
+    }
+    if !stale.is_empty() && !args.include_local_changes {
         return Err(gitgen::Error::Usage {
             message: format!(
                 "{} file(s) under gitgen's folders differ from what render writes:\n{}",
-                files.len(),
-                files.join("\n")
+                stale.len(),
+                stale.into_iter().collect::<Vec<_>>().join("\n")
             ),
             hint: Some(
                 "run `gitgen render` (see `gitgen diff`), or pass `--include-local-changes` to commit them as they are"
@@ -36,29 +53,26 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
         }
         .into());
     }
-    let env = &workspace.settings.env_name;
-    let toggle = toggle_path(env);
-    let paths: Vec<PathBuf> = [
-        "generated".to_owned(),
-        format!("overlays/{env}"),
-        format!("argocd/{env}"),
-        LOCK_FILE.to_owned(),
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .collect();
-    let lock = output::read_lock(&workspace.settings.repo)?.lock;
-    let recorded = lock.map(|l| l.files).unwrap_or_default();
+    let paths: Vec<PathBuf> = PUBLISHED.into_iter().map(PathBuf::from).collect();
+    let recorded = output::read_lock(&repo)
+        .map_err(gitgen::Error::from)?
+        .lock
+        .map(|l| l.files)
+        .unwrap_or_default();
+    // Sources are the trainer's to change; rendered files must hash as the lock says.
     let is_render_output = |path: &Path, bytes: &[u8]| {
         let path = path.to_string_lossy().replace('\\', "/");
-        path == toggle || path == LOCK_FILE || recorded.get(&path) == Some(&sha256(bytes))
+        is_source(&path) || path == LOCK_FILE || recorded.get(&path) == Some(&sha256(bytes))
     };
-    let message = args
-        .message
-        .clone()
-        .unwrap_or_else(|| commit_message(&workspace, &toggle));
+    let message = args.message.clone().unwrap_or_else(|| {
+        if changes.is_empty() {
+            "gitgen: re-render".to_owned()
+        } else {
+            format!("gitgen: {}", changes.join(", "))
+        }
+    });
     let request = PublishRequest {
-        repo: &workspace.settings.repo,
+        repo: &repo,
         branch: &args.branch,
         remote: args.push.as_deref(),
         paths: &paths,
@@ -69,48 +83,59 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
     let credentials = Credentials::new(std::env::var("GITGEN_GIT_TOKEN").ok());
     let published = git::publish(&request, &credentials).map_err(gitgen::Error::from)?;
     let short = &published.commit[..published.commit.len().min(12)];
+    let branch = &published.branch;
     if published.unchanged {
-        println!("Nothing new to commit; branch `{}` is at {short}.", published.branch);
+        println!("Nothing new to commit; branch `{branch}` is at {short}.");
     } else {
-        println!("Committed {short} on branch `{}`.", published.branch);
+        println!("Committed {short} on branch `{branch}`.");
     }
+    match published.started_on.as_deref() {
+        Some(start) if start == branch => println!("HEAD is on `{branch}`, as it was."),
+        Some(start) => println!("HEAD is now on `{branch}` (you were on `{start}`; `git switch {start}` goes back)."),
+        None => println!("HEAD is now on `{branch}`."),
+    }
+    println!("Your working tree is unchanged; gitgen's files in it are committed.");
     match (&published.pushed_to, &published.pr_url) {
         (Some(remote), Some(url)) => println!("Pushed to `{remote}`. Open the pull request: {url}"),
-        (Some(remote), None) => println!(
-            "Pushed `{}` to `{remote}`; open a pull request from it.",
-            published.branch
-        ),
+        (Some(remote), None) => println!("Pushed `{branch}` to `{remote}`; open a pull request from it."),
         (None, _) => println!("Not pushed; run again with `--push origin` to push."),
     }
     Ok(Outcome::Success)
 }
 
-/// "gitgen: enable keda (publisher), statefulsets (rabbitmq)" and the like, from the
-/// toggle file at `HEAD` and now.
-fn commit_message(workspace: &Workspace, toggle: &str) -> String {
+/// Whether `path` (repo-relative) is a source the trainer edits rather than render output.
+fn is_source(path: &str) -> bool {
+    path == CONFIG_FILE
+        || path.starts_with("catalog/")
+        || path
+            .strip_prefix("overlays/")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(_, file)| file == TOGGLE_FILE)
+}
+
+/// "enable keda (publisher) in kind" and the like, from the environment's toggle file at
+/// `HEAD` and now.
+fn lesson_changes(workspace: &Workspace) -> Vec<String> {
     let env = &workspace.settings.env_name;
-    let before = git::read_at_head(&workspace.settings.repo, toggle)
+    let toggle = toggle_path(env);
+    let before = git::read_at_head(&workspace.settings.repo, &toggle)
         .map(|text| ToggleFile {
             path: toggle.into(),
             text,
         })
         .and_then(|file| file.selection(&workspace.catalog, env).ok())
         .unwrap_or_default();
-    let after: &Selection = &workspace.selection;
+    let after = &workspace.selection;
     let mut changes = Vec::new();
     for (id, stage) in &after.lessons {
         match before.lessons.get(id) {
-            None => changes.push(format!("enable {id} ({stage})")),
-            Some(old) if old != stage => changes.push(format!("move {id} from {old} to {stage}")),
+            None => changes.push(format!("enable {id} ({stage}) in {env}")),
+            Some(old) if old != stage => changes.push(format!("move {id} from {old} to {stage} in {env}")),
             Some(_) => {}
         }
     }
     for id in before.lessons.keys().filter(|id| !after.lessons.contains_key(*id)) {
-        changes.push(format!("disable {id}"));
+        changes.push(format!("disable {id} in {env}"));
     }
-    if changes.is_empty() {
-        format!("gitgen: re-render {env}")
-    } else {
-        format!("gitgen({env}): {}", changes.join(", "))
-    }
+    changes
 }

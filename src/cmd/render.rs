@@ -1,63 +1,121 @@
-//! `gitgen render [--check [--trust-lock]] [--full] [--force]`.
+//! `gitgen render [--check [--trust-lock]] [--full] [--force] [-o json]`: every
+//! environment, unless `--env` names one.
+
+use std::collections::BTreeSet;
 
 use gitgen::output::Sink;
+use gitgen::settings::Settings;
 use gitgen::workspace::{Freshness, Inputs};
+use serde::Serialize;
 
 use crate::Outcome;
-use crate::cli::{GlobalArgs, RenderArgs};
+use crate::cli::{GlobalArgs, OutputFormat, RenderArgs};
+
+/// `render -o json`: the environments covered and every file that differs (`--check`) or
+/// was written or removed, each once.
+#[derive(Serialize)]
+struct Report {
+    check: bool,
+    up_to_date: bool,
+    environments: Vec<String>,
+    files: Vec<FileRow>,
+}
+
+#[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileRow {
+    /// `A` added, `M` modified, `D` deleted.
+    pub status: char,
+    pub path: String,
+}
 
 pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
-    let settings = super::settings(global)?;
+    let every = super::every_settings(global)?;
+    let environments: Vec<String> = every.iter().map(|s| s.env_name.to_string()).collect();
+    if let Some(settings) = every.first() {
+        super::warn_placeholder_repo_url(settings);
+    }
+    // A file of `generated/` is every environment's: listed once.
+    let mut files = BTreeSet::new();
+    for settings in every {
+        let env_files = if args.check {
+            check(settings, args.trust_lock)?
+        } else {
+            render(settings, args)?
+        };
+        files.extend(env_files);
+    }
+    let up_to_date = files.is_empty();
+    match args.output {
+        OutputFormat::Json => {
+            let report = Report {
+                check: args.check,
+                up_to_date,
+                environments: environments.clone(),
+                files: files.into_iter().collect(),
+            };
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        OutputFormat::Table => {
+            for row in &files {
+                println!("{} {}", row.status, row.path);
+            }
+            if args.check {
+                let envs = environments
+                    .iter()
+                    .map(|e| format!("`{e}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if up_to_date {
+                    eprintln!("The rendered tree for {envs} is up to date.");
+                } else {
+                    eprintln!(
+                        "{} file(s) differ from what `gitgen render` would write for {envs}.",
+                        files.len()
+                    );
+                }
+            }
+        }
+    }
+    if args.check && !up_to_date {
+        return Ok(Outcome::Different);
+    }
+    if global.env.is_some() {
+        super::note_stale_elsewhere(global, &environments);
+    }
+    Ok(Outcome::Success)
+}
+
+/// The files of one environment that differ from what render writes. The CI gate renders
+/// everything unless told to trust the lock.
+fn check(settings: Settings, trust_lock: bool) -> anyhow::Result<Vec<FileRow>> {
+    let workspace = Inputs::read(settings)?.load()?;
+    let freshness = if trust_lock { Freshness::Verified } else { Freshness::Full };
+    let outcome = workspace.plan(freshness, Sink::Paths)?;
+    Ok(rows(&outcome.plan))
+}
+
+/// Renders one environment and returns the files written or removed.
+fn render(settings: Settings, args: &RenderArgs) -> anyhow::Result<Vec<FileRow>> {
     let env = settings.env_name.clone();
     let mut inputs = Inputs::read(settings)?;
     // A render with nothing to do says so before it parses or renders anything.
-    if !(args.check || args.full || args.force)
+    if !(args.full || args.force)
         && let Some(same) = inputs.unchanged()?
     {
         eprintln!(
             "Nothing changed ({} lessons, {} enabled in `{env}`).",
             same.lessons, same.enabled
         );
-        return Ok(Outcome::Success);
+        return Ok(Vec::new());
     }
     let workspace = inputs.load()?;
-    if args.check {
-        // The CI gate renders everything unless told to trust the lock.
-        let freshness = if args.trust_lock {
-            Freshness::Verified
-        } else {
-            Freshness::Full
-        };
-        let outcome = workspace.plan(freshness, Sink::Paths)?;
-        let plan = &outcome.plan;
-        let stale: Vec<String> = plan
-            .summary()
-            .into_iter()
-            .map(|(status, path)| format!("{status} {path}"))
-            .collect();
-        if stale.is_empty() {
-            eprintln!("The rendered tree for `{env}` is up to date.");
-            return Ok(Outcome::Success);
-        }
-        for line in &stale {
-            println!("{line}");
-        }
-        eprintln!(
-            "{} file(s) differ from what `gitgen render --env {env}` would write.",
-            stale.len()
-        );
-        return Ok(Outcome::Different);
-    }
     let freshness = if args.full {
         Freshness::Full
     } else {
         Freshness::Incremental
     };
     let outcome = workspace.render(freshness, args.force)?;
-    let rows = outcome.plan.summary();
-    for (status, path) in &rows {
-        println!("{status} {path}");
-    }
+    let rows = rows(&outcome.plan);
     let lessons = workspace.catalog.lessons.len();
     let enabled = workspace.selection.lessons.len();
     if rows.is_empty() {
@@ -69,5 +127,15 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
             rows.len()
         );
     }
-    Ok(Outcome::Success)
+    Ok(rows)
+}
+
+fn rows(plan: &gitgen::output::Plan) -> Vec<FileRow> {
+    plan.summary()
+        .into_iter()
+        .map(|(status, path)| FileRow {
+            status,
+            path: path.to_owned(),
+        })
+        .collect()
 }

@@ -2,15 +2,47 @@
 //! in the same transaction.
 
 use gitgen::catalog::Selection;
+use gitgen::catalog::names::LessonId;
 use gitgen::workspace::{RenderOutcome, Workspace};
+use serde::Serialize;
 
 use crate::Outcome;
-use crate::cli::{DisableArgs, EnableArgs, GlobalArgs};
+use crate::cli::{DisableArgs, EnableArgs, GlobalArgs, OutputFormat};
+
+/// `enable -o json` and `disable -o json`.
+#[derive(Serialize)]
+struct Report<'a> {
+    environment: &'a str,
+    toggle_file: String,
+    enabled: Vec<LessonStage<'a>>,
+    moved: Vec<Move<'a>>,
+    disabled: Vec<LessonStage<'a>>,
+    /// Lessons a disabled lesson required that stay enabled.
+    kept_requirements: Vec<&'a str>,
+    applications_added: Vec<&'a str>,
+    applications_removed: Vec<&'a str>,
+    /// Files written or removed under gitgen's folders.
+    files_changed: usize,
+}
+
+#[derive(Serialize)]
+struct LessonStage<'a> {
+    lesson: &'a str,
+    stage: &'a str,
+}
+
+#[derive(Serialize)]
+struct Move<'a> {
+    lesson: &'a str,
+    from: &'a str,
+    to: &'a str,
+}
 
 pub fn enable(global: &GlobalArgs, args: &EnableArgs) -> anyhow::Result<Outcome> {
     let mut workspace = super::open(global)?;
     let id = workspace.lesson_id(&args.lesson)?;
     let stage = workspace.stage(&id, args.stage.as_deref())?;
+    workspace.toggle.check_editable().map_err(gitgen::Error::from)?;
     let mut toggle = workspace.toggle.clone();
     for required in workspace.catalog.closure(&id) {
         if required != id && !workspace.selection.lessons.contains_key(&required) {
@@ -19,7 +51,8 @@ pub fn enable(global: &GlobalArgs, args: &EnableArgs) -> anyhow::Result<Outcome>
     }
     toggle.set(&id, &stage);
     let (previous, outcome) = workspace.retoggle(toggle.text, args.force)?;
-    report(&workspace, &previous, &outcome);
+    report(&workspace, &previous, &outcome, &[], args.output)?;
+    finish(global, workspace);
     Ok(Outcome::Success)
 }
 
@@ -50,36 +83,116 @@ pub fn disable(global: &GlobalArgs, args: &DisableArgs) -> anyhow::Result<Outcom
         }
         .into());
     }
+    workspace.toggle.check_editable().map_err(gitgen::Error::from)?;
     let mut toggle = workspace.toggle.clone();
-    for lesson in dependents.iter().chain([&id]) {
+    let disabled: Vec<LessonId> = dependents.into_iter().chain([id]).collect();
+    for lesson in &disabled {
         toggle.unset(lesson);
     }
     let (previous, outcome) = workspace.retoggle(toggle.text, args.force)?;
-    report(&workspace, &previous, &outcome);
+    // What the disabled lessons required stays on: enable turned it on for them, but
+    // nothing records that, and the trainer may want it for itself.
+    let kept: Vec<LessonId> = disabled
+        .iter()
+        .flat_map(|lesson| workspace.catalog.closure(lesson))
+        .filter(|required| workspace.selection.lessons.contains_key(required))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    report(&workspace, &previous, &outcome, &kept, args.output)?;
+    finish(global, workspace);
     Ok(Outcome::Success)
 }
 
-/// Prints which lessons and stages changed, and which Applications came and went.
-fn report(workspace: &Workspace, previous: &Selection, outcome: &RenderOutcome) {
+/// Releases the repo, then says which other environments may be stale.
+fn finish(global: &GlobalArgs, workspace: Workspace) {
+    let env = workspace.settings.env_name.to_string();
+    drop(workspace);
+    super::note_stale_elsewhere(global, &[env]);
+}
+
+/// Prints which lessons and stages changed, which Applications came and went, and which
+/// requirements of a disabled lesson stay enabled.
+fn report(
+    workspace: &Workspace,
+    previous: &Selection,
+    outcome: &RenderOutcome,
+    kept: &[LessonId],
+    format: OutputFormat,
+) -> anyhow::Result<()> {
     let now = &workspace.selection;
-    for (id, stage) in &now.lessons {
-        match previous.lessons.get(id) {
-            None => println!("+ {id} (stage {stage})"),
-            Some(old) if old != stage => println!("~ {id}: stage {old} → {stage}"),
-            Some(_) => {}
-        }
-    }
-    for (id, stage) in &previous.lessons {
-        if !now.lessons.contains_key(id) {
-            println!("- {id} (stage {stage})");
-        }
-    }
-    let needs_secrets: Vec<&str> = now
+    let enabled: Vec<LessonStage<'_>> = now
         .lessons
-        .keys()
-        .filter(|id| !previous.lessons.contains_key(*id))
-        .filter(|id| !workspace.catalog.lessons[*id].lesson.cluster_secrets.is_empty())
-        .map(|id| id.as_str())
+        .iter()
+        .filter(|(id, _)| !previous.lessons.contains_key(*id))
+        .map(|(id, stage)| LessonStage {
+            lesson: id.as_str(),
+            stage: stage.as_str(),
+        })
+        .collect();
+    let moved: Vec<Move<'_>> = now
+        .lessons
+        .iter()
+        .filter_map(|(id, stage)| {
+            let old = previous.lessons.get(id).filter(|old| *old != stage)?;
+            Some(Move {
+                lesson: id.as_str(),
+                from: old.as_str(),
+                to: stage.as_str(),
+            })
+        })
+        .collect();
+    let disabled: Vec<LessonStage<'_>> = previous
+        .lessons
+        .iter()
+        .filter(|(id, _)| !now.lessons.contains_key(*id))
+        .map(|(id, stage)| LessonStage {
+            lesson: id.as_str(),
+            stage: stage.as_str(),
+        })
+        .collect();
+    let apps = format!("argocd/{}/apps/", workspace.settings.env_name);
+    let is_app = |path: &&String| path.starts_with(&apps) && path.ends_with(".application.yaml");
+    let report = Report {
+        environment: workspace.settings.env_name.as_str(),
+        toggle_file: workspace.toggle_relative().display().to_string(),
+        enabled,
+        moved,
+        disabled,
+        kept_requirements: kept.iter().map(LessonId::as_str).collect(),
+        applications_added: outcome.plan.added.iter().filter(is_app).map(String::as_str).collect(),
+        applications_removed: outcome.plan.deleted.iter().filter(is_app).map(String::as_str).collect(),
+        files_changed: outcome.plan.summary().len(),
+    };
+    if let OutputFormat::Json = format {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for row in &report.enabled {
+            println!("+ {} (stage {})", row.lesson, row.stage);
+        }
+        for row in &report.moved {
+            println!("~ {}: stage {} → {}", row.lesson, row.from, row.to);
+        }
+        for row in &report.disabled {
+            println!("- {} (stage {})", row.lesson, row.stage);
+        }
+        for path in &report.applications_added {
+            println!("  Application added: {path}");
+        }
+        for path in &report.applications_removed {
+            println!("  Application removed: {path}");
+        }
+    }
+    let needs_secrets: Vec<&str> = report
+        .enabled
+        .iter()
+        .filter(|row| {
+            workspace
+                .catalog
+                .get(row.lesson)
+                .is_some_and(|lesson| !lesson.lesson.cluster_secrets.is_empty())
+        })
+        .map(|row| row.lesson)
         .collect();
     if !needs_secrets.is_empty() {
         eprintln!(
@@ -87,17 +200,30 @@ fn report(workspace: &Workspace, previous: &Selection, outcome: &RenderOutcome) 
             needs_secrets.join(", ")
         );
     }
-    let apps = format!("argocd/{}/apps/", workspace.settings.env_name);
-    let is_app = |path: &str| path.starts_with(&apps) && path.ends_with(".application.yaml");
-    for path in outcome.plan.added.iter().filter(|p| is_app(p)) {
-        println!("  Application added: {path}");
-    }
-    for path in outcome.plan.deleted.iter().filter(|p| is_app(p)) {
-        println!("  Application removed: {path}");
+    if !kept.is_empty() {
+        let names: Vec<String> = kept.iter().map(|k| format!("`{k}`")).collect();
+        let gone: Vec<String> = report.disabled.iter().map(|d| format!("`{}`", d.lesson)).collect();
+        eprintln!(
+            "{}, which {} required, {} enabled.",
+            names.join(", "),
+            gone.join(", "),
+            if kept.len() == 1 { "stays" } else { "stay" },
+        );
+        eprintln!(
+            "hint: if you enabled {} only for {}, run `gitgen disable {}`{}",
+            if kept.len() == 1 { "it" } else { "them" },
+            gone.join(", "),
+            kept[kept.len() - 1],
+            if kept.len() == 1 {
+                ""
+            } else {
+                " (then the others, one at a time)"
+            }
+        );
     }
     eprintln!(
         "Updated `{}` and the rendered tree ({} file(s)). Review with `git diff`, then `gitgen publish`.",
-        workspace.toggle_relative().display(),
-        outcome.plan.summary().len()
+        report.toggle_file, report.files_changed
     );
+    Ok(())
 }

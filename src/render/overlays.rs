@@ -10,7 +10,7 @@ use serde_json::json;
 use super::templates::LessonTemplates;
 use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_file};
 use crate::catalog::LoadedLesson;
-use crate::catalog::config::ServiceType;
+use crate::catalog::config::{RepoConfig, ServiceType};
 use crate::catalog::lesson::Chart;
 use crate::yaml;
 
@@ -97,6 +97,21 @@ pub fn walkthrough(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize)
             ctx.env_name
         ),
     })
+}
+
+/// Renders `lesson`'s walkthrough at every stage for every environment of `config` and
+/// drops the text: a walkthrough is written only where the lesson is enabled, so without
+/// this a broken one (a syntax error, an include that does not resolve, a loop without
+/// end) would pass render and CI and break the first `gitgen enable` of its lesson.
+pub fn check_walkthrough(lesson: &LoadedLesson, config: &RepoConfig) -> Result<(), RenderError> {
+    let name = lesson.lesson.walkthrough.as_str();
+    let templates = LessonTemplates::new(lesson, std::iter::once(name))?;
+    for index in 0..lesson.lesson.stages.len() {
+        for (env_name, env) in &config.environments {
+            templates.render(name, template_context(lesson, index, Some((env_name, env))))?;
+        }
+    }
+    Ok(())
 }
 
 /// A chart's values rendered for this environment, checked to be a YAML mapping.

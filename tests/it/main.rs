@@ -13,3 +13,4 @@ mod support;
 mod synth;
 mod toggle;
 mod untrusted;
+mod workflow;

@@ -68,7 +68,7 @@ fn publish_pushes_the_toggle_change_and_the_rendered_tree_on_a_branch() {
     let cloned = clone.path().join("c");
     assert_eq!(
         git(&cloned, &["log", "-1", "--format=%s"]).trim(),
-        "gitgen(docker-desktop): enable alpha (service)"
+        "gitgen: enable alpha (service) in docker-desktop"
     );
     let changed = git(&cloned, &["diff", "--name-only", "origin/main", "HEAD"]);
     let mut changed: Vec<&str> = changed.lines().collect();
@@ -147,4 +147,91 @@ fn a_failed_push_keeps_the_commit_and_never_prints_the_token() {
             .unwrap()
             .contains(token)
     );
+}
+
+/// A repo made by `gitgen init`, with an identity and a bare `origin` holding `main`.
+fn initialised_with_origin() -> (Repo, tempfile::TempDir) {
+    let repo = Repo::init();
+    let root = repo.path();
+    git(root, &["config", "user.name", "Trainer"]);
+    git(root, &["config", "user.email", "trainer@example.com"]);
+    let remote = tempfile::tempdir().unwrap();
+    git(remote.path(), &["init", "--bare", "-q", "-b", "main"]);
+    git(root, &["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    git(root, &["push", "-q", "origin", "main"]);
+    (repo, remote)
+}
+
+#[test]
+fn init_commits_the_new_repo_so_it_starts_clean() {
+    let (repo, _remote) = initialised_with_origin();
+    assert_eq!(git(repo.path(), &["status", "--porcelain"]), "");
+    let subject = git(repo.path(), &["log", "-1", "--format=%s"]);
+    assert_eq!(
+        subject.trim(),
+        "gitgen init: the built-in course, rendered for every environment"
+    );
+}
+
+#[test]
+fn a_fresh_clone_of_the_published_branch_passes_render_check() {
+    let (repo, remote) = initialised_with_origin();
+    // What a trainer changes besides the toggle file: the repo URL and a lesson.
+    let config = repo.read("gitgen.yaml").replace(
+        "https://github.com/example/course.git",
+        "https://github.com/example/moved.git",
+    );
+    repo.write("gitgen.yaml", &config);
+    let walkthrough = repo.read("catalog/keda/README.md.j2") + "\nOne more line from the trainer.\n";
+    repo.write("catalog/keda/README.md.j2", &walkthrough);
+    repo.gitgen(&["enable", "keda"]).expect(0);
+    repo.gitgen(&["render"]).expect(0);
+
+    let run = repo.gitgen(&["publish", "--branch", "lesson/keda", "--push", "origin"]);
+    run.expect(0);
+    insta::assert_snapshot!(run.transcript().replace(&run.stdout[10..22], "[COMMIT]"));
+    assert_eq!(
+        git(repo.path(), &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/lesson/keda"
+    );
+    assert_eq!(
+        git(repo.path(), &["status", "--porcelain"]),
+        "",
+        "the working tree is as publish says"
+    );
+
+    let clone = tempfile::tempdir().unwrap();
+    git(
+        clone.path(),
+        &["clone", "-q", "-b", "lesson/keda", remote.path().to_str().unwrap(), "c"],
+    );
+    let cloned = clone.path().join("c");
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+        .args(["render", "--check", "--full"])
+        .current_dir(&cloned)
+        .env("NO_COLOR", "1")
+        .env_remove("GITGEN_ENV")
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn a_push_to_a_missing_remote_commits_nothing_and_leaves_head_on_main() {
+    let (repo, _remote) = initialised_with_origin();
+    repo.gitgen(&["enable", "keda"]).expect(0);
+    let main = git(repo.path(), &["rev-parse", "main"]);
+    let run = repo.gitgen(&["publish", "--branch", "lesson/keda", "--push", "upstream"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+    assert_eq!(git(repo.path(), &["rev-parse", "main"]), main);
+    assert_eq!(git(repo.path(), &["symbolic-ref", "HEAD"]).trim(), "refs/heads/main");
+    assert_eq!(git(repo.path(), &["branch", "--list", "lesson/keda"]), "");
+    assert!(repo.read("overlays/docker-desktop/lessons.yaml").contains("\n  keda: "));
 }
