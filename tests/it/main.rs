@@ -9,3 +9,4 @@ mod publish;
 mod render;
 mod support;
 mod toggle;
+mod walkthroughs;
