@@ -155,7 +155,6 @@ fn ports_served_by(object: &Value, service_type: ServiceType, kind_map: &BTreeMa
                 .unwrap()
                 .iter()
                 .filter_map(|p| number(&p["nodePort"]).and_then(|n| kind_map.get(&n).copied()))
-                .filter(|_| true)
                 .collect()
         }
         // Istio answers an exposed Gateway with a LoadBalancer Service on its listeners.
