@@ -514,7 +514,7 @@ impl Workspace {
             let lesson = &self.catalog.lessons[id];
             let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
             for file in render::bases::emit_stage(lesson, index)? {
-                if file.path.ends_with("/kustomization.yaml") {
+                if !render::holds_objects(&file.path) {
                     continue;
                 }
                 let documents: Vec<serde_json::Value> =

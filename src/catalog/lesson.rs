@@ -69,6 +69,10 @@ pub struct Lesson {
     /// Settings of the Argo CD Application that deploys the lesson's base.
     #[serde(default)]
     pub sync: SyncSettings,
+    /// Images and git revisions that render may deploy although they are not pinned (an
+    /// image at `latest`, a source at `HEAD`), each with the reason it cannot be.
+    #[serde(default)]
+    pub moving_targets: Vec<MovingTarget>,
     /// Walkthrough template (Markdown), rendered per environment.
     #[serde(default = "default_walkthrough")]
     pub walkthrough: String,
@@ -247,12 +251,49 @@ pub struct Stage {
 pub struct Manifest {
     /// Template path, relative to the lesson folder. The output keeps the file name.
     pub file: Spanned<String>,
+    /// The file is part of a Kustomize tree the lesson ships as it is (a base and its
+    /// overlays, for a lesson about Kustomize): it keeps its path under the stage's folder.
+    #[serde(default)]
+    pub kustomize: Option<KustomizeFile>,
     /// First stage that includes it (default: the first stage).
     #[serde(default)]
     pub since: Option<Spanned<StageName>>,
     /// Last stage that includes it (default: the last stage).
     #[serde(default)]
     pub until: Option<Spanned<StageName>>,
+}
+
+impl Manifest {
+    /// Where the rendered file goes, relative to the stage's folder: its file name, or its
+    /// whole path for a file of a Kustomize tree.
+    pub fn output(&self) -> &str {
+        let file = self.file.value.as_str();
+        match self.kustomize {
+            Some(_) => file,
+            None => file.rsplit('/').next().unwrap_or(file),
+        }
+    }
+}
+
+/// The part a file plays in a Kustomize tree that a lesson ships as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KustomizeFile {
+    /// A resource, patch or `kustomization.yaml` that another kustomization of the tree reads.
+    Part,
+    /// A `kustomization.yaml` whose folder the stage's own kustomization lists as a resource.
+    Entry,
+}
+
+/// An image or git revision that is deployed unpinned, and why.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MovingTarget {
+    /// The reference exactly as the manifest writes it (`jasonumiker/nyancat:latest`, `HEAD`).
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Why it cannot be pinned; shown to reviewers.
+    pub why: String,
 }
 
 /// A third-party Helm chart, pinned.
@@ -290,6 +331,10 @@ pub struct Chart {
     pub sync: SyncSettings,
     /// What the chart creates, for the lesson's AppProject.
     pub creates: ChartKinds,
+    /// The course's localhost ports the chart's Services serve. Its values template pins
+    /// each to `node_port(port)`, which render checks in environments without LoadBalancers.
+    #[serde(default)]
+    pub ports: Vec<u16>,
 }
 
 /// The kinds of object a chart creates, as found in its templates.

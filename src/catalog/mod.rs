@@ -742,7 +742,15 @@ fn check_lesson(loaded: &LoadedLesson, folder: &LessonId) -> Result<(), CatalogE
                 Some("paths are relative to the lesson folder and cannot leave it".to_owned()),
             );
         }
-        let output = file.value.rsplit('/').next().unwrap_or(&file.value);
+        let output = manifest.output();
+        if manifest.kustomize.is_some() && !output.contains('/') {
+            return fail(
+                Some(file.referenced),
+                &format!("{field}.file"),
+                format!("`{}` is part of a Kustomize tree but is not in a folder of it", file.value),
+                Some("put the tree's files in folders (`base/`, `dev/`, ...); the stage's own `kustomization.yaml` lists the `entry` folders".to_owned()),
+            );
+        }
         if !output.ends_with(".yaml") && !output.ends_with(".yml") {
             return fail(
                 Some(file.referenced),

@@ -266,9 +266,7 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
     // Offline: every object of every lesson at every stage, plus the Argo CD bundle.
     let files = gitgen::render::everything(&workspace.context()).map_err(gitgen::Error::from)?;
     let mut objects = Vec::new();
-    for file in files.iter().filter(|f| {
-        f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") && !f.path.contains("/values-")
-    }) {
+    for file in files.iter().filter(|f| gitgen::render::holds_objects(&f.path)) {
         let documents: Vec<serde_json::Value> =
             gitgen::yaml::documents(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
         objects.extend(documents.into_iter().map(|o| (file.path.as_str(), o)));

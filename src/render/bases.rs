@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 use super::policy::{self, object_id};
 use super::templates::{self, LessonTemplates};
 use super::{RenderError, RenderedFile, template_context, yaml_file};
+use super::{pins, ports};
 use crate::catalog::LoadedLesson;
-use crate::catalog::lesson::PodSecurityLevel;
+use crate::catalog::lesson::{KustomizeFile, PodSecurityLevel};
 use crate::{validate, yaml};
 
 /// The file holding the Namespaces gitgen renders for a lesson.
@@ -77,14 +78,30 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
             }
             let template = manifest.file.value.as_str();
             let text = templates.render(template, context.clone())?;
+            let output = manifest.output();
             if last_checked.get(template) != Some(&text) {
-                check_objects(lesson, template, stage.name.as_str(), &text)?;
+                // A Kustomize tree's own kustomization files are not objects.
+                if !(manifest.kustomize.is_some() && output.ends_with("/kustomization.yaml")) {
+                    check_objects(
+                        lesson,
+                        template,
+                        stage.name.as_str(),
+                        &text,
+                        manifest.kustomize.is_none(),
+                    )?;
+                }
                 last_checked.insert(template, text.clone());
             }
-            let output = template.rsplit('/').next().unwrap_or(template).to_owned();
             let source = format!("catalog/{id}/{template} (stage {})", stage.name);
             files.push(yaml_file(format!("{dir}/{output}"), &source, &text));
-            resources.push(output);
+            match manifest.kustomize {
+                None => resources.push(output.to_owned()),
+                Some(KustomizeFile::Entry) => {
+                    let folder = output.rsplit_once('/').map_or(output, |(folder, _)| folder);
+                    resources.push(folder.to_owned());
+                }
+                Some(KustomizeFile::Part) => {}
+            }
         }
         let kustomization = json!({
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -104,7 +121,15 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
 
 /// Parses rendered text back and checks each object. Errors name the template line the
 /// offending text most likely came from.
-fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str) -> Result<(), RenderError> {
+/// `whole` objects are also checked against their Kubernetes types; a Kustomize tree's
+/// files are not (a patch is a partial object), but still obey the lesson's rules.
+fn check_objects(
+    lesson: &LoadedLesson,
+    template: &str,
+    stage: &str,
+    text: &str,
+    whole: bool,
+) -> Result<(), RenderError> {
     let path = lesson.dir.join(template);
     let source = lesson.files.get(template).map_or("", String::as_str);
     let objects: Vec<Value> = yaml::documents(text, &path).map_err(|err| {
@@ -144,14 +169,18 @@ fn check_objects(lesson: &LoadedLesson, template: &str, stage: &str, text: &str)
         };
         // Built-in kinds must also be exactly their Kubernetes type: a misspelt field would
         // otherwise be dropped by the API server without a word.
-        let violation = policy::check_object(lesson, object).err().or_else(|| {
-            let problem = validate::check_builtin(object)?.into_iter().next()?;
-            Some(policy::Violation {
-                field: problem.path,
-                message: problem.message,
-                hint: Some("check the field against the Kubernetes API reference for this kind".to_owned()),
-            })
-        });
+        let violation = policy::check_object(lesson, object)
+            .and_then(|()| ports::check_service(object))
+            .and_then(|()| pins::check_object(lesson, object))
+            .err()
+            .or_else(|| {
+                let problem = validate::check_builtin(object).filter(|_| whole)?.into_iter().next()?;
+                Some(policy::Violation {
+                    field: problem.path,
+                    message: problem.message,
+                    hint: Some("check the field against the Kubernetes API reference for this kind".to_owned()),
+                })
+            });
         if let Some(violation) = violation {
             let line =
                 field_line(text, index, &violation.field).and_then(|l| templates::template_line(source, text, l));

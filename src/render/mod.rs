@@ -9,7 +9,9 @@
 pub mod argocd;
 pub mod bases;
 pub mod overlays;
+pub mod pins;
 pub mod policy;
+pub mod ports;
 pub mod secrets;
 #[cfg(test)]
 mod sync_model;
@@ -135,7 +137,7 @@ impl RenderError {
             ),
             RenderError::Template { kind, .. } => hint(match kind {
                 ErrorKind::UndefinedError => {
-                    "manifest templates see `lesson`, `stage` and `stage_at_least()`; values templates and walkthroughs also see `env`"
+                    "manifest templates see `lesson`, `stage`, `stage_at_least()` and `node_port()`; values templates and walkthroughs also see `env`"
                 }
                 ErrorKind::TemplateNotFound => {
                     "`{% include %}` reaches only the templates this lesson lists in `lesson.yaml`, by their path in the lesson folder"
@@ -211,6 +213,7 @@ fn template_context(lesson: &LoadedLesson, index: usize, env: Option<(&EnvName, 
             })),
         ),
         ("stage_at_least", templates::stage_at_least(lesson, index)),
+        ("node_port", ports::template_function()),
     ]);
     if let Some((name, env)) = env {
         context.insert(
@@ -250,6 +253,18 @@ pub fn yaml_file(path: String, source: &str, body: &str) -> RenderedFile {
         path,
         contents: format!("{}{body}", yaml_header(source)),
     }
+}
+
+/// Whether a rendered file holds Kubernetes objects to apply as they are: not a
+/// kustomization, a chart's values, a file of a Kustomize tree a lesson ships in a folder
+/// of its stage (`generated/<lesson>/<stage>/<folder>/…`, whose patches are partial), or the
+/// kind cluster configuration.
+pub fn holds_objects(path: &str) -> bool {
+    path.ends_with(".yaml")
+        && !path.ends_with("/kustomization.yaml")
+        && !path.contains("/values-")
+        && !path.ends_with(&format!("/{}", overlays::KIND_CLUSTER_FILE))
+        && !(path.starts_with("generated/") && path.split('/').count() > 4)
 }
 
 /// Renders the environment's part of the tree: the overlays and the Argo CD bundle of

@@ -370,3 +370,18 @@ hostile!(toggle_over_4_mib, ["render"] => 2, |repo| {
     let text = repo.read(TOGGLE);
     repo.write(TOGGLE, &format!("{text}{}", "# padding\n".repeat(450_000)));
 });
+
+// Moving targets and ports.
+
+hostile!(image_at_latest_without_a_reason, ["render"] => 2, |repo| {
+    edit(&repo, POD, "jasonumiker/probe-test-app:{% if", "jasonumiker/probe-test-app{% if");
+    edit(&repo, POD, "%}v2{% else %}v1{% endif %}", "%}:latest{% else %}:latest{% endif %}");
+});
+hostile!(image_at_latest_with_a_moving_target_without_why, ["render"] => 2, |repo| {
+    edit(&repo, POD, "%}v2{% else %}v1{% endif %}", "%}latest{% else %}latest{% endif %}");
+    let lesson = repo.read(ALPHA);
+    repo.write(ALPHA, &format!("{lesson}moving_targets:\n  - ref: jasonumiker/probe-test-app:latest\n"));
+});
+hostile!(exposed_service_on_a_random_node_port, ["render"] => 2, |repo| {
+    edit(&repo, "catalog/alpha/service.yaml", "      nodePort: {{ node_port(8000) }}\n", "");
+});

@@ -13,4 +13,5 @@ mod support;
 mod synth;
 mod toggle;
 mod untrusted;
+mod walkthroughs;
 mod workflow;

@@ -322,3 +322,19 @@ fn a_lock_that_is_not_a_lock_is_rewritten_by_the_next_render() {
         assert!(again.stderr.starts_with("Nothing changed"), "{}", again.transcript());
     }
 }
+
+#[test]
+fn an_image_at_latest_renders_when_the_lesson_says_why() {
+    let repo = Repo::fixture("small");
+    let pod = repo.read("catalog/alpha/pod.yaml");
+    repo.write(
+        "catalog/alpha/pod.yaml",
+        &pod.replace("%}v2{% else %}v1{% endif %}", "%}latest{% else %}latest{% endif %}"),
+    );
+    let lesson = repo.read("catalog/alpha/lesson.yaml");
+    repo.write(
+        "catalog/alpha/lesson.yaml",
+        &format!("{lesson}moving_targets:\n  - ref: jasonumiker/probe-test-app:latest\n    why: the only tag it has\n"),
+    );
+    repo.gitgen(&["render"]).expect(0);
+}

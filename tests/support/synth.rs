@@ -253,10 +253,10 @@ spec:
   selector:
     app.kubernetes.io/name: app-{target}
   ports:
-    - port: {port}
+    - port: 8000
       targetPort: 8080
+      nodePort: {{{{ node_port(8000) }}}}
 "#,
-        port = 8000 + manifest,
     )
 }
 
