@@ -659,65 +659,73 @@ fn join(path: &str, key: &str) -> String {
 }
 
 /// The `(group, kind)` of every object written in a manifest template: the `apiVersion:`
-/// and `kind:` at the top of each document, and of the items of a document that is a
+/// and `kind:` at the top of each document, and of each item of a document that is a
 /// `List`. Render refuses an object whose kind is not among them, so this set is exactly
 /// what the lesson's AppProject must allow, read without rendering the templates.
 pub fn template_kinds(text: &str) -> Vec<(String, String)> {
-    let mut kinds = Vec::new();
-    let mut document: Vec<(usize, &str, &str)> = Vec::new();
-    let flush = |document: &mut Vec<(usize, &str, &str)>, kinds: &mut Vec<(String, String)>| {
-        let top_kind = document
-            .iter()
-            .find(|(column, key, _)| *column == 0 && *key == "kind")
-            .map(|(_, _, v)| *v);
-        let item_column = document.iter().map(|(c, _, _)| *c).filter(|c| *c > 0).min();
-        let mut columns = vec![0];
-        if let (Some(kind), Some(column)) = (top_kind, item_column)
-            && kind.ends_with("List")
-        {
-            columns.push(column);
-        }
-        for column in columns {
-            let mut api_version = None;
-            for (_, key, value) in document.iter().filter(|(c, _, _)| *c == column) {
-                match *key {
-                    "apiVersion" => api_version = Some(*value),
-                    _ => {
-                        if let Some(version) = api_version.take()
-                            && !(column == 0 && value.ends_with("List") && top_kind == Some(*value))
-                        {
-                            kinds.push((api_group(version).to_owned(), (*value).to_owned()));
-                        }
-                    }
-                }
-            }
-        }
-        document.clear();
-    };
-    for line in text.lines() {
-        if line.starts_with("---") {
-            flush(&mut document, &mut kinds);
-            continue;
-        }
+    /// A line of interest: the column its key starts at, whether it starts a list entry,
+    /// and its `apiVersion`/`kind` value if it has one.
+    struct Line<'t> {
+        column: usize,
+        entry: bool,
+        field: Option<(&'t str, &'t str)>,
+    }
+    fn read(line: &str) -> Option<Line<'_>> {
         let trimmed = line.trim_start_matches(' ');
         let mut column = line.len() - trimmed.len();
-        let body = match trimmed.strip_prefix("- ") {
+        let (entry, body) = match trimmed.strip_prefix("- ") {
             Some(rest) => {
-                column += 2 + rest.len() - rest.trim_start_matches(' ').len();
-                rest.trim_start_matches(' ')
+                let body = rest.trim_start_matches(' ');
+                column += 2 + rest.len() - body.len();
+                (true, body)
             }
-            None => trimmed,
+            None => (false, trimmed),
         };
-        for key in ["apiVersion", "kind"] {
-            if let Some(value) = body.strip_prefix(key).and_then(|r| r.strip_prefix(':')) {
-                let value = value.split(" #").next().unwrap_or("").trim().trim_matches(['"', '\'']);
-                if !value.is_empty() && !value.contains("{{") {
-                    document.push((column, key, value));
-                }
-            }
+        let field = ["apiVersion", "kind"].into_iter().find_map(|key| {
+            let value = body.strip_prefix(key)?.strip_prefix(':')?;
+            let value = value.split(" #").next().unwrap_or("").trim().trim_matches(['"', '\'']);
+            (!value.is_empty() && !value.contains("{{")).then_some((key, value))
+        });
+        (entry || field.is_some()).then_some(Line { column, entry, field })
+    }
+    fn object<'t>(lines: &[&Line<'t>]) -> Option<(String, String)> {
+        let find = |key: &str| {
+            lines
+                .iter()
+                .find_map(|l| l.field.filter(|(k, _)| *k == key).map(|(_, v)| v))
+        };
+        Some((api_group(find("apiVersion")?).to_owned(), find("kind")?.to_owned()))
+    }
+    let mut kinds = Vec::new();
+    let mut documents = vec![Vec::new()];
+    for line in text.lines() {
+        if line.starts_with("---") {
+            documents.push(Vec::new());
+        } else if let Some(read) = read(line) {
+            documents.last_mut().expect("one document at least").push(read);
         }
     }
-    flush(&mut document, &mut kinds);
+    for lines in &documents {
+        let top: Vec<&Line<'_>> = lines.iter().filter(|l| l.column == 0).collect();
+        let Some((group, kind)) = object(&top) else { continue };
+        if !kind.ends_with("List") {
+            kinds.push((group, kind));
+            continue;
+        }
+        // Each `- ` at the shallowest entry column starts an item of the List.
+        let Some(column) = lines.iter().filter(|l| l.entry).map(|l| l.column).min() else {
+            continue;
+        };
+        let mut item: Vec<&Line<'_>> = Vec::new();
+        for line in lines.iter().filter(|l| l.column == column) {
+            if line.entry {
+                kinds.extend(object(&item));
+                item.clear();
+            }
+            item.push(line);
+        }
+        kinds.extend(object(&item));
+    }
     kinds
 }
 
@@ -802,6 +810,50 @@ mod tests {
         );
         assert_eq!(token_kind("jasonumiker/probe-test-app:v1"), None);
         assert_eq!(token_kind("the ghp_ prefix marks GitHub tokens"), None);
+    }
+
+    #[test]
+    fn reads_the_kinds_written_at_the_top_of_each_document_and_in_lists() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  scaleTargetRef:\n    apiVersion: v1\n    kind: Gadget\n---\n\
+                    apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: \"Secret\"\n    metadata: {name: s}\n  - kind: ConfigMap # a comment\n    apiVersion: v1\n---\n\
+                    apiVersion: v1\nkind: {{ kind }}\n";
+        assert_eq!(
+            template_kinds(text),
+            [
+                ("apps".to_owned(), "Deployment".to_owned()),
+                (String::new(), "Secret".to_owned()),
+                (String::new(), "ConfigMap".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn finds_credentials_on_any_line_of_a_file() {
+        let token = format!("ghp_{}", "a".repeat(36));
+        assert_eq!(find_credential("a: b\n# c\n"), None);
+        assert_eq!(
+            find_credential(&format!("a: b\n# {token}\n")),
+            Some((2, "a GitHub token"))
+        );
+        assert_eq!(
+            find_credential(&format!("x:\n  {token}: key\n")),
+            Some((2, "a GitHub token"))
+        );
+        let jwt = format!("eyJhbGciOiJIUzI1NiJ9.{}.{}", "e".repeat(40), "s".repeat(30));
+        assert_eq!(
+            find_credential(&format!("token: {jwt}\n")),
+            Some((1, "a JSON Web Token"))
+        );
+    }
+
+    #[test]
+    fn unwraps_lists_of_lists_with_the_path_of_each_item() {
+        let object = serde_json::json!({"kind": "List", "items": [
+            {"kind": "ConfigMapList", "items": [{"kind": "ConfigMap"}]},
+            {"kind": "Secret"},
+        ]});
+        let paths: Vec<String> = unwrapped(&object).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(paths, ["items[0].items[0]", "items[1]"]);
     }
 
     #[test]
