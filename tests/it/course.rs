@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::support::{Repo, kustomize};
+use crate::support::{Repo, build};
 
 /// `gitgen list -o json` of a repo.
 fn lessons(repo: &Repo) -> Vec<Value> {
@@ -34,7 +34,7 @@ fn render_round(repo: &Repo, lessons: &[Value], round: usize, skip: &[&str]) {
 fn build_all(repo: &Repo) -> usize {
     let dirs = repo.kustomizations();
     for dir in &dirs {
-        if let Err(err) = kustomize(&repo.path().join(dir)) {
+        if let Err(err) = build(&repo.path().join(dir)) {
             panic!("`kubectl kustomize {dir}` failed:\n{err}");
         }
     }

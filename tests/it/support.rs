@@ -223,6 +223,7 @@ pub fn kustomize(dir: &Path) -> Result<String, String> {
     }
 }
 
+<<<<<<< HEAD
 impl Repo {
     /// Runs `gitgen ARGS` in the repo and fails the test if it has not exited within
     /// `limit`: for input that could make gitgen hang (a FIFO, a device).
@@ -269,3 +270,38 @@ impl Repo {
         }
     }
 }
+=======
+/// `kubectl kustomize DIR`, offline: Argo CD's own install kustomization names upstream's
+/// install.yaml by URL, so it is built from a copy that names the local file instead.
+pub fn build(dir: &Path) -> Result<String, String> {
+    if dir.ends_with("argocd-install") {
+        kustomize_offline(dir)
+    } else {
+        kustomize(dir)
+    }
+}
+
+/// Builds Argo CD's own install kustomization with its remote resource, upstream's
+/// install.yaml, swapped for the local copy of the same release (tests have no network).
+fn kustomize_offline(dir: &Path) -> Result<String, String> {
+    let url = gitgen::render::argocd::install_manifest_url("v2.12.3");
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/crds/argocd-install/install.yaml");
+    let copy = tempfile::tempdir().unwrap();
+    for entry in fs_err::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = fs_err::read_to_string(&path).unwrap();
+        fs_err::write(
+            copy.path().join(path.file_name().unwrap()),
+            text.replace(&url, "install.yaml"),
+        )
+        .unwrap();
+    }
+    fs_err::copy(local, copy.path().join("install.yaml")).unwrap();
+    let built = kustomize(copy.path())?;
+    assert!(
+        built.contains("resource.customizations.health.argoproj.io_Application"),
+        "{built}"
+    );
+    Ok(built)
+}
+>>>>>>> c2-argocd
