@@ -43,6 +43,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 /// A fresh control plane in `state`: stopped and wiped, then started.
 fn fresh_cluster(state: &Path) {
+    fs_err::create_dir_all(state).unwrap();
     run(Command::new(format!("{SHARED}/k8s/down.sh")).arg(state).arg("--wipe"));
     run(Command::new(format!("{SHARED}/k8s/up.sh")).arg(state).arg(PORT));
 }
