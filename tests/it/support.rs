@@ -223,7 +223,6 @@ pub fn kustomize(dir: &Path) -> Result<String, String> {
     }
 }
 
-<<<<<<< HEAD
 impl Repo {
     /// Runs `gitgen ARGS` in the repo and fails the test if it has not exited within
     /// `limit`: for input that could make gitgen hang (a FIFO, a device).
@@ -270,7 +269,7 @@ impl Repo {
         }
     }
 }
-=======
+
 /// `kubectl kustomize DIR`, offline: Argo CD's own install kustomization names upstream's
 /// install.yaml by URL, so it is built from a copy that names the local file instead.
 pub fn build(dir: &Path) -> Result<String, String> {
@@ -304,4 +303,3 @@ fn kustomize_offline(dir: &Path) -> Result<String, String> {
     );
     Ok(built)
 }
->>>>>>> c2-argocd
