@@ -644,6 +644,12 @@ fn load_lesson(origin: &Path, folder: String, files: LessonFiles) -> Result<Load
         .iter()
         .flat_map(|m| crate::render::policy::template_kinds(&loaded.files[&m.file.value]))
         .collect();
+    // The objects that create the lesson's Secrets in the cluster are gitgen's, not the
+    // template's, and its AppProject must allow them too: read from the same text render
+    // writes, so the two cannot drift apart.
+    if let Some(text) = crate::render::secrets::objects(&loaded) {
+        loaded.kinds.extend(crate::render::policy::template_kinds(&text));
+    }
     Ok(loaded)
 }
 
