@@ -89,7 +89,11 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
 /// everything unless told to trust the lock.
 fn check(settings: Settings, trust_lock: bool) -> anyhow::Result<Vec<FileRow>> {
     let workspace = Inputs::read(settings)?.load()?;
-    let freshness = if trust_lock { Freshness::Verified } else { Freshness::Full };
+    let freshness = if trust_lock {
+        Freshness::Verified
+    } else {
+        Freshness::Full
+    };
     let outcome = workspace.plan(freshness, Sink::Paths)?;
     Ok(rows(&outcome.plan))
 }

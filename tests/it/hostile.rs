@@ -2,7 +2,7 @@
 //! through the real binary. Every transcript is snapshotted; every error exits 2 (never
 //! 101, a panic), says what is wrong and where, and ends with a `hint:`.
 
-use crate::support::{Repo, Run};
+use crate::support::{Repo, check};
 
 const ALPHA: &str = "catalog/alpha/lesson.yaml";
 const BETA: &str = "catalog/beta/lesson.yaml";
@@ -34,25 +34,6 @@ fn alias_bomb(indent: &str) -> String {
         text.push_str(&format!("{indent}a{i}: &a{i} [{refs}]\n"));
     }
     text
-}
-
-#[track_caller]
-fn check(run: &Run, code: i32) {
-    assert_ne!(run.code, 101, "gitgen panicked\n{}", run.transcript());
-    assert!(
-        !run.stderr.contains("panicked"),
-        "gitgen panicked\n{}",
-        run.transcript()
-    );
-    run.expect(code);
-    if code == 2 {
-        assert!(
-            run.stderr.starts_with("error: "),
-            "no `error:` line\n{}",
-            run.transcript()
-        );
-        assert!(run.stderr.contains("\nhint: "), "no `hint:` line\n{}", run.transcript());
-    }
 }
 
 macro_rules! hostile {

@@ -303,3 +303,23 @@ fn kustomize_offline(dir: &Path) -> Result<String, String> {
     );
     Ok(built)
 }
+
+/// The run exited with `code` and never panicked; a failure says `error:` and `hint:`.
+#[track_caller]
+pub fn check(run: &Run, code: i32) {
+    assert_ne!(run.code, 101, "gitgen panicked\n{}", run.transcript());
+    assert!(
+        !run.stderr.contains("panicked"),
+        "gitgen panicked\n{}",
+        run.transcript()
+    );
+    run.expect(code);
+    if code == 2 {
+        assert!(
+            run.stderr.starts_with("error: "),
+            "no `error:` line\n{}",
+            run.transcript()
+        );
+        assert!(run.stderr.contains("\nhint: "), "no `hint:` line\n{}", run.transcript());
+    }
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
-use crate::support::{Repo, Run};
+use crate::support::{Repo, Run, check};
 
 /// Long enough for a debug build on a busy machine, short enough that a hang fails.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -80,20 +80,7 @@ fn transcript(run: &Run, repo: &Repo) -> String {
 fn refused(name: &str, repo: &Repo, outside: &Path, args: &[&str], code: i32) -> Run {
     let before = marker(outside);
     let run = repo.gitgen_within(args, LIMIT);
-    assert!(
-        !run.stderr.contains("panicked"),
-        "gitgen panicked\n{}",
-        run.transcript()
-    );
-    run.expect(code);
-    if code == 2 {
-        assert!(
-            run.stderr.starts_with("error: "),
-            "no `error:` line\n{}",
-            run.transcript()
-        );
-        assert!(run.stderr.contains("\nhint: "), "no `hint:` line\n{}", run.transcript());
-    }
+    check(&run, code);
     assert_eq!(marker(outside), before, "gitgen changed files outside the repo");
     insta::assert_snapshot!(name, transcript(&run, repo));
     run
