@@ -267,7 +267,11 @@ fn argo_cd_objects_validate_against_the_upstream_crds() {
     for (path, text) in repo
         .tree()
         .into_iter()
-        .filter(|(p, _)| p.starts_with("argocd/") && !p.ends_with("kustomization.yaml"))
+        // Argo CD's own install (a kustomization over upstream's manifest and a ConfigMap
+        // patch) holds no Argo CD custom resource.
+        .filter(|(p, _)| {
+            p.starts_with("argocd/") && !p.ends_with("kustomization.yaml") && !p.contains("/argocd-install/")
+        })
     {
         for object in gitgen::yaml::documents(&text, path.as_ref()).unwrap() {
             let problems = schemas
