@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::argocd_version::{ArgoCdVersion, VersionError};
 use super::names::EnvName;
 use crate::yaml::{self, YamlError, YamlErrorKind};
 
@@ -40,6 +41,7 @@ pub struct ArgoCdPin {
     pub namespace: String,
     /// Argo CD release, e.g. `v2.12.3`: `gitgen bootstrap` installs its upstream
     /// `manifests/install.yaml`, and the self-managing Application keeps it from there.
+    /// A release tag of a supported minor (`argocd_version`), checked when read.
     pub version: String,
 }
 
@@ -83,24 +85,25 @@ impl RepoConfig {
     /// Application and AppProject in git.
     pub fn parse(text: &str, path: &Path) -> Result<Self, YamlError> {
         let config: RepoConfig = yaml::from_str(text, path)?;
-        let pins = [(
-            "version",
-            &config.argocd.version,
-            "pin Argo CD to one release, e.g. `v2.12.3`",
-        )];
-        for (field, version, hint) in pins {
-            if !super::is_pinned_version(version) {
-                let (line, column) = field_position(text, field);
-                return Err(YamlError {
-                    path: path.to_owned(),
-                    line,
-                    column,
-                    field: Some(format!("argocd.{field}")),
-                    message: format!("`{version}` is not an exact version"),
-                    hint: Some(format!("{hint}; ranges and `latest` make renders drift")),
-                    kind: YamlErrorKind::Value,
-                });
-            }
+        // An Argo CD release tag of a supported minor (see `argocd_version`): like a lesson
+        // chart, an exact version, so two renders of one commit install the same release.
+        if let Err(err) = ArgoCdVersion::parse_supported(&config.argocd.version) {
+            let (line, column) = field_position(text, "version");
+            let hint = match &err {
+                VersionError::Malformed(_) => {
+                    "pin Argo CD to one release, e.g. `v2.12.3`; ranges and `latest` make renders drift".to_owned()
+                }
+                VersionError::Unsupported { .. } => err.hint(),
+            };
+            return Err(YamlError {
+                path: path.to_owned(),
+                line,
+                column,
+                field: Some("argocd.version".to_owned()),
+                message: err.to_string(),
+                hint: Some(hint),
+                kind: YamlErrorKind::Value,
+            });
         }
         // The URL is copied into every Argo CD Application: one huge URL is a huge tree.
         if config.repo_url.len() > MAX_REPO_URL_BYTES {

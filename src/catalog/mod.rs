@@ -5,6 +5,7 @@
 //!
 //! It does not render anything: that is [`crate::render`].
 
+pub mod argocd_version;
 pub mod config;
 pub mod lesson;
 pub mod names;

@@ -33,6 +33,8 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     let environments: Vec<String> = every.iter().map(|s| s.env_name.to_string()).collect();
     if let Some(settings) = every.first() {
         super::warn_placeholder_repo_url(settings);
+        let names: Vec<_> = every.iter().map(|s| s.env_name.clone()).collect();
+        warn_about_the_argocd_pin(settings, &names);
     }
     // A file of `generated/` is every environment's: listed once.
     let mut files = BTreeSet::new();
@@ -83,6 +85,23 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
         super::note_stale_elsewhere(global, &environments);
     }
     Ok(Outcome::Success)
+}
+
+/// Warns of an untested Argo CD release, and of a pin that moved more than one minor
+/// version (or back) since the committed install, before render rewrites it. A failure to
+/// read the committed install is render's to report, so it only leaves the warning out.
+fn warn_about_the_argocd_pin(settings: &Settings, environments: &[gitgen::catalog::names::EnvName]) {
+    use gitgen::catalog::argocd_version::pin_warnings;
+    let Ok(warnings) = pin_warnings(&settings.repo, environments, &settings.config.argocd.version) else {
+        return;
+    };
+    for warning in warnings {
+        eprintln!("warning: {}", warning.message());
+        for note in warning.notes() {
+            eprintln!("  {note}");
+        }
+        eprintln!("hint: {}", warning.hint());
+    }
 }
 
 /// The files of one environment that differ from what render writes. The CI gate renders

@@ -166,6 +166,73 @@ fn argocd_version_latest_is_refused_as_lesson_chart_ranges_are() {
     insta::assert_snapshot!(run.transcript());
 }
 
+/// `gitgen.yaml` of `repo` with the Argo CD pin `version`.
+fn pin_argocd(repo: &Repo, version: &str) {
+    let text = repo.read("gitgen.yaml");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("version: v"))
+        .expect("the pin");
+    repo.write("gitgen.yaml", &text.replace(line, &format!("  version: {version}")));
+}
+
+#[test]
+fn a_pin_that_jumps_minor_versions_warns_and_lists_every_upgrade_note_between() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    pin_argocd(&repo, "v3.5.1");
+    let run = repo.gitgen(&["render"]);
+    run.expect(0);
+    insta::assert_snapshot!(run.transcript());
+    // Rendered, the committed install is v3.5.1's: the next render has nothing to say.
+    assert!(
+        repo.read("argocd/kind/argocd-install/kustomization.yaml")
+            .contains("argo-cd/v3.5.1/manifests/install.yaml")
+    );
+    let again = repo.gitgen(&["render"]);
+    again.expect(0);
+    assert!(!again.stderr.contains("warning"), "{}", again.transcript());
+}
+
+#[test]
+fn one_minor_forward_is_quiet_and_an_untested_release_or_a_downgrade_warns() {
+    let repo = Repo::fixture("small");
+    repo.gitgen(&["render"]).expect(0);
+    pin_argocd(&repo, "v2.13.5");
+    let run = repo.gitgen(&["--env", "kind", "render"]);
+    run.expect(0);
+    assert!(!run.stderr.contains("jumps"), "{}", run.transcript());
+    assert!(
+        run.stderr
+            .starts_with("warning: Argo CD v2.13.5 is not a release gitgen is tested with"),
+        "{}",
+        run.transcript()
+    );
+    pin_argocd(&repo, "v2.12.3");
+    let run = repo.gitgen(&["--env", "kind", "render"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("warning: `argocd.version` goes back from v2.13.5 (last rendered for `kind`) to v2.12.3"),
+        "{}",
+        run.transcript()
+    );
+}
+
+#[test]
+fn an_unsupported_argocd_minor_is_refused_with_the_supported_list() {
+    let repo = Repo::fixture("small");
+    for version in ["v2.9.0", "v4.0.0"] {
+        pin_argocd(&repo, version);
+        let run = repo.gitgen(&["render"]);
+        run.expect(2);
+        insta::assert_snapshot!(
+            format!("unsupported_argocd_{}", version.replace('.', "_")),
+            run.transcript()
+        );
+    }
+}
+
 #[test]
 fn the_placeholder_repo_url_is_a_warning_at_render() {
     let repo = Repo::fixture("small");
