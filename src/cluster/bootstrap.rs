@@ -39,9 +39,9 @@ use super::{ClusterError, FIELD_MANAGER, api_message, causes};
 /// removed. Server-side apply, CRD v1 and SelfSubjectAccessReview are all older.
 pub const MINIMUM_VERSION: (u32, u32) = (1, 25);
 
-/// The health check is the one the self-managing Application keeps in git, so Argo CD's
-/// self-management and bootstrap agree on `argocd-cm`.
-pub use crate::render::argocd::{APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA};
+/// The `argocd-cm` settings are the ones the self-managing Application keeps in git, so
+/// Argo CD's self-management and bootstrap agree on `argocd-cm`.
+pub use crate::render::argocd::{APPLICATION_HEALTH_KEY, TRACKING_METHOD_KEY, argocd_cm_data};
 
 /// The Secret that holds the repository credentials.
 pub const REPOSITORY_SECRET: &str = "gitgen-repository";
@@ -178,7 +178,7 @@ pub async fn bootstrap(
     let mut objects = apply::parse_manifest(&plan.argocd_manifest, &plan.argocd_manifest_origin)?;
     move_rbac_subjects(&mut objects, namespace);
     objects.insert(0, namespace_object(namespace));
-    add_application_health_check(&mut objects, namespace);
+    add_argocd_cm_settings(&mut objects, namespace);
     if let Some(credentials) = &plan.repo_credentials {
         objects.push(repository_secret(credentials, namespace));
     }
@@ -423,10 +423,12 @@ fn namespace_object(name: &str) -> DynamicObject {
         .expect("a well-formed Namespace")
 }
 
-/// Adds the Application health check to the manifest's `argocd-cm`, or adds an
-/// `argocd-cm` that holds only that key. Either way one apply owns it, so a second run
-/// does not remove and re-add it, and server-side apply leaves other keys alone.
-pub fn add_application_health_check(objects: &mut Vec<DynamicObject>, namespace: &str) {
+/// Adds gitgen's `argocd-cm` settings ([`argocd_cm_data`]: the Application health check,
+/// the tracking method) to the manifest's `argocd-cm`, keeping the release's own keys
+/// (3.x's `resource.exclusions`), or adds an `argocd-cm` that holds only them. Either way
+/// one apply owns them, so a second run does not remove and re-add them, and server-side
+/// apply leaves other keys alone.
+pub fn add_argocd_cm_settings(objects: &mut Vec<DynamicObject>, namespace: &str) {
     let found = objects.iter_mut().find(|o| {
         let r = ObjectRef::of(o);
         r.api_version == "v1" && r.kind == "ConfigMap" && r.name == "argocd-cm"
@@ -447,7 +449,9 @@ pub fn add_application_health_check(objects: &mut Vec<DynamicObject>, namespace:
         .expect("a parsed object is a JSON object");
     let entries = data.entry("data").or_insert_with(|| serde_json::json!({}));
     if let Some(entries) = entries.as_object_mut() {
-        entries.insert(APPLICATION_HEALTH_KEY.into(), APPLICATION_HEALTH_LUA.into());
+        for (key, value) in argocd_cm_data() {
+            entries.insert(key.into(), value.into());
+        }
     }
 }
 
@@ -674,16 +678,18 @@ mod tests {
     }
 
     #[test]
-    fn merges_the_health_check_into_the_manifests_argocd_cm() {
+    fn merges_gitgens_settings_into_the_manifests_argocd_cm_and_keeps_its_keys() {
         let mut objects = apply::parse_manifest(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n  url: https://argocd.example\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n  url: https://argocd.example\n  resource.exclusions: '- kinds: [Lease]'\n",
             "m.yaml",
         )
         .unwrap();
-        add_application_health_check(&mut objects, "argocd");
+        add_argocd_cm_settings(&mut objects, "argocd");
         assert_eq!(objects.len(), 1);
         let data = &objects[0].data["data"];
         assert_eq!(data["url"], "https://argocd.example");
+        assert_eq!(data["resource.exclusions"], "- kinds: [Lease]", "3.x's defaults stay");
+        assert_eq!(data[TRACKING_METHOD_KEY], "annotation");
         assert!(
             data[APPLICATION_HEALTH_KEY]
                 .as_str()
@@ -695,7 +701,7 @@ mod tests {
     #[test]
     fn adds_an_argocd_cm_when_the_manifest_has_none() {
         let mut objects = Vec::new();
-        add_application_health_check(&mut objects, "argocd-course");
+        add_argocd_cm_settings(&mut objects, "argocd-course");
         assert_eq!(
             ObjectRef::of(&objects[0]).to_string(),
             "ConfigMap argocd-course/argocd-cm"

@@ -19,7 +19,7 @@ use super::policy::{cluster_kind_group, declared_kind_group, is_cluster_scoped};
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use crate::catalog::LoadedLesson;
 use crate::catalog::config::SyncMode;
-use crate::catalog::lesson::{Chart, PodSecurityLevel, SyncOption, SyncSettings};
+use crate::catalog::lesson::{Chart, PodSecurityLevel, Reasoned, SyncOption, SyncSettings};
 use crate::yaml;
 
 /// The Argo CD API version of Applications and AppProjects.
@@ -33,9 +33,8 @@ pub const SELF_APP: &str = "gitgen-argocd";
 /// Where Argo CD lives relative to itself.
 const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 
-/// Health assessment for `argoproj.io/Application`. Argo CD stopped assessing child
-/// Application health in 1.8, so without this a sync wave of child Applications does
-/// not wait for the previous wave to be healthy.
+/// Health assessment for `argoproj.io/Application`, upstream's own text
+/// (`docs/operator-manual/health.md`, "Argocd App", unchanged from v2.12.3 to v3.5.1).
 pub const APPLICATION_HEALTH_LUA: &str = r#"hs = {}
 hs.status = "Progressing"
 hs.message = ""
@@ -52,6 +51,80 @@ return hs
 
 /// The `argocd-cm` key that holds [`APPLICATION_HEALTH_LUA`].
 pub const APPLICATION_HEALTH_KEY: &str = "resource.customizations.health.argoproj.io_Application";
+
+/// The `argocd-cm` key of the resource tracking method.
+pub const TRACKING_METHOD_KEY: &str = "application.resourceTrackingMethod";
+
+/// One `argocd-cm` decision: a key gitgen sets (with its value), or one it leaves to the
+/// pinned release on purpose (no value), and why. The reasons are written into the
+/// rendered `argocd-cm.yaml`, where a reviewer of an upgrade reads them.
+struct ArgoCdSetting {
+    key: &'static str,
+    value: Option<&'static str>,
+    why: &'static str,
+}
+
+/// What gitgen sets in `argocd-cm`, and what Argo CD 3.x changed that it leaves alone.
+/// The notes cited are upstream's `docs/operator-manual/upgrading/*.md` at v3.5.1.
+const ARGOCD_CM: [ArgoCdSetting; 4] = [
+    ArgoCdSetting {
+        key: APPLICATION_HEALTH_KEY,
+        value: Some(APPLICATION_HEALTH_LUA),
+        why: "Argo CD has not assessed a child Application's health since 1.8, and 3.5.1's \
+              docs/operator-manual/health.md still gives this check for app-of-apps: without it \
+              the root counts each lesson's Application as healthy whatever the lesson's state. 3.x's default \
+              `ignoreResourceUpdates.all` (/status) does not hide it: an update whose health \
+              changes is never ignored (docs/operator-manual/reconcile.md).",
+    },
+    ArgoCdSetting {
+        key: TRACKING_METHOD_KEY,
+        value: Some("annotation"),
+        why: "Set on every release, so 2.x and 3.x track alike (3.0 made it the default: \
+              2.14-3.0.md, \"Use Annotation-Based Tracking by Default\"). 2.x's label, \
+              `app.kubernetes.io/instance`, would be overwritten with the Application's name \
+              (`keda-keda`) on objects whose charts set it to the release's (`keda`) and select \
+              by it. And an upgrade to 3.x then does not switch tracking in a sync that may \
+              also prune, the case that note warns leaves orphans.",
+    },
+    ArgoCdSetting {
+        key: "server.rbac.disableApplicationFineGrainedRBACInheritance",
+        value: None,
+        why: "Left to the release (3.x: update/delete no longer cover an Application's \
+              resources, 2.14-3.0.md). gitgen writes no Argo CD RBAC (no argocd-rbac-cm policy, \
+              no AppProject roles); the built-in role:admin grants update/* and delete/* \
+              (assets/builtin-policy.csv at v3.5.1), so nothing relies on the 2.x inheritance.",
+    },
+    ArgoCdSetting {
+        key: "resource.exclusions",
+        value: None,
+        why: "Left to the release: 3.x ships default exclusions in install.yaml's argocd-cm \
+              (2.14-3.0.md, \"Default resource.exclusions configurations\"). This file is a \
+              strategic-merge patch and bootstrap merges the same keys, so both keep every key \
+              of the release's argocd-cm, the exclusions and ignoreResourceUpdates included.",
+    },
+];
+
+/// The `argocd-cm` keys gitgen sets, with their values: bootstrap merges them into the
+/// manifest's `argocd-cm`, and the self-managing Application's patch holds the same.
+pub fn argocd_cm_data() -> Vec<(&'static str, &'static str)> {
+    ARGOCD_CM
+        .iter()
+        .filter_map(|s| s.value.map(|value| (s.key, value)))
+        .collect()
+}
+
+/// YAML comment lines giving each `argocd-cm` decision and its reason.
+fn argocd_cm_reasons() -> String {
+    let mut out = String::from("# Argo CD settings and why (set here, or left to the pinned release):\n");
+    for setting in &ARGOCD_CM {
+        let what = match setting.value {
+            Some(_) => format!("{}: set", setting.key),
+            None => format!("{}: not set", setting.key),
+        };
+        out.push_str(&comment_lines(&format!("{what}. {}", setting.why), "# - ", "#   "));
+    }
+    out
+}
 
 /// Repo-relative folder of an environment's bundle.
 pub fn bundle_dir(env: &str) -> String {
@@ -80,10 +153,13 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
             "gitgen.yaml",
             platform_project(ctx),
         ),
-        app(
-            format!("{SELF_APP}.application.yaml"),
-            "gitgen.yaml (argocd pin)",
-            self_managed_argocd(ctx),
+        explained(
+            app(
+                format!("{SELF_APP}.application.yaml"),
+                "gitgen.yaml (argocd pin)",
+                self_managed_argocd(ctx),
+            ),
+            &self_managed_sync(),
         ),
     ];
     for lesson in ctx.catalog.lessons.values() {
@@ -557,6 +633,13 @@ pub fn install_manifest_url(version: &str) -> String {
     format!("https://raw.githubusercontent.com/argoproj/argo-cd/{version}/manifests/install.yaml")
 }
 
+/// The release an [`install_manifest_url`] names, `None` for any other text.
+pub fn install_manifest_version(url: &str) -> Option<&str> {
+    url.strip_prefix("https://raw.githubusercontent.com/argoproj/argo-cd/")?
+        .strip_suffix("/manifests/install.yaml")
+        .filter(|version| !version.contains('/'))
+}
+
 /// Repo-relative folder of the kustomization through which Argo CD manages itself.
 pub fn install_dir(env: &str) -> String {
     format!("{}/argocd-install", bundle_dir(env))
@@ -576,27 +659,48 @@ fn install_files(ctx: &RenderContext<'_>) -> Vec<RenderedFile> {
         "resources": [install_manifest_url(&ctx.config.argocd.version)],
         "patches": [{"path": "argocd-cm.yaml"}],
     });
-    // The same key and text bootstrap merges into `argocd-cm`; without it here,
+    // The same keys and text bootstrap merges into `argocd-cm`; without them here,
     // self-management would remove what bootstrap set.
+    let data: serde_json::Map<String, Value> = argocd_cm_data()
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), json!(value)))
+        .collect();
     let config_map = json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         // No namespace: kustomize patches the manifest's objects before it sets theirs.
         "metadata": {"name": "argocd-cm"},
-        "data": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA},
+        "data": data,
     });
+    let mut patch = yaml_file(
+        format!("{dir}/argocd-cm.yaml"),
+        "gitgen.yaml (argocd pin)",
+        &yaml::to_string(&config_map),
+    );
+    let header_end = patch.contents.find('\n').map_or(0, |i| i + 1);
+    patch.contents.insert_str(header_end, &argocd_cm_reasons());
     vec![
         yaml_file(
             format!("{dir}/kustomization.yaml"),
             "gitgen.yaml (argocd pin)",
             &yaml::to_string(&kustomization),
         ),
-        yaml_file(
-            format!("{dir}/argocd-cm.yaml"),
-            "gitgen.yaml (argocd pin)",
-            &yaml::to_string(&config_map),
-        ),
+        patch,
     ]
+}
+
+/// The self-managing Application's sync settings that need a reason in its file.
+fn self_managed_sync() -> SyncSettings {
+    SyncSettings {
+        server_side_apply: Some(Reasoned {
+            why: "The ApplicationSet CRD is over the 262,144-byte annotation limit of client-side \
+                  apply, and from Argo CD 3.3 on upstream requires it of an Argo CD that upgrades \
+                  itself (docs/operator-manual/upgrading/3.2-3.3.md, \"Upgrading Argo CD which is \
+                  managing itself\"): it also takes over the fields bootstrap applied."
+                .to_owned(),
+        }),
+        ..SyncSettings::default()
+    }
 }
 
 fn self_managed_argocd(ctx: &RenderContext<'_>) -> Value {
@@ -618,7 +722,7 @@ fn self_managed_argocd(ctx: &RenderContext<'_>) -> Value {
             "syncPolicy": {
                 // Prune stays off: a bad commit must not be able to remove Argo CD's parts.
                 "automated": {"prune": false, "selfHeal": true},
-                // The ApplicationSet CRD is over the 262,144-byte annotation limit of client-side apply.
+                // Why: see `self_managed_sync`.
                 "syncOptions": ["ServerSideApply=true"],
                 "retry": retry(),
             },
@@ -649,7 +753,7 @@ fn root_application(ctx: &RenderContext<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::lesson::{IgnoreDifference, Reasoned};
+    use crate::catalog::lesson::IgnoreDifference;
 
     fn settings() -> SyncSettings {
         SyncSettings {
@@ -689,19 +793,30 @@ mod tests {
         );
     }
 
-    #[test]
-    fn every_argo_cd_object_of_both_bundles_is_valid_against_the_pinned_crd_schemas() {
-        // Argo CD v2.12.3's CRDs, byte for byte (../shared/crds/SOURCES.md), and v3.5.1's
-        // (../shared/argocd-v3.5.1/SOURCES.md), where issue 17's upgrade goes.
+    /// Each tested Argo CD release and the folder of its CRDs, byte for byte upstream's
+    /// (../shared/crds/SOURCES.md, ../shared/argocd-v3.5.1/SOURCES.md).
+    fn tested_crds() -> Vec<(&'static str, std::path::PathBuf)> {
         let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-        let (catalog, config) = super::super::sync_model::course();
-        let bundles = super::super::sync_model::every_lesson_bundles(&catalog, &config);
-        for crds in [shared.join("crds/argocd"), shared.join("argocd-v3.5.1")] {
+        let dirs = [shared.join("crds/argocd"), shared.join("argocd-v3.5.1")];
+        crate::catalog::argocd_version::TESTED.into_iter().zip(dirs).collect()
+    }
+
+    #[test]
+    fn every_argo_cd_object_of_both_bundles_is_valid_against_the_pinned_releases_crd_schemas() {
+        let (catalog, mut config) = super::super::sync_model::course();
+        let tested = tested_crds();
+        assert_eq!(tested[0].0, "v2.12.3", "the pairs above are in TESTED's order");
+        for (version, crds) in tested {
+            config.argocd.version = version.to_owned();
+            let bundles = super::super::sync_model::every_lesson_bundles(&catalog, &config);
             let schemas = crate::validate::CrdSchemas::from_dir(&crds).expect("the pinned CRDs");
             let mut checked = 0;
             for (env, files) in &bundles {
                 for file in files.iter().filter(|f| !f.path.ends_with("kustomization.yaml")) {
                     let object: Value = yaml::from_str(&file.contents, file.path.as_ref()).expect("YAML");
+                    if file.path.ends_with("gitgen-argocd.application.yaml") {
+                        assert!(file.contents.contains(&install_manifest_url(version)), "{version}");
+                    }
                     if object["apiVersion"]
                         .as_str()
                         .is_some_and(|v| v.starts_with("argoproj.io/"))
@@ -709,7 +824,7 @@ mod tests {
                         let problems = schemas.validate(&object).expect("a CRD covers every Argo CD kind");
                         assert!(
                             problems.is_empty(),
-                            "{env}: {}: {problems:?} ({})",
+                            "{version} {env}: {}: {problems:?} ({})",
                             file.path,
                             crds.display()
                         );
@@ -725,8 +840,54 @@ mod tests {
                     }
                 }
             }
-            assert!(checked > 2 * 40, "only {checked} objects");
+            assert!(checked > 2 * 40, "{version}: only {checked} objects");
         }
+    }
+
+    #[test]
+    fn the_argocd_cm_patch_gives_each_setting_and_its_reason_and_holds_what_bootstrap_sets() {
+        let (catalog, config) = super::super::sync_model::course();
+        let bundles = super::super::sync_model::every_lesson_bundles(&catalog, &config);
+        let (_, files) = &bundles[0];
+        let patch = files
+            .iter()
+            .find(|f| f.path.ends_with("argocd-install/argocd-cm.yaml"))
+            .expect("the patch");
+        for setting in &ARGOCD_CM {
+            assert!(
+                patch.contents.contains(&format!("# - {}: ", setting.key)),
+                "{}: {}",
+                setting.key,
+                patch.contents
+            );
+        }
+        let object: Value = yaml::from_str(&patch.contents, patch.path.as_ref()).unwrap();
+        let data = object["data"].as_object().unwrap();
+        let expected: Vec<(&str, &str)> = argocd_cm_data();
+        assert_eq!(data.len(), expected.len());
+        for (key, value) in expected {
+            assert_eq!(data[key], value, "{key}");
+        }
+        assert_eq!(data[TRACKING_METHOD_KEY], "annotation");
+        // What gitgen leaves to the release is not in the patch, so 3.x's defaults stay.
+        assert!(!data.contains_key("resource.exclusions"));
+        assert!(!data.contains_key("server.rbac.disableApplicationFineGrainedRBACInheritance"));
+    }
+
+    #[test]
+    fn the_install_manifest_url_gives_back_its_release() {
+        assert_eq!(
+            install_manifest_version(&install_manifest_url("v3.5.1")),
+            Some("v3.5.1")
+        );
+        assert_eq!(
+            install_manifest_version("https://example.com/v3.5.1/manifests/install.yaml"),
+            None
+        );
+        assert_eq!(
+            install_manifest_version("https://raw.githubusercontent.com/argoproj/argo-cd/a/b/manifests/install.yaml"),
+            None
+        );
     }
 
     #[test]

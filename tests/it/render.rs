@@ -257,34 +257,45 @@ fn a_value_with_yaml_syntax_stays_one_scalar() {
 }
 
 #[test]
-fn argo_cd_objects_validate_against_the_upstream_crds() {
+fn argo_cd_objects_validate_against_the_pinned_releases_crds() {
     let repo = Repo::fixture("small");
-    repo.gitgen(&["render"]).expect(0);
-    repo.gitgen(&["--env", "kind", "render"]).expect(0);
-    let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds/argocd");
-    let schemas = gitgen::validate::CrdSchemas::from_dir(crds.as_ref()).unwrap_or_else(|e| panic!("{crds}: {e}"));
-    let mut checked = 0;
-    for (path, text) in repo
-        .tree()
-        .into_iter()
-        // Argo CD's own install (a kustomization over upstream's manifest and a ConfigMap
-        // patch) holds no Argo CD custom resource.
-        .filter(|(p, _)| {
-            p.starts_with("argocd/") && !p.ends_with("kustomization.yaml") && !p.contains("/argocd-install/")
-        })
-    {
-        for object in gitgen::yaml::documents(&text, path.as_ref()).unwrap() {
-            let problems = schemas
-                .validate(&object)
-                .unwrap_or_else(|| panic!("{path}: no Argo CD CRD covers {}", object["kind"]));
-            assert!(problems.is_empty(), "{path}: {problems:?}");
-            checked += 1;
+    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
+    for (version, crds) in [("v2.12.3", "crds/argocd"), ("v3.5.1", "argocd-v3.5.1")] {
+        let text = repo.read("gitgen.yaml");
+        repo.write(
+            "gitgen.yaml",
+            &text.replace("version: v2.12.3", &format!("version: {version}")),
+        );
+        repo.gitgen(&["render"]).expect(0);
+        let crds = format!("{shared}/{crds}");
+        let schemas = gitgen::validate::CrdSchemas::from_dir(crds.as_ref()).unwrap_or_else(|e| panic!("{crds}: {e}"));
+        let mut checked = 0;
+        for (path, text) in repo
+            .tree()
+            .into_iter()
+            // Argo CD's own install (a kustomization over upstream's manifest and a ConfigMap
+            // patch) holds no Argo CD custom resource.
+            .filter(|(p, _)| {
+                p.starts_with("argocd/") && !p.ends_with("kustomization.yaml") && !p.contains("/argocd-install/")
+            })
+        {
+            for object in gitgen::yaml::documents(&text, path.as_ref()).unwrap() {
+                let problems = schemas
+                    .validate(&object)
+                    .unwrap_or_else(|| panic!("{path}: no Argo CD CRD covers {}", object["kind"]));
+                assert!(problems.is_empty(), "{version} {path}: {problems:?}");
+                checked += 1;
+            }
         }
+        assert_eq!(
+            checked, 15,
+            "two environments: 6 platform objects each, 2 lesson projects each, 3 Applications in docker-desktop"
+        );
+        assert!(
+            repo.read("argocd/kind/argocd-install/kustomization.yaml")
+                .contains(&format!("argo-cd/{version}/manifests/install.yaml"))
+        );
     }
-    assert_eq!(
-        checked, 15,
-        "two environments: 6 platform objects each, 2 lesson projects each, 3 Applications in docker-desktop"
-    );
 }
 
 #[test]

@@ -280,11 +280,28 @@ pub fn build(dir: &Path) -> Result<String, String> {
     }
 }
 
+/// The local copy of a tested Argo CD release's upstream `install.yaml` (SOURCES.md beside
+/// each).
+pub fn local_install_manifest(version: &str) -> std::path::PathBuf {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    match version {
+        "v2.12.3" => shared.join("crds/argocd-install/install.yaml"),
+        "v3.5.1" => shared.join("argocd-v3.5.1/install.yaml"),
+        other => panic!("no local install manifest of Argo CD {other}"),
+    }
+}
+
 /// Builds Argo CD's own install kustomization with its remote resource, upstream's
-/// install.yaml, swapped for the local copy of the same release (tests have no network).
+/// install.yaml at the pinned release, swapped for the local copy of the same release
+/// (tests have no network).
 fn kustomize_offline(dir: &Path) -> Result<String, String> {
-    let url = gitgen::render::argocd::install_manifest_url("v2.12.3");
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/crds/argocd-install/install.yaml");
+    let kustomization = fs_err::read_to_string(dir.join("kustomization.yaml")).unwrap();
+    let version = kustomization
+        .split_whitespace()
+        .find_map(gitgen::render::argocd::install_manifest_version)
+        .unwrap_or_else(|| panic!("no install manifest URL in {kustomization}"));
+    let url = gitgen::render::argocd::install_manifest_url(version);
+    let local = local_install_manifest(version);
     let copy = tempfile::tempdir().unwrap();
     for entry in fs_err::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
