@@ -243,6 +243,25 @@ fn changing_the_pin_from_v2_12_3_to_v3_5_1_upgrades_the_running_install_in_a_dry
         assert!(stderr.contains(&url), "{stderr}");
     }
 
+    // Bootstrap says the same of the running install before it reads the manifest: here
+    // one that does not exist, so it stops there and changes nothing.
+    let missing = parent.path().join("no-such-install.yaml");
+    let output = Command::new(gitgen)
+        .arg("--repo")
+        .arg(&repo)
+        .args(["bootstrap", "--kubeconfig", &kubeconfig(), "--argocd-manifest"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("warning: the cluster runs Argo CD v2.12.3, and bootstrap installs v3.5.1, 8 minor versions on"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("upgrading/3.4-3.5.md"), "{stderr}");
+
     let upstream: Vec<Value> = ["application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml"]
         .iter()
         .map(|file| {

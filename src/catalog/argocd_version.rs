@@ -193,7 +193,16 @@ pub fn last_rendered(repo: &Path, env: &EnvName) -> Result<Option<ArgoCdVersion>
         .find_map(ArgoCdVersion::parse))
 }
 
-/// Something about the Argo CD pin that `render` warns of.
+/// The release an Argo CD image runs (`quay.io/argoproj/argocd:v2.12.3`), when its tag is
+/// a release tag.
+pub fn image_version(image: &str) -> Option<ArgoCdVersion> {
+    let (name, tag) = image.rsplit_once(':')?;
+    name.ends_with("/argocd")
+        .then(|| ArgoCdVersion::parse(tag.split('@').next().unwrap_or(tag)))
+        .flatten()
+}
+
+/// Something about the Argo CD pin that `render` or `bootstrap` warns of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PinWarning {
     /// A release of a supported minor that gitgen's tests do not install.
@@ -207,6 +216,11 @@ pub enum PinWarning {
         change: PinChange,
         /// The environments whose committed install names the old release.
         environments: Vec<EnvName>,
+    },
+    /// The cluster runs a release further than one minor from the pin (or a newer one).
+    Installed {
+        /// How bootstrap would move it.
+        change: PinChange,
     },
 }
 
@@ -229,16 +243,24 @@ impl PinWarning {
                 change: PinChange::Jump { from, to, minors, .. },
                 environments,
             } => format!(
-                "`argocd.version` jumps {minors} minor versions, from {from} (last rendered for {}) to {to}; Argo CD upgrades one minor version at a time. Upgrade notes between them:",
+                "`argocd.version` jumps {minors} minor versions, from {from} (last rendered for {}) to {to}; {ONE_AT_A_TIME}",
                 envs(environments)
             ),
             PinWarning::Changed {
                 change: PinChange::Downgrade { from, to },
                 environments,
             } => format!(
-                "`argocd.version` goes back from {from} (last rendered for {}) to {to}; Argo CD's upgrade notes cover upgrades only",
+                "`argocd.version` goes back from {from} (last rendered for {}) to {to}; {UPGRADES_ONLY}",
                 envs(environments)
             ),
+            PinWarning::Installed {
+                change: PinChange::Jump { from, to, minors, .. },
+            } => format!(
+                "the cluster runs Argo CD {from}, and bootstrap installs {to}, {minors} minor versions on; {ONE_AT_A_TIME}"
+            ),
+            PinWarning::Installed {
+                change: PinChange::Downgrade { from, to },
+            } => format!("the cluster runs Argo CD {from}, and bootstrap installs the older {to}; {UPGRADES_ONLY}"),
         }
     }
 
@@ -248,6 +270,9 @@ impl PinWarning {
             PinWarning::Changed {
                 change: PinChange::Jump { notes, .. },
                 ..
+            }
+            | PinWarning::Installed {
+                change: PinChange::Jump { notes, .. },
             } => notes,
             _ => &[],
         }
@@ -264,13 +289,25 @@ impl PinWarning {
                 change: PinChange::Jump { .. },
                 ..
             } => "read each note before merging; to go one minor at a time, pin each minor's latest patch in turn, render, merge, and let Argo CD sync before the next".to_owned(),
+            PinWarning::Installed {
+                change: PinChange::Jump { .. },
+            } => "read each note; to go one minor at a time, pin each minor's latest patch in turn and let Argo CD sync it (or bootstrap with each)".to_owned(),
             PinWarning::Changed {
                 change: PinChange::Downgrade { from, .. },
                 ..
+            }
+            | PinWarning::Installed {
+                change: PinChange::Downgrade { from, .. },
             } => format!("pin {from} again, or restore an Argo CD backup (`argocd admin export`) of the older release instead of downgrading in place"),
         }
     }
 }
+
+/// How a warning of a jump ends: upstream's rule (`docs/operator-manual/upgrading/overview.md`).
+const ONE_AT_A_TIME: &str = "Argo CD upgrades one minor version at a time. Upgrade notes between them:";
+
+/// How a warning of a downgrade ends.
+const UPGRADES_ONLY: &str = "Argo CD's upgrade notes cover upgrades only";
 
 /// What `render` warns of about the pin `pin` (a version `gitgen.yaml` accepted) for
 /// `environments`: an untested release, and each change since an environment's committed
@@ -453,5 +490,27 @@ mod tests {
             &warnings[2],
             PinWarning::Changed { change: PinChange::Downgrade { .. }, environments } if environments == &envs[2..]
         ));
+    }
+
+    #[test]
+    fn the_release_an_argocd_image_runs_is_its_tag() {
+        assert_eq!(image_version("quay.io/argoproj/argocd:v2.12.3"), Some(v("v2.12.3")));
+        assert_eq!(
+            image_version("registry.local:5000/argoproj/argocd:v3.5.1@sha256:0123"),
+            Some(v("v3.5.1"))
+        );
+        assert_eq!(image_version("quay.io/argoproj/argocd:latest"), None);
+        assert_eq!(image_version("ghcr.io/dexidp/dex:v2.38.0"), None);
+        let warning = PinWarning::Installed {
+            change: pin_change(v("v2.12.3"), v("v3.5.1")).unwrap(),
+        };
+        assert!(
+            warning
+                .message()
+                .starts_with("the cluster runs Argo CD v2.12.3, and bootstrap installs v3.5.1, 8 minor versions on"),
+            "{}",
+            warning.message()
+        );
+        assert_eq!(warning.notes().len(), 8);
     }
 }

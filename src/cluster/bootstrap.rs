@@ -33,6 +33,7 @@ use kube::{Client, ResourceExt};
 use super::apply::{self, Applied, Change, ObjectRef};
 use super::status::{AppRow, watch_applications};
 use super::{ClusterError, FIELD_MANAGER, api_message, causes};
+use crate::catalog::argocd_version::{ArgoCdVersion, image_version};
 
 /// The oldest Kubernetes gitgen bootstraps: 1.25, where Pod Security admission (which the
 /// course's lessons and `validate --server` rely on) became GA and PodSecurityPolicy was
@@ -370,6 +371,26 @@ async fn detect_adoption(client: &Client, namespace: &str) -> Result<Option<Stri
         .filter_map(|m| m.manager.clone())
         .collect();
     adoption(&managers, existing.labels(), namespace)
+}
+
+/// The Argo CD release running in `namespace`, from the image of its `argocd-server`
+/// Deployment; `None` when there is none or its tag is no release tag. Bootstrap's caller
+/// compares it with the pin before it applies anything.
+pub async fn installed_version(client: &Client, namespace: &str) -> Result<Option<ArgoCdVersion>, ClusterError> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let existing = deployments
+        .get_opt("argocd-server")
+        .await
+        .map_err(|source| ClusterError::Api {
+            doing: "reading the running Argo CD's version".into(),
+            source,
+        })?;
+    Ok(existing
+        .map(|d| d.spec)
+        .and_then(|spec| spec.template.spec)
+        .into_iter()
+        .flat_map(|pod| pod.containers)
+        .find_map(|container| container.image.as_deref().and_then(image_version)))
 }
 
 /// Decides about an existing `argocd-server` Deployment from its field managers and labels.

@@ -77,6 +77,7 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
         let preflighted = cluster::preflight(&client, &argocd_namespace).await?;
         Ok::<_, gitgen::Error>((client, preflighted))
     })?;
+    warn_about_the_installed_argocd(&runtime, &client, &argocd_namespace, &config.argocd.version)?;
     let (argocd_manifest, argocd_manifest_origin) = match &args.argocd_manifest {
         Some(path) => (fs_err::read_to_string(path)?, path.display().to_string()),
         None => download_argocd(&config.argocd.version)?,
@@ -125,6 +126,28 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
         println!("Argo CD now syncs the lessons; follow them with `gitgen status --watch`.");
     }
     Ok(Outcome::Success)
+}
+
+/// Warns when the Argo CD running in the cluster is more than one minor older than the pin
+/// (or newer): bootstrap applies the pinned release over it, as a sync would.
+fn warn_about_the_installed_argocd(
+    runtime: &tokio::runtime::Runtime,
+    client: &kube::Client,
+    namespace: &str,
+    pin: &str,
+) -> anyhow::Result<()> {
+    use gitgen::catalog::argocd_version::{ArgoCdVersion, PinWarning, pin_change};
+    let installed = runtime
+        .block_on(cluster::bootstrap::installed_version(client, namespace))
+        .map_err(gitgen::Error::from)?;
+    let Ok(pinned) = ArgoCdVersion::parse_supported(pin) else {
+        return Ok(());
+    };
+    if let Some(change) = installed.and_then(|from| pin_change(from, pinned)) {
+        let warning = PinWarning::Installed { change };
+        super::print_pin_warning(&warning);
+    }
+    Ok(())
 }
 
 /// Secrets the enabled lessons declare, created in the cluster with random values.

@@ -73,6 +73,16 @@ fn warn_placeholder_repo_url(settings: &Settings) {
     }
 }
 
+/// Prints a warning about the Argo CD pin: the message, the upgrade notes to read (one
+/// URL a line, indented), and the hint.
+fn print_pin_warning(warning: &gitgen::catalog::argocd_version::PinWarning) {
+    eprintln!("warning: {}", warning.message());
+    for note in warning.notes() {
+        eprintln!("  {note}");
+    }
+    eprintln!("hint: {}", warning.hint());
+}
+
 /// After a command rendered only `done`, says which other environments may be stale:
 /// those whose last render, as the lock records it, read other inputs than they would now
 /// (a changed `gitgen.yaml` or catalog). A note, so a failure to tell is not an error.

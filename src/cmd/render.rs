@@ -96,11 +96,7 @@ fn warn_about_the_argocd_pin(settings: &Settings, environments: &[gitgen::catalo
         return;
     };
     for warning in warnings {
-        eprintln!("warning: {}", warning.message());
-        for note in warning.notes() {
-            eprintln!("  {note}");
-        }
-        eprintln!("hint: {}", warning.hint());
+        super::print_pin_warning(&warning);
     }
 }
 
