@@ -196,10 +196,10 @@ pub fn last_rendered(repo: &Path, env: &EnvName) -> Result<Option<ArgoCdVersion>
 /// The release an Argo CD image runs (`quay.io/argoproj/argocd:v2.12.3`), when its tag is
 /// a release tag.
 pub fn image_version(image: &str) -> Option<ArgoCdVersion> {
-    let (name, tag) = image.rsplit_once(':')?;
-    name.ends_with("/argocd")
-        .then(|| ArgoCdVersion::parse(tag.split('@').next().unwrap_or(tag)))
-        .flatten()
+    // A digest (`@sha256:…`) holds a colon of its own.
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let (name, tag) = without_digest.rsplit_once(':')?;
+    name.ends_with("/argocd").then(|| ArgoCdVersion::parse(tag)).flatten()
 }
 
 /// Something about the Argo CD pin that `render` or `bootstrap` warns of.
