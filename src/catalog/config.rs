@@ -357,6 +357,72 @@ pub fn url_credentials(url: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    fn parse_env(env: &str) -> Result<RepoConfig, YamlError> {
+        let text = format!(
+            "repo_url: https://example.com/course.git\ntarget_revision: main\nargocd:\n  namespace: argocd\n  version: v2.12.3\nenvironments:\n  kind:\n    service_type: NodePort\n    host: localhost\n    sync: automated\n    destination: https://kubernetes.default.svc\n  classroom:\n    service_type: NodePort\n    host: localhost\n    sync: automated\n{env}"
+        );
+        RepoConfig::parse(&text, Path::new("gitgen.yaml"))
+    }
+
+    #[test]
+    fn a_classroom_environment_names_its_clusters_by_label() {
+        let config = parse_env("    clusters:\n      gitgen.io/classroom: spring\n      team: a\n").unwrap();
+        let classroom = &config.environments[&EnvName::new("classroom").unwrap()];
+        let Target::Classroom(labels) = classroom.target() else {
+            panic!("{classroom:?}")
+        };
+        assert_eq!(labels["gitgen.io/classroom"], "spring");
+        assert_eq!(labels["team"], "a");
+        let kind = &config.environments[&EnvName::new("kind").unwrap()];
+        assert_eq!(kind.target(), Target::Cluster("https://kubernetes.default.svc"));
+    }
+
+    #[test]
+    fn refuses_an_environment_with_both_or_neither_of_destination_and_clusters() {
+        for (env, field) in [
+            (
+                "    destination: https://kubernetes.default.svc\n    clusters:\n      gitgen.io/classroom: a\n",
+                "environments.classroom.clusters",
+            ),
+            ("", "environments.classroom.destination"),
+            ("    clusters: {}\n", "environments.classroom.clusters"),
+            (
+                "    clusters:\n      gitgen.io/classroom: \"a b\"\n",
+                "environments.classroom.clusters.gitgen.io/classroom",
+            ),
+            (
+                "    clusters:\n      Bad_Prefix/x: a\n",
+                "environments.classroom.clusters.Bad_Prefix/x",
+            ),
+            (
+                "    clusters:\n      gitgen.io/: a\n",
+                "environments.classroom.clusters.gitgen.io/",
+            ),
+        ] {
+            let err = parse_env(env).expect_err(env);
+            assert_eq!(err.kind, YamlErrorKind::Value, "{env}");
+            assert_eq!(err.field.as_deref(), Some(field), "{env}");
+            assert_eq!(err.line, Some(12), "{env}: the environment's line");
+            assert!(err.hint.is_some(), "{env}");
+        }
+    }
+
+    #[test]
+    fn label_keys_and_values_follow_kubernetes() {
+        for key in ["a", "gitgen.io/classroom", "x.y-z/A_b.c", "stage.gitgen.io/keda"] {
+            assert_eq!(label_key_problem(key), None, "{key}");
+        }
+        for key in ["", "/a", "-a", "a/", "A.io/b", &"a".repeat(64), "a/b/c"] {
+            assert!(label_key_problem(key).is_some(), "{key}");
+        }
+        for value in ["", "a", "A-b_c.d", &"a".repeat(63)] {
+            assert_eq!(label_value_problem(value), None, "{value}");
+        }
+        for value in ["-a", "a-", "a b", "é", &"a".repeat(64)] {
+            assert!(label_value_problem(value).is_some(), "{value}");
+        }
+    }
+
     #[test]
     fn finds_credentials_in_repository_urls() {
         for url in [
