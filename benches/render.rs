@@ -10,7 +10,7 @@
 //!   --sizes 100,1000,10000   synthetic catalog sizes (lessons; 3 stages, 5 manifests)
 //!   --runs N                 runs per figure (default 5; 3 for 10,000 lessons and more),
 //!                            four times as many for synthetic catalogs under 10,000
-//!   --only course|synth      one part only
+//!   --only course|synth|classroom   one part only
 //!
 //! Work folders live in `target/tmp/bench/` (the same file system as the repo), and are
 //! removed at the end.
@@ -29,6 +29,7 @@ struct Options {
     runs: Option<usize>,
     course: bool,
     synth: bool,
+    classroom: bool,
 }
 
 fn options() -> Options {
@@ -37,6 +38,7 @@ fn options() -> Options {
         runs: None,
         course: true,
         synth: true,
+        classroom: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -49,11 +51,16 @@ fn options() -> Options {
                     .collect();
             }
             "--runs" => options.runs = Some(args.next().expect("--runs needs a value").parse().expect("a number")),
-            "--only" => match args.next().as_deref() {
-                Some("course") => options.synth = false,
-                Some("synth") => options.course = false,
-                other => panic!("--only course|synth, not {other:?}"),
-            },
+            "--only" => {
+                let only = args.next();
+                options.course = only.as_deref() == Some("course");
+                options.synth = only.as_deref() == Some("synth");
+                options.classroom = only.as_deref() == Some("classroom");
+                assert!(
+                    options.course || options.synth || options.classroom,
+                    "--only course|synth|classroom, not {only:?}"
+                );
+            }
             // `cargo bench` passes `--bench`; a filter word is ignored too.
             _ => {}
         }
@@ -74,6 +81,9 @@ fn main() {
     machine();
     if options.course {
         course(&work, options.runs.unwrap_or(10));
+    }
+    if options.classroom {
+        classroom(&work, options.runs.unwrap_or(10));
     }
     if options.synth {
         let mut per_lesson = Vec::new();
@@ -303,6 +313,76 @@ fn course(work: &Path, runs: usize) {
     if let Some(peak) = peak_mib(GITGEN, &["render", "--check"], &repo) {
         println!("peak memory of render --check: {peak:.1} MiB");
     }
+}
+
+/// Learners in the benchmark's class (issue 17).
+const LEARNERS: usize = 50;
+
+/// Issue 17: a class of 50 learners and every lesson of the built-in course. A learner is
+/// a cluster Secret in the management cluster (`gitgen classroom add`), never a file, so
+/// git holds one ApplicationSet per enabled lesson and chart whatever the class's size,
+/// and the render's time does not depend on it; Argo CD generates the 50 x N Applications.
+fn classroom(work: &Path, runs: usize) {
+    println!("\n## Classroom: {LEARNERS} learners, every lesson of the built-in course");
+    let repo = work.join("classroom");
+    time(
+        gitgen(
+            work,
+            &[
+                "init",
+                repo.to_str().unwrap(),
+                "--repo-url",
+                "https://github.com/example/course.git",
+            ],
+        )
+        .env_remove("GIT_DIR"),
+        &[0],
+    );
+    let config = fs_err::read_to_string(repo.join("gitgen.yaml")).unwrap();
+    let class = "  classroom:\n    service_type: NodePort\n    host: localhost\n    sync: automated\n    clusters:\n      gitgen.io/classroom: bench\n";
+    fs_err::write(repo.join("gitgen.yaml"), format!("{config}{class}")).unwrap();
+    let list = gitgen(&repo, &["list", "-o", "json"]).output().unwrap();
+    let lessons: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let mut enabled = 0;
+    for lesson in lessons.as_array().into_iter().flatten() {
+        // A lesson that conflicts with one enabled before it is left out.
+        let status = gitgen(
+            &repo,
+            &["--env", "classroom", "enable", lesson["name"].as_str().unwrap()],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+        enabled += usize::from(status.success());
+    }
+    let forced = warm_median(runs, |_| {
+        time(&mut gitgen(&repo, &["--env", "classroom", "render", "--force"]), &[0])
+    });
+    let check = warm_median(runs, |_| {
+        time(&mut gitgen(&repo, &["--env", "classroom", "render", "--check"]), &[0])
+    });
+    let apps = repo.join("argocd/classroom/apps");
+    let count = |suffix: &str| {
+        fs_err::read_dir(&apps)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(suffix))
+            .count()
+    };
+    let (sets, applications) = (count(".applicationset.yaml"), count(".application.yaml"));
+    println!(
+        "{enabled} lessons enabled: {sets} ApplicationSets ({enabled} lessons + {} charts) and {applications} Application (Argo CD's own) in git",
+        sets - enabled
+    );
+    println!(
+        "Argo CD generates {} Applications for {LEARNERS} learners; git holds none of them",
+        sets * LEARNERS
+    );
+    println!(
+        "gitgen --env classroom render --force   {:>10}   (every lesson; target: well under 1 s)",
+        ms(forced)
+    );
+    println!("gitgen --env classroom render --check   {:>10}", ms(check));
 }
 
 /// Flushes dirty pages to disk (not timed), so the next timed command starts from a

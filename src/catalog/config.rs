@@ -55,8 +55,41 @@ pub struct Environment {
     pub host: String,
     /// Whether Argo CD syncs by itself or waits for someone to click Sync.
     pub sync: SyncMode,
-    /// The cluster the lessons are deployed to, as Argo CD names it.
-    pub destination: String,
+    /// The cluster the lessons are deployed to, as Argo CD names it (its API server URL):
+    /// a single-cluster environment. Exactly one of `destination` and `clusters` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// The labels that select a classroom environment's learner clusters: a `matchLabels`
+    /// selector of Argo CD cluster Secrets (see `gitgen classroom add`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clusters: Option<BTreeMap<String, String>>,
+}
+
+/// Where an environment deploys its lessons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// One cluster, by API server URL: one Application per lesson and chart.
+    Cluster(&'a str),
+    /// Every Argo CD cluster whose Secret carries these labels: one ApplicationSet per
+    /// lesson and chart, with a cluster generator.
+    Classroom(&'a BTreeMap<String, String>),
+}
+
+impl Environment {
+    /// Where the environment deploys. [`RepoConfig::parse`] checks that exactly one of
+    /// `destination` and `clusters` is set; a value built in code must do the same.
+    pub fn target(&self) -> Target<'_> {
+        match (&self.destination, &self.clusters) {
+            (Some(server), None) => Target::Cluster(server),
+            (None, Some(labels)) => Target::Classroom(labels),
+            _ => panic!("an environment has exactly one of `destination` and `clusters`"),
+        }
+    }
+
+    /// Whether this is a classroom environment (`clusters`).
+    pub fn is_classroom(&self) -> bool {
+        matches!(self.target(), Target::Classroom(_))
+    }
 }
 
 /// Service types an environment can expose Services with.
@@ -120,6 +153,9 @@ impl RepoConfig {
                 kind: YamlErrorKind::Value,
             });
         }
+        for (name, env) in &config.environments {
+            check_target(text, path, name, env)?;
+        }
         if let Some(what) = url_credentials(&config.repo_url) {
             let line = text
                 .lines()
@@ -148,7 +184,8 @@ impl RepoConfig {
             service_type,
             host: "localhost".to_owned(),
             sync: SyncMode::Automated,
-            destination: destination.to_owned(),
+            destination: Some(destination.to_owned()),
+            clusters: None,
         };
         let in_cluster = "https://kubernetes.default.svc";
         RepoConfig {
@@ -177,6 +214,116 @@ impl RepoConfig {
             "# gitgen settings for this repo. See `gitgen --help`.\n{}",
             yaml::to_string(self)
         )
+    }
+}
+
+/// Checks that an environment names either one cluster or a classroom's label selector,
+/// and that the selector's labels are labels Kubernetes accepts (a Secret with a bad one
+/// could never be created, so the class would silently be empty).
+fn check_target(text: &str, path: &Path, name: &EnvName, env: &Environment) -> Result<(), YamlError> {
+    let error = |field: String, message: String, hint: &str| YamlError {
+        path: path.to_owned(),
+        line: env_line(text, name.as_str()),
+        column: None,
+        field: Some(field),
+        message,
+        hint: Some(hint.to_owned()),
+        kind: YamlErrorKind::Value,
+    };
+    let field = |key: &str| format!("environments.{name}.{key}");
+    match (&env.destination, &env.clusters) {
+        (Some(_), Some(_)) => Err(error(
+            field("clusters"),
+            "has both `destination` and `clusters`".to_owned(),
+            "keep `destination: URL` for one cluster, or `clusters:` (labels of Argo CD cluster Secrets) for a classroom, not both",
+        )),
+        (None, None) => Err(error(
+            field("destination"),
+            "has neither `destination` nor `clusters`".to_owned(),
+            "add `destination: https://kubernetes.default.svc` for one cluster, or `clusters: {gitgen.io/classroom: NAME}` for a classroom",
+        )),
+        (None, Some(labels)) if labels.is_empty() => Err(error(
+            field("clusters"),
+            "is an empty selector, which would select every cluster Argo CD knows".to_owned(),
+            "give at least one label, e.g. `gitgen.io/classroom: NAME`",
+        )),
+        (None, Some(labels)) => {
+            for (key, value) in labels {
+                if let Some(problem) = label_key_problem(key).or_else(|| label_value_problem(value)) {
+                    return Err(error(
+                        format!("{}.{key}", field("clusters")),
+                        format!(
+                            "`{}: {}` is not a Kubernetes label: {problem}",
+                            key.escape_debug(),
+                            value.escape_debug()
+                        ),
+                        "a label key is `[prefix/]name`, a name and a value at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit",
+                    ));
+                }
+            }
+            Ok(())
+        }
+        (Some(_), None) => Ok(()),
+    }
+}
+
+/// 1-based line of environment `name`'s key under `environments:`.
+fn env_line(text: &str, name: &str) -> Option<u64> {
+    let mut inside = false;
+    for (index, line) in text.lines().enumerate() {
+        if !line.starts_with([' ', '\t']) && !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+            inside = line.trim_end() == "environments:";
+            continue;
+        }
+        if inside
+            && line
+                .trim_end()
+                .strip_suffix(':')
+                .is_some_and(|key| key.trim().trim_matches(['"', '\'']) == name)
+        {
+            return Some(index as u64 + 1);
+        }
+    }
+    None
+}
+
+/// Why `key` is not a Kubernetes label key (`[prefix/]name`), if it is not.
+pub fn label_key_problem(key: &str) -> Option<&'static str> {
+    let (prefix, name) = key.rsplit_once('/').map_or((None, key), |(p, n)| (Some(p), n));
+    if let Some(prefix) = prefix {
+        let label_ok = |part: &str| {
+            !part.is_empty()
+                && part.len() <= 63
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        };
+        if prefix.len() > 253 || !prefix.split('.').all(label_ok) {
+            return Some("its prefix is not a DNS subdomain");
+        }
+    }
+    if name.is_empty() {
+        return Some("its name is empty");
+    }
+    label_value_problem(name)
+}
+
+/// Why `value` is not a Kubernetes label value, if it is not (empty is a value).
+pub fn label_value_problem(value: &str) -> Option<&'static str> {
+    let edge = |b: Option<&u8>| b.is_none_or(u8::is_ascii_alphanumeric);
+    if value.len() > 63 {
+        Some("it is longer than 63 characters")
+    } else if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || [b'-', b'_', b'.'].contains(&b))
+    {
+        Some("it holds a character other than letters, digits, `-`, `_` and `.`")
+    } else if !edge(value.as_bytes().first()) || !edge(value.as_bytes().last()) {
+        Some("it does not start and end with a letter or digit")
+    } else {
+        None
     }
 }
 
@@ -212,6 +359,72 @@ pub fn url_credentials(url: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_env(env: &str) -> Result<RepoConfig, YamlError> {
+        let text = format!(
+            "repo_url: https://example.com/course.git\ntarget_revision: main\nargocd:\n  namespace: argocd\n  version: v2.12.3\nenvironments:\n  kind:\n    service_type: NodePort\n    host: localhost\n    sync: automated\n    destination: https://kubernetes.default.svc\n  classroom:\n    service_type: NodePort\n    host: localhost\n    sync: automated\n{env}"
+        );
+        RepoConfig::parse(&text, Path::new("gitgen.yaml"))
+    }
+
+    #[test]
+    fn a_classroom_environment_names_its_clusters_by_label() {
+        let config = parse_env("    clusters:\n      gitgen.io/classroom: spring\n      team: a\n").unwrap();
+        let classroom = &config.environments[&EnvName::new("classroom").unwrap()];
+        let Target::Classroom(labels) = classroom.target() else {
+            panic!("{classroom:?}")
+        };
+        assert_eq!(labels["gitgen.io/classroom"], "spring");
+        assert_eq!(labels["team"], "a");
+        let kind = &config.environments[&EnvName::new("kind").unwrap()];
+        assert_eq!(kind.target(), Target::Cluster("https://kubernetes.default.svc"));
+    }
+
+    #[test]
+    fn refuses_an_environment_with_both_or_neither_of_destination_and_clusters() {
+        for (env, field) in [
+            (
+                "    destination: https://kubernetes.default.svc\n    clusters:\n      gitgen.io/classroom: a\n",
+                "environments.classroom.clusters",
+            ),
+            ("", "environments.classroom.destination"),
+            ("    clusters: {}\n", "environments.classroom.clusters"),
+            (
+                "    clusters:\n      gitgen.io/classroom: \"a b\"\n",
+                "environments.classroom.clusters.gitgen.io/classroom",
+            ),
+            (
+                "    clusters:\n      Bad_Prefix/x: a\n",
+                "environments.classroom.clusters.Bad_Prefix/x",
+            ),
+            (
+                "    clusters:\n      gitgen.io/: a\n",
+                "environments.classroom.clusters.gitgen.io/",
+            ),
+        ] {
+            let err = parse_env(env).expect_err(env);
+            assert_eq!(err.kind, YamlErrorKind::Value, "{env}");
+            assert_eq!(err.field.as_deref(), Some(field), "{env}");
+            assert_eq!(err.line, Some(12), "{env}: the environment's line");
+            assert!(err.hint.is_some(), "{env}");
+        }
+    }
+
+    #[test]
+    fn label_keys_and_values_follow_kubernetes() {
+        for key in ["a", "gitgen.io/classroom", "x.y-z/A_b.c", "stage.gitgen.io/keda"] {
+            assert_eq!(label_key_problem(key), None, "{key}");
+        }
+        for key in ["", "/a", "-a", "a/", "A.io/b", &"a".repeat(64), "a/b/c"] {
+            assert!(label_key_problem(key).is_some(), "{key}");
+        }
+        for value in ["", "a", "A-b_c.d", &"a".repeat(63)] {
+            assert_eq!(label_value_problem(value), None, "{value}");
+        }
+        for value in ["-a", "a-", "a b", "é", &"a".repeat(64)] {
+            assert!(label_value_problem(value).is_some(), "{value}");
+        }
+    }
 
     #[test]
     fn finds_credentials_in_repository_urls() {

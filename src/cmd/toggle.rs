@@ -152,7 +152,10 @@ fn report(
         })
         .collect();
     let apps = format!("argocd/{}/apps/", workspace.settings.env_name);
-    let is_app = |path: &&String| path.starts_with(&apps) && path.ends_with(".application.yaml");
+    // A classroom's lessons are ApplicationSets, which generate the Applications.
+    let is_app = |path: &&String| {
+        path.starts_with(&apps) && (path.ends_with(".application.yaml") || path.ends_with(".applicationset.yaml"))
+    };
     let report = Report {
         environment: workspace.settings.env_name.as_str(),
         toggle_file: workspace.toggle_relative().display().to_string(),

@@ -14,11 +14,12 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::overlays::{chart_values_text, overlay_dir, values_path};
+use super::classroom;
+use super::overlays::{chart_values_text, stage_overlay_dir, values_path};
 use super::policy::{cluster_kind_group, declared_kind_group, is_cluster_scoped};
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use crate::catalog::LoadedLesson;
-use crate::catalog::config::SyncMode;
+use crate::catalog::config::{SyncMode, Target};
 use crate::catalog::lesson::{Chart, PodSecurityLevel, Reasoned, SyncOption, SyncSettings};
 use crate::yaml;
 
@@ -142,30 +143,35 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     let app = |name: String, source: &str, object: Value| {
         yaml_file(format!("{apps_dir}/{name}"), source, &yaml::to_string(&object))
     };
+    let classroom = ctx.env.is_classroom();
     let mut files = vec![
         app(
-            "default.appproject.yaml".into(),
-            "gitgen.yaml",
-            locked_default_project(ctx),
-        ),
-        app(
-            format!("{PLATFORM_PROJECT}.appproject.yaml"),
+            format!("{}.appproject.yaml", scoped(ctx, PLATFORM_PROJECT)),
             "gitgen.yaml",
             platform_project(ctx),
         ),
         explained(
             app(
-                format!("{SELF_APP}.application.yaml"),
+                format!("{}.application.yaml", scoped(ctx, SELF_APP)),
                 "gitgen.yaml (argocd pin)",
                 self_managed_argocd(ctx),
             ),
             &self_managed_sync(),
         ),
     ];
+    // `default` has one name in every Argo CD: a single-cluster environment locks it down,
+    // and a classroom leaves it alone, or two roots would take turns owning it.
+    if !classroom {
+        files.push(app(
+            "default.appproject.yaml".into(),
+            "gitgen.yaml",
+            locked_default_project(ctx),
+        ));
+    }
     for lesson in ctx.catalog.lessons.values() {
         let source = format!("catalog/{}/lesson.yaml", lesson.id());
         files.push(app(
-            format!("{}.appproject.yaml", lesson.id()),
+            format!("{}.appproject.yaml", scoped(ctx, lesson.id().as_str())),
             &source,
             lesson_project(ctx, lesson),
         ));
@@ -174,7 +180,15 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
         let lesson = &ctx.catalog.lessons[id];
         let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
         let source = format!("{toggle} and catalog/{id}/lesson.yaml");
-        let settings = lesson_sync_settings(lesson, index);
+        if classroom {
+            files.extend(classroom::application_sets(ctx, lesson, index)?.into_iter().map(
+                |(name, object, settings)| {
+                    explained(app(format!("{name}.applicationset.yaml"), &source, object), &settings)
+                },
+            ));
+            continue;
+        }
+        let settings = lesson_sync_settings(lesson, index..=index);
         files.push(explained(
             app(
                 format!("{id}.application.yaml"),
@@ -220,7 +234,19 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     Ok(files)
 }
 
-fn metadata(ctx: &RenderContext<'_>, name: &str, labels: Value, wave: i64) -> Value {
+/// The name of an object the environment puts into Argo CD's namespace. A classroom
+/// environment shares its Argo CD with others (the trainer's own cluster, say), so its
+/// names carry the environment's name; a single-cluster environment's names are kept as
+/// they always were.
+pub(super) fn scoped(ctx: &RenderContext<'_>, name: &str) -> String {
+    if ctx.env.is_classroom() {
+        format!("{}-{name}", ctx.env_name)
+    } else {
+        name.to_owned()
+    }
+}
+
+pub(super) fn metadata(ctx: &RenderContext<'_>, name: &str, labels: Value, wave: i64) -> Value {
     json!({
         "name": name,
         "namespace": ctx.config.argocd.namespace,
@@ -229,11 +255,11 @@ fn metadata(ctx: &RenderContext<'_>, name: &str, labels: Value, wave: i64) -> Va
     })
 }
 
-fn platform_labels(ctx: &RenderContext<'_>) -> Value {
+pub(super) fn platform_labels(ctx: &RenderContext<'_>) -> Value {
     json!({"app.kubernetes.io/managed-by": "gitgen", "gitgen.io/environment": ctx.env_name.as_str()})
 }
 
-fn lesson_labels(ctx: &RenderContext<'_>, lesson: &LoadedLesson, stage: Option<&str>) -> Value {
+pub(super) fn lesson_labels(ctx: &RenderContext<'_>, lesson: &LoadedLesson, stage: Option<&str>) -> Value {
     let mut labels = platform_labels(ctx);
     labels["gitgen.io/lesson"] = json!(lesson.id().as_str());
     labels["gitgen.io/section"] = json!(label_value(&lesson.lesson.section));
@@ -264,7 +290,7 @@ fn label_value(text: &str) -> String {
 /// last wave is done once applied, however its resources fare (lines 508-549). With all
 /// Applications in that last wave (AppProjects, which have no health, go first), no
 /// lesson's health can hold back another.
-const APPLICATION_WAVE: i64 = 0;
+pub(super) const APPLICATION_WAVE: i64 = 0;
 
 /// Retries without limit (`controller/appcontroller.go` line 1343 in Argo CD v2.12.3:
 /// a negative limit never runs out), backing off to every five minutes. A lesson that
@@ -288,15 +314,18 @@ fn skip_dry_run_on_missing_resource() -> SyncOption {
 }
 
 /// A lesson's sync settings, with the option above when the lesson needs CRDs from
-/// elsewhere at this stage and does not already ask for it.
-fn lesson_sync_settings(lesson: &LoadedLesson, index: usize) -> SyncSettings {
+/// elsewhere at one of these stages (a classroom's Application may run any) and does not
+/// already ask for it.
+pub(super) fn lesson_sync_settings(lesson: &LoadedLesson, stages: impl IntoIterator<Item = usize>) -> SyncSettings {
     let mut settings = lesson.lesson.sync.clone();
     let option = skip_dry_run_on_missing_resource();
-    let has_charts = lesson
-        .lesson
-        .charts
-        .iter()
-        .any(|c| lesson.in_stage(c.since.as_ref(), c.until.as_ref(), index));
+    let has_charts = stages.into_iter().any(|index| {
+        lesson
+            .lesson
+            .charts
+            .iter()
+            .any(|c| lesson.in_stage(c.since.as_ref(), c.until.as_ref(), index))
+    });
     if (has_charts || !lesson.lesson.requires.is_empty()) && settings.options.iter().all(|o| o.option != option.option)
     {
         settings.options.push(option);
@@ -323,7 +352,7 @@ fn sync_policy(ctx: &RenderContext<'_>, mut options: Vec<String>, settings: &Syn
 /// Puts the reason for each of an Application's sync settings under the file's header,
 /// where a reviewer reads them beside the settings. The catalog requires a reason for
 /// each (`why`), because each one lets Argo CD look away from part of the cluster.
-fn explained(mut file: RenderedFile, settings: &SyncSettings) -> RenderedFile {
+pub(super) fn explained(mut file: RenderedFile, settings: &SyncSettings) -> RenderedFile {
     let reasons = sync_reasons(settings);
     let header_end = file.contents.find('\n').map_or(0, |i| i + 1);
     file.contents.insert_str(header_end, &reasons);
@@ -434,18 +463,23 @@ fn info(lesson: &LoadedLesson, index: usize, walkthrough: String) -> Value {
     Value::Array(info)
 }
 
-fn lesson_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize, settings: &SyncSettings) -> Value {
+pub(super) fn lesson_application(
+    ctx: &RenderContext<'_>,
+    lesson: &LoadedLesson,
+    index: usize,
+    settings: &SyncSettings,
+) -> Value {
     let id = lesson.id().as_str();
     let stage = lesson.lesson.stages[index].name.as_str();
-    let overlay = overlay_dir(ctx.env_name.as_str(), id);
+    let overlay = stage_overlay_dir(ctx, id, stage);
     let mut meta = metadata(ctx, id, lesson_labels(ctx, lesson, Some(stage)), APPLICATION_WAVE);
     // Deleting the Application (disabling the lesson) deletes what it deployed.
     meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
     let mut spec = json!({
-        "project": id,
+        "project": scoped(ctx, id),
         "info": info(lesson, index, format!("{overlay}/README.md")),
         "source": {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "path": overlay},
-        "destination": {"server": ctx.env.destination, "namespace": lesson.lesson.namespace},
+        "destination": destination(ctx, &lesson.lesson.namespace),
         // Namespaces are pruned last, after everything inside them.
         "syncPolicy": sync_policy(ctx, vec!["PruneLast=true".to_owned()], settings),
     });
@@ -456,7 +490,7 @@ fn lesson_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usi
 }
 
 /// The chart version for the stage.
-fn chart_version<'a>(chart: &'a Chart, lesson: &LoadedLesson, index: usize) -> &'a str {
+pub(super) fn chart_version<'a>(chart: &'a Chart, lesson: &LoadedLesson, index: usize) -> &'a str {
     chart
         .stage_versions
         .iter()
@@ -466,7 +500,7 @@ fn chart_version<'a>(chart: &'a Chart, lesson: &LoadedLesson, index: usize) -> &
         .map_or(chart.version.as_str(), |(_, version)| version.as_str())
 }
 
-fn chart_application(
+pub(super) fn chart_application(
     ctx: &RenderContext<'_>,
     lesson: &LoadedLesson,
     chart: &Chart,
@@ -475,6 +509,7 @@ fn chart_application(
     let id = lesson.id().as_str();
     let stage = lesson.lesson.stages[index].name.as_str();
     let name = format!("{id}-{}", chart.name);
+    let overlay = stage_overlay_dir(ctx, id, stage);
     let mut labels = lesson_labels(ctx, lesson, Some(stage));
     labels["gitgen.io/chart"] = json!(chart.name);
     let mut meta = metadata(ctx, &name, labels, APPLICATION_WAVE);
@@ -486,15 +521,14 @@ fn chart_application(
         "targetRevision": chart_version(chart, lesson, index),
     });
     let mut spec = json!({
-        "project": id,
-        "info": info(lesson, index, format!("{}/README.md", overlay_dir(ctx.env_name.as_str(), id))),
-        "destination": {"server": ctx.env.destination, "namespace": chart.namespace},
+        "project": scoped(ctx, id),
+        "info": info(lesson, index, format!("{overlay}/README.md")),
+        "destination": destination(ctx, &chart.namespace),
     });
-    if chart.values_from_git && chart.values.is_some() {
-        helm["valueFiles"] = json!([format!(
-            "$values/{}",
-            values_path(ctx.env_name.as_str(), id, &chart.name)
-        )]);
+    // A classroom's learners may run different stages, so its values come from the
+    // stage's overlay folder in git, whose path the ApplicationSet template chooses.
+    if (chart.values_from_git || ctx.env.is_classroom()) && chart.values.is_some() {
+        helm["valueFiles"] = json!([format!("$values/{}", values_path(&overlay, &chart.name))]);
         chart_source["helm"] = helm;
         spec["sources"] = json!([
             chart_source,
@@ -548,7 +582,15 @@ fn lesson_project(ctx: &RenderContext<'_>, lesson: &LoadedLesson) -> Value {
     }
     let destinations: Vec<Value> = namespaces
         .iter()
-        .map(|ns| json!({"server": ctx.env.destination, "namespace": ns}))
+        .map(|ns| match ctx.env.target() {
+            Target::Cluster(server) => json!({"server": server, "namespace": ns}),
+            // Exactly the class's clusters: `classroom add` names each `<env>-<learner>`.
+            // Argo CD v2.12.3 matches a destination's `name` as a glob
+            // (`pkg/apis/application/v1alpha1/app_project_types.go`,
+            // `AppProject.isDestinationMatched` and `globMatch`, gobwas/glob without
+            // separators, so `*` is any text), as it matches `server`.
+            Target::Classroom(_) => json!({"name": classroom::destination_glob(ctx.env_name), "namespace": ns}),
+        })
         .collect();
     let mut cluster: BTreeSet<(&str, &str)> = l.cluster_kinds.iter().filter_map(|k| cluster_kind_group(k)).collect();
     cluster.insert(("", "Namespace"));
@@ -585,9 +627,18 @@ fn lesson_project(ctx: &RenderContext<'_>, lesson: &LoadedLesson) -> Value {
     json!({
         "apiVersion": ARGO_API,
         "kind": "AppProject",
-        "metadata": metadata(ctx, lesson.id().as_str(), lesson_labels(ctx, lesson, None), -10),
+        "metadata": metadata(ctx, &scoped(ctx, lesson.id().as_str()), lesson_labels(ctx, lesson, None), -10),
         "spec": spec,
     })
+}
+
+/// An Application's destination: the environment's cluster, or in a classroom's template
+/// the cluster the generator hands it (set again once the template's text is escaped).
+fn destination(ctx: &RenderContext<'_>, namespace: &str) -> Value {
+    match ctx.env.target() {
+        Target::Cluster(server) => json!({"server": server, "namespace": namespace}),
+        Target::Classroom(_) => json!({"name": classroom::LEARNER_CLUSTER, "namespace": namespace}),
+    }
 }
 
 fn locked_default_project(ctx: &RenderContext<'_>) -> Value {
@@ -609,7 +660,7 @@ fn platform_project(ctx: &RenderContext<'_>) -> Value {
     json!({
         "apiVersion": ARGO_API,
         "kind": "AppProject",
-        "metadata": metadata(ctx, PLATFORM_PROJECT, platform_labels(ctx), -10),
+        "metadata": metadata(ctx, &scoped(ctx, PLATFORM_PROJECT), platform_labels(ctx), -10),
         "spec": {
             "description": "gitgen's own Applications: the app-of-apps root and Argo CD itself",
             "sourceRepos": [ctx.config.repo_url],
@@ -709,9 +760,9 @@ fn self_managed_argocd(ctx: &RenderContext<'_>) -> Value {
     json!({
         "apiVersion": ARGO_API,
         "kind": "Application",
-        "metadata": metadata(ctx, SELF_APP, platform_labels(ctx), APPLICATION_WAVE),
+        "metadata": metadata(ctx, &scoped(ctx, SELF_APP), platform_labels(ctx), APPLICATION_WAVE),
         "spec": {
-            "project": PLATFORM_PROJECT,
+            "project": scoped(ctx, PLATFORM_PROJECT),
             "info": [{"name": "Argo CD", "value": format!("{version} ({}), pinned in gitgen.yaml", install_manifest_url(version))}],
             "source": {
                 "repoURL": ctx.config.repo_url,
@@ -732,14 +783,14 @@ fn self_managed_argocd(ctx: &RenderContext<'_>) -> Value {
 
 fn root_application(ctx: &RenderContext<'_>) -> Value {
     let env = ctx.env_name.as_str();
-    let mut meta = metadata(ctx, ROOT_APP, platform_labels(ctx), APPLICATION_WAVE);
+    let mut meta = metadata(ctx, &scoped(ctx, ROOT_APP), platform_labels(ctx), APPLICATION_WAVE);
     meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
     json!({
         "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": meta,
         "spec": {
-            "project": PLATFORM_PROJECT,
+            "project": scoped(ctx, PLATFORM_PROJECT),
             "info": [{"name": "Environment", "value": env}, {"name": "Toggle file", "value": crate::catalog::toggle::toggle_path(ctx.env_name)}],
             "source": {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "path": format!("{}/apps", bundle_dir(env))},
             "destination": {"server": IN_CLUSTER, "namespace": ctx.config.argocd.namespace},

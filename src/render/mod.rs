@@ -8,6 +8,7 @@
 
 pub mod argocd;
 pub mod bases;
+pub mod classroom;
 pub mod overlays;
 pub mod pins;
 pub mod policy;

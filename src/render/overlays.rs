@@ -19,9 +19,21 @@ pub fn overlay_dir(env: &str, lesson: &str) -> String {
     format!("overlays/{env}/{lesson}")
 }
 
-/// Repo-relative path of a chart's values file kept in git.
-pub fn values_path(env: &str, lesson: &str, chart: &str) -> String {
-    format!("{}/values-{chart}.yaml", overlay_dir(env, lesson))
+/// Repo-relative folder of a lesson's overlay at `stage`: the overlay itself in a
+/// single-cluster environment, which runs one stage, and a folder per stage in a
+/// classroom, whose learners may each be held at another stage (see [`super::classroom`]).
+pub fn stage_overlay_dir(ctx: &RenderContext<'_>, lesson: &str, stage: &str) -> String {
+    let dir = overlay_dir(ctx.env_name.as_str(), lesson);
+    if ctx.env.is_classroom() {
+        format!("{dir}/{stage}")
+    } else {
+        dir
+    }
+}
+
+/// Repo-relative path of a chart's values file kept in git, in a stage's overlay folder.
+pub fn values_path(overlay: &str, chart: &str) -> String {
+    format!("{overlay}/values-{chart}.yaml")
 }
 
 /// The kind cluster configuration written beside the toggle file of an environment whose
@@ -43,58 +55,72 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     for (id, stage) in &ctx.selection.lessons {
         let lesson = &ctx.catalog.lessons[id];
         let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
-        let dir = overlay_dir(ctx.env_name.as_str(), id.as_str());
-        let mut kustomization = json!({
-            "apiVersion": "kustomize.config.k8s.io/v1beta1",
-            "kind": "Kustomization",
-            "resources": [format!("../../../generated/{id}/{stage}")],
-        });
-        if ctx.env.service_type != ServiceType::LoadBalancer {
-            // Bases write exposed Services as LoadBalancer, which Docker Desktop maps to
-            // localhost; elsewhere they become the environment's service type. Istio
-            // creates the Services of exposed Gateways with the type in an annotation.
-            let patch = |ops: serde_json::Value| serde_json::to_string(&ops).expect("a JSON patch serializes");
-            kustomization["patches"] = json!([
-                {
-                    "target": {"kind": "Service", "labelSelector": "gitgen.io/exposed=true"},
-                    "patch": patch(json!([{"op": "replace", "path": "/spec/type", "value": ctx.env.service_type}])),
-                },
-                {
-                    "target": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "labelSelector": "gitgen.io/exposed=true"},
-                    "patch": patch(json!([{"op": "add", "path": "/metadata/annotations/networking.istio.io~1service-type", "value": ctx.env.service_type}])),
-                },
-            ]);
-        }
-        let source = format!(
-            "{} and catalog/{id}/lesson.yaml",
-            crate::catalog::toggle::toggle_path(ctx.env_name)
-        );
-        files.push(yaml_file(
-            format!("{dir}/kustomization.yaml"),
-            &source,
-            &yaml::to_string(&kustomization),
-        ));
-        files.push(walkthrough(ctx, lesson, index)?);
-        for chart in lesson
-            .lesson
-            .charts
-            .iter()
-            .filter(|c| c.values_from_git && lesson.in_stage(c.since.as_ref(), c.until.as_ref(), index))
-        {
-            if let Some(text) = chart_values_text(ctx, lesson, chart, index)? {
-                let source = format!(
-                    "catalog/{id}/{}",
-                    chart.values.as_ref().map_or("", |v| v.value.as_str())
-                );
-                files.push(yaml_file(
-                    values_path(ctx.env_name.as_str(), id.as_str(), &chart.name),
-                    &source,
-                    &text,
-                ));
+        if ctx.env.is_classroom() {
+            // Any learner may be held at any stage, so every stage has its overlay.
+            for index in 0..lesson.lesson.stages.len() {
+                stage_overlay(ctx, lesson, index, &mut files)?;
             }
+        } else {
+            stage_overlay(ctx, lesson, index, &mut files)?;
         }
     }
     Ok(files)
+}
+
+/// The overlay of `lesson` at stage `index`, its walkthrough and its charts' values kept in git.
+fn stage_overlay(
+    ctx: &RenderContext<'_>,
+    lesson: &LoadedLesson,
+    index: usize,
+    files: &mut Vec<RenderedFile>,
+) -> Result<(), RenderError> {
+    let id = lesson.id();
+    let stage = &lesson.lesson.stages[index].name;
+    let dir = stage_overlay_dir(ctx, id.as_str(), stage.as_str());
+    let to_root = "../".repeat(dir.split('/').count());
+    let mut kustomization = json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [format!("{to_root}generated/{id}/{stage}")],
+    });
+    if ctx.env.service_type != ServiceType::LoadBalancer {
+        // Bases write exposed Services as LoadBalancer, which Docker Desktop maps to
+        // localhost; elsewhere they become the environment's service type. Istio
+        // creates the Services of exposed Gateways with the type in an annotation.
+        let patch = |ops: serde_json::Value| serde_json::to_string(&ops).expect("a JSON patch serializes");
+        kustomization["patches"] = json!([
+            {
+                "target": {"kind": "Service", "labelSelector": "gitgen.io/exposed=true"},
+                "patch": patch(json!([{"op": "replace", "path": "/spec/type", "value": ctx.env.service_type}])),
+            },
+            {
+                "target": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "labelSelector": "gitgen.io/exposed=true"},
+                "patch": patch(json!([{"op": "add", "path": "/metadata/annotations/networking.istio.io~1service-type", "value": ctx.env.service_type}])),
+            },
+        ]);
+    }
+    let source = format!(
+        "{} and catalog/{id}/lesson.yaml",
+        crate::catalog::toggle::toggle_path(ctx.env_name)
+    );
+    files.push(yaml_file(
+        format!("{dir}/kustomization.yaml"),
+        &source,
+        &yaml::to_string(&kustomization),
+    ));
+    files.push(walkthrough(ctx, lesson, index)?);
+    for chart in lesson.lesson.charts.iter().filter(|c| {
+        (c.values_from_git || ctx.env.is_classroom()) && lesson.in_stage(c.since.as_ref(), c.until.as_ref(), index)
+    }) {
+        if let Some(text) = chart_values_text(ctx, lesson, chart, index)? {
+            let source = format!(
+                "catalog/{id}/{}",
+                chart.values.as_ref().map_or("", |v| v.value.as_str())
+            );
+            files.push(yaml_file(values_path(&dir, &chart.name), &source, &text));
+        }
+    }
+    Ok(())
 }
 
 /// The lesson's walkthrough for this environment (`gitgen lesson` prints it too).
@@ -104,7 +130,10 @@ pub fn walkthrough(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize)
     let templates = LessonTemplates::new(lesson, std::iter::once(name))?;
     let text = templates.render(name, template_context(lesson, index, Some((ctx.env_name, ctx.env))))?;
     Ok(RenderedFile {
-        path: format!("{}/README.md", overlay_dir(ctx.env_name.as_str(), id.as_str())),
+        path: format!(
+            "{}/README.md",
+            stage_overlay_dir(ctx, id.as_str(), lesson.lesson.stages[index].name.as_str())
+        ),
         contents: format!(
             "<!-- Generated by gitgen from catalog/{id}/{name} for environment {}. Edit the source, then run `gitgen render`. -->\n{text}",
             ctx.env_name
