@@ -53,8 +53,15 @@ pub struct Environment {
     pub host: String,
     /// Whether Argo CD syncs by itself or waits for someone to click Sync.
     pub sync: SyncMode,
-    /// The cluster the lessons are deployed to, as Argo CD names it.
+    /// The cluster the lessons are deployed to, as Argo CD names it. Empty (absent) in a
+    /// classroom environment, which names its clusters by `clusters` instead.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub destination: String,
+    /// A classroom environment's learner clusters: the labels (a `matchLabels` selector)
+    /// of the Argo CD cluster Secrets `gitgen classroom add` registers, instead of one
+    /// `destination`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clusters: Option<BTreeMap<String, String>>,
 }
 
 /// Service types an environment can expose Services with.
@@ -102,6 +109,34 @@ impl RepoConfig {
                 });
             }
         }
+        for (name, env) in &config.environments {
+            let message = match (env.destination.is_empty(), &env.clusters) {
+                (true, None) => "names no cluster: it needs `destination` or `clusters`",
+                (false, Some(_)) => "has both `destination` and `clusters`",
+                _ => continue,
+            };
+            let line = text
+                .lines()
+                .position(|l| {
+                    l.trim_start()
+                        .strip_prefix(name.as_str())
+                        .is_some_and(|rest| rest.trim() == ":")
+                })
+                .map(|i| i as u64 + 1);
+            return Err(YamlError {
+                path: path.to_owned(),
+                line,
+                column: None,
+                field: Some(format!("environments.{name}")),
+                message: message.to_owned(),
+                hint: Some(
+                    "give one cluster as `destination: URL`, or a classroom's learner clusters as `clusters:` \
+                     labels of their Argo CD cluster Secrets (e.g. `gitgen.io/classroom: classroom`)"
+                        .to_owned(),
+                ),
+                kind: YamlErrorKind::Value,
+            });
+        }
         // The URL is copied into every Argo CD Application: one huge URL is a huge tree.
         if config.repo_url.len() > MAX_REPO_URL_BYTES {
             return Err(YamlError {
@@ -146,6 +181,7 @@ impl RepoConfig {
             host: "localhost".to_owned(),
             sync: SyncMode::Automated,
             destination: destination.to_owned(),
+            clusters: None,
         };
         let in_cluster = "https://kubernetes.default.svc";
         RepoConfig {
@@ -209,6 +245,41 @@ pub fn url_credentials(url: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config_with(environment: &str) -> String {
+        format!(
+            "repo_url: https://git.example/course.git\ntarget_revision: main\nargocd: {{namespace: argocd, version: v2.12.3}}\nenvironments:\n  classroom:\n    service_type: NodePort\n    host: localhost\n    sync: automated\n{environment}"
+        )
+    }
+
+    #[test]
+    fn a_classroom_environment_names_its_clusters_by_label() {
+        let text = config_with("    clusters:\n      gitgen.io/classroom: classroom\n");
+        let config = RepoConfig::parse(&text, Path::new("gitgen.yaml")).unwrap();
+        let classroom = &config.environments[&EnvName::new("classroom").unwrap()];
+        assert_eq!(classroom.destination, "");
+        assert_eq!(
+            classroom.clusters,
+            Some([("gitgen.io/classroom".to_owned(), "classroom".to_owned())].into())
+        );
+    }
+
+    #[test]
+    fn an_environment_needs_exactly_one_of_destination_and_clusters() {
+        for (environment, message) in [
+            (
+                "    destination: https://kubernetes.default.svc\n    clusters: {team: a}\n",
+                "has both `destination` and `clusters`",
+            ),
+            ("", "names no cluster: it needs `destination` or `clusters`"),
+        ] {
+            let error = RepoConfig::parse(&config_with(environment), Path::new("gitgen.yaml")).unwrap_err();
+            assert_eq!(error.message, message);
+            assert_eq!(error.field.as_deref(), Some("environments.classroom"));
+            assert_eq!(error.line, Some(5));
+            assert!(error.hint.unwrap().contains("`clusters:`"));
+        }
+    }
 
     #[test]
     fn finds_credentials_in_repository_urls() {
