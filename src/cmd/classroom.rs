@@ -184,23 +184,33 @@ pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -
         .collect();
     let runtime = runtime()?;
     loop {
-        let read = runtime.block_on(async {
-            let client = connect(&args.cluster).await?;
-            let learners = classroom::learners(&client, classroom).await?;
-            let apps =
-                library::environment_applications(&client, &classroom.argocd_namespace, &classroom.environment).await?;
-            Ok::<_, gitgen::Error>((learners, apps))
+        // The learners come from their cluster Secrets, which exist before Argo CD is
+        // installed; the cells need Argo CD's Applications.
+        let (learners, apps) = runtime.block_on(async {
+            let client = match connect(&args.cluster).await {
+                Ok(client) => client,
+                Err(err) => return (Err(err), None),
+            };
+            let learners = classroom::learners(&client, classroom)
+                .await
+                .map_err(gitgen::Error::from);
+            let apps = library::environment_applications(&client, &classroom.argocd_namespace, &classroom.environment)
+                .await
+                .map_err(gitgen::Error::from);
+            (learners, Some(apps))
         });
-        let (learners, apps, unreachable) = match read {
-            Ok((learners, apps)) => (learners, apps, None),
-            Err(err) => (Vec::new(), Vec::new(), Some(err)),
+        let problem = match (&learners, &apps) {
+            (Err(err), _) | (Ok(_), Some(Err(err))) => Some(err.to_string()),
+            _ => None,
         };
+        let learners = learners.unwrap_or_default();
+        let apps = apps.and_then(Result::ok).unwrap_or_default();
         let grid = library::class_grid(lessons.clone(), &learners, &apps);
         match args.output {
             OutputFormat::Json => {
-                let cluster = match &unreachable {
+                let cluster = match &problem {
                     None => serde_json::json!({"reachable": true}),
-                    Some(err) => serde_json::json!({"reachable": false, "error": err.to_string()}),
+                    Some(err) => serde_json::json!({"reachable": false, "error": err}),
                 };
                 println!(
                     "{}",
@@ -215,8 +225,8 @@ pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -
             }
             OutputFormat::Table => {
                 print!("{}", library::render_grid(&grid));
-                if let Some(err) = &unreachable {
-                    eprintln!("The management cluster is unreachable ({err}); no learner is shown.");
+                if let Some(err) = &problem {
+                    eprintln!("Incomplete: {err}.");
                 }
             }
         }
