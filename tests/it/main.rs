@@ -1,5 +1,6 @@
 //! Integration tests: the real binary, run in temporary repos.
 
+mod classroom;
 mod course;
 mod fuzz;
 mod hostile;
