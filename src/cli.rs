@@ -28,7 +28,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub repo: Option<PathBuf>,
     /// The environment. Commands that act on one (enable, disable, lesson, status,
-    /// bootstrap, validate) default to `$GITGEN_ENV`, else docker-desktop; render, diff and
+    /// bootstrap, validate, classroom) default to `$GITGEN_ENV`, else docker-desktop; render, diff and
     /// publish cover every environment unless this flag names one.
     #[arg(long, global = true, value_name = "ENV")]
     pub env: Option<String>,
@@ -57,6 +57,9 @@ pub enum Command {
     Bootstrap(BootstrapArgs),
     /// One row per lesson: enabled stage, rendered tree fresh, Argo CD sync and health.
     Status(StatusArgs),
+    /// Register, remove and list the learner clusters of a classroom environment (one
+    /// whose `gitgen.yaml` entry has `clusters:`) with the management cluster's Argo CD.
+    Classroom(ClassroomArgs),
     /// Check every rendered object: offline against Kubernetes types and CRD schemas, or
     /// with `--server` as a server-side dry run.
     Validate(ValidateArgs),
@@ -112,6 +115,69 @@ pub struct StatusArgs {
     /// Keep watching and print the table again when something changes.
     #[arg(long)]
     pub watch: bool,
+}
+
+/// A classroom's learner clusters. `--kubeconfig` and `--context` name the management
+/// cluster, where Argo CD runs (as for `bootstrap`); the learner's cluster is named by
+/// `--learner-kubeconfig` and `--learner-context`.
+#[derive(Debug, Args)]
+pub struct ClassroomArgs {
+    #[command(subcommand)]
+    pub command: ClassroomCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassroomCommand {
+    /// Register a learner's cluster: an Argo CD cluster Secret on the management cluster,
+    /// built from the learner's kubeconfig. Its credentials go into that Secret only.
+    /// Run it again to change the Secret's labels: they become exactly those given.
+    Add(ClassroomAddArgs),
+    /// Unregister a learner's cluster (delete its cluster Secret).
+    Remove(ClassroomRemoveArgs),
+    /// List the registered learners: name, server, labels and stage holds (never
+    /// credentials).
+    List(ClassroomListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClassroomAddArgs {
+    /// The learner's name, a DNS label (`alice`, `team-2`).
+    pub name: String,
+    /// The learner cluster's kubeconfig, whose user Argo CD will act as (a token, a
+    /// client certificate or a password; `exec` plugins are refused). Not the
+    /// management cluster's: that is `--kubeconfig`.
+    #[arg(long, value_name = "FILE")]
+    pub learner_kubeconfig: PathBuf,
+    /// The context of `--learner-kubeconfig` (default: its current one).
+    #[arg(long, value_name = "NAME")]
+    pub learner_context: Option<String>,
+    /// The API server URL Argo CD reaches the learner's cluster at (default: the
+    /// `server` of the learner's kubeconfig).
+    #[arg(long, value_name = "URL")]
+    pub learner_server: Option<String>,
+    /// A label for the cluster Secret, `KEY=VALUE`; repeat for more.
+    /// `stage.gitgen.io/LESSON=STAGE` holds the learner at that stage of that lesson.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassroomRemoveArgs {
+    /// The learner's name.
+    pub name: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassroomListArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 
 use crate::catalog::CatalogError;
 use crate::catalog::toggle::ToggleError;
-use crate::cluster::ClusterError;
+use crate::cluster::{ClassroomError, ClusterError};
 use crate::git::GitError;
 use crate::output::OutputError;
 use crate::render::RenderError;
@@ -33,6 +33,9 @@ pub enum Error {
     /// Talking to the cluster.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// A classroom's learner clusters.
+    #[error(transparent)]
+    Classroom(#[from] ClassroomError),
     /// A request that does not fit the repo (an unknown lesson on the command line…).
     #[error("{message}")]
     Usage {
@@ -54,6 +57,7 @@ impl Error {
             Error::Output(e) => e.hint(),
             Error::Git(e) => Some(e.hint()),
             Error::Cluster(e) => e.hint(),
+            Error::Classroom(e) => e.hint(),
             Error::Usage { hint, .. } => hint.clone(),
         }
     }

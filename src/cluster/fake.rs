@@ -1,11 +1,11 @@
 //! A small in-memory API server behind `tower_test::mock`, for request-level tests.
 //!
 //! It answers the calls this module makes (version, SelfSubjectAccessReview, discovery of
-//! one group-version, get, list, server-side apply, create, merge patch) from a map of
-//! objects, bumps resourceVersion only when an apply changes something (as the real API
-//! server does), serves `argoproj.io` only once its CRD was applied, and records every
-//! request as `METHOD path` so tests can assert the order. A [`Scenario`] says how the
-//! cluster differs from an empty, permissive one.
+//! one group-version, get, list by name or labels, server-side apply, create, merge patch,
+//! delete) from a map of objects, bumps resourceVersion only when an apply changes
+//! something (as the real API server does), serves `argoproj.io` only once its CRD was
+//! applied, and records every request as `METHOD path` so tests can assert the order. A
+//! [`Scenario`] says how the cluster differs from an empty, permissive one.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -202,6 +202,12 @@ fn serve(scenario: Scenario, state: &mut State, method: &http::Method, uri: &htt
             let wanted = query
                 .split('&')
                 .find_map(|q| q.strip_prefix("fieldSelector=metadata.name="));
+            // `labelSelector=k=v,k2=v2`: equality terms only, as gitgen sends.
+            let labels: Vec<(&str, &str)> = query
+                .split('&')
+                .find_map(|q| q.strip_prefix("labelSelector="))
+                .map(|s| s.split(',').filter_map(|term| term.split_once('=')).collect())
+                .unwrap_or_default();
             let items: Vec<Value> = state
                 .objects
                 .iter()
@@ -209,6 +215,7 @@ fn serve(scenario: Scenario, state: &mut State, method: &http::Method, uri: &htt
                     key.starts_with(&prefix) || (namespace.is_empty() && key.starts_with(&format!("{group}/{plural}/")))
                 })
                 .filter(|(key, _)| wanted.is_none_or(|w| key.ends_with(&format!("/{w}"))))
+                .filter(|(_, object)| labels.iter().all(|(k, v)| object["metadata"]["labels"][*k] == *v))
                 .map(|(_, object)| object.clone())
                 .collect();
             let rv = state.resource_version.to_string();
@@ -272,6 +279,10 @@ fn serve(scenario: Scenario, state: &mut State, method: &http::Method, uri: &htt
             store(state, &key, &mut object, kind);
             (201, object)
         }
+        ("DELETE", Some(name)) => match state.objects.remove(&format!("{prefix}{name}")) {
+            Some(object) => (200, object),
+            None => status(404, "NotFound", &format!("{plural} \"{name}\" not found"), plural),
+        },
         _ => status(405, "MethodNotAllowed", "not supported by the fake", plural),
     }
 }

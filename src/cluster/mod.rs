@@ -12,6 +12,8 @@ use std::time::Duration;
 
 pub mod apply;
 pub mod bootstrap;
+pub mod classroom;
+pub mod grid;
 pub mod status;
 pub mod validate;
 
@@ -25,6 +27,8 @@ pub use bootstrap::{
     BootstrapEvent, BootstrapPlan, BootstrapReport, ClusterSecretSpec, Preflighted, RepoCredentials, WaitPlan,
     bootstrap, preflight,
 };
+pub use classroom::{Classroom, ClassroomError, Learner, LearnerConnection, LearnerName};
+pub use grid::{ClassGrid, GridLesson, class_grid, environment_applications, render_grid};
 pub use status::{
     AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, render_table, watch_applications,
 };

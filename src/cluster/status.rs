@@ -188,7 +188,7 @@ pub fn app_status(object: &DynamicObject) -> AppStatus {
     }
 }
 
-fn list_failed(source: kube::Error) -> ClusterError {
+pub(crate) fn list_failed(source: kube::Error) -> ClusterError {
     if is_not_found(&source) {
         ClusterError::ArgoCdMissing
     } else {

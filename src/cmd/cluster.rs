@@ -15,14 +15,14 @@ use gitgen::workspace::Workspace;
 use crate::Outcome;
 use crate::cli::{BootstrapArgs, ClusterArgs, GlobalArgs, OutputFormat, StatusArgs, ValidateArgs};
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?)
 }
 
-async fn connect(args: &ClusterArgs) -> Result<kube::Client, gitgen::Error> {
+pub(super) async fn connect(args: &ClusterArgs) -> Result<kube::Client, gitgen::Error> {
     Ok(cluster::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?)
 }
 
@@ -230,6 +230,9 @@ impl LiveView {
 
 pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open(global)?;
+    if let Some(classroom) = super::classroom::of(&workspace.settings) {
+        return super::classroom::status(&workspace, &classroom, args);
+    }
     let fresh = workspace.freshness()?;
     let namespace = workspace.settings.config.argocd.namespace.clone();
     let runtime = runtime()?;

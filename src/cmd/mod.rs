@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed arguments into library calls and
 //! prints the result. Data goes to stdout, messages to stderr.
 
+mod classroom;
 mod cluster;
 mod completions;
 mod diff;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Bootstrap(args) => cluster::bootstrap(&cli.global, &args),
         Command::Status(args) => cluster::status(&cli.global, &args),
         Command::Validate(args) => cluster::validate(&cli.global, &args),
+        Command::Classroom(args) => classroom::run(&cli.global, &args),
         Command::Completions(args) => completions::run(&args),
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary, run in temporary repos.
 
 mod classroom;
+mod classroom_cluster;
 mod course;
 mod fuzz;
 mod hostile;

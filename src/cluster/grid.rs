@@ -1,0 +1,425 @@
+//! `gitgen status` of a classroom environment: the class at a glance, one row per learner
+//! and one column per enabled lesson, each cell the sync and health of that learner's
+//! Applications of that lesson.
+//!
+//! The grid is built from labels alone: every Application a classroom ApplicationSet
+//! generates carries `gitgen.io/environment`, `gitgen.io/learner`, `gitgen.io/lesson` and
+//! `gitgen.io/stage` (and a chart's `gitgen.io/chart`), and each learner has a cluster
+//! Secret (see [`super::classroom`]), so a learner whose Applications do not exist yet
+//! still has a row. Which lessons are enabled is the caller's.
+
+use std::collections::BTreeMap;
+
+use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams};
+use serde::Serialize;
+
+use super::ClusterError;
+use super::classroom::{CHART_LABEL, ENVIRONMENT_LABEL, LEARNER_LABEL, LESSON_LABEL, Learner, STAGE_LABEL};
+use super::status::{AppStatus, app_status, application_resource, list_failed};
+
+/// One enabled lesson: a column of the grid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GridLesson {
+    /// The lesson.
+    pub lesson: String,
+    /// The stage the toggle file enables.
+    pub stage: String,
+}
+
+/// One learner's Applications of one lesson.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    /// The worst sync status of the Applications: `Synced`, `OutOfSync`, `Unknown`, or
+    /// `Missing` when there is none.
+    pub sync: String,
+    /// The worst health, in gitops-engine's order (`Healthy`, `Suspended`,
+    /// `Progressing`, `Missing`, `Degraded`, `Unknown`), or `Missing` when there is none.
+    pub health: String,
+    /// The stage the lesson's Application renders (`gitgen.io/stage`), when it exists.
+    pub stage: Option<String>,
+    /// The Applications, by name.
+    pub applications: Vec<String>,
+    /// The worst Application's message, when it has one and is not Synced and Healthy.
+    pub message: Option<String>,
+}
+
+/// One learner: a row of the grid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GridRow {
+    /// The learner.
+    pub learner: String,
+    /// Whether the learner has a cluster Secret (Applications of a removed learner stay
+    /// until Argo CD deletes them).
+    pub registered: bool,
+    /// The learner cluster's API server, when registered.
+    pub server: Option<String>,
+    /// The stages the learner is held at, by lesson.
+    pub stage_holds: BTreeMap<String, String>,
+    /// One cell per enabled lesson, by lesson.
+    pub cells: BTreeMap<String, Cell>,
+}
+
+/// The whole class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClassGrid {
+    /// The enabled lessons, in order.
+    pub lessons: Vec<GridLesson>,
+    /// The learners, sorted by name.
+    pub learners: Vec<GridRow>,
+}
+
+/// The Applications of environment `environment` in `namespace`, by label.
+pub async fn environment_applications(
+    client: &Client,
+    namespace: &str,
+    environment: &str,
+) -> Result<Vec<AppStatus>, ClusterError> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &application_resource());
+    let params = ListParams::default().labels(&format!("{ENVIRONMENT_LABEL}={environment}"));
+    let list = api.list(&params).await.map_err(list_failed)?;
+    Ok(list.items.iter().map(app_status).collect())
+}
+
+/// gitops-engine's health order, best first (`pkg/health/health.go`, `healthOrder`): an
+/// unknown value counts as `Unknown`, the worst.
+fn health_rank(health: &str) -> usize {
+    ["Healthy", "Suspended", "Progressing", "Missing", "Degraded", "Unknown"]
+        .iter()
+        .position(|h| *h == health)
+        .unwrap_or(5)
+}
+
+/// Synced is best, then OutOfSync; Unknown (Argo CD could not compare) is worst.
+fn sync_rank(sync: &str) -> usize {
+    ["Synced", "OutOfSync", "Unknown"]
+        .iter()
+        .position(|s| *s == sync)
+        .unwrap_or(2)
+}
+
+fn cell(apps: &[&AppStatus]) -> Cell {
+    let Some(worst) = apps
+        .iter()
+        .max_by_key(|app| (health_rank(&app.health), sync_rank(&app.sync)))
+    else {
+        return Cell {
+            sync: "Missing".into(),
+            health: "Missing".into(),
+            stage: None,
+            applications: Vec::new(),
+            message: None,
+        };
+    };
+    let sync = apps
+        .iter()
+        .map(|app| app.sync.as_str())
+        .max_by_key(|sync| sync_rank(sync))
+        .unwrap_or("Unknown");
+    // The lesson's own Application says the stage; a chart's follows it.
+    let stage = apps
+        .iter()
+        .filter(|app| !app.labels.contains_key(CHART_LABEL))
+        .chain(apps.iter())
+        .find_map(|app| app.labels.get(STAGE_LABEL).cloned());
+    let mut applications: Vec<String> = apps.iter().map(|app| app.name.clone()).collect();
+    applications.sort();
+    Cell {
+        sync: sync.to_owned(),
+        health: worst.health.clone(),
+        stage,
+        applications,
+        message: worst.message.clone().filter(|_| !worst.converged()),
+    }
+}
+
+/// Builds the grid: a row per learner that has a cluster Secret or an Application, a
+/// cell per enabled lesson. Applications of lessons that are not enabled (Argo CD is
+/// pruning them) are left out.
+pub fn class_grid(lessons: Vec<GridLesson>, learners: &[Learner], apps: &[AppStatus]) -> ClassGrid {
+    let mut rows: BTreeMap<String, GridRow> = learners
+        .iter()
+        .map(|learner| {
+            let row = GridRow {
+                learner: learner.name.clone(),
+                registered: true,
+                server: Some(learner.server.clone()),
+                stage_holds: learner.stage_holds.clone(),
+                cells: BTreeMap::new(),
+            };
+            (learner.name.clone(), row)
+        })
+        .collect();
+    for app in apps {
+        if let Some(learner) = app.labels.get(LEARNER_LABEL) {
+            rows.entry(learner.clone()).or_insert_with(|| GridRow {
+                learner: learner.clone(),
+                registered: false,
+                server: None,
+                stage_holds: BTreeMap::new(),
+                cells: BTreeMap::new(),
+            });
+        }
+    }
+    for row in rows.values_mut() {
+        for lesson in &lessons {
+            let of_lesson: Vec<&AppStatus> = apps
+                .iter()
+                .filter(|app| app.labels.get(LEARNER_LABEL) == Some(&row.learner))
+                .filter(|app| app.labels.get(LESSON_LABEL) == Some(&lesson.lesson))
+                .collect();
+            row.cells.insert(lesson.lesson.clone(), cell(&of_lesson));
+        }
+    }
+    ClassGrid {
+        lessons,
+        learners: rows.into_values().collect(),
+    }
+}
+
+/// The grid as a table: `sync/health` per cell (`-` when the learner has no Application
+/// of the lesson), `@stage` when it runs another stage than the toggle file's (a stage
+/// hold, or a move not yet synced), then a summary line.
+pub fn render_grid(grid: &ClassGrid) -> String {
+    let mut header = vec!["LEARNER".to_owned()];
+    header.extend(grid.lessons.iter().map(|l| l.lesson.clone()));
+    let mut table = vec![header];
+    let mut converged = 0;
+    for row in &grid.learners {
+        let mut line = vec![if row.registered {
+            row.learner.clone()
+        } else {
+            format!("{} (removed)", row.learner)
+        }];
+        for lesson in &grid.lessons {
+            let cell = &row.cells[&lesson.lesson];
+            if cell.applications.is_empty() {
+                line.push("-".into());
+                continue;
+            }
+            if cell.sync == "Synced" && cell.health == "Healthy" {
+                converged += 1;
+            }
+            let mut text = format!("{}/{}", cell.sync, cell.health);
+            if let Some(stage) = cell.stage.as_ref().filter(|s| **s != lesson.stage) {
+                text.push_str(&format!(" @{stage}"));
+            }
+            line.push(text);
+        }
+        table.push(line);
+    }
+    let columns = table[0].len();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| table.iter().map(|line| line[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for line in &table {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{} learner(s) x {} lesson(s): {converged} of {} cell(s) Synced and Healthy\n",
+        grid.learners.len(),
+        grid.lessons.len(),
+        grid.learners.len() * grid.lessons.len()
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str, labels: &[(&str, &str)], sync: &str, health: &str) -> AppStatus {
+        AppStatus {
+            name: name.into(),
+            labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            sync: sync.into(),
+            health: health.into(),
+            revision: None,
+            message: (health != "Healthy").then(|| format!("{name} is {health}")),
+            problems: Vec::new(),
+        }
+    }
+
+    fn learner(name: &str, holds: &[(&str, &str)]) -> Learner {
+        Learner {
+            name: name.into(),
+            cluster_name: format!("classroom-{name}"),
+            server: format!("https://{name}.example:6443"),
+            labels: BTreeMap::new(),
+            stage_holds: holds.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        }
+    }
+
+    fn lessons() -> Vec<GridLesson> {
+        ["keda", "storage"]
+            .map(|lesson| GridLesson {
+                lesson: lesson.into(),
+                stage: "done".into(),
+            })
+            .to_vec()
+    }
+
+    fn class() -> ClassGrid {
+        let labels = |learner, lesson, stage| {
+            vec![
+                (LEARNER_LABEL, learner),
+                (LESSON_LABEL, lesson),
+                (STAGE_LABEL, stage),
+                (ENVIRONMENT_LABEL, "classroom"),
+            ]
+        };
+        let mut chart = labels("alice", "keda", "done");
+        chart.push((CHART_LABEL, "keda"));
+        let apps = vec![
+            app(
+                "classroom-alice-keda",
+                &labels("alice", "keda", "done"),
+                "Synced",
+                "Healthy",
+            ),
+            app("classroom-alice-keda-chart", &chart, "OutOfSync", "Progressing"),
+            app(
+                "classroom-alice-storage",
+                &labels("alice", "storage", "done"),
+                "Synced",
+                "Healthy",
+            ),
+            app(
+                "classroom-bob-keda",
+                &labels("bob", "keda", "operator"),
+                "Synced",
+                "Degraded",
+            ),
+            app(
+                "classroom-carol-keda",
+                &labels("carol", "keda", "done"),
+                "Unknown",
+                "Unknown",
+            ),
+            app(
+                "classroom-alice-old",
+                &labels("alice", "disabled-lesson", "x"),
+                "Synced",
+                "Healthy",
+            ),
+        ];
+        let learners = [
+            learner("alice", &[]),
+            learner("bob", &[("keda", "operator")]),
+            learner("dave", &[]),
+        ];
+        class_grid(lessons(), &learners, &apps)
+    }
+
+    #[test]
+    fn a_cell_is_the_worst_of_the_lessons_and_its_charts_applications() {
+        let grid = class();
+        let alice = &grid.learners[0];
+        let keda = &alice.cells["keda"];
+        assert_eq!((keda.sync.as_str(), keda.health.as_str()), ("OutOfSync", "Progressing"));
+        assert_eq!(
+            keda.applications,
+            ["classroom-alice-keda", "classroom-alice-keda-chart"]
+        );
+        assert_eq!(
+            keda.message.as_deref(),
+            Some("classroom-alice-keda-chart is Progressing")
+        );
+        assert_eq!(keda.stage.as_deref(), Some("done"));
+        assert!(
+            !alice.cells.contains_key("disabled-lesson"),
+            "only enabled lessons are columns"
+        );
+    }
+
+    #[test]
+    fn degraded_is_worse_than_missing_and_unknown_worst_of_all() {
+        let worst = |healths: &[&str]| {
+            let apps: Vec<AppStatus> = healths.iter().map(|h| app("a", &[], "Synced", h)).collect();
+            cell(&apps.iter().collect::<Vec<_>>()).health
+        };
+        assert_eq!(worst(&["Healthy", "Suspended"]), "Suspended");
+        assert_eq!(worst(&["Missing", "Degraded", "Progressing"]), "Degraded");
+        assert_eq!(worst(&["Degraded", "Unknown"]), "Unknown");
+    }
+
+    #[test]
+    fn learners_without_applications_and_removed_learners_have_rows() {
+        let grid = class();
+        let names: Vec<(&str, bool)> = grid
+            .learners
+            .iter()
+            .map(|row| (row.learner.as_str(), row.registered))
+            .collect();
+        assert_eq!(
+            names,
+            [("alice", true), ("bob", true), ("carol", false), ("dave", true)]
+        );
+        let dave = &grid.learners[3];
+        assert_eq!(dave.cells["keda"].sync, "Missing");
+        assert!(dave.cells["storage"].applications.is_empty());
+        assert_eq!(grid.learners[1].stage_holds["keda"], "operator");
+    }
+
+    #[tokio::test]
+    async fn reads_only_the_environments_applications_by_label() {
+        use super::super::apply::{apply_objects, parse_manifest};
+        use super::super::fake::{self, Scenario};
+        let (client, state) = fake::client(Scenario::Empty);
+        let mut manifest = "apiVersion: v1\nkind: Namespace\nmetadata: {name: argocd}\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: applications.argoproj.io}\nspec: {group: argoproj.io, names: {kind: Application, plural: applications}, scope: Namespaced}\n".to_owned();
+        for (name, env) in [("classroom-alice-keda", "classroom"), ("keda", "docker-desktop")] {
+            manifest.push_str(&format!(
+                "---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}, namespace: argocd, labels: {{gitgen.io/environment: {env}, gitgen.io/learner: alice, gitgen.io/lesson: keda}}}}\nstatus: {{sync: {{status: Synced}}, health: {{status: Healthy}}}}\n"
+            ));
+        }
+        let objects = parse_manifest(&manifest, "m").unwrap();
+        apply_objects(
+            &client,
+            objects,
+            "argocd",
+            std::time::Duration::from_secs(5),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+        let apps = environment_applications(&client, "argocd", "classroom").await.unwrap();
+        let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["classroom-alice-keda"]);
+        assert!(
+            state
+                .lock()
+                .unwrap()
+                .log
+                .iter()
+                .any(|l| l.contains("/applications?") && l.contains("labelSelector=gitgen.io/environment=classroom")),
+            "the filter is the API server's"
+        );
+    }
+
+    #[test]
+    fn renders_the_class_grid() {
+        insta::assert_snapshot!(render_grid(&class()));
+    }
+
+    #[test]
+    fn the_grid_serializes_for_json_output() {
+        let json = serde_json::to_value(class()).unwrap();
+        assert_eq!(
+            json["lessons"][0],
+            serde_json::json!({"lesson": "keda", "stage": "done"})
+        );
+        let bob = &json["learners"][1];
+        assert_eq!(bob["learner"], "bob");
+        assert_eq!(bob["stage_holds"]["keda"], "operator");
+        assert_eq!(bob["cells"]["keda"]["health"], "Degraded");
+        assert_eq!(bob["cells"]["keda"]["stage"], "operator");
+        assert_eq!(bob["cells"]["storage"]["sync"], "Missing");
+    }
+}

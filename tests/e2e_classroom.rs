@@ -1,0 +1,502 @@
+//! End-to-end test of a classroom on two real Kubernetes API servers: a management
+//! cluster, where Argo CD runs, and a learner's cluster.
+//!
+//! `#[ignore]`d like `tests/e2e_cluster.rs`: run with `--ignored`, it needs
+//! `GITGEN_E2E_KUBECONFIG` (the management cluster, fresh or already bootstrapped by the
+//! other e2e tests) and `GITGEN_E2E_LEARNER_KUBECONFIG` (a second cluster, whose admin
+//! credentials become the learner's), and fails without either. `.ci/run` starts both
+//! from `../shared/k8s/`:
+//!
+//! ```sh
+//! GITGEN_E2E_KUBECONFIG=/tmp/a/kubeconfig GITGEN_E2E_LEARNER_KUBECONFIG=/tmp/b/kubeconfig \
+//!   cargo test --locked --test e2e_classroom -- --ignored
+//! ```
+//!
+//! The test registers learner `alice` in namespace `argocd` and removes her again.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+const REPO_URL: &str = "https://git.example.invalid/course.git";
+const INSTALL_YAML: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/crds/argocd-install/install.yaml"
+);
+const CLASSROOM: &str = "  classroom:
+    service_type: NodePort
+    host: localhost
+    sync: automated
+    clusters:
+      gitgen.io/classroom: classroom
+";
+/// The classroom's toggle file: two lessons whose objects need no CRDs.
+const LESSONS: &str = "lessons:\n  deployments: v2\n  jobs-cronjobs: cronjob\n";
+
+fn env_path(name: &str, what: &str) -> PathBuf {
+    let value = std::env::var(name).unwrap_or_else(|_| panic!("the classroom e2e test needs {name}: {what}"));
+    PathBuf::from(value)
+}
+
+fn management() -> PathBuf {
+    env_path(
+        "GITGEN_E2E_KUBECONFIG",
+        "the kubeconfig of the management cluster (a throwaway one)",
+    )
+}
+
+fn learner() -> PathBuf {
+    env_path(
+        "GITGEN_E2E_LEARNER_KUBECONFIG",
+        "the kubeconfig of a second throwaway cluster, the learner's",
+    )
+}
+
+/// Every command's output and the files gitgen may write, searched for credentials.
+struct Run {
+    repo: PathBuf,
+    home: PathBuf,
+    outputs: Vec<String>,
+}
+
+impl Run {
+    /// `gitgen ARGS` in the repo, against the management cluster, with a HOME of its
+    /// own (so every file it could write there is searched).
+    fn gitgen(&mut self, args: &[&str]) -> Output {
+        let output = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+            .args(args)
+            .arg("--repo")
+            .arg(&self.repo)
+            .env("NO_COLOR", "1")
+            .env("KUBECONFIG", management())
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("XDG_CACHE_HOME", self.home.join(".cache"))
+            .env_remove("GITGEN_ENV")
+            .output()
+            .unwrap();
+        let text = text(&output);
+        eprintln!("$ gitgen {}\n{text}", args.join(" "));
+        self.outputs.push(text);
+        output
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn sh(program: &str, args: &[&str], dir: &Path) -> Output {
+    let output = Command::new(program).args(args).current_dir(dir).output().unwrap();
+    assert!(output.status.success(), "{program} {args:?}: {}", text(&output));
+    output
+}
+
+fn kubectl(args: &[&str]) -> Output {
+    Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(management())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn kubectl_json(args: &[&str]) -> Value {
+    let output = kubectl(&[args, &["-o", "json"]].concat());
+    assert!(output.status.success(), "kubectl {args:?}: {}", text(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The learner kubeconfig's credentials as they could leak: each `*-data` and token as
+/// written, and each line of the PEM blocks they hold (not the `-----BEGIN` lines).
+fn credentials() -> Vec<String> {
+    let config: Value = serde_json::to_value(kube::config::Kubeconfig::read_from(learner()).unwrap()).unwrap();
+    let mut found = Vec::new();
+    for user in config["users"].as_array().unwrap() {
+        for field in ["client-key-data", "client-certificate-data", "token", "password"] {
+            let Some(value) = user["user"][field].as_str() else {
+                continue;
+            };
+            found.push(value.to_owned());
+            if let Ok(bytes) = serde_json::from_value::<k8s_openapi::ByteString>(json!(value)) {
+                let pem = String::from_utf8_lossy(&bytes.0).into_owned();
+                found.extend(
+                    pem.lines()
+                        .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+                        .map(str::to_owned),
+                );
+            }
+        }
+    }
+    assert!(!found.is_empty(), "the learner kubeconfig has credentials to look for");
+    found
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs_err::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else if kind.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    files
+}
+
+/// A course repo with a classroom environment in gitgen.yaml and its toggle file,
+/// committed, so that anything gitgen then writes shows in `git status`.
+fn classroom_repo(dir: &Path) -> PathBuf {
+    let repo = dir.join("course");
+    let init = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+        .args(["init", repo.to_str().unwrap(), "--repo-url", REPO_URL])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", text(&init));
+    let config = repo.join("gitgen.yaml");
+    let mut yaml = fs_err::read_to_string(&config).unwrap();
+    yaml.push_str(CLASSROOM);
+    fs_err::write(&config, yaml).unwrap();
+    fs_err::create_dir_all(repo.join("overlays/classroom")).unwrap();
+    fs_err::write(repo.join("overlays/classroom/lessons.yaml"), LESSONS).unwrap();
+    sh("git", &["add", "-A"], &repo);
+    sh(
+        "git",
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@localhost",
+            "commit",
+            "-qm",
+            "classroom",
+        ],
+        &repo,
+    );
+    repo
+}
+
+/// One test: each step needs the one before it on the same two clusters.
+#[tokio::test]
+#[ignore = "end-to-end tier: needs GITGEN_E2E_KUBECONFIG and GITGEN_E2E_LEARNER_KUBECONFIG; run with `-- --ignored` (see .ci/run)"]
+async fn a_classroom_registers_a_learner_cluster_whose_credentials_stay_in_the_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    fs_err::create_dir_all(&home).unwrap();
+    let mut run = Run {
+        repo: classroom_repo(dir.path()),
+        home,
+        outputs: Vec::new(),
+    };
+    let learner_kubeconfig = learner();
+    let learner_kubeconfig = learner_kubeconfig.to_str().unwrap();
+
+    // The management cluster gets Argo CD (its single-cluster environment is enough).
+    let bootstrap = run.gitgen(&["bootstrap", "--argocd-manifest", INSTALL_YAML]);
+    assert_eq!(bootstrap.status.code(), Some(0), "{}", text(&bootstrap));
+
+    // A run that failed half-way may have left alice registered.
+    let clean = kubectl(&[
+        "-n",
+        "argocd",
+        "delete",
+        "secret",
+        "gitgen-cluster-classroom-alice",
+        "--ignore-not-found",
+    ]);
+    assert!(clean.status.success(), "{}", text(&clean));
+
+    refuses_bad_input(&mut run, learner_kubeconfig);
+    adds_a_learner_with_the_contracts_labels(&mut run, learner_kubeconfig).await;
+    lists_the_learner_and_shows_the_grid(&mut run);
+    the_credentials_are_in_no_output_file_or_git_object(&run);
+    removes_the_learner(&mut run);
+    the_classroom_applicationsets_and_appprojects_are_admitted(&mut run);
+}
+
+fn refuses_bad_input(run: &mut Run, learner_kubeconfig: &str) {
+    let refused = |run: &mut Run, args: &[&str], expected: &str| {
+        let output = run.gitgen(args);
+        let out = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{out}");
+        assert!(out.contains(expected), "expected `{expected}` in: {out}");
+        assert!(out.contains("\nhint: "), "{out}");
+    };
+    refused(
+        run,
+        &["classroom", "add", "alice", "--learner-kubeconfig", learner_kubeconfig],
+        "environment `docker-desktop` is not a classroom",
+    );
+    let add = |name: &'static str| ["--env", "classroom", "classroom", "add", name, "--learner-kubeconfig"];
+    refused(
+        run,
+        &[&add("Alice")[..], &[learner_kubeconfig]].concat(),
+        "learner name `Alice`",
+    );
+    refused(
+        run,
+        &[
+            &add("alice")[..],
+            &[learner_kubeconfig, "--label", "stage.gitgen.io/deployments=v9"],
+        ]
+        .concat(),
+        "lesson `deployments` has no stage `v9`",
+    );
+    refused(
+        run,
+        &[
+            &add("alice")[..],
+            &[learner_kubeconfig, "--label", "gitgen.io/learner=bob"],
+        ]
+        .concat(),
+        "label `gitgen.io/learner` is set by gitgen",
+    );
+    // An exec-plugin user would have to run its plugin inside Argo CD.
+    let exec = run.home.join("exec-kubeconfig");
+    fs_err::write(
+        &exec,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://learner.example'}}]\n\
+         users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws}}}]\n\
+         contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    )
+    .unwrap();
+    refused(
+        run,
+        &[&add("alice")[..], &[exec.to_str().unwrap()]].concat(),
+        "authenticates with `exec`",
+    );
+    // A management context without permissions: the API server refuses the Secret, and
+    // the error says so without echoing it.
+    refused(
+        run,
+        &[&add("alice")[..], &[learner_kubeconfig, "--context", "jane"]].concat(),
+        "forbidden",
+    );
+    assert_eq!(
+        kubectl(&["-n", "argocd", "get", "secret", "gitgen-cluster-classroom-alice"])
+            .status
+            .code(),
+        Some(1),
+        "nothing was registered"
+    );
+}
+
+async fn adds_a_learner_with_the_contracts_labels(run: &mut Run, learner_kubeconfig: &str) {
+    let add = [
+        "--env",
+        "classroom",
+        "classroom",
+        "add",
+        "alice",
+        "--learner-kubeconfig",
+        learner_kubeconfig,
+        "--label",
+        "team=blue",
+    ];
+    let held = run.gitgen(&[&add[..], &["--label", "stage.gitgen.io/deployments=v1"]].concat());
+    assert_eq!(held.status.code(), Some(0), "{}", text(&held));
+    assert!(text(&held).contains("Learner `alice` created"), "{}", text(&held));
+
+    let secret = kubectl_json(&["-n", "argocd", "get", "secret", "gitgen-cluster-classroom-alice"]);
+    let labels = &secret["metadata"]["labels"];
+    assert_eq!(
+        labels,
+        &json!({
+            "argocd.argoproj.io/secret-type": "cluster",
+            "gitgen.io/classroom": "classroom",
+            "gitgen.io/environment": "classroom",
+            "gitgen.io/learner": "alice",
+            "stage.gitgen.io/deployments": "v1",
+            "team": "blue",
+        })
+    );
+    let data = |key: &str| {
+        let bytes: k8s_openapi::ByteString = serde_json::from_value(secret["data"][key].clone()).unwrap();
+        String::from_utf8(bytes.0).unwrap()
+    };
+    assert_eq!(data("name"), "classroom-alice");
+    let learner_server = serde_json::to_value(kube::config::Kubeconfig::read_from(learner()).unwrap()).unwrap()
+        ["clusters"][0]["cluster"]["server"]
+        .clone();
+    assert_eq!(json!(data("server")), learner_server);
+
+    // The Secret's credentials reach the learner's cluster, as Argo CD would use them.
+    let config: Value = serde_json::from_str(&data("config")).unwrap();
+    let tls = &config["tlsClientConfig"];
+    assert_eq!(tls["insecure"], false);
+    let kubeconfig: kube::config::Kubeconfig = serde_json::from_value(json!({
+        "clusters": [{"name": "c", "cluster": {"server": data("server"), "certificate-authority-data": tls["caData"]}}],
+        "users": [{"name": "u", "user": {"client-certificate-data": tls["certData"], "client-key-data": tls["keyData"]}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }))
+    .unwrap();
+    let options = kube::config::KubeConfigOptions::default();
+    let client = kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let version = client.apiserver_version().await.unwrap();
+    assert!(!version.git_version.is_empty());
+
+    // Running add again sets exactly the labels given: the stage hold is released.
+    let released = run.gitgen(&add);
+    assert_eq!(released.status.code(), Some(0), "{}", text(&released));
+    assert!(
+        text(&released).contains("Learner `alice` configured"),
+        "{}",
+        text(&released)
+    );
+    let again = run.gitgen(&add);
+    assert!(text(&again).contains("Learner `alice` unchanged"), "{}", text(&again));
+    let secret = kubectl_json(&["-n", "argocd", "get", "secret", "gitgen-cluster-classroom-alice"]);
+    assert!(
+        secret["metadata"]["labels"]
+            .get("stage.gitgen.io/deployments")
+            .is_none(),
+        "{secret}"
+    );
+    assert_eq!(secret["metadata"]["labels"]["team"], "blue");
+
+    // Adding a learner changes nothing in git (gitgen's ignored `.gitgen/` lock folder
+    // is searched for credentials with every other file).
+    let status = sh("git", &["status", "--porcelain"], &run.repo);
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout),
+        "",
+        "gitgen wrote into the repo"
+    );
+}
+
+fn lists_the_learner_and_shows_the_grid(run: &mut Run) {
+    let list = run.gitgen(&["--env", "classroom", "classroom", "list"]);
+    let out = text(&list);
+    assert_eq!(list.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("alice") && out.contains("classroom-alice") && out.contains("team=blue"),
+        "{out}"
+    );
+    let json = run.gitgen(&["--env", "classroom", "classroom", "list", "-o", "json"]);
+    let listed: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(listed["environment"], "classroom");
+    assert_eq!(listed["learners"][0]["name"], "alice");
+    assert_eq!(listed["learners"][0]["labels"]["team"], "blue");
+
+    // No Applications exist yet (no ApplicationSet controller runs without nodes): the
+    // learner has a row of empty cells.
+    let status = run.gitgen(&["--env", "classroom", "status"]);
+    let out = text(&status);
+    assert_eq!(status.status.code(), Some(0), "{out}");
+    assert!(out.starts_with("LEARNER  deployments  jobs-cronjobs\nalice "), "{out}");
+    let json = run.gitgen(&["--env", "classroom", "status", "-o", "json"]);
+    let grid: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(grid["cluster"]["reachable"], true, "{grid}");
+    assert_eq!(grid["learners"][0]["learner"], "alice");
+    assert_eq!(grid["learners"][0]["registered"], true);
+    assert_eq!(grid["learners"][0]["cells"]["deployments"]["sync"], "Missing");
+}
+
+fn the_credentials_are_in_no_output_file_or_git_object(run: &Run) {
+    let credentials = credentials();
+    let leaked = |text: &str| credentials.iter().any(|c| text.contains(c.as_str()));
+    for output in &run.outputs {
+        assert!(!leaked(output), "a credential in gitgen's output:\n{output}");
+    }
+    for dir in [&run.repo, &run.home] {
+        for file in files_under(dir) {
+            let bytes = fs_err::read(&file).unwrap();
+            assert!(
+                !leaked(&String::from_utf8_lossy(&bytes)),
+                "a credential in `{}`",
+                file.display()
+            );
+        }
+    }
+    let objects = sh("git", &["cat-file", "--batch-all-objects", "--batch"], &run.repo);
+    assert!(
+        !leaked(&String::from_utf8_lossy(&objects.stdout)),
+        "a credential in a git object"
+    );
+    let revisions = sh("git", &["rev-list", "--all"], &run.repo);
+    let revisions: Vec<&str> = std::str::from_utf8(&revisions.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    for credential in &credentials {
+        let grep = Command::new("git")
+            .args(["grep", "-F", "-q", "-e", credential])
+            .args(&revisions)
+            .current_dir(&run.repo)
+            .output()
+            .unwrap();
+        assert_eq!(grep.status.code(), Some(1), "`git grep` found a credential");
+    }
+}
+
+fn removes_the_learner(run: &mut Run) {
+    let remove = run.gitgen(&["--env", "classroom", "classroom", "remove", "alice"]);
+    assert_eq!(remove.status.code(), Some(0), "{}", text(&remove));
+    let gone = kubectl(&["-n", "argocd", "get", "secret", "gitgen-cluster-classroom-alice"]);
+    assert!(text(&gone).contains("NotFound"), "{}", text(&gone));
+    let again = run.gitgen(&["--env", "classroom", "classroom", "remove", "alice"]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(
+        text(&again).contains("no learner `alice` is registered"),
+        "{}",
+        text(&again)
+    );
+}
+
+/// The classroom's rendered ApplicationSets (one per enabled lesson) and AppProjects,
+/// server-side dry run against the management cluster's Argo CD CRDs.
+fn the_classroom_applicationsets_and_appprojects_are_admitted(run: &mut Run) {
+    let render = run.gitgen(&["--env", "classroom", "render"]);
+    assert_eq!(render.status.code(), Some(0), "{}", text(&render));
+    let mut objects: Vec<Value> = Vec::new();
+    for file in files_under(&run.repo.join("argocd/classroom")) {
+        if !file.extension().is_some_and(|e| e == "yaml") {
+            continue;
+        }
+        let text = fs_err::read_to_string(&file).unwrap();
+        let documents: Vec<Value> = gitgen::yaml::documents(&text, &file).unwrap();
+        for object in documents {
+            if ["ApplicationSet", "AppProject"].contains(&object["kind"].as_str().unwrap_or_default()) {
+                objects.push(object);
+            }
+        }
+    }
+    let kinds = |kind: &str| objects.iter().filter(|o| o["kind"] == kind).count();
+    assert!(
+        kinds("ApplicationSet") >= LESSONS.lines().count() - 1,
+        "argocd/classroom/ has {} ApplicationSet(s), one per enabled lesson expected",
+        kinds("ApplicationSet")
+    );
+    assert!(kinds("AppProject") >= 1, "argocd/classroom/ has no AppProject");
+    let manifest = run.home.join("classroom-bundle.json");
+    fs_err::write(
+        &manifest,
+        serde_json::to_string(&json!({"apiVersion": "v1", "kind": "List", "items": objects})).unwrap(),
+    )
+    .unwrap();
+    let dry_run = kubectl(&[
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "--field-manager=gitgen",
+        "-f",
+        manifest.to_str().unwrap(),
+    ]);
+    assert!(dry_run.status.success(), "{}", text(&dry_run));
+}
