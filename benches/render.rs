@@ -362,6 +362,11 @@ fn classroom(work: &Path, runs: usize) {
     let check = warm_median(runs, |_| {
         time(&mut gitgen(&repo, &["--env", "classroom", "render", "--check"]), &[0])
     });
+    // The same render of an environment with nothing enabled: every lesson's bases, which
+    // any environment's forced render pays for, so the difference is the classroom's own.
+    let baseline = warm_median(runs, |_| {
+        time(&mut gitgen(&repo, &["--env", "kind", "render", "--force"]), &[0])
+    });
     let apps = repo.join("argocd/classroom/apps");
     let count = |suffix: &str| {
         fs_err::read_dir(&apps)
@@ -383,6 +388,10 @@ fn classroom(work: &Path, runs: usize) {
         ms(forced)
     );
     println!("gitgen --env classroom render --check   {:>10}", ms(check));
+    println!(
+        "gitgen --env kind render --force        {:>10}   (nothing enabled: the bases alone)",
+        ms(baseline)
+    );
 }
 
 /// Flushes dirty pages to disk (not timed), so the next timed command starts from a

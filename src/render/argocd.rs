@@ -9,6 +9,10 @@
 //! Application whose custom resources need CRDs that another Application (its own
 //! lesson's chart, or a required lesson's) creates retries without limit until they
 //! exist. `sync_model.rs` checks that against a model of gitops-engine.
+//!
+//! A classroom environment (`clusters:` in `gitgen.yaml`) gets an ApplicationSet per
+//! enabled lesson and chart instead of the Applications ([`super::classroom`]), and the
+//! names of everything it puts into Argo CD carry the environment's name ([`scoped`]).
 
 use std::collections::BTreeSet;
 
@@ -255,7 +259,7 @@ pub(super) fn metadata(ctx: &RenderContext<'_>, name: &str, labels: Value, wave:
     })
 }
 
-pub(super) fn platform_labels(ctx: &RenderContext<'_>) -> Value {
+fn platform_labels(ctx: &RenderContext<'_>) -> Value {
     json!({"app.kubernetes.io/managed-by": "gitgen", "gitgen.io/environment": ctx.env_name.as_str()})
 }
 
