@@ -131,11 +131,18 @@ pub enum ClassroomCommand {
     /// Register a learner's cluster: an Argo CD cluster Secret on the management cluster,
     /// built from the learner's kubeconfig. Its credentials go into that Secret only.
     /// Run it again to change the Secret's labels: they become exactly those given.
+    ///
+    /// `--kubeconfig` and `--context` name the management cluster, where Argo CD runs;
+    /// `--learner-kubeconfig` and `--learner-context` the learner's.
     Add(ClassroomAddArgs),
     /// Unregister a learner's cluster (delete its cluster Secret).
+    ///
+    /// `--kubeconfig` and `--context` name the management cluster, where Argo CD runs.
     Remove(ClassroomRemoveArgs),
     /// List the registered learners: name, server, labels and stage holds (never
     /// credentials).
+    ///
+    /// `--kubeconfig` and `--context` name the management cluster, where Argo CD runs.
     List(ClassroomListArgs),
 }
 

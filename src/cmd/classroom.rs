@@ -59,6 +59,13 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
     let connection = LearnerConnection::from_kubeconfig(&args.learner_kubeconfig, args.learner_context.as_deref())
         .map_err(gitgen::Error::from)?;
     let connection = match &args.learner_server {
+        Some(server) if !server.starts_with("https://") && !server.starts_with("http://") => {
+            return Err(gitgen::Error::Usage {
+                message: format!("`--learner-server {}` is not an http(s) URL", server.escape_debug()),
+                hint: Some("give the learner's API server as Argo CD reaches it, e.g. `https://10.0.0.12:6443`".into()),
+            }
+            .into());
+        }
         Some(server) => connection.at(server.clone()),
         None => connection,
     };
