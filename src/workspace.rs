@@ -512,8 +512,7 @@ impl Workspace {
         let mut objects = Vec::new();
         for (id, stage) in &self.selection.lessons {
             let lesson = &self.catalog.lessons[id];
-            let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
-            for file in render::bases::emit_stage(lesson, index)? {
+            for file in render::bases::emit_stage(lesson, stage.index)? {
                 if !render::holds_objects(&file.path) {
                     continue;
                 }

@@ -3,6 +3,7 @@
 
 use gitgen::catalog::Selection;
 use gitgen::catalog::names::LessonId;
+use gitgen::catalog::toggle::SelectedStage;
 use gitgen::workspace::{RenderOutcome, Workspace};
 use serde::Serialize;
 
@@ -120,35 +121,20 @@ fn report(
     kept: &[LessonId],
     format: OutputFormat,
 ) -> anyhow::Result<()> {
-    let now = &workspace.selection;
-    let enabled: Vec<LessonStage<'_>> = now
-        .lessons
-        .iter()
-        .filter(|(id, _)| !previous.lessons.contains_key(*id))
-        .map(|(id, stage)| LessonStage {
+    let change = workspace.selection.change_from(previous);
+    let stage = |(id, stage): (&LessonId, &SelectedStage)| LessonStage {
+        lesson: id.as_str(),
+        stage: stage.as_str(),
+    };
+    let enabled: Vec<LessonStage<'_>> = change.enabled.into_iter().map(stage).collect();
+    let disabled: Vec<LessonStage<'_>> = change.disabled.into_iter().map(stage).collect();
+    let moved: Vec<Move<'_>> = change
+        .moved
+        .into_iter()
+        .map(|(id, from, to)| Move {
             lesson: id.as_str(),
-            stage: stage.as_str(),
-        })
-        .collect();
-    let moved: Vec<Move<'_>> = now
-        .lessons
-        .iter()
-        .filter_map(|(id, stage)| {
-            let old = previous.lessons.get(id).filter(|old| *old != stage)?;
-            Some(Move {
-                lesson: id.as_str(),
-                from: old.as_str(),
-                to: stage.as_str(),
-            })
-        })
-        .collect();
-    let disabled: Vec<LessonStage<'_>> = previous
-        .lessons
-        .iter()
-        .filter(|(id, _)| !now.lessons.contains_key(*id))
-        .map(|(id, stage)| LessonStage {
-            lesson: id.as_str(),
-            stage: stage.as_str(),
+            from: from.as_str(),
+            to: to.as_str(),
         })
         .collect();
     let apps = format!("argocd/{}/apps/", workspace.settings.env_name);

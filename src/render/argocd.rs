@@ -96,7 +96,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     }
     for (id, stage) in &ctx.selection.lessons {
         let lesson = &ctx.catalog.lessons[id];
-        let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
+        let index = stage.index;
         let source = format!("{toggle} and catalog/{id}/lesson.yaml");
         let settings = lesson_sync_settings(lesson, index);
         files.push(explained(

@@ -42,7 +42,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     }
     for (id, stage) in &ctx.selection.lessons {
         let lesson = &ctx.catalog.lessons[id];
-        let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
+        let index = stage.index;
         let dir = overlay_dir(ctx.env_name.as_str(), id.as_str());
         let mut kustomization = json!({
             "apiVersion": "kustomize.config.k8s.io/v1beta1",

@@ -34,7 +34,7 @@ use crate::catalog::Catalog;
 use crate::catalog::config::RepoConfig;
 use crate::catalog::names::{EnvName, LessonId};
 use crate::catalog::source::CatalogFiles;
-use crate::catalog::toggle::{Selection, conflicts_of};
+use crate::catalog::toggle::{SelectedStage, Selection, conflicts_of};
 
 /// How a child Application's health ends up when left alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +239,9 @@ pub fn every_lesson_bundles(catalog: &Catalog, config: &RepoConfig) -> Vec<(EnvN
                 .iter()
                 .all(|(other, _)| !lessons.contains_key(other))
             {
-                lessons.insert(id.clone(), lesson.last_stage().clone());
+                let index = lesson.lesson.stages.len() - 1;
+                let name = lesson.last_stage().clone();
+                lessons.insert(id.clone(), SelectedStage { name, index });
             }
         }
         let selection = Selection { lessons };
