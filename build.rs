@@ -30,6 +30,8 @@ fn renderer_hash(manifest_dir: &Path) -> String {
     for dir in ["src/render", "src/catalog", "src/yaml"] {
         collect(&manifest_dir.join(dir), &format!("{dir}/"), &mut files);
     }
+    // Where render writes each file is decided by the layout.
+    files.push(("src/layout.rs".to_owned(), manifest_dir.join("src/layout.rs")));
     files.push(("Cargo.lock".to_owned(), manifest_dir.join("Cargo.lock")));
     // FNV-1a over path and normalised text: stable across machines and checkouts.
     let mut hash: u64 = 0xcbf29ce484222325;

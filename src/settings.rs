@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::catalog::closest;
 use crate::catalog::config::{CONFIG_FILE, Environment, RepoConfig};
 use crate::catalog::names::EnvName;
-use crate::catalog::{self, closest};
+use crate::layout::Layout;
 use crate::untrusted::{self, FileError};
 use crate::yaml::{YamlError, YamlErrorKind};
 
@@ -132,9 +133,14 @@ impl Settings {
         &self.config.environments[&self.env_name]
     }
 
+    /// Where this environment's files live in the repo.
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.env_name)
+    }
+
     /// The repo's toggle file for the selected environment.
     pub fn toggle_path(&self) -> PathBuf {
-        self.repo.join(catalog::toggle::toggle_path(&self.env_name))
+        self.repo.join(self.layout().toggle_path())
     }
 }
 

@@ -5,14 +5,15 @@
 //! the files to [`crate::output`]. Commands are thin wrappers around its methods.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use crate::Error;
-use crate::catalog::names::{EnvName, LessonId, StageName};
+use crate::catalog::names::{LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
-use crate::catalog::toggle::{self, TOGGLE_FILE, ToggleFile, read_toggle_file};
+use crate::catalog::toggle::{ToggleFile, read_toggle_file};
 use crate::catalog::{Catalog, LoadedLesson, Selection};
+use crate::layout::{LOCK_FILE, Layout};
 use crate::output::lock::{EnvironmentInputs, LockFile, lesson_input_hash, renderer_fingerprint};
 use crate::output::{self, OldLock, Plan, Scope, Sink, UnitPlan};
 use crate::render::{self, RenderContext, RenderedFile};
@@ -68,7 +69,7 @@ impl Inputs {
         use rayon::prelude::*;
         let lock = output::lock_repo(&settings.repo)?;
         output::recover(&settings.repo)?;
-        output::check_folders(&settings.repo, &scope(&settings.env_name))?;
+        output::check_folders(&settings.repo, &scope(&settings.layout()))?;
         let catalog_dir = settings.repo.join("catalog");
         let has_catalog = untrusted::folder(&catalog_dir).map_err(crate::catalog::CatalogError::from)?;
         let files = if has_catalog {
@@ -132,7 +133,7 @@ impl Inputs {
     fn answer_from(&self, lock: &LockFile, text: &str) -> Result<Option<NothingChanged>, Error> {
         use rayon::prelude::*;
         let repo = &self.settings.repo;
-        let lock_path = repo.join(output::LOCK_FILE);
+        let lock_path = repo.join(LOCK_FILE);
         let Some(last) = lock.environments.get(self.settings.env_name.as_str()) else {
             return Ok(None);
         };
@@ -145,12 +146,12 @@ impl Inputs {
         let Ok(lock_time) = fs_err::metadata(&lock_path).and_then(|m| m.modified()) else {
             return Ok(None);
         };
-        let scope = scope(&self.settings.env_name);
+        let scope = scope(&self.settings.layout());
         let units: BTreeSet<&str> = lock
             .files
             .keys()
             .filter(|path| scope.owns(path))
-            .map(|path| output::unit_of(path))
+            .map(|path| Layout::unit_of(path))
             .collect();
         if output::units_on_disk(repo, &scope)?
             .iter()
@@ -164,7 +165,7 @@ impl Inputs {
             }
             // A lesson's base is rendered from its inputs alone; the environment's own
             // units are checked as a render checks them: every file, added ones too.
-            if unit.starts_with("generated/") {
+            if Layout::lesson_of_unit(unit).is_some() {
                 return Ok(true);
             }
             let on_disk = output::files_on_disk(repo, unit)?;
@@ -199,15 +200,11 @@ fn environment_hash(settings: &Settings, toggle: &ToggleFile, input_hashes: &BTr
     output::lock::inputs_hash(head.into_iter().chain(lessons))
 }
 
-/// What render owns for environment `env`.
-fn scope(env: &EnvName) -> Scope {
+/// What render owns for the environment laid out as `layout`.
+fn scope(layout: &Layout) -> Scope {
     Scope {
-        prefixes: vec![
-            "generated/".to_owned(),
-            format!("overlays/{env}/"),
-            format!("argocd/{env}/"),
-        ],
-        excluded: [toggle::toggle_path(env)].into(),
+        prefixes: layout.render_prefixes(),
+        excluded: [layout.toggle_path()].into(),
     }
 }
 
@@ -255,7 +252,7 @@ impl Workspace {
 
     /// What render owns for this environment.
     pub fn scope(&self) -> Scope {
-        scope(&self.settings.env_name)
+        scope(&self.settings.layout())
     }
 
     /// Renders and writes the change atomically. `force` also renders every lesson, so
@@ -292,16 +289,12 @@ impl Workspace {
         let trusted = old_lock
             .as_ref()
             .filter(|lock| freshness != Freshness::Full && lock.renderer == renderer);
-        let lock_time = trusted.and_then(|_| {
-            fs_err::metadata(repo.join(output::LOCK_FILE))
-                .and_then(|m| m.modified())
-                .ok()
-        });
+        let lock_time = trusted.and_then(|_| fs_err::metadata(repo.join(LOCK_FILE)).and_then(|m| m.modified()).ok());
         let lesson_units: Vec<(UnitPlan, bool)> = lessons
             .par_iter()
             .map(|(id, lesson)| {
                 let hash = &self.input_hashes[id.as_str()];
-                let unit = format!("generated/{id}");
+                let unit = Layout::lesson_unit(id.as_str());
                 if let Some(lock) = trusted
                     && lock.lessons.get(id.as_str()) == Some(hash)
                     && files_as_locked(repo, lock, &unit, freshness, lock_time)?
@@ -321,14 +314,12 @@ impl Workspace {
         let mut by_unit: BTreeMap<String, Vec<RenderedFile>> = BTreeMap::new();
         for file in render::environment(&self.context())? {
             by_unit
-                .entry(output::unit_of(&file.path).to_owned())
+                .entry(Layout::unit_of(&file.path).to_owned())
                 .or_default()
                 .push(file);
         }
         for unit in output::units_on_disk(repo, &scope)? {
-            let is_lesson = unit
-                .strip_prefix("generated/")
-                .is_some_and(|name| self.catalog.get(name).is_some());
+            let is_lesson = Layout::lesson_of_unit(&unit).is_some_and(|name| self.catalog.get(name).is_some());
             if !is_lesson {
                 by_unit.entry(unit).or_default();
             }
@@ -383,7 +374,7 @@ impl Workspace {
             std::mem::replace(&mut self.selection, selection),
         );
         let extra = [RenderedFile {
-            path: toggle::toggle_path(&self.settings.env_name),
+            path: self.settings.layout().toggle_path(),
             contents: self.toggle.text.clone(),
         }];
         match self.write(Freshness::Incremental, &extra, force) {
@@ -427,13 +418,6 @@ impl Workspace {
                     }
                 }),
         }
-    }
-
-    /// Path of the toggle file, repo-relative.
-    pub fn toggle_relative(&self) -> PathBuf {
-        PathBuf::from("overlays")
-            .join(self.settings.env_name.as_str())
-            .join(TOGGLE_FILE)
     }
 }
 
@@ -528,24 +512,14 @@ impl Workspace {
     pub fn freshness(&self) -> Result<BTreeMap<LessonId, bool>, Error> {
         let plan = self.plan(Freshness::Full, Sink::Paths)?.plan;
         let stale: Vec<&str> = plan.summary().into_iter().map(|(_, path)| path).collect();
-        let env = &self.settings.env_name;
+        let layout = self.settings.layout();
         Ok(self
             .catalog
             .lessons
             .iter()
             .map(|(id, lesson)| {
-                let mut prefixes = vec![
-                    format!("generated/{id}/"),
-                    format!("overlays/{env}/{id}/"),
-                    format!("argocd/{env}/apps/{id}."),
-                ];
-                prefixes.extend(
-                    lesson
-                        .lesson
-                        .charts
-                        .iter()
-                        .map(|c| format!("argocd/{env}/apps/{id}-{}.", c.name)),
-                );
+                let charts = lesson.lesson.charts.iter().map(|c| c.name.as_str());
+                let prefixes = layout.lesson_prefixes(id.as_str(), charts);
                 let fresh = !stale
                     .iter()
                     .any(|path| prefixes.iter().any(|p| path.starts_with(p.as_str())));

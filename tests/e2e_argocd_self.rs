@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gitgen::catalog::config::RepoConfig;
-use gitgen::render::argocd::{APPLICATION_HEALTH_KEY, install_dir, install_manifest_url};
+use gitgen::layout::Layout;
+use gitgen::render::argocd::{APPLICATION_HEALTH_KEY, install_manifest_url};
 use serde_json::Value;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -91,7 +92,7 @@ fn the_self_managing_application_applies_over_the_bootstrapped_install_without_a
     for env in config.environments.keys() {
         // What Argo CD's repo-server builds from git, with the remote resource local.
         let work = tempfile::tempdir().unwrap();
-        let source = Path::new(REPO).join(install_dir(env.as_str()));
+        let source = Path::new(REPO).join(Layout::new(env).install_dir());
         let url = install_manifest_url(&config.argocd.version);
         for entry in fs_err::read_dir(&source).unwrap() {
             let path = entry.unwrap().path();

@@ -20,14 +20,6 @@ use crate::yaml::{self, YamlError, YamlErrorKind};
 /// A toggle file is one short line per lesson: far below this even at 10,000 lessons.
 const MAX_TOGGLE_BYTES: u64 = 4 << 20;
 
-/// The toggle file's name inside `overlays/<env>/`.
-pub const TOGGLE_FILE: &str = "lessons.yaml";
-
-/// Repo-relative path of an environment's toggle file.
-pub fn toggle_path(env: &EnvName) -> String {
-    format!("overlays/{env}/{TOGGLE_FILE}")
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {

@@ -32,6 +32,15 @@ struct LessonStage<'a> {
     stage: &'a str,
 }
 
+impl<'a> LessonStage<'a> {
+    fn of((id, stage): (&'a LessonId, &'a SelectedStage)) -> Self {
+        LessonStage {
+            lesson: id.as_str(),
+            stage: stage.as_str(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Move<'a> {
     lesson: &'a str,
@@ -122,12 +131,8 @@ fn report(
     format: OutputFormat,
 ) -> anyhow::Result<()> {
     let change = workspace.selection.change_from(previous);
-    let stage = |(id, stage): (&LessonId, &SelectedStage)| LessonStage {
-        lesson: id.as_str(),
-        stage: stage.as_str(),
-    };
-    let enabled: Vec<LessonStage<'_>> = change.enabled.into_iter().map(stage).collect();
-    let disabled: Vec<LessonStage<'_>> = change.disabled.into_iter().map(stage).collect();
+    let enabled: Vec<LessonStage<'_>> = change.enabled.into_iter().map(LessonStage::of).collect();
+    let disabled: Vec<LessonStage<'_>> = change.disabled.into_iter().map(LessonStage::of).collect();
     let moved: Vec<Move<'_>> = change
         .moved
         .into_iter()
@@ -137,11 +142,11 @@ fn report(
             to: to.as_str(),
         })
         .collect();
-    let apps = format!("argocd/{}/apps/", workspace.settings.env_name);
-    let is_app = |path: &&String| path.starts_with(&apps) && path.ends_with(".application.yaml");
+    let layout = workspace.settings.layout();
+    let is_app = |path: &&String| layout.is_application(path);
     let report = Report {
         environment: workspace.settings.env_name.as_str(),
-        toggle_file: workspace.toggle_relative().display().to_string(),
+        toggle_file: layout.toggle_path(),
         enabled,
         moved,
         disabled,

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::overlays::{chart_values_text, overlay_dir, values_path};
+use super::overlays::chart_values_text;
 use super::policy::{cluster_kind_group, declared_kind_group, is_cluster_scoped};
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use crate::catalog::LoadedLesson;
@@ -53,16 +53,10 @@ return hs
 /// The `argocd-cm` key that holds [`APPLICATION_HEALTH_LUA`].
 pub const APPLICATION_HEALTH_KEY: &str = "resource.customizations.health.argoproj.io_Application";
 
-/// Repo-relative folder of an environment's bundle.
-pub fn bundle_dir(env: &str) -> String {
-    format!("argocd/{env}")
-}
-
 /// Renders the environment's whole bundle.
 pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
-    let env = ctx.env_name.as_str();
-    let apps_dir = format!("{}/apps", bundle_dir(env));
-    let toggle = crate::catalog::toggle::toggle_path(ctx.env_name);
+    let apps_dir = ctx.layout().apps_dir();
+    let toggle = ctx.layout().toggle_path();
     // Files are named after the object and its kind, so no two can collide. Each object
     // becomes text at once: with thousands of lessons, their trees would be most of the
     // memory a render holds.
@@ -137,7 +131,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     ));
     files.extend(install_files(ctx));
     files.push(yaml_file(
-        format!("{}/root.yaml", bundle_dir(env)),
+        ctx.layout().root_application(),
         "gitgen.yaml",
         &yaml::to_string(&root_application(ctx)),
     ));
@@ -361,7 +355,7 @@ fn info(lesson: &LoadedLesson, index: usize, walkthrough: String) -> Value {
 fn lesson_application(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize, settings: &SyncSettings) -> Value {
     let id = lesson.id().as_str();
     let stage = lesson.lesson.stages[index].name.as_str();
-    let overlay = overlay_dir(ctx.env_name.as_str(), id);
+    let overlay = ctx.layout().overlay_dir(id);
     let mut meta = metadata(ctx, id, lesson_labels(ctx, lesson, Some(stage)), APPLICATION_WAVE);
     // Deleting the Application (disabling the lesson) deletes what it deployed.
     meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
@@ -411,14 +405,11 @@ fn chart_application(
     });
     let mut spec = json!({
         "project": id,
-        "info": info(lesson, index, format!("{}/README.md", overlay_dir(ctx.env_name.as_str(), id))),
+        "info": info(lesson, index, format!("{}/README.md", ctx.layout().overlay_dir(id))),
         "destination": {"server": ctx.env.destination, "namespace": chart.namespace},
     });
     if chart.values_from_git && chart.values.is_some() {
-        helm["valueFiles"] = json!([format!(
-            "$values/{}",
-            values_path(ctx.env_name.as_str(), id, &chart.name)
-        )]);
+        helm["valueFiles"] = json!([format!("$values/{}", ctx.layout().values_path(id, &chart.name))]);
         chart_source["helm"] = helm;
         spec["sources"] = json!([
             chart_source,
@@ -557,15 +548,10 @@ pub fn install_manifest_url(version: &str) -> String {
     format!("https://raw.githubusercontent.com/argoproj/argo-cd/{version}/manifests/install.yaml")
 }
 
-/// Repo-relative folder of the kustomization through which Argo CD manages itself.
-pub fn install_dir(env: &str) -> String {
-    format!("{}/argocd-install", bundle_dir(env))
-}
-
 /// The kustomization that is Argo CD's own install: the pinned upstream manifest and
 /// the patch that keeps bootstrap's `argocd-cm` settings.
 fn install_files(ctx: &RenderContext<'_>) -> Vec<RenderedFile> {
-    let dir = install_dir(ctx.env_name.as_str());
+    let dir = ctx.layout().install_dir();
     // No `namespace:` here: Argo CD puts the manifest's namespace-less objects into the
     // Application's destination namespace, as bootstrap's apply does, while kustomize's
     // namespace transformer would also add it to RoleBinding subjects, which bootstrap's
@@ -612,7 +598,7 @@ fn self_managed_argocd(ctx: &RenderContext<'_>) -> Value {
             "source": {
                 "repoURL": ctx.config.repo_url,
                 "targetRevision": ctx.config.target_revision,
-                "path": install_dir(ctx.env_name.as_str()),
+                "path": ctx.layout().install_dir(),
             },
             "destination": {"server": IN_CLUSTER, "namespace": ctx.config.argocd.namespace},
             "syncPolicy": {
@@ -636,8 +622,8 @@ fn root_application(ctx: &RenderContext<'_>) -> Value {
         "metadata": meta,
         "spec": {
             "project": PLATFORM_PROJECT,
-            "info": [{"name": "Environment", "value": env}, {"name": "Toggle file", "value": crate::catalog::toggle::toggle_path(ctx.env_name)}],
-            "source": {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "path": format!("{}/apps", bundle_dir(env))},
+            "info": [{"name": "Environment", "value": env}, {"name": "Toggle file", "value": ctx.layout().toggle_path()}],
+            "source": {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "path": ctx.layout().apps_dir()},
             "destination": {"server": IN_CLUSTER, "namespace": ctx.config.argocd.namespace},
             // The root always syncs on its own, so a merged toggle shows up in Argo CD even
             // in environments whose lessons wait for a manual Sync.

@@ -67,8 +67,8 @@ pub struct Bundle {
 
 impl Bundle {
     /// Reads `argocd/<env>/apps/*.yaml` from a render's files.
-    pub fn from_files(files: &[RenderedFile], env: &str) -> Bundle {
-        let apps = format!("{}/apps/", super::argocd::bundle_dir(env));
+    pub fn from_files(files: &[RenderedFile], env: &EnvName) -> Bundle {
+        let apps = format!("{}/", crate::layout::Layout::new(env).apps_dir());
         let mut children = Vec::new();
         for file in files.iter().filter(|f| f.path.starts_with(&apps)) {
             let object: Value = crate::yaml::from_str(&file.contents, file.path.as_ref()).expect("rendered YAML");
@@ -266,7 +266,7 @@ mod tests {
         let (catalog, config) = course();
         let mut held_back = Vec::new();
         for (env_name, files) in every_lesson_bundles(&catalog, &config) {
-            let bundle = Bundle::from_files(&files, env_name.as_str());
+            let bundle = Bundle::from_files(&files, &env_name);
             let applications: Vec<&str> = bundle.applications().collect();
             assert!(applications.len() > 20, "{env_name}: {applications:?}");
             for broken in &applications {
