@@ -55,9 +55,9 @@ pub fn init(dir: &Path, repo_url: Option<String>) -> Result<Vec<EnvName>, Error>
         "# gitgen's staging area and process lock\n/.gitgen/\n",
     )?;
     git2::Repository::init_opts(dir, git2::RepositoryInitOptions::new().initial_head("main")).map_err(|e| {
-        Error::Usage {
-            message: format!("cannot run `git init` in `{}`: {}", dir.display(), e.message()),
-            hint: None,
+        Error::GitInit {
+            dir: dir.to_owned(),
+            message: e.message().to_owned(),
         }
     })?;
     Ok(envs)
