@@ -11,7 +11,7 @@ use std::sync::{Mutex, PoisonError};
 use crate::Error;
 use crate::catalog::names::{LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
-use crate::catalog::toggle::{ToggleFile, read_toggle_file};
+use crate::catalog::toggle::{SelectedStage, ToggleFile, read_toggle_file};
 use crate::catalog::{Catalog, LoadedLesson, Selection};
 use crate::layout::{LOCK_FILE, Layout};
 use crate::output::lock::{EnvironmentInputs, LockFile, lesson_input_hash, renderer_fingerprint};
@@ -37,8 +37,8 @@ pub struct Workspace {
     /// lessons). The flock keeps it current until a render writes.
     old_lock: Mutex<Option<OldLock>>,
     /// Lock file held while the workspace lives, so two gitgen processes never write
-    /// the same tree at once.
-    _lock: std::fs::File,
+    /// the same tree at once; none for a workspace opened to read only.
+    _lock: Option<std::fs::File>,
 }
 
 /// A repo and environment whose files are read but not yet parsed: enough to tell
@@ -50,7 +50,7 @@ pub struct Inputs {
     toggle: ToggleFile,
     input_hashes: BTreeMap<String, String>,
     old_lock: Option<OldLock>,
-    lock: std::fs::File,
+    lock: Option<std::fs::File>,
 }
 
 /// What [`Inputs::unchanged`] tells about a render with nothing to do.
@@ -66,9 +66,15 @@ impl Inputs {
     /// that render's folders are real folders of the repo, then reads the catalog's files
     /// and the toggle file.
     pub fn read(settings: Settings) -> Result<Self, Error> {
-        use rayon::prelude::*;
         let lock = output::lock_repo(&settings.repo)?;
         output::recover(&settings.repo)?;
+        Self::read_unlocked(settings, Some(lock))
+    }
+
+    /// Checks that render's folders are real folders of the repo, then reads the catalog's
+    /// files and the toggle file, holding `lock` if given.
+    fn read_unlocked(settings: Settings, lock: Option<std::fs::File>) -> Result<Self, Error> {
+        use rayon::prelude::*;
         output::check_folders(&settings.repo, &scope(&settings.layout()))?;
         let catalog_dir = settings.repo.join("catalog");
         let has_catalog = untrusted::folder(&catalog_dir).map_err(crate::catalog::CatalogError::from)?;
@@ -239,6 +245,13 @@ impl Workspace {
         Inputs::read(settings)?.load()
     }
 
+    /// Opens the repo to read it only (`list`, `lesson`, `status`, `validate`): takes no
+    /// lock and finishes no half-done change, so it works beside a running render and on
+    /// a repo it may not write. Such a workspace must not render to disk.
+    pub fn open_read_only(settings: Settings) -> Result<Self, Error> {
+        Inputs::read_unlocked(settings, None)?.load()
+    }
+
     /// The render context of this repo and environment.
     pub fn context(&self) -> RenderContext<'_> {
         RenderContext {
@@ -402,21 +415,25 @@ impl Workspace {
     }
 
     /// The stage of `lesson` called `name`, or its last stage when `None`.
-    pub fn stage(&self, lesson: &LessonId, name: Option<&str>) -> Result<StageName, Error> {
+    pub fn stage(&self, lesson: &LessonId, name: Option<&str>) -> Result<SelectedStage, Error> {
         let loaded = &self.catalog.lessons[lesson];
-        match name {
-            None => Ok(loaded.last_stage().clone()),
-            Some(name) => loaded
-                .stage_names()
-                .find(|s| s.as_str() == name)
-                .cloned()
-                .ok_or_else(|| {
-                    let names: Vec<&str> = loaded.stage_names().map(StageName::as_str).collect();
-                    Error::Usage {
-                        message: format!("lesson `{lesson}` has no stage `{}`", name.escape_debug()),
-                        hint: Some(format!("its stages are: {}", names.join(", "))),
-                    }
-                }),
+        let index = match name {
+            None => Some(loaded.lesson.stages.len() - 1),
+            Some(name) => loaded.stage_index(name),
+        };
+        match (index, name) {
+            (Some(index), _) => Ok(SelectedStage {
+                name: loaded.lesson.stages[index].name.clone(),
+                index,
+            }),
+            (None, name) => {
+                let name = name.unwrap_or_default();
+                let names: Vec<&str> = loaded.stage_names().map(StageName::as_str).collect();
+                Err(Error::Usage {
+                    message: format!("lesson `{lesson}` has no stage `{}`", name.escape_debug()),
+                    hint: Some(format!("its stages are: {}", names.join(", "))),
+                })
+            }
         }
     }
 }

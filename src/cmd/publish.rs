@@ -88,7 +88,7 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
         include_local_changes: args.include_local_changes,
         message,
     };
-    let credentials = Credentials::new(std::env::var("GITGEN_GIT_TOKEN").ok());
+    let credentials = Credentials::new(gitgen::settings::ProcessEnv::read().git_token);
     let published = git::publish(&request, &credentials).map_err(gitgen::Error::from)?;
     let short = &published.commit[..published.commit.len().min(12)];
     let branch = &published.branch;

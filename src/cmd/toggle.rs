@@ -59,10 +59,10 @@ pub fn enable(global: &GlobalArgs, args: &EnableArgs) -> anyhow::Result<Outcome>
             toggle.set(&required, workspace.catalog.lessons[&required].last_stage());
         }
     }
-    toggle.set(&id, &stage);
+    toggle.set(&id, &stage.name);
     let (previous, outcome) = workspace.retoggle(toggle.text, args.force)?;
     report(&workspace, &previous, &outcome, &[], args.output)?;
-    finish(global, workspace);
+    finish(workspace);
     Ok(Outcome::Success)
 }
 
@@ -110,15 +110,15 @@ pub fn disable(global: &GlobalArgs, args: &DisableArgs) -> anyhow::Result<Outcom
         .into_iter()
         .collect();
     report(&workspace, &previous, &outcome, &kept, args.output)?;
-    finish(global, workspace);
+    finish(workspace);
     Ok(Outcome::Success)
 }
 
 /// Releases the repo, then says which other environments may be stale.
-fn finish(global: &GlobalArgs, workspace: Workspace) {
-    let env = workspace.settings.env_name.to_string();
+fn finish(workspace: Workspace) {
+    let settings = workspace.settings.clone();
     drop(workspace);
-    super::note_stale_elsewhere(global, &[env]);
+    super::note_stale_elsewhere(&settings, &[settings.env_name.to_string()]);
 }
 
 /// Prints which lessons and stages changed, which Applications came and went, and which
