@@ -2,8 +2,8 @@
 //! (seeded) delay on a catalog big enough that they take a while. After each kill the
 //! managed tree (`generated/`, `overlays/`, `argocd/`, `gitgen.lock`, the toggle file)
 //! must be byte for byte the old one or the new one, or a journal must be left that the
-//! next command that writes (`gitgen render --check`) completes into the new one. Running the command again
-//! then exits 0 with the new tree.
+//! next command that writes (`gitgen render --check`) completes into the new one.
+//! Running the command again then exits 0 with the new tree.
 
 use std::collections::BTreeMap;
 use std::path::Path;
