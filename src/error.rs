@@ -8,6 +8,8 @@ use crate::git::GitError;
 use crate::output::OutputError;
 use crate::render::RenderError;
 use crate::settings::SettingsError;
+use crate::validate::ValidateError;
+use crate::yaml::YamlError;
 
 /// Anything a gitgen command can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,28 @@ pub enum Error {
     /// A classroom's learner clusters.
     #[error(transparent)]
     Classroom(#[from] ClassroomError),
+    /// A rendered object or a CRD that does not check.
+    #[error(transparent)]
+    Validate(#[from] ValidateError),
+    /// A YAML file a command reads besides the stages' own (a rendered file read back).
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    /// Argo CD's install manifest could not be downloaded.
+    #[error("cannot download `{url}`: {message}")]
+    Download {
+        /// What was asked for.
+        url: String,
+        /// Why it failed.
+        message: String,
+    },
+    /// `git init` failed in a new repo.
+    #[error("cannot run `git init` in `{}`: {message}", dir.display())]
+    GitInit {
+        /// The new repo.
+        dir: std::path::PathBuf,
+        /// Why it failed.
+        message: String,
+    },
     /// A request that does not fit the repo (an unknown lesson on the command line…).
     #[error("{message}")]
     Usage {
@@ -58,6 +82,10 @@ impl Error {
             Error::Git(e) => Some(e.hint()),
             Error::Cluster(e) => e.hint(),
             Error::Classroom(e) => e.hint(),
+            Error::Validate(e) => e.hint(),
+            Error::Yaml(e) => e.hint.clone(),
+            Error::Download { .. } => Some("download it elsewhere and pass `--argocd-manifest FILE`".to_owned()),
+            Error::GitInit { .. } => None,
             Error::Usage { hint, .. } => hint.clone(),
         }
     }

@@ -4,7 +4,8 @@
 //! environment's toggle file; [`render`] turns them into files in memory; [`output`]
 //! stages, diffs and writes files atomically; [`validate`] checks objects against their
 //! Kubernetes types and CRD schemas; [`git`] publishes a change; [`cluster`] talks to
-//! the Kubernetes API (bootstrap, status, server-side validation). [`workspace`]
+//! the Kubernetes API (bootstrap, status, server-side validation). [`layout`] owns
+//! every repo-relative path. [`workspace`]
 //! ties them together for one repo and environment, configured by [`settings`].
 //! [`untrusted`] is how every stage opens a file of a repo that may come from a
 //! stranger. The library never prints: the binary reports what it returns.
@@ -13,6 +14,7 @@ pub mod catalog;
 pub mod cluster;
 mod error;
 pub mod git;
+pub mod layout;
 pub mod output;
 pub mod render;
 pub mod scaffold;

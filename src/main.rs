@@ -37,7 +37,7 @@ fn main() -> ExitCode {
 
 /// Prints `error:`, each cause, then `hint:` when there is something to do.
 fn report(err: &anyhow::Error) {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = std::io::stderr().is_terminal() && !gitgen::settings::ProcessEnv::read().no_color;
     let (red, yellow, reset) = if color {
         ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m")
     } else {

@@ -7,7 +7,8 @@ use crate::catalog::Catalog;
 use crate::catalog::config::{CONFIG_FILE, RepoConfig};
 use crate::catalog::names::EnvName;
 use crate::catalog::source::CatalogFiles;
-use crate::catalog::toggle::{ToggleFile, toggle_path};
+use crate::catalog::toggle::ToggleFile;
+use crate::layout::Layout;
 use crate::output::OutputError;
 
 /// The placeholder URL written when none is known; `gitgen bootstrap` refuses it.
@@ -43,7 +44,7 @@ pub fn init(dir: &Path, repo_url: Option<String>) -> Result<Vec<EnvName>, Error>
     write(&dir.join(CONFIG_FILE), &config.to_yaml())?;
     let catalog = Catalog::load(CatalogFiles::embedded())?;
     for env in config.environments.keys() {
-        let path: PathBuf = dir.join(toggle_path(env));
+        let path: PathBuf = dir.join(Layout::new(env).toggle_path());
         write(&path, &ToggleFile::starter(&catalog, env, path.clone()).text)?;
     }
     let envs: Vec<EnvName> = config.environments.keys().cloned().collect();
@@ -54,9 +55,9 @@ pub fn init(dir: &Path, repo_url: Option<String>) -> Result<Vec<EnvName>, Error>
         "# gitgen's staging area and process lock\n/.gitgen/\n",
     )?;
     git2::Repository::init_opts(dir, git2::RepositoryInitOptions::new().initial_head("main")).map_err(|e| {
-        Error::Usage {
-            message: format!("cannot run `git init` in `{}`: {}", dir.display(), e.message()),
-            hint: None,
+        Error::GitInit {
+            dir: dir.to_owned(),
+            message: e.message().to_owned(),
         }
     })?;
     Ok(envs)

@@ -1,11 +1,14 @@
 //! Settings: the repo, the environment and `gitgen.yaml`, resolved once from flags, the
-//! environment and the file, and handed to every stage.
+//! environment and the file, and handed to every stage. The process environment
+//! (`GITGEN_ENV`, the git tokens, `NO_COLOR`) is read here too ([`ProcessEnv`]), and
+//! nowhere else.
 
 use std::path::{Path, PathBuf};
 
+use crate::catalog::closest;
 use crate::catalog::config::{CONFIG_FILE, Environment, RepoConfig};
 use crate::catalog::names::EnvName;
-use crate::catalog::{self, closest};
+use crate::layout::Layout;
 use crate::untrusted::{self, FileError};
 use crate::yaml::{YamlError, YamlErrorKind};
 
@@ -114,17 +117,14 @@ impl Settings {
     /// The settings of every environment `gitgen.yaml` defines, in name order: what
     /// `render`, `render --check`, `diff` and `publish` cover when no `--env` narrows them.
     pub fn every_environment(repo: Option<&Path>) -> Result<Vec<Self>, SettingsError> {
-        let (repo, _, text, config) = read_config(repo)?;
-        Ok(config
-            .environments
-            .keys()
-            .map(|env_name| Settings {
-                repo: repo.clone(),
-                env_name: env_name.clone(),
-                config: config.clone(),
-                config_text: text.clone(),
-            })
-            .collect())
+        let (repo, _, config_text, config) = read_config(repo)?;
+        Ok(each_environment(&repo, &config, &config_text))
+    }
+
+    /// The settings of every environment the same `gitgen.yaml` defines, in name order,
+    /// from the parse these settings came from.
+    pub fn every_environment_alike(&self) -> Vec<Self> {
+        each_environment(&self.repo, &self.config, &self.config_text)
     }
 
     /// The selected environment.
@@ -132,9 +132,59 @@ impl Settings {
         &self.config.environments[&self.env_name]
     }
 
+    /// Where this environment's files live in the repo.
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.env_name)
+    }
+
     /// The repo's toggle file for the selected environment.
     pub fn toggle_path(&self) -> PathBuf {
-        self.repo.join(catalog::toggle::toggle_path(&self.env_name))
+        self.repo.join(self.layout().toggle_path())
+    }
+}
+
+/// The settings of each environment `config` defines, in name order.
+fn each_environment(repo: &Path, config: &RepoConfig, config_text: &str) -> Vec<Settings> {
+    config
+        .environments
+        .keys()
+        .map(|env_name| Settings {
+            repo: repo.to_owned(),
+            env_name: env_name.clone(),
+            config: config.clone(),
+            config_text: config_text.to_owned(),
+        })
+        .collect()
+}
+
+/// What gitgen reads from the process environment besides flags.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessEnv {
+    /// `GITGEN_ENV`: the environment of a command that acts on one, when `--env` is not given.
+    pub env: Option<String>,
+    /// `GITGEN_GIT_TOKEN`: the HTTPS token for pushing, and for Argo CD's clone.
+    pub git_token: Option<String>,
+    /// `GITGEN_REPO_PASSWORD`: Argo CD's clone password, when it differs from the token.
+    pub repo_password: Option<String>,
+    /// `NO_COLOR` set to anything: no colours, even on a terminal.
+    pub no_color: bool,
+}
+
+impl ProcessEnv {
+    /// Reads the process environment; an empty value counts as unset.
+    pub fn read() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        ProcessEnv {
+            env: var("GITGEN_ENV"),
+            git_token: var("GITGEN_GIT_TOKEN"),
+            repo_password: var("GITGEN_REPO_PASSWORD"),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        }
+    }
+
+    /// The password Argo CD clones the repo with: `GITGEN_REPO_PASSWORD`, else the token.
+    pub fn clone_password(&self) -> Option<String> {
+        self.repo_password.clone().or_else(|| self.git_token.clone())
     }
 }
 

@@ -163,8 +163,10 @@ pub fn folders_on_the_way(root: &Path, relative: &str) -> Result<(), FileError> 
 /// Opens `path` for reading without following a symlink (`O_NOFOLLOW`) and without
 /// waiting on a FIFO (`O_NONBLOCK`): the belt to the type checks made before, should
 /// the entry change in between.
+// fs-err's errors hide the OS error code, which tells a symlink (`ELOOP`) apart; errors
+// are wrapped with the path right here instead.
+#[allow(clippy::disallowed_methods)]
 fn open(path: &Path) -> Result<std::fs::File, FileError> {
-    // fs-err has no `custom_flags`; errors are wrapped with the path right here.
     std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -226,6 +228,8 @@ pub fn read_plain(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>
 
 /// Opens (creating it if needed) the lock file gitgen holds while it works, without
 /// following a symlink and without truncating what is there.
+// As in `open`: the OS error code tells a symlink apart, and the path is added here.
+#[allow(clippy::disallowed_methods)]
 pub fn open_lock_file(path: &Path) -> Result<std::fs::File, FileError> {
     match fs_err::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => return Err(symlink(path)),

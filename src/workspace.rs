@@ -5,14 +5,15 @@
 //! the files to [`crate::output`]. Commands are thin wrappers around its methods.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use crate::Error;
-use crate::catalog::names::{EnvName, LessonId, StageName};
+use crate::catalog::names::{LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
-use crate::catalog::toggle::{self, TOGGLE_FILE, ToggleFile, read_toggle_file};
+use crate::catalog::toggle::{SelectedStage, ToggleFile, read_toggle_file};
 use crate::catalog::{Catalog, LoadedLesson, Selection};
+use crate::layout::{LOCK_FILE, Layout};
 use crate::output::lock::{EnvironmentInputs, LockFile, lesson_input_hash, renderer_fingerprint};
 use crate::output::{self, OldLock, Plan, Scope, Sink, UnitPlan};
 use crate::render::{self, RenderContext, RenderedFile};
@@ -36,8 +37,8 @@ pub struct Workspace {
     /// lessons). The flock keeps it current until a render writes.
     old_lock: Mutex<Option<OldLock>>,
     /// Lock file held while the workspace lives, so two gitgen processes never write
-    /// the same tree at once.
-    _lock: std::fs::File,
+    /// the same tree at once; none for a workspace opened to read only.
+    _lock: Option<std::fs::File>,
 }
 
 /// A repo and environment whose files are read but not yet parsed: enough to tell
@@ -49,7 +50,7 @@ pub struct Inputs {
     toggle: ToggleFile,
     input_hashes: BTreeMap<String, String>,
     old_lock: Option<OldLock>,
-    lock: std::fs::File,
+    lock: Option<std::fs::File>,
 }
 
 /// What [`Inputs::unchanged`] tells about a render with nothing to do.
@@ -65,10 +66,16 @@ impl Inputs {
     /// that render's folders are real folders of the repo, then reads the catalog's files
     /// and the toggle file.
     pub fn read(settings: Settings) -> Result<Self, Error> {
-        use rayon::prelude::*;
         let lock = output::lock_repo(&settings.repo)?;
         output::recover(&settings.repo)?;
-        output::check_folders(&settings.repo, &scope(&settings.env_name))?;
+        Self::read_unlocked(settings, Some(lock))
+    }
+
+    /// Checks that render's folders are real folders of the repo, then reads the catalog's
+    /// files and the toggle file, holding `lock` if given.
+    fn read_unlocked(settings: Settings, lock: Option<std::fs::File>) -> Result<Self, Error> {
+        use rayon::prelude::*;
+        output::check_folders(&settings.repo, &scope(&settings.layout()))?;
         let catalog_dir = settings.repo.join("catalog");
         let has_catalog = untrusted::folder(&catalog_dir).map_err(crate::catalog::CatalogError::from)?;
         let files = if has_catalog {
@@ -132,7 +139,7 @@ impl Inputs {
     fn answer_from(&self, lock: &LockFile, text: &str) -> Result<Option<NothingChanged>, Error> {
         use rayon::prelude::*;
         let repo = &self.settings.repo;
-        let lock_path = repo.join(output::LOCK_FILE);
+        let lock_path = repo.join(LOCK_FILE);
         let Some(last) = lock.environments.get(self.settings.env_name.as_str()) else {
             return Ok(None);
         };
@@ -145,12 +152,12 @@ impl Inputs {
         let Ok(lock_time) = fs_err::metadata(&lock_path).and_then(|m| m.modified()) else {
             return Ok(None);
         };
-        let scope = scope(&self.settings.env_name);
+        let scope = scope(&self.settings.layout());
         let units: BTreeSet<&str> = lock
             .files
             .keys()
             .filter(|path| scope.owns(path))
-            .map(|path| output::unit_of(path))
+            .map(|path| Layout::unit_of(path))
             .collect();
         if output::units_on_disk(repo, &scope)?
             .iter()
@@ -164,7 +171,7 @@ impl Inputs {
             }
             // A lesson's base is rendered from its inputs alone; the environment's own
             // units are checked as a render checks them: every file, added ones too.
-            if unit.starts_with("generated/") {
+            if Layout::lesson_of_unit(unit).is_some() {
                 return Ok(true);
             }
             let on_disk = output::files_on_disk(repo, unit)?;
@@ -199,15 +206,11 @@ fn environment_hash(settings: &Settings, toggle: &ToggleFile, input_hashes: &BTr
     output::lock::inputs_hash(head.into_iter().chain(lessons))
 }
 
-/// What render owns for environment `env`.
-fn scope(env: &EnvName) -> Scope {
+/// What render owns for the environment laid out as `layout`.
+fn scope(layout: &Layout) -> Scope {
     Scope {
-        prefixes: vec![
-            "generated/".to_owned(),
-            format!("overlays/{env}/"),
-            format!("argocd/{env}/"),
-        ],
-        excluded: [toggle::toggle_path(env)].into(),
+        prefixes: layout.render_prefixes(),
+        excluded: [layout.toggle_path()].into(),
     }
 }
 
@@ -242,6 +245,13 @@ impl Workspace {
         Inputs::read(settings)?.load()
     }
 
+    /// Opens the repo to read it only (`list`, `lesson`, `status`, `validate`): takes no
+    /// lock and finishes no half-done change, so it works beside a running render and on
+    /// a repo it may not write. Such a workspace must not render to disk.
+    pub fn open_read_only(settings: Settings) -> Result<Self, Error> {
+        Inputs::read_unlocked(settings, None)?.load()
+    }
+
     /// The render context of this repo and environment.
     pub fn context(&self) -> RenderContext<'_> {
         RenderContext {
@@ -255,7 +265,7 @@ impl Workspace {
 
     /// What render owns for this environment.
     pub fn scope(&self) -> Scope {
-        scope(&self.settings.env_name)
+        scope(&self.settings.layout())
     }
 
     /// Renders and writes the change atomically. `force` also renders every lesson, so
@@ -292,16 +302,12 @@ impl Workspace {
         let trusted = old_lock
             .as_ref()
             .filter(|lock| freshness != Freshness::Full && lock.renderer == renderer);
-        let lock_time = trusted.and_then(|_| {
-            fs_err::metadata(repo.join(output::LOCK_FILE))
-                .and_then(|m| m.modified())
-                .ok()
-        });
+        let lock_time = trusted.and_then(|_| fs_err::metadata(repo.join(LOCK_FILE)).and_then(|m| m.modified()).ok());
         let lesson_units: Vec<(UnitPlan, bool)> = lessons
             .par_iter()
             .map(|(id, lesson)| {
                 let hash = &self.input_hashes[id.as_str()];
-                let unit = format!("generated/{id}");
+                let unit = Layout::lesson_unit(id.as_str());
                 if let Some(lock) = trusted
                     && lock.lessons.get(id.as_str()) == Some(hash)
                     && files_as_locked(repo, lock, &unit, freshness, lock_time)?
@@ -321,14 +327,12 @@ impl Workspace {
         let mut by_unit: BTreeMap<String, Vec<RenderedFile>> = BTreeMap::new();
         for file in render::environment(&self.context())? {
             by_unit
-                .entry(output::unit_of(&file.path).to_owned())
+                .entry(Layout::unit_of(&file.path).to_owned())
                 .or_default()
                 .push(file);
         }
         for unit in output::units_on_disk(repo, &scope)? {
-            let is_lesson = unit
-                .strip_prefix("generated/")
-                .is_some_and(|name| self.catalog.get(name).is_some());
+            let is_lesson = Layout::lesson_of_unit(&unit).is_some_and(|name| self.catalog.get(name).is_some());
             if !is_lesson {
                 by_unit.entry(unit).or_default();
             }
@@ -383,7 +387,7 @@ impl Workspace {
             std::mem::replace(&mut self.selection, selection),
         );
         let extra = [RenderedFile {
-            path: toggle::toggle_path(&self.settings.env_name),
+            path: self.settings.layout().toggle_path(),
             contents: self.toggle.text.clone(),
         }];
         match self.write(Freshness::Incremental, &extra, force) {
@@ -411,29 +415,26 @@ impl Workspace {
     }
 
     /// The stage of `lesson` called `name`, or its last stage when `None`.
-    pub fn stage(&self, lesson: &LessonId, name: Option<&str>) -> Result<StageName, Error> {
+    pub fn stage(&self, lesson: &LessonId, name: Option<&str>) -> Result<SelectedStage, Error> {
         let loaded = &self.catalog.lessons[lesson];
-        match name {
-            None => Ok(loaded.last_stage().clone()),
-            Some(name) => loaded
-                .stage_names()
-                .find(|s| s.as_str() == name)
-                .cloned()
-                .ok_or_else(|| {
-                    let names: Vec<&str> = loaded.stage_names().map(StageName::as_str).collect();
-                    Error::Usage {
-                        message: format!("lesson `{lesson}` has no stage `{}`", name.escape_debug()),
-                        hint: Some(format!("its stages are: {}", names.join(", "))),
-                    }
-                }),
+        let index = match name {
+            None => Some(loaded.lesson.stages.len() - 1),
+            Some(name) => loaded.stage_index(name),
+        };
+        match (index, name) {
+            (Some(index), _) => Ok(SelectedStage {
+                name: loaded.lesson.stages[index].name.clone(),
+                index,
+            }),
+            (None, name) => {
+                let name = name.unwrap_or_default();
+                let names: Vec<&str> = loaded.stage_names().map(StageName::as_str).collect();
+                Err(Error::Usage {
+                    message: format!("lesson `{lesson}` has no stage `{}`", name.escape_debug()),
+                    hint: Some(format!("its stages are: {}", names.join(", "))),
+                })
+            }
         }
-    }
-
-    /// Path of the toggle file, repo-relative.
-    pub fn toggle_relative(&self) -> PathBuf {
-        PathBuf::from("overlays")
-            .join(self.settings.env_name.as_str())
-            .join(TOGGLE_FILE)
     }
 }
 
@@ -512,8 +513,7 @@ impl Workspace {
         let mut objects = Vec::new();
         for (id, stage) in &self.selection.lessons {
             let lesson = &self.catalog.lessons[id];
-            let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
-            for file in render::bases::emit_stage(lesson, index)? {
+            for file in render::bases::emit_stage(lesson, stage.index)? {
                 if !render::holds_objects(&file.path) {
                     continue;
                 }
@@ -529,24 +529,14 @@ impl Workspace {
     pub fn freshness(&self) -> Result<BTreeMap<LessonId, bool>, Error> {
         let plan = self.plan(Freshness::Full, Sink::Paths)?.plan;
         let stale: Vec<&str> = plan.summary().into_iter().map(|(_, path)| path).collect();
-        let env = &self.settings.env_name;
+        let layout = self.settings.layout();
         Ok(self
             .catalog
             .lessons
             .iter()
             .map(|(id, lesson)| {
-                let mut prefixes = vec![
-                    format!("generated/{id}/"),
-                    format!("overlays/{env}/{id}/"),
-                    format!("argocd/{env}/apps/{id}."),
-                ];
-                prefixes.extend(
-                    lesson
-                        .lesson
-                        .charts
-                        .iter()
-                        .map(|c| format!("argocd/{env}/apps/{id}-{}.", c.name)),
-                );
+                let charts = lesson.lesson.charts.iter().map(|c| c.name.as_str());
+                let prefixes = layout.lesson_prefixes(id.as_str(), charts);
                 let fresh = !stale
                     .iter()
                     .any(|path| prefixes.iter().any(|p| path.starts_with(p.as_str())));

@@ -181,7 +181,7 @@ pub fn pin_change(from: ArgoCdVersion, to: ArgoCdVersion) -> Option<PinChange> {
 /// installs, as `render` wrote it; `None` when there is none yet or it names no release
 /// that render writes (a hand edit, which `render` reports on its own).
 pub fn last_rendered(repo: &Path, env: &EnvName) -> Result<Option<ArgoCdVersion>, FileError> {
-    let dir = crate::render::argocd::install_dir(env.as_str());
+    let dir = crate::layout::Layout::new(env).install_dir();
     let path = repo.join(dir).join("kustomization.yaml");
     let Some(bytes) = untrusted::read(&path, KUSTOMIZATION_LIMIT, "a rendered kustomization")? else {
         return Ok(None);

@@ -181,9 +181,6 @@ pub struct LoadedLesson {
     pub files: LessonFiles,
     /// Path of the folder for messages (`catalog/<id>`).
     pub dir: PathBuf,
-    /// Depth in the `requires` graph: 0 for a lesson that requires nothing. Sync waves
-    /// are derived from it so a lesson syncs after everything it requires.
-    pub level: usize,
     /// The `(group, kind)` of every object its templates write (see
     /// [`crate::render::policy::template_kinds`]): what its AppProject allows.
     pub kinds: BTreeSet<(String, String)>,
@@ -290,11 +287,10 @@ impl Catalog {
     }
 
     /// Checks what spans lessons: `requires` and `conflicts` name lessons that exist,
-    /// `requires` has no cycle, and each namespace and Argo CD project has one owner. Sets
-    /// each lesson's level.
-    fn check_graph(&mut self) -> Result<(), CatalogError> {
+    /// `requires` has no cycle, and each namespace and Argo CD project has one owner.
+    fn check_graph(&self) -> Result<(), CatalogError> {
         self.check_references()?;
-        self.compute_levels()?;
+        self.check_cycles()?;
         self.check_ownership()
     }
 
@@ -460,38 +456,30 @@ impl Catalog {
         Ok(())
     }
 
-    /// Sets each lesson's level, refusing cycles in `requires`.
-    fn compute_levels(&mut self) -> Result<(), CatalogError> {
-        let mut levels: BTreeMap<LessonId, usize> = BTreeMap::new();
+    /// Refuses cycles in `requires`.
+    fn check_cycles(&self) -> Result<(), CatalogError> {
+        let mut done: BTreeSet<&LessonId> = BTreeSet::new();
         for id in self.lessons.keys() {
-            let mut path = Vec::new();
-            self.level_of(id, &mut levels, &mut path)?;
-        }
-        for (id, level) in levels {
-            if let Some(lesson) = self.lessons.get_mut(&id) {
-                lesson.level = level;
-            }
+            self.visit(id, &mut done, &mut Vec::new())?;
         }
         Ok(())
     }
 
-    fn level_of(
-        &self,
-        id: &LessonId,
-        levels: &mut BTreeMap<LessonId, usize>,
-        path: &mut Vec<LessonId>,
-    ) -> Result<usize, CatalogError> {
-        if let Some(level) = levels.get(id) {
-            return Ok(*level);
+    /// Walks what `id` requires depth first; `path` is the chain that led to it, so
+    /// meeting a lesson already on it is a cycle.
+    fn visit<'a>(
+        &'a self,
+        id: &'a LessonId,
+        done: &mut BTreeSet<&'a LessonId>,
+        path: &mut Vec<&'a LessonId>,
+    ) -> Result<(), CatalogError> {
+        if done.contains(id) {
+            return Ok(());
         }
-        if let Some(start) = path.iter().position(|p| p == id) {
-            let cycle: Vec<&str> = path[start..]
-                .iter()
-                .map(LessonId::as_str)
-                .chain([id.as_str()])
-                .collect();
-            let first = &self.lessons[&path[start]];
-            let next = &path[(start + 1).min(path.len() - 1)];
+        if let Some(start) = path.iter().position(|p| *p == id) {
+            let cycle: Vec<&str> = path[start..].iter().map(|p| p.as_str()).chain([id.as_str()]).collect();
+            let first = &self.lessons[path[start]];
+            let next = path[(start + 1).min(path.len() - 1)];
             let location = first
                 .lesson
                 .requires
@@ -505,14 +493,13 @@ impl Catalog {
                 Some("remove one of these `requires` so the lessons can be ordered".to_owned()),
             ));
         }
-        path.push(id.clone());
-        let mut level = 0;
+        path.push(id);
         for required in &self.lessons[id].lesson.requires {
-            level = level.max(self.level_of(&required.value, levels, path)? + 1);
+            self.visit(&required.value, done, path)?;
         }
         path.pop();
-        levels.insert(id.clone(), level);
-        Ok(level)
+        done.insert(id);
+        Ok(())
     }
 
     /// `id` and everything it requires, directly or not, in id order.
@@ -628,7 +615,6 @@ fn load_lesson(origin: &Path, folder: String, files: LessonFiles) -> Result<Load
         lesson,
         files,
         dir,
-        level: 0,
         kinds: BTreeSet::new(),
         argocd_namespace: DEFAULT_ARGOCD_NAMESPACE.to_owned(),
     };

@@ -20,14 +20,6 @@ use crate::yaml::{self, YamlError, YamlErrorKind};
 /// A toggle file is one short line per lesson: far below this even at 10,000 lessons.
 const MAX_TOGGLE_BYTES: u64 = 4 << 20;
 
-/// The toggle file's name inside `overlays/<env>/`.
-pub const TOGGLE_FILE: &str = "lessons.yaml";
-
-/// Repo-relative path of an environment's toggle file.
-pub fn toggle_path(env: &EnvName) -> String {
-    format!("overlays/{env}/{TOGGLE_FILE}")
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
@@ -109,7 +101,68 @@ impl ToggleError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     /// Enabled lesson → its stage.
-    pub lessons: BTreeMap<LessonId, StageName>,
+    pub lessons: BTreeMap<LessonId, SelectedStage>,
+}
+
+/// The stage an environment runs a lesson at: its name, and its place in the lesson's
+/// `stages`, found once when the toggle file is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectedStage {
+    /// The stage's name.
+    pub name: StageName,
+    /// Its index in the lesson's `stages`.
+    pub index: usize,
+}
+
+impl SelectedStage {
+    /// The stage's name.
+    pub fn as_str(&self) -> &str {
+        self.name.as_str()
+    }
+}
+
+impl std::fmt::Display for SelectedStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.name.fmt(f)
+    }
+}
+
+/// What changed between two selections: lessons enabled, moved to another stage, and
+/// disabled.
+#[derive(Debug)]
+pub struct SelectionChange<'a> {
+    /// Lessons only the new selection enables, with their stage.
+    pub enabled: Vec<(&'a LessonId, &'a SelectedStage)>,
+    /// Lessons both enable at different stages: the lesson, its old and its new stage.
+    pub moved: Vec<(&'a LessonId, &'a SelectedStage, &'a SelectedStage)>,
+    /// Lessons only the old selection enables, with the stage they had.
+    pub disabled: Vec<(&'a LessonId, &'a SelectedStage)>,
+}
+
+impl Selection {
+    /// What changed from `previous` to this selection.
+    pub fn change_from<'a>(&'a self, previous: &'a Selection) -> SelectionChange<'a> {
+        SelectionChange {
+            enabled: only_in(self, previous),
+            moved: self
+                .lessons
+                .iter()
+                .filter_map(|(id, stage)| {
+                    let old = previous.lessons.get(id).filter(|old| *old != stage)?;
+                    Some((id, old, stage))
+                })
+                .collect(),
+            disabled: only_in(previous, self),
+        }
+    }
+}
+
+/// The lessons `a` enables and `b` does not, with their stage in `a`.
+fn only_in<'a>(a: &'a Selection, b: &Selection) -> Vec<(&'a LessonId, &'a SelectedStage)> {
+    a.lessons
+        .iter()
+        .filter(|(id, _)| !b.lessons.contains_key(*id))
+        .collect()
 }
 
 /// The text of a toggle file and where it lives.
@@ -165,10 +218,10 @@ impl ToggleFile {
                     Some(hint),
                 ));
             };
-            let stage_name = match &stage.value {
-                None => lesson.last_stage().clone(),
-                Some(wanted) => match lesson.stage_names().find(|s| s.as_str() == wanted) {
-                    Some(found) => found.clone(),
+            let index = match &stage.value {
+                None => lesson.lesson.stages.len() - 1,
+                Some(wanted) => match lesson.stage_index(wanted) {
+                    Some(index) => index,
                     None => {
                         let names: Vec<&str> = lesson.stage_names().map(StageName::as_str).collect();
                         let near = closest(wanted, names.iter().map(|n| (n, *n)));
@@ -185,7 +238,8 @@ impl ToggleFile {
                 },
             };
             spans.insert(lesson.id().clone(), name.referenced);
-            lessons.insert(lesson.id().clone(), stage_name);
+            let name = lesson.lesson.stages[index].name.clone();
+            lessons.insert(lesson.id().clone(), SelectedStage { name, index });
         }
         let selection = Selection { lessons };
         let conflicts = ConflictIndex::new(catalog, env);

@@ -9,6 +9,7 @@ use gitgen::cluster::{
     self, AppRow, BootstrapEvent, BootstrapPlan, Change, ClusterSecretSpec, Origin, RepoCredentials, ServerObject,
     StatusRow, WaitPlan,
 };
+use gitgen::settings::ProcessEnv;
 use gitgen::validate::{Check, CrdSchemas, check_object, constraint_crd};
 use gitgen::workspace::Workspace;
 
@@ -41,11 +42,9 @@ fn download_argocd(version: &str) -> anyhow::Result<(String, String)> {
     let text = ureq::get(&url)
         .call()
         .and_then(|mut response| response.body_mut().read_to_string())
-        .map_err(|err| {
-            usage(
-                format!("cannot download `{url}`: {err}"),
-                "download it elsewhere and pass `--argocd-manifest FILE`",
-            )
+        .map_err(|err| gitgen::Error::Download {
+            url: url.clone(),
+            message: err.to_string(),
         })?;
     Ok((text, url))
 }
@@ -82,10 +81,7 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
         Some(path) => (fs_err::read_to_string(path)?, path.display().to_string()),
         None => download_argocd(&config.argocd.version)?,
     };
-    let password = std::env::var("GITGEN_REPO_PASSWORD")
-        .or_else(|_| std::env::var("GITGEN_GIT_TOKEN"))
-        .ok();
-    let repo_credentials = password.filter(|p| !p.is_empty()).map(|password| RepoCredentials {
+    let repo_credentials = ProcessEnv::read().clone_password().map(|password| RepoCredentials {
         url: repo_url.to_owned(),
         username: args.repo_username.clone().unwrap_or_else(|| "git".to_owned()),
         password,
@@ -229,7 +225,7 @@ impl LiveView {
 }
 
 pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome> {
-    let workspace = super::open(global)?;
+    let workspace = super::open_read_only(global)?;
     if let Some(classroom) = super::classroom::of(&workspace.settings) {
         return super::classroom::status(&workspace, &classroom, args);
     }
@@ -285,7 +281,7 @@ pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome>
 }
 
 pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
-    let workspace = super::open(global)?;
+    let workspace = super::open_read_only(global)?;
     if args.server {
         return validate_on_server(&workspace, args);
     }
@@ -294,7 +290,7 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
     let mut objects = Vec::new();
     for file in files.iter().filter(|f| gitgen::render::holds_objects(&f.path)) {
         let documents: Vec<serde_json::Value> =
-            gitgen::yaml::documents(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
+            gitgen::yaml::documents(&file.contents, file.path.as_ref()).map_err(gitgen::Error::from)?;
         objects.extend(documents.into_iter().map(|o| (file.path.as_str(), o)));
     }
     let schemas = match &args.crds {
@@ -353,12 +349,12 @@ fn crd_schemas<'a>(
     objects: impl Iterator<Item = &'a serde_json::Value> + Clone,
 ) -> anyhow::Result<CrdSchemas> {
     let mut schemas = match dir {
-        Some(dir) => CrdSchemas::from_dir(dir).map_err(|e| anyhow::anyhow!(e))?,
+        Some(dir) => CrdSchemas::from_dir(dir).map_err(gitgen::Error::from)?,
         None => CrdSchemas::default(),
     };
     let mut documents: Vec<serde_json::Value> = objects.clone().filter_map(constraint_crd).collect();
     documents.extend(objects.filter(|o| o["kind"] == "CustomResourceDefinition").cloned());
-    schemas.extend(documents).map_err(|e| anyhow::anyhow!(e))?;
+    schemas.extend(documents).map_err(gitgen::Error::from)?;
     Ok(schemas)
 }
 
@@ -375,7 +371,7 @@ fn namespaces_argocd_creates(workspace: &Workspace, objects: &[ServerObject]) ->
     let files = gitgen::render::argocd::emit(&workspace.context()).map_err(gitgen::Error::from)?;
     for file in files.iter().filter(|f| f.path.ends_with(".application.yaml")) {
         let app: serde_json::Value =
-            gitgen::yaml::from_str(&file.contents, file.path.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
+            gitgen::yaml::from_str(&file.contents, file.path.as_ref()).map_err(gitgen::Error::from)?;
         let policy = &app["spec"]["syncPolicy"];
         let creates = policy["syncOptions"]
             .as_array()

@@ -149,13 +149,7 @@ fn unified(path: &str, old: &str, new: &str) -> String {
 /// The lock entries whose hash differs between `old` and `new`, added and removed ones
 /// included, each named by what it hashes.
 fn changed_hashes(old: Option<&LockFile>, new: &LockFile) -> BTreeSet<String> {
-    let empty = LockFile {
-        version: new.version,
-        renderer: String::new(),
-        lessons: BTreeMap::new(),
-        files: BTreeMap::new(),
-        environments: BTreeMap::new(),
-    };
+    let empty = LockFile::default();
     let old = old.unwrap_or(&empty);
     let mut keys = BTreeSet::new();
     let mut compare = |kind: &str, a: BTreeMap<&String, &String>, b: BTreeMap<&String, &String>| {

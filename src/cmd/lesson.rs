@@ -6,13 +6,12 @@ use crate::Outcome;
 use crate::cli::{GlobalArgs, LessonArgs};
 
 pub fn run(global: &GlobalArgs, args: &LessonArgs) -> anyhow::Result<Outcome> {
-    let workspace = super::open(global)?;
+    let workspace = super::open_read_only(global)?;
     let id = workspace.lesson_id(&args.lesson)?;
     let enabled = workspace.selection.lessons.get(&id).map(|s| s.as_str());
     let stage = workspace.stage(&id, args.stage.as_deref().or(enabled))?;
     let lesson = &workspace.catalog.lessons[&id];
-    let index = lesson.stage_index(stage.as_str()).expect("checked stage");
-    let file = walkthrough(&workspace.context(), lesson, index).map_err(gitgen::Error::from)?;
+    let file = walkthrough(&workspace.context(), lesson, stage.index).map_err(gitgen::Error::from)?;
     // The first line is the "generated" comment, which is noise in a terminal.
     let text = file
         .contents

@@ -42,7 +42,7 @@ struct ConflictRow<'a> {
 }
 
 pub fn run(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<Outcome> {
-    let workspace = super::open(global)?;
+    let workspace = super::open_read_only(global)?;
     let rows: Vec<LessonRow<'_>> = workspace
         .catalog
         .lessons

@@ -12,7 +12,7 @@ mod publish;
 mod render;
 mod toggle;
 
-use gitgen::settings::Settings;
+use gitgen::settings::{ProcessEnv, Settings};
 use gitgen::workspace::Workspace;
 
 use crate::Outcome;
@@ -40,10 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 /// The environment of a command that acts on one: `--env`, else `$GITGEN_ENV`, else the
 /// default (`docker-desktop`).
 fn env_name(global: &GlobalArgs) -> Option<String> {
-    global
-        .env
-        .clone()
-        .or_else(|| std::env::var("GITGEN_ENV").ok().filter(|env| !env.is_empty()))
+    global.env.clone().or_else(|| ProcessEnv::read().env)
 }
 
 /// Resolves the settings the global flags name.
@@ -88,11 +85,9 @@ fn print_pin_warning(warning: &gitgen::catalog::argocd_version::PinWarning) {
 /// After a command rendered only `done`, says which other environments may be stale:
 /// those whose last render, as the lock records it, read other inputs than they would now
 /// (a changed `gitgen.yaml` or catalog). A note, so a failure to tell is not an error.
-fn note_stale_elsewhere(global: &GlobalArgs, done: &[String]) {
-    let Ok(every) = Settings::every_environment(global.repo.as_deref()) else {
-        return;
-    };
-    let stale: Vec<String> = every
+fn note_stale_elsewhere(settings: &Settings, done: &[String]) {
+    let stale: Vec<String> = settings
+        .every_environment_alike()
         .into_iter()
         .filter(|settings| !done.iter().any(|env| env == settings.env_name.as_str()))
         .filter_map(|settings| {
@@ -115,6 +110,12 @@ fn note_stale_elsewhere(global: &GlobalArgs, done: &[String]) {
 /// Resolves the settings and opens the workspace the global flags name.
 fn open(global: &GlobalArgs) -> Result<Workspace, gitgen::Error> {
     Workspace::open(settings(global)?)
+}
+
+/// Opens the workspace the global flags name to read it only (`list`, `lesson`, `status`,
+/// `validate`): no lock taken, nothing recovered or written.
+fn open_read_only(global: &GlobalArgs) -> Result<Workspace, gitgen::Error> {
+    Workspace::open_read_only(settings(global)?)
 }
 
 /// Repo text made safe for a terminal: every control character but newline and tab is
@@ -141,5 +142,5 @@ fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 /// Whether stdout gets colours: a terminal, and `NO_COLOR` unset.
 fn color_stdout() -> bool {
     use std::io::IsTerminal;
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stdout().is_terminal() && !ProcessEnv::read().no_color
 }

@@ -6,17 +6,25 @@
 use std::path::{Path, PathBuf};
 
 use gitgen::catalog::config::CONFIG_FILE;
-use gitgen::catalog::toggle::{TOGGLE_FILE, ToggleFile, toggle_path};
+use gitgen::catalog::toggle::ToggleFile;
 use gitgen::git::{self, Credentials, PublishRequest};
+use gitgen::layout::{ARGOCD_DIR, GENERATED_DIR, LOCK_FILE, Layout, OVERLAYS_DIR};
 use gitgen::output::lock::sha256;
-use gitgen::output::{self, LOCK_FILE, Sink};
+use gitgen::output::{self, Sink};
 use gitgen::workspace::{Freshness, Inputs, Workspace};
 
 use crate::Outcome;
 use crate::cli::{GlobalArgs, PublishArgs};
 
 /// What publish commits: render's folders and lock, and the sources it renders from.
-const PUBLISHED: [&str; 6] = ["generated", "overlays", "argocd", LOCK_FILE, CONFIG_FILE, "catalog"];
+const PUBLISHED: [&str; 6] = [
+    GENERATED_DIR,
+    OVERLAYS_DIR,
+    ARGOCD_DIR,
+    LOCK_FILE,
+    CONFIG_FILE,
+    "catalog",
+];
 
 pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
     let every = super::every_settings(global)?;
@@ -80,7 +88,7 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
         include_local_changes: args.include_local_changes,
         message,
     };
-    let credentials = Credentials::new(std::env::var("GITGEN_GIT_TOKEN").ok());
+    let credentials = Credentials::new(gitgen::settings::ProcessEnv::read().git_token);
     let published = git::publish(&request, &credentials).map_err(gitgen::Error::from)?;
     let short = &published.commit[..published.commit.len().min(12)];
     let branch = &published.branch;
@@ -105,19 +113,14 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
 
 /// Whether `path` (repo-relative) is a source the trainer edits rather than render output.
 fn is_source(path: &str) -> bool {
-    path == CONFIG_FILE
-        || path.starts_with("catalog/")
-        || path
-            .strip_prefix("overlays/")
-            .and_then(|rest| rest.split_once('/'))
-            .is_some_and(|(_, file)| file == TOGGLE_FILE)
+    path == CONFIG_FILE || path.starts_with("catalog/") || Layout::is_toggle_file(path)
 }
 
 /// "enable keda (publisher) in kind" and the like, from the environment's toggle file at
 /// `HEAD` and now.
 fn lesson_changes(workspace: &Workspace) -> Vec<String> {
     let env = &workspace.settings.env_name;
-    let toggle = toggle_path(env);
+    let toggle = workspace.settings.layout().toggle_path();
     let before = git::read_at_head(&workspace.settings.repo, &toggle)
         .map(|text| ToggleFile {
             path: toggle.into(),

@@ -31,7 +31,8 @@ pub struct FileRow {
 pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     let every = super::every_settings(global)?;
     let environments: Vec<String> = every.iter().map(|s| s.env_name.to_string()).collect();
-    if let Some(settings) = every.first() {
+    let first = every.first().cloned();
+    if let Some(settings) = &first {
         super::warn_placeholder_repo_url(settings);
         let names: Vec<_> = every.iter().map(|s| s.env_name.clone()).collect();
         warn_about_the_argocd_pin(settings, &names);
@@ -81,8 +82,8 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     if args.check && !up_to_date {
         return Ok(Outcome::Different);
     }
-    if global.env.is_some() {
-        super::note_stale_elsewhere(global, &environments);
+    if let Some(settings) = first.filter(|_| global.env.is_some()) {
+        super::note_stale_elsewhere(&settings, &environments);
     }
     Ok(Outcome::Success)
 }

@@ -3,6 +3,7 @@
 
 use gitgen::catalog::Selection;
 use gitgen::catalog::names::LessonId;
+use gitgen::catalog::toggle::SelectedStage;
 use gitgen::workspace::{RenderOutcome, Workspace};
 use serde::Serialize;
 
@@ -31,6 +32,15 @@ struct LessonStage<'a> {
     stage: &'a str,
 }
 
+impl<'a> LessonStage<'a> {
+    fn of((id, stage): (&'a LessonId, &'a SelectedStage)) -> Self {
+        LessonStage {
+            lesson: id.as_str(),
+            stage: stage.as_str(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Move<'a> {
     lesson: &'a str,
@@ -49,10 +59,10 @@ pub fn enable(global: &GlobalArgs, args: &EnableArgs) -> anyhow::Result<Outcome>
             toggle.set(&required, workspace.catalog.lessons[&required].last_stage());
         }
     }
-    toggle.set(&id, &stage);
+    toggle.set(&id, &stage.name);
     let (previous, outcome) = workspace.retoggle(toggle.text, args.force)?;
     report(&workspace, &previous, &outcome, &[], args.output)?;
-    finish(global, workspace);
+    finish(workspace);
     Ok(Outcome::Success)
 }
 
@@ -100,15 +110,15 @@ pub fn disable(global: &GlobalArgs, args: &DisableArgs) -> anyhow::Result<Outcom
         .into_iter()
         .collect();
     report(&workspace, &previous, &outcome, &kept, args.output)?;
-    finish(global, workspace);
+    finish(workspace);
     Ok(Outcome::Success)
 }
 
 /// Releases the repo, then says which other environments may be stale.
-fn finish(global: &GlobalArgs, workspace: Workspace) {
-    let env = workspace.settings.env_name.to_string();
+fn finish(workspace: Workspace) {
+    let settings = workspace.settings.clone();
     drop(workspace);
-    super::note_stale_elsewhere(global, &[env]);
+    super::note_stale_elsewhere(&settings, &[settings.env_name.to_string()]);
 }
 
 /// Prints which lessons and stages changed, which Applications came and went, and which
@@ -120,45 +130,23 @@ fn report(
     kept: &[LessonId],
     format: OutputFormat,
 ) -> anyhow::Result<()> {
-    let now = &workspace.selection;
-    let enabled: Vec<LessonStage<'_>> = now
-        .lessons
-        .iter()
-        .filter(|(id, _)| !previous.lessons.contains_key(*id))
-        .map(|(id, stage)| LessonStage {
+    let change = workspace.selection.change_from(previous);
+    let enabled: Vec<LessonStage<'_>> = change.enabled.into_iter().map(LessonStage::of).collect();
+    let disabled: Vec<LessonStage<'_>> = change.disabled.into_iter().map(LessonStage::of).collect();
+    let moved: Vec<Move<'_>> = change
+        .moved
+        .into_iter()
+        .map(|(id, from, to)| Move {
             lesson: id.as_str(),
-            stage: stage.as_str(),
+            from: from.as_str(),
+            to: to.as_str(),
         })
         .collect();
-    let moved: Vec<Move<'_>> = now
-        .lessons
-        .iter()
-        .filter_map(|(id, stage)| {
-            let old = previous.lessons.get(id).filter(|old| *old != stage)?;
-            Some(Move {
-                lesson: id.as_str(),
-                from: old.as_str(),
-                to: stage.as_str(),
-            })
-        })
-        .collect();
-    let disabled: Vec<LessonStage<'_>> = previous
-        .lessons
-        .iter()
-        .filter(|(id, _)| !now.lessons.contains_key(*id))
-        .map(|(id, stage)| LessonStage {
-            lesson: id.as_str(),
-            stage: stage.as_str(),
-        })
-        .collect();
-    let apps = format!("argocd/{}/apps/", workspace.settings.env_name);
-    // A classroom's lessons are ApplicationSets, which generate the Applications.
-    let is_app = |path: &&String| {
-        path.starts_with(&apps) && (path.ends_with(".application.yaml") || path.ends_with(".applicationset.yaml"))
-    };
+    let layout = workspace.settings.layout();
+    let is_app = |path: &&String| layout.is_application(path);
     let report = Report {
         environment: workspace.settings.env_name.as_str(),
-        toggle_file: workspace.toggle_relative().display().to_string(),
+        toggle_file: layout.toggle_path(),
         enabled,
         moved,
         disabled,

@@ -6,9 +6,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The lock file's name, at the repo root. It is committed with the rendered tree.
-pub const LOCK_FILE: &str = "gitgen.lock";
-
 /// The parsed lock file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

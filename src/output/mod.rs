@@ -19,8 +19,10 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-pub use self::lock::{LOCK_FILE, LockFile};
-pub use self::txn::{STATE_DIR, Staging, recover, unit_of};
+pub use self::lock::LockFile;
+pub use self::txn::{Staging, recover};
+use crate::layout::Layout;
+pub use crate::layout::{LOCK_FILE, STATE_DIR};
 use crate::render::RenderedFile;
 use crate::untrusted::{self, FileError};
 
@@ -243,7 +245,7 @@ impl Plan {
             plan.lock.files.extend(
                 old.files
                     .into_iter()
-                    .filter(|(path, _)| !scope.owns(path) || kept.contains(unit_of(path))),
+                    .filter(|(path, _)| !scope.owns(path) || kept.contains(Layout::unit_of(path))),
             );
         }
         for unit in units {
@@ -445,7 +447,7 @@ pub fn units_on_disk(repo: &Path, scope: &Scope) -> Result<BTreeSet<String>, Out
     for prefix in &scope.prefixes {
         let folder = prefix.trim_end_matches('/');
         // `argocd/<env>` is one unit as a whole; in the other folders each entry is one.
-        if unit_of(&format!("{prefix}x")) == folder {
+        if Layout::unit_of(&format!("{prefix}x")) == folder {
             units.insert(folder.to_owned());
             continue;
         }
@@ -575,7 +577,7 @@ pub fn apply(plan: &Plan, staging: Staging, extra: &[RenderedFile], force: bool)
         .chain(&plan.deleted)
         .chain(plan.conflicts.iter().map(|c| &c.path));
     let mut units: Vec<String> = touched
-        .map(|p| unit_of(p))
+        .map(|p| Layout::unit_of(p))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .map(str::to_owned)

@@ -9,31 +9,15 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::{LOCK_FILE, OutputError};
-use crate::catalog::names::EnvName;
+use super::OutputError;
+use crate::layout::Layout;
 use crate::render::RenderedFile;
 use crate::untrusted::{self, FileError};
 
-/// gitgen's private folder at the repo root (ignored by git).
-pub const STATE_DIR: &str = ".gitgen";
 const TXN_DIR: &str = ".gitgen/txn";
 const JOURNAL: &str = ".gitgen/txn/journal.json";
 /// A journal lists units, a few dozen bytes each; even 10,000 lessons' fit well under this.
 const MAX_JOURNAL_BYTES: u64 = 64 << 20;
-
-/// The unit a repo path belongs to: the folder swapped as a whole when it changes.
-pub fn unit_of(path: &str) -> &str {
-    let depth = match path.split('/').next() {
-        Some("generated") => 2,                               // generated/<lesson>
-        Some("overlays") if path.split('/').count() > 3 => 3, // overlays/<env>/<lesson>
-        Some("argocd") => 2,                                  // argocd/<env>
-        _ => return path,                                     // a single file
-    };
-    match path.match_indices('/').nth(depth - 1) {
-        Some((end, _)) => &path[..end],
-        None => path,
-    }
-}
 
 /// A transaction being prepared: units are staged complete under `.gitgen/txn/stage/`,
 /// at their own paths, from any thread and in any order, while render goes on; then
@@ -190,7 +174,7 @@ pub fn recover(repo: &Path) -> Result<bool, OutputError> {
     let journal: Journal =
         serde_json::from_slice(&bytes).map_err(|_| refuse("`journal.json` is not a journal gitgen wrote", None))?;
     for (unit, _) in &journal.units {
-        if !is_unit_name(unit) {
+        if !Layout::is_unit_name(unit) {
             let problem = format!(
                 "the journal names `{}`, which is not a folder or file render writes",
                 unit.escape_debug()
@@ -223,22 +207,6 @@ pub fn recover(repo: &Path) -> Result<bool, OutputError> {
     replay(repo, &journal).map(|()| true)
 }
 
-/// Whether `unit` is a unit render writes: `generated/<entry>`, `overlays/<env>/<entry>`,
-/// `argocd/<env>` or the lock file. An entry is any plain name (render also deletes what
-/// it finds there), never empty, `.` or `..`.
-fn is_unit_name(unit: &str) -> bool {
-    let plain = |name: &str| !name.is_empty() && name != "." && name != ".." && !name.contains('\0');
-    let env = |name: &str| EnvName::new(name).is_ok();
-    let parts: Vec<&str> = unit.split('/').collect();
-    match parts.as_slice() {
-        [file] => *file == LOCK_FILE,
-        ["generated", name] => plain(name),
-        ["overlays", environment, name] => env(environment) && plain(name),
-        ["argocd", environment] => env(environment),
-        _ => false,
-    }
-}
-
 fn clean(repo: &Path) -> Result<bool, OutputError> {
     let txn = repo.join(TXN_DIR);
     // Not `exists()`, which follows a link: a link is removed as a link.
@@ -253,14 +221,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn groups_paths_into_swappable_units() {
-        assert_eq!(unit_of("generated/keda/operator/kustomization.yaml"), "generated/keda");
-        assert_eq!(unit_of("overlays/kind/keda/kustomization.yaml"), "overlays/kind/keda");
-        assert_eq!(unit_of("argocd/kind/apps/keda.yaml"), "argocd/kind");
-        assert_eq!(unit_of("gitgen.lock"), "gitgen.lock");
-    }
-
-    #[test]
     fn knows_the_units_render_writes_and_nothing_else() {
         for unit in [
             "generated/keda",
@@ -270,7 +230,7 @@ mod tests {
             "argocd/kind",
             "gitgen.lock",
         ] {
-            assert!(is_unit_name(unit), "{unit}");
+            assert!(Layout::is_unit_name(unit), "{unit}");
         }
         for unit in [
             "../outside",
@@ -285,7 +245,7 @@ mod tests {
             "",
             ".gitgen/lock",
         ] {
-            assert!(!is_unit_name(unit), "{unit}");
+            assert!(!Layout::is_unit_name(unit), "{unit}");
         }
     }
 

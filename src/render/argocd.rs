@@ -131,16 +131,10 @@ fn argocd_cm_reasons() -> String {
     out
 }
 
-/// Repo-relative folder of an environment's bundle.
-pub fn bundle_dir(env: &str) -> String {
-    format!("argocd/{env}")
-}
-
 /// Renders the environment's whole bundle.
 pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
-    let env = ctx.env_name.as_str();
-    let apps_dir = format!("{}/apps", bundle_dir(env));
-    let toggle = crate::catalog::toggle::toggle_path(ctx.env_name);
+    let apps_dir = ctx.layout().apps_dir();
+    let toggle = ctx.layout().toggle_path();
     // Files are named after the object and its kind, so no two can collide. Each object
     // becomes text at once: with thousands of lessons, their trees would be most of the
     // memory a render holds.
@@ -182,7 +176,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     }
     for (id, stage) in &ctx.selection.lessons {
         let lesson = &ctx.catalog.lessons[id];
-        let index = lesson.stage_index(stage.as_str()).expect("selection stages exist");
+        let index = stage.index;
         let source = format!("{toggle} and catalog/{id}/lesson.yaml");
         if classroom {
             files.extend(classroom::application_sets(ctx, lesson, index)?.into_iter().map(
@@ -231,7 +225,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     ));
     files.extend(install_files(ctx));
     files.push(yaml_file(
-        format!("{}/root.yaml", bundle_dir(env)),
+        ctx.layout().root_application(),
         "gitgen.yaml",
         &yaml::to_string(&root_application(ctx)),
     ));
@@ -695,15 +689,10 @@ pub fn install_manifest_version(url: &str) -> Option<&str> {
         .filter(|version| !version.contains('/'))
 }
 
-/// Repo-relative folder of the kustomization through which Argo CD manages itself.
-pub fn install_dir(env: &str) -> String {
-    format!("{}/argocd-install", bundle_dir(env))
-}
-
 /// The kustomization that is Argo CD's own install: the pinned upstream manifest and
 /// the patch that keeps bootstrap's `argocd-cm` settings.
 fn install_files(ctx: &RenderContext<'_>) -> Vec<RenderedFile> {
-    let dir = install_dir(ctx.env_name.as_str());
+    let dir = ctx.layout().install_dir();
     // No `namespace:` here: Argo CD puts the manifest's namespace-less objects into the
     // Application's destination namespace, as bootstrap's apply does, while kustomize's
     // namespace transformer would also add it to RoleBinding subjects, which bootstrap's
@@ -771,7 +760,7 @@ fn self_managed_argocd(ctx: &RenderContext<'_>) -> Value {
             "source": {
                 "repoURL": ctx.config.repo_url,
                 "targetRevision": ctx.config.target_revision,
-                "path": install_dir(ctx.env_name.as_str()),
+                "path": ctx.layout().install_dir(),
             },
             "destination": {"server": IN_CLUSTER, "namespace": ctx.config.argocd.namespace},
             "syncPolicy": {
@@ -795,8 +784,8 @@ fn root_application(ctx: &RenderContext<'_>) -> Value {
         "metadata": meta,
         "spec": {
             "project": scoped(ctx, PLATFORM_PROJECT),
-            "info": [{"name": "Environment", "value": env}, {"name": "Toggle file", "value": crate::catalog::toggle::toggle_path(ctx.env_name)}],
-            "source": {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "path": format!("{}/apps", bundle_dir(env))},
+            "info": [{"name": "Environment", "value": env}, {"name": "Toggle file", "value": ctx.layout().toggle_path()}],
+            "source": {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "path": ctx.layout().apps_dir()},
             "destination": {"server": IN_CLUSTER, "namespace": ctx.config.argocd.namespace},
             // The root always syncs on its own, so a merged toggle shows up in Argo CD even
             // in environments whose lessons wait for a manual Sync.

@@ -15,15 +15,11 @@ use super::{RenderError, RenderedFile, template_context, yaml_file};
 use super::{pins, ports};
 use crate::catalog::LoadedLesson;
 use crate::catalog::lesson::{KustomizeFile, PodSecurityLevel};
+use crate::layout::Layout;
 use crate::{validate, yaml};
 
 /// The file holding the Namespaces gitgen renders for a lesson.
 pub const NAMESPACES_FILE: &str = "gitgen-namespaces.yaml";
-
-/// Repo-relative folder of a lesson's base at a stage.
-pub fn base_dir(lesson: &str, stage: &str) -> String {
-    format!("generated/{lesson}/{stage}")
-}
 
 /// Renders every stage of `lesson`.
 pub fn emit(lesson: &LoadedLesson) -> Result<Vec<RenderedFile>, RenderError> {
@@ -53,7 +49,7 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
         .skip(stages.start)
         .take(stages.len())
     {
-        let dir = base_dir(id, stage.name.as_str());
+        let dir = Layout::base_dir(id, stage.name.as_str());
         let context = template_context(lesson, index, None);
         let mut resources = Vec::new();
         if let Some(body) = &namespaces {

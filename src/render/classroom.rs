@@ -27,7 +27,6 @@ use super::argocd::{
     APPLICATION_WAVE, chart_application, chart_version, lesson_application, lesson_labels, lesson_sync_settings,
     metadata, scoped,
 };
-use super::overlays::overlay_dir;
 use super::{RenderContext, RenderError};
 use crate::catalog::LoadedLesson;
 use crate::catalog::config::Target;
@@ -242,7 +241,7 @@ fn template(
     escape(&mut spec);
     let toggle_stage = lesson.lesson.stages[toggle].name.as_str();
     let stage = stage_expression(id, toggle_stage);
-    let dir = format!("{}/{stage}", overlay_dir(ctx.env_name.as_str(), id));
+    let dir = format!("{}/{stage}", ctx.layout().overlay_dir(id));
     let name = metadata["name"].as_str().expect("a name").to_owned();
     metadata["name"] = json!(format!("{name}-{LEARNER_CLUSTER}"));
     // The sync wave orders the root's sync, which generated Applications are not part of.

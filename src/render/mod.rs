@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::catalog::config::{Environment, RepoConfig};
 use crate::catalog::names::EnvName;
 use crate::catalog::{Catalog, LoadedLesson, Selection};
+use crate::layout::{KIND_CLUSTER_FILE, Layout};
 
 /// A file gitgen writes, in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,13 @@ pub struct RenderContext<'a> {
     pub env: &'a Environment,
     /// What the environment's toggle file enables.
     pub selection: &'a Selection,
+}
+
+impl RenderContext<'_> {
+    /// Where the environment's files go.
+    pub fn layout(&self) -> Layout {
+        Layout::new(self.env_name)
+    }
 }
 
 /// A template or a rendered object that is not acceptable.
@@ -264,8 +272,8 @@ pub fn holds_objects(path: &str) -> bool {
     path.ends_with(".yaml")
         && !path.ends_with("/kustomization.yaml")
         && !path.contains("/values-")
-        && !path.ends_with(&format!("/{}", overlays::KIND_CLUSTER_FILE))
-        && !(path.starts_with("generated/") && path.split('/').count() > 4)
+        && !path.ends_with(&format!("/{KIND_CLUSTER_FILE}"))
+        && !Layout::is_in_base_subfolder(path)
 }
 
 /// Renders the environment's part of the tree: the overlays and the Argo CD bundle of

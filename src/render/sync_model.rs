@@ -34,7 +34,7 @@ use crate::catalog::Catalog;
 use crate::catalog::config::RepoConfig;
 use crate::catalog::names::{EnvName, LessonId};
 use crate::catalog::source::CatalogFiles;
-use crate::catalog::toggle::{Selection, conflicts_of};
+use crate::catalog::toggle::{SelectedStage, Selection, conflicts_of};
 
 /// How a child Application's health ends up when left alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +67,8 @@ pub struct Bundle {
 
 impl Bundle {
     /// Reads `argocd/<env>/apps/*.yaml` from a render's files.
-    pub fn from_files(files: &[RenderedFile], env: &str) -> Bundle {
-        let apps = format!("{}/apps/", super::argocd::bundle_dir(env));
+    pub fn from_files(files: &[RenderedFile], env: &EnvName) -> Bundle {
+        let apps = format!("{}/", crate::layout::Layout::new(env).apps_dir());
         let mut children = Vec::new();
         for file in files.iter().filter(|f| f.path.starts_with(&apps)) {
             let object: Value = crate::yaml::from_str(&file.contents, file.path.as_ref()).expect("rendered YAML");
@@ -239,7 +239,9 @@ pub fn every_lesson_bundles(catalog: &Catalog, config: &RepoConfig) -> Vec<(EnvN
                 .iter()
                 .all(|(other, _)| !lessons.contains_key(other))
             {
-                lessons.insert(id.clone(), lesson.last_stage().clone());
+                let index = lesson.lesson.stages.len() - 1;
+                let name = lesson.last_stage().clone();
+                lessons.insert(id.clone(), SelectedStage { name, index });
             }
         }
         let selection = Selection { lessons };
@@ -270,7 +272,7 @@ mod tests {
                 // cluster as it holds for one.
                 files = crate::render::classroom::tests::one_learners_bundle(&files);
             }
-            let bundle = Bundle::from_files(&files, env_name.as_str());
+            let bundle = Bundle::from_files(&files, &env_name);
             let applications: Vec<&str> = bundle.applications().collect();
             assert!(applications.len() > 20, "{env_name}: {applications:?}");
             for broken in &applications {

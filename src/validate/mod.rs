@@ -86,6 +86,19 @@ pub enum ValidateError {
     },
 }
 
+impl ValidateError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ValidateError::Read { source, .. } => crate::untrusted::io_hint(source),
+            ValidateError::Yaml(err) => err.hint.clone(),
+            ValidateError::InvalidCrd { .. } => {
+                Some("a CRD needs `spec.names.kind`, `spec.group` and a schema for each version".to_owned())
+            }
+        }
+    }
+}
+
 fn in_file(path: Option<&PathBuf>) -> String {
     path.map(|p| format!(" in `{}`", p.display())).unwrap_or_default()
 }

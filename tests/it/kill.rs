@@ -2,8 +2,8 @@
 //! (seeded) delay on a catalog big enough that they take a while. After each kill the
 //! managed tree (`generated/`, `overlays/`, `argocd/`, `gitgen.lock`, the toggle file)
 //! must be byte for byte the old one or the new one, or a journal must be left that the
-//! next command (`gitgen list`) completes into the new one. Running the command again
-//! then exits 0 with the new tree.
+//! next command that writes (`gitgen render --check`) completes into the new one.
+//! Running the command again then exits 0 with the new tree.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -220,11 +220,12 @@ fn kill_and_check(
     assert_ne!(status.code(), Some(101), "gitgen {args:?} panicked");
     let left = managed(repo);
     let outcome = if repo.exists(JOURNAL) {
-        repo.gitgen(&["list"]).expect(0);
+        // A command that writes finishes the journaled change; `list` only reads.
+        repo.gitgen(&["--env", "docker-desktop", "render", "--check"]).expect(0);
         let completed = managed(repo);
         assert!(
             completed == *new,
-            "after `gitgen {}` was killed at {delay:?} with a journal, `gitgen list` did not complete the new tree: {}",
+            "after `gitgen {}` was killed at {delay:?} with a journal, `gitgen render --check` did not complete the new tree: {}",
             args.join(" "),
             first_difference(&completed, new)
         );

@@ -326,7 +326,7 @@ fn a_lock_that_is_not_a_lock_is_rewritten_by_the_next_render() {
     let conflicted = format!("<<<<<<< HEAD\n{good}=======\n{good}>>>>>>> enable-beta\n");
     let broken: [&[u8]; 2] = [conflicted.as_bytes(), b"\xff\xfe not text \x00"];
     for bytes in broken {
-        std::fs::write(repo.path().join("gitgen.lock"), bytes).unwrap();
+        fs_err::write(repo.path().join("gitgen.lock"), bytes).unwrap();
         let run = repo.gitgen(&["render", "--check"]);
         run.expect(1);
         assert!(run.stdout.contains("M gitgen.lock"), "{}", run.transcript());

@@ -97,7 +97,7 @@ fn journal(repo: &Repo, units: &[(&str, bool)]) {
 fn a_forged_journal_naming_a_folder_outside_the_repo_is_refused_and_kept() {
     let (repo, outside) = sandbox(true);
     journal(&repo, &[("../outside", false), ("gitgen.lock", false)]);
-    refused("journal_outside", &repo, &outside, &["list"], 2);
+    refused("journal_outside", &repo, &outside, &["render", "--check"], 2);
     assert!(repo.exists(JOURNAL), "the refused journal was deleted");
     assert!(repo.exists("gitgen.lock"));
 }
@@ -107,7 +107,7 @@ fn a_journal_unit_under_a_folder_linked_outside_is_refused() {
     let (repo, outside) = sandbox(false);
     symlink("../outside/dir", &repo.path().join("generated"));
     journal(&repo, &[("generated/alpha", false)]);
-    refused("journal_under_a_link", &repo, &outside, &["list"], 2);
+    refused("journal_under_a_link", &repo, &outside, &["render", "--check"], 2);
     assert!(repo.exists(JOURNAL));
 }
 
@@ -128,7 +128,7 @@ fn a_lock_file_linked_outside_is_refused_and_its_target_not_truncated() {
     let (repo, outside) = sandbox(false);
     fs_err::create_dir_all(repo.path().join(".gitgen")).unwrap();
     symlink("../../outside/secret.txt", &repo.path().join(".gitgen/lock"));
-    refused("lock_linked_outside", &repo, &outside, &["list"], 2);
+    refused("lock_linked_outside", &repo, &outside, &["render", "--check"], 2);
 }
 
 #[test]

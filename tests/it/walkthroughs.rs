@@ -117,7 +117,10 @@ fn requirements<'a>(ctx: &RenderContext<'a>, lesson: &LoadedLesson) -> Vec<&'a L
 /// writes (empty where Services are LoadBalancers).
 fn kind_port_map(ctx: &RenderContext<'_>) -> BTreeMap<u16, u16> {
     let files = overlays::emit(ctx).unwrap();
-    let Some(file) = files.iter().find(|f| f.path.ends_with(overlays::KIND_CLUSTER_FILE)) else {
+    let Some(file) = files
+        .iter()
+        .find(|f| f.path.ends_with(gitgen::layout::KIND_CLUSTER_FILE))
+    else {
         return BTreeMap::new();
     };
     let config: Value = gitgen::yaml::from_str(&file.contents, file.path.as_ref()).unwrap();
