@@ -290,7 +290,7 @@ pub(super) mod tests {
 
     use super::*;
     use crate::catalog::names::LessonId;
-    use crate::catalog::toggle::{Selection, conflicts_of};
+    use crate::catalog::toggle::{SelectedStage, Selection, conflicts_of};
     use crate::render::sync_model::course;
     use crate::render::{RenderedFile, everything};
 
@@ -509,7 +509,13 @@ pub(super) mod tests {
                 .iter()
                 .all(|(other, _)| !lessons.contains_key(other))
             {
-                lessons.insert(id.clone(), lesson.lesson.stages[0].name.clone());
+                lessons.insert(
+                    id.clone(),
+                    SelectedStage {
+                        name: lesson.lesson.stages[0].name.clone(),
+                        index: 0,
+                    },
+                );
             }
         }
         let selection = Selection { lessons };
@@ -714,7 +720,13 @@ pub(super) mod tests {
             (2, "NotIn", vec!["learner-0", "learner-2", "learner-3"]),
         ] {
             let selection = Selection {
-                lessons: BTreeMap::from([(keda.clone(), lesson.lesson.stages[toggle].name.clone())]),
+                lessons: BTreeMap::from([(
+                    keda.clone(),
+                    SelectedStage {
+                        name: lesson.lesson.stages[toggle].name.clone(),
+                        index: toggle,
+                    },
+                )]),
             };
             let ctx = RenderContext {
                 catalog: &catalog,
