@@ -22,8 +22,7 @@ mod mock_tests;
 
 pub use apply::{APPLIED_HASH_ANNOTATION, Applied, Change, ObjectRef, apply_objects, parse_manifest};
 pub use bootstrap::{
-    BootstrapEvent, BootstrapPlan, BootstrapReport, ClusterSecretSpec, Preflighted, RepoCredentials, WaitPlan,
-    bootstrap, preflight,
+    BootstrapEvent, BootstrapPlan, BootstrapReport, Preflighted, RepoCredentials, WaitPlan, bootstrap, preflight,
 };
 pub use status::{
     AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, render_table, watch_applications,
