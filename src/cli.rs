@@ -103,6 +103,9 @@ pub struct BootstrapArgs {
     /// How long `--wait` (and waiting for CRDs) may take, in seconds.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Output format (`json`: every object applied and what happened to it, for scripts).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +201,9 @@ pub struct ValidateArgs {
     /// whose kind the cluster does not serve yet).
     #[arg(long, value_name = "DIR")]
     pub crds: Option<PathBuf>,
+    /// Output format (`json`: every problem and every object not fully checked, for scripts).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]

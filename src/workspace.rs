@@ -316,6 +316,7 @@ impl Workspace {
                 }
                 let files = render::bases::emit(lesson)?;
                 render::overlays::check_walkthrough(lesson, &self.settings.config)?;
+                render::overlays::check_chart_values(lesson, &self.settings.config)?;
                 Ok((
                     output::plan_unit(repo, &scope, &unit, files, old_lock.as_ref(), sink)?,
                     true,

@@ -3,13 +3,14 @@
 //!
 //! Steps, each safe to run again: [`preflight`] (the API server answers, is at least
 //! [`MINIMUM_VERSION`], and SelfSubjectAccessReviews allow what follows), which the
-//! caller runs first, before it fetches the manifest; the Secrets lessons declare (random
-//! values made once, never rotated); Argo CD from the manifest the caller passes, into
+//! caller runs first, before it fetches the manifest; Argo CD from the manifest the caller passes, into
 //! the namespace `gitgen.yaml` names (`argocd.namespace`; the manifest's RBAC subjects are
 //! moved there, as `kustomize`'s namespace transformer does), with the `argoproj.io/Application` health
 //! check merged into `argocd-cm`; the repository credentials Secret; the caller's
 //! AppProjects and root Application; and, only when asked, a wait until the lessons
-//! converge.
+//! converge. The Secrets lessons declare are not bootstrap's: each lesson creates its own
+//! in the cluster (a Sync hook Job, see `render::secrets`), so a lesson enabled after
+//! bootstrap converges from git alone.
 //!
 //! Adoption: an `argocd-server` Deployment whose managedFields do not name gitgen was
 //! installed by someone else. gitgen adopts it by applying the manifest with `force`,
@@ -24,10 +25,10 @@ use std::time::Duration;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::version::Info;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, PostParams};
 use kube::{Client, ResourceExt};
 
 use super::apply::{self, Applied, Change, ObjectRef};
@@ -69,19 +70,6 @@ impl fmt::Debug for RepoCredentials {
     }
 }
 
-/// A Secret a lesson needs that must not live in git.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterSecretSpec {
-    /// `metadata.name`.
-    pub name: String,
-    /// Its namespace, created when missing.
-    pub namespace: String,
-    /// Keys with given values.
-    pub literal: BTreeMap<String, String>,
-    /// Keys that get a random value when the Secret (or the key) is first created.
-    pub random: Vec<String>,
-}
-
 /// What `--wait` waits for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitPlan {
@@ -102,8 +90,6 @@ pub struct BootstrapPlan {
     pub argocd_manifest_origin: String,
     /// Credentials for a private repository.
     pub repo_credentials: Option<RepoCredentials>,
-    /// Secrets that lessons declare.
-    pub secrets: Vec<ClusterSecretSpec>,
     /// The environment's AppProjects and root Application, applied last in this order.
     pub root_objects: Vec<serde_json::Value>,
     /// How long to wait for CRDs to become Established.
@@ -192,18 +178,10 @@ pub async fn bootstrap(
         );
     }
 
-    // Lesson Secrets first, so they exist before Argo CD first syncs a lesson.
-    let mut report = Vec::new();
-    let mut on_applied = |applied: &Applied| progress(BootstrapEvent::Applied(applied.clone()));
-    for spec in &plan.secrets {
-        for applied in ensure_secret(client, spec).await? {
-            on_applied(&applied);
-            report.push(applied);
-        }
-    }
     // Argo CD, its configuration and credentials, the AppProjects, and the root
     // Application last (see `apply::phase`).
-    report.extend(apply::apply_objects(client, objects, namespace, plan.crd_timeout, &mut on_applied).await?);
+    let mut on_applied = |applied: &Applied| progress(BootstrapEvent::Applied(applied.clone()));
+    let report = apply::apply_objects(client, objects, namespace, plan.crd_timeout, &mut on_applied).await?;
 
     if let Some(wait) = &plan.wait {
         let mut on_update = |rows: &[AppRow]| progress(BootstrapEvent::Applications(rows.to_vec()));
@@ -503,147 +481,6 @@ fn repository_secret(credentials: &RepoCredentials, namespace: &str) -> DynamicO
     apply::to_object(value).expect("a well-formed Secret")
 }
 
-/// Creates the lesson's Secret (and its namespace) when missing, and adds keys it lacks;
-/// never changes a value that exists.
-async fn ensure_secret(client: &Client, spec: &ClusterSecretSpec) -> Result<Vec<Applied>, ClusterError> {
-    let mut report = Vec::new();
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let namespace_ref = ObjectRef {
-        api_version: "v1".into(),
-        kind: "Namespace".into(),
-        namespace: None,
-        name: spec.namespace.clone(),
-    };
-    let failed = |object: &ObjectRef| {
-        let object = object.clone();
-        move |e: kube::Error| {
-            let (message, code) = api_message(&e);
-            ClusterError::Apply { object, message, code }
-        }
-    };
-    if namespaces
-        .get_opt(&spec.namespace)
-        .await
-        .map_err(failed(&namespace_ref))?
-        .is_none()
-    {
-        let namespace = Namespace {
-            metadata: ObjectMeta {
-                name: Some(spec.namespace.clone()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        namespaces
-            .create(
-                &PostParams {
-                    field_manager: Some(FIELD_MANAGER.into()),
-                    ..Default::default()
-                },
-                &namespace,
-            )
-            .await
-            .map_err(failed(&namespace_ref))?;
-        report.push(Applied {
-            object: namespace_ref,
-            change: Change::Created,
-        });
-    }
-
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &spec.namespace);
-    let secret_ref = ObjectRef {
-        api_version: "v1".into(),
-        kind: "Secret".into(),
-        namespace: Some(spec.namespace.clone()),
-        name: spec.name.clone(),
-    };
-    let existing = secrets.get_opt(&spec.name).await.map_err(failed(&secret_ref))?;
-    let present: Vec<String> = existing
-        .as_ref()
-        .and_then(|s| s.data.as_ref())
-        .map(|d| d.keys().cloned().collect())
-        .unwrap_or_default();
-    let missing = missing_secret_values(spec, &present, &mut random_value);
-    let change = match (&existing, missing.is_empty()) {
-        (None, _) => {
-            let secret = Secret {
-                metadata: ObjectMeta {
-                    name: Some(spec.name.clone()),
-                    ..Default::default()
-                },
-                data: Some(missing),
-                ..Default::default()
-            };
-            secrets
-                .create(
-                    &PostParams {
-                        field_manager: Some(FIELD_MANAGER.into()),
-                        ..Default::default()
-                    },
-                    &secret,
-                )
-                .await
-                .map_err(failed(&secret_ref))?;
-            Change::Created
-        }
-        (Some(_), true) => Change::Unchanged,
-        (Some(_), false) => {
-            let patch = serde_json::json!({"data": missing});
-            let params = PatchParams {
-                field_manager: Some(FIELD_MANAGER.into()),
-                ..Default::default()
-            };
-            secrets
-                .patch(&spec.name, &params, &Patch::Merge(&patch))
-                .await
-                .map_err(failed(&secret_ref))?;
-            Change::Configured
-        }
-    };
-    report.push(Applied {
-        object: secret_ref,
-        change,
-    });
-    Ok(report)
-}
-
-/// The keys of `spec` that `present` lacks, with their values (random ones from `random`).
-pub fn missing_secret_values(
-    spec: &ClusterSecretSpec,
-    present: &[String],
-    random: &mut dyn FnMut() -> String,
-) -> BTreeMap<String, ByteString> {
-    let mut values = BTreeMap::new();
-    for (key, value) in &spec.literal {
-        if !present.contains(key) {
-            values.insert(key.clone(), ByteString(value.as_bytes().to_vec()));
-        }
-    }
-    for key in &spec.random {
-        if !present.contains(key) && !values.contains_key(key) {
-            values.insert(key.clone(), ByteString(random().into_bytes()));
-        }
-    }
-    values
-}
-
-/// 32 random letters and digits (about 190 bits) from the operating system.
-fn random_value() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut value = String::with_capacity(32);
-    while value.len() < 32 {
-        let mut bytes = [0u8; 64];
-        getrandom::fill(&mut bytes).expect("the operating system's random source");
-        // Rejecting bytes at or above 248 (4 × 62) keeps every character equally likely.
-        for byte in bytes.into_iter().filter(|b| *b < 248) {
-            if value.len() < 32 {
-                value.push(ALPHABET[usize::from(byte) % ALPHABET.len()] as char);
-            }
-        }
-    }
-    value
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -781,34 +618,5 @@ mod tests {
         let err = adoption(&["helm".into()], &labels, "argocd").unwrap_err();
         assert!(err.to_string().contains("release `argo`"), "{err}");
         assert!(err.hint().is_some());
-    }
-
-    #[test]
-    fn fills_only_missing_secret_keys_and_never_rotates() {
-        let spec = ClusterSecretSpec {
-            name: "db".into(),
-            namespace: "lesson-db".into(),
-            literal: [("user".to_owned(), "app".to_owned())].into(),
-            random: vec!["password".into(), "token".into()],
-        };
-        let mut made = 0;
-        let mut random = || {
-            made += 1;
-            format!("random-{made}")
-        };
-        let values = missing_secret_values(&spec, &["password".into()], &mut random);
-        assert_eq!(values.keys().collect::<Vec<_>>(), ["token", "user"]);
-        assert_eq!(values["token"], ByteString(b"random-1".to_vec()));
-        assert!(
-            missing_secret_values(&spec, &["user".into(), "password".into(), "token".into()], &mut random).is_empty()
-        );
-    }
-
-    #[test]
-    fn random_values_are_32_letters_or_digits_and_differ() {
-        let (a, b) = (random_value(), random_value());
-        assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert_ne!(a, b);
     }
 }

@@ -24,8 +24,7 @@ mod mock_tests;
 
 pub use apply::{APPLIED_HASH_ANNOTATION, Applied, Change, ObjectRef, apply_objects, parse_manifest};
 pub use bootstrap::{
-    BootstrapEvent, BootstrapPlan, BootstrapReport, ClusterSecretSpec, Preflighted, RepoCredentials, WaitPlan,
-    bootstrap, preflight,
+    BootstrapEvent, BootstrapPlan, BootstrapReport, Preflighted, RepoCredentials, WaitPlan, bootstrap, preflight,
 };
 pub use classroom::{Classroom, ClassroomError, Learner, LearnerConnection, LearnerName};
 pub use grid::{ClassGrid, GridLesson, class_grid, environment_applications, render_grid};

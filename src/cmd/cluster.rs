@@ -6,8 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use gitgen::cluster::{
-    self, AppRow, BootstrapEvent, BootstrapPlan, Change, ClusterSecretSpec, Origin, RepoCredentials, ServerObject,
-    StatusRow, WaitPlan,
+    self, AppRow, BootstrapEvent, BootstrapPlan, Change, Origin, RepoCredentials, ServerObject, StatusRow, WaitPlan,
 };
 use gitgen::settings::ProcessEnv;
 use gitgen::validate::{Check, CrdSchemas, check_object, constraint_crd};
@@ -92,7 +91,6 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
         argocd_manifest,
         argocd_manifest_origin,
         repo_credentials,
-        secrets: cluster_secrets(&workspace),
         root_objects,
         crd_timeout: timeout,
         wait: args.wait.then(|| WaitPlan {
@@ -107,6 +105,19 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
             .map_err(gitgen::Error::from)
     })?;
     let count = |change: Change| report.objects.iter().filter(|a| a.change == change).count();
+    if let OutputFormat::Json = args.output {
+        let json = serde_json::json!({
+            "environment": workspace.settings.env_name,
+            "server_version": report.server_version,
+            "adopted": report.adopted,
+            "created": count(Change::Created),
+            "configured": count(Change::Configured),
+            "unchanged": count(Change::Unchanged),
+            "objects": report.objects,
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(Outcome::Success);
+    }
     if let Some(reason) = &report.adopted {
         println!("Adopted an existing Argo CD: {reason}");
     }
@@ -144,22 +155,6 @@ fn warn_about_the_installed_argocd(
         super::print_pin_warning(&warning);
     }
     Ok(())
-}
-
-/// Secrets the enabled lessons declare, created in the cluster with random values.
-fn cluster_secrets(workspace: &Workspace) -> Vec<ClusterSecretSpec> {
-    workspace
-        .selection
-        .lessons
-        .keys()
-        .flat_map(|id| workspace.catalog.lessons[id].lesson.cluster_secrets.iter())
-        .map(|s| ClusterSecretSpec {
-            name: s.name.clone(),
-            namespace: s.namespace.clone(),
-            literal: s.literal.clone(),
-            random: s.random.clone(),
-        })
-        .collect()
 }
 
 /// Progress lines; while waiting, a progress bar and one line per lesson, redrawn in
@@ -304,7 +299,7 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
         Some(dir) => Some(crd_schemas(Some(dir), objects.iter().map(|(_, o)| o))?),
         None => None,
     };
-    let (mut problems, mut unchecked) = (0, Vec::new());
+    let (mut problems, mut unchecked) = (Vec::new(), Vec::new());
     for (path, object) in &objects {
         let (check, found) = check_object(object, schemas.as_ref());
         let id = format!(
@@ -312,34 +307,68 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
             object["kind"].as_str().unwrap_or("?"),
             object["metadata"]["name"].as_str().unwrap_or("?")
         );
-        for problem in &found {
-            println!("{path}: {id}: {problem}");
-        }
-        problems += found.len();
+        problems.extend(found.iter().map(|problem| Finding {
+            file: path,
+            object: id.clone(),
+            detail: problem.to_string(),
+        }));
         if check == Check::Minimum {
-            unchecked.push(format!(
-                "{path}: {id} ({})",
-                object["apiVersion"].as_str().unwrap_or("?")
-            ));
+            unchecked.push(Finding {
+                file: path,
+                object: id,
+                detail: object["apiVersion"].as_str().unwrap_or("?").to_owned(),
+            });
         }
     }
-    if args.crds.is_some() {
-        for line in &unchecked {
-            println!("{line}: no built-in type and no CRD schema");
+    // With `--crds`, a custom resource no schema covers is a problem; without, a note.
+    let unchecked_fails = args.crds.is_some();
+    let count = problems.len() + if unchecked_fails { unchecked.len() } else { 0 };
+    match args.output {
+        OutputFormat::Json => {
+            let json = serde_json::json!({
+                "environment": workspace.settings.env_name,
+                "server": false,
+                "passed": count == 0,
+                "objects": objects.len(),
+                "problems": problems.iter().map(|p| serde_json::json!({"file": p.file, "object": p.object, "problem": p.detail})).collect::<Vec<_>>(),
+                "unchecked": unchecked.iter().map(|u| serde_json::json!({"file": u.file, "object": u.object, "api_version": u.detail})).collect::<Vec<_>>(),
+                "unchecked_fail": unchecked_fails,
+            });
+            println!("{}", serde_json::to_string_pretty(&json)?);
         }
-        problems += unchecked.len();
-    } else if !unchecked.is_empty() {
-        eprintln!(
-            "{} custom resource(s) got only the minimum check; pass `--crds DIR` to check them against their CRDs.",
-            unchecked.len()
-        );
+        OutputFormat::Table => {
+            for p in &problems {
+                println!("{}: {}: {}", p.file, p.object, p.detail);
+            }
+            if unchecked_fails {
+                for u in &unchecked {
+                    println!(
+                        "{}: {} ({}): no built-in type and no CRD schema",
+                        u.file, u.object, u.detail
+                    );
+                }
+            } else if !unchecked.is_empty() {
+                eprintln!(
+                    "{} custom resource(s) got only the minimum check; pass `--crds DIR` to check them against their CRDs.",
+                    unchecked.len()
+                );
+            }
+            eprintln!("Checked {} object(s): {count} problem(s).", objects.len());
+        }
     }
-    eprintln!("Checked {} object(s): {problems} problem(s).", objects.len());
-    Ok(if problems == 0 {
+    Ok(if count == 0 {
         Outcome::Success
     } else {
         Outcome::Different
     })
+}
+
+/// One finding of the offline `validate`: a problem (`detail` says what), or a custom
+/// resource that got only the minimum check (`detail` is its apiVersion).
+struct Finding<'a> {
+    file: &'a str,
+    object: String,
+    detail: String,
 }
 
 /// The CRD schemas custom resources are checked against: those under `dir`, the CRDs
@@ -424,6 +453,18 @@ fn validate_on_server(workspace: &Workspace, args: &ValidateArgs) -> anyhow::Res
         let client = connect(&args.cluster).await?;
         Ok::<_, gitgen::Error>(cluster::dry_run(&client, &objects, &schemas).await?)
     })?;
+    if let OutputFormat::Json = args.output {
+        let mut json = serde_json::to_value(&report)?;
+        json["environment"] = workspace.settings.env_name.to_string().into();
+        json["server"] = true.into();
+        json["passed"] = report.passed().into();
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(if report.passed() {
+            Outcome::Success
+        } else {
+            Outcome::Different
+        });
+    }
     for namespace in &report.created_namespaces {
         eprintln!(
             "Created namespace `{namespace}`, as Argo CD will on the lesson's first sync, to check the objects in it."

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use gitgen::output::Sink;
+use anyhow::Context;
+use gitgen::output::{OutputError, Sink};
 use gitgen::settings::Settings;
 use gitgen::workspace::{Freshness, Inputs};
 use serde::Serialize;
@@ -37,13 +38,29 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
         let names: Vec<_> = every.iter().map(|s| s.env_name.clone()).collect();
         warn_about_the_argocd_pin(settings, &names);
     }
+    // Each environment is written in its own transaction: before the first is written,
+    // every one is rendered in memory, so one that fails to render, or would overwrite a
+    // file render did not write, leaves every environment as it was.
+    if !args.check && every.len() > 1 {
+        for settings in &every {
+            let env = settings.env_name.clone();
+            precheck(settings.clone(), args)
+                .with_context(|| format!("stopped at environment `{env}`: no environment was written"))?;
+        }
+    }
     // A file of `generated/` is every environment's: listed once.
     let mut files = BTreeSet::new();
-    for settings in every {
+    for (done, settings) in every.into_iter().enumerate() {
+        let env = settings.env_name.clone();
         let env_files = if args.check {
             check(settings, args.trust_lock)?
         } else {
-            render(settings, args)?
+            let rendered = render(settings, args);
+            if environments.len() > 1 {
+                rendered.with_context(|| written_so_far(&environments, done, env.as_str()))?
+            } else {
+                rendered?
+            }
         };
         files.extend(env_files);
     }
@@ -99,6 +116,50 @@ fn warn_about_the_argocd_pin(settings: &Settings, environments: &[gitgen::catalo
     for warning in warnings {
         super::print_pin_warning(&warning);
     }
+}
+
+/// Renders one environment in memory, as [`render`] would, and fails where it would:
+/// a template or object error, or a file it would refuse to overwrite or delete.
+fn precheck(settings: Settings, args: &RenderArgs) -> anyhow::Result<()> {
+    let mut inputs = Inputs::read(settings)?;
+    if !(args.full || args.force) && inputs.unchanged()?.is_some() {
+        return Ok(());
+    }
+    let workspace = inputs.load()?;
+    let freshness = if args.full || args.force {
+        Freshness::Full
+    } else {
+        Freshness::Incremental
+    };
+    let plan = workspace.plan(freshness, Sink::Paths)?.plan;
+    if !args.force && !plan.conflicts.is_empty() {
+        return Err(gitgen::Error::from(OutputError::Conflicts {
+            conflicts: plan.conflicts,
+        })
+        .into());
+    }
+    Ok(())
+}
+
+/// Which environments a render that failed at `environments[done]` (after every one had
+/// rendered in memory: a write failed) had written, and which it had not.
+fn written_so_far(environments: &[String], done: usize, failed: &str) -> String {
+    let quoted = |envs: &[String]| envs.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ");
+    let (written, rest) = environments.split_at(done);
+    let rest = &rest[1.min(rest.len())..];
+    format!(
+        "writing environment `{failed}` failed; written before it: {}; not written: `{failed}`{}",
+        if written.is_empty() {
+            "none".to_owned()
+        } else {
+            quoted(written)
+        },
+        if rest.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", quoted(rest))
+        },
+    )
 }
 
 /// The files of one environment that differ from what render writes. The CI gate renders

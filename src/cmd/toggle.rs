@@ -174,23 +174,6 @@ fn report(
             println!("  Application removed: {path}");
         }
     }
-    let needs_secrets: Vec<&str> = report
-        .enabled
-        .iter()
-        .filter(|row| {
-            workspace
-                .catalog
-                .get(row.lesson)
-                .is_some_and(|lesson| !lesson.lesson.cluster_secrets.is_empty())
-        })
-        .map(|row| row.lesson)
-        .collect();
-    if !needs_secrets.is_empty() {
-        eprintln!(
-            "{} read Secrets that live only in the cluster: run `gitgen bootstrap` again once this is merged to create them.",
-            needs_secrets.join(", ")
-        );
-    }
     if !kept.is_empty() {
         let names: Vec<String> = kept.iter().map(|k| format!("`{k}`")).collect();
         let gone: Vec<String> = report.disabled.iter().map(|d| format!("`{}`", d.lesson)).collect();

@@ -96,10 +96,7 @@ impl OutputError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            OutputError::Conflicts { .. } => Some(
-                "move the change into `catalog/` (or the toggle file), or run again with `--force` to discard it"
-                    .to_owned(),
-            ),
+            OutputError::Conflicts { conflicts } => Some(conflicts_hint(conflicts)),
             OutputError::Io { source, .. } => untrusted::io_hint(source),
             OutputError::File(err) => err.hint(),
             OutputError::UntrustedJournal { txn, .. } => Some(format!(
@@ -109,6 +106,33 @@ impl OutputError {
             )),
         }
     }
+}
+
+/// What to do about files render will not clobber, by why it will not: an edit goes into
+/// the catalog; a file the lock does not list is most often one gitgen wrote under a lock
+/// that `git stash` or `git checkout` has since put back (both leave untracked files).
+fn conflicts_hint(conflicts: &[Conflict]) -> String {
+    let has = |reason| conflicts.iter().any(|c| c.reason == reason);
+    let mut hints = Vec::new();
+    if has(ConflictReason::EditedByHand) {
+        hints.push("move the change into `catalog/` (or the toggle file)".to_owned());
+    }
+    if has(ConflictReason::NotWrittenByGitgen) {
+        hints.push(
+            "if an earlier render wrote them and `git stash` or `git checkout` then put back an older `gitgen.lock` (untracked files stay), `git stash pop` brings that change back, or `git clean -n -- generated overlays argocd` lists the leftovers (`git clean -f -- …` removes them)"
+                .to_owned(),
+        );
+    }
+    let force = format!(
+        "or run again with `--force` to {} {}",
+        if has(ConflictReason::NotWrittenByGitgen) {
+            "overwrite or delete"
+        } else {
+            "discard"
+        },
+        if conflicts.len() == 1 { "it" } else { "them" }
+    );
+    format!("{}, {force}", hints.join("; "))
 }
 
 /// Why a file would be clobbered.
@@ -124,7 +148,7 @@ impl ConflictReason {
     fn describe(self) -> &'static str {
         match self {
             ConflictReason::EditedByHand => "edited by hand since the last render",
-            ConflictReason::NotWrittenByGitgen => "not written by gitgen",
+            ConflictReason::NotWrittenByGitgen => "not written by gitgen (`gitgen.lock` does not list it)",
         }
     }
 }

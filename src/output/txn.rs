@@ -92,6 +92,7 @@ impl Staging {
         if units.is_empty() {
             return Ok(());
         }
+        check_writable(&self.repo, units)?;
         let staged = std::mem::take(&mut *self.staged.lock().expect("staging lock"));
         let journal = Journal {
             units: units.iter().map(|unit| (unit.clone(), staged.contains(unit))).collect(),
@@ -114,6 +115,38 @@ impl Drop for Staging {
             let _ = clean(&self.repo);
         }
     }
+}
+
+/// Refuses, before the journal makes the change one that must be finished, a change whose
+/// folders gitgen cannot write in (a folder of someone else, a read-only mount): a rename
+/// there would fail halfway through the swap, leaving part of the change in place until
+/// the next command finishes it. Each folder a unit is moved into (or the closest one
+/// that exists, which the swap creates the rest in) gets one probe file, created and
+/// removed: a permission check alone would pass root on a read-only mount.
+fn check_writable(repo: &Path, units: &[String]) -> Result<(), OutputError> {
+    let mut probed = BTreeSet::new();
+    for unit in units {
+        let mut folder = repo.join(unit).parent().map(Path::to_path_buf);
+        while let Some(dir) = folder.as_deref()
+            && fs_err::symlink_metadata(dir).is_err()
+        {
+            folder = dir.parent().map(Path::to_path_buf);
+        }
+        let Some(folder) = folder else { continue };
+        if probed.insert(folder.clone()) {
+            tempfile::Builder::new()
+                .prefix(".gitgen-probe")
+                .tempfile_in(&folder)
+                // The probe's random name would only puzzle: the folder is what to fix.
+                .map_err(|err| {
+                    let bare = err
+                        .raw_os_error()
+                        .map_or_else(|| std::io::Error::from(err.kind()), std::io::Error::from_raw_os_error);
+                    OutputError::io("write in", &folder, bare)
+                })?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves each unit into place. Every step checks what is already done, so running it

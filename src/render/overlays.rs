@@ -10,9 +10,10 @@ use serde_json::json;
 use super::templates::LessonTemplates;
 use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_file};
 use crate::catalog::LoadedLesson;
-use crate::catalog::config::{RepoConfig, ServiceType};
+use crate::catalog::config::{Environment, RepoConfig, ServiceType};
 use crate::catalog::lesson::Chart;
 use crate::layout::{KIND_CLUSTER_FILE, Layout};
+use crate::catalog::names::EnvName;
 use crate::yaml;
 
 /// Repo-relative folder of a lesson's overlay at `stage`: the overlay itself in a
@@ -145,6 +146,24 @@ pub fn check_walkthrough(lesson: &LoadedLesson, config: &RepoConfig) -> Result<(
     Ok(())
 }
 
+/// Renders every values template of `lesson`'s charts at every stage that deploys the
+/// chart, for every environment of `config`, and drops the text: as with
+/// [`check_walkthrough`], a values template is otherwise rendered only where its lesson
+/// is enabled, so a broken one would pass render and CI.
+pub fn check_chart_values(lesson: &LoadedLesson, config: &RepoConfig) -> Result<(), RenderError> {
+    for chart in &lesson.lesson.charts {
+        for index in 0..lesson.lesson.stages.len() {
+            if !lesson.in_stage(chart.since.as_ref(), chart.until.as_ref(), index) {
+                continue;
+            }
+            for (env_name, env) in &config.environments {
+                values_text(lesson, chart, index, env_name, env)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A chart's values rendered for this environment, checked to be a YAML mapping.
 pub fn chart_values_text(
     ctx: &RenderContext<'_>,
@@ -152,12 +171,23 @@ pub fn chart_values_text(
     chart: &Chart,
     index: usize,
 ) -> Result<Option<String>, RenderError> {
+    values_text(lesson, chart, index, ctx.env_name, ctx.env)
+}
+
+/// [`chart_values_text`] for environment `env_name`, whether or not it enables the lesson.
+fn values_text(
+    lesson: &LoadedLesson,
+    chart: &Chart,
+    index: usize,
+    env_name: &EnvName,
+    env: &Environment,
+) -> Result<Option<String>, RenderError> {
     let Some(values) = &chart.values else {
         return Ok(None);
     };
     let name = values.value.as_str();
     let templates = LessonTemplates::new(lesson, std::iter::once(name))?;
-    let text = templates.render(name, template_context(lesson, index, Some((ctx.env_name, ctx.env))))?;
+    let text = templates.render(name, template_context(lesson, index, Some((env_name, env))))?;
     let path = lesson.dir.join(name);
     let parsed: serde_json::Value = yaml::from_str(&text, &path).map_err(|err| RenderError::Output {
         path: path.clone(),
@@ -173,7 +203,7 @@ pub fn chart_values_text(
         ),
         hint: err.hint.filter(|_| err.message.starts_with("refused")),
     })?;
-    if ctx.env.service_type != ServiceType::LoadBalancer
+    if env.service_type != ServiceType::LoadBalancer
         && let Some(port) = chart
             .ports
             .iter()

@@ -191,6 +191,16 @@ fn gitgen_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 impl Run {
+    /// A run of the binary in `repo` started some other way (another user, say).
+    pub fn of(repo: &Repo, output: std::process::Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            root: repo.path().to_owned(),
+        }
+    }
+
     /// Exit code, stdout and stderr, with the repo's temp path replaced by `[REPO]`.
     pub fn transcript(&self) -> String {
         let redact = |text: &str| text.replace(self.root.to_str().unwrap(), "[REPO]");

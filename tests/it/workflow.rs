@@ -304,3 +304,212 @@ fn validate_crds_with_a_missing_folder_says_so_with_a_hint() {
     run.expect(2);
     insta::assert_snapshot!(run.transcript());
 }
+
+#[test]
+fn a_broken_values_template_of_a_lesson_no_environment_enables_fails_render() {
+    let repo = rendered_fixture();
+    repo.write(
+        "catalog/beta/values.yaml",
+        "grafana:\n  service:\n{% if env.service_type %}\n    type: x\n",
+    );
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+    repo.gitgen(&["render", "--check"]).expect(2);
+}
+
+#[test]
+fn a_missing_include_in_a_values_template_no_environment_enables_fails_render_check() {
+    let repo = rendered_fixture();
+    repo.write("catalog/beta/values.yaml", "{% include \"grafana.yaml\" %}\n");
+    let run = repo.gitgen(&["render", "--check"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn one_broken_environment_leaves_every_environment_unwritten() {
+    let repo = rendered_fixture();
+    let before = repo.tree();
+    let config = repo
+        .read("gitgen.yaml")
+        .replace("target_revision: main", "target_revision: trainer");
+    repo.write("gitgen.yaml", &config);
+    repo.write("overlays/kind/lessons.yaml", "lessons:\n  alpha: nope\n");
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+    let after = repo.tree();
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|(path, text)| before.get(*path) != Some(text))
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(
+        changed,
+        ["gitgen.yaml", "overlays/kind/lessons.yaml"],
+        "docker-desktop renders, but nothing is written while kind does not"
+    );
+}
+
+#[test]
+fn files_left_behind_by_git_stash_are_reported_with_git_stash_pop_and_git_clean() {
+    let repo = rendered_fixture();
+    let committed = repo.tree();
+    repo.gitgen(&["enable", "alpha"]).expect(0);
+    // What `git stash` does: tracked files go back to HEAD, the new untracked ones stay.
+    for (path, text) in &committed {
+        repo.write(path, text);
+    }
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+}
+
+/// Runs `gitgen ARGS` in the repo as user `nobody`, which owns the repo but for the
+/// folders `root_owned` names: root passes every permission check, so a folder render
+/// may not write in needs another user.
+fn as_nobody(repo: &Repo, root_owned: &[&str], args: &[&str]) -> crate::support::Run {
+    let chown = |path: &std::path::Path, owner: &str| {
+        let status = std::process::Command::new("chown")
+            .args(["-R", owner])
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "chown {owner} {} (these tests run as root)",
+            path.display()
+        );
+    };
+    let parent = repo.path().parent().unwrap();
+    fs_err::set_permissions(parent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    chown(repo.path(), "65534:65534");
+    for folder in root_owned {
+        chown(&repo.path().join(folder), "0:0");
+    }
+    let output = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_gitgen"))
+        .args(args)
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .env_remove("GITGEN_ENV")
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).starts_with("setpriv:"),
+        "setpriv (util-linux) must run as root here: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    crate::support::Run::of(repo, output)
+}
+
+#[test]
+fn a_folder_render_may_not_write_in_is_named_with_a_hint_before_anything_moves() {
+    let repo = Repo::fixture("small");
+    repo.write("overlays/kind/lessons.yaml", "lessons:\n  # alpha: service\n");
+    let before = repo.tree();
+    let run = as_nobody(&repo, &["overlays/kind"], &["--env", "kind", "render"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+    assert_eq!(repo.tree(), before, "nothing was moved into place");
+    assert!(!repo.exists(".gitgen/txn"), "no journal is left to finish");
+}
+
+/// A tmpfs of `size`, mounted on a new folder and unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn new(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "mounting a tmpfs needs root (these tests run as root)"
+        );
+        SmallDisk { dir }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_names_the_file_with_a_hint_and_leaves_the_tree_as_it_was() {
+    let disk = SmallDisk::new("80k");
+    let repo = Repo::fixture_in("small", disk.dir.path());
+    let before = repo.entries();
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    // Units are staged in parallel: which file meets the full disk first varies.
+    let transcript = run.transcript();
+    assert!(transcript.contains("error: writing environment `docker-desktop` failed; written before it: none; not written: `docker-desktop`, `kind`\n"), "{transcript}");
+    assert!(
+        transcript.contains("  caused by: cannot write `[REPO]/.gitgen/txn/stage/"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("No space left on device"), "{transcript}");
+    assert!(
+        transcript.contains("\nhint: free some space on the disk that holds the repo"),
+        "{transcript}"
+    );
+    let after = repo.entries();
+    assert_eq!(
+        after.iter().map(|e| &e.0).collect::<Vec<_>>(),
+        before.iter().map(|e| &e.0).collect::<Vec<_>>(),
+        "nothing half-written"
+    );
+    assert!(!repo.exists(".gitgen/txn"), "the staged change was dropped");
+    drop(repo);
+}
+
+#[test]
+fn validate_json_reports_every_check_and_the_custom_resources_no_schema_covers() {
+    let repo = rendered_fixture();
+    let json = |run: &crate::support::Run| -> serde_json::Value {
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.transcript()))
+    };
+    let run = repo.gitgen(&["validate", "-o", "json"]);
+    run.expect(0);
+    let report = json(&run);
+    assert_eq!(report["environment"], "docker-desktop");
+    assert_eq!(
+        (&report["server"], &report["passed"]),
+        (&false.into(), &true.into()),
+        "{report}"
+    );
+    assert!(report["objects"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    let unchecked = report["unchecked"].as_array().unwrap();
+    assert!(
+        unchecked.iter().any(|u| u["api_version"] == "argoproj.io/v1alpha1"),
+        "Argo CD's objects get only the minimum check without `--crds`: {report}"
+    );
+    assert_eq!(report["unchecked_fail"], false);
+
+    // With `--crds` and no schema for them, they count: exit 1, as the table says.
+    fs_err::create_dir_all(repo.path().join("no-crds")).unwrap();
+    let run = repo.gitgen(&["validate", "--crds", "no-crds", "-o", "json"]);
+    run.expect(1);
+    let report = json(&run);
+    assert_eq!(
+        (&report["passed"], &report["unchecked_fail"]),
+        (&false.into(), &true.into()),
+        "{report}"
+    );
+    assert!(
+        !run.stdout.contains("no built-in type"),
+        "only JSON on stdout: {}",
+        run.stdout
+    );
+}
