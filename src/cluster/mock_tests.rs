@@ -179,9 +179,9 @@ async fn bootstrap_installs_argocd_then_the_root_objects_and_a_second_run_change
 
     assert_eq!(report.server_version, "v1.30.0");
     assert_eq!(report.adopted, None);
-    // 59 upstream objects, the argocd Namespace, the repository Secret, the lesson's
-    // Namespace and Secret, the AppProject and the root Application.
-    assert_eq!(report.objects.len(), 65);
+    // 59 upstream objects, the argocd Namespace, the repository Secret, the AppProject and
+    // the root Application: no lesson Secret (lessons create their own).
+    assert_eq!(report.objects.len(), 63);
     assert!(
         report.objects.iter().all(|o| o.change == Change::Created),
         "{:?}",

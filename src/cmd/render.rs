@@ -43,9 +43,7 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     // file render did not write, leaves every environment as it was.
     if !args.check && every.len() > 1 {
         for settings in &every {
-            let env = settings.env_name.clone();
-            precheck(settings.clone(), args)
-                .with_context(|| format!("stopped at environment `{env}`: no environment was written"))?;
+            precheck(settings.clone(), args)?;
         }
     }
     // A file of `generated/` is every environment's: listed once.
