@@ -272,27 +272,6 @@ fn bootstrap_refuses_a_repo_url_the_committed_projects_do_not_allow(repo: &Path)
     let out = text(&fork);
     assert_eq!(fork.status.code(), Some(2), "{out}");
     assert!(out.contains("hint: set `repo_url` in gitgen.yaml"), "{out}");
-    // The lessons create their own Secrets (a Sync hook Job): bootstrap makes none, though
-    // `statefulsets` and `monitoring` are enabled and declare some.
-    for (namespace, secret) in [("rabbitmq", "rabbitmq-credentials"), ("monitoring", "grafana-admin")] {
-        let found = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(kubeconfig())
-            .args(["-n", namespace, "get", "secret", secret])
-            .output()
-            .unwrap();
-        assert!(!found.status.success(), "bootstrap created Secret {namespace}/{secret}");
-        assert!(
-            String::from_utf8_lossy(&found.stderr).contains("NotFound"),
-            "{}",
-            text(&found)
-        );
-    }
-    let first_out = text(&first);
-    assert!(
-        !first_out.contains("Secret rabbitmq/") && !first_out.contains("Secret monitoring/"),
-        "{first_out}"
-    );
 
     let root = kubectl_json(&["-n", "argocd", "get", "application", "gitgen-root"]);
     assert_eq!(root["spec"]["source"]["repoURL"], REPO_URL, "nothing was applied");

@@ -33,7 +33,7 @@ use kube::{Client, ResourceExt};
 
 use super::apply::{self, Applied, Change, ObjectRef};
 use super::status::{AppRow, watch_applications};
-use super::{ClusterError, FIELD_MANAGER, api_message, causes};
+use super::{ClusterError, FIELD_MANAGER, causes};
 use crate::catalog::argocd_version::{ArgoCdVersion, image_version};
 
 /// The oldest Kubernetes gitgen bootstraps: 1.25, where Pod Security admission (which the
