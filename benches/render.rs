@@ -216,23 +216,23 @@ fn kustomizations(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A new repo of the built-in course, `work/<name>`, made by `gitgen init`.
+fn init_course(work: &Path, name: &str) -> PathBuf {
+    let repo = work.join(name);
+    let args = [
+        "init",
+        repo.to_str().unwrap(),
+        "--repo-url",
+        "https://github.com/example/course.git",
+    ];
+    time(gitgen(work, &args).env_remove("GIT_DIR"), &[0]);
+    repo
+}
+
 /// The built-in course, every lesson that can be enabled enabled.
 fn course(work: &Path, runs: usize) {
     println!("\n## Built-in course");
-    let repo = work.join("course");
-    time(
-        gitgen(
-            work,
-            &[
-                "init",
-                repo.to_str().unwrap(),
-                "--repo-url",
-                "https://github.com/example/course.git",
-            ],
-        )
-        .env_remove("GIT_DIR"),
-        &[0],
-    );
+    let repo = init_course(work, "course");
     let list = Command::new(GITGEN)
         .args(["--repo", repo.to_str().unwrap(), "list", "-o", "json"])
         .output()
@@ -324,20 +324,7 @@ const LEARNERS: usize = 50;
 /// and the render's time does not depend on it; Argo CD generates the 50 x N Applications.
 fn classroom(work: &Path, runs: usize) {
     println!("\n## Classroom: {LEARNERS} learners, every lesson of the built-in course");
-    let repo = work.join("classroom");
-    time(
-        gitgen(
-            work,
-            &[
-                "init",
-                repo.to_str().unwrap(),
-                "--repo-url",
-                "https://github.com/example/course.git",
-            ],
-        )
-        .env_remove("GIT_DIR"),
-        &[0],
-    );
+    let repo = init_course(work, "classroom");
     let config = fs_err::read_to_string(repo.join("gitgen.yaml")).unwrap();
     let class = "  classroom:\n    service_type: NodePort\n    host: localhost\n    sync: automated\n    clusters:\n      gitgen.io/classroom: bench\n";
     fs_err::write(repo.join("gitgen.yaml"), format!("{config}{class}")).unwrap();

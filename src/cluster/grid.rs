@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::ClusterError;
 use super::classroom::{CHART_LABEL, ENVIRONMENT_LABEL, LEARNER_LABEL, LESSON_LABEL, Learner, STAGE_LABEL};
-use super::status::{AppStatus, app_status, application_resource, list_failed};
+use super::status::{AppStatus, aligned, app_status, application_resource, list_failed};
 
 /// One enabled lesson: a column of the grid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -208,20 +208,7 @@ pub fn render_grid(grid: &ClassGrid) -> String {
         }
         table.push(line);
     }
-    let columns = table[0].len();
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| table.iter().map(|line| line[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for line in &table {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = aligned(&table);
     out.push_str(&format!(
         "{} learner(s) x {} lesson(s): {converged} of {} cell(s) Synced and Healthy\n",
         grid.learners.len(),

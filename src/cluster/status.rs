@@ -269,6 +269,25 @@ pub async fn watch_applications(
     }
 }
 
+/// `table`'s lines with each column padded to its widest cell, two spaces apart.
+pub(super) fn aligned(table: &[Vec<String>]) -> String {
+    let columns = table.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| table.iter().map(|line| line[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for line in table {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// The `gitgen status` table: one line per lesson, columns aligned, and a note when no
 /// lesson has cluster data (the cluster is unreachable or not bootstrapped).
 pub fn render_table(rows: &[StatusRow]) -> String {
@@ -310,19 +329,7 @@ pub fn render_table(rows: &[StatusRow]) -> String {
             problems,
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| table.iter().map(|line| line[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for line in &table {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = aligned(&table);
     if !rows.is_empty() && rows.iter().all(|row| row.app.is_none()) {
         out.push_str("note: no Argo CD status: the cluster is unreachable (or not bootstrapped yet), so only the git side is shown\n");
     }

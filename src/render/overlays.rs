@@ -12,8 +12,8 @@ use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_fil
 use crate::catalog::LoadedLesson;
 use crate::catalog::config::{Environment, RepoConfig, ServiceType};
 use crate::catalog::lesson::Chart;
-use crate::layout::{KIND_CLUSTER_FILE, Layout};
 use crate::catalog::names::EnvName;
+use crate::layout::{KIND_CLUSTER_FILE, Layout};
 use crate::yaml;
 
 /// Repo-relative folder of a lesson's overlay at `stage`: the overlay itself in a
