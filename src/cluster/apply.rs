@@ -2,15 +2,16 @@
 //!
 //! Objects are `DynamicObject`s resolved through discovery of their own group-version
 //! (every group-version once, up front), so nothing here knows any kind in advance. CRDs
-//! go first and are waited for until Established (unless discovery already serves their
-//! kind), then Namespaces, then everything else, then Argo CD Applications; a namespaced
-//! object without a namespace gets the caller's default. Within a phase, objects are
-//! applied a few at a time ([`PARALLEL`]) and reported in the caller's order.
+//! go first, then Namespaces, then everything else, then Argo CD Applications; objects of
+//! a kind a new CRD defines (and the Applications) wait until it is Established, the rest
+//! are applied meanwhile. A namespaced object without a namespace gets the caller's
+//! default. Within a phase, objects are applied a few at a time ([`PARALLEL`]) and
+//! reported in the caller's order.
 //!
 //! Each applied object carries [`APPLIED_HASH_ANNOTATION`], a hash of what gitgen applied.
 //! One metadata-only list per kind and namespace reads the hashes back; an object whose
 //! hash matches is reported unchanged without a request, so a second run is a handful of
-//! lists. The cost: a field someone changed by hand since gitgen's last apply is not
+//! lists; a first run skips the lists of Namespaces and CRDs it has just created. The cost: a field someone changed by hand since gitgen's last apply is not
 //! reset by running gitgen again (Argo CD's self-management does that for Argo CD).
 //! Otherwise an object is created, or configured when its resourceVersion moved.
 
@@ -281,6 +282,8 @@ struct Target {
     api: Api<DynamicObject>,
     /// Where its kind lives, for the list that reads what the cluster holds.
     list_key: (String, Option<String>),
+    /// The name a CRD defining its kind has: `<plural>.<group>`.
+    definition: String,
     hash: String,
 }
 
@@ -304,11 +307,13 @@ fn target(
         format!("{}/{}", resolved.resource.api_version, resolved.resource.plural),
         reference.namespace.clone(),
     );
+    let definition = format!("{}.{}", resolved.resource.plural, resolved.resource.group);
     Ok(Target {
         object,
         reference,
         api,
         list_key,
+        definition,
         hash,
     })
 }
@@ -322,7 +327,7 @@ struct Existing {
 /// Reads what the cluster holds of `targets`, one metadata-only list per kind and
 /// namespace, [`PARALLEL`] at a time. Keyed by list key, then name.
 async fn existing(
-    targets: &[Target],
+    targets: &[&Target],
 ) -> Result<HashMap<(String, Option<String>), HashMap<String, Existing>>, ClusterError> {
     let mut lists: BTreeMap<&(String, Option<String>), &Api<DynamicObject>> = BTreeMap::new();
     for target in targets {
@@ -397,6 +402,34 @@ async fn apply_target(target: Target, before: Option<&Existing>) -> Result<Appli
     })
 }
 
+/// What this run created from nothing. A Namespace or a CRD created a moment ago holds
+/// no objects yet, so the list that would read them back is skipped; on a fresh cluster
+/// that is every list after the first phase.
+#[derive(Debug, Default, Clone)]
+struct CreatedHere {
+    namespaces: BTreeSet<String>,
+    definitions: BTreeSet<String>,
+}
+
+impl CreatedHere {
+    fn note(&mut self, report: &[Applied]) {
+        for applied in report.iter().filter(|a| a.change == Change::Created) {
+            let object = &applied.object;
+            match (object.group(), object.kind.as_str()) {
+                ("", "Namespace") => self.namespaces.insert(object.name.clone()),
+                ("apiextensions.k8s.io", "CustomResourceDefinition") => self.definitions.insert(object.name.clone()),
+                _ => false,
+            };
+        }
+    }
+
+    /// Whether the cluster can hold nothing yet of the kind a CRD named `definition`
+    /// defines, or in `namespace`.
+    fn holds_nothing(&self, definition: &str, namespace: Option<&str>) -> bool {
+        self.definitions.contains(definition) || namespace.is_some_and(|namespace| self.namespaces.contains(namespace))
+    }
+}
+
 /// Applies one phase's objects, [`PARALLEL`] at a time, reporting them in order. Stops
 /// at the first failure.
 async fn apply_phase(
@@ -404,13 +437,18 @@ async fn apply_phase(
     resolver: &Resolver,
     objects: Vec<DynamicObject>,
     default_namespace: &str,
+    created: &mut CreatedHere,
     on_applied: &mut dyn FnMut(&Applied),
 ) -> Result<Vec<Applied>, ClusterError> {
     let targets = objects
         .into_iter()
         .map(|object| target(client, resolver, object, default_namespace))
         .collect::<Result<Vec<_>, _>>()?;
-    let existing = existing(&targets).await?;
+    let listed: Vec<&Target> = targets
+        .iter()
+        .filter(|t| !created.holds_nothing(&t.definition, t.reference.namespace.as_deref()))
+        .collect();
+    let existing = existing(&listed).await?;
     let mut applying = futures::stream::iter(targets)
         .map(|target| {
             let before = existing
@@ -424,6 +462,23 @@ async fn apply_phase(
         let applied = applied?;
         on_applied(&applied);
         report.push(applied);
+    }
+    created.note(&report);
+    Ok(report)
+}
+
+/// Applies phase after phase (see [`phase`]).
+async fn apply_phases(
+    client: &Client,
+    resolver: &Resolver,
+    phases: BTreeMap<u8, Vec<DynamicObject>>,
+    default_namespace: &str,
+    created: &mut CreatedHere,
+    on_applied: &mut dyn FnMut(&Applied),
+) -> Result<Vec<Applied>, ClusterError> {
+    let mut report = Vec::new();
+    for (_, objects) in phases {
+        report.extend(apply_phase(client, resolver, objects, default_namespace, created, on_applied).await?);
     }
     Ok(report)
 }
@@ -473,8 +528,10 @@ fn crd_serves(crd: &DynamicObject) -> (Vec<String>, String) {
     (versions, spec["names"]["kind"].as_str().unwrap_or_default().to_owned())
 }
 
-/// Applies `objects` by [`phase`], keeping their order within one: CRDs, a wait until the new ones are Established
-/// (at most `crd_timeout`), then Namespaces, the rest, and Applications. Objects whose
+/// Applies `objects` by [`phase`], keeping their order within one: CRDs, then Namespaces,
+/// the rest, and Applications. Objects of a kind that a new CRD defines wait until it is
+/// Established (at most `crd_timeout`), and so do all Applications; the others go while
+/// the API server establishes the CRDs. Objects whose
 /// kind is namespaced but that name no namespace go into `default_namespace`. Every kind
 /// must be served, or come from a CRD among `objects`, before anything is written.
 /// Stops at the first failure; the objects applied before it stay applied, so running
@@ -523,27 +580,55 @@ pub async fn apply_objects(
         })
         .map(|crd| crd.name_any())
         .collect();
-    let mut report = apply_phase(client, &resolver, crds, default_namespace, on_applied).await?;
-    if !waiting.is_empty() {
-        wait_for_crds(client, &waiting, crd_timeout).await?;
-        // Discovery can lag a moment behind a CRD becoming Established.
-        let deadline = tokio::time::Instant::now() + crd_timeout;
-        loop {
-            resolver.forget_absent();
-            resolver.discover(api_versions.iter().map(String::as_str)).await?;
-            let served = phases.values().flatten().all(|object| {
-                let reference = ObjectRef::of(object);
-                resolver.lookup(&reference.api_version, &reference.kind).is_some()
-            });
-            if served || tokio::time::Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut created = CreatedHere::default();
+    let mut report = apply_phase(client, &resolver, crds, default_namespace, &mut created, on_applied).await?;
+    if waiting.is_empty() {
+        report.extend(apply_phases(client, &resolver, phases, default_namespace, &mut created, on_applied).await?);
+        return Ok(report);
+    }
+
+    // While the new CRDs become Established, apply what does not need them: Namespaces
+    // and the kinds the server serves already. Applications always wait, for their
+    // AppProjects may be of a new kind.
+    let (mut now, mut later) = (BTreeMap::new(), BTreeMap::new());
+    for (phase, objects) in phases {
+        for object in objects {
+            let reference = ObjectRef::of(&object);
+            let served = resolver.lookup(&reference.api_version, &reference.kind).is_some();
+            let when = if phase < 3 && served { &mut now } else { &mut later };
+            when.entry(phase).or_insert_with(Vec::new).push(object);
         }
     }
-    for (_, objects) in phases {
-        report.extend(apply_phase(client, &resolver, objects, default_namespace, on_applied).await?);
+    let mut created_meanwhile = created.clone();
+    let (meanwhile, ()) = futures::try_join!(
+        apply_phases(
+            client,
+            &resolver,
+            now,
+            default_namespace,
+            &mut created_meanwhile,
+            on_applied
+        ),
+        wait_for_crds(client, &waiting, crd_timeout),
+    )?;
+    report.extend(meanwhile);
+    let mut created = created_meanwhile;
+
+    // Discovery can lag a moment behind a CRD becoming Established.
+    let deadline = tokio::time::Instant::now() + crd_timeout;
+    loop {
+        resolver.forget_absent();
+        resolver.discover(api_versions.iter().map(String::as_str)).await?;
+        let served = later.values().flatten().all(|object| {
+            let reference = ObjectRef::of(object);
+            resolver.lookup(&reference.api_version, &reference.kind).is_some()
+        });
+        if served || tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    report.extend(apply_phases(client, &resolver, later, default_namespace, &mut created, on_applied).await?);
     Ok(report)
 }
 
@@ -594,6 +679,37 @@ mod tests {
             name: "x".into(),
         };
         assert_eq!(phase(&other), 2);
+    }
+
+    #[test]
+    fn only_what_this_run_created_is_known_to_hold_nothing() {
+        let applied = |api_version: &str, kind: &str, name: &str, change| Applied {
+            object: ObjectRef::of(&object(api_version, kind, name)),
+            change,
+        };
+        let mut created = CreatedHere::default();
+        created.note(&[
+            applied("v1", "Namespace", "argocd", Change::Created),
+            applied("v1", "Namespace", "course", Change::Configured),
+            applied(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                "appprojects.argoproj.io",
+                Change::Created,
+            ),
+            applied(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                "applications.argoproj.io",
+                Change::Unchanged,
+            ),
+            applied("example.com/v1", "Namespace", "lookalike", Change::Created),
+        ]);
+        assert!(created.holds_nothing("configmaps.", Some("argocd")));
+        assert!(created.holds_nothing("appprojects.argoproj.io", Some("course")));
+        assert!(!created.holds_nothing("applications.argoproj.io", Some("course")));
+        assert!(!created.holds_nothing("configmaps.", Some("lookalike")));
+        assert!(!created.holds_nothing("namespaces.", None));
     }
 
     #[test]
