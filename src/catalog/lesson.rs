@@ -2,8 +2,8 @@
 //!
 //! Every struct rejects unknown fields so a typo is an error, never a silently ignored
 //! setting. Semantic rules that need more than one field (stage names that exist,
-//! a reason next to a privilege) are checked in [`Lesson::check`], which runs right
-//! after parsing so a `Lesson` value is always a valid one.
+//! a reason next to a privilege) are checked in `catalog/check.rs`, which runs right
+//! after parsing so a loaded lesson is always a valid one.
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;

@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::classroom;
-use super::overlays::{chart_values_text, stage_overlay_dir, values_path};
+use super::overlays::{chart_values, stage_overlay_dir, values_path};
 use super::policy::{cluster_kind_group, declared_kind_group, is_cluster_scoped};
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use crate::catalog::LoadedLesson;
@@ -533,10 +533,8 @@ pub(super) fn chart_application(
             {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "ref": "values"},
         ]);
     } else {
-        if let Some(text) = chart_values_text(ctx, lesson, chart, index)? {
-            let values: Value =
-                yaml::from_str(&text, &lesson.dir.join("values")).expect("checked by chart_values_text");
-            helm["valuesObject"] = values;
+        if let Some(values) = chart_values(ctx, lesson, chart, index)? {
+            helm["valuesObject"] = Value::Object(values.mapping);
         }
         chart_source["helm"] = helm;
         spec["source"] = chart_source;

@@ -702,7 +702,7 @@ pub(super) mod tests {
         let lesson = catalog.lessons.get_mut(&keda).unwrap();
         let consumer = lesson.lesson.stages[1].name.clone();
         let unknown = serde_saphyr::Location::UNKNOWN;
-        lesson.lesson.charts[0].since = Some(serde_saphyr::Spanned::new(consumer, unknown, unknown));
+        lesson.lesson.value_mut().charts[0].since = Some(serde_saphyr::Spanned::new(consumer, unknown, unknown));
         let env_str = env_name.as_str();
         let secrets: Vec<ClusterSecret> = [None, Some("operator"), Some("consumer"), Some("publisher")]
             .iter()

@@ -102,12 +102,12 @@ fn stage_overlay(
     for chart in lesson.lesson.charts.iter().filter(|c| {
         (c.values_from_git || ctx.env.is_classroom()) && lesson.in_stage(c.since.as_ref(), c.until.as_ref(), index)
     }) {
-        if let Some(text) = chart_values_text(ctx, lesson, chart, index)? {
+        if let Some(values) = chart_values(ctx, lesson, chart, index)? {
             let source = format!(
                 "catalog/{id}/{}",
                 chart.values.as_ref().map_or("", |v| v.value.as_str())
             );
-            files.push(yaml_file(values_path(&dir, &chart.name), &source, &text));
+            files.push(yaml_file(values_path(&dir, &chart.name), &source, &values.text));
         }
     }
     Ok(())
@@ -147,7 +147,7 @@ pub fn check_walkthrough(lesson: &LoadedLesson, config: &RepoConfig) -> Result<(
 }
 
 /// Renders every values template of `lesson`'s charts at every stage that deploys the
-/// chart, for every environment of `config`, and drops the text: as with
+/// chart, for every environment of `config`, and drops them: as with
 /// [`check_walkthrough`], a values template is otherwise rendered only where its lesson
 /// is enabled, so a broken one would pass render and CI.
 pub fn check_chart_values(lesson: &LoadedLesson, config: &RepoConfig) -> Result<(), RenderError> {
@@ -157,31 +157,39 @@ pub fn check_chart_values(lesson: &LoadedLesson, config: &RepoConfig) -> Result<
                 continue;
             }
             for (env_name, env) in &config.environments {
-                values_text(lesson, chart, index, env_name, env)?;
+                rendered_values(lesson, chart, index, env_name, env)?;
             }
         }
     }
     Ok(())
 }
 
-/// A chart's values rendered for this environment, checked to be a YAML mapping.
-pub fn chart_values_text(
+/// A chart's values, rendered for one environment and stage.
+pub struct ChartValues {
+    /// The rendered text, which a chart that reads its values from git finds there.
+    pub text: String,
+    /// The mapping the text holds, which Argo CD's `valuesObject` carries otherwise.
+    pub mapping: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A chart's values rendered for this environment, if it has a values template.
+pub fn chart_values(
     ctx: &RenderContext<'_>,
     lesson: &LoadedLesson,
     chart: &Chart,
     index: usize,
-) -> Result<Option<String>, RenderError> {
-    values_text(lesson, chart, index, ctx.env_name, ctx.env)
+) -> Result<Option<ChartValues>, RenderError> {
+    rendered_values(lesson, chart, index, ctx.env_name, ctx.env)
 }
 
-/// [`chart_values_text`] for environment `env_name`, whether or not it enables the lesson.
-fn values_text(
+/// [`chart_values`] for environment `env_name`, whether or not it enables the lesson.
+fn rendered_values(
     lesson: &LoadedLesson,
     chart: &Chart,
     index: usize,
     env_name: &EnvName,
     env: &Environment,
-) -> Result<Option<String>, RenderError> {
+) -> Result<Option<ChartValues>, RenderError> {
     let Some(values) = &chart.values else {
         return Ok(None);
     };
@@ -222,7 +230,7 @@ fn values_text(
             )),
         });
     }
-    if !parsed.is_object() {
+    let serde_json::Value::Object(mapping) = parsed else {
         return Err(RenderError::Output {
             path,
             line: None,
@@ -230,8 +238,8 @@ fn values_text(
             what: "values that are not a mapping".to_owned(),
             hint: Some("a values template renders one mapping, as a chart's `values.yaml` holds".to_owned()),
         });
-    }
-    Ok(Some(text))
+    };
+    Ok(Some(ChartValues { text, mapping }))
 }
 
 /// Whether `number` appears as a value anywhere in `values`.

@@ -4,12 +4,15 @@
 //! malformed input, enforces budgets against alias bombs and huge documents, rejects
 //! duplicate keys, and reports line and column. Every caller goes through here so those
 //! limits hold everywhere. Streams of Kubernetes objects ([`documents`]: rendered
-//! manifests, parsed back on every render, and CRDs) first try [`subset`], a fast reader
-//! for plain block-style YAML that hands anything else, and every error, to serde-saphyr.
+//! manifests, parsed back on every render, and CRDs) and lesson files ([`Located`]) first
+//! try [`subset`], a fast reader for plain block-style YAML that hands anything else, and
+//! every error, to serde-saphyr.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
+use serde_saphyr::Location;
 
 mod subset;
 
@@ -237,14 +240,87 @@ pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlE
     .map_err(|e| error(path, text, &e, field))
 }
 
+/// One document read into `T`, whose `Spanned` parts give their line and column through
+/// [`Located::locate`].
+///
+/// Most documents gitgen reads many of (`lesson.yaml`) are plain and valid, so
+/// [`Located::read`] reads plain text with [`subset`]'s fast reader, whose values carry no
+/// locations, and keeps the text; the first [`Located::locate`] (a message about a
+/// mistake, the rare case) reads it again with serde-saphyr. Text outside the subset, and
+/// every mistake of form, goes to serde-saphyr at once. Callers see one value either way.
+#[derive(Debug)]
+pub struct Located<T> {
+    value: T,
+    /// The text of a document read quickly, and its reading with locations once asked for.
+    quick: Option<QuickRead<T>>,
+}
+
+#[derive(Debug)]
+struct QuickRead<T> {
+    text: String,
+    located: OnceLock<Option<T>>,
+}
+
+impl<T: DeserializeOwned> Located<T> {
+    /// Parses one YAML document into `T`. Errors name the field and the line they concern.
+    pub fn read(text: &str, path: &Path) -> Result<Self, YamlError> {
+        Ok(match from_plain_str(text) {
+            Some(value) => Located {
+                value,
+                quick: Some(QuickRead {
+                    text: text.to_owned(),
+                    located: OnceLock::new(),
+                }),
+            },
+            None => Located {
+                value: from_str(text, path)?,
+                quick: None,
+            },
+        })
+    }
+
+    /// Where the part that `pick` chooses in the value stands in the text; `None` when
+    /// `pick` chooses none.
+    pub fn locate(&self, pick: impl FnOnce(&T) -> Option<Location>) -> Option<Location> {
+        match &self.quick {
+            None => pick(&self.value),
+            // The fast reader and serde-saphyr agree on every text the fast one reads (the
+            // differential tests in `subset`), so this reading succeeds and has the same shape.
+            Some(quick) => quick
+                .located
+                .get_or_init(|| serde_saphyr::from_str_with_options(&quick.text, options()).ok())
+                .as_ref()
+                .and_then(pick),
+        }
+    }
+
+    /// Whether the fast reader read the text, for the tests that hold it to the course.
+    #[cfg(test)]
+    pub(crate) fn was_read_quickly(&self) -> bool {
+        self.quick.is_some()
+    }
+
+    /// The value, for tests that change what was read. The text no longer matches it, so
+    /// from then on its locations are the ones the value holds.
+    #[cfg(test)]
+    pub(crate) fn value_mut(&mut self) -> &mut T {
+        self.quick = None;
+        &mut self.value
+    }
+}
+
+impl<T> std::ops::Deref for Located<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
 /// Parses one document of plain block-style text (what [`subset`] reads) into `T`, without
 /// locations: every `Spanned` value holds `Location::UNKNOWN`. `None` when the text is
 /// outside the subset or does not fit `T`.
-///
-/// For callers that read many small files and can afford to read one again: on `None`,
-/// or on any mistake they find in the value, they read the text with [`from_str`], whose
-/// values and messages carry line and column.
-pub fn from_plain_str<T: DeserializeOwned>(text: &str) -> Option<T> {
+fn from_plain_str<T: DeserializeOwned>(text: &str) -> Option<T> {
     // `from_str` refuses a second document even when it is empty; `subset` skips it.
     if text
         .lines()

@@ -36,8 +36,9 @@ fn unserved_urls(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) -
             .iter()
             .filter(|c| owner.in_stage(c.since.as_ref(), c.until.as_ref(), at))
         {
-            let values = overlays::chart_values_text(ctx, owner, chart, at)
+            let values = overlays::chart_values(ctx, owner, chart, at)
                 .unwrap()
+                .map(|v| v.text)
                 .unwrap_or_default();
             for &port in &chart.ports {
                 let pinned = match ctx.env.service_type {
