@@ -2,9 +2,9 @@
 //!
 //! This module owns building that commit (only the managed paths and the toggle file,
 //! taken from the working tree), refusing hand edits render did not make, credentials,
-//! the push and what its failures mean, and the URL for opening the pull request. It
-//! does not decide which paths are managed, compose the message, or render anything:
-//! the caller passes those in.
+//! the push and what its failures mean, and the URL for opening the pull request; and,
+//! for `gitgen publish`, which paths it commits, which of them are sources, and the
+//! commit message. It renders nothing: the caller says which files render wrote.
 //!
 //! Branch handling: publish never checks files out, so it cannot lose working-tree
 //! changes. The commit's tree is the branch's tip (or `HEAD`, for a new branch) with the
@@ -33,6 +33,5 @@ mod snapshot;
 
 pub use error::{GitError, KeptCommit};
 pub use init::{FALLBACK_EMAIL, FALLBACK_NAME, InitialCommit, initial_commit};
-pub use publish::{PublishRequest, Published, publish};
+pub use publish::{PUBLISHED, PublishRequest, Published, commit_message, is_source, lesson_changes, publish};
 pub use push::Credentials;
-pub use snapshot::read_at_head;

@@ -1,6 +1,10 @@
 //! Committing gitgen's managed paths on a branch, never checking files out: the commit's
 //! tree is the branch's tip (or `HEAD`) with the managed paths replaced by the working
 //! tree's, and `HEAD` and the index follow only once the push (if any) succeeded.
+//!
+//! It also says what `gitgen publish` commits ([`PUBLISHED`]), which of those paths are
+//! the trainer's sources rather than render output, and the commit message that names
+//! the lessons enabled, moved and disabled since `HEAD`.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -8,7 +12,70 @@ use git2::{ErrorCode, Repository};
 
 use super::error::{GitError, KeptCommit, repo_error};
 use super::push::{Credentials, push};
-use super::snapshot::{is_under, remove_under, snapshot};
+use super::snapshot::{is_under, read_at_head, remove_under, snapshot};
+use crate::catalog::Catalog;
+use crate::catalog::config::CONFIG_FILE;
+use crate::catalog::names::{EnvName, LessonId};
+use crate::catalog::toggle::{Selection, ToggleFile};
+use crate::layout::{ARGOCD_DIR, GENERATED_DIR, LOCK_FILE, Layout, OVERLAYS_DIR};
+use crate::settings::Settings;
+
+/// What `gitgen publish` commits: everything a clean clone needs for `gitgen render
+/// --check` to pass, render's folders and lock and the sources it renders from.
+pub const PUBLISHED: [&str; 6] = [
+    GENERATED_DIR,
+    OVERLAYS_DIR,
+    ARGOCD_DIR,
+    LOCK_FILE,
+    CONFIG_FILE,
+    "catalog",
+];
+
+/// Whether `path` (repo-relative) is a source the trainer edits rather than render output.
+pub fn is_source(path: &str) -> bool {
+    path == CONFIG_FILE || path.starts_with("catalog/") || Layout::is_toggle_file(path)
+}
+
+/// "enable keda (publisher) in kind" and the like: how the environment's lessons changed
+/// from the toggle file at `HEAD` (none there, or one that no longer checks, counts as
+/// no lesson enabled) to `now`.
+pub fn lesson_changes(settings: &Settings, catalog: &Catalog, now: &Selection) -> Vec<String> {
+    let toggle = settings.layout().toggle_path();
+    let before = read_at_head(&settings.repo, &toggle)
+        .map(|text| ToggleFile {
+            path: toggle.into(),
+            text,
+        })
+        .and_then(|file| file.selection(catalog, &settings.env_name).ok())
+        .unwrap_or_default();
+    describe_changes(&settings.env_name, &before, now)
+}
+
+/// The message of publish's commit when the user gives none.
+pub fn commit_message(changes: &[String]) -> String {
+    if changes.is_empty() {
+        "gitgen: re-render".to_owned()
+    } else {
+        format!("gitgen: {}", changes.join(", "))
+    }
+}
+
+/// Lessons enabled or moved, in lesson order, then the lessons disabled.
+fn describe_changes(env: &EnvName, before: &Selection, now: &Selection) -> Vec<String> {
+    let change = now.change_from(before);
+    let enabled = change
+        .enabled
+        .iter()
+        .map(|(id, stage)| (*id, format!("enable {id} ({stage}) in {env}")));
+    let moved = change
+        .moved
+        .iter()
+        .map(|(id, old, new)| (*id, format!("move {id} from {old} to {new} in {env}")));
+    let mut changes: Vec<(&LessonId, String)> = enabled.chain(moved).collect();
+    changes.sort_by_key(|(id, _)| *id);
+    let disabled = change.disabled.iter().map(|(id, _)| format!("disable {id} in {env}"));
+    changes.into_iter().map(|(_, text)| text).chain(disabled).collect()
+}
 
 /// What to publish and where.
 pub struct PublishRequest<'a> {
@@ -248,6 +315,79 @@ fn git_path(path: &Path) -> Result<String, GitError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::names::StageName;
+    use crate::catalog::toggle::SelectedStage;
+
+    /// A selection of `(lesson, stage)`; stage indexes do not matter to the message.
+    fn selection(lessons: &[(&str, &str)]) -> Selection {
+        let lessons = lessons.iter().map(|(id, stage)| {
+            let stage = SelectedStage {
+                name: StageName::new(*stage).unwrap(),
+                index: 0,
+            };
+            (LessonId::new(*id).unwrap(), stage)
+        });
+        Selection {
+            lessons: lessons.collect(),
+        }
+    }
+
+    #[test]
+    fn lessons_enabled_and_moved_are_named_in_lesson_order_then_those_disabled() {
+        let env = EnvName::new("kind").unwrap();
+        let before = selection(&[("alpha", "base"), ("beta", "service"), ("delta", "base")]);
+        let now = selection(&[
+            ("alpha", "base"),
+            ("beta", "ingress"),
+            ("aardvark", "base"),
+            ("gamma", "base"),
+        ]);
+        assert_eq!(
+            describe_changes(&env, &before, &now),
+            [
+                "enable aardvark (base) in kind",
+                "move beta from service to ingress in kind",
+                "enable gamma (base) in kind",
+                "disable delta in kind",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unchanged_selection_has_no_lesson_changes() {
+        let env = EnvName::new("kind").unwrap();
+        let same = selection(&[("alpha", "base")]);
+        assert_eq!(describe_changes(&env, &same, &same), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_message_lists_the_changes_or_says_re_render_when_there_are_none() {
+        assert_eq!(commit_message(&[]), "gitgen: re-render");
+        let changes = [
+            "enable alpha (base) in kind".to_owned(),
+            "disable beta in kind".to_owned(),
+        ];
+        assert_eq!(
+            commit_message(&changes),
+            "gitgen: enable alpha (base) in kind, disable beta in kind"
+        );
+    }
+
+    #[test]
+    fn sources_are_the_config_the_catalog_and_toggle_files_and_nothing_render_writes() {
+        for source in ["gitgen.yaml", "catalog/keda/lesson.yaml", "overlays/kind/lessons.yaml"] {
+            assert!(is_source(source), "{source}");
+        }
+        for rendered in [
+            "gitgen.lock",
+            "generated/keda/base/kustomization.yaml",
+            "overlays/kind/keda/kustomization.yaml",
+            "argocd/kind/lessons.yaml",
+            "catalogue.yaml",
+        ] {
+            assert!(!is_source(rendered), "{rendered}");
+        }
+    }
 
     #[test]
     fn managed_paths_must_stay_inside_the_repository() {

@@ -153,8 +153,8 @@ pub(super) fn is_under(entry: &[u8], path: &str) -> bool {
 }
 
 /// The text of `path` (repo-relative) in the commit `HEAD` points at, if there is one.
-/// Publish compares the toggle file with it to write the commit message.
-pub fn read_at_head(repo: &Path, path: &str) -> Option<String> {
+/// Publish compares the toggle file with it to name the lessons changed.
+pub(super) fn read_at_head(repo: &Path, path: &str) -> Option<String> {
     let repository = Repository::open(repo).ok()?;
     let tree = repository.head().ok()?.peel_to_tree().ok()?;
     let blob = tree
