@@ -5,26 +5,14 @@
 
 use std::path::{Path, PathBuf};
 
-use gitgen::catalog::config::CONFIG_FILE;
-use gitgen::catalog::toggle::ToggleFile;
 use gitgen::git::{self, Credentials, PublishRequest};
-use gitgen::layout::{ARGOCD_DIR, GENERATED_DIR, LOCK_FILE, Layout, OVERLAYS_DIR};
+use gitgen::layout::LOCK_FILE;
 use gitgen::output::lock::sha256;
 use gitgen::output::{self, Sink};
-use gitgen::workspace::{Freshness, Inputs, Workspace};
+use gitgen::workspace::{Freshness, Inputs};
 
 use crate::Outcome;
 use crate::cli::{GlobalArgs, PublishArgs};
-
-/// What publish commits: render's folders and lock, and the sources it renders from.
-const PUBLISHED: [&str; 6] = [
-    GENERATED_DIR,
-    OVERLAYS_DIR,
-    ARGOCD_DIR,
-    LOCK_FILE,
-    CONFIG_FILE,
-    "catalog",
-];
 
 pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
     let every = super::every_settings(global)?;
@@ -45,7 +33,11 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
                 .into_iter()
                 .map(|(status, path)| format!("  {status} {path}")),
         );
-        changes.extend(lesson_changes(&workspace));
+        changes.extend(git::lesson_changes(
+            &workspace.settings,
+            &workspace.catalog,
+            &workspace.selection,
+        ));
     }
     if !stale.is_empty() && !args.include_local_changes {
         return Err(gitgen::Error::Usage {
@@ -61,7 +53,7 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
         }
         .into());
     }
-    let paths: Vec<PathBuf> = PUBLISHED.into_iter().map(PathBuf::from).collect();
+    let paths: Vec<PathBuf> = git::PUBLISHED.into_iter().map(PathBuf::from).collect();
     let recorded = output::read_lock(&repo)
         .map_err(gitgen::Error::from)?
         .lock
@@ -70,15 +62,9 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
     // Sources are the trainer's to change; rendered files must hash as the lock says.
     let is_render_output = |path: &Path, bytes: &[u8]| {
         let path = path.to_string_lossy().replace('\\', "/");
-        is_source(&path) || path == LOCK_FILE || recorded.get(&path) == Some(&sha256(bytes))
+        git::is_source(&path) || path == LOCK_FILE || recorded.get(&path) == Some(&sha256(bytes))
     };
-    let message = args.message.clone().unwrap_or_else(|| {
-        if changes.is_empty() {
-            "gitgen: re-render".to_owned()
-        } else {
-            format!("gitgen: {}", changes.join(", "))
-        }
-    });
+    let message = args.message.clone().unwrap_or_else(|| git::commit_message(&changes));
     let request = PublishRequest {
         repo: &repo,
         branch: &args.branch,
@@ -109,36 +95,4 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
         (None, _) => println!("Not pushed; run again with `--push origin` to push."),
     }
     Ok(Outcome::Success)
-}
-
-/// Whether `path` (repo-relative) is a source the trainer edits rather than render output.
-fn is_source(path: &str) -> bool {
-    path == CONFIG_FILE || path.starts_with("catalog/") || Layout::is_toggle_file(path)
-}
-
-/// "enable keda (publisher) in kind" and the like, from the environment's toggle file at
-/// `HEAD` and now.
-fn lesson_changes(workspace: &Workspace) -> Vec<String> {
-    let env = &workspace.settings.env_name;
-    let toggle = workspace.settings.layout().toggle_path();
-    let before = git::read_at_head(&workspace.settings.repo, &toggle)
-        .map(|text| ToggleFile {
-            path: toggle.into(),
-            text,
-        })
-        .and_then(|file| file.selection(&workspace.catalog, env).ok())
-        .unwrap_or_default();
-    let after = &workspace.selection;
-    let mut changes = Vec::new();
-    for (id, stage) in &after.lessons {
-        match before.lessons.get(id) {
-            None => changes.push(format!("enable {id} ({stage}) in {env}")),
-            Some(old) if old != stage => changes.push(format!("move {id} from {old} to {stage} in {env}")),
-            Some(_) => {}
-        }
-    }
-    for id in before.lessons.keys().filter(|id| !after.lessons.contains_key(*id)) {
-        changes.push(format!("disable {id} in {env}"));
-    }
-    changes
 }
