@@ -6,7 +6,8 @@
 //! Kubernetes types and CRD schemas; [`git`] publishes a change; [`cluster`] talks to
 //! the Kubernetes API (bootstrap, status, server-side validation). [`layout`] owns
 //! every repo-relative path. [`workspace`]
-//! ties them together for one repo and environment, configured by [`settings`].
+//! ties them together for one repo and environment, configured by [`settings`]; [`toggling`]
+//! enables and disables lessons in one.
 //! [`untrusted`] is how every stage opens a file of a repo that may come from a
 //! stranger. The library never prints: the binary reports what it returns.
 
@@ -19,6 +20,7 @@ pub mod output;
 pub mod render;
 pub mod scaffold;
 pub mod settings;
+pub mod toggling;
 pub mod untrusted;
 pub mod validate;
 pub mod workspace;

@@ -72,6 +72,20 @@ fn warn_placeholder_repo_url(settings: &Settings) {
     }
 }
 
+/// Warns of an untested Argo CD release, and of a pin that moved more than one minor
+/// version (or back) since the committed install of `environments`, before a command
+/// rewrites it (`render`, `enable`, `disable`). A failure to read the committed install is
+/// the render's to report, so it only leaves the warning out.
+fn warn_about_the_argocd_pin(settings: &Settings, environments: &[gitgen::catalog::names::EnvName]) {
+    use gitgen::catalog::argocd_version::pin_warnings;
+    let Ok(warnings) = pin_warnings(&settings.repo, environments, &settings.config.argocd.version) else {
+        return;
+    };
+    for warning in warnings {
+        print_pin_warning(&warning);
+    }
+}
+
 /// Prints a warning about the Argo CD pin: the message, the upgrade notes to read (one
 /// URL a line, indented), and the hint.
 fn print_pin_warning(warning: &gitgen::catalog::argocd_version::PinWarning) {
