@@ -4,14 +4,17 @@
 //! environment's toggle file; [`render`] turns them into files in memory; [`output`]
 //! stages, diffs and writes files atomically; [`validate`] checks objects against their
 //! Kubernetes types and CRD schemas; [`git`] publishes a change; [`cluster`] talks to
-//! the Kubernetes API (bootstrap, status, server-side validation). [`layout`] owns
+//! the Kubernetes API (bootstrap, status, server-side validation), and [`deploy`] is what
+//! `bootstrap`, `status` and `validate` do with a workspace and a cluster. [`layout`] owns
 //! every repo-relative path. [`workspace`]
-//! ties them together for one repo and environment, configured by [`settings`].
+//! ties them together for one repo and environment, configured by [`settings`]; [`toggling`]
+//! enables and disables lessons in one.
 //! [`untrusted`] is how every stage opens a file of a repo that may come from a
 //! stranger. The library never prints: the binary reports what it returns.
 
 pub mod catalog;
 pub mod cluster;
+pub mod deploy;
 mod error;
 pub mod git;
 pub mod layout;
@@ -19,6 +22,7 @@ pub mod output;
 pub mod render;
 pub mod scaffold;
 pub mod settings;
+pub mod toggling;
 pub mod untrusted;
 pub mod validate;
 pub mod workspace;

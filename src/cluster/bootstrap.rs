@@ -34,7 +34,7 @@ use kube::{Client, ResourceExt};
 use super::apply::{self, Applied, Change, ObjectRef};
 use super::status::{AppRow, watch_applications};
 use super::{ClusterError, FIELD_MANAGER, causes};
-use crate::catalog::argocd_version::{ArgoCdVersion, image_version};
+use crate::catalog::argocd_version::{ArgoCdVersion, PinWarning, image_version};
 
 /// The oldest Kubernetes gitgen bootstraps: 1.25, where Pod Security admission (which the
 /// course's lessons and `validate --server` rely on) became GA and PodSecurityPolicy was
@@ -101,6 +101,16 @@ pub struct BootstrapPlan {
 /// Progress, in the order it happens.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BootstrapEvent {
+    /// The Argo CD running in the cluster is more than one minor older than the pin, or
+    /// newer: bootstrap applies the pinned release over it, as a sync would.
+    InstalledArgoCd(PinWarning),
+    /// The pinned release's install manifest is being downloaded.
+    Downloading {
+        /// The release.
+        version: String,
+        /// From where.
+        url: String,
+    },
     /// The API server answered and allows what bootstrap needs.
     PreflightPassed {
         /// Its `gitVersion`.

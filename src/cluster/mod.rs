@@ -31,7 +31,9 @@ pub use grid::{ClassGrid, GridLesson, class_grid, environment_applications, rend
 pub use status::{
     AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, render_table, watch_applications,
 };
-pub use validate::{DryRunReport, MissingKind, Origin, Rejection, ServerObject, Unverified, dry_run};
+pub use validate::{
+    DryRunReport, MissingKind, Origin, Rejection, ServerObject, Unverified, dry_run, namespaces_argocd_creates,
+};
 
 /// The field manager of every server-side apply gitgen makes.
 pub const FIELD_MANAGER: &str = "gitgen";

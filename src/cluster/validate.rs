@@ -25,6 +25,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, ValidationDirective};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
+use serde_json::Value;
 
 use super::apply::{ObjectRef, PARALLEL, Resolver, api_for, to_object};
 use super::{ClusterError, FIELD_MANAGER};
@@ -45,7 +46,7 @@ pub struct ServerObject {
     /// Where it comes from.
     pub origin: Origin,
     /// The object, as rendered.
-    pub object: serde_json::Value,
+    pub object: Value,
     /// The namespace it goes into when its kind is namespaced and it names none: its
     /// Application's destination namespace, as Argo CD does.
     pub namespace: String,
@@ -108,6 +109,50 @@ impl DryRunReport {
     pub fn passed(&self) -> bool {
         self.rejections.is_empty() && self.missing_kinds.is_empty() && self.unverified.is_empty()
     }
+}
+
+/// The Namespaces Argo CD itself creates for `applications` (each with the rendered file
+/// it comes from): an Application with `CreateNamespace=true` creates its destination
+/// namespace, labelled and annotated from `managedNamespaceMetadata`, on its first sync.
+/// Those that none of `objects` already is come back as objects to check, so the dry run
+/// creates them when objects need them, like the lessons' own.
+pub fn namespaces_argocd_creates(objects: &[ServerObject], applications: &[(String, Value)]) -> Vec<ServerObject> {
+    let declared: Vec<&str> = objects
+        .iter()
+        .filter(|o| o.object["kind"] == "Namespace" && o.object["apiVersion"] == "v1")
+        .filter_map(|o| o.object["metadata"]["name"].as_str())
+        .collect();
+    let mut namespaces: Vec<ServerObject> = Vec::new();
+    for (file, app) in applications {
+        let policy = &app["spec"]["syncPolicy"];
+        let creates = policy["syncOptions"]
+            .as_array()
+            .is_some_and(|options| options.iter().any(|o| o == "CreateNamespace=true"));
+        let Some(name) = app["spec"]["destination"]["namespace"].as_str() else {
+            continue;
+        };
+        if !creates || declared.contains(&name) || namespaces.iter().any(|n| n.object["metadata"]["name"] == name) {
+            continue;
+        }
+        let mut metadata = serde_json::json!({"name": name});
+        for key in ["labels", "annotations"] {
+            if let Some(value) = policy["managedNamespaceMetadata"].get(key) {
+                metadata[key] = value.clone();
+            }
+        }
+        let lesson = app["metadata"]["labels"]["gitgen.io/lesson"]
+            .as_str()
+            .unwrap_or_default();
+        namespaces.push(ServerObject {
+            origin: Origin {
+                lesson: lesson.to_owned(),
+                file: file.into(),
+            },
+            object: serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}),
+            namespace: name.to_owned(),
+        });
+    }
+    namespaces
 }
 
 /// One object resolved against the cluster.
@@ -292,4 +337,71 @@ async fn create_declared_namespaces(
         }
     }
     Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn application(lesson: &str, namespace: &str, create: bool) -> (String, Value) {
+        let options = if create { vec!["CreateNamespace=true"] } else { vec![] };
+        let app = serde_json::json!({
+            "metadata": {"labels": {"gitgen.io/lesson": lesson}},
+            "spec": {
+                "destination": {"namespace": namespace},
+                "syncPolicy": {
+                    "syncOptions": options,
+                    "managedNamespaceMetadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+                },
+            },
+        });
+        (format!("argocd/kind/apps/{lesson}.application.yaml"), app)
+    }
+
+    #[test]
+    fn an_application_that_creates_its_namespace_adds_it_with_the_managed_metadata() {
+        let namespaces = namespaces_argocd_creates(&[], &[application("alpha", "alpha", true)]);
+        assert_eq!(namespaces.len(), 1);
+        let namespace = &namespaces[0];
+        assert_eq!(namespace.origin.lesson, "alpha");
+        assert_eq!(
+            namespace.origin.file,
+            PathBuf::from("argocd/kind/apps/alpha.application.yaml")
+        );
+        assert_eq!(
+            namespace.object,
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+                "name": "alpha",
+                "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+            }})
+        );
+    }
+
+    #[test]
+    fn a_namespace_a_lesson_declares_or_an_application_does_not_create_is_left_out() {
+        let declared = ServerObject {
+            origin: Origin {
+                lesson: "beta".into(),
+                file: "generated/beta/install/namespace.yaml".into(),
+            },
+            object: serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "beta"}}),
+            namespace: "beta".into(),
+        };
+        let applications = [
+            application("beta", "beta", true),
+            application("gamma", "gamma", false),
+            application("delta", "shared", true),
+            application("epsilon", "shared", true),
+        ];
+        let namespaces = namespaces_argocd_creates(&[declared], &applications);
+        let names: Vec<(&str, &Value)> = namespaces
+            .iter()
+            .map(|n| (n.origin.lesson.as_str(), &n.object["metadata"]["name"]))
+            .collect();
+        assert_eq!(
+            names,
+            [("delta", &Value::from("shared"))],
+            "one Namespace per name, from the first Application"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use gitgen::cluster::{self as library, Classroom, ClassroomError, GridLesson, Le
 use gitgen::settings::Settings;
 use gitgen::workspace::Workspace;
 
-use super::cluster::{connect, runtime};
+use super::{connect, runtime};
 use crate::Outcome;
 use crate::cli::{
     ClassroomAddArgs, ClassroomArgs, ClassroomCommand, ClassroomListArgs, ClassroomRemoveArgs, GlobalArgs,

@@ -4,11 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gitgen::output::lock::LockFile;
+use gitgen::output::diff::{changed_hashes, unified};
 use gitgen::output::{LOCK_FILE, Sink};
 use gitgen::workspace::{Freshness, Inputs};
 use serde::Serialize;
-use similar::TextDiff;
 
 use crate::Outcome;
 use crate::cli::{DiffArgs, GlobalArgs, OutputFormat};
@@ -127,47 +126,4 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(if changed { Outcome::Different } else { Outcome::Success })
-}
-
-/// `path`'s change as a unified diff with `a/` and `b/` prefixes (`/dev/null` for a side
-/// that does not exist).
-fn unified(path: &str, old: &str, new: &str) -> String {
-    let side = |text: &str, prefix: &str| {
-        if text.is_empty() {
-            "/dev/null".to_owned()
-        } else {
-            format!("{prefix}/{path}")
-        }
-    };
-    TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(&side(old, "a"), &side(new, "b"))
-        .to_string()
-}
-
-/// The lock entries whose hash differs between `old` and `new`, added and removed ones
-/// included, each named by what it hashes.
-fn changed_hashes(old: Option<&LockFile>, new: &LockFile) -> BTreeSet<String> {
-    let empty = LockFile::default();
-    let old = old.unwrap_or(&empty);
-    let mut keys = BTreeSet::new();
-    let mut compare = |kind: &str, a: BTreeMap<&String, &String>, b: BTreeMap<&String, &String>| {
-        for key in a.keys().chain(b.keys()) {
-            if a.get(key) != b.get(key) {
-                keys.insert(format!("{kind} {key}"));
-            }
-        }
-    };
-    compare("file", old.files.iter().collect(), new.files.iter().collect());
-    compare("lesson", old.lessons.iter().collect(), new.lessons.iter().collect());
-    compare(
-        "environment",
-        old.environments.iter().map(|(k, v)| (k, &v.inputs)).collect(),
-        new.environments.iter().map(|(k, v)| (k, &v.inputs)).collect(),
-    );
-    if old.renderer != new.renderer {
-        keys.insert("renderer".to_owned());
-    }
-    keys
 }

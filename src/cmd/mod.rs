@@ -16,7 +16,7 @@ use gitgen::settings::{ProcessEnv, Settings};
 use gitgen::workspace::Workspace;
 
 use crate::Outcome;
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Cli, ClusterArgs, Command, GlobalArgs};
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
@@ -72,6 +72,20 @@ fn warn_placeholder_repo_url(settings: &Settings) {
     }
 }
 
+/// Warns of an untested Argo CD release, and of a pin that moved more than one minor
+/// version (or back) since the committed install of `environments`, before a command
+/// rewrites it (`render`, `enable`, `disable`). A failure to read the committed install is
+/// the render's to report, so it only leaves the warning out.
+fn warn_about_the_argocd_pin(settings: &Settings, environments: &[gitgen::catalog::names::EnvName]) {
+    use gitgen::catalog::argocd_version::pin_warnings;
+    let Ok(warnings) = pin_warnings(&settings.repo, environments, &settings.config.argocd.version) else {
+        return;
+    };
+    for warning in warnings {
+        print_pin_warning(&warning);
+    }
+}
+
 /// Prints a warning about the Argo CD pin: the message, the upgrade notes to read (one
 /// URL a line, indented), and the hint.
 fn print_pin_warning(warning: &gitgen::catalog::argocd_version::PinWarning) {
@@ -116,6 +130,19 @@ fn open(global: &GlobalArgs) -> Result<Workspace, gitgen::Error> {
 /// `validate`): no lock taken, nothing recovered or written.
 fn open_read_only(global: &GlobalArgs) -> Result<Workspace, gitgen::Error> {
     Workspace::open_read_only(settings(global)?)
+}
+
+/// The runtime the commands that talk to a cluster run their requests on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// A client for the cluster `--kubeconfig` and `--context` name, as kubectl picks it.
+async fn connect(args: &ClusterArgs) -> Result<kube::Client, gitgen::Error> {
+    Ok(gitgen::cluster::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?)
 }
 
 /// Repo text made safe for a terminal: every control character but newline and tab is

@@ -36,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     if let Some(settings) = &first {
         super::warn_placeholder_repo_url(settings);
         let names: Vec<_> = every.iter().map(|s| s.env_name.clone()).collect();
-        warn_about_the_argocd_pin(settings, &names);
+        super::warn_about_the_argocd_pin(settings, &names);
     }
     // Each environment is written in its own transaction: before the first is written,
     // every one is rendered in memory, so one that fails to render, or would overwrite a
@@ -101,19 +101,6 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
         super::note_stale_elsewhere(&settings, &environments);
     }
     Ok(Outcome::Success)
-}
-
-/// Warns of an untested Argo CD release, and of a pin that moved more than one minor
-/// version (or back) since the committed install, before render rewrites it. A failure to
-/// read the committed install is render's to report, so it only leaves the warning out.
-fn warn_about_the_argocd_pin(settings: &Settings, environments: &[gitgen::catalog::names::EnvName]) {
-    use gitgen::catalog::argocd_version::pin_warnings;
-    let Ok(warnings) = pin_warnings(&settings.repo, environments, &settings.config.argocd.version) else {
-        return;
-    };
-    for warning in warnings {
-        super::print_pin_warning(&warning);
-    }
 }
 
 /// Renders one environment in memory, as [`render`] would, and fails where it would:

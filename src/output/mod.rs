@@ -11,6 +11,7 @@
 //! next gitgen command ([`recover`]). Unchanged files are never rewritten, so a no-op
 //! render writes nothing.
 
+pub mod diff;
 pub mod lock;
 mod txn;
 

@@ -195,6 +195,24 @@ fn a_pin_that_jumps_minor_versions_warns_and_lists_every_upgrade_note_between() 
 }
 
 #[test]
+fn enable_and_disable_warn_of_a_pin_that_jumps_minor_versions_as_render_does() {
+    let repo = rendered_fixture();
+    repo.write("overlays/kind/lessons.yaml", "lessons:\n  alpha: service\n");
+    repo.gitgen(&["render"]).expect(0);
+    pin_argocd(&repo, "v3.5.1");
+    let enable = repo.gitgen(&["enable", "alpha"]);
+    enable.expect(0);
+    insta::assert_snapshot!("enable_warns_of_a_pin_jump", enable.transcript());
+    let disable = repo.gitgen(&["--env", "kind", "disable", "alpha"]);
+    disable.expect(0);
+    insta::assert_snapshot!("disable_warns_of_a_pin_jump", disable.transcript());
+    // Both environments' installs are v3.5.1's now: a toggle has nothing to warn of.
+    let again = repo.gitgen(&["disable", "alpha"]);
+    again.expect(0);
+    assert!(!again.stderr.contains("warning"), "{}", again.transcript());
+}
+
+#[test]
 fn one_minor_forward_is_quiet_and_an_untested_release_or_a_downgrade_warns() {
     let repo = Repo::fixture("small");
     repo.gitgen(&["render"]).expect(0);
