@@ -7,6 +7,7 @@
 
 pub mod argocd_version;
 pub mod config;
+pub mod labels;
 pub mod lesson;
 pub mod names;
 pub mod source;
