@@ -355,10 +355,14 @@ fn lists_the_learner_and_shows_the_grid(run: &mut Run) {
     assert_eq!(grid["learners"][0]["cells"]["deployments"]["sync"], "Missing");
 }
 
+/// `gitgen --env classroom classroom ARGS`.
+fn classroom<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    [&["--env", "classroom", "classroom"][..], args].concat()
+}
+
 fn holds_and_releases_a_stage_without_the_learners_kubeconfig(run: &mut Run) {
     let secret = || kubectl_json(&["-n", "argocd", "get", "secret", "gitgen-cluster-classroom-alice"]);
     let before = secret();
-    let classroom = |args: &[&str]| [&["--env", "classroom", "classroom"][..], args].concat();
 
     let hold = run.gitgen(&classroom(&["hold", "alice", "deployments", "v1"]));
     assert_eq!(hold.status.code(), Some(0), "{}", text(&hold));
