@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/support/classroom.rs"]
+mod classroom_env;
 #[path = "../tests/support/synth.rs"]
 mod synth;
 
@@ -326,7 +328,7 @@ fn classroom(work: &Path, runs: usize) {
     println!("\n## Classroom: {LEARNERS} learners, every lesson of the built-in course");
     let repo = init_course(work, "classroom");
     let config = fs_err::read_to_string(repo.join("gitgen.yaml")).unwrap();
-    let class = "  classroom:\n    service_type: NodePort\n    host: localhost\n    sync: automated\n    clusters:\n      gitgen.io/classroom: bench\n";
+    let class = classroom_env::classroom_environment("NodePort", "bench");
     fs_err::write(repo.join("gitgen.yaml"), format!("{config}{class}")).unwrap();
     let list = gitgen(&repo, &["list", "-o", "json"]).output().unwrap();
     let lessons: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();

@@ -147,6 +147,15 @@ pub enum ClassroomCommand {
     ///
     /// `--kubeconfig` and `--context` name the management cluster, where Argo CD runs.
     List(ClassroomListArgs),
+    /// Hold a registered learner at a stage of a lesson, whatever the toggle file says:
+    /// sets only that label of the learner's cluster Secret (no learner kubeconfig needed).
+    ///
+    /// `--kubeconfig` and `--context` name the management cluster, where Argo CD runs.
+    Hold(ClassroomHoldArgs),
+    /// Release a learner's stage hold of a lesson: the learner follows the toggle file again.
+    ///
+    /// `--kubeconfig` and `--context` name the management cluster, where Argo CD runs.
+    Release(ClassroomReleaseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +186,28 @@ pub struct ClassroomAddArgs {
 pub struct ClassroomRemoveArgs {
     /// The learner's name.
     pub name: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassroomHoldArgs {
+    /// The learner's name.
+    pub name: String,
+    /// The lesson.
+    pub lesson: String,
+    /// The stage of the lesson to hold the learner at.
+    pub stage: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassroomReleaseArgs {
+    /// The learner's name.
+    pub name: String,
+    /// The lesson.
+    pub lesson: String,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }

@@ -14,37 +14,19 @@
 //!
 //! The test registers learner `alice` in namespace `argocd` and removes her again.
 
+#[path = "support/classroom.rs"]
+mod classroom;
+#[path = "support/e2e.rs"]
+mod e2e;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use e2e::{INSTALL_YAML, env_path, init_course, kubectl, kubectl_json, logged, text};
 use serde_json::{Value, json};
 
-const REPO_URL: &str = "https://git.example.invalid/course.git";
-const INSTALL_YAML: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/crds/argocd-install/install.yaml"
-);
-const CLASSROOM: &str = "  classroom:
-    service_type: NodePort
-    host: localhost
-    sync: automated
-    clusters:
-      gitgen.io/classroom: classroom
-";
 /// The classroom's toggle file: two lessons whose objects need no CRDs.
 const LESSONS: &str = "lessons:\n  deployments: v2\n  jobs-cronjobs: cronjob\n";
-
-fn env_path(name: &str, what: &str) -> PathBuf {
-    let value = std::env::var(name).unwrap_or_else(|_| panic!("the classroom e2e test needs {name}: {what}"));
-    PathBuf::from(value)
-}
-
-fn management() -> PathBuf {
-    env_path(
-        "GITGEN_E2E_KUBECONFIG",
-        "the kubeconfig of the management cluster (a throwaway one)",
-    )
-}
 
 fn learner() -> PathBuf {
     env_path(
@@ -64,52 +46,21 @@ impl Run {
     /// `gitgen ARGS` in the repo, against the management cluster, with a HOME of its
     /// own (so every file it could write there is searched).
     fn gitgen(&mut self, args: &[&str]) -> Output {
-        let output = Command::new(env!("CARGO_BIN_EXE_gitgen"))
-            .args(args)
-            .arg("--repo")
-            .arg(&self.repo)
-            .env("NO_COLOR", "1")
-            .env("KUBECONFIG", management())
+        let mut command = e2e::gitgen(&self.repo, args);
+        command
             .env("HOME", &self.home)
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
-            .env("XDG_CACHE_HOME", self.home.join(".cache"))
-            .env_remove("GITGEN_ENV")
-            .output()
-            .unwrap();
-        let text = text(&output);
-        eprintln!("$ gitgen {}\n{text}", args.join(" "));
-        self.outputs.push(text);
+            .env("XDG_CACHE_HOME", self.home.join(".cache"));
+        let output = logged(&mut command, args);
+        self.outputs.push(text(&output));
         output
     }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn sh(program: &str, args: &[&str], dir: &Path) -> Output {
     let output = Command::new(program).args(args).current_dir(dir).output().unwrap();
     assert!(output.status.success(), "{program} {args:?}: {}", text(&output));
     output
-}
-
-fn kubectl(args: &[&str]) -> Output {
-    Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(management())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn kubectl_json(args: &[&str]) -> Value {
-    let output = kubectl(&[args, &["-o", "json"]].concat());
-    assert!(output.status.success(), "kubectl {args:?}: {}", text(&output));
-    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// The learner kubeconfig's credentials as they could leak: each `*-data` and token as
@@ -157,15 +108,10 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// A course repo with a classroom environment in gitgen.yaml and its toggle file,
 /// committed, so that anything gitgen then writes shows in `git status`.
 fn classroom_repo(dir: &Path) -> PathBuf {
-    let repo = dir.join("course");
-    let init = Command::new(env!("CARGO_BIN_EXE_gitgen"))
-        .args(["init", repo.to_str().unwrap(), "--repo-url", REPO_URL])
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", text(&init));
+    let repo = init_course(dir);
     let config = repo.join("gitgen.yaml");
     let mut yaml = fs_err::read_to_string(&config).unwrap();
-    yaml.push_str(CLASSROOM);
+    yaml.push_str(&classroom::classroom_environment("NodePort", "classroom"));
     fs_err::write(&config, yaml).unwrap();
     fs_err::create_dir_all(repo.join("overlays/classroom")).unwrap();
     fs_err::write(repo.join("overlays/classroom/lessons.yaml"), LESSONS).unwrap();
@@ -219,6 +165,7 @@ async fn a_classroom_registers_a_learner_cluster_whose_credentials_stay_in_the_c
     refuses_bad_input(&mut run, learner_kubeconfig);
     adds_a_learner_with_the_contracts_labels(&mut run, learner_kubeconfig).await;
     lists_the_learner_and_shows_the_grid(&mut run);
+    holds_and_releases_a_stage_without_the_learners_kubeconfig(&mut run);
     the_credentials_are_in_no_output_file_or_git_object(&run);
     removes_the_learner(&mut run);
     the_classroom_applicationsets_and_appprojects_are_admitted(&mut run);
@@ -406,6 +353,93 @@ fn lists_the_learner_and_shows_the_grid(run: &mut Run) {
     assert_eq!(grid["learners"][0]["learner"], "alice");
     assert_eq!(grid["learners"][0]["registered"], true);
     assert_eq!(grid["learners"][0]["cells"]["deployments"]["sync"], "Missing");
+}
+
+/// `gitgen --env classroom classroom ARGS`.
+fn classroom<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    [&["--env", "classroom", "classroom"][..], args].concat()
+}
+
+fn holds_and_releases_a_stage_without_the_learners_kubeconfig(run: &mut Run) {
+    let secret = || kubectl_json(&["-n", "argocd", "get", "secret", "gitgen-cluster-classroom-alice"]);
+    let before = secret();
+
+    let hold = run.gitgen(&classroom(&["hold", "alice", "deployments", "v1"]));
+    assert_eq!(hold.status.code(), Some(0), "{}", text(&hold));
+    let held = secret();
+    assert_eq!(held["metadata"]["labels"]["stage.gitgen.io/deployments"], "v1");
+    assert_eq!(held["metadata"]["labels"]["team"], "blue", "the other labels stay");
+    assert_eq!(held["data"], before["data"], "the credentials stay as they were");
+    let list = run.gitgen(&classroom(&["list", "-o", "json"]));
+    let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(listed["learners"][0]["stage_holds"], json!({"deployments": "v1"}));
+
+    for (args, expected) in [
+        (
+            ["hold", "alice", "deployments", "v9"],
+            "lesson `deployments` has no stage `v9`",
+        ),
+        (
+            ["hold", "alice", "deploymnets", "v1"],
+            "no lesson is called `deploymnets`",
+        ),
+        (["hold", "bob", "deployments", "v1"], "no learner `bob` is registered"),
+    ] {
+        let refused = run.gitgen(&classroom(&args));
+        let out = text(&refused);
+        assert_eq!(refused.status.code(), Some(2), "{out}");
+        assert!(out.contains(expected) && out.contains("\nhint: "), "{out}");
+    }
+    assert_eq!(
+        secret()["metadata"]["labels"]["stage.gitgen.io/deployments"],
+        "v1",
+        "a refused hold changes nothing"
+    );
+
+    let release = run.gitgen(&classroom(&["release", "alice", "deployments"]));
+    assert_eq!(release.status.code(), Some(0), "{}", text(&release));
+    assert!(
+        secret()["metadata"]["labels"]
+            .get("stage.gitgen.io/deployments")
+            .is_none(),
+        "{}",
+        secret()
+    );
+
+    // A hold set by hand at a stage the lesson does not have: status names it.
+    let label = kubectl(&[
+        "-n",
+        "argocd",
+        "label",
+        "secret",
+        "gitgen-cluster-classroom-alice",
+        "stage.gitgen.io/deployments=nonexistent",
+    ]);
+    assert!(label.status.success(), "{}", text(&label));
+    let status = run.gitgen(&["--env", "classroom", "status"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    let alice = stdout.lines().find(|l| l.starts_with("alice")).unwrap();
+    assert!(alice.contains("error @nonexistent"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        stderr.contains("error: learner `alice` is held at stage `nonexistent` of lesson `deployments`")
+            && stderr.contains("hint: hold the learner at one of "),
+        "{stderr}"
+    );
+    let json = run.gitgen(&["--env", "classroom", "status", "-o", "json"]);
+    let grid: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        grid["learners"][0]["cells"]["deployments"]["bad_hold"], "nonexistent",
+        "{grid}"
+    );
+    let release = run.gitgen(&classroom(&["release", "alice", "deployments"]));
+    assert_eq!(release.status.code(), Some(0), "{}", text(&release));
+    assert!(
+        secret()["metadata"]["labels"]
+            .get("stage.gitgen.io/deployments")
+            .is_none()
+    );
 }
 
 fn the_credentials_are_in_no_output_file_or_git_object(run: &Run) {

@@ -15,9 +15,14 @@
 //! and leave them there. They run in one test, in order, because the first step needs a
 //! cluster where nothing is deployed yet.
 
+#[path = "support/e2e.rs"]
+mod e2e;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
+
+use e2e::{INSTALL_YAML, REPO_URL, init_course, kubectl_json, logged, management, text};
 
 use gitgen::cluster::{self, BootstrapPlan, Origin, RepoCredentials, ServerObject};
 use k8s_openapi::api::core::v1::Secret;
@@ -25,70 +30,26 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::json;
 
-const REPO_URL: &str = "https://git.example.invalid/course.git";
 const ROOT_PATH: &str = "argocd/e2e";
-const INSTALL_YAML: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/crds/argocd-install/install.yaml"
-);
 const CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds");
-
-fn kubeconfig() -> String {
-    std::env::var("GITGEN_E2E_KUBECONFIG")
-        .expect("the e2e tier needs GITGEN_E2E_KUBECONFIG: the kubeconfig of a fresh throwaway cluster")
-}
 
 async fn client() -> kube::Client {
     let context = std::env::var("GITGEN_E2E_CONTEXT").ok();
-    cluster::connect(Some(&PathBuf::from(kubeconfig())), context.as_deref())
+    cluster::connect(Some(&management()), context.as_deref())
         .await
         .unwrap_or_else(|e| panic!("{e}\nhint: {}", e.hint().unwrap_or_default()))
 }
 
-/// Runs `gitgen ARGS` in `repo` against the e2e cluster.
+/// Runs `gitgen ARGS` in `repo` against the e2e cluster (its `GITGEN_E2E_CONTEXT`, if set,
+/// for the commands that talk to it).
 fn gitgen(repo: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gitgen"));
-    command
-        .args(args)
-        .arg("--repo")
-        .arg(repo)
-        .env("NO_COLOR", "1")
-        .env("KUBECONFIG", kubeconfig())
-        .env_remove("GITGEN_REPO_PASSWORD")
-        .env_remove("GITGEN_GIT_TOKEN");
+    let mut command = e2e::gitgen(repo, args);
     if let Ok(context) = std::env::var("GITGEN_E2E_CONTEXT")
         && ["bootstrap", "status", "validate"].contains(&args[0])
     {
         command.args(["--context", &context]);
     }
-    let output = command.output().unwrap();
-    eprintln!(
-        "$ gitgen {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn kubectl_json(args: &[&str]) -> serde_json::Value {
-    let output = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig())
-        .args(args)
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "kubectl {args:?}: {}", text(&output));
-    serde_json::from_slice(&output.stdout).unwrap()
+    logged(&mut command, args)
 }
 
 /// A new course repo with every lesson enabled but ingress (its controller needs a
@@ -96,12 +57,7 @@ fn kubectl_json(args: &[&str]) -> serde_json::Value {
 /// trainer would, rendered; `settings` replaces
 /// lines of `gitgen.yaml`.
 fn course(dir: &Path, settings: &[(&str, &str)]) -> PathBuf {
-    let repo = dir.join("course");
-    let init = Command::new(env!("CARGO_BIN_EXE_gitgen"))
-        .args(["init", repo.to_str().unwrap(), "--repo-url", REPO_URL])
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", text(&init));
+    let repo = init_course(dir);
     let toggle = repo.join("overlays/docker-desktop/lessons.yaml");
     let enabled: String = fs_err::read_to_string(&toggle)
         .unwrap()
@@ -190,7 +146,7 @@ fn bootstrap_twice_changes_nothing_the_second_time(repo: &Path) {
     for (namespace, secret) in [("rabbitmq", "rabbitmq-credentials"), ("monitoring", "grafana-admin")] {
         let found = Command::new("kubectl")
             .arg("--kubeconfig")
-            .arg(kubeconfig())
+            .arg(management())
             .args(["-n", namespace, "get", "secret", secret])
             .output()
             .unwrap();
@@ -231,7 +187,7 @@ fn every_enabled_lessons_objects_are_admitted_once_argocd_is_installed(repo: &Pa
     ] {
         let apply = Command::new("kubectl")
             .arg("--kubeconfig")
-            .arg(kubeconfig())
+            .arg(management())
             .args(["apply", "--server-side", "-R", "-f"])
             .arg(format!("{CRDS}/{operator}"))
             .output()
@@ -240,7 +196,7 @@ fn every_enabled_lessons_objects_are_admitted_once_argocd_is_installed(repo: &Pa
     }
     let wait = Command::new("kubectl")
         .arg("--kubeconfig")
-        .arg(kubeconfig())
+        .arg(management())
         .args(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"])
         .output()
         .unwrap();

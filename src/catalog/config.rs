@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::argocd_version::{ArgoCdVersion, VersionError};
+use super::labels;
 use super::names::EnvName;
 use crate::yaml::{self, YamlError, YamlErrorKind};
 
@@ -249,7 +250,7 @@ fn check_target(text: &str, path: &Path, name: &EnvName, env: &Environment) -> R
         )),
         (None, Some(labels)) => {
             for (key, value) in labels {
-                if let Some(problem) = label_key_problem(key).or_else(|| label_value_problem(value)) {
+                if let Some(problem) = labels::key_problem(key).or_else(|| labels::value_problem(value)) {
                     return Err(error(
                         format!("{}.{key}", field("clusters")),
                         format!(
@@ -285,46 +286,6 @@ fn env_line(text: &str, name: &str) -> Option<u64> {
         }
     }
     None
-}
-
-/// Why `key` is not a Kubernetes label key (`[prefix/]name`), if it is not.
-pub fn label_key_problem(key: &str) -> Option<&'static str> {
-    let (prefix, name) = key.rsplit_once('/').map_or((None, key), |(p, n)| (Some(p), n));
-    if let Some(prefix) = prefix {
-        let label_ok = |part: &str| {
-            !part.is_empty()
-                && part.len() <= 63
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !part.starts_with('-')
-                && !part.ends_with('-')
-        };
-        if prefix.len() > 253 || !prefix.split('.').all(label_ok) {
-            return Some("its prefix is not a DNS subdomain");
-        }
-    }
-    if name.is_empty() {
-        return Some("its name is empty");
-    }
-    label_value_problem(name)
-}
-
-/// Why `value` is not a Kubernetes label value, if it is not (empty is a value).
-pub fn label_value_problem(value: &str) -> Option<&'static str> {
-    let edge = |b: Option<&u8>| b.is_none_or(u8::is_ascii_alphanumeric);
-    if value.len() > 63 {
-        Some("it is longer than 63 characters")
-    } else if !value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || [b'-', b'_', b'.'].contains(&b))
-    {
-        Some("it holds a character other than letters, digits, `-`, `_` and `.`")
-    } else if !edge(value.as_bytes().first()) || !edge(value.as_bytes().last()) {
-        Some("it does not start and end with a letter or digit")
-    } else {
-        None
-    }
 }
 
 /// What credential a repository URL carries, if any: a password in its user info
@@ -407,22 +368,6 @@ mod tests {
             assert_eq!(err.field.as_deref(), Some(field), "{env}");
             assert_eq!(err.line, Some(12), "{env}: the environment's line");
             assert!(err.hint.is_some(), "{env}");
-        }
-    }
-
-    #[test]
-    fn label_keys_and_values_follow_kubernetes() {
-        for key in ["a", "gitgen.io/classroom", "x.y-z/A_b.c", "stage.gitgen.io/keda"] {
-            assert_eq!(label_key_problem(key), None, "{key}");
-        }
-        for key in ["", "/a", "-a", "a/", "A.io/b", &"a".repeat(64), "a/b/c"] {
-            assert!(label_key_problem(key).is_some(), "{key}");
-        }
-        for value in ["", "a", "A-b_c.d", &"a".repeat(63)] {
-            assert_eq!(label_value_problem(value), None, "{value}");
-        }
-        for value in ["-a", "a-", "a b", "é", &"a".repeat(64)] {
-            assert!(label_value_problem(value).is_some(), "{value}");
         }
     }
 

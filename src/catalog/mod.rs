@@ -9,6 +9,7 @@ pub mod argocd_version;
 mod check;
 pub mod config;
 mod graph;
+pub mod labels;
 pub mod lesson;
 pub mod names;
 pub mod source;

@@ -19,25 +19,49 @@ pub struct NameError {
     /// What kind of name it was meant to be.
     pub what: &'static str,
     /// What is wrong with it.
-    pub problem: &'static str,
+    pub problem: DnsLabelProblem,
 }
 
-fn check(value: &str, what: &'static str) -> Result<(), NameError> {
-    let problem = if value.is_empty() {
-        Some("it is empty")
-    } else if value.len() > MAX_LEN {
-        Some("it is longer than 40 characters")
+/// Why a value is not a DNS label (RFC 1123: lower-case letters, digits and `-`, starting
+/// and ending with a letter or digit) of at most a given length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DnsLabelProblem {
+    /// The value is empty.
+    #[error("it is empty")]
+    Empty,
+    /// The value is longer than the limit it was checked against.
+    #[error("it is longer than {0} characters")]
+    TooLong(usize),
+    /// The value holds another character than lower-case letters, digits and `-`.
+    #[error("use only lower-case letters, digits and `-`")]
+    Characters,
+    /// The value starts or ends with `-`.
+    #[error("it must start and end with a letter or digit")]
+    Edges,
+}
+
+/// Why `value` is not a DNS label of at most `max` characters, if it is not. Every name
+/// that becomes part of a Kubernetes object name is one: lesson, stage and environment
+/// names, a learner's, and each part of a label key's prefix.
+pub fn dns_label_problem(value: &str, max: usize) -> Option<DnsLabelProblem> {
+    if value.is_empty() {
+        Some(DnsLabelProblem::Empty)
+    } else if value.len() > max {
+        Some(DnsLabelProblem::TooLong(max))
     } else if !value
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
-        Some("use only lower-case letters, digits and `-`")
+        Some(DnsLabelProblem::Characters)
     } else if value.starts_with('-') || value.ends_with('-') {
-        Some("it must start and end with a letter or digit")
+        Some(DnsLabelProblem::Edges)
     } else {
         None
-    };
-    match problem {
+    }
+}
+
+fn check(value: &str, what: &'static str) -> Result<(), NameError> {
+    match dns_label_problem(value, MAX_LEN) {
         Some(problem) => Err(NameError {
             value: value.escape_debug().to_string(),
             what,
@@ -160,6 +184,26 @@ mod tests {
             assert!(lesson_path_problem(bad).is_some(), "{bad:?} was accepted");
         }
         assert_eq!(lesson_path_problem("values/keda.yaml"), None);
+    }
+
+    #[test]
+    fn a_dns_label_problem_names_the_limit_it_was_checked_against() {
+        assert_eq!(dns_label_problem("a", 1), None);
+        assert_eq!(dns_label_problem("ab", 1), Some(DnsLabelProblem::TooLong(1)));
+        assert_eq!(
+            LessonId::new("a".repeat(41)).unwrap_err().to_string(),
+            format!(
+                "`{}` is not a valid lesson name: it is longer than 40 characters",
+                "a".repeat(41)
+            )
+        );
+        for (bad, problem) in [
+            ("", DnsLabelProblem::Empty),
+            ("a_b", DnsLabelProblem::Characters),
+            ("-a", DnsLabelProblem::Edges),
+        ] {
+            assert_eq!(dns_label_problem(bad, 63), Some(problem), "{bad}");
+        }
     }
 
     #[test]

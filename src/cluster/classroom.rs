@@ -28,23 +28,16 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::status::aligned;
 use super::{Change, ClusterError, FIELD_MANAGER, ObjectRef, api_message, apply::classify, is_not_found};
-
-/// Argo CD finds cluster Secrets by this label (value `cluster`).
-pub const SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";
-/// The environment a learner cluster, or an Application, belongs to.
-pub const ENVIRONMENT_LABEL: &str = "gitgen.io/environment";
-/// The learner a cluster Secret, or an Application, belongs to.
-pub const LEARNER_LABEL: &str = "gitgen.io/learner";
-/// The lesson an Application deploys.
-pub const LESSON_LABEL: &str = "gitgen.io/lesson";
-/// The stage an Application renders.
-pub const STAGE_LABEL: &str = "gitgen.io/stage";
-/// The chart a chart's Application deploys.
-pub const CHART_LABEL: &str = "gitgen.io/chart";
-/// `stage.gitgen.io/<lesson>: <stage>` on a learner's cluster Secret holds the learner at
-/// that stage of that lesson.
-pub const STAGE_HOLD_PREFIX: &str = "stage.gitgen.io/";
+use crate::catalog::Catalog;
+use crate::catalog::config::Target;
+use crate::catalog::labels::{
+    self, ENVIRONMENT_LABEL, LEARNER_LABEL, MAX_LABEL_VALUE, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX, stage_hold_label,
+};
+use crate::catalog::names::{DnsLabelProblem, LessonId, StageName, dns_label_problem};
+use crate::render::classroom::{generated_name, learner_name_room, longest_stem};
+use crate::settings::Settings;
 
 /// A classroom environment as this module needs it.
 #[derive(Debug, Clone)]
@@ -58,6 +51,45 @@ pub struct Classroom {
 }
 
 impl Classroom {
+    /// The classroom the settings' environment is, if it is one (`clusters:` in
+    /// `gitgen.yaml`).
+    pub fn of(settings: &Settings) -> Option<Self> {
+        match settings.env().target() {
+            Target::Classroom(selector) => Some(Classroom {
+                environment: settings.env_name.to_string(),
+                selector: selector.clone(),
+                argocd_namespace: settings.config.argocd.namespace.clone(),
+            }),
+            Target::Cluster(_) => None,
+        }
+    }
+
+    /// The classroom the settings' environment is; an error when it deploys to one
+    /// `destination`.
+    pub fn require(settings: &Settings) -> Result<Self, ClassroomError> {
+        Self::of(settings).ok_or_else(|| ClassroomError::NotAClassroom {
+            environment: settings.env_name.to_string(),
+        })
+    }
+
+    /// A learner `classroom add` may register: a DNS label that keeps every Application the
+    /// classroom may generate for them (`<lesson>[-<chart>]-<env>-<learner>`) a DNS label
+    /// too. Every lesson of `catalog` counts, enabled or not, so enabling one later never
+    /// leaves a registered learner without its Applications.
+    pub fn new_learner(&self, name: &str, catalog: &Catalog) -> Result<LearnerName, ClassroomError> {
+        let learner = LearnerName::new(name)?;
+        if let Some((stem, lesson)) = longest_stem(catalog.lessons.values())
+            && name.len() > learner_name_room(&stem, &self.environment)
+        {
+            return Err(ClassroomError::LearnerNameTooLong {
+                application: generated_name(&stem, &self.cluster_name(&learner)),
+                lesson: lesson.to_string(),
+                room: learner_name_room(&stem, &self.environment),
+            });
+        }
+        Ok(learner)
+    }
+
     /// The name of a learner's cluster Secret: `gitgen-cluster-<env>-<learner>`.
     pub fn secret_name(&self, learner: &LearnerName) -> String {
         format!("gitgen-cluster-{}-{learner}", self.environment)
@@ -80,25 +112,14 @@ impl Classroom {
 pub struct LearnerName(String);
 
 impl LearnerName {
-    /// Checks `name` is a DNS label (RFC 1123): 1 to 63 lowercase letters, digits and
-    /// `-`, starting and ending with a letter or digit.
+    /// Checks `name` is a DNS label (RFC 1123) of at most 63 characters. A learner
+    /// `classroom add` registers passes [`Classroom::new_learner`], which also bounds the
+    /// names generated from it.
     pub fn new(name: &str) -> Result<Self, ClassroomError> {
-        let reason = if name.is_empty() || name.len() > 63 {
-            Some("must be 1 to 63 characters long")
-        } else if !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            Some("may hold only lowercase letters, digits and `-`")
-        } else if name.starts_with('-') || name.ends_with('-') {
-            Some("must start and end with a letter or digit")
-        } else {
-            None
-        };
-        match reason {
-            Some(reason) => Err(ClassroomError::LearnerName {
-                name: name.to_owned(),
-                reason,
+        match dns_label_problem(name, MAX_LABEL_VALUE) {
+            Some(problem) => Err(ClassroomError::LearnerName {
+                name: name.escape_debug().to_string(),
+                problem,
             }),
             None => Ok(Self(name.to_owned())),
         }
@@ -114,42 +135,18 @@ impl fmt::Display for LearnerName {
 /// Reads `KEY=VALUE` as a Kubernetes label: a key with an optional DNS-subdomain prefix
 /// and a name of at most 63 characters, a value of at most 63 (possibly empty).
 pub fn parse_label(text: &str) -> Result<(String, String), ClassroomError> {
-    let bad = |reason: &'static str| ClassroomError::Label {
-        label: text.to_owned(),
+    let bad = |reason: String| ClassroomError::Label {
+        label: text.escape_debug().to_string(),
         reason,
     };
-    let (key, value) = text.split_once('=').ok_or_else(|| bad("is not `KEY=VALUE`"))?;
-    let (prefix, name) = key.rsplit_once('/').map_or((None, key), |(p, n)| (Some(p), n));
-    let segment = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 63
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
-    };
-    if let Some(prefix) = prefix {
-        let dns = prefix.len() <= 253
-            && prefix.split('.').all(|part| {
-                !part.is_empty()
-                    && part
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                    && !part.starts_with('-')
-                    && !part.ends_with('-')
-            });
-        if !dns {
-            return Err(bad("its key's prefix is not a DNS subdomain (like `example.com`)"));
-        }
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| bad("is not `KEY=VALUE`".to_owned()))?;
+    if let Some(problem) = labels::key_problem(key) {
+        return Err(bad(format!("has a key Kubernetes refuses: {problem}")));
     }
-    if !segment(name) {
-        return Err(bad(
-            "its key's name must be 1 to 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit",
-        ));
-    }
-    if !value.is_empty() && !segment(value) {
-        return Err(bad(
-            "its value must be at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit",
-        ));
+    if let Some(problem) = labels::value_problem(value) {
+        return Err(bad(format!("has a value Kubernetes refuses: {problem}")));
     }
     Ok((key.to_owned(), value.to_owned()))
 }
@@ -350,10 +347,16 @@ impl LearnerConnection {
     }
 
     /// The same credentials for another address of the API server (the one Argo CD
-    /// reaches, when the kubeconfig's is only reachable from the learner's machine).
-    pub fn at(mut self, server: String) -> Self {
-        self.server = server;
-        self
+    /// reaches, when the kubeconfig's is only reachable from the learner's machine): an
+    /// `http(s)` URL.
+    pub fn at(mut self, server: &str) -> Result<Self, ClassroomError> {
+        if !server.starts_with("https://") && !server.starts_with("http://") {
+            return Err(ClassroomError::LearnerServer {
+                server: server.escape_debug().to_string(),
+            });
+        }
+        self.server = server.to_owned();
+        Ok(self)
     }
 
     /// `text` with every credential of this connection replaced by `<redacted>`.
@@ -485,6 +488,39 @@ pub async fn remove_learner(
     }
 }
 
+/// Holds a learner at `stage` of `lesson`, or releases the hold (`None`): a merge patch of
+/// that one label of the learner's cluster Secret, so neither the learner's kubeconfig nor
+/// the Secret's other labels are needed. The caller checks that the lesson and stage exist.
+pub async fn set_stage_hold(
+    client: &Client,
+    classroom: &Classroom,
+    learner: &LearnerName,
+    lesson: &LessonId,
+    stage: Option<&StageName>,
+) -> Result<(), ClassroomError> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), &classroom.argocd_namespace);
+    let name = classroom.secret_name(learner);
+    let label = stage_hold_label(lesson.as_str());
+    // `null` deletes the key in a JSON merge patch (RFC 7386), whoever set it.
+    let patch = json!({"metadata": {"labels": {label.clone(): stage.map(StageName::as_str)}}});
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
+    };
+    match api.patch(&name, &params, &Patch::Merge(&patch)).await {
+        Ok(_) => Ok(()),
+        Err(error) if is_not_found(&error) => Err(ClassroomError::NotRegistered {
+            learner: learner.to_string(),
+            environment: classroom.environment.clone(),
+        }),
+        Err(source) => Err(ClusterError::Api {
+            doing: format!("setting label `{label}` of Secret `{name}`"),
+            source,
+        }
+        .into()),
+    }
+}
+
 /// A registered learner, as `classroom list` shows it: never its credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Learner {
@@ -538,6 +574,46 @@ pub async fn learners(client: &Client, classroom: &Classroom) -> Result<Vec<Lear
     Ok(learners)
 }
 
+/// The learners as the `classroom list` table: name, Argo CD cluster, server, stage holds
+/// and the labels that tell this learner apart (not those every learner of the classroom
+/// carries).
+pub fn render_learners(classroom: &Classroom, learners: &[Learner]) -> String {
+    let shown = |key: &str| {
+        !key.starts_with(STAGE_HOLD_PREFIX)
+            && ![SECRET_TYPE_LABEL, ENVIRONMENT_LABEL, LEARNER_LABEL].contains(&key)
+            && !classroom.selector.contains_key(key)
+    };
+    let join = |pairs: Vec<String>| {
+        if pairs.is_empty() {
+            "-".to_owned()
+        } else {
+            pairs.join(",")
+        }
+    };
+    let mut table = vec![
+        ["LEARNER", "CLUSTER", "SERVER", "STAGE HOLDS", "LABELS"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for learner in learners {
+        table.push(vec![
+            learner.name.clone(),
+            learner.cluster_name.clone(),
+            learner.server.clone(),
+            join(learner.stage_holds.iter().map(|(l, s)| format!("{l}={s}")).collect()),
+            join(
+                learner
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| shown(k))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
+            ),
+        ]);
+    }
+    aligned(&table)
+}
+
 /// What went wrong with a classroom's learners. [`ClassroomError::hint`] says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ClassroomError {
@@ -548,20 +624,37 @@ pub enum ClassroomError {
         environment: String,
     },
     /// A learner name that is not a DNS label.
-    #[error("learner name `{name}` {reason}")]
+    #[error("learner name `{name}` is not a DNS label: {problem}")]
     LearnerName {
-        /// The name given.
+        /// The name given, with control characters escaped.
         name: String,
         /// What is wrong with it.
-        reason: &'static str,
+        problem: DnsLabelProblem,
+    },
+    /// A learner name that would make a generated Application's name longer than a DNS
+    /// label.
+    #[error("Argo CD would generate Application `{application}` for this learner: {} characters, over the 63 of a DNS label", application.len())]
+    LearnerNameTooLong {
+        /// The longest Application name the learner would get.
+        application: String,
+        /// The lesson it belongs to.
+        lesson: String,
+        /// The longest learner name that fits.
+        room: usize,
     },
     /// A `--label` that is not a Kubernetes label.
     #[error("label `{label}` {reason}")]
     Label {
-        /// The label given.
+        /// The label given, with control characters escaped.
         label: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: String,
+    },
+    /// A `--learner-server` that is not an `http(s)` URL.
+    #[error("`--learner-server {server}` is not an http(s) URL")]
+    LearnerServer {
+        /// The value given, with control characters escaped.
+        server: String,
     },
     /// A `--label` that would override one the classroom sets.
     #[error("label `{key}` is set by gitgen on every learner's cluster Secret")]
@@ -641,6 +734,9 @@ impl ClassroomError {
         Some(match self {
             Self::NotAClassroom { .. } => "pick a classroom environment with `--env`, or give this one `clusters:` (labels of its learners' cluster Secrets) instead of `destination` in gitgen.yaml".into(),
             Self::LearnerName { .. } => "use a DNS label, such as `alice` or `team-2`: it becomes part of Secret, cluster and Application names".into(),
+            Self::LearnerNameTooLong { lesson, room: 0, .. } => format!("no learner name fits: the longest lesson, `{lesson}`, leaves none beside the environment's name; shorten the environment's name in gitgen.yaml"),
+            Self::LearnerNameTooLong { lesson, room, .. } => format!("use a learner name of at most {room} characters: the longest lesson, `{lesson}`, and the environment's name take the rest of the 63"),
+            Self::LearnerServer { .. } => "give the learner's API server as Argo CD reaches it, e.g. `https://10.0.0.12:6443`".into(),
             Self::Label { .. } => "write labels as `--label KEY=VALUE`, e.g. `--label stage.gitgen.io/keda=operator`".into(),
             Self::ReservedLabel { .. } => "leave it out: gitgen sets the classroom's labels, the environment and the learner itself".into(),
             Self::Kubeconfig { .. } => "check it with `kubectl --kubeconfig FILE config get-contexts`, and pick a context with `--learner-context`".into(),
@@ -672,15 +768,78 @@ mod tests {
     }
 
     #[test]
+    fn add_refuses_a_learner_whose_longest_application_name_passes_63_characters() {
+        let catalog = Catalog::load(crate::catalog::source::CatalogFiles::embedded()).unwrap();
+        let (stem, lesson) = longest_stem(catalog.lessons.values()).unwrap();
+        let room = 63 - stem.len() - "-classroom-".len();
+        let fits = "a".repeat(room);
+        let learner = classroom().new_learner(&fits, &catalog).unwrap();
+        assert_eq!(
+            generated_name(&stem, &classroom().cluster_name(&learner)).len(),
+            63,
+            "the longest learner name fits exactly"
+        );
+        let error = classroom().new_learner(&"a".repeat(room + 1), &catalog).unwrap_err();
+        assert!(
+            matches!(&error, ClassroomError::LearnerNameTooLong { room: r, lesson: l, .. } if *r == room && l == lesson.as_str()),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("64 characters, over the 63"), "{error}");
+        let hint = error.hint().unwrap();
+        assert!(
+            hint.contains(&format!("at most {room} characters")) && hint.contains(&format!("`{lesson}`")),
+            "{hint}"
+        );
+
+        // An environment whose name leaves no room for a one-letter learner.
+        let crowded = Classroom {
+            environment: "e".repeat(63 - stem.len() - 2),
+            ..classroom()
+        };
+        let error = crowded.new_learner("a", &catalog).unwrap_err();
+        assert!(
+            matches!(error, ClassroomError::LearnerNameTooLong { room: 0, .. }),
+            "{error:?}"
+        );
+        assert!(error.hint().unwrap().contains("no learner name fits"));
+    }
+
+    #[test]
+    fn a_learner_server_must_be_an_http_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let connection = || LearnerConnection::from_kubeconfig(&kubeconfig(dir.path()), None).unwrap();
+        assert_eq!(
+            connection().at("https://10.0.0.12:6443").unwrap().server,
+            "https://10.0.0.12:6443"
+        );
+        let error = connection().at("10.0.0.12:6443").unwrap_err();
+        assert!(matches!(error, ClassroomError::LearnerServer { .. }), "{error:?}");
+    }
+
+    #[test]
     fn labels_are_checked_as_kubernetes_does() {
         assert_eq!(
             parse_label("stage.gitgen.io/keda=operator").unwrap(),
             ("stage.gitgen.io/keda".to_owned(), "operator".to_owned())
         );
         assert_eq!(parse_label("team=").unwrap(), ("team".to_owned(), String::new()));
-        for bad in ["team", "=x", "Bad_Prefix/x=y", "a/=y", "k=-x", "k=a b", "-k=v"] {
+        for bad in [
+            "team",
+            "=x",
+            "Bad_Prefix/x=y",
+            "a/=y",
+            "k=-x",
+            "k=a b",
+            "-k=v",
+            "k=\u{7}",
+        ] {
             assert!(matches!(parse_label(bad), Err(ClassroomError::Label { .. })), "{bad}");
         }
+        let error = parse_label("k=a b").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "label `k=a b` has a value Kubernetes refuses: it holds a character other than letters, digits, `-`, `_` and `.`"
+        );
     }
 
     /// base64, as kubeconfig `*-data` fields hold it.

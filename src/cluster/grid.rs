@@ -6,7 +6,9 @@
 //! generates carries `gitgen.io/environment`, `gitgen.io/learner`, `gitgen.io/lesson` and
 //! `gitgen.io/stage` (and a chart's `gitgen.io/chart`), and each learner has a cluster
 //! Secret (see [`super::classroom`]), so a learner whose Applications do not exist yet
-//! still has a row. Which lessons are enabled is the caller's.
+//! still has a row. A stage hold naming a stage its lesson does not have (set by hand with
+//! `kubectl label`) makes its cell an error: Argo CD would look for an overlay that does not
+//! exist. Which lessons are enabled is the caller's.
 
 use std::collections::BTreeMap;
 
@@ -15,8 +17,11 @@ use kube::api::{Api, DynamicObject, ListParams};
 use serde::Serialize;
 
 use super::ClusterError;
-use super::classroom::{CHART_LABEL, ENVIRONMENT_LABEL, LEARNER_LABEL, LESSON_LABEL, Learner, STAGE_LABEL};
+use super::classroom::{Classroom, Learner, learners};
 use super::status::{AppStatus, aligned, app_status, application_resource, list_failed};
+use crate::catalog::Catalog;
+use crate::catalog::labels::{CHART_LABEL, ENVIRONMENT_LABEL, LEARNER_LABEL, LESSON_LABEL, STAGE_LABEL};
+use crate::catalog::toggle::Selection;
 
 /// One enabled lesson: a column of the grid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,6 +30,22 @@ pub struct GridLesson {
     pub lesson: String,
     /// The stage the toggle file enables.
     pub stage: String,
+    /// Every stage of the lesson, which a stage hold must name.
+    #[serde(skip)]
+    pub stages: Vec<String>,
+}
+
+/// The columns of the grid: the lessons `selection` enables, at its stages.
+pub fn grid_lessons(catalog: &Catalog, selection: &Selection) -> Vec<GridLesson> {
+    selection
+        .lessons
+        .iter()
+        .map(|(lesson, stage)| GridLesson {
+            lesson: lesson.to_string(),
+            stage: stage.name.to_string(),
+            stages: catalog.lessons[lesson].stage_names().map(ToString::to_string).collect(),
+        })
+        .collect()
 }
 
 /// One learner's Applications of one lesson.
@@ -42,6 +63,10 @@ pub struct Cell {
     pub applications: Vec<String>,
     /// The worst Application's message, when it has one and is not Synced and Healthy.
     pub message: Option<String>,
+    /// The stage the learner is held at when the lesson has no such stage: Argo CD cannot
+    /// build what it generates for the learner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bad_hold: Option<String>,
 }
 
 /// One learner: a row of the grid.
@@ -109,6 +134,7 @@ fn cell(apps: &[&AppStatus]) -> Cell {
             stage: None,
             applications: Vec::new(),
             message: None,
+            bad_hold: None,
         };
     };
     let sync = apps
@@ -130,6 +156,7 @@ fn cell(apps: &[&AppStatus]) -> Cell {
         stage,
         applications,
         message: worst.message.clone().filter(|_| !worst.converged()),
+        bad_hold: None,
     }
 }
 
@@ -168,7 +195,13 @@ pub fn class_grid(lessons: Vec<GridLesson>, learners: &[Learner], apps: &[AppSta
                 .filter(|app| app.labels.get(LEARNER_LABEL) == Some(&row.learner))
                 .filter(|app| app.labels.get(LESSON_LABEL) == Some(&lesson.lesson))
                 .collect();
-            row.cells.insert(lesson.lesson.clone(), cell(&of_lesson));
+            let mut cell = cell(&of_lesson);
+            cell.bad_hold = row
+                .stage_holds
+                .get(&lesson.lesson)
+                .filter(|held| !lesson.stages.contains(held))
+                .cloned();
+            row.cells.insert(lesson.lesson.clone(), cell);
         }
     }
     ClassGrid {
@@ -193,6 +226,10 @@ pub fn render_grid(grid: &ClassGrid) -> String {
         }];
         for lesson in &grid.lessons {
             let cell = &row.cells[&lesson.lesson];
+            if let Some(held) = &cell.bad_hold {
+                line.push(format!("error @{held}"));
+                continue;
+            }
             if cell.applications.is_empty() {
                 line.push("-".into());
                 continue;
@@ -216,6 +253,126 @@ pub fn render_grid(grid: &ClassGrid) -> String {
         grid.learners.len() * grid.lessons.len()
     ));
     out
+}
+
+/// A stage hold that names no stage of its lesson: what to say, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadHold {
+    /// The classroom environment.
+    pub environment: String,
+    /// The learner.
+    pub learner: String,
+    /// The lesson.
+    pub lesson: String,
+    /// The stage it names.
+    pub stage: String,
+    /// The lesson's stages.
+    pub stages: Vec<String>,
+}
+
+impl BadHold {
+    /// The error line.
+    pub fn message(&self) -> String {
+        format!(
+            "learner `{}` is held at stage `{}` of lesson `{}` (label `{}{}`), which has no such stage: Argo CD cannot build its Application",
+            self.learner,
+            self.stage,
+            self.lesson,
+            crate::catalog::labels::STAGE_HOLD_PREFIX,
+            self.lesson
+        )
+    }
+
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        format!(
+            "hold the learner at one of {stages} with `gitgen --env {env} classroom hold {learner} {lesson} STAGE`, or release the hold with `gitgen --env {env} classroom release {learner} {lesson}`",
+            stages = self.stages.join(", "),
+            env = self.environment,
+            learner = self.learner,
+            lesson = self.lesson,
+        )
+    }
+}
+
+impl ClassStatus {
+    /// Every stage hold of the grid that names no stage of its lesson.
+    pub fn bad_holds(&self) -> Vec<BadHold> {
+        let mut found = Vec::new();
+        for row in &self.grid.learners {
+            for lesson in &self.grid.lessons {
+                if let Some(stage) = row.cells.get(&lesson.lesson).and_then(|c| c.bad_hold.clone()) {
+                    found.push(BadHold {
+                        environment: self.environment.clone(),
+                        learner: row.learner.clone(),
+                        lesson: lesson.lesson.clone(),
+                        stage,
+                        stages: lesson.stages.clone(),
+                    });
+                }
+            }
+        }
+        found
+    }
+}
+
+/// A classroom's `status`: the grid as the management cluster shows it, and why it is
+/// incomplete when the cluster could not be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassStatus {
+    /// The environment.
+    pub environment: String,
+    /// Always true: tells a classroom's JSON from a single-cluster environment's.
+    pub classroom: bool,
+    /// Whether the management cluster answered.
+    pub cluster: Reachability,
+    /// The lessons and learners.
+    #[serde(flatten)]
+    pub grid: ClassGrid,
+}
+
+/// Whether the management cluster answered, and if not, why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reachability {
+    /// Whether it answered.
+    pub reachable: bool,
+    /// Why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ClassStatus {
+    /// The status when the management cluster cannot be reached at all: every enabled
+    /// lesson, no learner.
+    pub fn unreachable(classroom: &Classroom, lessons: Vec<GridLesson>, error: String) -> Self {
+        Self::of(classroom, class_grid(lessons, &[], &[]), Some(error))
+    }
+
+    fn of(classroom: &Classroom, grid: ClassGrid, error: Option<String>) -> Self {
+        ClassStatus {
+            environment: classroom.environment.clone(),
+            classroom: true,
+            cluster: Reachability {
+                reachable: error.is_none(),
+                error,
+            },
+            grid,
+        }
+    }
+}
+
+/// Reads the classroom's learners (their cluster Secrets, which exist before Argo CD is
+/// installed) and Applications, and builds the grid of what could be read.
+pub async fn class_status(client: &Client, classroom: &Classroom, lessons: Vec<GridLesson>) -> ClassStatus {
+    let learners = learners(client, classroom).await;
+    let apps = environment_applications(client, &classroom.argocd_namespace, &classroom.environment).await;
+    let error = match (&learners, &apps) {
+        (Err(error), _) => Some(error.to_string()),
+        (Ok(_), Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    let grid = class_grid(lessons, &learners.unwrap_or_default(), &apps.unwrap_or_default());
+    ClassStatus::of(classroom, grid, error)
 }
 
 #[cfg(test)]
@@ -249,6 +406,7 @@ mod tests {
             .map(|lesson| GridLesson {
                 lesson: lesson.into(),
                 stage: "done".into(),
+                stages: ["operator", "done"].map(String::from).to_vec(),
             })
             .to_vec()
     }
@@ -388,6 +546,44 @@ mod tests {
                 .any(|l| l.contains("/applications?") && l.contains("labelSelector=gitgen.io/environment=classroom")),
             "the filter is the API server's"
         );
+    }
+
+    #[test]
+    fn a_stage_hold_of_a_stage_the_lesson_does_not_have_is_an_error_cell_with_a_hint() {
+        let classroom = Classroom {
+            environment: "classroom".into(),
+            selector: BTreeMap::new(),
+            argocd_namespace: "argocd".into(),
+        };
+        let learners = [
+            learner("alice", &[("keda", "nonexistent")]),
+            learner("bob", &[("keda", "operator"), ("not-enabled", "whatever")]),
+        ];
+        let status = ClassStatus::of(&classroom, class_grid(lessons(), &learners, &[]), None);
+        let alice = &status.grid.learners[0];
+        assert_eq!(alice.cells["keda"].bad_hold.as_deref(), Some("nonexistent"));
+        assert_eq!(alice.cells["storage"].bad_hold, None);
+        assert_eq!(
+            status.grid.learners[1].cells["keda"].bad_hold, None,
+            "a hold at a stage the lesson has"
+        );
+        let bad = status.bad_holds();
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert_eq!(
+            bad[0].message(),
+            "learner `alice` is held at stage `nonexistent` of lesson `keda` (label `stage.gitgen.io/keda`), which has no such stage: Argo CD cannot build its Application"
+        );
+        assert_eq!(
+            bad[0].hint(),
+            "hold the learner at one of operator, done with `gitgen --env classroom classroom hold alice keda STAGE`, or release the hold with `gitgen --env classroom classroom release alice keda`"
+        );
+        let table = render_grid(&status.grid);
+        let alice_line = table.lines().find(|l| l.starts_with("alice")).unwrap();
+        assert!(alice_line.contains(" error @nonexistent "), "{table}");
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["learners"][0]["cells"]["keda"]["bad_hold"], "nonexistent");
+        assert!(json["learners"][1]["cells"]["keda"].get("bad_hold").is_none());
+        assert_eq!(json["cluster"], serde_json::json!({"reachable": true}));
     }
 
     #[test]

@@ -1,19 +1,19 @@
-//! `gitgen classroom add|remove|list` and the classroom `gitgen status` grid: a
-//! classroom environment's learner clusters, on the management cluster.
+//! `gitgen classroom add|remove|list|hold|release` and the classroom `gitgen status` grid:
+//! a classroom environment's learner clusters, on the management cluster.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use gitgen::cluster::classroom::{self, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX};
-use gitgen::cluster::{self as library, Classroom, ClassroomError, GridLesson, LearnerConnection, LearnerName};
-use gitgen::settings::Settings;
+use gitgen::catalog::labels::STAGE_HOLD_PREFIX;
+use gitgen::cluster::classroom::{self, Classroom, LearnerConnection};
+use gitgen::cluster::grid::{self, ClassStatus};
 use gitgen::workspace::Workspace;
 
 use super::{connect, runtime};
 use crate::Outcome;
 use crate::cli::{
-    ClassroomAddArgs, ClassroomArgs, ClassroomCommand, ClassroomListArgs, ClassroomRemoveArgs, GlobalArgs,
-    OutputFormat, StatusArgs,
+    ClassroomAddArgs, ClassroomArgs, ClassroomCommand, ClassroomHoldArgs, ClassroomListArgs, ClassroomReleaseArgs,
+    ClassroomRemoveArgs, ClusterArgs, GlobalArgs, OutputFormat, StatusArgs,
 };
 
 pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> anyhow::Result<Outcome> {
@@ -21,54 +21,32 @@ pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> anyhow::Result<Outcome>
         ClassroomCommand::Add(args) => add(global, args),
         ClassroomCommand::Remove(args) => remove(global, args),
         ClassroomCommand::List(args) => list(global, args),
+        ClassroomCommand::Hold(args) => hold(global, args),
+        ClassroomCommand::Release(args) => release(global, args),
     }
 }
 
-/// The classroom the settings' environment is, if it is one.
-pub fn of(settings: &Settings) -> Option<Classroom> {
-    settings.env().clusters.as_ref().map(|selector| Classroom {
-        environment: settings.env_name.to_string(),
-        selector: selector.clone(),
-        argocd_namespace: settings.config.argocd.namespace.clone(),
-    })
-}
-
-fn classroom(settings: &Settings) -> Result<Classroom, gitgen::Error> {
-    of(settings).ok_or_else(|| {
-        ClassroomError::NotAClassroom {
-            environment: settings.env_name.to_string(),
-        }
-        .into()
-    })
-}
-
 fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> {
-    // The workspace, not just the settings: a stage hold must name a lesson and stage.
-    let workspace = super::open(global)?;
-    let classroom = classroom(&workspace.settings)?;
-    let learner = LearnerName::new(&args.name).map_err(gitgen::Error::from)?;
+    // The catalog too: a stage hold must name a lesson and stage, and the lessons bound
+    // the learner's name.
+    let workspace = super::open_read_only(global)?;
+    let classroom = Classroom::require(&workspace.settings).map_err(gitgen::Error::from)?;
+    let learner = classroom
+        .new_learner(&args.name, &workspace.catalog)
+        .map_err(gitgen::Error::from)?;
     let mut labels = BTreeMap::new();
     for text in &args.labels {
         let (key, value) = classroom::parse_label(text).map_err(gitgen::Error::from)?;
         if let Some(lesson) = key.strip_prefix(STAGE_HOLD_PREFIX) {
-            let lesson = workspace.lesson_id(lesson)?;
-            workspace.stage(&lesson, Some(&value))?;
+            workspace.stage(&workspace.lesson_id(lesson)?, Some(&value))?;
         }
         labels.insert(key, value);
     }
-    let connection = LearnerConnection::from_kubeconfig(&args.learner_kubeconfig, args.learner_context.as_deref())
+    let mut connection = LearnerConnection::from_kubeconfig(&args.learner_kubeconfig, args.learner_context.as_deref())
         .map_err(gitgen::Error::from)?;
-    let connection = match &args.learner_server {
-        Some(server) if !server.starts_with("https://") && !server.starts_with("http://") => {
-            return Err(gitgen::Error::Usage {
-                message: format!("`--learner-server {}` is not an http(s) URL", server.escape_debug()),
-                hint: Some("give the learner's API server as Argo CD reaches it, e.g. `https://10.0.0.12:6443`".into()),
-            }
-            .into());
-        }
-        Some(server) => connection.at(server.clone()),
-        None => connection,
-    };
+    if let Some(server) = &args.learner_server {
+        connection = connection.at(server).map_err(gitgen::Error::from)?;
+    }
     let secret = classroom::cluster_secret(&classroom, &learner, &labels, &connection).map_err(gitgen::Error::from)?;
     let change = runtime()?.block_on(async {
         let client = connect(&args.cluster).await?;
@@ -85,9 +63,8 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
 }
 
 fn remove(global: &GlobalArgs, args: &ClassroomRemoveArgs) -> anyhow::Result<Outcome> {
-    let settings = super::settings(global)?;
-    let classroom = classroom(&settings)?;
-    let learner = LearnerName::new(&args.name).map_err(gitgen::Error::from)?;
+    let classroom = Classroom::require(&super::settings(global)?).map_err(gitgen::Error::from)?;
+    let learner = classroom::LearnerName::new(&args.name).map_err(gitgen::Error::from)?;
     runtime()?.block_on(async {
         let client = connect(&args.cluster).await?;
         Ok::<_, gitgen::Error>(classroom::remove_learner(&client, &classroom, &learner).await?)
@@ -100,8 +77,7 @@ fn remove(global: &GlobalArgs, args: &ClassroomRemoveArgs) -> anyhow::Result<Out
 }
 
 fn list(global: &GlobalArgs, args: &ClassroomListArgs) -> anyhow::Result<Outcome> {
-    let settings = super::settings(global)?;
-    let classroom = classroom(&settings)?;
+    let classroom = Classroom::require(&super::settings(global)?).map_err(gitgen::Error::from)?;
     let learners = runtime()?.block_on(async {
         let client = connect(&args.cluster).await?;
         Ok::<_, gitgen::Error>(classroom::learners(&client, &classroom).await?)
@@ -114,42 +90,7 @@ fn list(global: &GlobalArgs, args: &ClassroomListArgs) -> anyhow::Result<Outcome
             )?
         ),
         OutputFormat::Table => {
-            // Labels every learner of the classroom carries say nothing about this one.
-            let shown = |key: &str| {
-                !key.starts_with(STAGE_HOLD_PREFIX)
-                    && ![
-                        SECRET_TYPE_LABEL,
-                        classroom::ENVIRONMENT_LABEL,
-                        classroom::LEARNER_LABEL,
-                    ]
-                    .contains(&key)
-                    && !classroom.selector.contains_key(key)
-            };
-            let join = |pairs: Vec<String>| {
-                if pairs.is_empty() {
-                    "-".to_owned()
-                } else {
-                    pairs.join(",")
-                }
-            };
-            let mut table = vec![["LEARNER", "CLUSTER", "SERVER", "STAGE HOLDS", "LABELS"].map(String::from)];
-            for learner in &learners {
-                table.push([
-                    learner.name.clone(),
-                    learner.cluster_name.clone(),
-                    learner.server.clone(),
-                    join(learner.stage_holds.iter().map(|(l, s)| format!("{l}={s}")).collect()),
-                    join(
-                        learner
-                            .labels
-                            .iter()
-                            .filter(|(k, _)| shown(k))
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect(),
-                    ),
-                ]);
-            }
-            print!("{}", aligned(&table));
+            print!("{}", classroom::render_learners(&classroom, &learners));
             if learners.is_empty() {
                 eprintln!(
                     "No learner is registered in classroom `{}`; add one with `gitgen --env {} classroom add NAME --learner-kubeconfig FILE`.",
@@ -161,79 +102,64 @@ fn list(global: &GlobalArgs, args: &ClassroomListArgs) -> anyhow::Result<Outcome
     Ok(Outcome::Success)
 }
 
-/// Rows as columns two spaces apart, each as wide as its widest cell.
-fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
-    let widths: Vec<usize> = (0..N)
-        .map(|c| rows.iter().map(|row| row[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    rows.iter()
-        .map(|row| {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(cell, width)| format!("{cell:width$}"))
-                .collect();
-            format!("{}\n", cells.join("  ").trim_end())
-        })
-        .collect()
+fn hold(global: &GlobalArgs, args: &ClassroomHoldArgs) -> anyhow::Result<Outcome> {
+    set_stage_hold(global, &args.name, &args.lesson, Some(&args.stage), &args.cluster)
+}
+
+fn release(global: &GlobalArgs, args: &ClassroomReleaseArgs) -> anyhow::Result<Outcome> {
+    set_stage_hold(global, &args.name, &args.lesson, None, &args.cluster)
+}
+
+/// Holds learner `name` at `stage` of `lesson`, or releases the hold (`None`), once the
+/// catalog says the lesson and stage exist.
+fn set_stage_hold(
+    global: &GlobalArgs,
+    name: &str,
+    lesson: &str,
+    stage: Option<&str>,
+    cluster: &ClusterArgs,
+) -> anyhow::Result<Outcome> {
+    let workspace = super::open_read_only(global)?;
+    let classroom = Classroom::require(&workspace.settings).map_err(gitgen::Error::from)?;
+    let learner = classroom::LearnerName::new(name).map_err(gitgen::Error::from)?;
+    let lesson = workspace.lesson_id(lesson)?;
+    let stage = match stage {
+        Some(stage) => Some(workspace.stage(&lesson, Some(stage))?.name),
+        None => None,
+    };
+    runtime()?.block_on(async {
+        let client = connect(cluster).await?;
+        Ok::<_, gitgen::Error>(classroom::set_stage_hold(&client, &classroom, &learner, &lesson, stage.as_ref()).await?)
+    })?;
+    match stage {
+        Some(stage) => println!(
+            "Learner `{learner}` is held at stage `{stage}` of `{lesson}`; Argo CD moves its Application there."
+        ),
+        None => println!("Learner `{learner}` follows the toggle file's stage of `{lesson}` again."),
+    }
+    Ok(Outcome::Success)
 }
 
 /// `gitgen status` of a classroom: the grid of learners and enabled lessons.
 pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -> anyhow::Result<Outcome> {
-    let lessons: Vec<GridLesson> = workspace
-        .selection
-        .lessons
-        .iter()
-        .map(|(lesson, stage)| GridLesson {
-            lesson: lesson.to_string(),
-            stage: stage.to_string(),
-        })
-        .collect();
+    let lessons = grid::grid_lessons(&workspace.catalog, &workspace.selection);
     let runtime = runtime()?;
     loop {
-        // The learners come from their cluster Secrets, which exist before Argo CD is
-        // installed; the cells need Argo CD's Applications.
-        let (learners, apps) = runtime.block_on(async {
-            let client = match connect(&args.cluster).await {
-                Ok(client) => client,
-                Err(err) => return (Err(err), None),
-            };
-            let learners = classroom::learners(&client, classroom)
-                .await
-                .map_err(gitgen::Error::from);
-            let apps = library::environment_applications(&client, &classroom.argocd_namespace, &classroom.environment)
-                .await
-                .map_err(gitgen::Error::from);
-            (learners, Some(apps))
-        });
-        let problem = match (&learners, &apps) {
-            (Err(err), _) | (Ok(_), Some(Err(err))) => Some(err.to_string()),
-            _ => None,
-        };
-        let learners = learners.unwrap_or_default();
-        let apps = apps.and_then(Result::ok).unwrap_or_default();
-        let grid = library::class_grid(lessons.clone(), &learners, &apps);
-        match args.output {
-            OutputFormat::Json => {
-                let cluster = match &problem {
-                    None => serde_json::json!({"reachable": true}),
-                    Some(err) => serde_json::json!({"reachable": false, "error": err}),
-                };
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "environment": classroom.environment,
-                        "classroom": true,
-                        "cluster": cluster,
-                        "lessons": grid.lessons,
-                        "learners": grid.learners,
-                    }))?
-                );
+        let status = runtime.block_on(async {
+            match connect(&args.cluster).await {
+                Ok(client) => grid::class_status(&client, classroom, lessons.clone()).await,
+                Err(error) => ClassStatus::unreachable(classroom, lessons.clone(), error.to_string()),
             }
+        });
+        match args.output {
+            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
             OutputFormat::Table => {
-                print!("{}", library::render_grid(&grid));
-                if let Some(err) = &problem {
-                    eprintln!("Incomplete: {err}.");
+                print!("{}", grid::render_grid(&status.grid));
+                for bad in status.bad_holds() {
+                    eprintln!("error: {}\nhint: {}", bad.message(), bad.hint());
+                }
+                if let Some(error) = &status.cluster.error {
+                    eprintln!("Incomplete: {error}.");
                 }
             }
         }

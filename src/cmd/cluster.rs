@@ -120,7 +120,7 @@ impl LiveView {
 
 pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open_read_only(global)?;
-    if let Some(classroom) = super::classroom::of(&workspace.settings) {
+    if let Some(classroom) = gitgen::cluster::Classroom::of(&workspace.settings) {
         return super::classroom::status(&workspace, &classroom, args);
     }
     let board = StatusBoard::new(&workspace)?;

@@ -30,19 +30,75 @@ use super::argocd::{
 use super::{RenderContext, RenderError};
 use crate::catalog::LoadedLesson;
 use crate::catalog::config::Target;
+use crate::catalog::labels::{CHART_LABEL, LEARNER_LABEL, MAX_LABEL_VALUE, STAGE_LABEL, stage_hold_label};
 use crate::catalog::lesson::{Chart, SyncSettings};
-use crate::catalog::names::EnvName;
+use crate::catalog::names::{EnvName, LessonId};
 
 /// The generated Application's destination: the cluster generator's `name` parameter, the
 /// `name` of the cluster Secret (`<env>-<learner>`).
 pub const LEARNER_CLUSTER: &str = "{{ .name }}";
 
-/// The label of a learner's cluster Secret that names the learner.
-pub const LEARNER_LABEL: &str = "gitgen.io/learner";
+/// The longest name of a generated Application: Argo CD tracking by label (before the first
+/// sync under gitgen's annotation tracking) writes it into a label value, whose limit a DNS
+/// label shares.
+pub const MAX_APPLICATION_NAME: usize = MAX_LABEL_VALUE;
 
-/// The label of a learner's cluster Secret that holds them at a stage of a lesson.
-pub fn stage_label(lesson: &str) -> String {
-    format!("stage.gitgen.io/{lesson}")
+/// The names of the Applications a lesson's ApplicationSets generate for cluster `<env>-<learner>`:
+/// `<stem>-<env>-<learner>`, where a stem is the lesson's Application name in a single-cluster
+/// environment (`<lesson>`, and `<lesson>-<chart>` for each chart).
+pub fn application_stems(lesson: &LoadedLesson) -> impl Iterator<Item = String> + '_ {
+    let id = lesson.id().as_str();
+    std::iter::once(id.to_owned()).chain(lesson.lesson.charts.iter().map(move |chart| chart_stem(id, chart)))
+}
+
+/// A chart's Application name in a single-cluster environment, the stem of those generated
+/// from it.
+pub(super) fn chart_stem(lesson: &str, chart: &Chart) -> String {
+    format!("{lesson}-{}", chart.name)
+}
+
+/// The Application generated from `stem` for learner cluster `cluster` (`<env>-<learner>`).
+pub fn generated_name(stem: &str, cluster: &str) -> String {
+    format!("{stem}-{cluster}")
+}
+
+/// The longest Application stem of `lessons`, with its lesson: what bounds the length of a
+/// learner's name (the first of equals, in catalog order).
+pub fn longest_stem<'a>(lessons: impl IntoIterator<Item = &'a LoadedLesson>) -> Option<(String, &'a LessonId)> {
+    let mut longest: Option<(String, &LessonId)> = None;
+    for lesson in lessons {
+        for stem in application_stems(lesson) {
+            if longest.as_ref().is_none_or(|(known, _)| stem.len() > known.len()) {
+                longest = Some((stem, lesson.id()));
+            }
+        }
+    }
+    longest
+}
+
+/// How long a learner's name may be in environment `env` so that `stem`'s generated
+/// Application is a DNS label: `<stem>-<env>-<learner>` within [`MAX_APPLICATION_NAME`]
+/// (0: no learner name fits).
+pub fn learner_name_room(stem: &str, env: &str) -> usize {
+    MAX_APPLICATION_NAME.saturating_sub(generated_name(stem, &format!("{env}-")).len())
+}
+
+/// Refuses a lesson whose Applications no learner of environment `env` could get: even a
+/// one-letter learner's name would take one past [`MAX_APPLICATION_NAME`].
+fn check_names(env: &EnvName, lesson: &LoadedLesson) -> Result<(), RenderError> {
+    let Some((stem, _)) = longest_stem([lesson]) else {
+        return Ok(());
+    };
+    if learner_name_room(&stem, env.as_str()) > 0 {
+        return Ok(());
+    }
+    let shortest = generated_name(&stem, &format!("{env}-a"));
+    Err(RenderError::ClassroomName {
+        env: env.to_string(),
+        lesson: lesson.id().to_string(),
+        room: MAX_APPLICATION_NAME.saturating_sub(stem.len() + 3),
+        shortest,
+    })
 }
 
 /// The AppProject destination name that matches exactly the class's clusters.
@@ -56,7 +112,7 @@ pub fn destination_glob(env: &EnvName) -> String {
 pub fn stage_expression(lesson: &str, toggle_stage: &str) -> String {
     format!(
         "{{{{ with index .metadata.labels \"{}\" }}}}{{{{ . }}}}{{{{ else }}}}{toggle_stage}{{{{ end }}}}",
-        stage_label(lesson)
+        stage_hold_label(lesson)
     )
 }
 
@@ -111,7 +167,7 @@ fn by_stage(lesson: &LoadedLesson, toggle: usize, stages: &[usize], value: impl 
     });
     format!(
         "{{{{ with index .metadata.labels \"{}\" }}}}{held}{{{{ else }}}}{}{{{{ end }}}}",
-        stage_label(lesson.id().as_str()),
+        stage_hold_label(lesson.id().as_str()),
         literal(&value(toggle))
     )
 }
@@ -123,6 +179,7 @@ pub fn application_sets(
     lesson: &LoadedLesson,
     toggle: usize,
 ) -> Result<Vec<(String, Value, SyncSettings)>, RenderError> {
+    check_names(ctx.env_name, lesson)?;
     let id = lesson.id().as_str();
     let every: Vec<usize> = (0..lesson.lesson.stages.len()).collect();
     // A learner may run any stage, so the lesson's settings are those of every stage.
@@ -151,7 +208,7 @@ pub fn application_sets(
         let shown = if stages.contains(&toggle) { toggle } else { first };
         let application = chart_application(ctx, lesson, chart, shown)?;
         let chart_template = template(ctx, lesson, toggle, &stages, application, Some(chart));
-        let name = scoped(ctx, &format!("{id}-{}", chart.name));
+        let name = scoped(ctx, &chart_stem(id, chart));
         let expressions = stage_range(lesson, toggle, &stages);
         sets.push((
             name.clone(),
@@ -168,7 +225,7 @@ pub fn application_sets(
 /// which Argo CD v2.12.3 builds on): when the toggle stage is in range, every cluster runs
 /// it unless held at a stage out of range; otherwise only a cluster held in range does.
 fn stage_range(lesson: &LoadedLesson, toggle: usize, stages: &[usize]) -> Vec<Value> {
-    let key = stage_label(lesson.id().as_str());
+    let key = stage_hold_label(lesson.id().as_str());
     let names = |inside: bool| -> Vec<&str> {
         lesson
             .lesson
@@ -206,7 +263,7 @@ fn application_set(
     }
     let mut set_labels = lesson_labels(ctx, lesson, None);
     if let Some(chart) = chart {
-        set_labels["gitgen.io/chart"] = json!(chart.name);
+        set_labels[CHART_LABEL] = json!(chart.name);
     }
     json!({
         "apiVersion": "argoproj.io/v1alpha1",
@@ -243,10 +300,10 @@ fn template(
     let stage = stage_expression(id, toggle_stage);
     let dir = format!("{}/{stage}", ctx.layout().overlay_dir(id));
     let name = metadata["name"].as_str().expect("a name").to_owned();
-    metadata["name"] = json!(format!("{name}-{LEARNER_CLUSTER}"));
+    metadata["name"] = json!(generated_name(&name, LEARNER_CLUSTER));
     // The sync wave orders the root's sync, which generated Applications are not part of.
     metadata.as_object_mut().expect("metadata").remove("annotations");
-    metadata["labels"]["gitgen.io/stage"] = json!(stage);
+    metadata["labels"][STAGE_LABEL] = json!(stage);
     metadata["labels"][LEARNER_LABEL] = json!(format!("{{{{ index .metadata.labels \"{LEARNER_LABEL}\" }}}}"));
     spec["destination"]["name"] = json!(LEARNER_CLUSTER);
     let stage_info = |i: usize| {
@@ -289,6 +346,9 @@ pub(super) mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::catalog::Catalog;
+    use crate::catalog::config::RepoConfig;
+    use crate::catalog::labels::{ENVIRONMENT_LABEL, LESSON_LABEL, SECRET_TYPE_LABEL};
     use crate::catalog::names::LessonId;
     use crate::catalog::toggle::{SelectedStage, Selection, conflicts_of};
     use crate::render::sync_model::course;
@@ -305,12 +365,16 @@ pub(super) mod tests {
 
     fn learner(env: &str, learner: &str, class: &str, holds: &[(String, String)]) -> ClusterSecret {
         let mut labels = BTreeMap::from([
-            ("argocd.argoproj.io/secret-type".to_owned(), "cluster".to_owned()),
+            (SECRET_TYPE_LABEL.to_owned(), "cluster".to_owned()),
             ("gitgen.io/classroom".to_owned(), class.to_owned()),
-            ("gitgen.io/environment".to_owned(), env.to_owned()),
+            (ENVIRONMENT_LABEL.to_owned(), env.to_owned()),
             (LEARNER_LABEL.to_owned(), learner.to_owned()),
         ]);
-        labels.extend(holds.iter().map(|(lesson, stage)| (stage_label(lesson), stage.clone())));
+        labels.extend(
+            holds
+                .iter()
+                .map(|(lesson, stage)| (stage_hold_label(lesson), stage.clone())),
+        );
         ClusterSecret {
             name: format!("{env}-{learner}"),
             server: format!("https://{learner}.example:6443"),
@@ -354,7 +418,7 @@ pub(super) mod tests {
             !selector["matchLabels"].as_object().unwrap().is_empty(),
             "an empty selector adds the local cluster"
         );
-        selector["matchLabels"]["argocd.argoproj.io/secret-type"] = json!("cluster");
+        selector["matchLabels"][SECRET_TYPE_LABEL] = json!("cluster");
         secrets.iter().filter(|s| selects(&selector, &s.labels)).collect()
     }
 
@@ -452,6 +516,28 @@ pub(super) mod tests {
             && !name.ends_with('-')
     }
 
+    /// The context of rendering `selection` for the course's classroom environment, under
+    /// the name `env_name`.
+    fn classroom_context<'a>(
+        catalog: &'a Catalog,
+        config: &'a RepoConfig,
+        env_name: &'a EnvName,
+        selection: &'a Selection,
+    ) -> RenderContext<'a> {
+        let env = config
+            .environments
+            .values()
+            .find(|e| e.is_classroom())
+            .expect("gitgen.yaml has a classroom");
+        RenderContext {
+            catalog,
+            config,
+            env_name,
+            env,
+            selection,
+        }
+    }
+
     fn objects(files: &[RenderedFile], suffix: &str) -> Vec<Value> {
         files
             .iter()
@@ -473,7 +559,7 @@ pub(super) mod tests {
             let mut labels: BTreeMap<String, String> =
                 serde_json::from_value(set["spec"]["generators"][0]["clusters"]["selector"]["matchLabels"].clone())
                     .expect("labels");
-            labels.insert("argocd.argoproj.io/secret-type".to_owned(), "cluster".to_owned());
+            labels.insert(SECRET_TYPE_LABEL.to_owned(), "cluster".to_owned());
             labels.insert(LEARNER_LABEL.to_owned(), "alice".to_owned());
             let secret = ClusterSecret {
                 name: "class-alice".into(),
@@ -500,7 +586,6 @@ pub(super) mod tests {
             .find(|(_, env)| env.is_classroom())
             .map(|(name, _)| name.clone())
             .expect("gitgen.yaml has a classroom");
-        let env = &config.environments[&env_name];
         // Every lesson the classroom can hold together, at its first stage: holds move
         // learners on, so every stage of every lesson is reached by someone.
         let mut lessons = BTreeMap::new();
@@ -519,13 +604,7 @@ pub(super) mod tests {
             }
         }
         let selection = Selection { lessons };
-        let ctx = RenderContext {
-            catalog: &catalog,
-            config: &config,
-            env_name: &env_name,
-            env,
-            selection: &selection,
-        };
+        let ctx = classroom_context(&catalog, &config, &env_name, &selection);
         let files = everything(&ctx).expect("the classroom renders");
         let paths: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
 
@@ -551,7 +630,7 @@ pub(super) mod tests {
             ClusterSecret {
                 name: "in-cluster-ish".into(),
                 server: "https://kubernetes.default.svc".into(),
-                labels: BTreeMap::from([("argocd.argoproj.io/secret-type".into(), "cluster".into())]),
+                labels: BTreeMap::from([(SECRET_TYPE_LABEL.into(), "cluster".into())]),
             },
         ];
         let in_class = |name: &str| {
@@ -563,7 +642,7 @@ pub(super) mod tests {
         let sets = objects(&files, ".applicationset.yaml");
         let lesson_sets = sets
             .iter()
-            .filter(|s| s["metadata"]["labels"].get("gitgen.io/chart").is_none())
+            .filter(|s| s["metadata"]["labels"].get(CHART_LABEL).is_none())
             .count();
         assert_eq!(
             lesson_sets,
@@ -580,9 +659,9 @@ pub(super) mod tests {
         let mut generated_count = 0;
         for set in &sets {
             let labels = &set["metadata"]["labels"];
-            let lesson = &catalog.lessons[&LessonId::new(labels["gitgen.io/lesson"].as_str().unwrap()).unwrap()];
+            let lesson = &catalog.lessons[&LessonId::new(labels[LESSON_LABEL].as_str().unwrap()).unwrap()];
             let toggle = lesson.stage_index(selection.lessons[lesson.id()].as_str()).unwrap();
-            let chart = labels["gitgen.io/chart"]
+            let chart = labels[CHART_LABEL]
                 .as_str()
                 .map(|c| lesson.lesson.charts.iter().find(|ch| ch.name == c).unwrap());
             let applications = expand(set, &secrets);
@@ -590,7 +669,7 @@ pub(super) mod tests {
             for secret in secrets.iter().filter(|s| in_class(&s.name)) {
                 let stage = secret
                     .labels
-                    .get(&stage_label(lesson.id().as_str()))
+                    .get(&stage_hold_label(lesson.id().as_str()))
                     .map_or(toggle, |s| lesson.stage_index(s).unwrap());
                 let runs = chart.is_none_or(|c| lesson.in_stage(c.since.as_ref(), c.until.as_ref(), stage));
                 if runs {
@@ -602,7 +681,7 @@ pub(super) mod tests {
                 .map(|a| {
                     (
                         a["spec"]["destination"]["name"].as_str().unwrap().to_owned(),
-                        a["metadata"]["labels"]["gitgen.io/stage"].as_str().unwrap().to_owned(),
+                        a["metadata"]["labels"][STAGE_LABEL].as_str().unwrap().to_owned(),
                     )
                 })
                 .collect();
@@ -620,7 +699,7 @@ pub(super) mod tests {
                 let cluster = destination["name"].as_str().unwrap();
                 let learner = cluster.strip_prefix(&format!("{env}-")).unwrap();
                 assert_eq!(app["metadata"]["labels"][LEARNER_LABEL], json!(learner), "{name}");
-                assert_eq!(app["metadata"]["labels"]["gitgen.io/environment"], json!(env), "{name}");
+                assert_eq!(app["metadata"]["labels"][ENVIRONMENT_LABEL], json!(env), "{name}");
                 let project = &projects[app["spec"]["project"].as_str().unwrap()];
                 let namespace = destination["namespace"].as_str().unwrap();
                 assert!(
@@ -642,7 +721,7 @@ pub(super) mod tests {
                         "{outsider}"
                     );
                 }
-                let stage = app["metadata"]["labels"]["gitgen.io/stage"].as_str().unwrap();
+                let stage = app["metadata"]["labels"][STAGE_LABEL].as_str().unwrap();
                 let dir = format!("overlays/{env}/{}/{stage}", lesson.id());
                 match chart {
                     None => {
@@ -696,7 +775,7 @@ pub(super) mod tests {
     #[test]
     fn a_chart_that_runs_at_some_stages_is_generated_exactly_for_clusters_whose_stage_is_in_range() {
         let (mut catalog, config) = course();
-        let (env_name, env) = config.environments.iter().find(|(_, e)| e.is_classroom()).unwrap();
+        let (env_name, _) = config.environments.iter().find(|(_, e)| e.is_classroom()).unwrap();
         let keda = LessonId::new("keda").unwrap();
         // KEDA's chart from `consumer` on (the built-in one runs at every stage).
         let lesson = catalog.lessons.get_mut(&keda).unwrap();
@@ -728,13 +807,7 @@ pub(super) mod tests {
                     },
                 )]),
             };
-            let ctx = RenderContext {
-                catalog: &catalog,
-                config: &config,
-                env_name,
-                env,
-                selection: &selection,
-            };
+            let ctx = classroom_context(&catalog, &config, env_name, &selection);
             let sets = application_sets(&ctx, lesson, toggle).unwrap();
             let (_, chart_set, _) = &sets[1];
             let expression = &chart_set["spec"]["generators"][0]["clusters"]["selector"]["matchExpressions"][0];
@@ -746,6 +819,50 @@ pub(super) mod tests {
             assert_eq!(got, expected, "toggle at {toggle}");
             // The lesson itself runs everywhere in the class.
             assert_eq!(expand(&sets[0].1, &secrets).len(), 4);
+        }
+    }
+
+    #[test]
+    fn refuses_an_environment_name_that_leaves_no_learner_room_in_a_lessons_application_names() {
+        let (catalog, config) = course();
+        let (stem, id) = longest_stem(catalog.lessons.values()).unwrap();
+        let lesson = &catalog.lessons[id];
+        let selection = Selection {
+            lessons: BTreeMap::from([(
+                id.clone(),
+                SelectedStage {
+                    name: lesson.lesson.stages[0].name.clone(),
+                    index: 0,
+                },
+            )]),
+        };
+        // `<stem>-<env>-a` is 63 characters: the longest environment name that still fits.
+        let fits = 63 - stem.len() - 3;
+        assert!(
+            fits < 40,
+            "the course's longest name {stem} leaves room for any environment name"
+        );
+        for (length, refused) in [(fits, false), (fits + 1, true)] {
+            let env_name = EnvName::new("e".repeat(length)).unwrap();
+            let ctx = classroom_context(&catalog, &config, &env_name, &selection);
+            match application_sets(&ctx, lesson, 0) {
+                Ok(_) => assert!(!refused, "{length}"),
+                Err(error) => {
+                    assert!(refused, "{length}: {error}");
+                    let RenderError::ClassroomName {
+                        lesson: named, room, ..
+                    } = &error
+                    else {
+                        panic!("{error:?}")
+                    };
+                    assert_eq!((named.as_str(), *room), (id.as_str(), fits));
+                    assert!(error.to_string().contains("over the 63 characters"), "{error}");
+                    assert!(
+                        error.hint().unwrap().contains(&format!("at most {fits} characters")),
+                        "{error}"
+                    );
+                }
+            }
         }
     }
 

@@ -113,6 +113,21 @@ pub enum RenderError {
         /// What it looks like.
         what: &'static str,
     },
+    /// A classroom whose name leaves no room for any learner's in the Applications Argo CD
+    /// would generate for a lesson.
+    #[error(
+        "classroom `{env}` cannot hold lesson `{lesson}`: even a one-letter learner would get Application `{shortest}`, over the 63 characters of a DNS label"
+    )]
+    ClassroomName {
+        /// The environment.
+        env: String,
+        /// The lesson with the longest Application name.
+        lesson: String,
+        /// The shortest name Argo CD would generate (learner `a`).
+        shortest: String,
+        /// The longest environment name that leaves a learner room.
+        room: usize,
+    },
     /// An object that breaks a rule of its type or of the lesson.
     #[error("`{}{}` (stage `{stage}`): {object}: {field}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Object {
@@ -172,6 +187,12 @@ impl RenderError {
             RenderError::Collision { .. } => {
                 hint("rename the lesson or the chart release so their Application names differ")
             }
+            RenderError::ClassroomName { room: 0, lesson, .. } => Some(format!(
+                "shorten the release names of lesson `{lesson}`'s charts: no environment name leaves room for a learner"
+            )),
+            RenderError::ClassroomName { room, .. } => Some(format!(
+                "give the classroom environment a name of at most {room} characters in `gitgen.yaml` (learner names need room too)"
+            )),
         }
     }
 }

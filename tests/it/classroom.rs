@@ -1,15 +1,8 @@
 //! A classroom environment (`clusters:` in `gitgen.yaml`): its render, beside
 //! single-cluster environments that stay as they were, and its configuration errors.
 
+use crate::classroom_env::classroom_environment;
 use crate::support::{Repo, build, check};
-
-const CLASSROOM: &str = "  classroom:
-    service_type: LoadBalancer
-    host: localhost
-    sync: automated
-    clusters:
-      gitgen.io/classroom: spring
-";
 
 fn with_environment(repo: &Repo, environment: &str) {
     let config = repo.read("gitgen.yaml");
@@ -27,7 +20,7 @@ fn a_classroom_renders_application_sets_and_an_overlay_per_stage_and_leaves_othe
             .collect::<Vec<_>>()
     };
     let before = single(&repo);
-    with_environment(&repo, CLASSROOM);
+    with_environment(&repo, &classroom_environment("LoadBalancer", "spring"));
     repo.write(
         "overlays/classroom/lessons.yaml",
         "lessons:\n  alpha: pod\n  beta: install\n",
@@ -71,7 +64,10 @@ fn an_environment_with_both_a_destination_and_clusters_is_refused_with_its_line(
     let repo = Repo::fixture("small");
     with_environment(
         &repo,
-        &format!("{CLASSROOM}    destination: https://kubernetes.default.svc\n"),
+        &format!(
+            "{}    destination: https://kubernetes.default.svc\n",
+            classroom_environment("LoadBalancer", "spring")
+        ),
     );
     let run = repo.gitgen(&["render"]);
     check(&run, 2);

@@ -2,20 +2,16 @@
 //! and the status grid when the management cluster is away.
 //! The cluster side is `tests/e2e_classroom.rs`.
 
+use crate::classroom_env::classroom_environment;
 use crate::support::{Repo, check};
-
-const CLASSROOM: &str = "  classroom:
-    service_type: NodePort
-    host: localhost
-    sync: automated
-    clusters:
-      gitgen.io/classroom: classroom
-";
 
 fn classroom_repo() -> Repo {
     let repo = Repo::fixture("small");
     let config = repo.read("gitgen.yaml");
-    repo.write("gitgen.yaml", &format!("{config}{CLASSROOM}"));
+    repo.write(
+        "gitgen.yaml",
+        &format!("{config}{}", classroom_environment("NodePort", "classroom")),
+    );
     repo.write("overlays/classroom/lessons.yaml", "lessons:\n  alpha: pod\n");
     repo
 }
@@ -74,6 +70,53 @@ fn add_refuses_a_stage_hold_of_an_unknown_lesson() {
     ]);
     check(&run, 2);
     insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn add_refuses_a_learner_whose_generated_application_names_would_pass_63_characters() {
+    let repo = classroom_repo();
+    // `<lesson>-<chart>-classroom-<learner>`: the fixture's longest is beta's chart `kps`.
+    let room = 63 - "beta-kps-classroom-".len();
+    let run = repo.gitgen_with_env(
+        &[
+            "--env",
+            "classroom",
+            "classroom",
+            "add",
+            &"a".repeat(room + 1),
+            "--learner-kubeconfig",
+            "unused",
+        ],
+        &[("KUBECONFIG", "/nonexistent/kubeconfig")],
+    );
+    check(&run, 2);
+    assert!(
+        run.stderr.contains("64 characters, over the 63 of a DNS label")
+            && run.stderr.contains(&format!(
+                "hint: use a learner name of at most {room} characters: the longest lesson, `beta`"
+            )),
+        "{}",
+        run.transcript()
+    );
+    // One character less gets past the name, to the (missing) learner kubeconfig.
+    let run = repo.gitgen_with_env(
+        &[
+            "--env",
+            "classroom",
+            "classroom",
+            "add",
+            &"a".repeat(room),
+            "--learner-kubeconfig",
+            "unused",
+        ],
+        &[("KUBECONFIG", "/nonexistent/kubeconfig")],
+    );
+    check(&run, 2);
+    assert!(
+        run.stderr.contains("the learner's kubeconfig `unused`"),
+        "{}",
+        run.transcript()
+    );
 }
 
 #[test]

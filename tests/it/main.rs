@@ -2,6 +2,8 @@
 
 mod classroom;
 mod classroom_cluster;
+#[path = "../support/classroom.rs"]
+mod classroom_env;
 mod course;
 mod fuzz;
 mod hostile;
