@@ -13,10 +13,11 @@ use crate::catalog::names::{LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{SelectedStage, ToggleFile, read_toggle_file};
 use crate::catalog::{Catalog, LoadedLesson, Selection};
+use crate::files::RenderedFile;
 use crate::layout::{LOCK_FILE, Layout};
 use crate::output::lock::{EnvironmentInputs, LockFile, lesson_input_hash, renderer_fingerprint};
 use crate::output::{self, OldLock, Plan, Scope, Sink, UnitPlan};
-use crate::render::{self, RenderContext, RenderedFile};
+use crate::render::{self, RenderContext};
 use crate::settings::Settings;
 use crate::untrusted;
 

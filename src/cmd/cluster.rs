@@ -36,7 +36,7 @@ fn usage(message: String, hint: &str) -> anyhow::Error {
 
 /// The upstream install manifest of the pinned Argo CD release.
 fn download_argocd(version: &str) -> anyhow::Result<(String, String)> {
-    let url = gitgen::render::argocd::install_manifest_url(version);
+    let url = gitgen::argocd_install::manifest_url(version);
     eprintln!("Downloading Argo CD {version} from {url}");
     let text = ureq::get(&url)
         .call()

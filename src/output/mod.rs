@@ -21,9 +21,9 @@ use rayon::prelude::*;
 
 pub use self::lock::LockFile;
 pub use self::txn::{Staging, recover};
+use crate::files::RenderedFile;
 use crate::layout::Layout;
 pub use crate::layout::{LOCK_FILE, STATE_DIR};
-use crate::render::RenderedFile;
 use crate::untrusted::{self, FileError};
 
 /// The lock file lists every rendered file with its hash; 10,000 lessons' fit well under this.

@@ -291,8 +291,9 @@ pub(super) mod tests {
     use super::*;
     use crate::catalog::names::LessonId;
     use crate::catalog::toggle::{SelectedStage, Selection, conflicts_of};
+    use crate::files::RenderedFile;
+    use crate::render::everything;
     use crate::render::sync_model::course;
-    use crate::render::{RenderedFile, everything};
 
     /// A cluster Secret in Argo CD's namespace, as `gitgen classroom add` writes it.
     struct ClusterSecret {
