@@ -4,9 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use gitgen::output::Freshness;
 use gitgen::output::lock::LockFile;
 use gitgen::output::{LOCK_FILE, Sink};
-use gitgen::workspace::{Freshness, Inputs};
+use gitgen::workspace::Inputs;
 use serde::Serialize;
 use similar::TextDiff;
 

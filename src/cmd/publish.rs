@@ -9,9 +9,10 @@ use gitgen::catalog::config::CONFIG_FILE;
 use gitgen::catalog::toggle::ToggleFile;
 use gitgen::git::{self, Credentials, PublishRequest};
 use gitgen::layout::{ARGOCD_DIR, GENERATED_DIR, LOCK_FILE, Layout, OVERLAYS_DIR};
+use gitgen::output::Freshness;
 use gitgen::output::lock::sha256;
 use gitgen::output::{self, Sink};
-use gitgen::workspace::{Freshness, Inputs, Workspace};
+use gitgen::workspace::{Inputs, Workspace};
 
 use crate::Outcome;
 use crate::cli::{GlobalArgs, PublishArgs};

@@ -4,7 +4,8 @@
 use gitgen::catalog::Selection;
 use gitgen::catalog::names::LessonId;
 use gitgen::catalog::toggle::SelectedStage;
-use gitgen::workspace::{RenderOutcome, Workspace};
+use gitgen::output::RenderOutcome;
+use gitgen::workspace::Workspace;
 use serde::Serialize;
 
 use crate::Outcome;
