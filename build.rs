@@ -33,8 +33,16 @@ fn renderer_hash(manifest_dir: &Path) -> String {
     for dir in ["src/render", "src/catalog", "src/yaml"] {
         collect(&manifest_dir.join(dir), &format!("{dir}/"), &mut files);
     }
-    // Where render writes each file is decided by the layout.
-    files.push(("src/layout.rs".to_owned(), manifest_dir.join("src/layout.rs")));
+    // Where render writes each file is decided by the layout; what it writes also by the
+    // modules below the stages that it shares with them.
+    for file in [
+        "src/layout.rs",
+        "src/kinds.rs",
+        "src/credentials.rs",
+        "src/argocd_install.rs",
+    ] {
+        files.push((file.to_owned(), manifest_dir.join(file)));
+    }
     files.push(("Cargo.lock".to_owned(), manifest_dir.join("Cargo.lock")));
     // FNV-1a over path and normalised text: stable across machines and checkouts.
     let mut hash: u64 = 0xcbf29ce484222325;

@@ -6,17 +6,24 @@
 //! Kubernetes types and CRD schemas; [`git`] publishes a change; [`cluster`] talks to
 //! the Kubernetes API (bootstrap, status, server-side validation), and [`deploy`] is what
 //! `bootstrap`, `status` and `validate` do with a workspace and a cluster. [`layout`] owns
-//! every repo-relative path. [`workspace`]
+//! every repo-relative path. Below the stages, facts more than one of them needs:
+//! [`files`] (a file in memory, from render to output), [`kinds`] (Kubernetes kinds and
+//! their scope), [`credentials`] (what must never reach git) and [`argocd_install`] (the
+//! pinned Argo CD install and the settings gitgen adds to it). [`workspace`]
 //! ties them together for one repo and environment, configured by [`settings`]; [`toggling`]
 //! enables and disables lessons in one.
 //! [`untrusted`] is how every stage opens a file of a repo that may come from a
 //! stranger. The library never prints: the binary reports what it returns.
 
+pub mod argocd_install;
 pub mod catalog;
 pub mod cluster;
+pub mod credentials;
 pub mod deploy;
 mod error;
+pub mod files;
 pub mod git;
+pub mod kinds;
 pub mod layout;
 pub mod output;
 pub mod render;

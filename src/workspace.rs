@@ -1,22 +1,23 @@
 //! A workspace: one repo and one environment, loaded and checked, ready to render.
 //!
-//! This is where the stages meet: it loads the catalog (the repo's `catalog/`, or the
-//! embedded course when the repo has none), resolves the toggle file, renders and hands
-//! the files to [`crate::output`]. Commands are thin wrappers around its methods.
+//! This is where the stages meet: it takes the repo's lock and finishes a half-done change,
+//! loads the catalog (the repo's `catalog/`, or the embedded course when the repo has
+//! none), resolves the toggle file, and renders for [`crate::output`], which decides from
+//! the lock file what to render and write. Commands are thin wrappers around its methods.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::Error;
 use crate::catalog::names::{LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{SelectedStage, ToggleFile, read_toggle_file};
-use crate::catalog::{Catalog, LoadedLesson, Selection};
-use crate::layout::{LOCK_FILE, Layout};
-use crate::output::lock::{EnvironmentInputs, LockFile, lesson_input_hash, renderer_fingerprint};
-use crate::output::{self, OldLock, Plan, Scope, Sink, UnitPlan};
-use crate::render::{self, RenderContext, RenderedFile};
+use crate::catalog::{Catalog, Selection};
+use crate::files::RenderedFile;
+use crate::layout::Layout;
+use crate::output::lock::{environment_hash, lesson_input_hash};
+use crate::output::{self, EnvironmentRun, Freshness, NothingChanged, OldLock, RenderOutcome, Scope, Sink};
+use crate::render::{self, RenderContext};
 use crate::settings::Settings;
 use crate::untrusted;
 
@@ -51,14 +52,6 @@ pub struct Inputs {
     input_hashes: BTreeMap<String, String>,
     old_lock: Option<OldLock>,
     lock: Option<std::fs::File>,
-}
-
-/// What [`Inputs::unchanged`] tells about a render with nothing to do.
-pub struct NothingChanged {
-    /// Lessons in the catalog.
-    pub lessons: usize,
-    /// Lessons the environment enables.
-    pub enabled: usize,
 }
 
 impl Inputs {
@@ -114,96 +107,42 @@ impl Inputs {
         })
     }
 
-    /// Whether a render would change nothing: the lock file records that the
-    /// environment's last render read exactly these inputs with this renderer, and the
-    /// files it wrote are untouched ([`Freshness::Incremental`]'s rule: no newer than the
-    /// lock, no unit and no environment file added since). Nothing is parsed or rendered
-    /// to tell; any doubt answers `None`, and the render itself decides.
+    /// Whether a render would change nothing ([`output::unchanged`]): nothing is parsed
+    /// or rendered to tell, and the lock file read for it is kept for the render.
     pub fn unchanged(&mut self) -> Result<Option<NothingChanged>, Error> {
         // An unreadable lock is the render's to report.
         let Ok(bytes) = output::read_lock_bytes(&self.settings.repo) else {
             return Ok(None);
         };
         let old = OldLock::of(bytes.as_deref());
-        let text = bytes.as_deref().and_then(|bytes| std::str::from_utf8(bytes).ok());
-        let answer = match (&old.lock, text) {
-            (Some(lock), Some(text)) => self.answer_from(lock, text)?,
-            _ => None,
-        };
+        let scope = scope(&self.settings.layout());
+        let run = environment_run(&self.settings, &scope, &self.toggle, &self.input_hashes);
+        let answer = output::unchanged(&run, &old, bytes.as_deref())?;
         // A render that follows needs the lock too.
         self.old_lock = Some(old);
         Ok(answer)
     }
-
-    /// [`Inputs::unchanged`]'s answer from the lock file's text and what it parses to.
-    fn answer_from(&self, lock: &LockFile, text: &str) -> Result<Option<NothingChanged>, Error> {
-        use rayon::prelude::*;
-        let repo = &self.settings.repo;
-        let lock_path = repo.join(LOCK_FILE);
-        let Some(last) = lock.environments.get(self.settings.env_name.as_str()) else {
-            return Ok(None);
-        };
-        // A lock not as render writes it is rewritten by the render.
-        let as_read = last.inputs == environment_hash(&self.settings, &self.toggle, &self.input_hashes)
-            && lock.lessons == self.input_hashes;
-        if !as_read || lock.to_text() != text {
-            return Ok(None);
-        }
-        let Ok(lock_time) = fs_err::metadata(&lock_path).and_then(|m| m.modified()) else {
-            return Ok(None);
-        };
-        let scope = scope(&self.settings.layout());
-        let units: BTreeSet<&str> = lock
-            .files
-            .keys()
-            .filter(|path| scope.owns(path))
-            .map(|path| Layout::unit_of(path))
-            .collect();
-        if output::units_on_disk(repo, &scope)?
-            .iter()
-            .any(|unit| !units.contains(unit.as_str()))
-        {
-            return Ok(None);
-        }
-        let untouched = units.par_iter().map(|unit| -> Result<bool, Error> {
-            if !files_as_locked(repo, lock, unit, Freshness::Incremental, Some(lock_time))? {
-                return Ok(false);
-            }
-            // A lesson's base is rendered from its inputs alone; the environment's own
-            // units are checked as a render checks them: every file, added ones too.
-            if Layout::lesson_of_unit(unit).is_some() {
-                return Ok(true);
-            }
-            let on_disk = output::files_on_disk(repo, unit)?;
-            Ok(on_disk.len() == lock.files_in(unit).count())
-        });
-        if !untouched
-            .collect::<Result<Vec<bool>, Error>>()?
-            .into_iter()
-            .all(|ok| ok)
-        {
-            return Ok(None);
-        }
-        Ok(Some(NothingChanged {
-            lessons: self.input_hashes.len(),
-            enabled: last.enabled,
-        }))
-    }
 }
 
-/// sha256 of everything an environment's render reads besides the lessons' folders
-/// (whose hashes it includes): the renderer, the environment, `gitgen.yaml` and the
-/// toggle file.
-fn environment_hash(settings: &Settings, toggle: &ToggleFile, input_hashes: &BTreeMap<String, String>) -> String {
-    let renderer = renderer_fingerprint();
-    let head = [
-        renderer.as_str(),
-        settings.env_name.as_str(),
-        settings.config_text.as_str(),
-        toggle.text.as_str(),
-    ];
-    let lessons = input_hashes.iter().flat_map(|(id, hash)| [id.as_str(), hash.as_str()]);
-    output::lock::inputs_hash(head.into_iter().chain(lessons))
+/// What the lock records of a render of the environment of `settings`.
+fn environment_run<'a>(
+    settings: &'a Settings,
+    scope: &'a Scope,
+    toggle: &ToggleFile,
+    input_hashes: &'a BTreeMap<String, String>,
+) -> EnvironmentRun<'a> {
+    EnvironmentRun {
+        repo: &settings.repo,
+        scope,
+        env_name: settings.env_name.as_str(),
+        inputs: environment_hash(
+            settings.env_name.as_str(),
+            &settings.config_text,
+            &toggle.text,
+            input_hashes,
+        ),
+        input_hashes,
+    }
 }
 
 /// What render owns for the environment laid out as `layout`.
@@ -212,30 +151,6 @@ fn scope(layout: &Layout) -> Scope {
         prefixes: layout.render_prefixes(),
         excluded: [layout.toggle_path()].into(),
     }
-}
-
-/// Which lessons a render may skip: a lesson is skipped when its inputs hash as the
-/// lock records and its files on disk are still what the lock records; how much that
-/// second part is checked is the difference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Freshness {
-    /// Files no newer than the lock count as unchanged: nothing is read (`render`).
-    Incremental,
-    /// Every file is read and hashed against the lock (`render --check --trust-lock`); a
-    /// lesson whose files differ is rendered again, so the report names what differs. A
-    /// lock forged along with the files passes: only for trees whose lock is trusted.
-    Verified,
-    /// Every lesson is rendered and compared with the disk (`render --check`, `diff`,
-    /// `status`, `publish`, `--full`, `--force`): nothing on disk is trusted.
-    Full,
-}
-
-/// A computed render: what would change, and how much was rendered for it.
-pub struct RenderOutcome {
-    /// The change.
-    pub plan: Plan,
-    /// Lessons rendered (the others were unchanged and skipped).
-    pub rendered_lessons: usize,
 }
 
 impl Workspace {
@@ -284,84 +199,13 @@ impl Workspace {
         Ok(outcome)
     }
 
-    /// Renders every unit that may have changed and compares it with the disk: each
-    /// lesson's `generated/` folder on its own (in parallel, skipping unchanged lessons,
-    /// and dropping its texts once compared or staged), then the environment's overlays
-    /// and bundle, then whatever else is on disk in the render's scope. Writes nothing to
-    /// the tree; with [`Sink::Texts`] the plan keeps each changed file's old and new text.
+    /// Renders what may have changed and compares it with the disk ([`output::plan`]).
+    /// Writes nothing to the tree; with [`Sink::Texts`] the plan keeps each changed file's
+    /// old and new text.
     pub fn plan(&self, freshness: Freshness, sink: Sink<'_>) -> Result<RenderOutcome, Error> {
-        use rayon::prelude::*;
-        let repo = &self.settings.repo;
         let scope = self.scope();
-        let OldLock {
-            lock: old_lock,
-            digest: old_lock_digest,
-        } = self.old_lock()?;
-        let renderer = renderer_fingerprint();
-        let lessons: Vec<(&LessonId, &LoadedLesson)> = self.catalog.lessons.iter().collect();
-        let trusted = old_lock
-            .as_ref()
-            .filter(|lock| freshness != Freshness::Full && lock.renderer == renderer);
-        let lock_time = trusted.and_then(|_| fs_err::metadata(repo.join(LOCK_FILE)).and_then(|m| m.modified()).ok());
-        let lesson_units: Vec<(UnitPlan, bool)> = lessons
-            .par_iter()
-            .map(|(id, lesson)| {
-                let hash = &self.input_hashes[id.as_str()];
-                let unit = Layout::lesson_unit(id.as_str());
-                if let Some(lock) = trusted
-                    && lock.lessons.get(id.as_str()) == Some(hash)
-                    && files_as_locked(repo, lock, &unit, freshness, lock_time)?
-                {
-                    return Ok((UnitPlan::kept(unit), false));
-                }
-                let files = render::bases::emit(lesson)?;
-                render::overlays::check_walkthrough(lesson, &self.settings.config)?;
-                render::overlays::check_chart_values(lesson, &self.settings.config)?;
-                Ok((
-                    output::plan_unit(repo, &scope, &unit, files, old_lock.as_ref(), sink)?,
-                    true,
-                ))
-            })
-            .collect::<Result<_, Error>>()?;
-        let rendered_lessons = lesson_units.iter().filter(|(_, rendered)| *rendered).count();
-        let mut units: Vec<UnitPlan> = lesson_units.into_iter().map(|(unit, _)| unit).collect();
-        let mut by_unit: BTreeMap<String, Vec<RenderedFile>> = BTreeMap::new();
-        for file in render::environment(&self.context())? {
-            by_unit
-                .entry(Layout::unit_of(&file.path).to_owned())
-                .or_default()
-                .push(file);
-        }
-        for unit in output::units_on_disk(repo, &scope)? {
-            let is_lesson = Layout::lesson_of_unit(&unit).is_some_and(|name| self.catalog.get(name).is_some());
-            if !is_lesson {
-                by_unit.entry(unit).or_default();
-            }
-        }
-        let others: Vec<UnitPlan> = by_unit
-            .into_par_iter()
-            .map(|(unit, files)| output::plan_unit(repo, &scope, &unit, files, old_lock.as_ref(), sink))
-            .collect::<Result<_, _>>()?;
-        units.extend(others);
-        let mut base = LockFile {
-            version: 1,
-            renderer,
-            lessons: self.input_hashes.clone(),
-            files: BTreeMap::new(),
-            environments: old_lock
-                .as_ref()
-                .map(|lock| lock.environments.clone())
-                .unwrap_or_default(),
-        };
-        base.environments.insert(
-            self.settings.env_name.to_string(),
-            EnvironmentInputs {
-                inputs: environment_hash(&self.settings, &self.toggle, &self.input_hashes),
-                enabled: self.selection.lessons.len(),
-            },
-        );
-        let plan = Plan::gather(units, &scope, old_lock, old_lock_digest, base);
-        Ok(RenderOutcome { plan, rendered_lessons })
+        let run = environment_run(&self.settings, &scope, &self.toggle, &self.input_hashes);
+        output::plan(&run, self, freshness, sink, self.old_lock()?)
     }
 
     /// The lock file as found before this render: the one [`Inputs::unchanged`] read, the
@@ -437,48 +281,7 @@ impl Workspace {
             }
         }
     }
-}
 
-/// Whether a unit's files on disk are still those the lock records. [`Freshness::Incremental`]
-/// trusts any file no newer than the lock (a file that only looks edited costs a render
-/// of its lesson, which then compares contents); [`Freshness::Verified`] reads and hashes
-/// every file and also wants no file the lock does not list.
-fn files_as_locked(
-    repo: &Path,
-    lock: &LockFile,
-    unit: &str,
-    freshness: Freshness,
-    lock_time: Option<std::time::SystemTime>,
-) -> Result<bool, Error> {
-    let mut recorded = lock.files_in(unit).peekable();
-    if recorded.peek().is_none() {
-        return Ok(false);
-    }
-    Ok(match freshness {
-        Freshness::Full => false,
-        Freshness::Incremental => {
-            let Some(lock_time) = lock_time else { return Ok(false) };
-            // `symlink_metadata`: a link never counts as a file render wrote.
-            recorded.all(|(path, _)| {
-                fs_err::symlink_metadata(repo.join(path))
-                    .is_ok_and(|m| m.is_file() && m.modified().is_ok_and(|modified| modified <= lock_time))
-            })
-        }
-        Freshness::Verified => {
-            let mut on_disk = output::files_on_disk(repo, unit)?;
-            on_disk.sort();
-            let recorded: Vec<(&String, &String)> = recorded.collect();
-            on_disk.len() == recorded.len()
-                && on_disk.iter().zip(recorded).all(|(path, (locked, hash))| {
-                    path == locked
-                        && output::read_rendered(&repo.join(path))
-                            .is_some_and(|bytes| output::lock::sha256(&bytes) == *hash)
-                })
-        }
-    })
-}
-
-impl Workspace {
     /// The objects `gitgen bootstrap` applies by hand: the environment's AppProjects, then
     /// the root Application, rendered in memory with the repo URL and revision overridden
     /// when given (a fork or a branch to try).
@@ -544,6 +347,32 @@ impl Workspace {
                 (id.clone(), fresh)
             })
             .collect())
+    }
+}
+
+/// Render as [`output::plan`] asks for it: a lesson's base with the checks of its files
+/// that need `gitgen.yaml`, and the environment's part.
+impl output::Renderer for Workspace {
+    type Error = Error;
+
+    fn lessons(&self) -> Vec<&str> {
+        self.catalog.lessons.keys().map(LessonId::as_str).collect()
+    }
+
+    fn lesson(&self, id: &str) -> Result<Vec<RenderedFile>, Error> {
+        let lesson = &self.catalog.lessons[id];
+        let files = render::bases::emit(lesson)?;
+        render::overlays::check_walkthrough(lesson, &self.settings.config)?;
+        render::overlays::check_chart_values(lesson, &self.settings.config)?;
+        Ok(files)
+    }
+
+    fn environment(&self) -> Result<Vec<RenderedFile>, Error> {
+        Ok(render::environment(&self.context())?)
+    }
+
+    fn enabled(&self) -> usize {
+        self.selection.lessons.len()
     }
 }
 

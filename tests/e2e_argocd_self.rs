@@ -20,9 +20,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use gitgen::argocd_install::{APPLICATION_HEALTH_KEY, TRACKING_METHOD_KEY, manifest_url};
 use gitgen::catalog::config::RepoConfig;
 use gitgen::layout::Layout;
-use gitgen::render::argocd::{APPLICATION_HEALTH_KEY, TRACKING_METHOD_KEY, install_manifest_url};
 use serde_json::Value;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -41,7 +41,7 @@ fn v3_5_1(file: &str) -> PathBuf {
 /// remote install manifest of `version` replaced by `manifest`; returns the file built.
 fn build_install(repo: &Path, env: &str, version: &str, manifest: &Path, work: &Path) -> PathBuf {
     let source = repo.join(Layout::new(&gitgen::catalog::names::EnvName::new(env).unwrap()).install_dir());
-    let url = install_manifest_url(version);
+    let url = manifest_url(version);
     for entry in fs_err::read_dir(&source).unwrap() {
         let path = entry.unwrap().path();
         let text = fs_err::read_to_string(&path).unwrap();

@@ -324,7 +324,7 @@ async fn library_bootstrap_installs_argocd_and_a_second_run_changes_nothing(clie
     assert!(
         cm.data
             .unwrap_or_default()
-            .contains_key(cluster::bootstrap::APPLICATION_HEALTH_KEY)
+            .contains_key(gitgen::argocd_install::APPLICATION_HEALTH_KEY)
     );
     let secrets: Api<Secret> = Api::namespaced(client.clone(), "argocd");
     let repo = secrets.get(cluster::bootstrap::REPOSITORY_SECRET).await.unwrap();

@@ -189,7 +189,7 @@ pub fn last_rendered(repo: &Path, env: &EnvName) -> Result<Option<ArgoCdVersion>
     let text = String::from_utf8_lossy(&bytes);
     Ok(text
         .split_whitespace()
-        .filter_map(crate::render::argocd::install_manifest_version)
+        .filter_map(crate::argocd_install::manifest_version)
         .find_map(ArgoCdVersion::parse))
 }
 
@@ -453,7 +453,7 @@ mod tests {
         assert_eq!(last_rendered(repo.path(), &env).unwrap(), None);
         let dir = repo.path().join("argocd/kind/argocd-install");
         fs_err::create_dir_all(&dir).unwrap();
-        let url = crate::render::argocd::install_manifest_url("v2.12.3");
+        let url = crate::argocd_install::manifest_url("v2.12.3");
         fs_err::write(
             dir.join("kustomization.yaml"),
             format!("kind: Kustomization\nresources:\n- >-\n  {url}\n"),
@@ -471,7 +471,7 @@ mod tests {
         for (env, tag) in [("a", "v2.12.3"), ("b", "v2.12.3"), ("c", "v3.4.0")] {
             let dir = repo.path().join(format!("argocd/{env}/argocd-install"));
             fs_err::create_dir_all(&dir).unwrap();
-            let url = crate::render::argocd::install_manifest_url(tag);
+            let url = crate::argocd_install::manifest_url(tag);
             fs_err::write(dir.join("kustomization.yaml"), format!("resources:\n- {url}\n")).unwrap();
         }
         let warnings = pin_warnings(repo.path(), &envs, "v3.5.1").unwrap();

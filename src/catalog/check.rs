@@ -13,7 +13,7 @@ use serde_saphyr::{Location, Spanned};
 use super::lesson::{Lesson, PodSecurityLevel};
 use super::names::{self, LessonId, StageName};
 use super::{CatalogError, LESSON_FILE, LoadedLesson};
-use crate::render::policy::{cluster_kind_group, declared_kind_group, is_known_cluster_kind};
+use crate::kinds::{cluster_kind_group, declared_kind_group, is_known_cluster_kind};
 
 /// Checks `loaded`, read from the folder `folder`, step by step.
 pub(super) fn lesson(loaded: &LoadedLesson, folder: &LessonId) -> Result<(), CatalogError> {

@@ -292,7 +292,7 @@ fn env_line(text: &str, name: &str) -> Option<u64> {
 /// (`https://user:password@host/…`, also scp-like `user:password@host:path`), a token as
 /// its user name, or a token in its query.
 pub fn url_credentials(url: &str) -> Option<&'static str> {
-    use crate::render::policy::token_kind;
+    use crate::credentials::token_kind;
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
     if let Some((userinfo, _)) = authority.rsplit_once('@') {

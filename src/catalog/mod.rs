@@ -186,7 +186,7 @@ pub struct LoadedLesson {
     /// Path of the folder for messages (`catalog/<id>`).
     pub dir: PathBuf,
     /// The `(group, kind)` of every object its templates write (see
-    /// [`crate::render::policy::template_kinds`]): what its AppProject allows.
+    /// [`crate::kinds::template_kinds`]): what its AppProject allows.
     pub kinds: BTreeSet<(String, String)>,
     /// The namespace Argo CD runs in (`gitgen.yaml`), where the lesson's own Argo CD
     /// objects, if it declares any, must go.
@@ -341,13 +341,14 @@ fn load_lesson(
         .lesson
         .manifests
         .iter()
-        .flat_map(|m| crate::render::policy::template_kinds(&loaded.files[&m.file.value]))
+        .flat_map(|m| crate::kinds::template_kinds(&loaded.files[&m.file.value]))
         .collect();
     // The objects that create the lesson's Secrets in the cluster are gitgen's, not the
-    // template's, and its AppProject must allow them too: read from the same text render
-    // writes, so the two cannot drift apart.
-    if let Some(text) = crate::render::secrets::objects(&loaded) {
-        loaded.kinds.extend(crate::render::policy::template_kinds(&text));
+    // template's, and its AppProject must allow them too (render's tests hold the list to
+    // the objects it writes).
+    if !loaded.lesson.cluster_secrets.is_empty() {
+        let kinds = crate::kinds::CLUSTER_SECRETS_KINDS.map(|(group, kind)| (group.to_owned(), kind.to_owned()));
+        loaded.kinds.extend(kinds);
     }
     Ok(loaded)
 }

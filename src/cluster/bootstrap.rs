@@ -41,9 +41,9 @@ use crate::catalog::argocd_version::{ArgoCdVersion, PinWarning, image_version};
 /// removed. Server-side apply, CRD v1 and SelfSubjectAccessReview are all older.
 pub const MINIMUM_VERSION: (u32, u32) = (1, 25);
 
-/// The `argocd-cm` settings are the ones the self-managing Application keeps in git, so
-/// Argo CD's self-management and bootstrap agree on `argocd-cm`.
-pub use crate::render::argocd::{APPLICATION_HEALTH_KEY, TRACKING_METHOD_KEY, argocd_cm_data};
+// The `argocd-cm` settings are the ones the self-managing Application keeps in git, so
+// Argo CD's self-management and bootstrap agree on `argocd-cm`.
+use crate::argocd_install::argocd_cm_data;
 
 /// The Secret that holds the repository credentials.
 pub const REPOSITORY_SECRET: &str = "gitgen-repository";
@@ -557,9 +557,9 @@ mod tests {
         let data = &objects[0].data["data"];
         assert_eq!(data["url"], "https://argocd.example");
         assert_eq!(data["resource.exclusions"], "- kinds: [Lease]", "3.x's defaults stay");
-        assert_eq!(data[TRACKING_METHOD_KEY], "annotation");
+        assert_eq!(data[crate::argocd_install::TRACKING_METHOD_KEY], "annotation");
         assert!(
-            data[APPLICATION_HEALTH_KEY]
+            data[crate::argocd_install::APPLICATION_HEALTH_KEY]
                 .as_str()
                 .unwrap()
                 .contains("obj.status.health.status")

@@ -196,7 +196,7 @@ async fn bootstrap_installs_argocd_then_the_root_objects_and_a_second_run_change
         let state = state.lock().unwrap();
         let cm = &state.objects["/configmaps/argocd/argocd-cm"];
         assert!(
-            cm["data"][bootstrap::APPLICATION_HEALTH_KEY]
+            cm["data"][crate::argocd_install::APPLICATION_HEALTH_KEY]
                 .as_str()
                 .unwrap()
                 .contains("hs.status")

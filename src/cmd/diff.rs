@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use gitgen::output::diff::{changed_hashes, unified};
+use gitgen::output::Freshness;
 use gitgen::output::{LOCK_FILE, Sink};
-use gitgen::workspace::{Freshness, Inputs};
+use gitgen::workspace::Inputs;
 use serde::Serialize;
 
 use crate::Outcome;

@@ -13,7 +13,7 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
     let envs = gitgen::scaffold::init(&args.dir, args.repo_url.clone())?;
     for env in &envs {
         let workspace = Workspace::open(Settings::resolve(Some(&args.dir), Some(env.as_str()))?)?;
-        let outcome = workspace.render(gitgen::workspace::Freshness::Incremental, false)?;
+        let outcome = workspace.render(gitgen::output::Freshness::Incremental, false)?;
         eprintln!("Rendered `{env}`: {} file(s).", outcome.plan.summary().len());
     }
     let committed = gitgen::git::initial_commit(&args.dir, MESSAGE).map_err(gitgen::Error::from)?;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use gitgen::git::{self, Credentials, PublishRequest};
 use gitgen::layout::LOCK_FILE;
 use gitgen::output::lock::sha256;
-use gitgen::output::{self, Sink};
-use gitgen::workspace::{Freshness, Inputs};
+use gitgen::output::{self, Freshness, Sink};
+use gitgen::workspace::Inputs;
 
 use crate::Outcome;
 use crate::cli::{GlobalArgs, PublishArgs};

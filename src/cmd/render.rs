@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use anyhow::Context;
-use gitgen::output::{OutputError, Sink};
+use gitgen::output::{Freshness, OutputError, Sink};
 use gitgen::settings::Settings;
-use gitgen::workspace::{Freshness, Inputs};
+use gitgen::workspace::Inputs;
 use serde::Serialize;
 
 use crate::Outcome;

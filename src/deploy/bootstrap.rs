@@ -123,7 +123,7 @@ impl Bootstrap {
         let (argocd_manifest, argocd_manifest_origin) = match self.manifest {
             ArgoCdManifest::Given { text, origin } => (text, origin),
             ArgoCdManifest::Pinned => {
-                let url = crate::render::argocd::install_manifest_url(&self.pin);
+                let url = crate::argocd_install::manifest_url(&self.pin);
                 progress(&BootstrapEvent::Downloading {
                     version: self.pin.clone(),
                     url: url.clone(),

@@ -81,6 +81,21 @@ pub fn lesson_input_hash(files: &BTreeMap<String, String>) -> String {
     inputs_hash(files.iter().flat_map(|(path, text)| [path.as_str(), text.as_str()]))
 }
 
+/// sha256 of everything an environment's render reads besides the lessons' folders
+/// (whose hashes it includes): the renderer, the environment's name, `gitgen.yaml` and
+/// the toggle file.
+pub fn environment_hash(
+    env_name: &str,
+    config_text: &str,
+    toggle_text: &str,
+    input_hashes: &BTreeMap<String, String>,
+) -> String {
+    let renderer = renderer_fingerprint();
+    let head = [renderer.as_str(), env_name, config_text, toggle_text];
+    let lessons = input_hashes.iter().flat_map(|(id, hash)| [id.as_str(), hash.as_str()]);
+    inputs_hash(head.into_iter().chain(lessons))
+}
+
 /// sha256 of a sequence of texts. Lengths delimit them, so two different sequences
 /// never hash alike by moving text from one field to the next.
 pub fn inputs_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {

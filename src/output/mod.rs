@@ -9,9 +9,11 @@
 //! complete in a staging area, then swapped in by renames recorded in a journal. A kill
 //! before the journal exists leaves the old tree; a kill after it is completed by the
 //! next gitgen command ([`recover`]). Unchanged files are never rewritten, so a no-op
-//! render writes nothing.
+//! render writes nothing, and [`incremental`] decides from the lock which units need no
+//! render at all.
 
 pub mod diff;
+mod incremental;
 pub mod lock;
 mod txn;
 
@@ -20,11 +22,12 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+pub use self::incremental::{EnvironmentRun, Freshness, NothingChanged, RenderOutcome, Renderer, plan, unchanged};
 pub use self::lock::LockFile;
 pub use self::txn::{Staging, recover};
+use crate::files::RenderedFile;
 use crate::layout::Layout;
 pub use crate::layout::{LOCK_FILE, STATE_DIR};
-use crate::render::RenderedFile;
 use crate::untrusted::{self, FileError};
 
 /// The lock file lists every rendered file with its hash; 10,000 lessons' fit well under this.

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::OutputError;
+use crate::files::RenderedFile;
 use crate::layout::Layout;
-use crate::render::RenderedFile;
 use crate::untrusted::{self, FileError};
 
 const TXN_DIR: &str = ".gitgen/txn";

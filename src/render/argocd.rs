@@ -20,11 +20,14 @@ use serde_json::{Value, json};
 
 use super::classroom;
 use super::overlays::{chart_values, stage_overlay_dir, values_path};
-use super::policy::{cluster_kind_group, declared_kind_group, is_cluster_scoped};
+use super::policy::is_cluster_scoped;
+use crate::kinds::{cluster_kind_group, declared_kind_group};
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
+use crate::argocd_install::{ARGOCD_CM, argocd_cm_data, manifest_url};
 use crate::catalog::LoadedLesson;
 use crate::catalog::config::{SyncMode, Target};
 use crate::catalog::lesson::{Chart, PodSecurityLevel, Reasoned, SyncOption, SyncSettings};
+use crate::kinds::{cluster_kind_group, declared_kind_group};
 use crate::yaml;
 
 /// The Argo CD API version of Applications and AppProjects.
@@ -37,86 +40,6 @@ pub const PLATFORM_PROJECT: &str = "gitgen-platform";
 pub const SELF_APP: &str = "gitgen-argocd";
 /// Where Argo CD lives relative to itself.
 const IN_CLUSTER: &str = "https://kubernetes.default.svc";
-
-/// Health assessment for `argoproj.io/Application`, upstream's own text
-/// (`docs/operator-manual/health.md`, "Argocd App", unchanged from v2.12.3 to v3.5.1).
-pub const APPLICATION_HEALTH_LUA: &str = r#"hs = {}
-hs.status = "Progressing"
-hs.message = ""
-if obj.status ~= nil then
-  if obj.status.health ~= nil then
-    hs.status = obj.status.health.status
-    if obj.status.health.message ~= nil then
-      hs.message = obj.status.health.message
-    end
-  end
-end
-return hs
-"#;
-
-/// The `argocd-cm` key that holds [`APPLICATION_HEALTH_LUA`].
-pub const APPLICATION_HEALTH_KEY: &str = "resource.customizations.health.argoproj.io_Application";
-
-/// The `argocd-cm` key of the resource tracking method.
-pub const TRACKING_METHOD_KEY: &str = "application.resourceTrackingMethod";
-
-/// One `argocd-cm` decision: a key gitgen sets (with its value), or one it leaves to the
-/// pinned release on purpose (no value), and why. The reasons are written into the
-/// rendered `argocd-cm.yaml`, where a reviewer of an upgrade reads them.
-struct ArgoCdSetting {
-    key: &'static str,
-    value: Option<&'static str>,
-    why: &'static str,
-}
-
-/// What gitgen sets in `argocd-cm`, and what Argo CD 3.x changed that it leaves alone.
-/// The notes cited are upstream's `docs/operator-manual/upgrading/*.md` at v3.5.1.
-const ARGOCD_CM: [ArgoCdSetting; 4] = [
-    ArgoCdSetting {
-        key: APPLICATION_HEALTH_KEY,
-        value: Some(APPLICATION_HEALTH_LUA),
-        why: "Argo CD has not assessed a child Application's health since 1.8, and 3.5.1's \
-              docs/operator-manual/health.md still gives this check for app-of-apps: without it \
-              the root counts each lesson's Application as healthy whatever the lesson's state. 3.x's default \
-              `ignoreResourceUpdates.all` (/status) does not hide it: an update whose health \
-              changes is never ignored (docs/operator-manual/reconcile.md).",
-    },
-    ArgoCdSetting {
-        key: TRACKING_METHOD_KEY,
-        value: Some("annotation"),
-        why: "Set on every release, so 2.x and 3.x track alike (3.0 made it the default: \
-              2.14-3.0.md, \"Use Annotation-Based Tracking by Default\"). 2.x's label, \
-              `app.kubernetes.io/instance`, would be overwritten with the Application's name \
-              (`keda-keda`) on objects whose charts set it to the release's (`keda`) and select \
-              by it. And an upgrade to 3.x then does not switch tracking in a sync that may \
-              also prune, the case that note warns leaves orphans.",
-    },
-    ArgoCdSetting {
-        key: "server.rbac.disableApplicationFineGrainedRBACInheritance",
-        value: None,
-        why: "Left to the release (3.x: update/delete no longer cover an Application's \
-              resources, 2.14-3.0.md). gitgen writes no Argo CD RBAC (no argocd-rbac-cm policy, \
-              no AppProject roles); the built-in role:admin grants update/* and delete/* \
-              (assets/builtin-policy.csv at v3.5.1), so nothing relies on the 2.x inheritance.",
-    },
-    ArgoCdSetting {
-        key: "resource.exclusions",
-        value: None,
-        why: "Left to the release: 3.x ships default exclusions in install.yaml's argocd-cm \
-              (2.14-3.0.md, \"Default resource.exclusions configurations\"). This file is a \
-              strategic-merge patch and bootstrap merges the same keys, so both keep every key \
-              of the release's argocd-cm, the exclusions and ignoreResourceUpdates included.",
-    },
-];
-
-/// The `argocd-cm` keys gitgen sets, with their values: bootstrap merges them into the
-/// manifest's `argocd-cm`, and the self-managing Application's patch holds the same.
-pub fn argocd_cm_data() -> Vec<(&'static str, &'static str)> {
-    ARGOCD_CM
-        .iter()
-        .filter_map(|s| s.value.map(|value| (s.key, value)))
-        .collect()
-}
 
 /// YAML comment lines giving each `argocd-cm` decision and its reason.
 fn argocd_cm_reasons() -> String {
@@ -670,23 +593,6 @@ fn platform_project(ctx: &RenderContext<'_>) -> Value {
     })
 }
 
-/// Upstream's install manifest of an Argo CD release. `gitgen bootstrap` applies it, and
-/// the self-managing Application's kustomization names it as a remote resource, so install
-/// and self-management come from the same file at the same pin, as Argo CD's own
-/// `docs/operator-manual/installation.md` ("Kustomize") and argocd-autopilot do. Moving
-/// to the argo-cd Helm chart instead would fail: its workloads' selectors add
-/// `app.kubernetes.io/instance`, and a Deployment's selector is immutable.
-pub fn install_manifest_url(version: &str) -> String {
-    format!("https://raw.githubusercontent.com/argoproj/argo-cd/{version}/manifests/install.yaml")
-}
-
-/// The release an [`install_manifest_url`] names, `None` for any other text.
-pub fn install_manifest_version(url: &str) -> Option<&str> {
-    url.strip_prefix("https://raw.githubusercontent.com/argoproj/argo-cd/")?
-        .strip_suffix("/manifests/install.yaml")
-        .filter(|version| !version.contains('/'))
-}
-
 /// The kustomization that is Argo CD's own install: the pinned upstream manifest and
 /// the patch that keeps bootstrap's `argocd-cm` settings.
 fn install_files(ctx: &RenderContext<'_>) -> Vec<RenderedFile> {
@@ -698,7 +604,7 @@ fn install_files(ctx: &RenderContext<'_>) -> Vec<RenderedFile> {
     let kustomization = json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [install_manifest_url(&ctx.config.argocd.version)],
+        "resources": [manifest_url(&ctx.config.argocd.version)],
         "patches": [{"path": "argocd-cm.yaml"}],
     });
     // The same keys and text bootstrap merges into `argocd-cm`; without them here,
@@ -754,7 +660,7 @@ fn self_managed_argocd(ctx: &RenderContext<'_>) -> Value {
         "metadata": metadata(ctx, &scoped(ctx, SELF_APP), platform_labels(ctx), APPLICATION_WAVE),
         "spec": {
             "project": scoped(ctx, PLATFORM_PROJECT),
-            "info": [{"name": "Argo CD", "value": format!("{version} ({}), pinned in gitgen.yaml", install_manifest_url(version))}],
+            "info": [{"name": "Argo CD", "value": format!("{version} ({}), pinned in gitgen.yaml", manifest_url(version))}],
             "source": {
                 "repoURL": ctx.config.repo_url,
                 "targetRevision": ctx.config.target_revision,
@@ -795,6 +701,7 @@ fn root_application(ctx: &RenderContext<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::argocd_install::TRACKING_METHOD_KEY;
     use crate::catalog::lesson::IgnoreDifference;
 
     fn settings() -> SyncSettings {
@@ -857,7 +764,7 @@ mod tests {
                 for file in files.iter().filter(|f| !f.path.ends_with("kustomization.yaml")) {
                     let object: Value = yaml::from_str(&file.contents, file.path.as_ref()).expect("YAML");
                     if file.path.ends_with("gitgen-argocd.application.yaml") {
-                        assert!(file.contents.contains(&install_manifest_url(version)), "{version}");
+                        assert!(file.contents.contains(&manifest_url(version)), "{version}");
                     }
                     if object["apiVersion"]
                         .as_str()
@@ -914,22 +821,6 @@ mod tests {
         // What gitgen leaves to the release is not in the patch, so 3.x's defaults stay.
         assert!(!data.contains_key("resource.exclusions"));
         assert!(!data.contains_key("server.rbac.disableApplicationFineGrainedRBACInheritance"));
-    }
-
-    #[test]
-    fn the_install_manifest_url_gives_back_its_release() {
-        assert_eq!(
-            install_manifest_version(&install_manifest_url("v3.5.1")),
-            Some("v3.5.1")
-        );
-        assert_eq!(
-            install_manifest_version("https://example.com/v3.5.1/manifests/install.yaml"),
-            None
-        );
-        assert_eq!(
-            install_manifest_version("https://raw.githubusercontent.com/argoproj/argo-cd/a/b/manifests/install.yaml"),
-            None
-        );
     }
 
     #[test]

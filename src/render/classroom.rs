@@ -351,8 +351,9 @@ pub(super) mod tests {
     use crate::catalog::labels::{ENVIRONMENT_LABEL, LESSON_LABEL, SECRET_TYPE_LABEL};
     use crate::catalog::names::LessonId;
     use crate::catalog::toggle::{SelectedStage, Selection, conflicts_of};
+    use crate::files::RenderedFile;
+    use crate::render::everything;
     use crate::render::sync_model::course;
-    use crate::render::{RenderedFile, everything};
 
     /// A cluster Secret in Argo CD's namespace, as `gitgen classroom add` writes it.
     struct ClusterSecret {

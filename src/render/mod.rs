@@ -25,16 +25,8 @@ use serde::Serialize;
 use crate::catalog::config::{Environment, RepoConfig};
 use crate::catalog::names::EnvName;
 use crate::catalog::{Catalog, LoadedLesson, Selection};
+use crate::files::RenderedFile;
 use crate::layout::{KIND_CLUSTER_FILE, Layout};
-
-/// A file gitgen writes, in memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedFile {
-    /// Path relative to the repo root, `/`-separated.
-    pub path: String,
-    /// Contents: UTF-8, LF line endings, ending in a newline.
-    pub contents: String,
-}
 
 /// Everything a render reads.
 #[derive(Debug, Clone, Copy)]
@@ -262,7 +254,7 @@ fn template_context(lesson: &LoadedLesson, index: usize, env: Option<(&EnvName, 
 /// Refuses a rendered file whose text (comments, keys, values, prose alike) holds
 /// something shaped like a credential.
 pub fn check_credentials(file: &RenderedFile) -> Result<(), RenderError> {
-    match policy::find_credential(&file.contents) {
+    match crate::credentials::find_credential(&file.contents) {
         Some((line, what)) => Err(RenderError::Credential {
             path: file.path.clone(),
             line,

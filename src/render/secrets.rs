@@ -194,6 +194,14 @@ mod tests {
                     .collect::<std::collections::BTreeSet<_>>()
                     .len()
             );
+            let kinds: std::collections::BTreeSet<(String, String)> =
+                crate::kinds::template_kinds(&text).into_iter().collect();
+            let listed = crate::kinds::CLUSTER_SECRETS_KINDS.map(|(group, kind)| (group.to_owned(), kind.to_owned()));
+            assert_eq!(
+                kinds,
+                listed.into(),
+                "the kinds the catalog records for cluster_secrets"
+            );
             for object in &documents {
                 crate::render::policy::check_object(lesson, object)
                     .unwrap_or_else(|v| panic!("{}: {v:?}", lesson.id()));

@@ -122,7 +122,7 @@ fn no_rendered_file_carries_secret_data_or_a_token() {
         }
         for line in text.lines() {
             assert_eq!(
-                gitgen::render::policy::token_kind(line),
+                gitgen::credentials::token_kind(line),
                 None,
                 "{path}: token-like text: {line}"
             );
@@ -270,7 +270,7 @@ fn no_two_lessons_manage_the_same_object() {
                 .filter(|(p, _)| p.starts_with(&dir) && !p.ends_with("kustomization.yaml"))
             {
                 for object in gitgen::yaml::documents(&text, path.as_ref()).unwrap() {
-                    let group = gitgen::render::policy::api_group(object["apiVersion"].as_str().unwrap());
+                    let group = gitgen::kinds::api_group(object["apiVersion"].as_str().unwrap());
                     let namespace =
                         if gitgen::render::policy::is_cluster_scoped(lesson, group, object["kind"].as_str().unwrap()) {
                             String::new()

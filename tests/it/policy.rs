@@ -501,7 +501,7 @@ fn every_application_of_the_course_is_permitted_by_its_project_in_both_environme
             if let Some(chart) = labels["gitgen.io/chart"].as_str() {
                 let chart = lesson.lesson.charts.iter().find(|c| c.name == chart).unwrap();
                 for kind in &chart.creates.kinds {
-                    let (group, kind) = gitgen::render::policy::declared_kind_group(kind).unwrap();
+                    let (group, kind) = gitgen::kinds::declared_kind_group(kind).unwrap();
                     resources.push(scope(group, kind, None, dest));
                 }
                 // What a chart puts in the Kubernetes namespaces its lesson declares.
@@ -531,7 +531,7 @@ fn every_application_of_the_course_is_permitted_by_its_project_in_both_environme
                     for object in documents(path, text) {
                         let api = object["apiVersion"].as_str().unwrap();
                         let kind = object["kind"].as_str().unwrap();
-                        let group = gitgen::render::policy::api_group(api);
+                        let group = gitgen::kinds::api_group(api);
                         resources.push(scope(group, kind, object["metadata"]["namespace"].as_str(), dest));
                         match (group, kind) {
                             ("argoproj.io", "AppProject") => {

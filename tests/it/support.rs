@@ -308,9 +308,9 @@ fn kustomize_offline(dir: &Path) -> Result<String, String> {
     let kustomization = fs_err::read_to_string(dir.join("kustomization.yaml")).unwrap();
     let version = kustomization
         .split_whitespace()
-        .find_map(gitgen::render::argocd::install_manifest_version)
+        .find_map(gitgen::argocd_install::manifest_version)
         .unwrap_or_else(|| panic!("no install manifest URL in {kustomization}"));
-    let url = gitgen::render::argocd::install_manifest_url(version);
+    let url = gitgen::argocd_install::manifest_url(version);
     let local = local_install_manifest(version);
     let copy = tempfile::tempdir().unwrap();
     for entry in fs_err::read_dir(dir).unwrap() {
