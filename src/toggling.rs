@@ -10,7 +10,8 @@ use crate::Error;
 use crate::catalog::Selection;
 use crate::catalog::names::LessonId;
 use crate::catalog::toggle::SelectedStage;
-use crate::workspace::{RenderOutcome, Workspace};
+use crate::output::RenderOutcome;
+use crate::workspace::Workspace;
 
 /// What an enable or disable changed (`-o json` prints it as it is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

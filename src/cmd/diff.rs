@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gitgen::output::diff::{changed_hashes, unified};
 use gitgen::output::Freshness;
+use gitgen::output::diff::{changed_hashes, unified};
 use gitgen::output::{LOCK_FILE, Sink};
 use gitgen::workspace::Inputs;
 use serde::Serialize;

@@ -21,7 +21,6 @@ use serde_json::{Value, json};
 use super::classroom;
 use super::overlays::{chart_values, stage_overlay_dir, values_path};
 use super::policy::is_cluster_scoped;
-use crate::kinds::{cluster_kind_group, declared_kind_group};
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use crate::argocd_install::{ARGOCD_CM, argocd_cm_data, manifest_url};
 use crate::catalog::LoadedLesson;
