@@ -500,7 +500,7 @@ fn the_classroom_applicationsets_and_appprojects_are_admitted(run: &mut Run) {
     assert_eq!(render.status.code(), Some(0), "{}", text(&render));
     let mut objects: Vec<Value> = Vec::new();
     for file in files_under(&run.repo.join("argocd/classroom")) {
-        if !file.extension().is_some_and(|e| e == "yaml") {
+        if file.extension().is_none_or(|e| e != "yaml") {
             continue;
         }
         let text = fs_err::read_to_string(&file).unwrap();

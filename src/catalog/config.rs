@@ -317,6 +317,24 @@ pub fn url_credentials(url: &str) -> Option<&'static str> {
     None
 }
 
+/// Line and column of the value of `argocd.<field>` in `gitgen.yaml`'s text: the first
+/// line inside the `argocd:` block whose key is `field`.
+fn field_position(text: &str, field: &str) -> (Option<u64>, Option<u64>) {
+    let mut inside = false;
+    for (index, line) in text.lines().enumerate() {
+        if !line.starts_with([' ', '\t']) && !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+            inside = line.trim_end() == "argocd:";
+            continue;
+        }
+        let key = line.trim_start();
+        if inside && let Some(rest) = key.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')) {
+            let column = line.len() - rest.trim_start().len() + 1;
+            return (Some(index as u64 + 1), Some(column as u64));
+        }
+    }
+    (None, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,22 +410,4 @@ mod tests {
             assert_eq!(url_credentials(url), None, "{url}");
         }
     }
-}
-
-/// Line and column of the value of `argocd.<field>` in `gitgen.yaml`'s text: the first
-/// line inside the `argocd:` block whose key is `field`.
-fn field_position(text: &str, field: &str) -> (Option<u64>, Option<u64>) {
-    let mut inside = false;
-    for (index, line) in text.lines().enumerate() {
-        if !line.starts_with([' ', '\t']) && !line.trim().is_empty() && !line.trim_start().starts_with('#') {
-            inside = line.trim_end() == "argocd:";
-            continue;
-        }
-        let key = line.trim_start();
-        if inside && let Some(rest) = key.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')) {
-            let column = line.len() - rest.trim_start().len() + 1;
-            return (Some(index as u64 + 1), Some(column as u64));
-        }
-    }
-    (None, None)
 }
