@@ -16,10 +16,7 @@ use crate::cli::{BootstrapArgs, GlobalArgs, OutputFormat, StatusArgs, ValidateAr
 pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open(global)?;
     let argocd_manifest = match &args.argocd_manifest {
-        Some(path) => ArgoCdManifest::Given {
-            text: fs_err::read_to_string(path)?,
-            origin: path.display().to_string(),
-        },
+        Some(path) => ArgoCdManifest::File(path.clone()),
         None => ArgoCdManifest::Pinned,
     };
     let options = BootstrapOptions {

@@ -1,9 +1,10 @@
 //! `gitgen bootstrap` for a workspace: refuses a repo URL the committed Applications do
 //! not name, renders the root Application, and then, on the cluster, runs
 //! [`cluster::preflight`], warns when the Argo CD already running is far from the pin,
-//! downloads the pinned install manifest (unless the caller gave one) and hands the rest
+//! downloads the pinned install manifest (or reads the one the caller named) and hands the rest
 //! to [`cluster::bootstrap`].
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -19,13 +20,9 @@ pub enum ArgoCdManifest {
     /// The pinned release's upstream `install.yaml`, downloaded once the cluster passed
     /// preflight.
     Pinned,
-    /// A manifest the caller read (`--argocd-manifest FILE`, for air-gapped clusters).
-    Given {
-        /// Its text.
-        text: String,
-        /// Where it came from, for messages.
-        origin: String,
-    },
+    /// A manifest on disk (`--argocd-manifest FILE`, for air-gapped clusters), read once
+    /// the cluster passed preflight and the installed release was compared with the pin.
+    File(PathBuf),
 }
 
 /// What `gitgen bootstrap`'s flags ask for.
@@ -121,7 +118,16 @@ impl Bootstrap {
             progress(&BootstrapEvent::InstalledArgoCd(warning));
         }
         let (argocd_manifest, argocd_manifest_origin) = match self.manifest {
-            ArgoCdManifest::Given { text, origin } => (text, origin),
+            ArgoCdManifest::File(path) => {
+                let text = fs_err::read_to_string(&path).map_err(|err| Error::Usage {
+                    message: format!("cannot read the Argo CD manifest: {err}"),
+                    hint: Some(
+                        "give `--argocd-manifest` the path of an Argo CD `install.yaml`, or leave it out to download the pinned release"
+                            .to_owned(),
+                    ),
+                })?;
+                (text, path.display().to_string())
+            }
             ArgoCdManifest::Pinned => {
                 let url = crate::argocd_install::manifest_url(&self.pin);
                 progress(&BootstrapEvent::Downloading {
