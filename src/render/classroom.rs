@@ -997,13 +997,7 @@ pub(super) mod tests {
         for lesson in ["argocd", "argo-rollouts"] {
             assert!(selection.lessons.contains_key(lesson), "{lesson} is enabled");
         }
-        let ctx = RenderContext {
-            catalog: &catalog,
-            config: &config,
-            env_name,
-            env,
-            selection: &selection,
-        };
+        let ctx = classroom_context(&catalog, &config, env_name, &selection);
         let files = everything(&ctx).expect("the classroom renders");
         let root = tempfile::tempdir().unwrap();
         for file in &files {
