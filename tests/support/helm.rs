@@ -103,7 +103,7 @@ pub enum HelmError {
 }
 
 /// One chart to render: `helm template RELEASE ARCHIVE -n NAMESPACE -f VALUES...`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChartRender {
     /// The packaged chart (see [`chart_archive`]).
     pub archive: PathBuf,
