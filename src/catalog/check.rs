@@ -275,6 +275,26 @@ fn chart_kinds(loaded: &LoadedLesson) -> Result<(), CatalogError> {
                 Some(_) => {}
             }
         }
+        for (j, kind) in chart.creates.turned_off.iter().enumerate() {
+            let field = format!("charts[{i}].creates.turned_off[{j}]");
+            let problem = match declared_kind_group(kind) {
+                None => format!("`{kind}` is not a built-in kind"),
+                parsed if chart.creates.kinds.iter().any(|k| declared_kind_group(k) == parsed) => {
+                    format!(
+                        "chart `{}` lists `{kind}` both in `kinds` and in `turned_off`",
+                        chart.name
+                    )
+                }
+                Some(_) => continue,
+            };
+            return Err(invalid_near(
+                loaded,
+                ("turned_off", kind),
+                &field,
+                problem,
+                "list under `turned_off` only kinds the chart's templates hold and these values turn off, custom ones as `group/Kind`".to_owned(),
+            ));
+        }
     }
     Ok(())
 }

@@ -347,6 +347,11 @@ pub struct ChartKinds {
     /// Each kind: `group/Kind`, or a built-in `Kind` alone. Cluster-scoped ones must also be
     /// in the lesson's `cluster_kinds`.
     pub kinds: Vec<String>,
+    /// Kinds the chart's templates hold that its values here turn off, written as in
+    /// `kinds`: the claim a reviewer relies on, and `tests/e2e_helm.rs` checks that real
+    /// Helm renders none of them.
+    #[serde(default)]
+    pub turned_off: Vec<String>,
 }
 
 /// Argo CD sync settings of one Application, each with the reason it is there.

@@ -158,7 +158,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
 /// environment shares its Argo CD with others (the trainer's own cluster, say), so its
 /// names carry the environment's name; a single-cluster environment's names are kept as
 /// they always were.
-pub(super) fn scoped(ctx: &RenderContext<'_>, name: &str) -> String {
+pub fn scoped(ctx: &RenderContext<'_>, name: &str) -> String {
     if ctx.env.is_classroom() {
         format!("{}-{name}", ctx.env_name)
     } else {
@@ -410,7 +410,7 @@ pub(super) fn lesson_application(
 }
 
 /// The chart version for the stage.
-pub(super) fn chart_version<'a>(chart: &'a Chart, lesson: &LoadedLesson, index: usize) -> &'a str {
+pub fn chart_version<'a>(chart: &'a Chart, lesson: &LoadedLesson, index: usize) -> &'a str {
     chart
         .stage_versions
         .iter()

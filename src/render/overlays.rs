@@ -240,8 +240,9 @@ pub fn chart_values(
     rendered_values(lesson, chart, index, ctx.env_name, ctx.env)
 }
 
-/// [`chart_values`] for environment `env_name`, whether or not it enables the lesson.
-fn rendered_values(
+/// [`chart_values`] for environment `env_name`, whether or not it enables the lesson:
+/// what `tests/e2e_helm.rs` hands real Helm for every environment and stage.
+pub fn rendered_values(
     lesson: &LoadedLesson,
     chart: &Chart,
     index: usize,

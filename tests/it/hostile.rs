@@ -51,6 +51,9 @@ macro_rules! hostile {
 
 // lesson.yaml: shape.
 
+hostile!(chart_kind_both_created_and_turned_off, ["render"] => 2, |repo| {
+    edit(&repo, BETA, "kinds: [Deployment, Service, ConfigMap]", "kinds: [Deployment, Service, ConfigMap]\n      turned_off: [PodDisruptionBudget, ConfigMap]");
+});
 hostile!(lesson_malformed_yaml, ["render"] => 2, |repo| {
     repo.write(ALPHA, "name: alpha\ntitle: \"unclosed\nstages: [\n");
 });
