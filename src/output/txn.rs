@@ -62,8 +62,11 @@ impl Staging {
 
     /// Writes a unit's new files (repo-relative paths inside `unit`, or `unit` itself for
     /// a single-file unit) to the staging area. A unit staged with no file is deleted.
+    ///
+    /// A unit already staged is left as it is: the environments of one transaction all
+    /// render `generated/`, alike.
     pub fn stage(&self, unit: &str, files: &[RenderedFile]) -> Result<(), OutputError> {
-        if files.is_empty() {
+        if files.is_empty() || self.staged.lock().expect("staging lock").contains(unit) {
             return Ok(());
         }
         let target = staged(&self.repo, unit);
