@@ -64,6 +64,16 @@ pub enum OutputError {
         #[source]
         source: Option<FileError>,
     },
+    /// A unit folder the swap would move aside, which this user may not write in: moving
+    /// a folder rewrites its `..`, so it needs write permission on the folder itself.
+    #[error("cannot move `{}` aside: this user may not write in the folder itself", path.display())]
+    FolderNotMovable {
+        /// The folder.
+        path: PathBuf,
+        /// What the kernel said.
+        #[source]
+        source: std::io::Error,
+    },
     /// Files render would overwrite or delete that it did not write as they are.
     #[error("{} would be overwritten or deleted, but render did not write {}:\n{}", count(conflicts.len()), if conflicts.len() == 1 { "it" } else { "them" }, list(conflicts))]
     Conflicts {
@@ -103,6 +113,10 @@ impl OutputError {
             OutputError::Conflicts { conflicts } => Some(conflicts_hint(conflicts)),
             OutputError::Io { source, .. } => untrusted::io_hint(source),
             OutputError::File(err) => err.hint(),
+            OutputError::FolderNotMovable { path, .. } => Some(format!(
+                "render replaces a unit by moving its folder, which needs write permission on the folder, not only on its parent: run `chmod u+w {}` as its owner (or render as the owner), then run the command again; nothing was written",
+                path.display()
+            )),
             OutputError::UntrustedJournal { txn, .. } => Some(format!(
                 "gitgen finishes only changes it journaled itself; a repo or pull request can carry a forged one. Look at `{}`, delete it (`rm -r {}`), then check the tree with `git status`",
                 txn.display(),
