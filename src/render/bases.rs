@@ -52,6 +52,9 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
         let dir = Layout::base_dir(id, stage.name.as_str());
         let context = template_context(lesson, index, None);
         let mut resources = Vec::new();
+        // The kustomization file of each folder of the stage, by folder: the stage's own
+        // is gitgen's.
+        let mut kustomizations = BTreeMap::from([(String::new(), "kustomization.yaml".to_owned())]);
         if let Some(body) = &namespaces {
             files.push(yaml_file(
                 format!("{dir}/{NAMESPACES_FILE}"),
@@ -75,6 +78,16 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
             let template = manifest.file.value.as_str();
             let text = templates.render(template, context.clone())?;
             let output = manifest.output();
+            if let Some((folder, name)) = kustomization_file(output)
+                && let Some(other) = kustomizations.insert(folder.to_owned(), name.to_owned())
+            {
+                let other = if folder.is_empty() { other } else { format!("{folder}/{other}") };
+                return Err(RenderError::KustomizationFile {
+                    template: format!("catalog/{id}/{template}").into(),
+                    output: format!("{dir}/{output}"),
+                    other: format!("{dir}/{other}"),
+                });
+            }
             if last_checked.get(template) != Some(&text) {
                 // A Kustomize tree's own kustomization files are not objects.
                 if !(manifest.kustomize.is_some() && output.ends_with("/kustomization.yaml")) {
@@ -113,6 +126,13 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
     }
     files.iter().try_for_each(super::check_credentials)?;
     Ok(files)
+}
+
+/// The folder and file name of `output` (relative to a stage's folder) when kustomize
+/// would read it as that folder's kustomization file.
+fn kustomization_file(output: &str) -> Option<(&str, &str)> {
+    let (folder, name) = output.rsplit_once('/').unwrap_or(("", output));
+    crate::layout::KUSTOMIZATION_FILE_NAMES.contains(&name).then_some((folder, name))
 }
 
 /// Parses rendered text back and checks each object. Errors name the template line the

@@ -89,6 +89,17 @@ pub enum RenderError {
         /// What to do, when the YAML reader knows better than the generic advice.
         hint: Option<String>,
     },
+    /// A template whose output kustomize would read as a second kustomization file of its
+    /// folder (kustomize fails with "Found multiple kustomization files").
+    #[error("`{}` would be written as `{output}`, beside `{other}` in the same folder: kustomize refuses a folder with two kustomization files", template.display())]
+    KustomizationFile {
+        /// The template, repo-relative.
+        template: PathBuf,
+        /// Where it would be written, repo-relative.
+        output: String,
+        /// The kustomization file already in that folder (gitgen's own, or the tree's).
+        other: String,
+    },
     /// Two outputs with one path.
     #[error("two outputs would be written to `{path}`")]
     Collision {
@@ -175,6 +186,9 @@ impl RenderError {
             }
             RenderError::Credential { .. } => hint(
                 "keep credentials in the cluster (`cluster_secrets` in lesson.yaml, `gitgen bootstrap` flags); the line may be in a template, a values file, a walkthrough, a comment or a `why` of lesson.yaml",
+            ),
+            RenderError::KustomizationFile { .. } => hint(
+                "keep one kustomization file per folder of the Kustomize tree and rename or drop the other: kustomize reads `kustomization.yaml`, `kustomization.yml` and `Kustomization` alike",
             ),
             RenderError::Collision { .. } => {
                 hint("rename the lesson or the chart release so their Application names differ")
