@@ -28,6 +28,14 @@ fn stderr_of(output: &Output, code: i32) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The `error:` line of a run that must have failed (exit 2), and its whole stderr.
+#[track_caller]
+fn refusal(output: &Output) -> (String, String) {
+    let stderr = stderr_of(output, 2);
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default().to_owned();
+    (error, stderr)
+}
+
 /// Whether namespace `name` exists.
 fn namespace_exists(name: &str) -> bool {
     kubectl(&["get", "namespace", name]).status.success()
@@ -47,8 +55,7 @@ fn bootstrap_installs_only_the_pinned_release_and_never_downgrades_unless_asked(
 
     // A manifest of another release than the pin: refused before anything is applied.
     let refused = gitgen(&repo, &["bootstrap", "--argocd-manifest", V3_INSTALL_YAML]);
-    let stderr = stderr_of(&refused, 2);
-    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default();
+    let (error, stderr) = refusal(&refused);
     assert_eq!(
         error,
         format!("error: `{V3_INSTALL_YAML}` installs Argo CD v3.5.1, but `gitgen.yaml` pins v2.12.3"),
@@ -83,8 +90,7 @@ fn bootstrap_installs_only_the_pinned_release_and_never_downgrades_unless_asked(
             .to_owned()
     };
     let refused = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML]);
-    let stderr = stderr_of(&refused, 2);
-    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default();
+    let (error, stderr) = refusal(&refused);
     assert_eq!(
         error,
         format!("error: Argo CD v3.5.1 runs in namespace `{NAMESPACE}`; bootstrap would downgrade it to the pinned v2.12.3"),
