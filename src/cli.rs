@@ -93,6 +93,9 @@ pub struct BootstrapArgs {
     /// (for offline and air-gapped clusters).
     #[arg(long, value_name = "FILE")]
     pub argocd_manifest: Option<PathBuf>,
+    /// Install the pinned Argo CD even when a newer release runs in the cluster.
+    #[arg(long)]
+    pub allow_downgrade: bool,
     /// User name for a private repo; the password or token comes from
     /// `GITGEN_REPO_PASSWORD` (or `GITGEN_GIT_TOKEN`) and goes only into the cluster.
     #[arg(long, value_name = "USER")]

@@ -35,6 +35,9 @@ pub enum Error {
     /// Talking to the cluster.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// Bootstrap refused the Argo CD it was given.
+    #[error(transparent)]
+    Bootstrap(#[from] crate::deploy::bootstrap::BootstrapError),
     /// A classroom's learner clusters.
     #[error(transparent)]
     Classroom(#[from] ClassroomError),
@@ -81,6 +84,7 @@ impl Error {
             Error::Output(e) => e.hint(),
             Error::Git(e) => Some(e.hint()),
             Error::Cluster(e) => e.hint(),
+            Error::Bootstrap(e) => Some(e.hint()),
             Error::Classroom(e) => e.hint(),
             Error::Validate(e) => e.hint(),
             Error::Yaml(e) => e.hint.clone(),

@@ -7,6 +7,10 @@
 
 use crate::catalog::names::EnvName;
 
+/// The names kustomize reads as a folder's kustomization file, in its order of preference
+/// (kustomize `api/konfig/general.go`, `RecognizedKustomizationFileNames`). A folder may
+/// hold only one; each stage's is gitgen's `kustomization.yaml`.
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 /// Each lesson's base, shared by every environment: `generated/<lesson>/<stage>/`.
 pub const GENERATED_DIR: &str = "generated";
 /// Each environment's overlays and toggle file: `overlays/<env>/`.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::Error;
-use crate::catalog::names::{LessonId, StageName};
+use crate::catalog::names::{EnvName, LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{SelectedStage, ToggleFile, read_toggle_file};
 use crate::catalog::{Catalog, Selection};
@@ -124,6 +124,74 @@ impl Inputs {
     }
 }
 
+/// One environment's part of a [`render_every`].
+pub struct EnvironmentRender {
+    /// The environment.
+    pub env: EnvName,
+    /// Lessons in the catalog.
+    pub lessons: usize,
+    /// Lessons the environment enables.
+    pub enabled: usize,
+    /// What its render changed; `None` when its inputs were as its last render read them,
+    /// and nothing was parsed or rendered.
+    pub outcome: Option<RenderOutcome>,
+}
+
+/// Renders the environments of `every` (settings of one repo) and writes them as one
+/// transaction: every changed unit of every environment and the lock are staged, then
+/// swapped in under one journal, so a kill leaves the whole tree old or the whole tree
+/// new. An environment that fails to render, or whose files render did not write as
+/// they are (without `force`), stops the command before anything is written. `force`
+/// also renders every lesson, so it restores files edited by hand in lessons whose inputs
+/// did not change.
+pub fn render_every(every: Vec<Settings>, freshness: Freshness, force: bool) -> Result<Vec<EnvironmentRender>, Error> {
+    let Some(repo) = every.first().map(|settings| settings.repo.clone()) else {
+        return Ok(Vec::new());
+    };
+    let freshness = if force { Freshness::Full } else { freshness };
+    // One process lock for the whole command: a second one taken by another open file
+    // of this process would wait for ever.
+    let _lock = output::lock_repo(&repo)?;
+    output::recover(&repo)?;
+    let staging = output::Staging::begin(&repo)?;
+    let mut done = Vec::with_capacity(every.len());
+    let mut scopes = Vec::with_capacity(every.len());
+    for settings in every {
+        let env = settings.env_name.clone();
+        let mut inputs = Inputs::read_unlocked(settings, None)?;
+        if freshness == Freshness::Incremental
+            && let Some(same) = inputs.unchanged()?
+        {
+            done.push(EnvironmentRender {
+                env,
+                lessons: same.lessons,
+                enabled: same.enabled,
+                outcome: None,
+            });
+            continue;
+        }
+        let workspace = inputs.load()?;
+        let outcome = workspace.plan(freshness, Sink::Stage(&staging))?;
+        scopes.push(workspace.scope());
+        done.push(EnvironmentRender {
+            env,
+            lessons: workspace.catalog.lessons.len(),
+            enabled: workspace.selection.lessons.len(),
+            outcome: Some(outcome),
+        });
+    }
+    let parts: Vec<(&output::Plan, &Scope, &str)> = done
+        .iter()
+        .filter_map(|part| Some((&part.outcome.as_ref()?.plan, part.env.as_str())))
+        .zip(&scopes)
+        .map(|((plan, env), scope)| (plan, scope, env))
+        .collect();
+    if !parts.is_empty() {
+        output::apply(&output::Plan::combine(&parts), staging, &[], force)?;
+    }
+    Ok(done)
+}
+
 /// What the lock records of a render of the environment of `settings`.
 fn environment_run<'a>(
     settings: &'a Settings,
@@ -181,13 +249,6 @@ impl Workspace {
     /// What render owns for this environment.
     pub fn scope(&self) -> Scope {
         scope(&self.settings.layout())
-    }
-
-    /// Renders and writes the change atomically. `force` also renders every lesson, so
-    /// it restores files edited by hand in lessons whose inputs did not change.
-    pub fn render(&self, freshness: Freshness, force: bool) -> Result<RenderOutcome, Error> {
-        let freshness = if force { Freshness::Full } else { freshness };
-        self.write(freshness, &[], force)
     }
 
     /// Renders, staging each changed unit as it goes, then swaps the change in with

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use serde_saphyr::{Location, Spanned};
 
 use super::lesson::{Lesson, PodSecurityLevel};
+use crate::layout::KUSTOMIZATION_FILE_NAMES;
 use super::names::{self, LessonId, StageName};
 use super::{CatalogError, LESSON_FILE, LoadedLesson};
 use crate::kinds::{cluster_kind_group, declared_kind_group, is_known_cluster_kind};
@@ -122,15 +123,22 @@ fn manifests(loaded: &LoadedLesson) -> Result<(), CatalogError> {
                 ),
             );
         }
+        // Before the `.yaml` check, so `Kustomization` gets the reason that matters.
+        if KUSTOMIZATION_FILE_NAMES.contains(&output) {
+            return refuse(
+                format!("the output name `{output}` is taken: kustomize would read it as the stage's kustomization file, beside the `kustomization.yaml` gitgen writes"),
+                Some(
+                    "rename the template; `kustomization.yaml`, `kustomization.yml` and `Kustomization` at the top of a stage are gitgen's (a Kustomize tree the lesson ships keeps its own in its folders, marked `kustomize:`)",
+                ),
+            );
+        }
         if !output.ends_with(".yaml") && !output.ends_with(".yml") {
             return refuse(format!("`{file}` is not a `.yaml` file"), None);
         }
-        if output == "kustomization.yaml" || output.starts_with("gitgen-") || !outputs.insert(output.to_owned()) {
+        if output.starts_with("gitgen-") || !outputs.insert(output.to_owned()) {
             return refuse(
                 format!("the output name `{output}` is taken"),
-                Some(
-                    "`kustomization.yaml`, `gitgen-*` and names already used by another template of this lesson are reserved",
-                ),
+                Some("`gitgen-*` and names already used by another template of this lesson are reserved"),
             );
         }
     }

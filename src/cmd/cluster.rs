@@ -27,6 +27,7 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
         repo_password: ProcessEnv::read().clone_password(),
         timeout: Duration::from_secs(args.timeout),
         wait: args.wait,
+        allow_downgrade: args.allow_downgrade,
     };
     let bootstrap = Bootstrap::prepare(&workspace, options)?;
     let mut view = LiveView::new();

@@ -1,7 +1,7 @@
 //! `gitgen init DIR`: the new repo, rendered for every environment and committed.
 
 use gitgen::settings::Settings;
-use gitgen::workspace::Workspace;
+use gitgen::workspace;
 
 use crate::Outcome;
 use crate::cli::InitArgs;
@@ -11,10 +11,13 @@ const MESSAGE: &str = "gitgen init: the built-in course, rendered for every envi
 
 pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
     let envs = gitgen::scaffold::init(&args.dir, args.repo_url.clone())?;
-    for env in &envs {
-        let workspace = Workspace::open(Settings::resolve(Some(&args.dir), Some(env.as_str()))?)?;
-        let outcome = workspace.render(gitgen::output::Freshness::Incremental, false)?;
-        eprintln!("Rendered `{env}`: {} file(s).", outcome.plan.summary().len());
+    let every = envs
+        .iter()
+        .map(|env| Settings::resolve(Some(&args.dir), Some(env.as_str())))
+        .collect::<Result<Vec<_>, _>>()?;
+    for part in workspace::render_every(every, gitgen::output::Freshness::Incremental, false)? {
+        let files = part.outcome.map_or(0, |outcome| outcome.plan.summary().len());
+        eprintln!("Rendered `{}`: {files} file(s).", part.env);
     }
     let committed = gitgen::git::initial_commit(&args.dir, MESSAGE).map_err(gitgen::Error::from)?;
     let dir = args.dir.display();

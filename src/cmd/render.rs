@@ -3,10 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::Context;
-use gitgen::output::{Freshness, OutputError, Sink};
+use gitgen::output::{Freshness, Sink};
 use gitgen::settings::Settings;
-use gitgen::workspace::Inputs;
+use gitgen::workspace::{self, Inputs};
 use serde::Serialize;
 
 use crate::Outcome;
@@ -38,29 +37,14 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
         let names: Vec<_> = every.iter().map(|s| s.env_name.clone()).collect();
         super::warn_about_the_argocd_pin(settings, &names);
     }
-    // Each environment is written in its own transaction: before the first is written,
-    // every one is rendered in memory, so one that fails to render, or would overwrite a
-    // file render did not write, leaves every environment as it was.
-    if !args.check && every.len() > 1 {
-        for settings in &every {
-            precheck(settings.clone(), args)?;
-        }
-    }
     // A file of `generated/` is every environment's: listed once.
     let mut files = BTreeSet::new();
-    for (done, settings) in every.into_iter().enumerate() {
-        let env = settings.env_name.clone();
-        let env_files = if args.check {
-            check(settings, args.trust_lock)?
-        } else {
-            let rendered = render(settings, args);
-            if environments.len() > 1 {
-                rendered.with_context(|| written_so_far(&environments, done, env.as_str()))?
-            } else {
-                rendered?
-            }
-        };
-        files.extend(env_files);
+    if args.check {
+        for settings in every {
+            files.extend(check(settings, args.trust_lock)?);
+        }
+    } else {
+        files.extend(render(every, args)?);
     }
     let up_to_date = files.is_empty();
     match args.output {
@@ -103,50 +87,6 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Renders one environment in memory, as [`render`] would, and fails where it would:
-/// a template or object error, or a file it would refuse to overwrite or delete.
-fn precheck(settings: Settings, args: &RenderArgs) -> anyhow::Result<()> {
-    let mut inputs = Inputs::read(settings)?;
-    if !(args.full || args.force) && inputs.unchanged()?.is_some() {
-        return Ok(());
-    }
-    let workspace = inputs.load()?;
-    let freshness = if args.full || args.force {
-        Freshness::Full
-    } else {
-        Freshness::Incremental
-    };
-    let plan = workspace.plan(freshness, Sink::Paths)?.plan;
-    if !args.force && !plan.conflicts.is_empty() {
-        return Err(gitgen::Error::from(OutputError::Conflicts {
-            conflicts: plan.conflicts,
-        })
-        .into());
-    }
-    Ok(())
-}
-
-/// Which environments a render that failed at `environments[done]` (after every one had
-/// rendered in memory: a write failed) had written, and which it had not.
-fn written_so_far(environments: &[String], done: usize, failed: &str) -> String {
-    let quoted = |envs: &[String]| envs.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ");
-    let (written, rest) = environments.split_at(done);
-    let rest = &rest[1.min(rest.len())..];
-    format!(
-        "writing environment `{failed}` failed; written before it: {}; not written: `{failed}`{}",
-        if written.is_empty() {
-            "none".to_owned()
-        } else {
-            quoted(written)
-        },
-        if rest.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", quoted(rest))
-        },
-    )
-}
-
 /// The files of one environment that differ from what render writes. The CI gate renders
 /// everything unless told to trust the lock.
 fn check(settings: Settings, trust_lock: bool) -> anyhow::Result<Vec<FileRow>> {
@@ -160,40 +100,31 @@ fn check(settings: Settings, trust_lock: bool) -> anyhow::Result<Vec<FileRow>> {
     Ok(rows(&outcome.plan))
 }
 
-/// Renders one environment and returns the files written or removed.
-fn render(settings: Settings, args: &RenderArgs) -> anyhow::Result<Vec<FileRow>> {
-    let env = settings.env_name.clone();
-    let mut inputs = Inputs::read(settings)?;
-    // A render with nothing to do says so before it parses or renders anything.
-    if !(args.full || args.force)
-        && let Some(same) = inputs.unchanged()?
-    {
-        eprintln!(
-            "Nothing changed ({} lessons, {} enabled in `{env}`).",
-            same.lessons, same.enabled
-        );
-        return Ok(Vec::new());
-    }
-    let workspace = inputs.load()?;
+/// Renders every environment of `every` in one transaction and returns the files
+/// written or removed.
+fn render(every: Vec<Settings>, args: &RenderArgs) -> anyhow::Result<Vec<FileRow>> {
     let freshness = if args.full {
         Freshness::Full
     } else {
         Freshness::Incremental
     };
-    let outcome = workspace.render(freshness, args.force)?;
-    let rows = rows(&outcome.plan);
-    let lessons = workspace.catalog.lessons.len();
-    let enabled = workspace.selection.lessons.len();
-    if rows.is_empty() {
-        eprintln!("Nothing changed ({lessons} lessons, {enabled} enabled in `{env}`).");
-    } else {
-        eprintln!(
-            "Rendered {} of {lessons} lessons ({enabled} enabled in `{env}`): {} file(s) written or removed.",
-            outcome.rendered_lessons,
-            rows.len()
-        );
+    let mut files = Vec::new();
+    for part in workspace::render_every(every, freshness, args.force)? {
+        let (env, lessons, enabled) = (part.env, part.lessons, part.enabled);
+        let (rendered, rows) = part
+            .outcome
+            .map_or((0, Vec::new()), |outcome| (outcome.rendered_lessons, rows(&outcome.plan)));
+        if rows.is_empty() {
+            eprintln!("Nothing changed ({lessons} lessons, {enabled} enabled in `{env}`).");
+        } else {
+            eprintln!(
+                "Rendered {rendered} of {lessons} lessons ({enabled} enabled in `{env}`): {} file(s) written or removed.",
+                rows.len()
+            );
+        }
+        files.extend(rows);
     }
-    Ok(rows)
+    Ok(files)
 }
 
 fn rows(plan: &gitgen::output::Plan) -> Vec<FileRow> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::Error;
-use crate::catalog::argocd_version::{ArgoCdVersion, PinWarning, pin_change};
+use crate::catalog::argocd_version::{ArgoCdVersion, PinWarning, image_version, pin_change};
 use crate::cluster::{self, BootstrapEvent, BootstrapPlan, Change, RepoCredentials, WaitPlan};
 use crate::workspace::Workspace;
 
@@ -43,6 +43,58 @@ pub struct BootstrapOptions {
     pub timeout: Duration,
     /// Wait until every enabled lesson is Synced and Healthy.
     pub wait: bool,
+    /// Install the pin even when the Argo CD running is a newer release.
+    pub allow_downgrade: bool,
+}
+
+/// Why bootstrap refuses to install the Argo CD it was given.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// `--argocd-manifest` installs another release than `gitgen.yaml` pins.
+    #[error("`{}` installs Argo CD {}, but `gitgen.yaml` pins {pin}", path.display(), found.map_or_else(|| "of no release gitgen can tell (no `argocd-server` Deployment whose image is tagged `vMAJOR.MINOR.PATCH`)".to_owned(), |v| v.to_string()))]
+    ManifestRelease {
+        /// The manifest.
+        path: PathBuf,
+        /// The release its `argocd-server` image is tagged with, if any.
+        found: Option<ArgoCdVersion>,
+        /// `argocd.version` in `gitgen.yaml`.
+        pin: String,
+    },
+    /// The Argo CD running is newer than the pin.
+    #[error("Argo CD {installed} runs in namespace `{namespace}`; bootstrap would downgrade it to the pinned {pin}")]
+    Downgrade {
+        /// The release running.
+        installed: ArgoCdVersion,
+        /// Its namespace.
+        namespace: String,
+        /// The pin.
+        pin: ArgoCdVersion,
+    },
+}
+
+impl BootstrapError {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            BootstrapError::ManifestRelease { pin, .. } => format!(
+                "give `--argocd-manifest` upstream's `manifests/install.yaml` at {pin} (`{}`), or change `argocd.version` in `gitgen.yaml` one minor at a time and run `gitgen render` first",
+                crate::argocd_install::manifest_url(pin)
+            ),
+            BootstrapError::Downgrade { installed, .. } => format!(
+                "Argo CD's upgrade notes cover going forward only: set `argocd.version` to {installed} (or newer) in `gitgen.yaml` and run `gitgen render`, or pass `--allow-downgrade` if you mean to go back"
+            ),
+        }
+    }
+}
+
+/// The Argo CD release an install manifest installs: its `argocd-server` Deployment's
+/// image tag (`quay.io/argoproj/argocd:v2.12.3`), `None` when it has no such Deployment.
+pub fn manifest_release(documents: &[serde_json::Value]) -> Option<ArgoCdVersion> {
+    documents
+        .iter()
+        .filter(|doc| doc["kind"] == "Deployment" && doc["metadata"]["name"] == "argocd-server")
+        .flat_map(|doc| doc["spec"]["template"]["spec"]["containers"].as_array().into_iter().flatten())
+        .find_map(|container| container["image"].as_str().and_then(image_version))
 }
 
 /// What bootstrap did, for one environment.
@@ -76,6 +128,7 @@ pub struct Bootstrap {
     root_objects: Vec<serde_json::Value>,
     crd_timeout: Duration,
     wait: Option<WaitPlan>,
+    allow_downgrade: bool,
 }
 
 impl Bootstrap {
@@ -98,6 +151,7 @@ impl Bootstrap {
             repo_credentials,
             root_objects,
             crd_timeout: options.timeout,
+            allow_downgrade: options.allow_downgrade,
             wait: options.wait.then(|| WaitPlan {
                 applications: workspace.selection.lessons.keys().map(|id| id.to_string()).collect(),
                 timeout: options.timeout,
@@ -114,7 +168,19 @@ impl Bootstrap {
     ) -> Result<BootstrapSummary, Error> {
         // The cluster answers and allows bootstrap before anything is downloaded.
         let preflighted = cluster::preflight(client, &self.namespace).await?;
-        if let Some(warning) = installed_pin_warning(client, &self.namespace, &self.pin).await? {
+        let installed = cluster::bootstrap::installed_version(client, &self.namespace).await?;
+        if let (Some(installed), Ok(pin)) = (installed, ArgoCdVersion::parse_supported(&self.pin))
+            && installed > pin
+            && !self.allow_downgrade
+        {
+            return Err(BootstrapError::Downgrade {
+                installed,
+                namespace: self.namespace,
+                pin,
+            }
+            .into());
+        }
+        if let Some(warning) = installed_pin_warning(installed, &self.pin) {
             progress(&BootstrapEvent::InstalledArgoCd(warning));
         }
         let (argocd_manifest, argocd_manifest_origin) = match self.manifest {
@@ -126,6 +192,16 @@ impl Bootstrap {
                             .to_owned(),
                     ),
                 })?;
+                let documents = crate::yaml::documents(&text, &path)?;
+                let found = manifest_release(&documents);
+                if found.map(|v| v.to_string()).as_deref() != Some(self.pin.as_str()) {
+                    return Err(BootstrapError::ManifestRelease {
+                        path,
+                        found,
+                        pin: self.pin,
+                    }
+                    .into());
+                }
                 (text, path.display().to_string())
             }
             ArgoCdManifest::Pinned => {
@@ -184,16 +260,14 @@ fn check_repo_url(repo_url: &str, asked: Option<&str>) -> Result<(), Error> {
     Ok(())
 }
 
-/// A warning when the Argo CD running in `namespace` is more than one minor older than
-/// the pin (or newer): bootstrap applies the pinned release over it, as a sync would.
-async fn installed_pin_warning(client: &kube::Client, namespace: &str, pin: &str) -> Result<Option<PinWarning>, Error> {
-    let installed = cluster::bootstrap::installed_version(client, namespace).await?;
-    let Ok(pinned) = ArgoCdVersion::parse_supported(pin) else {
-        return Ok(None);
-    };
-    Ok(installed
+/// A warning when the Argo CD `installed` is more than one minor older than the pin (or
+/// newer, with `--allow-downgrade`): bootstrap applies the pinned release over it, as a
+/// sync would.
+fn installed_pin_warning(installed: Option<ArgoCdVersion>, pin: &str) -> Option<PinWarning> {
+    let pinned = ArgoCdVersion::parse_supported(pin).ok()?;
+    installed
         .and_then(|from| pin_change(from, pinned))
-        .map(|change| PinWarning::Installed { change }))
+        .map(|change| PinWarning::Installed { change })
 }
 
 /// The text at `url`, fetched on a blocking thread so the runtime's workers stay free.
@@ -222,6 +296,27 @@ mod tests {
 
     fn hint(err: Error) -> String {
         err.hint().expect("a usage error has a hint")
+    }
+
+    fn deployment(name: &str, image: &str) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "Deployment",
+            "metadata": {"name": name},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}},
+        })
+    }
+
+    #[test]
+    fn a_manifests_release_is_its_argocd_server_image_tag_and_nothing_else() {
+        let v3 = ArgoCdVersion::parse_supported("v3.5.1").unwrap();
+        let docs = [
+            deployment("argocd-repo-server", "quay.io/argoproj/argocd:v2.12.3"),
+            deployment("argocd-server", "quay.io/argoproj/argocd:v3.5.1"),
+        ];
+        assert_eq!(manifest_release(&docs), Some(v3));
+        assert_eq!(manifest_release(&docs[..1]), None, "another Deployment's image does not count");
+        let untagged = [deployment("argocd-server", "quay.io/argoproj/argocd:latest")];
+        assert_eq!(manifest_release(&untagged), None);
     }
 
     #[test]

@@ -64,6 +64,16 @@ pub enum OutputError {
         #[source]
         source: Option<FileError>,
     },
+    /// A unit folder the swap would move aside, which this user may not write in: moving
+    /// a folder rewrites its `..`, so it needs write permission on the folder itself.
+    #[error("cannot move `{}` aside: this user may not write in the folder itself", path.display())]
+    FolderNotMovable {
+        /// The folder.
+        path: PathBuf,
+        /// What the kernel said.
+        #[source]
+        source: std::io::Error,
+    },
     /// Files render would overwrite or delete that it did not write as they are.
     #[error("{} would be overwritten or deleted, but render did not write {}:\n{}", count(conflicts.len()), if conflicts.len() == 1 { "it" } else { "them" }, list(conflicts))]
     Conflicts {
@@ -103,6 +113,10 @@ impl OutputError {
             OutputError::Conflicts { conflicts } => Some(conflicts_hint(conflicts)),
             OutputError::Io { source, .. } => untrusted::io_hint(source),
             OutputError::File(err) => err.hint(),
+            OutputError::FolderNotMovable { path, .. } => Some(format!(
+                "render replaces a unit by moving its folder, which needs write permission on the folder, not only on its parent: run `chmod u+w {}` as its owner (or render as the owner), then run the command again; nothing was written",
+                path.display()
+            )),
             OutputError::UntrustedJournal { txn, .. } => Some(format!(
                 "gitgen finishes only changes it journaled itself; a repo or pull request can carry a forged one. Look at `{}`, delete it (`rm -r {}`), then check the tree with `git status`",
                 txn.display(),
@@ -295,6 +309,46 @@ impl Plan {
         plan.lock_text = plan.lock.to_text();
         plan.lock_digest = lock::sha256(plan.lock_text.as_bytes());
         plan
+    }
+
+    /// One transaction's plan from the plans of several environments (`parts`: each with
+    /// its scope and name), every one made against the same disk and the same old lock,
+    /// since nothing is swapped in until all are planned: the union of their changes and
+    /// conflicts, and a lock whose entries in each environment's scope are that
+    /// environment's. `generated/` is in every scope, rendered alike by each.
+    pub fn combine(parts: &[(&Plan, &Scope, &str)]) -> Plan {
+        let mut combined = Plan::default();
+        for (index, (plan, scope, env)) in parts.iter().enumerate() {
+            combined.added.extend(plan.added.iter().cloned());
+            combined.modified.extend(plan.modified.iter().cloned());
+            combined.deleted.extend(plan.deleted.iter().cloned());
+            combined.texts.extend(plan.texts.iter().map(|(k, v)| (k.clone(), v.clone())));
+            for conflict in &plan.conflicts {
+                if !combined.conflicts.iter().any(|c| c.path == conflict.path) {
+                    combined.conflicts.push(conflict.clone());
+                }
+            }
+            if index == 0 {
+                combined.lock = plan.lock.clone();
+                combined.old_lock_digest.clone_from(&plan.old_lock_digest);
+                continue;
+            }
+            combined.lock.files.retain(|path, _| !scope.owns(path));
+            combined.lock.files.extend(
+                plan.lock
+                    .files
+                    .iter()
+                    .filter(|(path, _)| scope.owns(path))
+                    .map(|(path, hash)| (path.clone(), hash.clone())),
+            );
+            if let Some(inputs) = plan.lock.environments.get(*env) {
+                combined.lock.environments.insert((*env).to_owned(), inputs.clone());
+            }
+        }
+        combined.conflicts.sort_by(|a, b| a.path.cmp(&b.path));
+        combined.lock_text = combined.lock.to_text();
+        combined.lock_digest = lock::sha256(combined.lock_text.as_bytes());
+        combined
     }
 
     /// Whether the plan writes nothing at all.
@@ -623,4 +677,80 @@ pub fn apply(plan: &Plan, staging: Staging, extra: &[RenderedFile], force: bool)
         units.push(LOCK_FILE.to_owned());
     }
     staging.commit(&units)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::lock::EnvironmentInputs;
+
+    fn scope(env: &str) -> Scope {
+        Scope {
+            prefixes: vec!["generated/".into(), format!("overlays/{env}/"), format!("argocd/{env}/")],
+            excluded: [format!("overlays/{env}/lessons.yaml")].into(),
+        }
+    }
+
+    /// A plan of `env` made against an old lock that holds `a/x` and both environments'
+    /// bundles: `generated/a/x` changes to `shared`, and its own bundle to `mine`.
+    fn plan_of(env: &str, mine: &str, old: &LockFile) -> Plan {
+        let mut lock = old.clone();
+        lock.files.insert("generated/a/x".into(), "shared".into());
+        lock.files.insert(format!("argocd/{env}/root.yaml"), mine.into());
+        lock.environments.insert(
+            env.into(),
+            EnvironmentInputs {
+                inputs: format!("{env}-new"),
+                enabled: 1,
+            },
+        );
+        let mut plan = Plan {
+            lock,
+            old_lock_digest: Some("old".into()),
+            ..Plan::default()
+        };
+        plan.modified.insert("generated/a/x".into());
+        plan.modified.insert(format!("argocd/{env}/root.yaml"));
+        plan
+    }
+
+    #[test]
+    fn a_combined_plan_keeps_each_environments_own_lock_entries_and_both_changes() {
+        let mut old = LockFile::default();
+        for (path, hash) in [
+            ("generated/a/x", "old"),
+            ("argocd/kind/root.yaml", "old"),
+            ("argocd/docker-desktop/root.yaml", "old"),
+        ] {
+            old.files.insert(path.into(), hash.into());
+        }
+        let first = plan_of("docker-desktop", "dd-new", &old);
+        let second = plan_of("kind", "kind-new", &old);
+        let (dd, kind) = (scope("docker-desktop"), scope("kind"));
+        let combined = Plan::combine(&[(&first, &dd, "docker-desktop"), (&second, &kind, "kind")]);
+        let files: Vec<(&str, &str)> = combined
+            .lock
+            .files
+            .iter()
+            .map(|(p, h)| (p.as_str(), h.as_str()))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("argocd/docker-desktop/root.yaml", "dd-new"),
+                ("argocd/kind/root.yaml", "kind-new"),
+                ("generated/a/x", "shared"),
+            ]
+        );
+        let envs: Vec<(&str, &str)> = combined
+            .lock
+            .environments
+            .iter()
+            .map(|(e, i)| (e.as_str(), i.inputs.as_str()))
+            .collect();
+        assert_eq!(envs, [("docker-desktop", "docker-desktop-new"), ("kind", "kind-new")]);
+        assert_eq!(combined.modified.len(), 3);
+        assert!(combined.lock_changes());
+        assert_eq!(combined.lock_text, combined.lock.to_text());
+    }
 }

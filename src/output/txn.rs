@@ -62,8 +62,11 @@ impl Staging {
 
     /// Writes a unit's new files (repo-relative paths inside `unit`, or `unit` itself for
     /// a single-file unit) to the staging area. A unit staged with no file is deleted.
+    ///
+    /// A unit already staged is left as it is: the environments of one transaction all
+    /// render `generated/`, alike.
     pub fn stage(&self, unit: &str, files: &[RenderedFile]) -> Result<(), OutputError> {
-        if files.is_empty() {
+        if files.is_empty() || self.staged.lock().expect("staging lock").contains(unit) {
             return Ok(());
         }
         let target = staged(&self.repo, unit);
@@ -122,31 +125,79 @@ impl Drop for Staging {
 /// there would fail halfway through the swap, leaving part of the change in place until
 /// the next command finishes it. Each folder a unit is moved into (or the closest one
 /// that exists, which the swap creates the rest in) gets one probe file, created and
-/// removed: a permission check alone would pass root on a read-only mount.
+/// removed: a permission check alone would pass root on a read-only mount. Each unit
+/// that is a folder is moved aside to the trash, which rewrites its `..` entry, so the
+/// folder itself must be writable too, not only its parent (rename(2), `EACCES`).
 fn check_writable(repo: &Path, units: &[String]) -> Result<(), OutputError> {
-    let mut probed = BTreeSet::new();
-    for unit in units {
-        let mut folder = repo.join(unit).parent().map(Path::to_path_buf);
-        while let Some(dir) = folder.as_deref()
-            && fs_err::symlink_metadata(dir).is_err()
-        {
-            folder = dir.parent().map(Path::to_path_buf);
-        }
-        let Some(folder) = folder else { continue };
-        if probed.insert(folder.clone()) {
-            tempfile::Builder::new()
-                .prefix(".gitgen-probe")
-                .tempfile_in(&folder)
-                // The probe's random name would only puzzle: the folder is what to fix.
-                .map_err(|err| {
-                    let bare = err
-                        .raw_os_error()
-                        .map_or_else(|| std::io::Error::from(err.kind()), std::io::Error::from_raw_os_error);
-                    OutputError::io("write in", &folder, bare)
-                })?;
-        }
+    let needs = WriteNeeds::of(repo, units);
+    for folder in &needs.written_in {
+        tempfile::Builder::new()
+            .prefix(".gitgen-probe")
+            .tempfile_in(folder)
+            // The probe's random name would only puzzle: the folder is what to fix.
+            .map_err(|err| {
+                let bare = err
+                    .raw_os_error()
+                    .map_or_else(|| std::io::Error::from(err.kind()), std::io::Error::from_raw_os_error);
+                OutputError::io("write in", folder, bare)
+            })?;
+    }
+    for folder in &needs.moved {
+        may_move(folder).map_err(|source| OutputError::FolderNotMovable {
+            path: folder.clone(),
+            source,
+        })?;
     }
     Ok(())
+}
+
+/// The folders a swap of `units` writes in, as they are on disk now.
+#[derive(Debug, PartialEq, Eq)]
+struct WriteNeeds {
+    /// Folders a unit is moved into or out of: each unit's parent, or its closest
+    /// existing ancestor.
+    written_in: BTreeSet<PathBuf>,
+    /// Units that are folders now, which the swap moves aside.
+    moved: Vec<PathBuf>,
+}
+
+impl WriteNeeds {
+    fn of(repo: &Path, units: &[String]) -> Self {
+        let mut needs = WriteNeeds {
+            written_in: BTreeSet::new(),
+            moved: Vec::new(),
+        };
+        for unit in units {
+            let live = repo.join(unit);
+            if fs_err::symlink_metadata(&live).is_ok_and(|meta| meta.is_dir()) {
+                needs.moved.push(live.clone());
+            }
+            let mut folder = live.parent().map(Path::to_path_buf);
+            while let Some(dir) = folder.as_deref()
+                && fs_err::symlink_metadata(dir).is_err()
+            {
+                folder = dir.parent().map(Path::to_path_buf);
+            }
+            needs.written_in.extend(folder);
+        }
+        needs
+    }
+}
+
+/// Whether this process may move the folder `path` to another folder: write and search
+/// permission on it, as the kernel decides for the effective user (its capabilities,
+/// ACLs and read-only mounts included), asked with `faccessat(…, AT_EACCESS)`.
+fn may_move(path: &Path) -> Result<(), std::io::Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: `c_path` is a NUL-terminated string that outlives the call; faccessat only
+    // reads it.
+    let status = unsafe { libc::faccessat(libc::AT_FDCWD, c_path.as_ptr(), libc::W_OK | libc::X_OK, libc::AT_EACCESS) };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Moves each unit into place. Every step checks what is already done, so running it
@@ -373,6 +424,25 @@ mod tests {
         drop(staging);
         assert!(!repo.path().join(TXN_DIR).exists());
         assert_eq!(fs_err::read_to_string(&live).unwrap(), "old\n");
+    }
+
+    #[test]
+    fn a_unit_folder_is_checked_itself_and_a_new_units_closest_existing_folder_is_probed() {
+        let repo = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(repo.path().join("generated/a")).unwrap();
+        fs_err::create_dir_all(repo.path().join("overlays/kind")).unwrap();
+        fs_err::write(repo.path().join("overlays/kind/lessons.yaml"), "").unwrap();
+        let units = ["generated/a", "generated/b", "argocd/kind", "overlays/kind/lessons.yaml"].map(String::from);
+        let needs = WriteNeeds::of(repo.path(), &units);
+        let root = repo.path();
+        assert_eq!(
+            needs,
+            WriteNeeds {
+                written_in: [root.to_owned(), root.join("generated"), root.join("overlays/kind")].into(),
+                // A file unit is moved by its folder's permission alone; a new unit is not moved aside.
+                moved: vec![root.join("generated/a")],
+            }
+        );
     }
 
     #[test]

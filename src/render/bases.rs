@@ -107,6 +107,9 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
         let stage = lesson.lesson.stages[index].name.as_str();
         let dir = Layout::base_dir(id, stage);
         let mut resources = Vec::new();
+        // The kustomization file of each folder of the stage, by folder: the stage's own
+        // is gitgen's.
+        let mut kustomizations = BTreeMap::from([(String::new(), "kustomization.yaml".to_owned())]);
         for file in stage_files(lesson, &templates, &extras, index)? {
             let Some(manifest) = file.manifest else {
                 files.push(yaml_file(format!("{dir}/{}", file.output), &file.source, &file.text));
@@ -115,6 +118,16 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
             };
             let template = manifest.file.value.as_str();
             let output = file.output.as_str();
+            if let Some((folder, name)) = kustomization_file(output)
+                && let Some(other) = kustomizations.insert(folder.to_owned(), name.to_owned())
+            {
+                let other = if folder.is_empty() { other } else { format!("{folder}/{other}") };
+                return Err(RenderError::KustomizationFile {
+                    template: format!("catalog/{id}/{template}").into(),
+                    output: format!("{dir}/{output}"),
+                    other: format!("{dir}/{other}"),
+                });
+            }
             if last_checked.get(template) != Some(&file.text) {
                 // A Kustomize tree's own kustomization files are not objects.
                 if !(manifest.kustomize.is_some() && output.ends_with("/kustomization.yaml")) {
@@ -146,6 +159,13 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
     }
     files.iter().try_for_each(super::check_credentials)?;
     Ok(files)
+}
+
+/// The folder and file name of `output` (relative to a stage's folder) when kustomize
+/// would read it as that folder's kustomization file.
+fn kustomization_file(output: &str) -> Option<(&str, &str)> {
+    let (folder, name) = output.rsplit_once('/').unwrap_or(("", output));
+    crate::layout::KUSTOMIZATION_FILE_NAMES.contains(&name).then_some((folder, name))
 }
 
 /// An object of a lesson's base, with the source it comes from.

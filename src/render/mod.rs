@@ -90,6 +90,17 @@ pub enum RenderError {
         /// What to do, when the YAML reader knows better than the generic advice.
         hint: Option<String>,
     },
+    /// A template whose output kustomize would read as a second kustomization file of its
+    /// folder (kustomize fails with "Found multiple kustomization files").
+    #[error("`{}` would be written as `{output}`, beside `{other}` in the same folder: kustomize refuses a folder with two kustomization files", template.display())]
+    KustomizationFile {
+        /// The template, repo-relative.
+        template: PathBuf,
+        /// Where it would be written, repo-relative.
+        output: String,
+        /// The kustomization file already in that folder (gitgen's own, or the tree's).
+        other: String,
+    },
     /// Two outputs with one path.
     #[error("two outputs would be written to `{path}`")]
     Collision {
@@ -201,6 +212,9 @@ impl RenderError {
             ),
             RenderError::SharedObject { .. } => hint(
                 "an object has one owner: two Applications applying it overwrite each other on every sync (Argo CD's SharedResourceWarning); rename it in one of the two sources, or leave it to one of them",
+            ),
+            RenderError::KustomizationFile { .. } => hint(
+                "keep one kustomization file per folder of the Kustomize tree and rename or drop the other: kustomize reads `kustomization.yaml`, `kustomization.yml` and `Kustomization` alike",
             ),
             RenderError::Collision { .. } => {
                 hint("rename the lesson or the chart release so their Application names differ")

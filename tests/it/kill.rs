@@ -16,6 +16,8 @@ use crate::support::Repo;
 const LESSONS: usize = 200;
 /// Killed runs of each command.
 const RENDER_RUNS: usize = 25;
+/// Killed runs of `render` of every environment.
+const EVERY_RUNS: usize = 12;
 /// Killed runs of `enable`, each followed by a killed `disable` that undoes it.
 const ENABLE_RUNS: usize = 25;
 /// Lessons whose templates change between the two states render alternates between.
@@ -168,6 +170,9 @@ enum KillAt {
     /// This long after `path` appears (the staging area, or the journal): the swap takes
     /// a millisecond or two, which a random delay over the whole run would rarely hit.
     Seen(&'static str, Duration),
+    /// This long after `gitgen.lock` is replaced: a render that wrote one environment at
+    /// a time replaced it once per environment, so a kill here landed between two.
+    LockReplaced(Duration),
 }
 
 impl KillAt {
@@ -201,7 +206,20 @@ fn kill_and_check(
         .spawn()
         .expect("starting gitgen");
     let start = Instant::now();
+    let lock_inode = || {
+        use std::os::unix::fs::MetadataExt;
+        fs_err::metadata(repo.path().join("gitgen.lock")).map(|m| m.ino()).ok()
+    };
+    let first_lock = lock_inode();
     match at {
+        KillAt::LockReplaced(delay) => {
+            while lock_inode() == first_lock && start.elapsed() < Duration::from_secs(20) {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+            }
+            std::thread::sleep(delay);
+        }
         KillAt::After(delay) => std::thread::sleep(delay),
         KillAt::Seen(path, delay) => {
             let path = repo.path().join(path);
@@ -262,6 +280,37 @@ fn timed(repo: &Repo, args: &[&str]) -> Duration {
     start.elapsed()
 }
 
+/// Renders `args` to the end with variant `a`, then `b`, then kills `runs` runs of it
+/// switching between the two, each at `at(rng, how long a run takes, run)`; returns what
+/// each kill left.
+fn kill_between_variants(
+    repo: &Repo,
+    args: &[&str],
+    runs: usize,
+    set_variant: &dyn Fn(&str),
+    rng: &mut Rng,
+    at: impl Fn(&mut Rng, Duration, usize) -> KillAt,
+) -> Vec<Left> {
+    set_variant("a");
+    timed(repo, args);
+    let tree_a = managed(repo);
+    set_variant("b");
+    let full = timed(repo, args);
+    let tree_b = managed(repo);
+    assert_ne!(tree_a, tree_b);
+    (0..runs)
+        .map(|run| {
+            let (variant, old, new) = if run % 2 == 0 {
+                ("a", &tree_b, &tree_a)
+            } else {
+                ("b", &tree_a, &tree_b)
+            };
+            set_variant(variant);
+            kill_and_check(repo, args, at(rng, full, run), old, new)
+        })
+        .collect()
+}
+
 #[test]
 fn killed_render_and_enable_leave_the_old_or_the_new_tree_and_rerunning_completes() {
     let started = Instant::now();
@@ -269,30 +318,28 @@ fn killed_render_and_enable_leave_the_old_or_the_new_tree_and_rerunning_complete
     let mut rng = Rng::from_env();
     let mut outcomes: BTreeMap<(&str, Left), usize> = BTreeMap::new();
 
-    // render, of one environment: without `--env` it is one transaction per environment,
-    // so a kill between two of them leaves the first rendered and the second not.
-    // Switch some lessons' templates between two variants, so each render
-    // rewrites their bases and the lock; the tree alternates between two known states.
-    let render = ["--env", "docker-desktop", "render"];
-    timed(&repo, &render);
-    let tree_a = managed(&repo);
+    // render, of one environment, then of every environment (one transaction, so a kill
+    // leaves both environments old or both new, never the first written and the second
+    // not). Switch some lessons' templates between two variants, so each render rewrites
+    // their bases and the lock; the tree alternates between two known states.
     let ids: Vec<String> = (0..CHANGED)
         .map(|i| format!("gen-{:03}", i * (LESSONS / CHANGED)))
         .collect();
     let set_variant = |variant: &str| ids.iter().for_each(|id| write_variant(&repo, id, variant));
-    set_variant("b");
-    let full = timed(&repo, &render);
-    let tree_b = managed(&repo);
-    assert_ne!(tree_a, tree_b);
-    for run in 0..RENDER_RUNS {
-        let (variant, old, new) = if run % 2 == 0 {
-            ("a", &tree_b, &tree_a)
-        } else {
-            ("b", &tree_a, &tree_b)
-        };
-        set_variant(variant);
-        let left = kill_and_check(&repo, &render, KillAt::random(&mut rng, full), old, new);
+    let one = ["--env", "docker-desktop", "render"];
+    let at_random = |rng: &mut Rng, full, _| KillAt::random(rng, full);
+    for left in kill_between_variants(&repo, &one, RENDER_RUNS, &set_variant, &mut rng, at_random) {
         *outcomes.entry(("render", left)).or_default() += 1;
+    }
+    let after_the_lock = |rng: &mut Rng, full, run: usize| {
+        if run.is_multiple_of(3) {
+            KillAt::random(rng, full)
+        } else {
+            KillAt::LockReplaced(Duration::from_micros(rng.below(2_000)))
+        }
+    };
+    for left in kill_between_variants(&repo, &["render"], EVERY_RUNS, &set_variant, &mut rng, after_the_lock) {
+        *outcomes.entry(("render every environment", left)).or_default() += 1;
     }
 
     // enable: a lesson that requires another, not enabled, so the toggle file gets two

@@ -353,3 +353,49 @@ fn an_image_at_latest_renders_when_the_lesson_says_why() {
     );
     repo.gitgen(&["render"]).expect(0);
 }
+
+#[test]
+fn a_template_kustomize_would_read_as_a_kustomization_file_is_refused_with_its_path() {
+    // kustomize's names for a folder's kustomization file (`api/konfig/general.go`).
+    for name in ["kustomization.yml", "Kustomization", "kustomization.yaml"] {
+        let repo = Repo::fixture("small");
+        repo.write(
+            &format!("catalog/alpha/{name}"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n",
+        );
+        let lesson = repo
+            .read("catalog/alpha/lesson.yaml")
+            .replace("manifests:\n", &format!("manifests:\n  - file: {name}\n"));
+        repo.write("catalog/alpha/lesson.yaml", &lesson);
+        let before = repo.tree();
+        let run = repo.gitgen(&["render"]);
+        run.expect(2);
+        insta::assert_snapshot!(format!("template_named_{}", name.replace('.', "_")), run.transcript());
+        assert_eq!(repo.tree(), before, "{name}: nothing is written");
+    }
+}
+
+#[test]
+fn a_kustomize_tree_folder_with_two_kustomization_files_is_refused_with_both_paths() {
+    let repo = Repo::fixture("small");
+    repo.write(
+        "catalog/alpha/base/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cm.yaml\n",
+    );
+    repo.write(
+        "catalog/alpha/base/kustomization.yml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+    );
+    repo.write(
+        "catalog/alpha/base/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n",
+    );
+    let tree = "manifests:\n  - file: base/cm.yaml\n    kustomize: part\n  - file: base/kustomization.yaml\n    kustomize: entry\n  - file: base/kustomization.yml\n    kustomize: part\n";
+    let lesson = repo.read("catalog/alpha/lesson.yaml").replace("manifests:\n", tree);
+    repo.write("catalog/alpha/lesson.yaml", &lesson);
+    let before = repo.tree();
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    insta::assert_snapshot!(run.transcript());
+    assert_eq!(repo.tree(), before, "nothing is written");
+}
