@@ -88,13 +88,15 @@ pub struct Settings {
     pub config: RepoConfig,
     /// `gitgen.yaml` as read: part of what a render reads, so part of its input hash.
     pub config_text: String,
+    /// `--repo` as given, which a hint's command line repeats ([`Settings::command`]).
+    pub repo_flag: Option<PathBuf>,
 }
 
 impl Settings {
     /// Resolves `--repo` (default: the closest folder upwards holding `gitgen.yaml`) and
     /// `--env` (default: `docker-desktop`).
-    pub fn resolve(repo: Option<&Path>, env: Option<&str>) -> Result<Self, SettingsError> {
-        let (repo, path, text, config) = read_config(repo)?;
+    pub fn resolve(repo_flag: Option<&Path>, env: Option<&str>) -> Result<Self, SettingsError> {
+        let (repo, path, text, config) = read_config(repo_flag)?;
         let wanted = env.unwrap_or(DEFAULT_ENV);
         let Some(env_name) = config.environments.keys().find(|name| name.as_str() == wanted).cloned() else {
             let known: Vec<String> = config.environments.keys().map(|e| e.to_string()).collect();
@@ -111,20 +113,55 @@ impl Settings {
             env_name,
             config,
             config_text: text,
+            repo_flag: repo_flag.map(Path::to_path_buf),
         })
     }
 
     /// The settings of every environment `gitgen.yaml` defines, in name order: what
     /// `render`, `render --check`, `diff` and `publish` cover when no `--env` narrows them.
-    pub fn every_environment(repo: Option<&Path>) -> Result<Vec<Self>, SettingsError> {
-        let (repo, _, config_text, config) = read_config(repo)?;
-        Ok(each_environment(&repo, &config, &config_text))
+    pub fn every_environment(repo_flag: Option<&Path>) -> Result<Vec<Self>, SettingsError> {
+        let (repo, _, config_text, config) = read_config(repo_flag)?;
+        let alike = |env_name: &EnvName| Settings {
+            repo: repo.clone(),
+            env_name: env_name.clone(),
+            config: config.clone(),
+            config_text: config_text.clone(),
+            repo_flag: repo_flag.map(Path::to_path_buf),
+        };
+        Ok(config.environments.keys().map(alike).collect())
     }
 
     /// The settings of every environment the same `gitgen.yaml` defines, in name order,
     /// from the parse these settings came from.
     pub fn every_environment_alike(&self) -> Vec<Self> {
-        each_environment(&self.repo, &self.config, &self.config_text)
+        self.config
+            .environments
+            .keys()
+            .map(|env_name| Settings {
+                env_name: env_name.clone(),
+                ..self.clone()
+            })
+            .collect()
+    }
+
+    /// The gitgen command line a hint names, `gitgen [--repo DIR] [--env ENV] ARGS`: with
+    /// `--repo` when it was given and `--env` when this is not the default environment, so
+    /// the command runs as printed from the shell that ran this one.
+    pub fn command(&self, args: &str) -> String {
+        let mut line = "gitgen".to_owned();
+        if let Some(repo) = &self.repo_flag {
+            line.push_str(" --repo ");
+            line.push_str(&shell_word(&repo.display().to_string()));
+        }
+        if self.env_name.as_str() != DEFAULT_ENV {
+            line.push_str(" --env ");
+            line.push_str(&shell_word(self.env_name.as_str()));
+        }
+        if !args.is_empty() {
+            line.push(' ');
+            line.push_str(args);
+        }
+        line
     }
 
     /// The selected environment.
@@ -143,18 +180,15 @@ impl Settings {
     }
 }
 
-/// The settings of each environment `config` defines, in name order.
-fn each_environment(repo: &Path, config: &RepoConfig, config_text: &str) -> Vec<Settings> {
-    config
-        .environments
-        .keys()
-        .map(|env_name| Settings {
-            repo: repo.to_owned(),
-            env_name: env_name.clone(),
-            config: config.clone(),
-            config_text: config_text.to_owned(),
-        })
-        .collect()
+/// `word` as a POSIX shell reads it back: as it is when it holds only safe characters,
+/// else in single quotes.
+fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:@,".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// What gitgen reads from the process environment besides flags.

@@ -9,6 +9,7 @@ mod fuzz;
 mod hostile;
 mod incremental;
 mod kill;
+mod newcomer;
 mod policy;
 mod publish;
 mod render;

@@ -1,0 +1,84 @@
+//! A newcomer's first hour on the built-in course (issue 26): every hint names a command
+//! that works when it is run as printed.
+
+use crate::support::{Repo, Run};
+
+/// Runs each command `run`'s hints name, in order, and fails on the first that fails.
+#[track_caller]
+fn run_the_hints(repo: &Repo, run: &Run) -> Vec<Run> {
+    run.hinted_commands()
+        .iter()
+        .map(|words| {
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let hinted = repo.gitgen(&args);
+            assert_eq!(
+                hinted.code,
+                0,
+                "the hint `gitgen {}` failed\n{}",
+                words.join(" "),
+                hinted.transcript()
+            );
+            hinted
+        })
+        .collect()
+}
+
+#[test]
+fn a_conflict_hint_disables_the_enabled_lesson_and_then_enables_the_new_one() {
+    let repo = Repo::init();
+    repo.gitgen(&["enable", "argocd"]).expect(0);
+    let refused = repo.gitgen(&["enable", "pods-probes-services"]);
+    refused.expect(2);
+    insta::assert_snapshot!(refused.transcript());
+    run_the_hints(&repo, &refused);
+    let toggles = repo.read("overlays/docker-desktop/lessons.yaml");
+    assert!(toggles.contains("\n  pods-probes-services: "), "{toggles}");
+    assert!(toggles.contains("\n  # argocd: "), "{toggles}");
+}
+
+#[test]
+fn a_conflict_hint_says_which_lessons_disabling_the_enabled_one_strands() {
+    let repo = Repo::init();
+    repo.gitgen(&["--env", "kind", "enable", "argocd"]).expect(0);
+    repo.gitgen(&["--env", "kind", "enable", "istio"]).expect(0);
+    // `argo-rollouts` requires `argocd`, so disabling `argocd` takes it along.
+    repo.gitgen(&["--env", "kind", "enable", "argo-rollouts"]).expect(0);
+    let refused = repo.gitgen(&["--env", "kind", "enable", "pods-probes-services"]);
+    refused.expect(2);
+    insta::assert_snapshot!(refused.transcript());
+    run_the_hints(&repo, &refused);
+    let toggles = repo.read("overlays/kind/lessons.yaml");
+    assert!(toggles.contains("\n  pods-probes-services: "), "{toggles}");
+    assert!(toggles.contains("\n  # argo-rollouts: "), "{toggles}");
+}
+
+#[test]
+fn disabling_a_lesson_hints_only_at_requirements_nothing_else_needs() {
+    let repo = Repo::init();
+    repo.gitgen(&["enable", "argocd"]).expect(0);
+    repo.gitgen(&["enable", "istio"]).expect(0);
+    let run = repo.gitgen(&["disable", "argocd"]);
+    run.expect(0);
+    insta::assert_snapshot!(run.transcript());
+    assert!(!run.stderr.contains("hint:"), "{}", run.transcript());
+    let run = repo.gitgen(&["disable", "istio"]);
+    run.expect(0);
+    assert!(run.stderr.contains("`monitoring`"), "{}", run.transcript());
+    run_the_hints(&repo, &run);
+}
+
+#[test]
+fn a_hand_edited_conflict_hint_names_both_lines_and_render_then_passes() {
+    let repo = Repo::init();
+    repo.gitgen(&["enable", "argocd"]).expect(0);
+    let toggles = repo.read("overlays/docker-desktop/lessons.yaml");
+    repo.write(
+        "overlays/docker-desktop/lessons.yaml",
+        &toggles.replace("  # pods-probes-services:", "  pods-probes-services:"),
+    );
+    let refused = repo.gitgen(&["render"]);
+    refused.expect(2);
+    insta::assert_snapshot!(refused.transcript());
+    repo.write("overlays/docker-desktop/lessons.yaml", &toggles);
+    run_the_hints(&repo, &refused);
+}
