@@ -148,14 +148,25 @@ impl Settings {
     /// `--repo` when it was given and `--env` when this is not the default environment, so
     /// the command runs as printed from the shell that ran this one.
     pub fn command(&self, args: &str) -> String {
+        let env = (self.env_name.as_str() != DEFAULT_ENV).then_some(&self.env_name);
+        self.command_line(env, args)
+    }
+
+    /// [`Settings::command`] for a command that covers every environment unless `--env`
+    /// narrows it (`render`, `diff`, `publish`): `--repo` when it was given, never `--env`.
+    pub fn command_for_every_environment(&self, args: &str) -> String {
+        self.command_line(None, args)
+    }
+
+    fn command_line(&self, env: Option<&EnvName>, args: &str) -> String {
         let mut line = "gitgen".to_owned();
         if let Some(repo) = &self.repo_flag {
             line.push_str(" --repo ");
             line.push_str(&shell_word(&repo.display().to_string()));
         }
-        if self.env_name.as_str() != DEFAULT_ENV {
+        if let Some(env) = env {
             line.push_str(" --env ");
-            line.push_str(&shell_word(self.env_name.as_str()));
+            line.push_str(&shell_word(env.as_str()));
         }
         if !args.is_empty() {
             line.push(' ');
@@ -249,4 +260,41 @@ fn read_config(repo: Option<&Path>) -> Result<(PathBuf, PathBuf, String, RepoCon
     })?;
     let config = RepoConfig::parse(&text, &path)?;
     Ok((repo, path, text, config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small(env: &str) -> Settings {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small");
+        Settings::resolve(Some(&repo), Some(env)).unwrap()
+    }
+
+    #[test]
+    fn a_hint_command_repeats_a_given_repo_and_a_non_default_environment() {
+        let kind = small("kind");
+        let repo = kind.repo_flag.clone().unwrap().display().to_string();
+        assert_eq!(
+            kind.command("enable alpha"),
+            format!("gitgen --repo {repo} --env kind enable alpha")
+        );
+        assert_eq!(
+            kind.command_for_every_environment("render"),
+            format!("gitgen --repo {repo} render")
+        );
+        let default = Settings {
+            repo_flag: None,
+            ..small(DEFAULT_ENV)
+        };
+        assert_eq!(default.command("status"), "gitgen status");
+    }
+
+    #[test]
+    fn a_hint_command_quotes_words_a_shell_would_split() {
+        assert_eq!(shell_word("/tmp/my course"), "'/tmp/my course'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("/tmp/course-1.2"), "/tmp/course-1.2");
+    }
 }
