@@ -127,7 +127,10 @@ pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome>
         match args.output {
             OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             OutputFormat::Table => {
-                print!("{}", cluster::render_table(&report.lessons));
+                print!(
+                    "{}",
+                    cluster::render_table(&report.lessons, report.unreachable.is_none())
+                );
                 if let Some(err) = &report.unreachable {
                     eprintln!("The cluster is unreachable ({err}); showing the git side only.");
                 }
