@@ -148,31 +148,20 @@ impl Settings {
     /// `--repo` when it was given and `--env` when this is not the default environment, so
     /// the command runs as printed from the shell that ran this one.
     pub fn command(&self, args: &str) -> String {
-        let env = (self.env_name.as_str() != DEFAULT_ENV).then_some(&self.env_name);
-        self.command_line(env, args)
+        self.command_line().gitgen(args)
+    }
+
+    /// What [`Settings::command`] writes before a command's arguments, to hand to code
+    /// that has no settings (a classroom, an error's hint).
+    pub fn command_line(&self) -> CommandLine {
+        let env = (self.env_name.as_str() != DEFAULT_ENV).then(|| self.env_name.to_string());
+        CommandLine::new(self.repo_flag.clone(), env)
     }
 
     /// [`Settings::command`] for a command that covers every environment unless `--env`
     /// narrows it (`render`, `diff`, `publish`): `--repo` when it was given, never `--env`.
     pub fn command_for_every_environment(&self, args: &str) -> String {
-        self.command_line(None, args)
-    }
-
-    fn command_line(&self, env: Option<&EnvName>, args: &str) -> String {
-        let mut line = "gitgen".to_owned();
-        if let Some(repo) = &self.repo_flag {
-            line.push_str(" --repo ");
-            line.push_str(&shell_word(&repo.display().to_string()));
-        }
-        if let Some(env) = env {
-            line.push_str(" --env ");
-            line.push_str(&shell_word(env.as_str()));
-        }
-        if !args.is_empty() {
-            line.push(' ');
-            line.push_str(args);
-        }
-        line
+        CommandLine::new(self.repo_flag.clone(), None).gitgen(args)
     }
 
     /// The selected environment.
@@ -188,6 +177,41 @@ impl Settings {
     /// The repo's toggle file for the selected environment.
     pub fn toggle_path(&self) -> PathBuf {
         self.repo.join(self.layout().toggle_path())
+    }
+}
+
+/// The flags a hint's gitgen command needs to run as printed: `--repo` and `--env`, each
+/// when the command that printed the hint had one that is not the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    /// `--repo` as given.
+    repo: Option<PathBuf>,
+    /// `--env`, when not the default environment.
+    env: Option<String>,
+}
+
+impl CommandLine {
+    /// The flags for `--repo repo` (when given) and `--env env` (when given).
+    pub fn new(repo: Option<PathBuf>, env: Option<String>) -> Self {
+        CommandLine { repo, env }
+    }
+
+    /// `gitgen [--repo DIR] [--env ENV] ARGS`, each word quoted as a shell needs.
+    pub fn gitgen(&self, args: &str) -> String {
+        let mut line = "gitgen".to_owned();
+        if let Some(repo) = &self.repo {
+            line.push_str(" --repo ");
+            line.push_str(&shell_word(&repo.display().to_string()));
+        }
+        if let Some(env) = &self.env {
+            line.push_str(" --env ");
+            line.push_str(&shell_word(env));
+        }
+        if !args.is_empty() {
+            line.push(' ');
+            line.push_str(args);
+        }
+        line
     }
 }
 

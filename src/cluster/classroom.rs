@@ -37,7 +37,7 @@ use crate::catalog::labels::{
 };
 use crate::catalog::names::{DnsLabelProblem, LessonId, StageName, dns_label_problem};
 use crate::render::classroom::{generated_name, learner_name_room, longest_stem};
-use crate::settings::Settings;
+use crate::settings::{CommandLine, Settings};
 
 /// A classroom environment as this module needs it.
 #[derive(Debug, Clone)]
@@ -48,6 +48,8 @@ pub struct Classroom {
     pub selector: BTreeMap<String, String>,
     /// Where Argo CD, and so the cluster Secrets, live on the management cluster.
     pub argocd_namespace: String,
+    /// How a hint names a gitgen command for this classroom (`--env`, `--repo`).
+    pub commands: CommandLine,
 }
 
 impl Classroom {
@@ -59,6 +61,7 @@ impl Classroom {
                 environment: settings.env_name.to_string(),
                 selector: selector.clone(),
                 argocd_namespace: settings.config.argocd.namespace.clone(),
+                commands: settings.command_line(),
             }),
             Target::Cluster(_) => None,
         }
@@ -479,6 +482,7 @@ pub async fn remove_learner(
         Err(error) if is_not_found(&error) => Err(ClassroomError::NotRegistered {
             learner: learner.to_string(),
             environment: classroom.environment.clone(),
+            commands: classroom.commands.clone(),
         }),
         Err(source) => Err(ClusterError::Api {
             doing: format!("deleting Secret `{}`", classroom.secret_name(learner)),
@@ -512,6 +516,7 @@ pub async fn set_stage_hold(
         Err(error) if is_not_found(&error) => Err(ClassroomError::NotRegistered {
             learner: learner.to_string(),
             environment: classroom.environment.clone(),
+            commands: classroom.commands.clone(),
         }),
         Err(source) => Err(ClusterError::Api {
             doing: format!("setting label `{label}` of Secret `{name}`"),
@@ -722,6 +727,8 @@ pub enum ClassroomError {
         learner: String,
         /// The environment.
         environment: String,
+        /// How the hint names `classroom list` for this classroom.
+        commands: CommandLine,
     },
     /// Talking to the management cluster.
     #[error(transparent)]
@@ -744,7 +751,9 @@ impl ClassroomError {
             Self::CredentialFile { .. } => "check that the file exists and is readable, or inline it as the matching `*-data` field".into(),
             Self::InvalidData { .. } => "`*-data` fields hold the base64 of the PEM file, as `kubectl config view --raw --flatten` writes them".into(),
             Self::NotBootstrapped { .. } => "run `gitgen bootstrap` against the management cluster first (the same `--kubeconfig` and `--context`)".into(),
-            Self::NotRegistered { .. } => "`gitgen classroom list` shows the registered learners".into(),
+            Self::NotRegistered { commands, .. } => {
+                format!("`{}` shows the registered learners", commands.gitgen("classroom list"))
+            }
             Self::Cluster(error) => return error.hint(),
         })
     }
@@ -953,6 +962,7 @@ current-context: cert
             environment: "classroom".into(),
             selector: [("gitgen.io/classroom".to_owned(), "classroom".to_owned())].into(),
             argocd_namespace: "argocd".into(),
+            commands: CommandLine::default(),
         }
     }
 

@@ -93,8 +93,11 @@ fn list(global: &GlobalArgs, args: &ClassroomListArgs) -> anyhow::Result<Outcome
             print!("{}", classroom::render_learners(&classroom, &learners));
             if learners.is_empty() {
                 eprintln!(
-                    "No learner is registered in classroom `{}`; add one with `gitgen --env {} classroom add NAME --learner-kubeconfig FILE`.",
-                    classroom.environment, classroom.environment
+                    "No learner is registered in classroom `{}`; add one with `{}`.",
+                    classroom.environment,
+                    classroom
+                        .commands
+                        .gitgen("classroom add NAME --learner-kubeconfig FILE")
                 );
             }
         }
@@ -156,7 +159,7 @@ pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -
             OutputFormat::Table => {
                 print!("{}", grid::render_grid(&status.grid));
                 for bad in status.bad_holds() {
-                    eprintln!("error: {}\nhint: {}", bad.message(), bad.hint());
+                    eprintln!("error: {}\nhint: {}", bad.message(), bad.hint(&classroom.commands));
                 }
                 if let Some(error) = &status.cluster.error {
                     eprintln!("Incomplete: {error}.");

@@ -46,7 +46,10 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
         report.environment, report.server_version, report.created, report.configured, report.unchanged
     );
     if !args.wait {
-        println!("Argo CD now syncs the lessons; follow them with `gitgen status --watch`.");
+        println!(
+            "Argo CD now syncs the lessons; follow them with `{}`.",
+            workspace.settings.command("status --watch")
+        );
     }
     Ok(Outcome::Success)
 }

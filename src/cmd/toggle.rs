@@ -69,8 +69,12 @@ fn print(report: &ToggleReport, workspace: &Workspace, format: OutputFormat) -> 
     }
     print_kept_requirements(report, &workspace.settings);
     eprintln!(
-        "Updated `{}` and the rendered tree ({} file(s)). Review with `git diff`, then `gitgen publish`.",
-        report.toggle_file, report.files_changed
+        "Updated `{}` and the rendered tree ({} file(s)). Review with `git diff`, then `{}`.",
+        report.toggle_file,
+        report.files_changed,
+        workspace
+            .settings
+            .command_for_every_environment("publish --branch BRANCH")
     );
     Ok(())
 }

@@ -82,3 +82,30 @@ fn a_hand_edited_conflict_hint_names_both_lines_and_render_then_passes() {
     repo.write("overlays/docker-desktop/lessons.yaml", &toggles);
     run_the_hints(&repo, &refused);
 }
+
+#[test]
+fn hints_carry_repo_and_env_so_they_run_from_another_folder() {
+    let repo = Repo::init();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let root = repo.path().to_str().unwrap();
+    let gitgen = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env("NO_COLOR", "1")
+            .env_remove("GITGEN_ENV")
+            .output()
+            .unwrap();
+        Run::of(&repo, output)
+    };
+    gitgen(&["--repo", root, "--env", "kind", "enable", "argocd"]).expect(0);
+    let refused = gitgen(&["--repo", root, "--env", "kind", "enable", "pods-probes-services"]);
+    refused.expect(2);
+    insta::assert_snapshot!(refused.transcript());
+    for words in refused.hinted_commands() {
+        assert_eq!(&words[..4], ["--repo", root, "--env", "kind"], "{}", refused.transcript());
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        gitgen(&args).expect(0);
+    }
+    assert!(repo.read("overlays/kind/lessons.yaml").contains("\n  pods-probes-services: "));
+}
