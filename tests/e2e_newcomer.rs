@@ -9,6 +9,8 @@
 //! It bootstraps Argo CD into `argocd` (again, after the other e2e tests: idempotent);
 //! none of them leaves an Application named after a lesson there.
 
+// The shared e2e helpers; this test needs only some of them.
+#[allow(dead_code)]
 #[path = "support/e2e.rs"]
 mod e2e;
 

@@ -186,6 +186,13 @@ fn render(settings: Settings, args: &RenderArgs) -> anyhow::Result<Vec<FileRow>>
     let enabled = workspace.selection.lessons.len();
     if rows.is_empty() {
         eprintln!("Nothing changed ({lessons} lessons, {enabled} enabled in `{env}`).");
+    } else if outcome.rendered_lessons == 0 {
+        // Files changed with no lesson re-rendered: the environment's own files (its
+        // Argo CD bundle, after a `gitgen.yaml` edit) and the lock.
+        eprintln!(
+            "No lesson needed rendering ({lessons} lessons, {enabled} enabled in `{env}`); {} other file(s) written or removed.",
+            rows.len()
+        );
     } else {
         eprintln!(
             "Rendered {} of {lessons} lessons ({enabled} enabled in `{env}`): {} file(s) written or removed.",
