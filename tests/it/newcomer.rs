@@ -23,32 +23,35 @@ fn run_the_hints(repo: &Repo, run: &Run) -> Vec<Run> {
         .collect()
 }
 
+/// Enables `lessons` in the environment `env` names, then `pods-probes-services`, which
+/// conflicts with `argocd`; runs the refusal's hints, and returns the refusal's transcript
+/// and the toggle file after the hints, which must enable `pods-probes-services`.
+#[track_caller]
+fn switch_to_pods_probes_services(env: &[&str; 2], lessons: &[&str]) -> (String, String) {
+    let repo = Repo::init();
+    for lesson in lessons {
+        repo.gitgen(&[env[0], env[1], "enable", lesson]).expect(0);
+    }
+    let refused = repo.gitgen(&[env[0], env[1], "enable", "pods-probes-services"]);
+    refused.expect(2);
+    run_the_hints(&repo, &refused);
+    let toggles = repo.read(&format!("overlays/{}/lessons.yaml", env[1]));
+    assert!(toggles.contains("\n  pods-probes-services: "), "{toggles}");
+    (refused.transcript(), toggles)
+}
+
 #[test]
 fn a_conflict_hint_disables_the_enabled_lesson_and_then_enables_the_new_one() {
-    let repo = Repo::init();
-    repo.gitgen(&["enable", "argocd"]).expect(0);
-    let refused = repo.gitgen(&["enable", "pods-probes-services"]);
-    refused.expect(2);
-    insta::assert_snapshot!(refused.transcript());
-    run_the_hints(&repo, &refused);
-    let toggles = repo.read("overlays/docker-desktop/lessons.yaml");
-    assert!(toggles.contains("\n  pods-probes-services: "), "{toggles}");
+    let (refused, toggles) = switch_to_pods_probes_services(&["--env", "docker-desktop"], &["argocd"]);
+    insta::assert_snapshot!(refused);
     assert!(toggles.contains("\n  # argocd: "), "{toggles}");
 }
 
 #[test]
 fn a_conflict_hint_says_which_lessons_disabling_the_enabled_one_strands() {
-    let repo = Repo::init();
-    repo.gitgen(&["--env", "kind", "enable", "argocd"]).expect(0);
-    repo.gitgen(&["--env", "kind", "enable", "istio"]).expect(0);
     // `argo-rollouts` requires `argocd`, so disabling `argocd` takes it along.
-    repo.gitgen(&["--env", "kind", "enable", "argo-rollouts"]).expect(0);
-    let refused = repo.gitgen(&["--env", "kind", "enable", "pods-probes-services"]);
-    refused.expect(2);
-    insta::assert_snapshot!(refused.transcript());
-    run_the_hints(&repo, &refused);
-    let toggles = repo.read("overlays/kind/lessons.yaml");
-    assert!(toggles.contains("\n  pods-probes-services: "), "{toggles}");
+    let (refused, toggles) = switch_to_pods_probes_services(&["--env", "kind"], &["argocd", "istio", "argo-rollouts"]);
+    insta::assert_snapshot!(refused);
     assert!(toggles.contains("\n  # argo-rollouts: "), "{toggles}");
 }
 
@@ -103,9 +106,17 @@ fn hints_carry_repo_and_env_so_they_run_from_another_folder() {
     refused.expect(2);
     insta::assert_snapshot!(refused.transcript());
     for words in refused.hinted_commands() {
-        assert_eq!(&words[..4], ["--repo", root, "--env", "kind"], "{}", refused.transcript());
+        assert_eq!(
+            &words[..4],
+            ["--repo", root, "--env", "kind"],
+            "{}",
+            refused.transcript()
+        );
         let args: Vec<&str> = words.iter().map(String::as_str).collect();
         gitgen(&args).expect(0);
     }
-    assert!(repo.read("overlays/kind/lessons.yaml").contains("\n  pods-probes-services: "));
+    assert!(
+        repo.read("overlays/kind/lessons.yaml")
+            .contains("\n  pods-probes-services: ")
+    );
 }
