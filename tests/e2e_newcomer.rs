@@ -9,7 +9,9 @@
 //! It bootstraps Argo CD into `argocd` (again, after the other e2e tests: idempotent);
 //! none of them leaves an Application named after a lesson there.
 
-// The shared e2e helpers; this test needs only some of them.
+#[path = "support/classroom.rs"]
+mod classroom;
+// The shared e2e helpers; these tests need only some of them.
 #[allow(dead_code)]
 #[path = "support/e2e.rs"]
 mod e2e;
@@ -48,4 +50,88 @@ fn status_after_a_fresh_bootstrap_says_the_cluster_answers_as_its_json_does() {
         shown.contains("note: the cluster answers, but Argo CD has no lesson Application yet"),
         "{shown}"
     );
+}
+
+#[test]
+#[ignore = "needs a real cluster: GITGEN_E2E_KUBECONFIG"]
+fn holding_a_learner_on_a_lesson_the_classroom_has_not_enabled_says_so_and_the_hint_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = init_course(dir.path());
+    let config = repo.join("gitgen.yaml");
+    let mut yaml = fs_err::read_to_string(&config).unwrap();
+    yaml.push_str(&classroom::classroom_environment("NodePort", "newcomer"));
+    fs_err::write(&config, yaml).unwrap();
+    fs_err::create_dir_all(repo.join("overlays/classroom")).unwrap();
+    fs_err::write(
+        repo.join("overlays/classroom/lessons.yaml"),
+        "lessons:\n  deployments: v2\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| logged(&mut e2e::gitgen(&repo, args), args);
+    let ok = |args: &[&str]| {
+        let output = run(args);
+        assert!(output.status.success(), "{}", text(&output));
+        output
+    };
+    ok(&["render"]);
+    ok(&["--env", "classroom", "bootstrap", "--argocd-manifest", INSTALL_YAML]);
+    let learner = dir.path().join("learner-kubeconfig");
+    fs_err::write(
+        &learner,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://learner.example:6443'}}]\n\
+         users: [{name: u, user: {token: learner-token}}]\n\
+         contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    )
+    .unwrap();
+    ok(&[
+        "--env",
+        "classroom",
+        "classroom",
+        "add",
+        "nina",
+        "--learner-kubeconfig",
+        learner.to_str().unwrap(),
+    ]);
+
+    let held = ok(&["--env", "classroom", "classroom", "hold", "nina", "keda", "operator"]);
+    let shown = text(&held);
+    assert!(
+        !shown.contains("moves its Application"),
+        "keda has no Application in the classroom:\n{shown}"
+    );
+    assert!(
+        shown.contains("note: `keda` is not enabled in classroom `classroom`"),
+        "{shown}"
+    );
+    let hint = String::from_utf8_lossy(&held.stderr)
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("hint: run `")
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("no hint names a command:\n{shown}"));
+    assert!(hint.ends_with(" --env classroom enable keda"), "{hint}");
+    // The hint repeats `--repo`, which e2e::gitgen passes too: run it as printed.
+    let words: Vec<&str> = hint.split(' ').collect();
+    let output = logged(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+            .args(&words[1..])
+            .env("NO_COLOR", "1"),
+        &words[1..],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        fs_err::read_to_string(repo.join("overlays/classroom/lessons.yaml"))
+            .unwrap()
+            .contains("\n  keda: "),
+        "the hint enabled keda in the classroom"
+    );
+    let held_again = ok(&["--env", "classroom", "classroom", "hold", "nina", "keda", "operator"]);
+    assert!(
+        text(&held_again).contains("moves its Application"),
+        "{}",
+        text(&held_again)
+    );
+    ok(&["--env", "classroom", "classroom", "remove", "nina"]);
 }

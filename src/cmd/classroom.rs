@@ -134,11 +134,24 @@ fn set_stage_hold(
         let client = connect(cluster).await?;
         Ok::<_, gitgen::Error>(classroom::set_stage_hold(&client, &classroom, &learner, &lesson, stage.as_ref()).await?)
     })?;
-    match stage {
-        Some(stage) => println!(
+    let enabled = workspace.selection.lessons.contains_key(&lesson);
+    match (stage, enabled) {
+        (Some(stage), true) => println!(
             "Learner `{learner}` is held at stage `{stage}` of `{lesson}`; Argo CD moves its Application there."
         ),
-        None => println!("Learner `{learner}` follows the toggle file's stage of `{lesson}` again."),
+        (Some(stage), false) => println!("Learner `{learner}` is held at stage `{stage}` of `{lesson}`."),
+        (None, _) => println!("Learner `{learner}` follows the toggle file's stage of `{lesson}` again."),
+    }
+    if !enabled {
+        // No Application to move: the label waits until the classroom enables the lesson.
+        eprintln!(
+            "note: `{lesson}` is not enabled in classroom `{}`, so Argo CD has no Application of it for `{learner}` yet.",
+            classroom.environment
+        );
+        eprintln!(
+            "hint: run `{}`, then publish and merge: the hold applies from then on",
+            classroom.commands.gitgen(&format!("enable {lesson}"))
+        );
     }
     Ok(Outcome::Success)
 }
