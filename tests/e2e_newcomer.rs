@@ -135,3 +135,74 @@ fn holding_a_learner_on_a_lesson_the_classroom_has_not_enabled_says_so_and_the_h
     );
     ok(&["--env", "classroom", "classroom", "remove", "nina"]);
 }
+
+#[test]
+#[ignore = "needs a real cluster: GITGEN_E2E_KUBECONFIG"]
+fn adding_a_learner_before_the_classroom_is_bootstrapped_warns_until_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = init_course(dir.path());
+    let config = repo.join("gitgen.yaml");
+    let mut yaml = fs_err::read_to_string(&config).unwrap();
+    // A classroom of its own name, so no other test has bootstrapped its root Application.
+    yaml.push_str(&classroom::classroom_environment("NodePort", "late").replacen(
+        "  classroom:\n",
+        "  late-class:\n",
+        1,
+    ));
+    fs_err::write(&config, yaml).unwrap();
+    let run = |args: &[&str]| logged(&mut e2e::gitgen(&repo, args), args);
+    let ok = |args: &[&str]| {
+        let output = run(args);
+        assert!(output.status.success(), "{}", text(&output));
+        output
+    };
+    ok(&["render"]);
+    // A root Application left by an earlier run of this test on the same cluster goes
+    // first; no controller runs to clear its finalizer, so the patch does.
+    let root = "late-class-gitgen-root";
+    let patch = r#"{"metadata":{"finalizers":null}}"#;
+    e2e::kubectl(&[
+        "-n",
+        "argocd",
+        "patch",
+        "application",
+        root,
+        "--type=merge",
+        "-p",
+        patch,
+    ]);
+    e2e::kubectl(&["-n", "argocd", "delete", "application", root, "--ignore-not-found"]);
+    // Argo CD itself is installed (the quick start's environment), the classroom not yet.
+    ok(&["bootstrap", "--argocd-manifest", INSTALL_YAML]);
+    let learner = dir.path().join("learner-kubeconfig");
+    fs_err::write(
+        &learner,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://learner.example:6443'}}]\n\
+         users: [{name: u, user: {token: learner-token}}]\n\
+         contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    )
+    .unwrap();
+    let add = [
+        "--env",
+        "late-class",
+        "classroom",
+        "add",
+        "omar",
+        "--learner-kubeconfig",
+        learner.to_str().unwrap(),
+    ];
+    let shown = text(&ok(&add));
+    assert!(
+        shown.contains("warning: classroom `late-class` has no root Application"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(" --env late-class bootstrap` against this management cluster"),
+        "{shown}"
+    );
+    // The hint's bootstrap, with the offline manifest that this machine needs.
+    ok(&["--env", "late-class", "bootstrap", "--argocd-manifest", INSTALL_YAML]);
+    let again = text(&ok(&add));
+    assert!(!again.contains("warning:"), "{again}");
+    ok(&["--env", "late-class", "classroom", "remove", "omar"]);
+}

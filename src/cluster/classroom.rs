@@ -466,6 +466,27 @@ pub async fn add_learner(
     }
 }
 
+/// Whether the classroom's root Application is on the management cluster: without it
+/// (`gitgen --env <classroom> bootstrap` not run), Argo CD deploys nothing to a learner.
+pub async fn has_root_application(client: &Client, classroom: &Classroom) -> Result<bool, ClassroomError> {
+    let name = crate::render::argocd::classroom_scoped(&classroom.environment, crate::render::argocd::ROOT_APP);
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &classroom.argocd_namespace,
+        &crate::cluster::status::application_resource(),
+    );
+    match api.get_opt(&name).await {
+        Ok(found) => Ok(found.is_some()),
+        // No Application CRD: Argo CD is not installed, so no root Application either.
+        Err(error) if is_not_found(&error) => Ok(false),
+        Err(source) => Err(ClusterError::Api {
+            doing: format!("reading Application `{name}`"),
+            source,
+        }
+        .into()),
+    }
+}
+
 /// Deletes a learner's cluster Secret; Argo CD then forgets the cluster, and the
 /// classroom's ApplicationSets delete the learner's Applications.
 pub async fn remove_learner(

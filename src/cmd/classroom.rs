@@ -48,9 +48,10 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
         connection = connection.at(server).map_err(gitgen::Error::from)?;
     }
     let secret = classroom::cluster_secret(&classroom, &learner, &labels, &connection).map_err(gitgen::Error::from)?;
-    let change = runtime()?.block_on(async {
+    let (change, has_root) = runtime()?.block_on(async {
         let client = connect(&args.cluster).await?;
-        Ok::<_, gitgen::Error>(classroom::add_learner(&client, &secret, &connection).await?)
+        let change = classroom::add_learner(&client, &secret, &connection).await?;
+        Ok::<_, gitgen::Error>((change, classroom::has_root_application(&client, &classroom).await?))
     })?;
     println!(
         "Learner `{learner}` {change}: Argo CD cluster `{}` at {}, Secret `{}/{}`.",
@@ -59,6 +60,16 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
         classroom.argocd_namespace,
         classroom.secret_name(&learner)
     );
+    if !has_root {
+        eprintln!(
+            "warning: classroom `{}` has no root Application in `{}`: Argo CD deploys nothing to `{learner}` yet.",
+            classroom.environment, classroom.argocd_namespace
+        );
+        eprintln!(
+            "hint: run `{}` against this management cluster",
+            classroom.commands.gitgen("bootstrap")
+        );
+    }
     Ok(Outcome::Success)
 }
 
