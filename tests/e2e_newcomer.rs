@@ -67,22 +67,10 @@ fn holding_a_learner_on_a_lesson_the_classroom_has_not_enabled_says_so_and_the_h
         "lessons:\n  deployments: v2\n",
     )
     .unwrap();
-    let run = |args: &[&str]| logged(&mut e2e::gitgen(&repo, args), args);
-    let ok = |args: &[&str]| {
-        let output = run(args);
-        assert!(output.status.success(), "{}", text(&output));
-        output
-    };
+    let ok = |args: &[&str]| succeeds(&repo, args);
     ok(&["render"]);
     ok(&["--env", "classroom", "bootstrap", "--argocd-manifest", INSTALL_YAML]);
-    let learner = dir.path().join("learner-kubeconfig");
-    fs_err::write(
-        &learner,
-        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://learner.example:6443'}}]\n\
-         users: [{name: u, user: {token: learner-token}}]\n\
-         contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
-    )
-    .unwrap();
+    let learner = learner_kubeconfig(dir.path());
     ok(&[
         "--env",
         "classroom",
@@ -150,12 +138,7 @@ fn adding_a_learner_before_the_classroom_is_bootstrapped_warns_until_it_is() {
         1,
     ));
     fs_err::write(&config, yaml).unwrap();
-    let run = |args: &[&str]| logged(&mut e2e::gitgen(&repo, args), args);
-    let ok = |args: &[&str]| {
-        let output = run(args);
-        assert!(output.status.success(), "{}", text(&output));
-        output
-    };
+    let ok = |args: &[&str]| succeeds(&repo, args);
     ok(&["render"]);
     // A root Application left by an earlier run of this test on the same cluster goes
     // first; no controller runs to clear its finalizer, so the patch does.
@@ -174,14 +157,7 @@ fn adding_a_learner_before_the_classroom_is_bootstrapped_warns_until_it_is() {
     e2e::kubectl(&["-n", "argocd", "delete", "application", root, "--ignore-not-found"]);
     // Argo CD itself is installed (the quick start's environment), the classroom not yet.
     ok(&["bootstrap", "--argocd-manifest", INSTALL_YAML]);
-    let learner = dir.path().join("learner-kubeconfig");
-    fs_err::write(
-        &learner,
-        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://learner.example:6443'}}]\n\
-         users: [{name: u, user: {token: learner-token}}]\n\
-         contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
-    )
-    .unwrap();
+    let learner = learner_kubeconfig(dir.path());
     let add = [
         "--env",
         "late-class",
@@ -205,4 +181,27 @@ fn adding_a_learner_before_the_classroom_is_bootstrapped_warns_until_it_is() {
     let again = text(&ok(&add));
     assert!(!again.contains("warning:"), "{again}");
     ok(&["--env", "late-class", "classroom", "remove", "omar"]);
+}
+
+/// `gitgen ARGS` in `repo` against the e2e cluster, logged; fails the test unless it
+/// succeeds.
+#[track_caller]
+fn succeeds(repo: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let output = logged(&mut e2e::gitgen(repo, args), args);
+    assert!(output.status.success(), "{}", text(&output));
+    output
+}
+
+/// A learner's kubeconfig in `dir` with a token user: `classroom add` reads it, and the
+/// cluster it names never needs to answer (no controller runs on the management side).
+fn learner_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
+    let learner = dir.join("learner-kubeconfig");
+    fs_err::write(
+        &learner,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://learner.example:6443'}}]\n\
+         users: [{name: u, user: {token: learner-token}}]\n\
+         contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    )
+    .unwrap();
+    learner
 }
