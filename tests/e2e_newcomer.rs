@@ -180,6 +180,14 @@ fn adding_a_learner_before_the_classroom_is_bootstrapped_warns_until_it_is() {
     ok(&["--env", "late-class", "bootstrap", "--argocd-manifest", INSTALL_YAML]);
     let again = text(&ok(&add));
     assert!(!again.contains("warning:"), "{again}");
+    // A learner server on the loopback address is the management cluster itself to Argo CD.
+    let loopback = text(&ok(
+        &[&add[..], &["--learner-server", "https://127.0.0.1:6443"]].concat()
+    ));
+    assert!(
+        loopback.contains("warning: `https://127.0.0.1:6443` is a loopback address"),
+        "{loopback}"
+    );
     ok(&["--env", "late-class", "classroom", "remove", "omar"]);
 }
 

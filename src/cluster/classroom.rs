@@ -362,6 +362,23 @@ impl LearnerConnection {
         Ok(self)
     }
 
+    /// Whether the server is a loopback address (`127.0.0.0/8`, `::1`, `localhost`), which
+    /// an Argo CD running in the management cluster reaches as itself, never the learner's
+    /// cluster.
+    pub fn server_is_loopback(&self) -> bool {
+        let rest = self
+            .server
+            .split_once("://")
+            .map_or(self.server.as_str(), |(_, rest)| rest);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        let host = match authority.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => authority.split(':').next().unwrap_or_default(),
+        };
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// `text` with every credential of this connection replaced by `<redacted>`.
     pub fn scrub(&self, text: &str) -> String {
         let mut text = text.to_owned();
@@ -783,6 +800,32 @@ impl ClassroomError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_loopback_learner_server_is_told_from_a_reachable_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |server| {
+            let connection = LearnerConnection::from_kubeconfig(&kubeconfig(dir.path()), None).unwrap();
+            connection.at(server).unwrap().server_is_loopback()
+        };
+        for loopback in [
+            "https://127.0.0.1:6443",
+            "https://127.1.2.3",
+            "https://localhost:6443/",
+            "https://LOCALHOST",
+            "https://[::1]:6443",
+        ] {
+            assert!(at(loopback), "{loopback}");
+        }
+        for reachable in [
+            "https://10.0.0.5:6443",
+            "https://learner.example:6443",
+            "https://[2001:db8::1]:6443",
+            "https://localhost.example.com",
+        ] {
+            assert!(!at(reachable), "{reachable}");
+        }
+    }
 
     #[test]
     fn learner_names_are_dns_labels() {

@@ -60,6 +60,13 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
         classroom.argocd_namespace,
         classroom.secret_name(&learner)
     );
+    if connection.server_is_loopback() {
+        eprintln!(
+            "warning: `{}` is a loopback address: an Argo CD running in the management cluster reaches itself there, not `{learner}`'s cluster.",
+            connection.server
+        );
+        eprintln!("hint: pass `--learner-server URL` with an address the management cluster can reach");
+    }
     if !has_root {
         eprintln!(
             "warning: classroom `{}` has no root Application in `{}`: Argo CD deploys nothing to `{learner}` yet.",
