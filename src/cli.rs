@@ -249,9 +249,6 @@ pub struct PublishArgs {
     /// for HTTPS the git credential helper or a token in `GITGEN_GIT_TOKEN`.
     #[arg(long, value_name = "REMOTE")]
     pub push: Option<String>,
-    /// Also commit changes under gitgen's folders that render did not make.
-    #[arg(long)]
-    pub include_local_changes: bool,
     /// Commit message (default: says which lessons and stages changed).
     #[arg(long, short)]
     pub message: Option<String>,

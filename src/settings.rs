@@ -88,13 +88,15 @@ pub struct Settings {
     pub config: RepoConfig,
     /// `gitgen.yaml` as read: part of what a render reads, so part of its input hash.
     pub config_text: String,
+    /// `--repo` as given, which a hint's command line repeats ([`Settings::command`]).
+    pub repo_flag: Option<PathBuf>,
 }
 
 impl Settings {
     /// Resolves `--repo` (default: the closest folder upwards holding `gitgen.yaml`) and
     /// `--env` (default: `docker-desktop`).
-    pub fn resolve(repo: Option<&Path>, env: Option<&str>) -> Result<Self, SettingsError> {
-        let (repo, path, text, config) = read_config(repo)?;
+    pub fn resolve(repo_flag: Option<&Path>, env: Option<&str>) -> Result<Self, SettingsError> {
+        let (repo, path, text, config) = read_config(repo_flag)?;
         let wanted = env.unwrap_or(DEFAULT_ENV);
         let Some(env_name) = config.environments.keys().find(|name| name.as_str() == wanted).cloned() else {
             let known: Vec<String> = config.environments.keys().map(|e| e.to_string()).collect();
@@ -111,20 +113,55 @@ impl Settings {
             env_name,
             config,
             config_text: text,
+            repo_flag: repo_flag.map(Path::to_path_buf),
         })
     }
 
     /// The settings of every environment `gitgen.yaml` defines, in name order: what
     /// `render`, `render --check`, `diff` and `publish` cover when no `--env` narrows them.
-    pub fn every_environment(repo: Option<&Path>) -> Result<Vec<Self>, SettingsError> {
-        let (repo, _, config_text, config) = read_config(repo)?;
-        Ok(each_environment(&repo, &config, &config_text))
+    pub fn every_environment(repo_flag: Option<&Path>) -> Result<Vec<Self>, SettingsError> {
+        let (repo, _, config_text, config) = read_config(repo_flag)?;
+        let alike = |env_name: &EnvName| Settings {
+            repo: repo.clone(),
+            env_name: env_name.clone(),
+            config: config.clone(),
+            config_text: config_text.clone(),
+            repo_flag: repo_flag.map(Path::to_path_buf),
+        };
+        Ok(config.environments.keys().map(alike).collect())
     }
 
     /// The settings of every environment the same `gitgen.yaml` defines, in name order,
     /// from the parse these settings came from.
     pub fn every_environment_alike(&self) -> Vec<Self> {
-        each_environment(&self.repo, &self.config, &self.config_text)
+        self.config
+            .environments
+            .keys()
+            .map(|env_name| Settings {
+                env_name: env_name.clone(),
+                ..self.clone()
+            })
+            .collect()
+    }
+
+    /// The gitgen command line a hint names, `gitgen [--repo DIR] [--env ENV] ARGS`: with
+    /// `--repo` when it was given and `--env` when this is not the default environment, so
+    /// the command runs as printed from the shell that ran this one.
+    pub fn command(&self, args: &str) -> String {
+        self.command_line().gitgen(args)
+    }
+
+    /// What [`Settings::command`] writes before a command's arguments, to hand to code
+    /// that has no settings (a classroom, an error's hint).
+    pub fn command_line(&self) -> CommandLine {
+        let env = (self.env_name.as_str() != DEFAULT_ENV).then(|| self.env_name.to_string());
+        CommandLine::new(self.repo_flag.clone(), env)
+    }
+
+    /// [`Settings::command`] for a command that covers every environment unless `--env`
+    /// narrows it (`render`, `diff`, `publish`): `--repo` when it was given, never `--env`.
+    pub fn command_for_every_environment(&self, args: &str) -> String {
+        CommandLine::new(self.repo_flag.clone(), None).gitgen(args)
     }
 
     /// The selected environment.
@@ -143,18 +180,50 @@ impl Settings {
     }
 }
 
-/// The settings of each environment `config` defines, in name order.
-fn each_environment(repo: &Path, config: &RepoConfig, config_text: &str) -> Vec<Settings> {
-    config
-        .environments
-        .keys()
-        .map(|env_name| Settings {
-            repo: repo.to_owned(),
-            env_name: env_name.clone(),
-            config: config.clone(),
-            config_text: config_text.to_owned(),
-        })
-        .collect()
+/// The flags a hint's gitgen command needs to run as printed: `--repo` and `--env`, each
+/// when the command that printed the hint had one that is not the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    /// `--repo` as given.
+    repo: Option<PathBuf>,
+    /// `--env`, when not the default environment.
+    env: Option<String>,
+}
+
+impl CommandLine {
+    /// The flags for `--repo repo` (when given) and `--env env` (when given).
+    pub fn new(repo: Option<PathBuf>, env: Option<String>) -> Self {
+        CommandLine { repo, env }
+    }
+
+    /// `gitgen [--repo DIR] [--env ENV] ARGS`, each word quoted as a shell needs.
+    pub fn gitgen(&self, args: &str) -> String {
+        let mut line = "gitgen".to_owned();
+        if let Some(repo) = &self.repo {
+            line.push_str(" --repo ");
+            line.push_str(&shell_word(&repo.display().to_string()));
+        }
+        if let Some(env) = &self.env {
+            line.push_str(" --env ");
+            line.push_str(&shell_word(env));
+        }
+        if !args.is_empty() {
+            line.push(' ');
+            line.push_str(args);
+        }
+        line
+    }
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it holds only safe characters,
+/// else in single quotes.
+fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:@,".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// What gitgen reads from the process environment besides flags.
@@ -215,4 +284,41 @@ fn read_config(repo: Option<&Path>) -> Result<(PathBuf, PathBuf, String, RepoCon
     })?;
     let config = RepoConfig::parse(&text, &path)?;
     Ok((repo, path, text, config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small(env: &str) -> Settings {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small");
+        Settings::resolve(Some(&repo), Some(env)).unwrap()
+    }
+
+    #[test]
+    fn a_hint_command_repeats_a_given_repo_and_a_non_default_environment() {
+        let kind = small("kind");
+        let repo = kind.repo_flag.clone().unwrap().display().to_string();
+        assert_eq!(
+            kind.command("enable alpha"),
+            format!("gitgen --repo {repo} --env kind enable alpha")
+        );
+        assert_eq!(
+            kind.command_for_every_environment("render"),
+            format!("gitgen --repo {repo} render")
+        );
+        let default = Settings {
+            repo_flag: None,
+            ..small(DEFAULT_ENV)
+        };
+        assert_eq!(default.command("status"), "gitgen status");
+    }
+
+    #[test]
+    fn a_hint_command_quotes_words_a_shell_would_split() {
+        assert_eq!(shell_word("/tmp/my course"), "'/tmp/my course'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("/tmp/course-1.2"), "/tmp/course-1.2");
+    }
 }

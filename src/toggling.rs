@@ -2,7 +2,7 @@
 //! (with the lessons a lesson requires, or the enabled lessons that require it), rendered
 //! and written in the same transaction, and a [`ToggleReport`] of what changed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -28,6 +28,9 @@ pub struct ToggleReport {
     pub disabled: Vec<LessonStage>,
     /// Lessons a disabled lesson required that stay enabled.
     pub kept_requirements: Vec<String>,
+    /// Those of `kept_requirements` that other enabled lessons still require, with them:
+    /// disabling one of these would be refused.
+    pub kept_required_by: BTreeMap<String, Vec<String>>,
     /// Applications that render added.
     pub applications_added: Vec<String>,
     /// Applications that render removed.
@@ -77,6 +80,7 @@ pub fn enable(
     let id = workspace.lesson_id(lesson)?;
     let stage = workspace.stage(&id, stage)?;
     workspace.toggle.check_editable()?;
+    check_no_enabled_conflict(workspace, &id)?;
     let mut toggle = workspace.toggle.clone();
     for required in workspace.catalog.closure(&id) {
         if required != id && !workspace.selection.lessons.contains_key(&required) {
@@ -101,19 +105,13 @@ pub fn disable(
     if !workspace.selection.lessons.contains_key(&id) {
         return Ok(None);
     }
-    let dependents: Vec<LessonId> = workspace
-        .selection
-        .lessons
-        .keys()
-        .filter(|other| **other != id && workspace.catalog.closure(other).contains(&id))
-        .cloned()
-        .collect();
+    let dependents = enabled_dependents(workspace, &id);
     if !dependents.is_empty() && !cascade {
-        let names: Vec<String> = dependents.iter().map(|d| format!("`{d}`")).collect();
         return Err(Error::Usage {
-            message: format!("`{id}` is required by enabled {}", names.join(", ")),
+            message: format!("`{id}` is required by enabled {}", quoted(&dependents)),
             hint: Some(format!(
-                "disable those first, or run `gitgen disable {id} --cascade` to disable them all"
+                "disable those first, or run `{}` to disable them all",
+                workspace.settings.command(&format!("disable {id} --cascade"))
             )),
         });
     }
@@ -134,6 +132,68 @@ pub fn disable(
         .into_iter()
         .collect();
     Ok(Some(ToggleReport::new(workspace, &previous, &outcome, &kept)))
+}
+
+/// The enabled lessons other than `id` that require it, directly or not.
+fn enabled_dependents(workspace: &Workspace, id: &LessonId) -> Vec<LessonId> {
+    workspace
+        .selection
+        .lessons
+        .keys()
+        .filter(|other| *other != id && workspace.catalog.closure(other).contains(id))
+        .cloned()
+        .collect()
+}
+
+/// `a`, `b`: lesson names for a message.
+fn quoted(ids: &[LessonId]) -> String {
+    ids.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// Refuses to enable `id` while a lesson that conflicts with it (or with a lesson it
+/// would enable as a requirement) is enabled, with a hint that names the enabled lesson,
+/// the lessons disabling it would take along, and the commands that work, in order. The
+/// toggle file's own check would name whichever of the two sorts first, which may be the
+/// lesson that is not enabled yet, so a `gitgen disable` of it would do nothing.
+fn check_no_enabled_conflict(workspace: &Workspace, id: &LessonId) -> Result<(), Error> {
+    let env = &workspace.settings.env_name;
+    for wanted in workspace.catalog.closure(id) {
+        if workspace.selection.lessons.contains_key(&wanted) {
+            continue;
+        }
+        let conflicts = crate::catalog::toggle::conflicts_of(&workspace.catalog, &wanted, env);
+        let Some((enabled, reason)) = conflicts
+            .into_iter()
+            .find(|(other, _)| workspace.selection.lessons.contains_key(other))
+        else {
+            continue;
+        };
+        let via = if wanted == *id {
+            String::new()
+        } else {
+            format!("`{id}` requires `{wanted}`, and ")
+        };
+        let dependents = enabled_dependents(workspace, &enabled);
+        let command = |args: String| workspace.settings.command(&args);
+        let disable = if dependents.is_empty() {
+            format!("run `{}`", command(format!("disable {enabled}")))
+        } else {
+            format!(
+                "run `{}` (it also disables {}, which {} `{enabled}`)",
+                command(format!("disable {enabled} --cascade")),
+                quoted(&dependents),
+                if dependents.len() == 1 { "requires" } else { "require" },
+            )
+        };
+        return Err(Error::Usage {
+            message: format!("{via}`{wanted}` conflicts with `{enabled}`, which is enabled in `{env}`: {reason}"),
+            hint: Some(format!(
+                "to switch to `{id}`, {disable}, then `{}`",
+                command(format!("enable {id}"))
+            )),
+        });
+    }
+    Ok(())
 }
 
 impl ToggleReport {
@@ -164,6 +224,12 @@ impl ToggleReport {
                 .collect(),
             disabled: change.disabled.into_iter().map(LessonStage::of).collect(),
             kept_requirements: kept.iter().map(LessonId::to_string).collect(),
+            kept_required_by: kept
+                .iter()
+                .map(|lesson| (lesson.to_string(), enabled_dependents(workspace, lesson)))
+                .filter(|(_, by)| !by.is_empty())
+                .map(|(lesson, by)| (lesson, by.iter().map(LessonId::to_string).collect()))
+                .collect(),
             applications_added: applications(&outcome.plan.added),
             applications_removed: applications(&outcome.plan.deleted),
             files_changed: outcome.plan.summary().len(),

@@ -558,7 +558,7 @@ fn refuses_changes_render_did_not_make_and_lists_them() {
         ]
     );
     assert!(err.to_string().contains("`apps/base/extra.yaml`"), "{err}");
-    assert!(err.hint().contains("--include-local-changes"), "{}", err.hint());
+    assert!(err.hint().contains("`gitgen render`"), "{}", err.hint());
     assert_eq!(course.rev("HEAD"), head_before);
     assert_eq!(git(&course.root(), &["branch", "--list", "lesson/keda"]), "");
 }

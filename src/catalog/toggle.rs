@@ -264,10 +264,15 @@ impl ToggleFile {
                 }
             }
             for (other, reason) in conflicts.of(id) {
-                if selection.lessons.contains_key(other) {
+                if let Some(other_at) = spans.get(other) {
+                    // `gitgen disable` reads this file first, so only an edit of it helps.
                     return Err(invalid(
                         format!("`{id}` conflicts with `{other}` in environment `{env}`: {reason}"),
-                        format!("disable one of them: `gitgen disable {other}`"),
+                        format!(
+                            "comment out one of them in this file (`{id}` on line {}, `{other}` on line {}), then run `gitgen render`",
+                            at.line(),
+                            other_at.line()
+                        ),
                     ));
                 }
             }

@@ -37,7 +37,7 @@ use crate::catalog::labels::{
 };
 use crate::catalog::names::{DnsLabelProblem, LessonId, StageName, dns_label_problem};
 use crate::render::classroom::{generated_name, learner_name_room, longest_stem};
-use crate::settings::Settings;
+use crate::settings::{CommandLine, Settings};
 
 /// A classroom environment as this module needs it.
 #[derive(Debug, Clone)]
@@ -48,6 +48,8 @@ pub struct Classroom {
     pub selector: BTreeMap<String, String>,
     /// Where Argo CD, and so the cluster Secrets, live on the management cluster.
     pub argocd_namespace: String,
+    /// How a hint names a gitgen command for this classroom (`--env`, `--repo`).
+    pub commands: CommandLine,
 }
 
 impl Classroom {
@@ -59,6 +61,7 @@ impl Classroom {
                 environment: settings.env_name.to_string(),
                 selector: selector.clone(),
                 argocd_namespace: settings.config.argocd.namespace.clone(),
+                commands: settings.command_line(),
             }),
             Target::Cluster(_) => None,
         }
@@ -359,6 +362,23 @@ impl LearnerConnection {
         Ok(self)
     }
 
+    /// Whether the server is a loopback address (`127.0.0.0/8`, `::1`, `localhost`), which
+    /// an Argo CD running in the management cluster reaches as itself, never the learner's
+    /// cluster.
+    pub fn server_is_loopback(&self) -> bool {
+        let rest = self
+            .server
+            .split_once("://")
+            .map_or(self.server.as_str(), |(_, rest)| rest);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        let host = match authority.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => authority.split(':').next().unwrap_or_default(),
+        };
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// `text` with every credential of this connection replaced by `<redacted>`.
     pub fn scrub(&self, text: &str) -> String {
         let mut text = text.to_owned();
@@ -463,6 +483,27 @@ pub async fn add_learner(
     }
 }
 
+/// Whether the classroom's root Application is on the management cluster: without it
+/// (`gitgen --env <classroom> bootstrap` not run), Argo CD deploys nothing to a learner.
+pub async fn has_root_application(client: &Client, classroom: &Classroom) -> Result<bool, ClassroomError> {
+    let name = crate::render::argocd::classroom_scoped(&classroom.environment, crate::render::argocd::ROOT_APP);
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &classroom.argocd_namespace,
+        &crate::cluster::status::application_resource(),
+    );
+    match api.get_opt(&name).await {
+        Ok(found) => Ok(found.is_some()),
+        // No Application CRD: Argo CD is not installed, so no root Application either.
+        Err(error) if is_not_found(&error) => Ok(false),
+        Err(source) => Err(ClusterError::Api {
+            doing: format!("reading Application `{name}`"),
+            source,
+        }
+        .into()),
+    }
+}
+
 /// Deletes a learner's cluster Secret; Argo CD then forgets the cluster, and the
 /// classroom's ApplicationSets delete the learner's Applications.
 pub async fn remove_learner(
@@ -479,6 +520,7 @@ pub async fn remove_learner(
         Err(error) if is_not_found(&error) => Err(ClassroomError::NotRegistered {
             learner: learner.to_string(),
             environment: classroom.environment.clone(),
+            commands: classroom.commands.clone(),
         }),
         Err(source) => Err(ClusterError::Api {
             doing: format!("deleting Secret `{}`", classroom.secret_name(learner)),
@@ -512,6 +554,7 @@ pub async fn set_stage_hold(
         Err(error) if is_not_found(&error) => Err(ClassroomError::NotRegistered {
             learner: learner.to_string(),
             environment: classroom.environment.clone(),
+            commands: classroom.commands.clone(),
         }),
         Err(source) => Err(ClusterError::Api {
             doing: format!("setting label `{label}` of Secret `{name}`"),
@@ -722,6 +765,8 @@ pub enum ClassroomError {
         learner: String,
         /// The environment.
         environment: String,
+        /// How the hint names `classroom list` for this classroom.
+        commands: CommandLine,
     },
     /// Talking to the management cluster.
     #[error(transparent)]
@@ -744,7 +789,9 @@ impl ClassroomError {
             Self::CredentialFile { .. } => "check that the file exists and is readable, or inline it as the matching `*-data` field".into(),
             Self::InvalidData { .. } => "`*-data` fields hold the base64 of the PEM file, as `kubectl config view --raw --flatten` writes them".into(),
             Self::NotBootstrapped { .. } => "run `gitgen bootstrap` against the management cluster first (the same `--kubeconfig` and `--context`)".into(),
-            Self::NotRegistered { .. } => "`gitgen classroom list` shows the registered learners".into(),
+            Self::NotRegistered { commands, .. } => {
+                format!("`{}` shows the registered learners", commands.gitgen("classroom list"))
+            }
             Self::Cluster(error) => return error.hint(),
         })
     }
@@ -753,6 +800,32 @@ impl ClassroomError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_loopback_learner_server_is_told_from_a_reachable_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |server| {
+            let connection = LearnerConnection::from_kubeconfig(&kubeconfig(dir.path()), None).unwrap();
+            connection.at(server).unwrap().server_is_loopback()
+        };
+        for loopback in [
+            "https://127.0.0.1:6443",
+            "https://127.1.2.3",
+            "https://localhost:6443/",
+            "https://LOCALHOST",
+            "https://[::1]:6443",
+        ] {
+            assert!(at(loopback), "{loopback}");
+        }
+        for reachable in [
+            "https://10.0.0.5:6443",
+            "https://learner.example:6443",
+            "https://[2001:db8::1]:6443",
+            "https://localhost.example.com",
+        ] {
+            assert!(!at(reachable), "{reachable}");
+        }
+    }
 
     #[test]
     fn learner_names_are_dns_labels() {
@@ -953,6 +1026,7 @@ current-context: cert
             environment: "classroom".into(),
             selector: [("gitgen.io/classroom".to_owned(), "classroom".to_owned())].into(),
             argocd_namespace: "argocd".into(),
+            commands: CommandLine::default(),
         }
     }
 

@@ -22,6 +22,7 @@ use super::status::{AppStatus, aligned, app_status, application_resource, list_f
 use crate::catalog::Catalog;
 use crate::catalog::labels::{CHART_LABEL, ENVIRONMENT_LABEL, LEARNER_LABEL, LESSON_LABEL, STAGE_LABEL};
 use crate::catalog::toggle::Selection;
+use crate::settings::CommandLine;
 
 /// One enabled lesson: a column of the grid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -283,14 +284,14 @@ impl BadHold {
         )
     }
 
-    /// What to do about it.
-    pub fn hint(&self) -> String {
+    /// What to do about it, as commands of `commands`' classroom.
+    pub fn hint(&self, commands: &CommandLine) -> String {
+        let (learner, lesson) = (&self.learner, &self.lesson);
         format!(
-            "hold the learner at one of {stages} with `gitgen --env {env} classroom hold {learner} {lesson} STAGE`, or release the hold with `gitgen --env {env} classroom release {learner} {lesson}`",
-            stages = self.stages.join(", "),
-            env = self.environment,
-            learner = self.learner,
-            lesson = self.lesson,
+            "hold the learner at one of {} with `{}`, or release the hold with `{}`",
+            self.stages.join(", "),
+            commands.gitgen(&format!("classroom hold {learner} {lesson} STAGE")),
+            commands.gitgen(&format!("classroom release {learner} {lesson}")),
         )
     }
 }
@@ -554,6 +555,7 @@ mod tests {
             environment: "classroom".into(),
             selector: BTreeMap::new(),
             argocd_namespace: "argocd".into(),
+            commands: CommandLine::new(None, Some("classroom".into())),
         };
         let learners = [
             learner("alice", &[("keda", "nonexistent")]),
@@ -574,7 +576,7 @@ mod tests {
             "learner `alice` is held at stage `nonexistent` of lesson `keda` (label `stage.gitgen.io/keda`), which has no such stage: Argo CD cannot build its Application"
         );
         assert_eq!(
-            bad[0].hint(),
+            bad[0].hint(&classroom.commands),
             "hold the learner at one of operator, done with `gitgen --env classroom classroom hold alice keda STAGE`, or release the hold with `gitgen --env classroom classroom release alice keda`"
         );
         let table = render_grid(&status.grid);

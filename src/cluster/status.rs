@@ -289,8 +289,9 @@ pub(super) fn aligned(table: &[Vec<String>]) -> String {
 }
 
 /// The `gitgen status` table: one line per lesson, columns aligned, and a note when no
-/// lesson has cluster data (the cluster is unreachable or not bootstrapped).
-pub fn render_table(rows: &[StatusRow]) -> String {
+/// lesson has cluster data, which says why as `-o json`'s `reachable` does: the cluster
+/// did not answer, or it answered with no lesson Application yet.
+pub fn render_table(rows: &[StatusRow], reachable: bool) -> String {
     let header = [
         "LESSON", "ENABLED", "RENDERED", "SYNC", "HEALTH", "REVISION", "PROBLEMS",
     ]
@@ -331,7 +332,12 @@ pub fn render_table(rows: &[StatusRow]) -> String {
     }
     let mut out = aligned(&table);
     if !rows.is_empty() && rows.iter().all(|row| row.app.is_none()) {
-        out.push_str("note: no Argo CD status: the cluster is unreachable (or not bootstrapped yet), so only the git side is shown\n");
+        out.push_str(if reachable {
+            "note: the cluster answers, but Argo CD has no lesson Application yet (none enabled, or not synced since \
+             the lesson was enabled and published), so only the git side is shown\n"
+        } else {
+            "note: no Argo CD status: the cluster is unreachable, so only the git side is shown\n"
+        });
     }
     out
 }
@@ -422,18 +428,31 @@ mod tests {
                 app: None,
             },
         ];
-        insta::assert_snapshot!(render_table(&rows));
+        insta::assert_snapshot!(render_table(&rows, true));
     }
 
-    #[test]
-    fn says_the_cluster_is_unreachable_when_no_row_has_cluster_data() {
-        let rows = vec![StatusRow {
+    fn row_without_an_application() -> Vec<StatusRow> {
+        vec![StatusRow {
             lesson: "basics".into(),
             enabled_stage: Some("start".into()),
             rendered_fresh: true,
             app: None,
-        }];
-        insta::assert_snapshot!(render_table(&rows));
+        }]
+    }
+
+    #[test]
+    fn says_the_cluster_is_unreachable_when_no_row_has_cluster_data() {
+        insta::assert_snapshot!(render_table(&row_without_an_application(), false));
+    }
+
+    #[test]
+    fn says_a_reachable_cluster_has_no_lesson_application_yet_rather_than_unreachable() {
+        let table = render_table(&row_without_an_application(), true);
+        assert!(!table.contains("unreachable"), "{table}");
+        assert!(
+            table.contains("note: the cluster answers, but Argo CD has no lesson Application yet"),
+            "{table}"
+        );
     }
 
     #[test]

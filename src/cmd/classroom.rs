@@ -48,9 +48,10 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
         connection = connection.at(server).map_err(gitgen::Error::from)?;
     }
     let secret = classroom::cluster_secret(&classroom, &learner, &labels, &connection).map_err(gitgen::Error::from)?;
-    let change = runtime()?.block_on(async {
+    let (change, has_root) = runtime()?.block_on(async {
         let client = connect(&args.cluster).await?;
-        Ok::<_, gitgen::Error>(classroom::add_learner(&client, &secret, &connection).await?)
+        let change = classroom::add_learner(&client, &secret, &connection).await?;
+        Ok::<_, gitgen::Error>((change, classroom::has_root_application(&client, &classroom).await?))
     })?;
     println!(
         "Learner `{learner}` {change}: Argo CD cluster `{}` at {}, Secret `{}/{}`.",
@@ -59,6 +60,23 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
         classroom.argocd_namespace,
         classroom.secret_name(&learner)
     );
+    if connection.server_is_loopback() {
+        eprintln!(
+            "warning: `{}` is a loopback address: an Argo CD running in the management cluster reaches itself there, not `{learner}`'s cluster.",
+            connection.server
+        );
+        eprintln!("hint: pass `--learner-server URL` with an address the management cluster can reach");
+    }
+    if !has_root {
+        eprintln!(
+            "warning: classroom `{}` has no root Application in `{}`: Argo CD deploys nothing to `{learner}` yet.",
+            classroom.environment, classroom.argocd_namespace
+        );
+        eprintln!(
+            "hint: run `{}` against this management cluster",
+            classroom.commands.gitgen("bootstrap")
+        );
+    }
     Ok(Outcome::Success)
 }
 
@@ -93,8 +111,11 @@ fn list(global: &GlobalArgs, args: &ClassroomListArgs) -> anyhow::Result<Outcome
             print!("{}", classroom::render_learners(&classroom, &learners));
             if learners.is_empty() {
                 eprintln!(
-                    "No learner is registered in classroom `{}`; add one with `gitgen --env {} classroom add NAME --learner-kubeconfig FILE`.",
-                    classroom.environment, classroom.environment
+                    "No learner is registered in classroom `{}`; add one with `{}`.",
+                    classroom.environment,
+                    classroom
+                        .commands
+                        .gitgen("classroom add NAME --learner-kubeconfig FILE")
                 );
             }
         }
@@ -131,11 +152,24 @@ fn set_stage_hold(
         let client = connect(cluster).await?;
         Ok::<_, gitgen::Error>(classroom::set_stage_hold(&client, &classroom, &learner, &lesson, stage.as_ref()).await?)
     })?;
-    match stage {
-        Some(stage) => println!(
+    let enabled = workspace.selection.lessons.contains_key(&lesson);
+    match (stage, enabled) {
+        (Some(stage), true) => println!(
             "Learner `{learner}` is held at stage `{stage}` of `{lesson}`; Argo CD moves its Application there."
         ),
-        None => println!("Learner `{learner}` follows the toggle file's stage of `{lesson}` again."),
+        (Some(stage), false) => println!("Learner `{learner}` is held at stage `{stage}` of `{lesson}`."),
+        (None, _) => println!("Learner `{learner}` follows the toggle file's stage of `{lesson}` again."),
+    }
+    if !enabled {
+        // No Application to move: the label waits until the classroom enables the lesson.
+        eprintln!(
+            "note: `{lesson}` is not enabled in classroom `{}`, so Argo CD has no Application of it for `{learner}` yet.",
+            classroom.environment
+        );
+        eprintln!(
+            "hint: run `{}`, then publish and merge: the hold applies from then on",
+            classroom.commands.gitgen(&format!("enable {lesson}"))
+        );
     }
     Ok(Outcome::Success)
 }
@@ -156,7 +190,7 @@ pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -
             OutputFormat::Table => {
                 print!("{}", grid::render_grid(&status.grid));
                 for bad in status.bad_holds() {
-                    eprintln!("error: {}\nhint: {}", bad.message(), bad.hint());
+                    eprintln!("error: {}\nhint: {}", bad.message(), bad.hint(&classroom.commands));
                 }
                 if let Some(error) = &status.cluster.error {
                     eprintln!("Incomplete: {error}.");

@@ -47,7 +47,10 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
         report.environment, report.server_version, report.created, report.configured, report.unchanged
     );
     if !args.wait {
-        println!("Argo CD now syncs the lessons; follow them with `gitgen status --watch`.");
+        println!(
+            "Argo CD now syncs the lessons; follow them with `{}`.",
+            workspace.settings.command("status --watch")
+        );
     }
     Ok(Outcome::Success)
 }
@@ -128,7 +131,10 @@ pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome>
         match args.output {
             OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             OutputFormat::Table => {
-                print!("{}", cluster::render_table(&report.lessons));
+                print!(
+                    "{}",
+                    cluster::render_table(&report.lessons, report.unreachable.is_none())
+                );
                 if let Some(err) = &report.unreachable {
                     eprintln!("The cluster is unreachable ({err}); showing the git side only.");
                 }

@@ -32,7 +32,9 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
             "hint: set yours with `git config --global user.name \"Your Name\"` and `git config --global user.email you@example.com`; `gitgen publish` needs it"
         );
     }
-    println!("Next: `cd {dir}`, `gitgen list`, `gitgen enable pods-probes-services`, then `gitgen publish`.");
+    println!(
+        "Next: `cd {dir}`, `gitgen list`, `gitgen enable pods-probes-services`, then `gitgen publish --branch BRANCH`."
+    );
     if args.repo_url.is_none() {
         println!("Set `repo_url` in `{dir}/gitgen.yaml` to where you will push it, then run `gitgen render`.");
     }

@@ -68,7 +68,10 @@ fn warn_placeholder_repo_url(settings: &Settings) {
             gitgen::catalog::config::CONFIG_FILE,
             settings.config.repo_url
         );
-        eprintln!("hint: set it to the URL you push this repo to, then run `gitgen render`");
+        eprintln!(
+            "hint: set it to the URL you push this repo to, then run `{}`",
+            settings.command_for_every_environment("render")
+        );
     }
 }
 
@@ -117,7 +120,11 @@ fn note_stale_elsewhere(settings: &Settings, done: &[String]) {
             if stale.len() == 1 { "it was" } else { "they were" },
             if stale.len() == 1 { "its" } else { "their" },
         );
-        eprintln!("hint: run `gitgen render` to render every environment (`gitgen render --check` lists what differs)");
+        eprintln!(
+            "hint: run `{}` to render every environment (`{}` lists what differs)",
+            settings.command_for_every_environment("render"),
+            settings.command_for_every_environment("render --check")
+        );
     }
 }
 

@@ -19,7 +19,8 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
     if let Some(settings) = every.first() {
         super::warn_placeholder_repo_url(settings);
     }
-    let repo = every.first().map(|s| s.repo.clone()).unwrap_or_default();
+    let first = every.first().cloned();
+    let repo = first.as_ref().map(|s| s.repo.clone()).unwrap_or_default();
     // Every file under gitgen's folders must be what render writes, for every
     // environment: anything else is a change render did not make (or a render not run
     // yet), which is not ours to commit, and would fail `render --check` in CI.
@@ -39,17 +40,24 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
             &workspace.selection,
         ));
     }
-    if !stale.is_empty() && !args.include_local_changes {
+    if !stale.is_empty() {
+        // Never `--include-local-changes` here: a branch whose fresh clone fails
+        // `render --check` fails CI, and the lesson it carries never reaches Argo CD.
+        let render = match (&global.env, &first) {
+            (Some(_), Some(settings)) => settings.command("render"),
+            (None, Some(settings)) => settings.command_for_every_environment("render"),
+            (_, None) => "gitgen render".to_owned(),
+        };
         return Err(gitgen::Error::Usage {
             message: format!(
-                "{} file(s) under gitgen's folders differ from what render writes:\n{}",
+                "{} file(s) under gitgen's folders differ from what render writes, and publish commits only a tree \
+                 that passes `gitgen render --check`:\n{}",
                 stale.len(),
                 stale.into_iter().collect::<Vec<_>>().join("\n")
             ),
-            hint: Some(
-                "run `gitgen render` (see `gitgen diff`), or pass `--include-local-changes` to commit them as they are"
-                    .to_owned(),
-            ),
+            hint: Some(format!(
+                "run `{render}` (it rewrites them; `gitgen diff` shows how first), then publish again"
+            )),
         }
         .into());
     }
@@ -71,7 +79,7 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
         remote: args.push.as_deref(),
         paths: &paths,
         is_render_output: &is_render_output,
-        include_local_changes: args.include_local_changes,
+        include_local_changes: false,
         message,
     };
     let credentials = Credentials::new(gitgen::settings::ProcessEnv::read().git_token);

@@ -116,6 +116,13 @@ fn render(every: Vec<Settings>, args: &RenderArgs) -> anyhow::Result<Vec<FileRow
             .map_or((0, Vec::new()), |outcome| (outcome.rendered_lessons, rows(&outcome.plan)));
         if rows.is_empty() {
             eprintln!("Nothing changed ({lessons} lessons, {enabled} enabled in `{env}`).");
+        } else if rendered == 0 {
+            // Files changed with no lesson re-rendered: the environment's own files (its
+            // Argo CD bundle, after a `gitgen.yaml` edit) and the lock.
+            eprintln!(
+                "No lesson needed rendering ({lessons} lessons, {enabled} enabled in `{env}`); {} other file(s) written or removed.",
+                rows.len()
+            );
         } else {
             eprintln!(
                 "Rendered {rendered} of {lessons} lessons ({enabled} enabled in `{env}`): {} file(s) written or removed.",

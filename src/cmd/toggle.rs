@@ -11,7 +11,7 @@ pub fn enable(global: &GlobalArgs, args: &EnableArgs) -> anyhow::Result<Outcome>
     let mut workspace = super::open(global)?;
     warn_about_the_argocd_pin(&workspace);
     let report = toggling::enable(&mut workspace, &args.lesson, args.stage.as_deref(), args.force)?;
-    print(&report, args.output)?;
+    print(&report, &workspace, args.output)?;
     finish(workspace);
     Ok(Outcome::Success)
 }
@@ -26,7 +26,7 @@ pub fn disable(global: &GlobalArgs, args: &DisableArgs) -> anyhow::Result<Outcom
         );
         return Ok(Outcome::Success);
     };
-    print(&report, args.output)?;
+    print(&report, &workspace, args.output)?;
     finish(workspace);
     Ok(Outcome::Success)
 }
@@ -47,7 +47,7 @@ fn finish(workspace: Workspace) {
 
 /// Prints which lessons and stages changed, which Applications came and went, and which
 /// requirements of a disabled lesson stay enabled.
-fn print(report: &ToggleReport, format: OutputFormat) -> anyhow::Result<()> {
+fn print(report: &ToggleReport, workspace: &Workspace, format: OutputFormat) -> anyhow::Result<()> {
     if let OutputFormat::Json = format {
         println!("{}", serde_json::to_string_pretty(report)?);
     } else {
@@ -67,30 +67,50 @@ fn print(report: &ToggleReport, format: OutputFormat) -> anyhow::Result<()> {
             println!("  Application removed: {path}");
         }
     }
+    print_kept_requirements(report, &workspace.settings);
+    eprintln!(
+        "Updated `{}` and the rendered tree ({} file(s)). Review with `git diff`, then `{}`.",
+        report.toggle_file,
+        report.files_changed,
+        workspace
+            .settings
+            .command_for_every_environment("publish --branch BRANCH")
+    );
+    Ok(())
+}
+
+/// Says which requirements of the disabled lessons stay enabled, and how to disable those
+/// no other enabled lesson requires (a hint to disable the others would be refused).
+fn print_kept_requirements(report: &ToggleReport, settings: &gitgen::settings::Settings) {
     let kept = &report.kept_requirements;
-    if let Some(last) = kept.last() {
-        let names: Vec<String> = kept.iter().map(|k| format!("`{k}`")).collect();
-        let gone: Vec<String> = report.disabled.iter().map(|d| format!("`{}`", d.lesson)).collect();
+    if kept.is_empty() {
+        return;
+    }
+    let quote =
+        |names: &mut dyn Iterator<Item = &String>| names.map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+    let gone = quote(&mut report.disabled.iter().map(|d| &d.lesson));
+    eprintln!(
+        "{}, which {gone} required, {} enabled.",
+        quote(&mut kept.iter()),
+        if kept.len() == 1 { "stays" } else { "stay" },
+    );
+    for (lesson, by) in &report.kept_required_by {
+        eprintln!("`{lesson}` is still required by {}.", quote(&mut by.iter()));
+    }
+    let free: Vec<&String> = kept
+        .iter()
+        .filter(|k| !report.kept_required_by.contains_key(*k))
+        .collect();
+    if let Some(last) = free.last() {
         eprintln!(
-            "{}, which {} required, {} enabled.",
-            names.join(", "),
-            gone.join(", "),
-            if kept.len() == 1 { "stays" } else { "stay" },
-        );
-        eprintln!(
-            "hint: if you enabled {} only for {}, run `gitgen disable {last}`{}",
-            if kept.len() == 1 { "it" } else { "them" },
-            gone.join(", "),
-            if kept.len() == 1 {
+            "hint: if you enabled {} only for {gone}, run `{}`{}",
+            quote(&mut free.iter().copied()),
+            settings.command(&format!("disable {last}")),
+            if free.len() == 1 {
                 ""
             } else {
                 " (then the others, one at a time)"
             }
         );
     }
-    eprintln!(
-        "Updated `{}` and the rendered tree ({} file(s)). Review with `git diff`, then `gitgen publish`.",
-        report.toggle_file, report.files_changed
-    );
-    Ok(())
 }

@@ -127,9 +127,9 @@ impl GitError {
             GitError::NoIdentity { .. } => "set one with `git config user.name \"Your Name\"` and \
                  `git config user.email you@example.com` (add `--global` for every repository)"
                 .to_owned(),
-            GitError::LocalChanges { .. } => "run `gitgen render` to regenerate them, restore or delete \
-                 them (`git restore PATH`), or pass `--include-local-changes` to publish them as they are"
-                .to_owned(),
+            GitError::LocalChanges { .. } => {
+                "run `gitgen render` to regenerate them, or restore or delete them (`git restore PATH`)".to_owned()
+            }
             GitError::ReadFile { .. } => "check that the file is readable".to_owned(),
             GitError::Repository { path, .. } => {
                 format!("`git status` in `{}` shows the repository's state", path.display())

@@ -160,10 +160,16 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
 /// they always were.
 pub fn scoped(ctx: &RenderContext<'_>, name: &str) -> String {
     if ctx.env.is_classroom() {
-        format!("{}-{name}", ctx.env_name)
+        classroom_scoped(ctx.env_name.as_str(), name)
     } else {
         name.to_owned()
     }
+}
+
+/// `name` of classroom environment `env`'s own object (its root Application is
+/// `<env>-gitgen-root`), for the code that looks for it on a cluster.
+pub fn classroom_scoped(env: &str, name: &str) -> String {
+    format!("{env}-{name}")
 }
 
 pub(super) fn metadata(ctx: &RenderContext<'_>, name: &str, labels: Value, wave: i64) -> Value {

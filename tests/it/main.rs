@@ -9,6 +9,7 @@ mod fuzz;
 mod hostile;
 mod incremental;
 mod kill;
+mod newcomer;
 mod owners;
 mod policy;
 mod publish;

@@ -113,10 +113,47 @@ fn publish_refuses_hand_edits_in_rendered_files_and_lists_them() {
     let run = repo.gitgen(&["publish", "--branch", "b"]);
     run.expect(2);
     insta::assert_snapshot!(run.transcript());
-    repo.gitgen(&["publish", "--branch", "b", "--include-local-changes"])
+    assert!(
+        !run.stderr.contains("--include-local-changes"),
+        "publish never commits a tree that fails `render --check`\n{}",
+        run.transcript()
+    );
+    let refused = repo.gitgen(&["publish", "--branch", "b", "--include-local-changes"]);
+    refused.expect(2);
+    assert!(
+        !repo.path().join(".git/refs/heads/b").exists(),
+        "{}",
+        refused.transcript()
+    );
+}
+
+#[test]
+fn publish_after_the_hinted_render_commits_a_tree_that_passes_render_check() {
+    let (repo, _remote) = published_fixture();
+    // What the quick start does: edit `gitgen.yaml`, then publish.
+    let config = repo.read("gitgen.yaml");
+    repo.write(
+        "gitgen.yaml",
+        &config.replace(
+            "https://github.com/example/course.git",
+            "https://github.com/you/course.git",
+        ),
+    );
+    let refused = repo.gitgen(&["publish", "--branch", "b"]);
+    refused.expect(2);
+    for words in refused.hinted_commands() {
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        repo.gitgen(&args).expect(0);
+    }
+    repo.gitgen(&["publish", "--branch", "b"]).expect(0);
+    let clone = tempfile::tempdir().unwrap();
+    git(
+        clone.path(),
+        &["clone", "-q", "--branch", "b", repo.path().to_str().unwrap(), "c"],
+    );
+    let cloned = clone.path().join("c");
+    repo.gitgen(&["--repo", cloned.to_str().unwrap(), "render", "--check"])
         .expect(0);
-    let files = git(repo.path(), &["show", "--name-only", "--format=", "b"]);
-    assert!(files.contains("generated/alpha/pod/extra.yaml"), "{files}");
 }
 
 #[test]

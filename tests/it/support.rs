@@ -212,6 +212,27 @@ impl Run {
         )
     }
 
+    /// The `gitgen …` commands that this run's `hint:` lines name in backticks, split into
+    /// words as a POSIX shell would (single quotes only, which is all gitgen writes), each
+    /// without the leading `gitgen`. Panics when the run printed no hint that names one.
+    #[track_caller]
+    pub fn hinted_commands(&self) -> Vec<Vec<String>> {
+        let commands: Vec<Vec<String>> = self
+            .stderr
+            .lines()
+            .filter_map(|line| line.strip_prefix("hint: "))
+            .flat_map(|hint| hint.split('`').skip(1).step_by(2))
+            .filter_map(|code| code.strip_prefix("gitgen "))
+            .map(shell_words)
+            .collect();
+        assert!(
+            !commands.is_empty(),
+            "no hint names a gitgen command\n{}",
+            self.transcript()
+        );
+        commands
+    }
+
     /// Panics with the transcript unless the run exited with `code`.
     #[track_caller]
     pub fn expect(&self, code: i32) -> &Self {
@@ -349,4 +370,25 @@ pub fn check(run: &Run, code: i32) {
         );
         assert!(run.stderr.contains("\nhint: "), "no `hint:` line\n{}", run.transcript());
     }
+}
+
+/// `line` split into words as a POSIX shell splits one with single quotes and no other
+/// quoting.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                word.get_or_insert_with(String::new);
+            }
+            c if c.is_whitespace() && !quoted => words.extend(word.take()),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    assert!(!quoted, "unbalanced quote in `{line}`");
+    words.extend(word);
+    words
 }

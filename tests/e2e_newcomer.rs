@@ -1,0 +1,215 @@
+//! End to end, on a real API server: what a newcomer sees right after the quick start's
+//! `gitgen bootstrap` (issue 26). `#[ignore]`d like the rest of the e2e tier; run with
+//! `GITGEN_E2E_KUBECONFIG` naming a throwaway cluster (`.ci/run` does):
+//!
+//! ```sh
+//! GITGEN_E2E_KUBECONFIG=/tmp/k8s/kubeconfig cargo test --locked --test e2e_newcomer -- --ignored
+//! ```
+//!
+//! It bootstraps Argo CD into `argocd` (again, after the other e2e tests: idempotent);
+//! none of them leaves an Application named after a lesson there.
+
+#[path = "support/classroom.rs"]
+mod classroom;
+// The shared e2e helpers; these tests need only some of them.
+#[allow(dead_code)]
+#[path = "support/e2e.rs"]
+mod e2e;
+
+use e2e::{INSTALL_YAML, init_course, logged, text};
+
+#[test]
+#[ignore = "needs a real cluster: GITGEN_E2E_KUBECONFIG"]
+fn status_after_a_fresh_bootstrap_says_the_cluster_answers_as_its_json_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = init_course(dir.path());
+    let run = |args: &[&str]| logged(&mut e2e::gitgen(&repo, args), args);
+    let render = run(&["render"]);
+    assert!(render.status.success(), "{}", text(&render));
+    let bootstrap = run(&["bootstrap", "--argocd-manifest", INSTALL_YAML]);
+    assert!(bootstrap.status.success(), "{}", text(&bootstrap));
+
+    let json = run(&["status", "-o", "json"]);
+    assert!(json.status.success(), "{}", text(&json));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["cluster"]["reachable"], true, "{report:#}");
+    let lessons = report["lessons"].as_array().unwrap();
+    assert!(
+        !lessons.is_empty() && lessons.iter().all(|l| l["app"].is_null()),
+        "a fresh bootstrap has no lesson Application yet: {report:#}"
+    );
+
+    let table = run(&["status"]);
+    assert!(table.status.success(), "{}", text(&table));
+    let shown = text(&table);
+    assert!(
+        !shown.contains("unreachable"),
+        "the table contradicts `reachable: true`:\n{shown}"
+    );
+    assert!(
+        shown.contains("note: the cluster answers, but Argo CD has no lesson Application yet"),
+        "{shown}"
+    );
+}
+
+#[test]
+#[ignore = "needs a real cluster: GITGEN_E2E_KUBECONFIG"]
+fn holding_a_learner_on_a_lesson_the_classroom_has_not_enabled_says_so_and_the_hint_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = init_course(dir.path());
+    let config = repo.join("gitgen.yaml");
+    let mut yaml = fs_err::read_to_string(&config).unwrap();
+    yaml.push_str(&classroom::classroom_environment("NodePort", "newcomer"));
+    fs_err::write(&config, yaml).unwrap();
+    fs_err::create_dir_all(repo.join("overlays/classroom")).unwrap();
+    fs_err::write(
+        repo.join("overlays/classroom/lessons.yaml"),
+        "lessons:\n  deployments: v2\n",
+    )
+    .unwrap();
+    let ok = |args: &[&str]| succeeds(&repo, args);
+    ok(&["render"]);
+    ok(&["--env", "classroom", "bootstrap", "--argocd-manifest", INSTALL_YAML]);
+    let learner = learner_kubeconfig(dir.path());
+    ok(&[
+        "--env",
+        "classroom",
+        "classroom",
+        "add",
+        "nina",
+        "--learner-kubeconfig",
+        learner.to_str().unwrap(),
+    ]);
+
+    let held = ok(&["--env", "classroom", "classroom", "hold", "nina", "keda", "operator"]);
+    let shown = text(&held);
+    assert!(
+        !shown.contains("moves its Application"),
+        "keda has no Application in the classroom:\n{shown}"
+    );
+    assert!(
+        shown.contains("note: `keda` is not enabled in classroom `classroom`"),
+        "{shown}"
+    );
+    let hint = String::from_utf8_lossy(&held.stderr)
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("hint: run `")
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("no hint names a command:\n{shown}"));
+    assert!(hint.ends_with(" --env classroom enable keda"), "{hint}");
+    // The hint repeats `--repo`, which e2e::gitgen passes too: run it as printed.
+    let words: Vec<&str> = hint.split(' ').collect();
+    let output = logged(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+            .args(&words[1..])
+            .env("NO_COLOR", "1"),
+        &words[1..],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        fs_err::read_to_string(repo.join("overlays/classroom/lessons.yaml"))
+            .unwrap()
+            .contains("\n  keda: "),
+        "the hint enabled keda in the classroom"
+    );
+    let held_again = ok(&["--env", "classroom", "classroom", "hold", "nina", "keda", "operator"]);
+    assert!(
+        text(&held_again).contains("moves its Application"),
+        "{}",
+        text(&held_again)
+    );
+    ok(&["--env", "classroom", "classroom", "remove", "nina"]);
+}
+
+#[test]
+#[ignore = "needs a real cluster: GITGEN_E2E_KUBECONFIG"]
+fn adding_a_learner_before_the_classroom_is_bootstrapped_warns_until_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = init_course(dir.path());
+    let config = repo.join("gitgen.yaml");
+    let mut yaml = fs_err::read_to_string(&config).unwrap();
+    // A classroom of its own name, so no other test has bootstrapped its root Application.
+    yaml.push_str(&classroom::classroom_environment("NodePort", "late").replacen(
+        "  classroom:\n",
+        "  late-class:\n",
+        1,
+    ));
+    fs_err::write(&config, yaml).unwrap();
+    let ok = |args: &[&str]| succeeds(&repo, args);
+    ok(&["render"]);
+    // A root Application left by an earlier run of this test on the same cluster goes
+    // first; no controller runs to clear its finalizer, so the patch does.
+    let root = "late-class-gitgen-root";
+    let patch = r#"{"metadata":{"finalizers":null}}"#;
+    e2e::kubectl(&[
+        "-n",
+        "argocd",
+        "patch",
+        "application",
+        root,
+        "--type=merge",
+        "-p",
+        patch,
+    ]);
+    e2e::kubectl(&["-n", "argocd", "delete", "application", root, "--ignore-not-found"]);
+    // Argo CD itself is installed (the quick start's environment), the classroom not yet.
+    ok(&["bootstrap", "--argocd-manifest", INSTALL_YAML]);
+    let learner = learner_kubeconfig(dir.path());
+    let add = [
+        "--env",
+        "late-class",
+        "classroom",
+        "add",
+        "omar",
+        "--learner-kubeconfig",
+        learner.to_str().unwrap(),
+    ];
+    let shown = text(&ok(&add));
+    assert!(
+        shown.contains("warning: classroom `late-class` has no root Application"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(" --env late-class bootstrap` against this management cluster"),
+        "{shown}"
+    );
+    // The hint's bootstrap, with the offline manifest that this machine needs.
+    ok(&["--env", "late-class", "bootstrap", "--argocd-manifest", INSTALL_YAML]);
+    let again = text(&ok(&add));
+    assert!(!again.contains("warning:"), "{again}");
+    // A learner server on the loopback address is the management cluster itself to Argo CD.
+    let loopback = text(&ok(
+        &[&add[..], &["--learner-server", "https://127.0.0.1:6443"]].concat()
+    ));
+    assert!(
+        loopback.contains("warning: `https://127.0.0.1:6443` is a loopback address"),
+        "{loopback}"
+    );
+    ok(&["--env", "late-class", "classroom", "remove", "omar"]);
+}
+
+/// `gitgen ARGS` in `repo` against the e2e cluster, logged; fails the test unless it
+/// succeeds.
+#[track_caller]
+fn succeeds(repo: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let output = logged(&mut e2e::gitgen(repo, args), args);
+    assert!(output.status.success(), "{}", text(&output));
+    output
+}
+
+/// A learner's kubeconfig in `dir` with a token user: `classroom add` reads it, and the
+/// cluster it names never needs to answer (no controller runs on the management side).
+fn learner_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
+    let learner = dir.join("learner-kubeconfig");
+    fs_err::write(
+        &learner,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://learner.example:6443'}}]\n\
+         users: [{name: u, user: {token: learner-token}}]\n\
+         contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    )
+    .unwrap();
+    learner
+}

@@ -1,0 +1,122 @@
+//! A newcomer's first hour on the built-in course (issue 26): every hint names a command
+//! that works when it is run as printed.
+
+use crate::support::{Repo, Run};
+
+/// Runs each command `run`'s hints name, in order, and fails on the first that fails.
+#[track_caller]
+fn run_the_hints(repo: &Repo, run: &Run) -> Vec<Run> {
+    run.hinted_commands()
+        .iter()
+        .map(|words| {
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let hinted = repo.gitgen(&args);
+            assert_eq!(
+                hinted.code,
+                0,
+                "the hint `gitgen {}` failed\n{}",
+                words.join(" "),
+                hinted.transcript()
+            );
+            hinted
+        })
+        .collect()
+}
+
+/// Enables `lessons` in the environment `env` names, then `pods-probes-services`, which
+/// conflicts with `argocd`; runs the refusal's hints, and returns the refusal's transcript
+/// and the toggle file after the hints, which must enable `pods-probes-services`.
+#[track_caller]
+fn switch_to_pods_probes_services(env: &[&str; 2], lessons: &[&str]) -> (String, String) {
+    let repo = Repo::init();
+    for lesson in lessons {
+        repo.gitgen(&[env[0], env[1], "enable", lesson]).expect(0);
+    }
+    let refused = repo.gitgen(&[env[0], env[1], "enable", "pods-probes-services"]);
+    refused.expect(2);
+    run_the_hints(&repo, &refused);
+    let toggles = repo.read(&format!("overlays/{}/lessons.yaml", env[1]));
+    assert!(toggles.contains("\n  pods-probes-services: "), "{toggles}");
+    (refused.transcript(), toggles)
+}
+
+#[test]
+fn a_conflict_hint_disables_the_enabled_lesson_and_then_enables_the_new_one() {
+    let (refused, toggles) = switch_to_pods_probes_services(&["--env", "docker-desktop"], &["argocd"]);
+    insta::assert_snapshot!(refused);
+    assert!(toggles.contains("\n  # argocd: "), "{toggles}");
+}
+
+#[test]
+fn a_conflict_hint_says_which_lessons_disabling_the_enabled_one_strands() {
+    // `argo-rollouts` requires `argocd`, so disabling `argocd` takes it along.
+    let (refused, toggles) = switch_to_pods_probes_services(&["--env", "kind"], &["argocd", "istio", "argo-rollouts"]);
+    insta::assert_snapshot!(refused);
+    assert!(toggles.contains("\n  # argo-rollouts: "), "{toggles}");
+}
+
+#[test]
+fn disabling_a_lesson_hints_only_at_requirements_nothing_else_needs() {
+    let repo = Repo::init();
+    repo.gitgen(&["enable", "argocd"]).expect(0);
+    repo.gitgen(&["enable", "istio"]).expect(0);
+    let run = repo.gitgen(&["disable", "argocd"]);
+    run.expect(0);
+    insta::assert_snapshot!(run.transcript());
+    assert!(!run.stderr.contains("hint:"), "{}", run.transcript());
+    let run = repo.gitgen(&["disable", "istio"]);
+    run.expect(0);
+    assert!(run.stderr.contains("`monitoring`"), "{}", run.transcript());
+    run_the_hints(&repo, &run);
+}
+
+#[test]
+fn a_hand_edited_conflict_hint_names_both_lines_and_render_then_passes() {
+    let repo = Repo::init();
+    repo.gitgen(&["enable", "argocd"]).expect(0);
+    let toggles = repo.read("overlays/docker-desktop/lessons.yaml");
+    repo.write(
+        "overlays/docker-desktop/lessons.yaml",
+        &toggles.replace("  # pods-probes-services:", "  pods-probes-services:"),
+    );
+    let refused = repo.gitgen(&["render"]);
+    refused.expect(2);
+    insta::assert_snapshot!(refused.transcript());
+    repo.write("overlays/docker-desktop/lessons.yaml", &toggles);
+    run_the_hints(&repo, &refused);
+}
+
+#[test]
+fn hints_carry_repo_and_env_so_they_run_from_another_folder() {
+    let repo = Repo::init();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let root = repo.path().to_str().unwrap();
+    let gitgen = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env("NO_COLOR", "1")
+            .env_remove("GITGEN_ENV")
+            .output()
+            .unwrap();
+        Run::of(&repo, output)
+    };
+    gitgen(&["--repo", root, "--env", "kind", "enable", "argocd"]).expect(0);
+    let refused = gitgen(&["--repo", root, "--env", "kind", "enable", "pods-probes-services"]);
+    refused.expect(2);
+    insta::assert_snapshot!(refused.transcript());
+    for words in refused.hinted_commands() {
+        assert_eq!(
+            &words[..4],
+            ["--repo", root, "--env", "kind"],
+            "{}",
+            refused.transcript()
+        );
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        gitgen(&args).expect(0);
+    }
+    assert!(
+        repo.read("overlays/kind/lessons.yaml")
+            .contains("\n  pods-probes-services: ")
+    );
+}
