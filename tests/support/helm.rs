@@ -84,10 +84,19 @@ pub enum HelmError {
     NoControlPlane { kubeconfig: PathBuf, detail: String },
     /// Helm refused the chart with these values.
     #[error("Helm did not render `{}` (release `{release}`, namespace `{namespace}`): {stderr}\nhint: the chart or its values are wrong; run `python3 ../shared/tools/helm_render.py` by hand to see more", chart.display())]
-    Helm { chart: PathBuf, release: String, namespace: String, stderr: String },
+    Helm {
+        chart: PathBuf,
+        release: String,
+        namespace: String,
+        stderr: String,
+    },
     /// The script printed something that is not a stream of objects.
     #[error("the render of `{}` (cached at `{}`) is not a stream of Kubernetes objects: {detail}\nhint: delete the cached file and render again", chart.display(), cached.display())]
-    Output { chart: PathBuf, cached: PathBuf, detail: String },
+    Output {
+        chart: PathBuf,
+        cached: PathBuf,
+        detail: String,
+    },
     /// The cache could not be written.
     #[error("cannot write the render cache `{}`: {source}\nhint: `target/` must be writable", path.display())]
     Cache { path: PathBuf, source: std::io::Error },
@@ -109,7 +118,12 @@ pub struct ChartRender {
 impl ChartRender {
     /// A render of `archive` as `release` into `namespace` with `values`.
     pub fn new(archive: PathBuf, release: &str, namespace: &str, values: Vec<PathBuf>) -> Self {
-        ChartRender { archive, release: release.to_owned(), namespace: namespace.to_owned(), values }
+        ChartRender {
+            archive,
+            release: release.to_owned(),
+            namespace: namespace.to_owned(),
+            values,
+        }
     }
 }
 
@@ -154,7 +168,11 @@ impl HelmRenderer {
         let python = Command::new("python3").args(["-c", "import cffi, yaml"]).output();
         match python {
             Ok(out) if out.status.success() => {}
-            Ok(out) => return Err(HelmError::NoPython { detail: String::from_utf8_lossy(&out.stderr).trim().to_owned() }),
+            Ok(out) => {
+                return Err(HelmError::NoPython {
+                    detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+                });
+            }
             Err(e) => return Err(HelmError::NoPython { detail: e.to_string() }),
         }
         let library = helm_library();
@@ -177,11 +195,20 @@ impl HelmRenderer {
                     detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
                 });
             }
-            Err(e) => return Err(HelmError::NoControlPlane { kubeconfig, detail: format!("kubectl: {e}") }),
+            Err(e) => {
+                return Err(HelmError::NoControlPlane {
+                    kubeconfig,
+                    detail: format!("kubectl: {e}"),
+                });
+            }
         }
         // CARGO_TARGET_TMPDIR is `<target>/tmp`, so this is `<target>/helm-renders`.
         let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).with_file_name("helm-renders");
-        Ok(HelmRenderer { kubeconfig, cache, ran: Mutex::new((0, Duration::ZERO)) })
+        Ok(HelmRenderer {
+            kubeconfig,
+            cache,
+            ran: Mutex::new((0, Duration::ZERO)),
+        })
     }
 
     /// The objects Helm renders for `chart`: the CRDs first, then the manifest, then the
@@ -197,7 +224,11 @@ impl HelmRenderer {
                 text
             }
         };
-        parse(&text).map_err(|detail| HelmError::Output { chart: chart.archive.clone(), cached, detail })
+        parse(&text).map_err(|detail| HelmError::Output {
+            chart: chart.archive.clone(),
+            cached,
+            detail,
+        })
     }
 
     /// How many renders ran (cache misses), and how long they took in all.
@@ -215,11 +246,16 @@ impl HelmRenderer {
         };
         part(b"helm-render v1");
         part(&fs_err::read(script()).map_err(|_| HelmError::NoFile { path: script() })?);
-        part(&fs_err::read(&chart.archive).map_err(|_| HelmError::NoFile { path: chart.archive.clone() })?);
+        part(&fs_err::read(&chart.archive).map_err(|_| HelmError::NoFile {
+            path: chart.archive.clone(),
+        })?);
         part(chart.release.as_bytes());
         part(chart.namespace.as_bytes());
         for values in &chart.values {
-            let text = fs_err::read(values).map_err(|source| HelmError::Values { path: values.clone(), source })?;
+            let text = fs_err::read(values).map_err(|source| HelmError::Values {
+                path: values.clone(),
+                source,
+            })?;
             part(&text);
         }
         Ok(hex::encode(hash.finalize()))
@@ -259,7 +295,10 @@ impl HelmRenderer {
     /// Writes `text` to `path` through a temp file and a rename, so a reader never sees
     /// half a render.
     fn store(&self, path: &Path, text: &str) -> Result<(), HelmError> {
-        let cache_error = |source| HelmError::Cache { path: path.to_owned(), source };
+        let cache_error = |source| HelmError::Cache {
+            path: path.to_owned(),
+            source,
+        };
         fs_err::create_dir_all(&self.cache).map_err(cache_error)?;
         let mut temp = tempfile::NamedTempFile::new_in(&self.cache).map_err(cache_error)?;
         temp.write_all(text.as_bytes()).map_err(cache_error)?;
@@ -298,10 +337,16 @@ mod tests {
 
     #[test]
     fn parses_a_stream_into_objects_with_their_group() {
-        let objects = parse("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n  namespace: n\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n").unwrap();
+        let objects = parse("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n  namespace: demo\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n").unwrap();
         assert_eq!(objects.len(), 2);
-        assert_eq!((objects[0].group(), objects[0].namespace.as_deref()), ("apps", Some("n")));
-        assert_eq!((objects[1].group(), objects[1].kind.as_str(), objects[1].name.as_str()), ("", "Service", "b"));
+        assert_eq!(
+            (objects[0].group(), objects[0].namespace.as_deref()),
+            ("apps", Some("demo"))
+        );
+        assert_eq!(
+            (objects[1].group(), objects[1].kind.as_str(), objects[1].name.as_str()),
+            ("", "Service", "b")
+        );
     }
 
     #[test]
