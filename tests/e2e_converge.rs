@@ -412,6 +412,8 @@ struct AppSpec {
     /// `retry.limit`: negative retries forever (argo-cd `controller/appcontroller.go`,
     /// `autoSync`/`processRequestedAppOperation`: `retry.limit < 0` or attempts below it).
     retry_limit: i64,
+    /// `syncPolicy.automated`: without it the controller never syncs on its own.
+    automated: bool,
     prune: bool,
 }
 
@@ -438,6 +440,7 @@ impl AppSpec {
                 .collect(),
             managed_namespace: policy.get("managedNamespaceMetadata").cloned(),
             retry_limit: policy["retry"]["limit"].as_i64().unwrap_or(0),
+            automated: policy["automated"].is_object(),
             prune: policy["automated"]["prune"].as_bool().unwrap_or(false),
         }
     }
@@ -585,6 +588,10 @@ impl Controller<'_> {
     /// One sync of `spec`, if its desired state is not the one last synced and its retries
     /// are not used up.
     async fn sync(&mut self, spec: &AppSpec) -> Result<(), String> {
+        if !spec.automated {
+            // argo-cd `controller/appcontroller.go`, `autoSync`: nothing without `automated`.
+            return Err("no automated sync policy: Argo CD never syncs it on its own".to_owned());
+        }
         let desired = self.desired(spec);
         let hash = format!("{:?}", desired.as_ref().map(|objects| gitgen_hash(objects)));
         let state = self.states.entry(spec.name.clone()).or_default();
@@ -824,8 +831,10 @@ impl Controller<'_> {
                 }
             };
             let checked = namespaced.is_some();
-            // A kind nobody serves yet: its scope from its CRD in this sync, else as written.
-            let namespaced = namespaced.or_else(|| crd_scope(&group, &kind)).unwrap_or(!object["metadata"]["namespace"].is_null());
+            // A kind nobody serves yet: its scope from its CRD in this sync, else namespaced
+            // (argo-cd `controller/state.go` sets the destination namespace on a target
+            // whose kind `kubeutil.IsNamespacedOrUnknown`).
+            let namespaced = namespaced.or_else(|| crd_scope(&group, &kind)).unwrap_or(true);
             if namespaced && object["metadata"]["namespace"].is_null() {
                 object["metadata"]["namespace"] = json!(spec.dest_namespace);
             }
@@ -884,27 +893,35 @@ impl Controller<'_> {
             // `adjustDeps`), and each is waited for until established (`ensureCRDReady`).
             let in_step: Vec<Task> = tasks[index..].iter().take_while(|t| (t.phase, t.wave) == step).cloned().collect();
             index += in_step.len();
-            for task in &in_step {
-                let mut object = task.object.clone();
-                let tracking = format!(
-                    "{}:{}/{}:{}/{}",
-                    spec.name,
-                    task.group(),
-                    task.kind(),
-                    task.namespace().unwrap_or(""),
-                    task.name()
-                );
-                object["metadata"]["annotations"][TRACKING] = json!(tracking);
-                let own_ssa = server_side
-                    || object["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
-                        .as_str()
-                        .is_some_and(|o| o.contains("ServerSideApply=true"));
-                match self.apply(target, &object, own_ssa, Some((&spec.name, task.hook))).await {
-                    Ok(changed) => {
-                        written += usize::from(changed);
-                        keys.insert(task.key());
+            // `runTasks`: the tasks of one kind in a row run concurrently
+            // (`processCreateTasks`), each kind after the one before.
+            let this = &*self;
+            for group in in_step.chunk_by(|a, b| a.kind() == b.kind()) {
+                let applies = group.iter().map(|task| {
+                    let mut object = task.object.clone();
+                    let tracking = format!(
+                        "{}:{}/{}:{}/{}",
+                        spec.name,
+                        task.group(),
+                        task.kind(),
+                        task.namespace().unwrap_or(""),
+                        task.name()
+                    );
+                    object["metadata"]["annotations"][TRACKING] = json!(tracking);
+                    let own_ssa = server_side
+                        || object["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
+                            .as_str()
+                            .is_some_and(|o| o.contains("ServerSideApply=true"));
+                    async move { (task, this.apply(target, &object, own_ssa, Some((&spec.name, task.hook))).await) }
+                });
+                for (task, result) in futures::future::join_all(applies).await {
+                    match result {
+                        Ok(changed) => {
+                            written += usize::from(changed);
+                            keys.insert(task.key());
+                        }
+                        Err(e) => failures.push(format!("{} {}: {e}", task.kind(), task.key())),
                     }
-                    Err(e) => failures.push(format!("{} {}: {e}", task.kind(), task.key())),
                 }
             }
             if !failures.is_empty() {
@@ -960,11 +977,27 @@ impl Controller<'_> {
             }
             with_last["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = json!(last.to_string());
             let typed: DynamicObject = serde_json::from_value(with_last.clone()).map_err(|e| e.to_string())?;
-            match live {
-                Some(_) if owner.is_none_or(|(_, hook)| !hook) => api
-                    .patch(name, &PatchParams::default(), &Patch::Merge(&with_last))
-                    .await
-                    .map(|o| o.metadata.resource_version),
+            let is_hook = owner.is_some_and(|(_, hook)| hook);
+            match &live {
+                // `kubectl apply` diffs three ways (last applied, desired, live): an unchanged
+                // last-applied configuration sends an empty patch.
+                Some(live)
+                    if !is_hook
+                        && live["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].as_str()
+                            == Some(last.to_string().as_str()) =>
+                {
+                    Ok(live["metadata"]["resourceVersion"].as_str().map(str::to_owned))
+                }
+                // Otherwise a strategic merge patch (lists merged by their keys, as kubectl
+                // sends for built-in kinds), or a JSON merge patch where the server does not
+                // take one (custom resources), as kubectl falls back to.
+                Some(_) if !is_hook => match api.patch(name, &PatchParams::default(), &Patch::Strategic(&with_last)).await {
+                    Err(kube::Error::Api(e)) if e.code == 415 => {
+                        api.patch(name, &PatchParams::default(), &Patch::Merge(&with_last)).await
+                    }
+                    other => other,
+                }
+                .map(|o| o.metadata.resource_version),
                 _ => api.create(&PostParams::default(), &typed).await.map(|o| o.metadata.resource_version),
             }
         };
@@ -1259,38 +1292,57 @@ async fn converge_one(env: &str, version: &str, manifest: &Path, lessons: &BTree
 
 /// Every environment but the classroom, at both pins, each set of lessons on a fresh
 /// control plane. The stage walk runs once per environment and set, on a different pin in
-/// each (docker-desktop at v2.12.3, kind at v3.5.1), reusing that converged cluster.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// each (docker-desktop at v2.12.3, kind at v3.5.1), on that converged cluster. The two
+/// environments run side by side (one thread each; three control planes at most, with
+/// Helm's), sharing the Helm renderer and its cache.
+#[test]
 #[ignore = "end-to-end tier: starts its own control planes from ../shared/k8s; run with `-- --ignored` (see .ci/run)"]
-async fn every_application_of_every_environment_converges_on_both_argocd_pins() {
+fn every_application_of_every_environment_converges_on_both_argocd_pins() {
     let started = Instant::now();
     let helm_plane = ControlPlane::up("helm");
     let helm = helm::HelmRenderer::new(helm_plane.kubeconfig()).unwrap_or_else(|e| panic!("{e}"));
     let catalog = catalog();
-    let mut runs = 0;
-    let mut failures = Vec::new();
-    for (env, walk_pin) in [("docker-desktop", "v2.12.3"), ("kind", "v3.5.1")] {
-        let sets = lesson_sets(&catalog, &EnvName::new(env).unwrap());
-        let covered: BTreeSet<&LessonId> = sets.iter().flatten().collect();
-        assert_eq!(covered.len(), catalog.lessons.len(), "{env}: the sets cover every lesson");
-        eprintln!("{env}: {} set(s) of lessons that can be enabled together: {sets:?}", sets.len());
-        for (version, manifest) in pins() {
-            if left_out(env, version) {
-                continue;
-            }
-            for set in &sets {
-                let run_started = Instant::now();
-                let result = converge_one(env, version, &manifest, set, &helm, version == walk_pin).await;
-                eprintln!("{env} @ {version}, {} lessons: {:.0?}", set.len(), run_started.elapsed());
-                failures.extend(result.err());
-                runs += 1;
-            }
-        }
-    }
+    let results: Vec<(usize, Vec<String>)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = [("docker-desktop", "v2.12.3"), ("kind", "v3.5.1")]
+            .into_iter()
+            .map(|(env, walk_pin)| {
+                let (helm, catalog) = (&helm, &catalog);
+                scope.spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    runtime.block_on(converge_environment(env, walk_pin, catalog, helm))
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    let runs: usize = results.iter().map(|(runs, _)| runs).sum();
+    let failures: Vec<String> = results.into_iter().flat_map(|(_, failures)| failures).collect();
     assert!(runs > 0, "GITGEN_E2E_CONVERGE_ONLY left nothing to run");
     let (renders, took) = helm.renders_run();
     eprintln!("converge: {runs} run(s) in {:.0?}; {renders} Helm render(s) run, {took:.0?}", started.elapsed());
     assert!(failures.is_empty(), "{} of {runs} run(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// Every set of lessons of `env` at both pins; returns the runs made and their failures.
+async fn converge_environment(env: &str, walk_pin: &str, catalog: &Catalog, helm: &helm::HelmRenderer) -> (usize, Vec<String>) {
+    let sets = lesson_sets(catalog, &EnvName::new(env).unwrap());
+    let covered: BTreeSet<&LessonId> = sets.iter().flatten().collect();
+    assert_eq!(covered.len(), catalog.lessons.len(), "{env}: the sets cover every lesson");
+    eprintln!("{env}: {} set(s) of lessons that can be enabled together: {sets:?}", sets.len());
+    let (mut runs, mut failures) = (0, Vec::new());
+    for (version, manifest) in pins() {
+        if left_out(env, version) {
+            continue;
+        }
+        for set in &sets {
+            let run_started = Instant::now();
+            let result = converge_one(env, version, &manifest, set, helm, version == walk_pin).await;
+            eprintln!("{env} @ {version}, {} lessons: {:.0?}", set.len(), run_started.elapsed());
+            failures.extend(result.err());
+            runs += 1;
+        }
+    }
+    (runs, failures)
 }
 
 /// The lesson a learner is held back in: the first of `set` (catalog order) with a chart
@@ -1431,6 +1483,59 @@ mod model_tests {
         let open = Project(json!({"metadata": {"name": "p"}, "spec": {}}));
         assert!(open.group_kind_permitted("", "ResourceQuota", true).is_ok(), "no whitelist: every namespaced kind");
         assert!(open.group_kind_permitted("", "Namespace", false).is_err(), "no whitelist: no cluster kind");
+    }
+
+    #[test]
+    fn the_cluster_generator_expands_for_each_selected_secret_with_its_labels() {
+        let set = json!({"metadata": {"name": "classroom-keda"}, "spec": {
+            "goTemplate": true,
+            "generators": [{"clusters": {"selector": {
+                "matchLabels": {"gitgen.io/classroom": "classroom"},
+                "matchExpressions": [{"key": "stage.gitgen.io/keda", "operator": "NotIn", "values": ["operator"]}],
+            }}}],
+            "template": {"metadata": {"name": "keda-{{ .name }}"}, "spec": {
+                "destination": {"name": "{{ .name }}"},
+                "info": [{"value": "{{ with index .metadata.labels \"stage.gitgen.io/keda\" }}{{ . }}{{ else }}publisher{{ end }}"}],
+            }},
+        }});
+        let cluster = |name: &str, extra: &[(&str, &str)]| {
+            let mut labels = BTreeMap::from([
+                ("argocd.argoproj.io/secret-type".to_owned(), "cluster".to_owned()),
+                ("gitgen.io/classroom".to_owned(), "classroom".to_owned()),
+            ]);
+            labels.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            ClusterParams { name: name.to_owned(), server: String::new(), labels }
+        };
+        let mut other_class = cluster("classroom-carol", &[]);
+        other_class.labels.insert("gitgen.io/classroom".to_owned(), "other".to_owned());
+        let mut not_a_cluster = cluster("classroom-dave", &[]);
+        not_a_cluster.labels.remove("argocd.argoproj.io/secret-type");
+        let clusters = [
+            cluster("classroom-alice", &[]),
+            cluster("classroom-bob", &[("stage.gitgen.io/keda", "consumer")]),
+            cluster("classroom-erin", &[("stage.gitgen.io/keda", "operator")]),
+            other_class,
+            not_a_cluster,
+        ];
+        let apps = expand(&set, &clusters).unwrap();
+        let got: Vec<(&str, &str, &str)> = apps
+            .iter()
+            .map(|a| {
+                (
+                    a["metadata"]["name"].as_str().unwrap(),
+                    a["spec"]["destination"]["name"].as_str().unwrap(),
+                    a["spec"]["info"][0]["value"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("keda-classroom-alice", "classroom-alice", "publisher"),
+                ("keda-classroom-bob", "classroom-bob", "consumer"),
+            ]
+        );
+        assert_eq!(apps[0]["kind"], "Application");
     }
 
     #[test]
