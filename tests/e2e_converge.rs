@@ -25,6 +25,8 @@
 //! waves and hooks move on once applied), hooks finishing (a hook is created, never run),
 //! and admission webhooks answering: a chart's webhook has no backend here, so once applied
 //! its `failurePolicy` is set to `Ignore` (the backend is modelled as admitting everything).
+//! One controller is played as well, because a lesson's objects need what it creates:
+//! Gatekeeper's, which makes a constraint kind's CRD from each ConstraintTemplate.
 //!
 //! `#[ignore]`d: run with `--ignored` (see `.ci/run`). It starts and stops its own control
 //! planes (`../shared/k8s/up.sh`, `down.sh --wipe` in a drop guard) on free ports, or on the
@@ -638,6 +640,13 @@ impl Controller<'_> {
     fn desired(&mut self, spec: &AppSpec) -> Result<Vec<Value>, String> {
         let mut objects = Vec::new();
         for source in &spec.sources {
+            let repo_url = source["repoURL"].as_str().unwrap_or("");
+            if let Some((_, why)) = OFFLINE_SOURCES.iter().find(|(url, _)| *url == repo_url) {
+                if self.offline.insert(spec.name.clone()) {
+                    eprintln!("{}: {repo_url} not rendered: {why}", spec.name);
+                }
+                continue;
+            }
             let key = format!("{}|{}|{}", source, spec.dest_namespace, self.source_hash(source));
             if let Some(found) = RENDERS.lock().unwrap().get_or_insert_default().get(&key) {
                 objects.extend(found.clone()?);
@@ -716,11 +725,6 @@ impl Controller<'_> {
             return Ok(Vec::new()); // a source of value files only
         }
         let path = source["path"].as_str().unwrap_or("");
-        if let Some((_, why)) = OFFLINE_SOURCES.iter().find(|(url, _)| *url == repo_url) {
-            eprintln!("{}: {repo_url} not rendered: {why}", spec.name);
-            self.offline.insert(spec.name.clone());
-            return Ok(Vec::new());
-        }
         assert_eq!(repo_url, REPO_URL, "{}: a source that is neither the course repo nor a chart", spec.name);
         let mut dir = self.repo.join(path);
         let work = tempfile::tempdir().unwrap();
@@ -1015,6 +1019,9 @@ impl Controller<'_> {
             let typed: DynamicObject = serde_json::from_value(patched).unwrap();
             api.replace(name, &PostParams::default(), &typed).await.map_err(|e| e.to_string())?;
         }
+        if api_version.starts_with("templates.gatekeeper.sh/") && kind == "ConstraintTemplate" {
+            constraint_crd(target, object).await?;
+        }
         let before = live.as_ref().and_then(|l| l["metadata"]["resourceVersion"].as_str().map(str::to_owned));
         Ok(before != after)
     }
@@ -1188,6 +1195,36 @@ impl Controller<'_> {
         }
         seen
     }
+}
+
+/// Plays Gatekeeper's controller, which cannot run without nodes: for a ConstraintTemplate
+/// it creates the constraint kind's CRD (group `constraints.gatekeeper.sh`, cluster-scoped,
+/// the template's `spec.crd.spec.names.kind`, versions v1beta1 (stored), v1 and v1alpha1 as
+/// gatekeeper 3.17's `pkg/target` CRD builder serves them), its schema left open.
+async fn constraint_crd(target: &Target, template: &Value) -> Result<(), String> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let kind = template["spec"]["crd"]["spec"]["names"]["kind"]
+        .as_str()
+        .ok_or("a ConstraintTemplate without spec.crd.spec.names.kind")?;
+    let plural = kind.to_ascii_lowercase();
+    let name = format!("{plural}.constraints.gatekeeper.sh");
+    let version = |v: &str, storage: bool| {
+        json!({"name": v, "served": true, "storage": storage, "subresources": {"status": {}},
+               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}})
+    };
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": name, "labels": {"gatekeeper.sh/constraint": "yes"}},
+        "spec": {"group": "constraints.gatekeeper.sh", "scope": "Cluster",
+                 "names": {"kind": kind, "plural": plural, "singular": plural, "listKind": format!("{kind}List"), "categories": ["constraint", "constraints"]},
+                 "versions": [version("v1beta1", true), version("v1", false), version("v1alpha1", false)]},
+    }))
+    .map_err(|e| e.to_string())?;
+    let api: Api<CustomResourceDefinition> = Api::all(target.client.clone());
+    api.patch(&name, &PatchParams::apply("gatekeeper-model").force(), &Patch::Apply(&crd))
+        .await
+        .map_err(|e| format!("the model of Gatekeeper's controller could not create CRD {name}: {e}"))?;
+    wait_established(&target.client, &name).await
 }
 
 async fn wait_gone(api: &Api<DynamicObject>, name: &str) {
