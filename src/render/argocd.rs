@@ -38,7 +38,7 @@ pub const PLATFORM_PROJECT: &str = "gitgen-platform";
 /// The Application through which Argo CD manages itself.
 pub const SELF_APP: &str = "gitgen-argocd";
 /// Where Argo CD lives relative to itself.
-const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+pub(super) const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 
 /// YAML comment lines giving each `argocd-cm` decision and its reason.
 fn argocd_cm_reasons() -> String {
@@ -507,6 +507,8 @@ fn lesson_project(ctx: &RenderContext<'_>, lesson: &LoadedLesson) -> Value {
             // (`pkg/apis/application/v1alpha1/app_project_types.go`,
             // `AppProject.isDestinationMatched` and `globMatch`, gobwas/glob without
             // separators, so `*` is any text), as it matches `server`.
+            // A lesson's own Argo CD objects go where Argo CD runs, one set per learner.
+            Target::Classroom(_) if *ns == ctx.config.argocd.namespace => json!({"server": IN_CLUSTER, "namespace": ns}),
             Target::Classroom(_) => json!({"name": classroom::destination_glob(ctx.env_name), "namespace": ns}),
         })
         .collect();

@@ -14,7 +14,7 @@ use super::templates::{self, LessonTemplates};
 use super::{RenderError, RenderedFile, template_context, yaml_file};
 use super::{pins, ports};
 use crate::catalog::LoadedLesson;
-use crate::catalog::lesson::{KustomizeFile, PodSecurityLevel};
+use crate::catalog::lesson::{KustomizeFile, Manifest, PodSecurityLevel};
 use crate::layout::Layout;
 use crate::{validate, yaml};
 
@@ -31,65 +31,98 @@ pub fn emit_stage(lesson: &LoadedLesson, index: usize) -> Result<Vec<RenderedFil
     emit_stages(lesson, index..index + 1)
 }
 
+/// One file of a stage's base as rendered, before it is checked or written.
+struct StageFile<'a> {
+    /// The manifest it comes from; `None` for the files gitgen adds (Namespaces, the
+    /// `cluster_secrets` objects).
+    manifest: Option<&'a Manifest>,
+    /// Its path in the stage's folder.
+    output: String,
+    /// Where it comes from, as the file's header and errors name it.
+    source: String,
+    /// The rendered text.
+    text: String,
+}
+
+/// The files of `lesson`'s base at stage `index`, rendered and not yet checked: what both
+/// [`emit_stages`] and [`stage_objects`] read, so the two can never disagree.
+fn stage_files<'a>(
+    lesson: &'a LoadedLesson,
+    templates: &LessonTemplates,
+    extras: &[(String, String, String)],
+    index: usize,
+) -> Result<Vec<StageFile<'a>>, RenderError> {
+    let stage = &lesson.lesson.stages[index];
+    let context = template_context(lesson, index, None);
+    let mut files: Vec<StageFile<'a>> = extras
+        .iter()
+        .map(|(output, source, text)| StageFile {
+            manifest: None,
+            output: output.clone(),
+            source: source.clone(),
+            text: text.clone(),
+        })
+        .collect();
+    for manifest in &lesson.lesson.manifests {
+        if !lesson.in_stage(manifest.since.as_ref(), manifest.until.as_ref(), index) {
+            continue;
+        }
+        let template = manifest.file.value.as_str();
+        files.push(StageFile {
+            manifest: Some(manifest),
+            output: manifest.output().to_owned(),
+            source: format!("catalog/{}/{template} (stage {})", lesson.id(), stage.name),
+            text: templates.render(template, context.clone())?,
+        });
+    }
+    Ok(files)
+}
+
+/// The files gitgen adds to every stage of `lesson`'s base: its Namespaces and the objects
+/// that create its `cluster_secrets`, each as (file name, source, text).
+fn extra_files(lesson: &LoadedLesson) -> Vec<(String, String, String)> {
+    let id = lesson.id();
+    let namespaces = namespaces_file(lesson)
+        .map(|body| (NAMESPACES_FILE.to_owned(), format!("catalog/{id}/lesson.yaml"), body));
+    let secrets = super::secrets::objects(lesson).map(|body| {
+        (
+            super::secrets::SECRETS_FILE.to_owned(),
+            format!("catalog/{id}/lesson.yaml (cluster_secrets)"),
+            body,
+        )
+    });
+    namespaces.into_iter().chain(secrets).collect()
+}
+
 fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<Vec<RenderedFile>, RenderError> {
     let id = lesson.id().as_str();
     let templates = LessonTemplates::new(lesson, lesson.lesson.manifests.iter().map(|m| m.file.value.as_str()))?;
-    let namespaces = namespaces_file(lesson);
-    let secrets = super::secrets::objects(lesson);
+    let extras = extra_files(lesson);
     let mut files = Vec::new();
     // Most templates render the same text in several stages; checking a text is the
     // costly part of a render (it is parsed back and validated), and its result depends
     // on the text alone, so each template's text is checked again only when it changes.
     let mut last_checked: BTreeMap<&str, String> = BTreeMap::new();
-    for (index, stage) in lesson
-        .lesson
-        .stages
-        .iter()
-        .enumerate()
-        .skip(stages.start)
-        .take(stages.len())
-    {
-        let dir = Layout::base_dir(id, stage.name.as_str());
-        let context = template_context(lesson, index, None);
+    for index in stages {
+        let stage = lesson.lesson.stages[index].name.as_str();
+        let dir = Layout::base_dir(id, stage);
         let mut resources = Vec::new();
-        if let Some(body) = &namespaces {
-            files.push(yaml_file(
-                format!("{dir}/{NAMESPACES_FILE}"),
-                &format!("catalog/{id}/lesson.yaml"),
-                body,
-            ));
-            resources.push(NAMESPACES_FILE.to_owned());
-        }
-        if let Some(body) = &secrets {
-            files.push(yaml_file(
-                format!("{dir}/{}", super::secrets::SECRETS_FILE),
-                &format!("catalog/{id}/lesson.yaml (cluster_secrets)"),
-                body,
-            ));
-            resources.push(super::secrets::SECRETS_FILE.to_owned());
-        }
-        for manifest in &lesson.lesson.manifests {
-            if !lesson.in_stage(manifest.since.as_ref(), manifest.until.as_ref(), index) {
+        for file in stage_files(lesson, &templates, &extras, index)? {
+            let Some(manifest) = file.manifest else {
+                files.push(yaml_file(format!("{dir}/{}", file.output), &file.source, &file.text));
+                resources.push(file.output);
                 continue;
-            }
+            };
             let template = manifest.file.value.as_str();
-            let text = templates.render(template, context.clone())?;
-            let output = manifest.output();
-            if last_checked.get(template) != Some(&text) {
+            let output = file.output.as_str();
+            if last_checked.get(template) != Some(&file.text) {
                 // A Kustomize tree's own kustomization files are not objects.
                 if !(manifest.kustomize.is_some() && output.ends_with("/kustomization.yaml")) {
-                    check_objects(
-                        lesson,
-                        template,
-                        stage.name.as_str(),
-                        &text,
-                        manifest.kustomize.is_none(),
-                    )?;
+                    check_objects(lesson, template, stage, &file.text, manifest.kustomize.is_none())?;
                 }
-                last_checked.insert(template, text.clone());
+                last_checked.insert(template, file.text.clone());
             }
-            let source = format!("catalog/{id}/{template} (stage {})", stage.name);
-            files.push(yaml_file(format!("{dir}/{output}"), &source, &text));
+            files.push(yaml_file(format!("{dir}/{output}"), &file.source, &file.text));
             match manifest.kustomize {
                 None => resources.push(output.to_owned()),
                 Some(KustomizeFile::Entry) => {
@@ -107,12 +140,52 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
         });
         files.push(yaml_file(
             format!("{dir}/kustomization.yaml"),
-            &format!("catalog/{id}/lesson.yaml (stage {})", stage.name),
+            &format!("catalog/{id}/lesson.yaml (stage {stage})"),
             &yaml::to_string(&kustomization),
         ));
     }
     files.iter().try_for_each(super::check_credentials)?;
     Ok(files)
+}
+
+/// An object of a lesson's base, with the source it comes from.
+#[derive(Debug, Clone)]
+pub struct SourcedObject {
+    /// Where it comes from: `catalog/<lesson>/<template> (stage <stage>)`, or lesson.yaml
+    /// for the Namespaces and `cluster_secrets` objects gitgen adds.
+    pub source: String,
+    /// The object (a List's items each on their own).
+    pub object: Value,
+}
+
+/// The objects of `lesson`'s base at stage `index`, as Argo CD receives them from the
+/// stage's kustomization, with their sources. Templates are rendered but not checked
+/// again ([`emit`] checks them). The files of a Kustomize tree the lesson ships are left
+/// out: their objects are what `kustomize build` makes of them (prefixes, patches), which
+/// render does not run.
+pub fn stage_objects(lesson: &LoadedLesson, index: usize) -> Result<Vec<SourcedObject>, RenderError> {
+    let templates = LessonTemplates::new(lesson, lesson.lesson.manifests.iter().map(|m| m.file.value.as_str()))?;
+    let mut objects = Vec::new();
+    for file in stage_files(lesson, &templates, &extra_files(lesson), index)? {
+        if file.manifest.is_some_and(|m| m.kustomize.is_some()) {
+            continue;
+        }
+        let path = file.manifest.map_or_else(|| lesson.dir.join("lesson.yaml"), |m| lesson.dir.join(m.file.value.as_str()));
+        let documents: Vec<Value> = yaml::documents(&file.text, &path).map_err(|err| RenderError::Output {
+            path: path.clone(),
+            line: None,
+            stage: lesson.lesson.stages[index].name.to_string(),
+            what: format!("invalid YAML at rendered line {}: {}", err.line.unwrap_or(0), err.message),
+            hint: None,
+        })?;
+        for document in &documents {
+            objects.extend(policy::unwrapped(document).into_iter().map(|(_, item)| SourcedObject {
+                source: file.source.clone(),
+                object: item.clone(),
+            }));
+        }
+    }
+    Ok(objects)
 }
 
 /// Parses rendered text back and checks each object. Errors name the template line the

@@ -24,7 +24,7 @@
 use serde_json::{Map, Value, json};
 
 use super::argocd::{
-    APPLICATION_WAVE, chart_application, chart_version, lesson_application, lesson_labels, lesson_sync_settings,
+    APPLICATION_WAVE, IN_CLUSTER, chart_application, chart_version, lesson_application, lesson_labels, lesson_sync_settings,
     metadata, scoped,
 };
 use super::{RenderContext, RenderError};
@@ -38,6 +38,34 @@ use crate::catalog::names::{EnvName, LessonId};
 /// `name` of the cluster Secret (`<env>-<learner>`).
 pub const LEARNER_CLUSTER: &str = "{{ .name }}";
 
+/// The API group of Argo CD's own kinds (which Argo Rollouts' kinds share).
+pub const ARGOCD_GROUP: &str = "argoproj.io";
+
+/// Argo CD's own kinds: the CRDs of its install (`manifests/crds/` at v2.12.3 and v3.5.1).
+pub const ARGOCD_KINDS: [&str; 3] = ["Application", "AppProject", "ApplicationSet"];
+
+/// Whether an object of `group` and `kind` goes where Argo CD runs (the management
+/// cluster) rather than to a learner's cluster: a learner cluster runs no Argo CD, so it
+/// has no Application or AppProject kind to create one of. (Argo Rollouts' kinds, in the
+/// same group, go to the learner's cluster, where its controller and CRDs are.)
+pub fn runs_with_argocd(group: &str, kind: &str) -> bool {
+    group == ARGOCD_GROUP && ARGOCD_KINDS.contains(&kind)
+}
+
+/// The stem of the Applications that carry a lesson's own Argo CD objects
+/// (`argocd_objects` in lesson.yaml) where Argo CD runs, one per learner.
+pub fn argocd_part_stem(lesson: &str) -> String {
+    format!("{lesson}-argocd")
+}
+
+/// The name, per learner, of one of a lesson's own Argo CD objects, as a name template:
+/// `<name>-<env>-<learner>`, what the kustomize `nameSuffix` of [`argocd_part_stem`]'s
+/// Application makes of it. A class shares one Argo CD, so each learner's copy needs a
+/// name of its own, and the environment in it keeps two classrooms apart.
+pub fn per_learner_name(name: &str) -> String {
+    generated_name(name, LEARNER_CLUSTER)
+}
+
 /// The longest name of a generated Application: Argo CD tracking by label (before the first
 /// sync under gitgen's annotation tracking) writes it into a label value, whose limit a DNS
 /// label shares.
@@ -48,7 +76,10 @@ pub const MAX_APPLICATION_NAME: usize = MAX_LABEL_VALUE;
 /// environment (`<lesson>`, and `<lesson>-<chart>` for each chart).
 pub fn application_stems(lesson: &LoadedLesson) -> impl Iterator<Item = String> + '_ {
     let id = lesson.id().as_str();
-    std::iter::once(id.to_owned()).chain(lesson.lesson.charts.iter().map(move |chart| chart_stem(id, chart)))
+    let argocd_part = lesson.lesson.argocd_objects.as_ref().map(|_| argocd_part_stem(id));
+    std::iter::once(id.to_owned())
+        .chain(argocd_part)
+        .chain(lesson.lesson.charts.iter().map(move |chart| chart_stem(id, chart)))
 }
 
 /// A chart's Application name in a single-cluster environment, the stem of those generated
@@ -144,9 +175,14 @@ fn escape(value: &mut Value) {
 /// Stages are compared one `eq` at a time, as Go's `eq a b c` (true when `a` is `b` or
 /// `c`) is not what every template engine does.
 fn by_stage(lesson: &LoadedLesson, toggle: usize, stages: &[usize], value: impl Fn(usize) -> String) -> String {
+    by_stage_text(lesson, toggle, stages, |index| literal(&value(index)))
+}
+
+/// [`by_stage`] for `text`, already Go template text at each stage.
+fn by_stage_text(lesson: &LoadedLesson, toggle: usize, stages: &[usize], text_at: impl Fn(usize) -> String) -> String {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
     for &index in stages {
-        let text = literal(&value(index));
+        let text = text_at(index);
         let stage = lesson.lesson.stages[index].name.as_str();
         match groups.iter_mut().find(|(t, _)| *t == text) {
             Some((_, names)) => names.push(stage),
@@ -154,7 +190,7 @@ fn by_stage(lesson: &LoadedLesson, toggle: usize, stages: &[usize], value: impl 
         }
     }
     if groups.len() <= 1 {
-        return literal(&value(toggle));
+        return text_at(toggle);
     }
     // The last group is the answer for a stage outside the others, so nesting stays shallow.
     let (last, _) = groups.pop().expect("more than one group");
@@ -168,7 +204,7 @@ fn by_stage(lesson: &LoadedLesson, toggle: usize, stages: &[usize], value: impl 
     format!(
         "{{{{ with index .metadata.labels \"{}\" }}}}{held}{{{{ else }}}}{}{{{{ end }}}}",
         stage_hold_label(lesson.id().as_str()),
-        literal(&value(toggle))
+        text_at(toggle)
     )
 }
 
@@ -196,8 +232,17 @@ pub fn application_sets(
     let mut sets = vec![(
         name.clone(),
         application_set(ctx, lesson, &name, None, lesson_template, Vec::new()),
-        settings,
+        settings.clone(),
     )];
+    if lesson.lesson.argocd_objects.is_some() {
+        let name = scoped(ctx, &argocd_part_stem(id));
+        let template = argocd_part_template(ctx, lesson, toggle, &every, &settings)?;
+        sets.push((
+            name.clone(),
+            application_set(ctx, lesson, &name, None, template, Vec::new()),
+            settings.clone(),
+        ));
+    }
     for chart in &lesson.lesson.charts {
         let stages: Vec<usize> = every
             .iter()
@@ -217,6 +262,113 @@ pub fn application_sets(
         ));
     }
     Ok(sets)
+}
+
+/// The template of the Application that carries `lesson`'s own Argo CD objects for one
+/// learner where Argo CD runs (Argo CD's namespace in the management cluster; a learner
+/// cluster has no Argo CD kinds). It builds the stage's `argocd-objects` overlay
+/// ([`super::overlays::argocd_part_dir`]: the stage's Argo CD objects alone) with two
+/// kustomize options of the Application source, which Argo CD v2.12.3 and v3.5.1 both have
+/// in the Application and ApplicationSet CRDs and apply the same way
+/// (`util/kustomize/kustomize.go`, `kustomize.Build`: `kustomize edit set namesuffix`, and
+/// `patches` appended to the kustomization's own): `nameSuffix` names every object per
+/// learner ([`per_learner_name`]), and a patch per object points it at the learner: an
+/// Application's project becomes the learner's copy and its destination the learner's
+/// cluster (`server` from the cluster generator), an AppProject's destinations the
+/// learner's cluster. Patches target the names before the suffix, so one patch list
+/// serves every learner.
+fn argocd_part_template(
+    ctx: &RenderContext<'_>,
+    lesson: &LoadedLesson,
+    toggle: usize,
+    every: &[usize],
+    settings: &SyncSettings,
+) -> Result<Value, RenderError> {
+    let id = lesson.id().as_str();
+    let mut application = lesson_application(ctx, lesson, toggle, settings);
+    application["metadata"]["name"] = json!(argocd_part_stem(id));
+    let mut template = template(ctx, lesson, toggle, every, application, None);
+    let spec = &mut template["spec"];
+    spec["destination"] = json!({"server": IN_CLUSTER, "namespace": literal(&ctx.config.argocd.namespace)});
+    let path = spec["source"]["path"].as_str().expect("a path").to_owned();
+    spec["source"]["path"] = json!(super::overlays::argocd_part_dir(&path));
+    // Each stage's Argo CD objects, by kind and name, with the patch that makes them the
+    // learner's at that stage.
+    let mut patches: std::collections::BTreeMap<(String, String), Vec<(usize, String)>> = Default::default();
+    for &index in every {
+        for sourced in super::bases::stage_objects(lesson, index)? {
+            let object = &sourced.object;
+            let group = object["apiVersion"].as_str().map_or("", crate::kinds::api_group);
+            let (Some(kind), Some(name)) = (object["kind"].as_str(), object.pointer("/metadata/name").and_then(Value::as_str)) else {
+                continue;
+            };
+            if !runs_with_argocd(group, kind) {
+                continue;
+            }
+            if let Some(ops) = learner_patch(kind, object) {
+                patches.entry((kind.to_owned(), name.to_owned())).or_default().push((index, ops));
+            }
+        }
+    }
+    let patches: Vec<Value> = patches
+        .into_iter()
+        .map(|((kind, name), by_index)| {
+            // A stage without the object gets any of its patches: it matches nothing there.
+            let text_at = |index: usize| {
+                by_index
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .unwrap_or(&by_index[0])
+                    .1
+                    .clone()
+            };
+            json!({
+                "target": {"group": ARGOCD_GROUP, "kind": kind, "name": literal(&regex_escape(&name))},
+                "patch": by_stage_text(lesson, toggle, every, text_at),
+            })
+        })
+        .collect();
+    spec["source"]["kustomize"] = json!({
+        "nameSuffix": format!("-{LEARNER_CLUSTER}"),
+        "patches": patches,
+    });
+    Ok(template)
+}
+
+/// The JSON patch, as Go template text, that points one of a lesson's Argo CD objects at
+/// the learner: `None` for a kind that names no project or cluster.
+fn learner_patch(kind: &str, object: &Value) -> Option<String> {
+    let learner_server = "{{ .server }}";
+    let namespace = |destination: &Value| literal(destination["namespace"].as_str().unwrap_or_default());
+    let ops = match kind {
+        "Application" => {
+            let project = object.pointer("/spec/project").and_then(Value::as_str).unwrap_or_default();
+            let destination = object.pointer("/spec/destination").unwrap_or(&Value::Null);
+            json!([
+                {"op": "add", "path": "/spec/project", "value": per_learner_name(&literal(project))},
+                {"op": "add", "path": "/spec/destination", "value": {"server": learner_server, "namespace": namespace(destination)}},
+            ])
+        }
+        "AppProject" => {
+            let destinations: Vec<Value> = object
+                .pointer("/spec/destinations")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|d| json!({"server": learner_server, "namespace": namespace(d)}))
+                .collect();
+            json!([{"op": "add", "path": "/spec/destinations", "value": destinations}])
+        }
+        _ => return None,
+    };
+    Some(serde_json::to_string(&ops).expect("a JSON patch serializes"))
+}
+
+/// `name` as a regular expression that matches it alone: kustomize reads a patch
+/// target's name as one (`api/types/selector.go`), and an object name's only
+/// metacharacter is `.`.
+pub(super) fn regex_escape(name: &str) -> String {
+    name.replace('.', "\\.")
 }
 
 /// The selector expressions that pick the clusters whose stage of `lesson` is one of
@@ -641,10 +793,20 @@ pub(super) mod tests {
         };
 
         let sets = objects(&files, ".applicationset.yaml");
+        // The set of a lesson's own Argo CD objects, sent where Argo CD runs.
+        let is_argocd_part = |set: &Value| {
+            let lesson = set["metadata"]["labels"][LESSON_LABEL].as_str().unwrap();
+            set["metadata"]["name"] == json!(format!("{env}-{}", argocd_part_stem(lesson)))
+        };
         let lesson_sets = sets
             .iter()
-            .filter(|s| s["metadata"]["labels"].get(CHART_LABEL).is_none())
+            .filter(|s| s["metadata"]["labels"].get(CHART_LABEL).is_none() && !is_argocd_part(s))
             .count();
+        assert_eq!(
+            sets.iter().filter(|s| is_argocd_part(s)).count(),
+            1,
+            "the argocd lesson's Argo CD objects"
+        );
         assert_eq!(
             lesson_sets,
             selection.lessons.len(),
@@ -666,6 +828,13 @@ pub(super) mod tests {
                 .as_str()
                 .map(|c| lesson.lesson.charts.iter().find(|ch| ch.name == c).unwrap());
             let applications = expand(set, &secrets);
+            let argocd_part = is_argocd_part(set);
+            // The learner cluster an Application is for: its destination, or where Argo CD
+            // runs for a lesson's own Argo CD objects, its learner's label.
+            let cluster_of = |a: &Value| match argocd_part {
+                false => a["spec"]["destination"]["name"].as_str().unwrap().to_owned(),
+                true => format!("{env}-{}", a["metadata"]["labels"][LEARNER_LABEL].as_str().unwrap()),
+            };
             let mut expected = Vec::new();
             for secret in secrets.iter().filter(|s| in_class(&s.name)) {
                 let stage = secret
@@ -681,7 +850,7 @@ pub(super) mod tests {
                 .iter()
                 .map(|a| {
                     (
-                        a["spec"]["destination"]["name"].as_str().unwrap().to_owned(),
+                        cluster_of(a),
                         a["metadata"]["labels"][STAGE_LABEL].as_str().unwrap().to_owned(),
                     )
                 })
@@ -696,21 +865,29 @@ pub(super) mod tests {
                 );
                 assert!(names.insert(name.to_owned()), "{name}: generated twice");
                 let destination = &app["spec"]["destination"];
-                assert!(destination.get("server").is_none(), "{name}: {destination}");
-                let cluster = destination["name"].as_str().unwrap();
+                let cluster = cluster_of(app);
                 let learner = cluster.strip_prefix(&format!("{env}-")).unwrap();
                 assert_eq!(app["metadata"]["labels"][LEARNER_LABEL], json!(learner), "{name}");
                 assert_eq!(app["metadata"]["labels"][ENVIRONMENT_LABEL], json!(env), "{name}");
                 let project = &projects[app["spec"]["project"].as_str().unwrap()];
                 let namespace = destination["namespace"].as_str().unwrap();
-                assert!(
-                    project["spec"]["destinations"].as_array().unwrap().iter().any(|d| {
-                        d.get("server").is_none()
-                            && glob_match(d["name"].as_str().unwrap(), cluster)
-                            && glob_match(d["namespace"].as_str().unwrap(), namespace)
-                    }),
-                    "{name}: its project does not permit {cluster} {namespace}"
-                );
+                let permitted = project["spec"]["destinations"].as_array().unwrap().iter().any(|d| {
+                    let cluster_matches = match argocd_part {
+                        false => d.get("server").is_none() && glob_match(d["name"].as_str().unwrap(), &cluster),
+                        true => d.get("name").is_none() && d["server"] == destination["server"],
+                    };
+                    cluster_matches && glob_match(d["namespace"].as_str().unwrap(), namespace)
+                });
+                assert!(permitted, "{name}: its project does not permit {destination}");
+                if argocd_part {
+                    assert_eq!(
+                        destination,
+                        &json!({"server": IN_CLUSTER, "namespace": config.argocd.namespace}),
+                        "{name}"
+                    );
+                } else {
+                    assert!(destination.get("server").is_none(), "{name}: {destination}");
+                }
                 // And the project permits no cluster outside the class.
                 for outsider in ["in-cluster", "other-alice", "classroomx-alice"] {
                     assert!(
@@ -726,9 +903,13 @@ pub(super) mod tests {
                 let dir = format!("overlays/{env}/{}/{stage}", lesson.id());
                 match chart {
                     None => {
-                        assert_eq!(app["spec"]["source"]["path"], json!(dir), "{name}");
-                        assert!(paths.contains(format!("{dir}/kustomization.yaml").as_str()), "{dir}");
-                        overlays.insert(dir.clone());
+                        let path = match argocd_part {
+                            false => dir.clone(),
+                            true => super::super::overlays::argocd_part_dir(&dir),
+                        };
+                        assert_eq!(app["spec"]["source"]["path"], json!(path), "{name}");
+                        assert!(paths.contains(format!("{path}/kustomization.yaml").as_str()), "{path}");
+                        overlays.insert(path);
                     }
                     Some(chart) => {
                         let index = lesson.stage_index(stage).unwrap();
@@ -769,6 +950,175 @@ pub(super) mod tests {
                 output.status.success(),
                 "{overlay}: {}",
                 String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+
+    /// The objects Argo CD builds from a generated Application's path source, in the repo
+    /// tree at `root`: its kustomize options written into the kustomization first, as
+    /// `kustomize.Build` in `util/kustomize/kustomize.go` (Argo CD v2.12.3 and v3.5.1) does
+    /// (`kustomize edit set namesuffix`; `patches` appended to the kustomization's own), then
+    /// `kubectl kustomize`. The kustomization is put back afterwards.
+    fn built(root: &std::path::Path, application: &Value) -> Vec<Value> {
+        let source = &application["spec"]["source"];
+        let dir = root.join(source["path"].as_str().expect("a path source"));
+        let file = dir.join("kustomization.yaml");
+        let original = fs_err::read_to_string(&file).unwrap();
+        if let Some(options) = source.get("kustomize") {
+            let mut kustomization: Value = crate::yaml::from_str(&original, file.as_ref()).unwrap();
+            if let Some(suffix) = options.get("nameSuffix") {
+                kustomization["nameSuffix"] = suffix.clone();
+            }
+            let mut patches = kustomization["patches"].as_array().cloned().unwrap_or_default();
+            patches.extend(options["patches"].as_array().into_iter().flatten().cloned());
+            kustomization["patches"] = json!(patches);
+            fs_err::write(&file, crate::yaml::to_string(&kustomization)).unwrap();
+        }
+        let output = std::process::Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&dir)
+            .output()
+            .expect("kubectl runs");
+        fs_err::write(&file, &original).unwrap();
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        crate::yaml::documents(&String::from_utf8(output.stdout).unwrap(), dir.as_ref()).unwrap()
+    }
+
+    #[test]
+    fn every_generated_object_goes_to_a_cluster_that_has_its_kind_and_keeps_one_identity_across_learners() {
+        let (catalog, config) = course();
+        let (env_name, env) = config.environments.iter().find(|(_, e)| e.is_classroom()).unwrap();
+        let selection = crate::render::sync_model::every_lesson(&catalog, env_name);
+        for lesson in ["argocd", "argo-rollouts"] {
+            assert!(selection.lessons.contains_key(lesson), "{lesson} is enabled");
+        }
+        let ctx = RenderContext {
+            catalog: &catalog,
+            config: &config,
+            env_name,
+            env,
+            selection: &selection,
+        };
+        let files = everything(&ctx).expect("the classroom renders");
+        let root = tempfile::tempdir().unwrap();
+        for file in &files {
+            let path = root.path().join(&file.path);
+            fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+            fs_err::write(&path, &file.contents).unwrap();
+        }
+        let class = env.clusters.as_ref().unwrap()["gitgen.io/classroom"].clone();
+        let secrets = [
+            learner(env_name.as_str(), "alice", &class, &[]),
+            learner(env_name.as_str(), "bob", &class, &[]),
+        ];
+        let argocd_ns = config.argocd.namespace.as_str();
+        // The kinds only the management cluster has: those of Argo CD's CRDs, as installed.
+        let crds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/crds/argocd");
+        let argocd_kinds: BTreeSet<(String, String)> = fs_err::read_dir(&crds)
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let crd: Value = crate::yaml::from_str(&fs_err::read_to_string(&path).unwrap(), &path).unwrap();
+                let group = crd["spec"]["group"].as_str().unwrap().to_owned();
+                (group, crd["spec"]["names"]["kind"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        assert_eq!(argocd_kinds.len(), 3, "{argocd_kinds:?}");
+        // Where each object lands: (cluster, group, kind, namespace, name), once.
+        let mut identities: BTreeMap<(String, String, String, String, String), String> = BTreeMap::new();
+        // Per learner server: the Argo CD objects its learner's Applications created.
+        let mut in_argocd: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for set in objects(&files, ".applicationset.yaml") {
+            for application in expand(&set, &secrets) {
+                let name = application["metadata"]["name"].as_str().unwrap().to_owned();
+                let destination = &application["spec"]["destination"];
+                let learner = &secrets[usize::from(application["metadata"]["labels"][LEARNER_LABEL] == json!("bob"))];
+                let (cluster, where_argocd_runs) = match destination.get("server") {
+                    Some(server) => {
+                        assert_eq!(server, IN_CLUSTER, "{name}: only Argo CD's own cluster by server");
+                        ("management".to_owned(), true)
+                    }
+                    None => (destination["name"].as_str().unwrap().to_owned(), false),
+                };
+                if !where_argocd_runs {
+                    assert_eq!(cluster, learner.name, "{name}");
+                }
+                if application["spec"]["source"].get("path").is_none() {
+                    // A chart: Helm renders it, in the learner's cluster.
+                    assert!(!where_argocd_runs, "{name}");
+                    continue;
+                }
+                for object in built(root.path(), &application) {
+                    let api_version = object["apiVersion"].as_str().unwrap();
+                    let group = crate::kinds::api_group(api_version);
+                    let kind = object["kind"].as_str().unwrap();
+                    assert_eq!(
+                        argocd_kinds.contains(&(group.to_owned(), kind.to_owned())),
+                        where_argocd_runs,
+                        "{name} sends {api_version} {kind} to {cluster}, which has no such kind"
+                    );
+                    let namespace = match crate::kinds::is_known_cluster_kind(group, kind) {
+                        true => String::new(),
+                        false => object["metadata"]["namespace"]
+                            .as_str()
+                            .unwrap_or(destination["namespace"].as_str().unwrap())
+                            .to_owned(),
+                    };
+                    let object_name = object["metadata"]["name"].as_str().unwrap().to_owned();
+                    let key = (cluster.clone(), group.to_owned(), kind.to_owned(), namespace, object_name);
+                    if let Some(other) = identities.insert(key.clone(), name.clone()) {
+                        panic!("{key:?}: from {other} and {name}");
+                    }
+                    if where_argocd_runs {
+                        assert_eq!(object["metadata"]["namespace"], json!(argocd_ns), "{name}");
+                        in_argocd.entry(learner.server.clone()).or_default().push(object);
+                    }
+                }
+            }
+        }
+        // Each learner's copy of the lesson's Argo CD objects deploys to that learner's
+        // cluster, in a project of their own that permits exactly that.
+        assert_eq!(in_argocd.len(), secrets.len(), "{:?}", in_argocd.keys());
+        for (server, created) in &in_argocd {
+            let projects: BTreeMap<&str, &Value> = created
+                .iter()
+                .filter(|o| o["kind"] == "AppProject")
+                .map(|p| (p["metadata"]["name"].as_str().unwrap(), p))
+                .collect();
+            let applications: Vec<&Value> = created.iter().filter(|o| o["kind"] == "Application").collect();
+            assert!(applications.len() >= 2, "{server}: {applications:?}");
+            for project in projects.values() {
+                for destination in project["spec"]["destinations"].as_array().unwrap() {
+                    assert_eq!(destination["server"], json!(server), "{project}");
+                }
+            }
+            for application in applications {
+                let name = application["metadata"]["name"].as_str().unwrap();
+                let learner = secrets.iter().find(|s| &s.server == server).unwrap();
+                assert!(name.ends_with(&format!("-{}", learner.name)), "{name}");
+                let destination = &application["spec"]["destination"];
+                assert_eq!(destination["server"], json!(server), "{name}");
+                let project = projects[application["spec"]["project"].as_str().unwrap()];
+                assert!(
+                    project["spec"]["destinations"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&json!({"server": server, "namespace": destination["namespace"]})),
+                    "{name}: {project}"
+                );
+                let repos = project["spec"]["sourceRepos"].as_array().unwrap();
+                assert!(repos.contains(&application["spec"]["source"]["repoURL"]), "{name}");
+            }
+            // The Rollouts controller and its CRDs, in the learner's cluster.
+            assert!(
+                created.iter().any(|o| o["spec"]["source"]["chart"] == "argo-rollouts"
+                    && o["spec"]["destination"]["server"] == json!(server)),
+                "{server}"
             );
         }
     }

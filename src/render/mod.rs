@@ -10,6 +10,7 @@ pub mod argocd;
 pub mod bases;
 pub mod classroom;
 pub mod overlays;
+pub mod owners;
 pub mod pins;
 pub mod policy;
 pub mod ports;
@@ -95,6 +96,28 @@ pub enum RenderError {
         /// The path.
         path: String,
     },
+    /// Two objects with one identity that Argo CD would apply: two Applications taking
+    /// turns overwriting one object, or one Application applying it twice.
+    #[error(
+        "{identity} would be applied twice in environment `{env}`: by {first_owner}, from `{first}`, and by {second_owner}, from `{second}`{}",
+        example.as_ref().map(|name| format!(" (both are named `{name}` for some learners)")).unwrap_or_default()
+    )]
+    SharedObject {
+        /// The environment.
+        env: String,
+        /// The object: cluster, group, kind, namespace and name.
+        identity: String,
+        /// Where the first comes from.
+        first: String,
+        /// Who applies the first.
+        first_owner: String,
+        /// Where the second comes from.
+        second: String,
+        /// Who applies the second.
+        second_owner: String,
+        /// A name both take, when they are written differently (a classroom's per-learner names).
+        example: Option<String>,
+    },
     /// A rendered file with something shaped like a credential, anywhere in its text.
     #[error("`{path}:{line}` holds what looks like {what}; credentials never go into git")]
     Credential {
@@ -175,6 +198,9 @@ impl RenderError {
             }
             RenderError::Credential { .. } => hint(
                 "keep credentials in the cluster (`cluster_secrets` in lesson.yaml, `gitgen bootstrap` flags); the line may be in a template, a values file, a walkthrough, a comment or a `why` of lesson.yaml",
+            ),
+            RenderError::SharedObject { .. } => hint(
+                "an object has one owner: two Applications applying it overwrite each other on every sync (Argo CD's SharedResourceWarning); rename it in one of the two sources, or leave it to one of them",
             ),
             RenderError::Collision { .. } => {
                 hint("rename the lesson or the chart release so their Application names differ")
@@ -304,6 +330,7 @@ pub fn environment(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderE
             path: pair[0].path.clone(),
         });
     }
+    owners::check(ctx, &files)?;
     Ok(files)
 }
 

@@ -28,6 +28,14 @@ pub fn stage_overlay_dir(ctx: &RenderContext<'_>, lesson: &str, stage: &str) -> 
     }
 }
 
+/// The folder, inside a classroom's stage overlay `stage_overlay`, of the overlay that
+/// holds only the stage's Argo CD objects: what a lesson with `argocd_objects` sends where
+/// Argo CD runs, once per learner ([`super::classroom`]). The stage overlay itself leaves
+/// them out, since a learner's cluster has no Argo CD kinds.
+pub fn argocd_part_dir(stage_overlay: &str) -> String {
+    format!("{stage_overlay}/argocd-objects")
+}
+
 /// Repo-relative path of a chart's values file kept in git, in a stage's overlay folder.
 pub fn values_path(overlay: &str, chart: &str) -> String {
     format!("{overlay}/values-{chart}.yaml")
@@ -93,6 +101,16 @@ fn stage_overlay(
         ]);
     }
     let source = format!("{} and catalog/{id}/lesson.yaml", ctx.layout().toggle_path());
+    if ctx.env.is_classroom() && lesson.lesson.argocd_objects.is_some() {
+        let (learners, argocd) = split_by_cluster(lesson, index, &to_root)?;
+        let patches = kustomization["patches"].as_array().cloned().unwrap_or_default();
+        kustomization["patches"] = json!(patches.into_iter().chain([learners]).collect::<Vec<_>>());
+        files.push(yaml_file(
+            format!("{}/kustomization.yaml", argocd_part_dir(&dir)),
+            &source,
+            &yaml::to_string(&argocd),
+        ));
+    }
     files.push(yaml_file(
         format!("{dir}/kustomization.yaml"),
         &source,
@@ -111,6 +129,46 @@ fn stage_overlay(
         }
     }
     Ok(())
+}
+
+/// A classroom lesson's objects at stage `index`, split by the cluster they go to: the
+/// patch that drops its Argo CD objects from the stage overlay (for each learner's
+/// cluster), and the kustomization of [`argocd_part_dir`], the same base less every other
+/// object (for where Argo CD runs). Kustomize deletes each object a `$patch: delete`
+/// strategic merge patch's target selects (`api/filters/patchstrategicmerge`).
+fn split_by_cluster(
+    lesson: &LoadedLesson,
+    index: usize,
+    to_root: &str,
+) -> Result<(serde_json::Value, serde_json::Value), RenderError> {
+    let delete = |api_version: &str| format!("$patch: delete\napiVersion: {api_version}\nkind: Any\nmetadata:\n  name: any\n");
+    let group = super::classroom::ARGOCD_GROUP;
+    // A target's kind is a regular expression that must match whole (`api/types/selector.go`).
+    let kinds = super::classroom::ARGOCD_KINDS.join("|");
+    let learners = json!({"target": {"group": group, "kind": kinds}, "patch": delete(&format!("{group}/v1alpha1"))});
+    let mut others = Vec::new();
+    for sourced in super::bases::stage_objects(lesson, index)? {
+        let object = &sourced.object;
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let kind = object["kind"].as_str().unwrap_or_default();
+        if super::classroom::runs_with_argocd(crate::kinds::api_group(api_version), kind) {
+            continue;
+        }
+        let name = object.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let mut target = json!({"kind": object["kind"], "name": super::classroom::regex_escape(name)});
+        let group = crate::kinds::api_group(api_version);
+        if !group.is_empty() {
+            target["group"] = json!(group);
+        }
+        others.push(json!({"target": target, "patch": delete(api_version)}));
+    }
+    let argocd = json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [format!("../{to_root}{}", Layout::base_dir(lesson.id().as_str(), lesson.lesson.stages[index].name.as_str()))],
+        "patches": others,
+    });
+    Ok((learners, argocd))
 }
 
 /// The lesson's walkthrough for this environment (`gitgen lesson` prints it too).

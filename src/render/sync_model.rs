@@ -242,23 +242,29 @@ pub fn course() -> (Catalog, RepoConfig) {
     (catalog, config)
 }
 
+/// Every lesson of `catalog` at its last stage, less those that conflict with one enabled
+/// before it in environment `env_name`.
+pub fn every_lesson(catalog: &Catalog, env_name: &EnvName) -> Selection {
+    let mut lessons = BTreeMap::new();
+    for (id, lesson) in &catalog.lessons {
+        if conflicts_of(catalog, id, env_name)
+            .iter()
+            .all(|(other, _)| !lessons.contains_key(other))
+        {
+            let index = lesson.lesson.stages.len() - 1;
+            let name = lesson.last_stage().clone();
+            lessons.insert(id.clone(), SelectedStage { name, index });
+        }
+    }
+    Selection { lessons }
+}
+
 /// Each environment's render of the Argo CD bundle with every lesson enabled at its last
 /// stage, less those that conflict with one enabled before it there.
 pub fn every_lesson_bundles(catalog: &Catalog, config: &RepoConfig) -> Vec<(EnvName, Vec<RenderedFile>)> {
     let mut bundles = Vec::new();
     for (env_name, env) in &config.environments {
-        let mut lessons = BTreeMap::new();
-        for (id, lesson) in &catalog.lessons {
-            if conflicts_of(catalog, id, env_name)
-                .iter()
-                .all(|(other, _)| !lessons.contains_key(other))
-            {
-                let index = lesson.lesson.stages.len() - 1;
-                let name = lesson.last_stage().clone();
-                lessons.insert(id.clone(), SelectedStage { name, index });
-            }
-        }
-        let selection = Selection { lessons };
+        let selection = every_lesson(catalog, env_name);
         let ctx = RenderContext {
             catalog,
             config,
