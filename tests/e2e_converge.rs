@@ -452,10 +452,13 @@ impl AppSpec {
     }
 }
 
+/// What discovery says of an `apiVersion` and kind: served (and how), or not.
+type Served = Option<(ApiResource, ApiCapabilities)>;
+
 /// A destination cluster: its client and what its discovery said.
 struct Target {
     client: kube::Client,
-    resources: Mutex<HashMap<(String, String), Option<(ApiResource, ApiCapabilities)>>>,
+    resources: Mutex<HashMap<(String, String), Served>>,
 }
 
 impl Target {
@@ -482,7 +485,10 @@ impl Target {
 
 /// Every source rendered in this run, by source, destination namespace and a hash of the
 /// files it reads: the same source is rendered once, whichever cluster it goes to.
-static RENDERS: Mutex<Option<HashMap<String, Result<Vec<Value>, String>>>> = Mutex::new(None);
+static RENDERS: Mutex<Option<HashMap<String, Rendered>>> = Mutex::new(None);
+
+/// A source's objects, or why it could not be rendered.
+type Rendered = Result<Vec<Value>, String>;
 
 /// What the controller remembers of an Application.
 #[derive(Default)]
