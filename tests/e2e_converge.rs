@@ -1038,7 +1038,13 @@ impl Controller<'_> {
         let (group, kind) = gk.split_once('/').unwrap();
         let (namespace, name) = nn.split_once('/').unwrap();
         let Ok(target) = self.target(spec) else { return };
-        let discovery = kube::discovery::Discovery::new(target.client.clone()).run().await.unwrap();
+        // Only the object's group: a full discovery fails while an aggregated API (KEDA's,
+        // prometheus-adapter's metrics) has no backend, as on a cluster without nodes.
+        let discovery = kube::discovery::Discovery::new(target.client.clone())
+            .filter(&[group])
+            .run()
+            .await
+            .unwrap_or_else(|e| panic!("{}: discovery of group `{group}` to prune {key}: {e}", spec.name));
         for g in discovery.groups() {
             if g.name() != group {
                 continue;
