@@ -2,28 +2,38 @@
 //! health never holds back a lesson that does not require it.
 //!
 //! It follows gitops-engine at the commit Argo CD v2.12.3 vendors (`go.mod`:
-//! `github.com/argoproj/gitops-engine v0.7.1-0.20240714153147-adb68bcaab73`),
-//! `pkg/sync/sync_context.go`:
-//! - lines 386-411: the first pass of an operation dry-runs every task; one failure fails
-//!   the operation and nothing is applied;
-//! - lines 414-447: a task applied in an earlier pass is judged by the health of its live
-//!   object: Healthy succeeds, Degraded fails, anything else (Progressing, Missing) stays
-//!   running;
-//! - lines 449-457 (`multiStep`, from `sync_tasks.go` lines 275-277: more than one wave or
-//!   phase): while a task of an earlier wave is running, the operation waits;
-//! - lines 484-488: a completed, unsuccessful task fails the operation;
-//! - lines 508-549: only the lowest pending wave is applied in a pass, and once the final
-//!   wave is applied the operation succeeds "EVEN if those objects subsequently degraded".
+//! `github.com/argoproj/gitops-engine v0.7.1-0.20240714153147-adb68bcaab73`); each rule
+//! names the file and function it models:
+//! - `pkg/sync/sync_context.go`, `syncContext.Sync` (lines 386-411): the first pass of an
+//!   operation dry-runs every task (`runTasks(dryRunTasks, true)`); one failure fails the
+//!   operation and nothing is applied;
+//! - `syncContext.Sync` (lines 414-447): a task applied in an earlier pass is judged by
+//!   `health.GetResourceHealth` of its live object: Healthy succeeds, Degraded fails,
+//!   anything else (Progressing, Missing) stays running;
+//! - `syncContext.Sync` (lines 449-457) with `pkg/sync/sync_tasks.go`, `syncTasks.multiStep`
+//!   (lines 275-277: more than one wave or phase): while a task of an earlier wave is
+//!   running, the operation waits;
+//! - `syncContext.Sync` (lines 484-488): a completed, unsuccessful task fails the operation;
+//! - `syncContext.Sync` (lines 508-549, `tasks.wave()`, `tasks.lastWave()`): only the lowest
+//!   pending wave is applied in a pass, and once the final wave is applied the operation
+//!   succeeds "EVEN if those objects subsequently degraded".
 //!
-//! Argo CD v2.12.3's `controller/appcontroller.go` line 1343 retries a failed operation
-//! while `retry.limit` is not reached, or forever when it is negative. A child
+//! Argo CD v2.12.3's `controller/appcontroller.go`,
+//! `ApplicationController.processRequestedAppOperation` (line 1343) retries a failed
+//! operation while `retry.limit` is not reached, or forever when it is negative. A child
 //! Application's health, as the root sees it, is the one bootstrap's Lua health check in
-//! `argocd-cm` reports: the child's `status.health.status`, `Progressing` until it has one.
+//! `argocd-cm` reports (`resource.customizations.health.argoproj.io_Application`, run by
+//! argo-cd `util/lua/lua.go`, `VM.ExecuteHealthLua`): the child's `status.health.status`,
+//! `Progressing` until it has one.
 //!
 //! What the model does not know from the bundle, the catalog tells it: a lesson's objects
 //! may use custom resources of its own charts and of every lesson it requires, so their
 //! Application can only sync once those have synced (until then its dry run or apply
 //! fails, and only retries bring it through).
+//!
+//! `tests/e2e_converge.rs` plays the same controller against real control planes (every
+//! object applied, every project rule checked on the live AppProject); where the two
+//! disagree, that test is right and this model is to be fixed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -107,7 +117,9 @@ impl Bundle {
     }
 
     /// The child Applications that end up synced, when `broken` ends up with `health` and
-    /// every other Application ends up Healthy once synced.
+    /// every other Application ends up Healthy once synced. Each child's own operation is
+    /// retried as argo-cd `controller/appcontroller.go`,
+    /// `ApplicationController.processRequestedAppOperation` does (`retry.limit < 0`: forever).
     pub fn synced(&self, catalog: &Catalog, broken: &str, health: Health) -> BTreeSet<String> {
         let needs = |child: &Child| -> Vec<&Child> { self.needs(catalog, child) };
         let mut created: BTreeMap<&str, bool> = BTreeMap::new(); // name → its needs were synced when created
@@ -139,7 +151,8 @@ impl Bundle {
     }
 
     /// The children the root's sync operation applies before it stops: it applies wave by
-    /// wave, and in a multi-wave sync judges each earlier wave's Applications by health.
+    /// wave, and in a multi-wave sync judges each earlier wave's Applications by health
+    /// (gitops-engine `pkg/sync/sync_context.go`, `syncContext.Sync`; `syncTasks.multiStep`).
     fn root_pass<'a>(
         &'a self,
         synced: &BTreeSet<String>,
@@ -169,7 +182,8 @@ impl Bundle {
         applied
     }
 
-    /// A child's health as the root's Lua check reports it.
+    /// A child's health as the root's Lua check reports it (the `argoproj.io_Application`
+    /// health customization bootstrap writes to `argocd-cm`, see `src/argocd_install.rs`).
     fn health_of(
         &self,
         child: &Child,

@@ -348,8 +348,10 @@ fn declared_host_access_and_argocd_objects_are_accepted() {
 
 // The course: every Application's resources are permitted by its AppProject.
 
-/// A glob as Argo CD's `glob.Match` reads AppProject fields: `*` matches any run of
-/// characters; nothing else is special in what gitgen writes.
+/// A glob as Argo CD's `glob.Match` reads AppProject fields (argo-cd v2.12.3
+/// `pkg/apis/application/v1alpha1/app_project_types.go`, `globMatch`, over
+/// `github.com/gobwas/glob`): `*` matches any run of characters; nothing else is special in
+/// what gitgen writes.
 fn glob(pattern: &str, value: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == value,
@@ -376,6 +378,8 @@ fn in_list(list: Option<&Vec<Value>>, group: &str, kind: &str) -> bool {
 // `pkg/apis/application/v1alpha1/app_project_types.go`: a namespaced kind needs an absent
 // whitelist or one that lists it, a cluster-scoped kind a whitelist that lists it, and
 // neither may be blacklisted; sources and destinations must match an entry.
+/// argo-cd v2.12.3 `app_project_types.go`, `AppProject.IsGroupKindPermitted` (at v3.5.1
+/// `IsGroupKindNamePermitted`), with `isResourceInList` (`types.go`).
 fn is_group_kind_permitted(project: &Value, group: &str, kind: &str, namespaced: bool) -> bool {
     let (white, black) = if namespaced {
         ("namespaceResourceWhitelist", "namespaceResourceBlacklist")
@@ -390,6 +394,8 @@ fn is_group_kind_permitted(project: &Value, group: &str, kind: &str, namespaced:
     listed && !in_list(entries(project, black), group, kind)
 }
 
+/// argo-cd v2.12.3 `app_project_types.go`, `AppProject.IsSourcePermitted`, with
+/// `util/git`'s `NormalizeGitURL` reduced to what gitgen's URLs need.
 fn is_source_permitted(project: &Value, repo: &str) -> bool {
     let normalize = |url: &str| url.trim_end_matches(".git").to_ascii_lowercase();
     entries(project, "sourceRepos")
@@ -398,6 +404,7 @@ fn is_source_permitted(project: &Value, repo: &str) -> bool {
         .any(|r| glob(&normalize(r.as_str().unwrap_or("")), &normalize(repo)))
 }
 
+/// argo-cd v2.12.3 `app_project_types.go`, `AppProject.IsDestinationPermitted` (by server).
 fn is_destination_permitted(project: &Value, server: &str, namespace: &str) -> bool {
     entries(project, "destinations").into_iter().flatten().any(|d| {
         glob(d["server"].as_str().unwrap_or(""), server) && glob(d["namespace"].as_str().unwrap_or(""), namespace)
@@ -417,7 +424,11 @@ fn documents(path: &str, text: &str) -> Vec<Value> {
 }
 
 /// Checks `app` against `project`; `resources` are `(group, kind, namespace or None when
-/// cluster-scoped)`. Returns every denial.
+/// cluster-scoped)`. Returns every denial. The Application's own rules follow argo-cd
+/// `util/argo/argo.go`, `ValidatePermissions`; each resource's follow `controller/sync.go`,
+/// `validateSyncPermissions` (the kind, then the destination of its namespace).
+/// `tests/e2e_converge.rs` runs the same rules on live AppProjects with the real renders;
+/// where the two disagree, that test is right.
 fn denials(app: &Value, project: &Value, resources: &[(String, String, Option<String>)]) -> Vec<String> {
     let name = app["metadata"]["name"].as_str().unwrap_or("?");
     let server = app["spec"]["destination"]["server"].as_str().unwrap_or("");
