@@ -235,6 +235,17 @@ fn discovery(kubeconfig: &Path) -> BTreeMap<GroupKind, bool> {
         .collect()
 }
 
+/// The (group, kind) a CustomResourceDefinition defines, and whether it is namespaced.
+fn crd_scope(object: &serde_json::Value) -> Option<(GroupKind, bool)> {
+    if object["apiVersion"].as_str()? != "apiextensions.k8s.io/v1" || object["kind"] != "CustomResourceDefinition" {
+        return None;
+    }
+    let spec = &object["spec"];
+    let group = spec["group"].as_str()?.to_owned();
+    let kind = spec["names"]["kind"].as_str()?.to_owned();
+    Some(((group, kind), spec["scope"].as_str()? == "Namespaced"))
+}
+
 /// The (group, kind) pairs of `kinds`, written as in lesson.yaml.
 fn declared(kinds: &[String]) -> BTreeSet<GroupKind> {
     kinds
@@ -302,7 +313,15 @@ fn every_chart_renders_what_its_lesson_claims_and_its_project_permits_at_every_s
         renders.len(),
         started.elapsed()
     );
-    let scopes = discovery(&e2e::env_path("GITGEN_E2E_HELM_KUBECONFIG", "see renderer()"));
+    let mut scopes = discovery(&e2e::env_path("GITGEN_E2E_HELM_KUBECONFIG", "see renderer()"));
+    // A render served from the cache installed nothing, so a fresh control plane may not
+    // serve the kinds its CRDs define yet: those take their scope from the rendered CRD,
+    // as the API server will serve them once the CRD is applied.
+    for object in renders.values().flatten() {
+        if let Some(defined) = crd_scope(&object.object) {
+            scopes.entry(defined.0).or_insert(defined.1);
+        }
+    }
 
     let catalog = &workspaces[0].catalog;
     let lessons: BTreeMap<String, &LoadedLesson> = catalog
