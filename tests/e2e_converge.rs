@@ -411,8 +411,12 @@ struct AppSpec {
     dest_namespace: String,
     sync_options: Vec<String>,
     managed_namespace: Option<Value>,
-    /// `retry.limit`: negative retries forever (argo-cd `controller/appcontroller.go`,
-    /// `autoSync`/`processRequestedAppOperation`: `retry.limit < 0` or attempts below it).
+    /// How often a failed automated sync is retried on the same desired state: `retry.limit`,
+    /// negative for ever (argo-cd `controller/appcontroller.go`, `processRequestedAppOperation`:
+    /// `RetryCount < Retry.Limit || Retry.Limit < 0`). Without `syncPolicy.retry`, `autoSync`
+    /// gives the operation `RetryStrategy{Limit: 5}` (v2.12.3 and v3.5.1 alike); with it and no
+    /// `limit`, 0. Once they are used up, `autoSync` never starts another sync to that
+    /// revision (`alreadyAttemptedSync`: "Skipping auto-sync: failed previous sync attempt").
     retry_limit: i64,
     /// `syncPolicy.automated`: without it the controller never syncs on its own.
     automated: bool,
@@ -441,7 +445,10 @@ impl AppSpec {
                 .filter_map(|o| o.as_str().map(str::to_owned))
                 .collect(),
             managed_namespace: policy.get("managedNamespaceMetadata").cloned(),
-            retry_limit: policy["retry"]["limit"].as_i64().unwrap_or(0),
+            retry_limit: match policy.get("retry") {
+                None | Some(Value::Null) => AUTO_SYNC_RETRY_LIMIT,
+                Some(retry) => retry["limit"].as_i64().unwrap_or(0),
+            },
             automated: policy["automated"].is_object(),
             prune: policy["automated"]["prune"].as_bool().unwrap_or(false),
         }
@@ -452,8 +459,54 @@ impl AppSpec {
     }
 }
 
+/// The retry limit `autoSync` gives an automated sync of an Application without
+/// `syncPolicy.retry` (argo-cd `controller/appcontroller.go`, `autoSync`:
+/// `Retry: appv1.RetryStrategy{Limit: 5}`, at v2.12.3 and v3.5.1).
+const AUTO_SYNC_RETRY_LIMIT: i64 = 5;
+
 /// What discovery says of an `apiVersion` and kind: served (and how), or not.
 type Served = Option<(ApiResource, ApiCapabilities)>;
+
+/// The kustomize options of Argo CD's v1alpha1 `ApplicationSourceKustomize` this test
+/// models: the ones gitgen writes (`nameSuffix`, `patches`) and `namePrefix`.
+const KUSTOMIZE_OPTIONS: &[&str] = &["namePrefix", "nameSuffix", "patches"];
+
+/// `kustomization` (the text of a source's `kustomization.yaml`) with an Application's
+/// `spec.source.kustomize` options written in, as argo-cd `util/kustomize/kustomize.go`,
+/// `(*kustomize).Build` (v2.12.3 and v3.5.1 alike) edits the kustomization of its checkout
+/// before `kustomize build`: `kustomize edit set nameprefix`/`namesuffix` set (replace)
+/// `namePrefix`/`nameSuffix`, and `patches` are appended to the kustomization's own
+/// `patches` (or become them). The suffix and the patches thus sit in the source's own
+/// kustomization, where kustomize runs patches before the prefix/suffix transformer, so a
+/// patch targets the names before the suffix. Any other option (images, replicas,
+/// commonLabels, namespace, components, ...) is not modelled: an error, never ignored.
+fn with_kustomize_options(kustomization: &str, options: &Value) -> Result<String, String> {
+    let Some(options) = options.as_object() else {
+        return Err(format!("spec.source.kustomize is not an object: {options}"));
+    };
+    if let Some(other) = options.keys().find(|k| !KUSTOMIZE_OPTIONS.contains(&k.as_str())) {
+        return Err(format!(
+            "spec.source.kustomize.{other} is not modelled by this test (only {KUSTOMIZE_OPTIONS:?}): model it after argo-cd `util/kustomize/kustomize.go`, `Build`"
+        ));
+    }
+    let mut k: Value = gitgen::yaml::from_str(kustomization, Path::new("kustomization.yaml")).map_err(|e| e.to_string())?;
+    for field in ["namePrefix", "nameSuffix"] {
+        // `Build` runs `edit set` only for a non-empty value.
+        if let Some(value) = options.get(field).and_then(Value::as_str).filter(|v| !v.is_empty()) {
+            k[field] = json!(value);
+        }
+    }
+    if let Some(patches) = options.get("patches").and_then(Value::as_array).filter(|p| !p.is_empty()) {
+        let mut all = match k.get("patches") {
+            None => Vec::new(),
+            Some(Value::Array(own)) => own.clone(),
+            Some(other) => return Err(format!("expected 'patches' field in kustomization.yaml to be a list, but got {other}")),
+        };
+        all.extend(patches.iter().cloned());
+        k["patches"] = json!(all);
+    }
+    Ok(gitgen::yaml::to_string(&k))
+}
 
 /// A destination cluster: its client and what its discovery said.
 struct Target {
@@ -747,7 +800,19 @@ impl Controller<'_> {
             fs_err::copy(&self.install_manifest, work.path().join("install.yaml")).unwrap();
             dir = work.path().to_owned();
         }
+        // Argo CD's kustomize options, written into the source's kustomization as the
+        // repo-server writes them into its checkout, and put back after the build.
+        let file = dir.join("kustomization.yaml");
+        let original = fs_err::read_to_string(&file).ok();
+        if let Some(options) = source.get("kustomize") {
+            let original = original.as_deref().unwrap_or_else(|| panic!("{}: kustomize options without {}", spec.name, file.display()));
+            let edited = with_kustomize_options(original, options).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+            fs_err::write(&file, edited).unwrap();
+        }
         let out = Command::new("kubectl").arg("kustomize").arg(&dir).output().expect("kubectl is required");
+        if source.get("kustomize").is_some() {
+            fs_err::write(&file, original.unwrap()).unwrap();
+        }
         if !out.status.success() {
             return Err(format!("`kubectl kustomize {path}` failed: {}", text(&out)));
         }
@@ -1585,6 +1650,25 @@ mod model_tests {
             ]
         );
         assert_eq!(apps[0]["kind"], "Application");
+    }
+
+    #[test]
+    fn kustomize_options_go_into_the_kustomization_as_argocd_writes_them() {
+        let own = "resources:\n  - ../base\nnameSuffix: -old\npatches:\n  - path: own.yaml\n";
+        let options = json!({"nameSuffix": "-classroom-alice", "namePrefix": "", "patches": [{"target": {"kind": "AppProject"}, "patch": "[]"}]});
+        let edited: Value = gitgen::yaml::from_str(&with_kustomize_options(own, &options).unwrap(), Path::new("k")).unwrap();
+        assert_eq!(edited["nameSuffix"], "-classroom-alice", "`edit set namesuffix` replaces the suffix");
+        assert!(edited.get("namePrefix").is_none(), "an empty prefix is not set");
+        assert_eq!(edited["patches"], json!([{"path": "own.yaml"}, {"target": {"kind": "AppProject"}, "patch": "[]"}]));
+        assert_eq!(edited["resources"], json!(["../base"]));
+        let fresh: Value = gitgen::yaml::from_str(
+            &with_kustomize_options("resources: [a.yaml]\n", &json!({"patches": [{"patch": "[]"}]})).unwrap(),
+            Path::new("k"),
+        )
+        .unwrap();
+        assert_eq!(fresh["patches"], json!([{"patch": "[]"}]));
+        let unmodelled = with_kustomize_options(own, &json!({"images": ["nginx:1.27"]})).unwrap_err();
+        assert!(unmodelled.contains("spec.source.kustomize.images is not modelled"), "{unmodelled}");
     }
 
     #[test]
