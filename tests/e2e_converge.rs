@@ -6,10 +6,10 @@
 //! (v2.12.3 from `../shared/crds/argocd-install/install.yaml`, v3.5.1 from
 //! `../shared/argocd-v3.5.1/install.yaml`) and each set of lessons that can be enabled
 //! together (the fewest sets that cover every lesson, computed from the catalog's conflict
-//! graph), it `gitgen init`s a repo, enables the set with the real binary, starts a fresh
-//! control plane, runs the real `gitgen bootstrap`, and then, from the root Application on
-//! the cluster, syncs every Application it finds there (the root's children and the
-//! Applications they create) until a pass changes nothing:
+//! graph), it `gitgen init`s a repo, selects the set in its toggle file and renders it with
+//! the real binary, starts a fresh control plane, runs the real `gitgen bootstrap`, and
+//! then, from the root Application on the cluster, syncs every Application it finds there
+//! (the root's children and the Applications they create) until a pass changes nothing:
 //! - the source is rendered by the real tool: `kubectl kustomize` on the repo path, real
 //!   Helm (`tests/support/helm.rs`) for a chart;
 //! - every object is checked against the live AppProject (see [`Project`]);
@@ -217,8 +217,7 @@ fn lesson_sets(catalog: &Catalog, env: &EnvName) -> Vec<BTreeSet<LessonId>> {
     unreachable!("one set per lesson always works")
 }
 
-/// A fresh course repo for `env` at Argo CD `version`, with exactly `lessons` enabled by
-/// the real binary.
+/// A fresh course repo for `env` at Argo CD `version`, with exactly `lessons` enabled.
 fn course(dir: &Path, env: &str, version: &str, lessons: &BTreeSet<LessonId>) -> PathBuf {
     let repo = e2e::init_course(dir);
     if version != "v2.12.3" {
@@ -226,18 +225,29 @@ fn course(dir: &Path, env: &str, version: &str, lessons: &BTreeSet<LessonId>) ->
         let yaml = fs_err::read_to_string(&config).unwrap();
         assert!(yaml.contains("  version: v2.12.3\n"), "{yaml}");
         fs_err::write(&config, yaml.replace("  version: v2.12.3\n", &format!("  version: {version}\n"))).unwrap();
-        gitgen(&repo, None, &["render"]);
     }
-    for lesson in enabled(&repo, env) {
-        gitgen(&repo, None, &["--env", env, "disable", &lesson]);
-    }
-    for lesson in lessons {
-        gitgen(&repo, None, &["--env", env, "enable", lesson.as_str()]);
-    }
-    let now: BTreeSet<String> = enabled(&repo, env).into_iter().collect();
-    let wanted: BTreeSet<String> = lessons.iter().map(|l| l.to_string()).collect();
-    assert_eq!(now, wanted, "{env}: `gitgen enable` of the set left another selection");
+    select(&repo, env, lessons);
     repo
+}
+
+/// Selects exactly `lessons` in `env`, each at its last stage (the stage `gitgen enable
+/// LESSON` picks), by writing the toggle file once and rendering with the real binary: an
+/// `enable` per lesson would render the whole tree once per lesson for the same result.
+/// `gitgen list` must then report that selection.
+fn select(repo: &Path, env: &str, lessons: &BTreeSet<LessonId>) {
+    let catalog = catalog();
+    let mut toggles = String::from("lessons:\n");
+    for lesson in lessons {
+        let last = catalog.lessons[lesson].lesson.stages.last().expect("a lesson has a stage");
+        toggles.push_str(&format!("  {lesson}: {}\n", last.name));
+    }
+    let path = repo.join(gitgen::layout::Layout::new(&EnvName::new(env).unwrap()).toggle_path());
+    fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+    fs_err::write(&path, toggles).unwrap();
+    gitgen(repo, None, &["render"]);
+    let now: BTreeSet<String> = enabled(repo, env).into_iter().collect();
+    let wanted: BTreeSet<String> = lessons.iter().map(|l| l.to_string()).collect();
+    assert_eq!(now, wanted, "{env}: the toggle file written left another selection");
 }
 
 /// The lessons `gitgen list` says are enabled in `env`.
@@ -1509,14 +1519,7 @@ async fn converge_classroom(version: &str, manifest: &Path, lessons: &BTreeSet<L
     let mut yaml = fs_err::read_to_string(&config).unwrap();
     yaml.push_str(&classroom::classroom_environment("NodePort", env));
     fs_err::write(&config, yaml.replace("  version: v2.12.3\n", &format!("  version: {version}\n"))).unwrap();
-    fs_err::create_dir_all(repo.join("overlays/classroom")).unwrap();
-    fs_err::write(repo.join("overlays/classroom/lessons.yaml"), "lessons:\n").unwrap();
-    gitgen(&repo, None, &["render"]);
-    for lesson in lessons {
-        gitgen(&repo, None, &["--env", env, "enable", lesson.as_str()]);
-    }
-    let now: BTreeSet<String> = enabled(&repo, env).into_iter().collect();
-    assert_eq!(now, lessons.iter().map(|l| l.to_string()).collect::<BTreeSet<_>>(), "{what}");
+    select(&repo, env, lessons);
 
     // What the cluster generator will see: the labels `classroom add` and `hold` set.
     let learner = |name: &str, hold: Option<&(LessonId, String)>| {
