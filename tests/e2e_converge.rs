@@ -6,10 +6,10 @@
 //! (v2.12.3 from `../shared/crds/argocd-install/install.yaml`, v3.5.1 from
 //! `../shared/argocd-v3.5.1/install.yaml`) and each set of lessons that can be enabled
 //! together (the fewest sets that cover every lesson, computed from the catalog's conflict
-//! graph), it `gitgen init`s a repo, enables the set with the real binary, starts a fresh
-//! control plane, runs the real `gitgen bootstrap`, and then, from the root Application on
-//! the cluster, syncs every Application it finds there (the root's children and the
-//! Applications they create) until a pass changes nothing:
+//! graph), it `gitgen init`s a repo, selects the set in its toggle file and renders it with
+//! the real binary, starts a fresh control plane, runs the real `gitgen bootstrap`, and
+//! then, from the root Application on the cluster, syncs every Application it finds there
+//! (the root's children and the Applications they create) until a pass changes nothing:
 //! - the source is rendered by the real tool: `kubectl kustomize` on the repo path, real
 //!   Helm (`tests/support/helm.rs`) for a chart;
 //! - every object is checked against the live AppProject (see [`Project`]);
@@ -217,8 +217,7 @@ fn lesson_sets(catalog: &Catalog, env: &EnvName) -> Vec<BTreeSet<LessonId>> {
     unreachable!("one set per lesson always works")
 }
 
-/// A fresh course repo for `env` at Argo CD `version`, with exactly `lessons` enabled by
-/// the real binary.
+/// A fresh course repo for `env` at Argo CD `version`, with exactly `lessons` enabled.
 fn course(dir: &Path, env: &str, version: &str, lessons: &BTreeSet<LessonId>) -> PathBuf {
     let repo = e2e::init_course(dir);
     if version != "v2.12.3" {
@@ -226,18 +225,29 @@ fn course(dir: &Path, env: &str, version: &str, lessons: &BTreeSet<LessonId>) ->
         let yaml = fs_err::read_to_string(&config).unwrap();
         assert!(yaml.contains("  version: v2.12.3\n"), "{yaml}");
         fs_err::write(&config, yaml.replace("  version: v2.12.3\n", &format!("  version: {version}\n"))).unwrap();
-        gitgen(&repo, None, &["render"]);
     }
-    for lesson in enabled(&repo, env) {
-        gitgen(&repo, None, &["--env", env, "disable", &lesson]);
-    }
-    for lesson in lessons {
-        gitgen(&repo, None, &["--env", env, "enable", lesson.as_str()]);
-    }
-    let now: BTreeSet<String> = enabled(&repo, env).into_iter().collect();
-    let wanted: BTreeSet<String> = lessons.iter().map(|l| l.to_string()).collect();
-    assert_eq!(now, wanted, "{env}: `gitgen enable` of the set left another selection");
+    select(&repo, env, lessons);
     repo
+}
+
+/// Selects exactly `lessons` in `env`, each at its last stage (the stage `gitgen enable
+/// LESSON` picks), by writing the toggle file once and rendering with the real binary: an
+/// `enable` per lesson would render the whole tree once per lesson for the same result.
+/// `gitgen list` must then report that selection.
+fn select(repo: &Path, env: &str, lessons: &BTreeSet<LessonId>) {
+    let catalog = catalog();
+    let mut toggles = String::from("lessons:\n");
+    for lesson in lessons {
+        let last = catalog.lessons[lesson].lesson.stages.last().expect("a lesson has a stage");
+        toggles.push_str(&format!("  {lesson}: {}\n", last.name));
+    }
+    let path = repo.join(gitgen::layout::Layout::new(&EnvName::new(env).unwrap()).toggle_path());
+    fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+    fs_err::write(&path, toggles).unwrap();
+    gitgen(repo, None, &["render"]);
+    let now: BTreeSet<String> = enabled(repo, env).into_iter().collect();
+    let wanted: BTreeSet<String> = lessons.iter().map(|l| l.to_string()).collect();
+    assert_eq!(now, wanted, "{env}: the toggle file written left another selection");
 }
 
 /// The lessons `gitgen list` says are enabled in `env`.
@@ -411,8 +421,12 @@ struct AppSpec {
     dest_namespace: String,
     sync_options: Vec<String>,
     managed_namespace: Option<Value>,
-    /// `retry.limit`: negative retries forever (argo-cd `controller/appcontroller.go`,
-    /// `autoSync`/`processRequestedAppOperation`: `retry.limit < 0` or attempts below it).
+    /// How often a failed automated sync is retried on the same desired state: `retry.limit`,
+    /// negative for ever (argo-cd `controller/appcontroller.go`, `processRequestedAppOperation`:
+    /// `RetryCount < Retry.Limit || Retry.Limit < 0`). Without `syncPolicy.retry`, `autoSync`
+    /// gives the operation `RetryStrategy{Limit: 5}` (v2.12.3 and v3.5.1 alike); with it and no
+    /// `limit`, 0. Once they are used up, `autoSync` never starts another sync to that
+    /// revision (`alreadyAttemptedSync`: "Skipping auto-sync: failed previous sync attempt").
     retry_limit: i64,
     /// `syncPolicy.automated`: without it the controller never syncs on its own.
     automated: bool,
@@ -441,7 +455,10 @@ impl AppSpec {
                 .filter_map(|o| o.as_str().map(str::to_owned))
                 .collect(),
             managed_namespace: policy.get("managedNamespaceMetadata").cloned(),
-            retry_limit: policy["retry"]["limit"].as_i64().unwrap_or(0),
+            retry_limit: match policy.get("retry") {
+                None | Some(Value::Null) => AUTO_SYNC_RETRY_LIMIT,
+                Some(retry) => retry["limit"].as_i64().unwrap_or(0),
+            },
             automated: policy["automated"].is_object(),
             prune: policy["automated"]["prune"].as_bool().unwrap_or(false),
         }
@@ -452,8 +469,54 @@ impl AppSpec {
     }
 }
 
+/// The retry limit `autoSync` gives an automated sync of an Application without
+/// `syncPolicy.retry` (argo-cd `controller/appcontroller.go`, `autoSync`:
+/// `Retry: appv1.RetryStrategy{Limit: 5}`, at v2.12.3 and v3.5.1).
+const AUTO_SYNC_RETRY_LIMIT: i64 = 5;
+
 /// What discovery says of an `apiVersion` and kind: served (and how), or not.
 type Served = Option<(ApiResource, ApiCapabilities)>;
+
+/// The kustomize options of Argo CD's v1alpha1 `ApplicationSourceKustomize` this test
+/// models: the ones gitgen writes (`nameSuffix`, `patches`) and `namePrefix`.
+const KUSTOMIZE_OPTIONS: &[&str] = &["namePrefix", "nameSuffix", "patches"];
+
+/// `kustomization` (the text of a source's `kustomization.yaml`) with an Application's
+/// `spec.source.kustomize` options written in, as argo-cd `util/kustomize/kustomize.go`,
+/// `(*kustomize).Build` (v2.12.3 and v3.5.1 alike) edits the kustomization of its checkout
+/// before `kustomize build`: `kustomize edit set nameprefix`/`namesuffix` set (replace)
+/// `namePrefix`/`nameSuffix`, and `patches` are appended to the kustomization's own
+/// `patches` (or become them). The suffix and the patches thus sit in the source's own
+/// kustomization, where kustomize runs patches before the prefix/suffix transformer, so a
+/// patch targets the names before the suffix. Any other option (images, replicas,
+/// commonLabels, namespace, components, ...) is not modelled: an error, never ignored.
+fn with_kustomize_options(kustomization: &str, options: &Value) -> Result<String, String> {
+    let Some(options) = options.as_object() else {
+        return Err(format!("spec.source.kustomize is not an object: {options}"));
+    };
+    if let Some(other) = options.keys().find(|k| !KUSTOMIZE_OPTIONS.contains(&k.as_str())) {
+        return Err(format!(
+            "spec.source.kustomize.{other} is not modelled by this test (only {KUSTOMIZE_OPTIONS:?}): model it after argo-cd `util/kustomize/kustomize.go`, `Build`"
+        ));
+    }
+    let mut k: Value = gitgen::yaml::from_str(kustomization, Path::new("kustomization.yaml")).map_err(|e| e.to_string())?;
+    for field in ["namePrefix", "nameSuffix"] {
+        // `Build` runs `edit set` only for a non-empty value.
+        if let Some(value) = options.get(field).and_then(Value::as_str).filter(|v| !v.is_empty()) {
+            k[field] = json!(value);
+        }
+    }
+    if let Some(patches) = options.get("patches").and_then(Value::as_array).filter(|p| !p.is_empty()) {
+        let mut all = match k.get("patches") {
+            None => Vec::new(),
+            Some(Value::Array(own)) => own.clone(),
+            Some(other) => return Err(format!("expected 'patches' field in kustomization.yaml to be a list, but got {other}")),
+        };
+        all.extend(patches.iter().cloned());
+        k["patches"] = json!(all);
+    }
+    Ok(gitgen::yaml::to_string(&k))
+}
 
 /// A destination cluster: its client and what its discovery said.
 struct Target {
@@ -747,7 +810,19 @@ impl Controller<'_> {
             fs_err::copy(&self.install_manifest, work.path().join("install.yaml")).unwrap();
             dir = work.path().to_owned();
         }
+        // Argo CD's kustomize options, written into the source's kustomization as the
+        // repo-server writes them into its checkout, and put back after the build.
+        let file = dir.join("kustomization.yaml");
+        let original = fs_err::read_to_string(&file).ok();
+        if let Some(options) = source.get("kustomize") {
+            let original = original.as_deref().unwrap_or_else(|| panic!("{}: kustomize options without {}", spec.name, file.display()));
+            let edited = with_kustomize_options(original, options).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+            fs_err::write(&file, edited).unwrap();
+        }
         let out = Command::new("kubectl").arg("kustomize").arg(&dir).output().expect("kubectl is required");
+        if source.get("kustomize").is_some() {
+            fs_err::write(&file, original.unwrap()).unwrap();
+        }
         if !out.status.success() {
             return Err(format!("`kubectl kustomize {path}` failed: {}", text(&out)));
         }
@@ -1444,14 +1519,7 @@ async fn converge_classroom(version: &str, manifest: &Path, lessons: &BTreeSet<L
     let mut yaml = fs_err::read_to_string(&config).unwrap();
     yaml.push_str(&classroom::classroom_environment("NodePort", env));
     fs_err::write(&config, yaml.replace("  version: v2.12.3\n", &format!("  version: {version}\n"))).unwrap();
-    fs_err::create_dir_all(repo.join("overlays/classroom")).unwrap();
-    fs_err::write(repo.join("overlays/classroom/lessons.yaml"), "lessons:\n").unwrap();
-    gitgen(&repo, None, &["render"]);
-    for lesson in lessons {
-        gitgen(&repo, None, &["--env", env, "enable", lesson.as_str()]);
-    }
-    let now: BTreeSet<String> = enabled(&repo, env).into_iter().collect();
-    assert_eq!(now, lessons.iter().map(|l| l.to_string()).collect::<BTreeSet<_>>(), "{what}");
+    select(&repo, env, lessons);
 
     // What the cluster generator will see: the labels `classroom add` and `hold` set.
     let learner = |name: &str, hold: Option<&(LessonId, String)>| {
@@ -1585,6 +1653,25 @@ mod model_tests {
             ]
         );
         assert_eq!(apps[0]["kind"], "Application");
+    }
+
+    #[test]
+    fn kustomize_options_go_into_the_kustomization_as_argocd_writes_them() {
+        let own = "resources:\n  - ../base\nnameSuffix: -old\npatches:\n  - path: own.yaml\n";
+        let options = json!({"nameSuffix": "-classroom-alice", "namePrefix": "", "patches": [{"target": {"kind": "AppProject"}, "patch": "[]"}]});
+        let edited: Value = gitgen::yaml::from_str(&with_kustomize_options(own, &options).unwrap(), Path::new("k")).unwrap();
+        assert_eq!(edited["nameSuffix"], "-classroom-alice", "`edit set namesuffix` replaces the suffix");
+        assert!(edited.get("namePrefix").is_none(), "an empty prefix is not set");
+        assert_eq!(edited["patches"], json!([{"path": "own.yaml"}, {"target": {"kind": "AppProject"}, "patch": "[]"}]));
+        assert_eq!(edited["resources"], json!(["../base"]));
+        let fresh: Value = gitgen::yaml::from_str(
+            &with_kustomize_options("resources: [a.yaml]\n", &json!({"patches": [{"patch": "[]"}]})).unwrap(),
+            Path::new("k"),
+        )
+        .unwrap();
+        assert_eq!(fresh["patches"], json!([{"patch": "[]"}]));
+        let unmodelled = with_kustomize_options(own, &json!({"images": ["nginx:1.27"]})).unwrap_err();
+        assert!(unmodelled.contains("spec.source.kustomize.images is not modelled"), "{unmodelled}");
     }
 
     #[test]
