@@ -33,7 +33,7 @@ use kube::{Client, ResourceExt};
 
 use super::apply::{self, Applied, Change, ObjectRef};
 use super::status::{AppRow, watch_applications};
-use super::{ClusterError, FIELD_MANAGER, causes};
+use super::{ClusterError, FIELD_MANAGER};
 use crate::catalog::argocd_version::{ArgoCdVersion, PinWarning, image_version};
 
 /// The oldest Kubernetes gitgen bootstraps: 1.25, where Pod Security admission (which the
@@ -210,7 +210,7 @@ pub async fn preflight(client: &Client, argocd_namespace: &str) -> Result<Prefli
     let info = client
         .apiserver_version()
         .await
-        .map_err(|source| ClusterError::Unreachable { cause: causes(&source) })?;
+        .map_err(|source| ClusterError::unreachable(&source))?;
     check_version(&info)?;
     let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     let permissions = required_permissions(argocd_namespace);

@@ -40,7 +40,8 @@ pub const FIELD_MANAGER: &str = "gitgen";
 
 /// Builds a client the way kubectl does: `kubeconfig` (like `--kubeconfig`) or else
 /// `$KUBECONFIG` or `~/.kube/config`, then the in-cluster service account; `context`
-/// (like `--context`) picks a context other than the current one.
+/// (like `--context`) picks a context other than the current one. Every transport error
+/// the client returns names the API server it tried (see [`ServerError`]).
 pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<kube::Client, ClusterError> {
     // `KUBECONFIG` naming one file is that file, as for kubectl; read like `--kubeconfig`,
     // its errors name it once (kube's own quote it debug-formatted inside its message).
@@ -48,13 +49,18 @@ pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result
         .filter(|v| !v.is_empty() && std::env::split_paths(v).count() == 1)
         .map(PathBuf::from);
     let kubeconfig = kubeconfig.map(Path::to_owned).or(from_env);
-    let failed = |source: &dyn std::error::Error| ClusterError::Kubeconfig {
-        path: kubeconfig.clone(),
-        context: context.map(str::to_owned),
-        // With a path of our own to name, kube's message adds nothing but its cause.
-        message: match kubeconfig {
-            Some(_) => root_cause(source),
-            None => causes(source),
+    let failed = |source: &(dyn std::error::Error + 'static)| match (&kubeconfig, missing_default_kubeconfig(source)) {
+        // Nothing to load at all: kube's text would speak of in-cluster environment
+        // variables, which a person at a laptop never set.
+        (None, Some(looked_at)) => ClusterError::NoKubeconfig { looked_at },
+        _ => ClusterError::Kubeconfig {
+            path: kubeconfig.clone(),
+            context: context.map(str::to_owned),
+            // With a path of our own to name, kube's message adds nothing but its cause.
+            message: match kubeconfig {
+                Some(_) => root_cause(source),
+                None => causes(source),
+            },
         },
     };
     let options = kube::config::KubeConfigOptions {
@@ -71,7 +77,53 @@ pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result
         None if context.is_some() => kube::Config::from_kubeconfig(&options).await.map_err(|e| failed(&e))?,
         None => kube::Config::infer().await.map_err(|e| failed(&e))?,
     };
-    kube::Client::try_from(config).map_err(|e| failed(&e))
+    let server = config.cluster_url.to_string();
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| failed(&e))?;
+    Ok(builder
+        .with_layer(&tower::util::MapErrLayer::new(move |error: tower::BoxError| {
+            // kube's own errors (a failed exec plugin, say) keep their type: kube matches on it.
+            if error.is::<kube::Error>() {
+                error
+            } else {
+                ServerError {
+                    server: server.clone(),
+                    source: error,
+                }
+                .into()
+            }
+        }))
+        .build())
+}
+
+/// The default kubeconfig kube looked for and did not find, when `error` (from reading
+/// the default kubeconfig, or from inferring a config) says that and nothing else.
+fn missing_default_kubeconfig(error: &(dyn std::error::Error + 'static)) -> Option<PathBuf> {
+    use kube::config::KubeconfigError;
+    let mut next = Some(error);
+    while let Some(error) = next {
+        match error.downcast_ref::<KubeconfigError>() {
+            Some(KubeconfigError::ReadConfig(io, path)) if io.kind() == std::io::ErrorKind::NotFound => {
+                return Some(path.clone());
+            }
+            // No home directory to look in.
+            Some(KubeconfigError::FindPath) => return Some(PathBuf::from("~/.kube/config")),
+            Some(_) => return None,
+            None => next = error.source(),
+        }
+    }
+    None
+}
+
+/// A transport error (refused, timed out, TLS) and the API server it happened with:
+/// hyper's own errors say `tcp connect error: Connection refused` and nothing of where.
+#[derive(Debug, thiserror::Error)]
+#[error("`{server}`: {source}")]
+pub struct ServerError {
+    /// The API server's URL, as the kubeconfig gives it.
+    pub server: String,
+    /// The transport's error.
+    #[source]
+    pub source: tower::BoxError,
 }
 
 /// The innermost cause of an error: what actually happened.
@@ -114,9 +166,18 @@ pub enum ClusterError {
         /// What kube said.
         message: String,
     },
+    /// No kubeconfig was given, and there is none where kubectl looks.
+    #[error("no kubeconfig: `--kubeconfig` and `KUBECONFIG` are not set and `{}` does not exist", looked_at.display())]
+    NoKubeconfig {
+        /// The default kubeconfig, which does not exist.
+        looked_at: PathBuf,
+    },
     /// The API server did not answer.
-    #[error("the Kubernetes API server does not answer: {cause}")]
+    #[error("the Kubernetes API server{} does not answer: {cause}",
+        server.as_ref().map(|s| format!(" `{s}`")).unwrap_or_default())]
     Unreachable {
+        /// The server it tried, as the kubeconfig names it.
+        server: Option<String>,
         /// The transport error and its causes, each once (see [`causes`]).
         cause: String,
     },
@@ -199,10 +260,30 @@ pub enum ClusterError {
 }
 
 impl ClusterError {
+    /// [`ClusterError::Unreachable`] for a call that failed on its way to the API server
+    /// or back, naming the server when the client is one [`connect`] built.
+    pub(crate) fn unreachable(error: &kube::Error) -> Self {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(current) = next {
+            if let Some(ServerError { server, source }) = current.downcast_ref::<ServerError>() {
+                return Self::Unreachable {
+                    server: Some(server.clone()),
+                    cause: causes(source.as_ref()),
+                };
+            }
+            next = current.source();
+        }
+        Self::Unreachable {
+            server: None,
+            cause: causes(error),
+        }
+    }
+
     /// What the user can do about it, when there is something to do.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Kubeconfig { .. } => "check `kubectl config get-contexts`, or pass `--kubeconfig` and `--context`".into(),
+            Self::NoKubeconfig { .. } => "pass `--kubeconfig FILE` or set `KUBECONFIG` to the kubeconfig of your cluster (kind and Docker Desktop write `~/.kube/config`)".into(),
             Self::Unreachable { .. } => "check that the cluster is running and that `kubectl version` answers with the same kubeconfig and context (pick them with `--kubeconfig` and `--context`)".into(),
             Self::UnsupportedVersion { .. } => "upgrade the cluster, or use a local one such as kind or Docker Desktop with a current Kubernetes".into(),
             Self::Forbidden { .. } => "bootstrap installs cluster-wide objects: use a cluster-admin context (`kubectl auth can-i '*' '*' --all-namespaces` should say `yes`)".into(),

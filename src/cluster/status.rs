@@ -191,6 +191,8 @@ pub fn app_status(object: &DynamicObject) -> AppStatus {
 pub(crate) fn list_failed(source: kube::Error) -> ClusterError {
     if is_not_found(&source) {
         ClusterError::ArgoCdMissing
+    } else if matches!(source, kube::Error::Service(_) | kube::Error::HyperError(_)) {
+        ClusterError::unreachable(&source)
     } else {
         ClusterError::Api {
             doing: "listing Argo CD Applications".into(),

@@ -158,6 +158,7 @@ mod tests {
     #[test]
     fn an_unreachable_cluster_leaves_the_git_side_and_says_why() {
         let err = Error::Cluster(cluster::ClusterError::Unreachable {
+            server: Some("https://127.0.0.1:6443".into()),
             cause: "connection refused".into(),
         });
         let report = board().with(Err(err));
@@ -167,7 +168,7 @@ mod tests {
         assert_eq!(json["cluster"]["reachable"], false);
         assert_eq!(
             json["cluster"]["error"],
-            "the Kubernetes API server does not answer: connection refused"
+            "the Kubernetes API server `https://127.0.0.1:6443` does not answer: connection refused"
         );
     }
 }

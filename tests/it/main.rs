@@ -4,6 +4,7 @@ mod classroom;
 mod classroom_cluster;
 #[path = "../support/classroom.rs"]
 mod classroom_env;
+mod connect;
 mod course;
 mod fuzz;
 mod hostile;
