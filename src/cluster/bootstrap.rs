@@ -26,7 +26,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::version::Info;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::{Client, ResourceExt};
@@ -353,12 +353,19 @@ async fn detect_adoption(client: &Client, namespace: &str) -> Result<Option<Stri
             source,
         })?;
     let Some(existing) = existing else { return Ok(None) };
-    let managers: Vec<String> = existing
-        .managed_fields()
+    adoption(&installers(existing.managed_fields()), existing.labels(), namespace)
+}
+
+/// The field managers that set a Deployment's `spec`: whoever installed it (gitgen
+/// included). The deployment controller, which writes its revision annotation and its
+/// status, and a label someone added by hand are in `managedFields` too, but installed
+/// nothing.
+fn installers(entries: &[ManagedFieldsEntry]) -> Vec<String> {
+    entries
         .iter()
-        .filter_map(|m| m.manager.clone())
-        .collect();
-    adoption(&managers, existing.labels(), namespace)
+        .filter(|entry| entry.fields_v1.as_ref().is_some_and(|fields| fields.0.get("f:spec").is_some()))
+        .filter_map(|entry| entry.manager.clone())
+        .collect()
 }
 
 /// The Argo CD release running in `namespace`, from the image of its `argocd-server`
@@ -616,6 +623,38 @@ mod tests {
             .unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn the_installer_is_whoever_set_the_spec_not_the_deployment_controller_or_a_hand_made_label() {
+        // The managers `kubectl apply` (client-side), `kubectl label` and the deployment
+        // controller leave on `argocd-server`, as the real API server records them.
+        let entry = |manager: &str, subresource: Option<&str>, fields: serde_json::Value| ManagedFieldsEntry {
+            manager: Some(manager.into()),
+            operation: Some("Update".into()),
+            subresource: subresource.map(str::to_owned),
+            fields_v1: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::FieldsV1(fields)),
+            ..Default::default()
+        };
+        let entries = [
+            entry(
+                "kubectl-client-side-apply",
+                None,
+                serde_json::json!({"f:metadata": {"f:labels": {}}, "f:spec": {"f:template": {}}}),
+            ),
+            entry(
+                "kube-controller-manager",
+                None,
+                serde_json::json!({"f:metadata": {"f:annotations": {"f:deployment.kubernetes.io/revision": {}}}}),
+            ),
+            entry("kube-controller-manager", Some("status"), serde_json::json!({"f:status": {}})),
+            entry(
+                "kubectl-label",
+                None,
+                serde_json::json!({"f:metadata": {"f:labels": {"f:course.example/owner": {}}}}),
+            ),
+        ];
+        assert_eq!(installers(&entries), ["kubectl-client-side-apply"]);
     }
 
     #[test]

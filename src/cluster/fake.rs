@@ -58,7 +58,8 @@ pub fn client(scenario: Scenario) -> (kube::Client, Arc<Mutex<State>>) {
             "apps/deployments/argocd/argocd-server".into(),
             json!({"apiVersion": "apps/v1", "kind": "Deployment",
                    "metadata": {"name": "argocd-server", "namespace": "argocd", "resourceVersion": "1",
-                                "managedFields": [{"manager": "kubectl-client-side-apply", "operation": "Update"}]},
+                                "managedFields": [{"manager": "kubectl-client-side-apply", "operation": "Update",
+                                                   "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]},
                    "spec": {"replicas": 1}}),
         );
         s.resource_version = 1;
@@ -308,7 +309,8 @@ fn store(state: &mut State, key: &str, object: &mut Value, kind: &str) {
     }
     state.resource_version += 1;
     object["metadata"]["resourceVersion"] = state.resource_version.to_string().into();
-    object["metadata"]["managedFields"] = json!([{"manager": "gitgen", "operation": "Apply"}]);
+    object["metadata"]["managedFields"] =
+        json!([{"manager": "gitgen", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]);
     if kind == "CustomResourceDefinition" {
         // The real API server establishes a CRD within moments; the fake does it at once.
         object["status"] = json!({"conditions": [{"type": "Established", "status": "True"}]});

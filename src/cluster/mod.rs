@@ -293,6 +293,13 @@ impl ClusterError {
             Self::ArgoCdMissing => "run `gitgen bootstrap` first".into(),
             Self::NotConverged { .. } => "look at the lessons with `gitgen status` or in the Argo CD UI; on a cluster without nodes, pods never start".into(),
             Self::Apply { code: Some(403), .. } => "use a context that may create this object".into(),
+            // A server-side apply of a namespaced object answers 404 when its namespace is
+            // missing: the kind was resolved through discovery before anything was applied.
+            Self::Apply { object, code: Some(404), .. } => format!(
+                "create namespace `{}` first, or add its Namespace to the manifest (gitgen applies Namespaces before the objects in them)",
+                object.namespace.as_deref().unwrap_or_default()
+            ),
+            Self::Apply { code: Some(422), .. } => "the API server names the field it refuses: correct it in the manifest and run the same command again".into(),
             Self::Manifest { .. } | Self::Yaml(_) | Self::Apply { .. } | Self::Api { .. } => return None,
         })
     }
@@ -320,11 +327,28 @@ mod tests {
         let error = kube::Error::Service(Box::new(std::io::Error::other("tcp connect error")));
         assert_eq!(error.to_string(), "ServiceError: tcp connect error");
         assert_eq!(causes(&error), "ServiceError: tcp connect error");
-        let unreachable = ClusterError::Unreachable { cause: causes(&error) };
+        let unreachable = ClusterError::unreachable(&error);
+        assert_eq!(
+            unreachable.to_string(),
+            "the Kubernetes API server does not answer: ServiceError: tcp connect error"
+        );
         assert!(
             std::error::Error::source(&unreachable).is_none(),
             "the cause is in the message, not repeated as a source"
         );
         assert!(unreachable.hint().unwrap().contains("--kubeconfig"));
+    }
+
+    #[test]
+    fn an_unreachable_server_is_named_and_its_error_shown_without_kubes_wrapping() {
+        let error = kube::Error::Service(Box::new(ServerError {
+            server: "https://127.0.0.1:6443/".into(),
+            source: Box::new(std::io::Error::other("tcp connect error: Connection refused")),
+        }));
+        let unreachable = ClusterError::unreachable(&error);
+        assert_eq!(
+            unreachable.to_string(),
+            "the Kubernetes API server `https://127.0.0.1:6443/` does not answer: tcp connect error: Connection refused"
+        );
     }
 }
