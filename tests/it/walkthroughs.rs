@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gitgen::catalog::LoadedLesson;
 use gitgen::catalog::config::ServiceType;
+use gitgen::catalog::toggle::{SelectedStage, Selection};
 use gitgen::render::{RenderContext, bases, links, overlays};
 use gitgen::settings::Settings;
 use gitgen::workspace::Workspace;
@@ -303,9 +304,22 @@ fn argocd_links(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) ->
         }
     }
     let mut found = Vec::new();
-    for patch in links::overlay_patches(lesson, index, ctx.env_name, ctx.env).unwrap() {
-        let patch: Value = gitgen::yaml::from_str(patch["patch"].as_str().unwrap(), "patch".as_ref()).unwrap();
-        collect(&patch["metadata"]["annotations"], &mut found);
+    // The overlay render writes with only this lesson enabled, at this stage.
+    let stage = SelectedStage { name: lesson.lesson.stages[index].name.clone(), index };
+    let selection = Selection { lessons: BTreeMap::from([(lesson.id().clone(), stage)]) };
+    let only_this = RenderContext { selection: &selection, ..*ctx };
+    let files = overlays::emit(&only_this).unwrap();
+    let kustomization = files
+        .iter()
+        .find(|f| f.path == format!("{}/kustomization.yaml", only_this.layout().overlay_dir(lesson.id().as_str())))
+        .expect("the lesson's overlay");
+    let kustomization: Value = gitgen::yaml::from_str(&kustomization.contents, kustomization.path.as_ref()).unwrap();
+    for patch in kustomization["patches"].as_array().into_iter().flatten() {
+        let text = patch["patch"].as_str().unwrap();
+        // JSON patches (the exposed Services' type) are lists; the links' patches objects.
+        if let Ok(Value::Object(patch)) = gitgen::yaml::from_str::<Value>(text, "patch".as_ref()) {
+            collect(&patch["metadata"]["annotations"], &mut found);
+        }
     }
     for chart in lesson
         .lesson
