@@ -425,6 +425,7 @@ impl output::Renderer for Workspace {
         let files = render::bases::emit(lesson)?;
         render::overlays::check_walkthrough(lesson, &self.settings.config)?;
         render::overlays::check_chart_values(lesson, &self.settings.config)?;
+        render::links::check_links(lesson, &self.settings.config)?;
         Ok(files)
     }
 

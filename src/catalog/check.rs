@@ -26,6 +26,7 @@ pub(super) fn lesson(loaded: &LoadedLesson, folder: &LessonId) -> Result<(), Cat
     chart_kinds(loaded)?;
     argocd_objects(loaded)?;
     namespaces(loaded)?;
+    links(loaded)?;
     walkthrough(loaded)
 }
 
@@ -372,6 +373,61 @@ fn walkthrough(loaded: &LoadedLesson) -> Result<(), CatalogError> {
             ),
             Some("each lesson explains itself in `README.md.j2` (Markdown, a minijinja template)".to_owned()),
         ));
+    }
+    Ok(())
+}
+
+/// Each link's stages exist; its title is text the Argo CD UI can show and names a unique
+/// annotation; its object is `Kind/name`; its path is a URL path. Argo CD splits an
+/// annotation's value at `|` into title and URL (`ui/src/app/applications/components/application-urls.tsx`,
+/// `ExternalLink`, at v2.12.3 and v3.5.1), so neither part may hold one. Whether the
+/// object and the port exist is render's to check, which knows the stage's objects and
+/// the course's ports.
+fn links(loaded: &LoadedLesson) -> Result<(), CatalogError> {
+    let mut names = BTreeSet::new();
+    for (i, link) in loaded.lesson.links.iter().enumerate() {
+        let field = format!("links[{i}]");
+        stage_span(loaded, &field, |l| [l.links[i].since.as_ref(), l.links[i].until.as_ref()])?;
+        let title = link.title.value.as_str();
+        let name = super::labels::text_as_label_value(title);
+        let at_title = || loaded.lesson.locate(|l| Some(l.links[i].title.referenced));
+        if title.contains('|') || title.chars().any(char::is_control) || name.is_empty() {
+            return Err(invalid(
+                loaded,
+                at_title(),
+                &format!("{field}.title"),
+                format!("`{}` cannot be a link's title", title.escape_debug()),
+                Some("use words with at least one letter or digit, and no `|` (Argo CD reads `|` as the end of the title)".to_owned()),
+            ));
+        }
+        if !names.insert(name.clone()) {
+            return Err(invalid(
+                loaded,
+                at_title(),
+                &format!("{field}.title"),
+                format!("another link of the lesson is also named `{name}`"),
+                Some("give each link a title of its own".to_owned()),
+            ));
+        }
+        let (kind, object_name) = link.kind_and_name();
+        if kind.is_empty() || object_name.is_empty() || object_name.contains('/') {
+            return Err(invalid(
+                loaded,
+                loaded.lesson.locate(|l| Some(l.links[i].object.referenced)),
+                &format!("{field}.object"),
+                format!("`{}` is not `Kind/name`", link.object.value.escape_debug()),
+                Some("name the object of the lesson's manifests that serves the page, like `Service/probe-test-app`".to_owned()),
+            ));
+        }
+        if !link.path.starts_with('/') || link.path.contains(|c: char| c == '|' || c.is_whitespace() || c.is_control()) {
+            return Err(at_text(
+                loaded,
+                &link.path,
+                &format!("{field}.path"),
+                format!("`{}` is not a URL path", link.path.escape_debug()),
+                Some("start it with `/`, without spaces or `|`".to_owned()),
+            ));
+        }
     }
     Ok(())
 }

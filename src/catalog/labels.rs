@@ -20,6 +20,10 @@ pub const LEARNER_LABEL: &str = "gitgen.io/learner";
 pub const LESSON_LABEL: &str = "gitgen.io/lesson";
 /// The stage an Application renders.
 pub const STAGE_LABEL: &str = "gitgen.io/stage";
+/// The course section (its heading, as a label value) of an Application's lesson.
+pub const SECTION_LABEL: &str = "gitgen.io/section";
+/// What put an object into Argo CD (value `gitgen`).
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// The chart a chart's Application deploys.
 pub const CHART_LABEL: &str = "gitgen.io/chart";
 /// `stage.gitgen.io/<lesson>: <stage>` on a learner's cluster Secret holds the learner at
@@ -33,6 +37,21 @@ pub fn stage_hold_label(lesson: &str) -> String {
 
 /// The longest label value, and the longest name part of a label key.
 pub const MAX_LABEL_VALUE: usize = 63;
+
+/// A label value (or the name part of a key) from free text: its letters and digits in
+/// lower case, each run of anything else one `-`, at most 63 characters.
+pub fn text_as_label_value(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.truncate(MAX_LABEL_VALUE);
+    out.trim_end_matches('-').to_owned()
+}
 
 /// Why `key` is not a Kubernetes label key (`[prefix/]name`), if it is not.
 pub fn key_problem(key: &str) -> Option<&'static str> {
@@ -87,6 +106,15 @@ mod tests {
         for value in ["-a", "a-", "a b", "é", &"a".repeat(64)] {
             assert!(value_problem(value).is_some(), "{value}");
         }
+    }
+
+    #[test]
+    fn free_text_becomes_a_valid_label_value() {
+        assert_eq!(text_as_label_value("First let's install Prometheus!"), "first-let-s-install-prometheus");
+        assert_eq!(text_as_label_value("RabbitMQ management UI"), "rabbitmq-management-ui");
+        assert_eq!(text_as_label_value("--é--"), "");
+        let long = text_as_label_value(&"word ".repeat(30));
+        assert_eq!(value_problem(&long), None, "{long}");
     }
 
     #[test]

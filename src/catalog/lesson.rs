@@ -76,6 +76,45 @@ pub struct Lesson {
     /// Walkthrough template (Markdown), rendered per environment.
     #[serde(default = "default_walkthrough")]
     pub walkthrough: String,
+    /// Pages the walkthrough sends the learner to, each shown in the Argo CD UI as a link
+    /// beside the object of the lesson's manifests that serves it. A chart's Services get
+    /// theirs through its values (`argocd_link()`).
+    #[serde(default)]
+    pub links: Vec<Link>,
+}
+
+/// A page the walkthrough opens, served on one of the course's localhost ports, and the
+/// object whose entry in the Argo CD UI carries the link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// The link's text in the UI; its lower-case words also name the annotation.
+    pub title: Spanned<String>,
+    /// The object of the lesson's manifests that serves the page, as `Kind/name`.
+    pub object: Spanned<String>,
+    /// The course's localhost port the page answers on.
+    pub port: u16,
+    /// The page's path on that port (default `/`).
+    #[serde(default = "default_link_path")]
+    pub path: String,
+    /// First stage that has the link (default: the first stage).
+    #[serde(default)]
+    pub since: Option<Spanned<StageName>>,
+    /// Last stage that has the link (default: the last stage).
+    #[serde(default)]
+    pub until: Option<Spanned<StageName>>,
+}
+
+impl Link {
+    /// The kind and name of the object that carries the link (checked to be `Kind/name`
+    /// when the lesson is loaded).
+    pub fn kind_and_name(&self) -> (&str, &str) {
+        self.object.value.split_once('/').unwrap_or((self.object.value.as_str(), ""))
+    }
+}
+
+fn default_link_path() -> String {
+    "/".to_owned()
 }
 
 fn default_walkthrough() -> String {

@@ -29,6 +29,7 @@ use serde_json::Value;
 
 use super::apply::{ObjectRef, PARALLEL, Resolver, api_for, to_object};
 use super::{ClusterError, FIELD_MANAGER};
+use crate::catalog::labels::LESSON_LABEL;
 use crate::validate::CrdSchemas;
 
 /// Where an object comes from.
@@ -140,7 +141,7 @@ pub fn namespaces_argocd_creates(objects: &[ServerObject], applications: &[(Stri
                 metadata[key] = value.clone();
             }
         }
-        let lesson = app["metadata"]["labels"]["gitgen.io/lesson"]
+        let lesson = app["metadata"]["labels"][LESSON_LABEL]
             .as_str()
             .unwrap_or_default();
         namespaces.push(ServerObject {

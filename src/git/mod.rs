@@ -32,6 +32,7 @@ mod push;
 mod snapshot;
 
 pub use error::{GitError, KeptCommit};
+pub use forge::file_url;
 pub use init::{FALLBACK_EMAIL, FALLBACK_NAME, InitialCommit, initial_commit};
 pub use publish::{PUBLISHED, PublishRequest, Published, commit_message, is_source, lesson_changes, publish};
 pub use push::Credentials;

@@ -24,6 +24,9 @@ use super::policy::is_cluster_scoped;
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use crate::argocd_install::{ARGOCD_CM, argocd_cm_data, manifest_url};
 use crate::catalog::LoadedLesson;
+use crate::catalog::labels::{
+    CHART_LABEL, ENVIRONMENT_LABEL, LESSON_LABEL, MANAGED_BY_LABEL, SECTION_LABEL, STAGE_LABEL, text_as_label_value,
+};
 use crate::catalog::config::{SyncMode, Target};
 use crate::catalog::lesson::{Chart, PodSecurityLevel, Reasoned, SyncOption, SyncSettings};
 use crate::kinds::{cluster_kind_group, declared_kind_group};
@@ -182,31 +185,19 @@ pub(super) fn metadata(ctx: &RenderContext<'_>, name: &str, labels: Value, wave:
 }
 
 fn platform_labels(ctx: &RenderContext<'_>) -> Value {
-    json!({"app.kubernetes.io/managed-by": "gitgen", "gitgen.io/environment": ctx.env_name.as_str()})
+    json!({MANAGED_BY_LABEL: "gitgen", ENVIRONMENT_LABEL: ctx.env_name.as_str()})
 }
 
+/// The labels of a lesson's objects in Argo CD, which the UI's filters offer: the lesson,
+/// its course section and, on an Application, the stage it renders.
 pub(super) fn lesson_labels(ctx: &RenderContext<'_>, lesson: &LoadedLesson, stage: Option<&str>) -> Value {
     let mut labels = platform_labels(ctx);
-    labels["gitgen.io/lesson"] = json!(lesson.id().as_str());
-    labels["gitgen.io/section"] = json!(label_value(&lesson.lesson.section));
+    labels[LESSON_LABEL] = json!(lesson.id().as_str());
+    labels[SECTION_LABEL] = json!(text_as_label_value(&lesson.lesson.section));
     if let Some(stage) = stage {
-        labels["gitgen.io/stage"] = json!(stage);
+        labels[STAGE_LABEL] = json!(stage);
     }
     labels
-}
-
-/// A label value from free text: lower-case words joined by `-`, at most 63 characters.
-fn label_value(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    out.truncate(63);
-    out.trim_end_matches('-').to_owned()
 }
 
 /// The one sync wave of every Application the root syncs. In a sync with more than one
@@ -373,20 +364,40 @@ fn ignore_differences(settings: &SyncSettings) -> Option<Value> {
     (!entries.is_empty()).then(|| Value::Array(entries))
 }
 
-fn info(lesson: &LoadedLesson, index: usize, walkthrough: String) -> Value {
+/// The `spec.info` lines the Argo CD UI shows in an Application's summary, in this order
+/// (a classroom's template rewrites the stage and walkthrough lines by index): the lesson,
+/// the stage and what it adds, the walkthrough's link, the course section and, when there
+/// are any, the lessons it requires. The CRD takes `info` as a list of `name`/`value`
+/// strings (`pkg/apis/application/v1alpha1/types.go`, `Info []Info`, at v2.12.3 and v3.5.1).
+fn info(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize, walkthrough: &str) -> Value {
     let stages = &lesson.lesson.stages;
     let stage = &stages[index];
     let mut info = vec![
         json!({"name": "Lesson", "value": lesson.lesson.title}),
         json!({"name": "Stage", "value": format!("{} ({} of {}): {}", stage.name, index + 1, stages.len(), stage.description)}),
-        json!({"name": "Walkthrough", "value": walkthrough}),
+        json!({"name": "Walkthrough", "value": walkthrough_link(ctx, walkthrough)}),
     ];
     let section = match &lesson.lesson.course_anchor {
         Some(anchor) => format!("{} (course README #{anchor})", lesson.lesson.section),
         None => lesson.lesson.section.clone(),
     };
     info.push(json!({"name": "Course section", "value": section}));
+    if !lesson.lesson.requires.is_empty() {
+        let required: Vec<&str> = lesson.lesson.requires.iter().map(|r| r.value.as_str()).collect();
+        info.push(json!({"name": "Requires", "value": required.join(", ")}));
+    }
     Value::Array(info)
+}
+
+/// The walkthrough at repo path `path` as the Argo CD UI should show it: the page of the
+/// forge that `repo_url` names, at `target_revision`, or the path itself where the forge
+/// is unknown. The UI makes an `info` value a link only when the whole value is one
+/// http(s) URL whose host has a dot (`urlPattern` in
+/// `ui/src/app/applications/components/utils.tsx`, which
+/// `application-summary/application-summary.tsx` matches each `spec.info` value against;
+/// the same at v2.12.3 and v3.5.1), so the value is the URL alone.
+pub(super) fn walkthrough_link(ctx: &RenderContext<'_>, path: &str) -> String {
+    crate::git::file_url(&ctx.config.repo_url, &ctx.config.target_revision, path).unwrap_or_else(|| path.to_owned())
 }
 
 pub(super) fn lesson_application(
@@ -403,7 +414,7 @@ pub(super) fn lesson_application(
     meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
     let mut spec = json!({
         "project": scoped(ctx, id),
-        "info": info(lesson, index, format!("{overlay}/README.md")),
+        "info": info(ctx, lesson, index, &format!("{overlay}/README.md")),
         "source": {"repoURL": ctx.config.repo_url, "targetRevision": ctx.config.target_revision, "path": overlay},
         "destination": destination(ctx, &lesson.lesson.namespace),
         // Namespaces are pruned last, after everything inside them.
@@ -437,7 +448,7 @@ pub(super) fn chart_application(
     let name = format!("{id}-{}", chart.name);
     let overlay = stage_overlay_dir(ctx, id, stage);
     let mut labels = lesson_labels(ctx, lesson, Some(stage));
-    labels["gitgen.io/chart"] = json!(chart.name);
+    labels[CHART_LABEL] = json!(chart.name);
     let mut meta = metadata(ctx, &name, labels, APPLICATION_WAVE);
     meta["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
     let mut helm = json!({"releaseName": chart.name});
@@ -448,7 +459,7 @@ pub(super) fn chart_application(
     });
     let mut spec = json!({
         "project": scoped(ctx, id),
-        "info": info(lesson, index, format!("{overlay}/README.md")),
+        "info": info(ctx, lesson, index, &format!("{overlay}/README.md")),
         "destination": destination(ctx, &chart.namespace),
     });
     // A classroom's learners may run different stages, so its values come from the
@@ -828,6 +839,76 @@ mod tests {
         // What gitgen leaves to the release is not in the patch, so 3.x's defaults stay.
         assert!(!data.contains_key("resource.exclusions"));
         assert!(!data.contains_key("server.rbac.disableApplicationFineGrainedRBACInheritance"));
+    }
+
+    /// Every lesson Application of every environment's bundle, with every lesson enabled: a
+    /// single-cluster environment's, and a classroom's ApplicationSet templates.
+    fn lesson_applications() -> Vec<(String, Value)> {
+        let (catalog, config) = super::super::sync_model::course();
+        let mut found = Vec::new();
+        for (env, files) in super::super::sync_model::every_lesson_bundles(&catalog, &config) {
+            for file in files.iter().filter(|f| f.path.ends_with(".application.yaml") || f.path.ends_with(".applicationset.yaml")) {
+                let object: Value = yaml::from_str(&file.contents, file.path.as_ref()).unwrap();
+                let app = match object["kind"].as_str() {
+                    Some("ApplicationSet") => object["spec"]["template"].clone(),
+                    _ => object,
+                };
+                if app["metadata"]["labels"].get(LESSON_LABEL).is_some() || !file.path.contains("gitgen-") {
+                    found.push((format!("{env} {}", file.path), app));
+                }
+            }
+        }
+        assert!(found.len() > 40, "{}", found.len());
+        found
+    }
+
+    #[test]
+    fn every_lesson_application_carries_the_labels_the_ui_filters_on() {
+        for (name, app) in lesson_applications() {
+            let labels = &app["metadata"]["labels"];
+            for key in [LESSON_LABEL, SECTION_LABEL, STAGE_LABEL, ENVIRONMENT_LABEL] {
+                let value = labels[key].as_str().unwrap_or_else(|| panic!("{name}: no {key}"));
+                // A classroom's stage is a template the ApplicationSet fills per learner.
+                if !value.contains("{{") {
+                    assert_eq!(crate::catalog::labels::value_problem(value), None, "{name}: {key}={value}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_lesson_applications_info_links_its_walkthrough_on_the_forge_and_names_what_it_requires() {
+        let (catalog, config) = super::super::sync_model::course();
+        let forge = format!("{}/blob/{}/", config.repo_url.trim_end_matches(".git"), config.target_revision);
+        for (name, app) in lesson_applications() {
+            let info: Vec<(&str, &str)> = app["spec"]["info"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| (i["name"].as_str().unwrap(), i["value"].as_str().unwrap()))
+                .collect();
+            let names: Vec<&str> = info.iter().map(|(n, _)| *n).collect();
+            assert_eq!(names[..4], ["Lesson", "Stage", "Walkthrough", "Course section"], "{name}");
+            let walkthrough = info[2].1;
+            assert!(walkthrough.starts_with(&forge) && walkthrough.ends_with("/README.md"), "{name}: {walkthrough}");
+            assert!(!walkthrough.contains(char::is_whitespace) || walkthrough.contains("{{"), "{name}: {walkthrough}");
+            let lesson = &catalog.lessons[app["metadata"]["labels"][LESSON_LABEL].as_str().unwrap()];
+            let requires: Vec<&str> = lesson.lesson.requires.iter().map(|r| r.value.as_str()).collect();
+            match requires.is_empty() {
+                true => assert_eq!(names.len(), 4, "{name}"),
+                false => assert_eq!(info[4], ("Requires", requires.join(", ").as_str()), "{name}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_walkthrough_on_an_unknown_forge_is_its_repo_path() {
+        let (catalog, mut config) = super::super::sync_model::course();
+        config.repo_url = "https://git.example.com/course.git".to_owned();
+        let (env_name, env) = config.environments.iter().find(|(_, e)| !e.is_classroom()).unwrap();
+        let selection = super::super::sync_model::every_lesson(&catalog, env_name);
+        let ctx = RenderContext { catalog: &catalog, config: &config, env_name, env, selection: &selection };
+        assert_eq!(walkthrough_link(&ctx, "overlays/kind/a/README.md"), "overlays/kind/a/README.md");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::templates::{self, LessonTemplates};
 use super::{RenderError, RenderedFile, template_context, yaml_file};
 use super::{pins, ports};
 use crate::catalog::LoadedLesson;
+use crate::catalog::labels::LESSON_LABEL;
 use crate::catalog::lesson::{KustomizeFile, Manifest, PodSecurityLevel};
 use crate::layout::Layout;
 use crate::{validate, yaml};
@@ -148,7 +149,7 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
         let kustomization = json!({
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
-            "labels": [{"pairs": {"gitgen.io/lesson": id}, "includeSelectors": false}],
+            "labels": [{"pairs": {LESSON_LABEL: id}, "includeSelectors": false}],
             "resources": resources,
         });
         files.push(yaml_file(

@@ -24,8 +24,8 @@
 use serde_json::{Map, Value, json};
 
 use super::argocd::{
-    APPLICATION_WAVE, IN_CLUSTER, chart_application, chart_version, lesson_application, lesson_labels, lesson_sync_settings,
-    metadata, scoped,
+    APPLICATION_WAVE, IN_CLUSTER, chart_application, chart_version, lesson_application, lesson_labels,
+    lesson_sync_settings, metadata, scoped, walkthrough_link,
 };
 use super::{RenderContext, RenderError};
 use crate::catalog::LoadedLesson;
@@ -469,7 +469,7 @@ fn template(
         )
     };
     spec["info"][1]["value"] = json!(by_stage(lesson, toggle, stages, stage_info));
-    spec["info"][2]["value"] = json!(format!("{dir}/README.md"));
+    spec["info"][2]["value"] = json!(walkthrough_link(ctx, &format!("{dir}/README.md")));
     match chart {
         None => spec["source"]["path"] = json!(dir),
         Some(chart) => {
@@ -925,9 +925,18 @@ pub(super) mod tests {
                         }
                     }
                 }
+                // The walkthrough's link is the forge's page of the stage's own walkthrough.
                 let walkthrough = app["spec"]["info"][2]["value"].as_str().unwrap();
-                assert_eq!(walkthrough, format!("{dir}/README.md"), "{name}");
-                assert!(paths.contains(walkthrough), "{walkthrough}");
+                let forge_page = format!(
+                    "{}/blob/{}/",
+                    config.repo_url.trim_end_matches(".git"),
+                    config.target_revision
+                );
+                let path = walkthrough
+                    .strip_prefix(&forge_page)
+                    .unwrap_or_else(|| panic!("{name}: {walkthrough}"));
+                assert_eq!(path, format!("{dir}/README.md"), "{name}");
+                assert!(paths.contains(path), "{path}");
                 assert!(!app.to_string().contains("{{"), "{name}: unexpanded template");
             }
         }

@@ -9,6 +9,7 @@
 pub mod argocd;
 pub mod bases;
 pub mod classroom;
+pub mod links;
 pub mod overlays;
 pub mod owners;
 pub mod pins;
@@ -187,7 +188,7 @@ impl RenderError {
             ),
             RenderError::Template { kind, .. } => hint(match kind {
                 ErrorKind::UndefinedError => {
-                    "manifest templates see `lesson`, `stage`, `stage_at_least()` and `node_port()`; values templates and walkthroughs also see `env`"
+                    "manifest templates see `lesson`, `stage`, `stage_at_least()` and `node_port()`; values templates and walkthroughs also see `env` and `argocd_link()`"
                 }
                 ErrorKind::TemplateNotFound => {
                     "`{% include %}` reaches only the templates this lesson lists in `lesson.yaml`, by their path in the lesson folder"
@@ -287,6 +288,7 @@ fn template_context(lesson: &LoadedLesson, index: usize, env: Option<(&EnvName, 
                 sync: env.sync,
             })),
         );
+        context.insert("argocd_link", links::template_function(&env.host));
     }
     minijinja::Value::from(context)
 }

@@ -1,7 +1,7 @@
 //! `overlays/<env>/<lesson>/`: what an environment runs of each enabled lesson.
 //!
 //! An overlay points at the base of the enabled stage and patches what differs in this
-//! environment (the type of exposed Services). Beside it: the lesson's walkthrough,
+//! environment (the type of exposed Services, the URLs of the Argo CD UI's links). Beside it: the lesson's walkthrough,
 //! rendered with the environment's URLs, and Helm values kept in git for charts that
 //! read them through a multi-source `ref`.
 
@@ -99,6 +99,11 @@ fn stage_overlay(
                 "patch": patch(json!([{"op": "add", "path": "/metadata/annotations/networking.istio.io~1service-type", "value": ctx.env.service_type}])),
             },
         ]);
+    }
+    let link_patches = super::links::overlay_patches(lesson, index, ctx.env_name, ctx.env)?;
+    if !link_patches.is_empty() {
+        let patches = kustomization["patches"].as_array().cloned().unwrap_or_default();
+        kustomization["patches"] = json!(patches.into_iter().chain(link_patches).collect::<Vec<_>>());
     }
     let source = format!("{} and catalog/{id}/lesson.yaml", ctx.layout().toggle_path());
     if ctx.env.is_classroom() && lesson.lesson.argocd_objects.is_some() {

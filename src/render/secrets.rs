@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::catalog::LoadedLesson;
+use crate::catalog::labels::{LESSON_LABEL, MANAGED_BY_LABEL};
 use crate::catalog::lesson::ClusterSecret;
 use crate::yaml;
 
@@ -53,7 +54,7 @@ pub fn objects(lesson: &LoadedLesson) -> Option<String> {
 }
 
 fn namespace_objects(lesson: &LoadedLesson, namespace: &str, secrets: &[&ClusterSecret]) -> Vec<Value> {
-    let meta = || json!({"name": NAME, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "gitgen"}});
+    let meta = || json!({"name": NAME, "namespace": namespace, "labels": {MANAGED_BY_LABEL: "gitgen"}});
     let mut job_meta = meta();
     job_meta["annotations"] = json!({
         "argocd.argoproj.io/hook": "Sync",
@@ -137,7 +138,7 @@ create() {
         let body = json!({
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": secret.name, "labels": {"app.kubernetes.io/managed-by": "gitgen", "gitgen.io/lesson": lesson.id().as_str()}},
+            "metadata": {"name": secret.name, "labels": {MANAGED_BY_LABEL: "gitgen", LESSON_LABEL: lesson.id().as_str()}},
             "type": "Opaque",
             "stringData": secret.literal,
         })

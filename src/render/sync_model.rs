@@ -42,6 +42,7 @@ use serde_json::Value;
 use super::{RenderContext, RenderedFile};
 use crate::catalog::Catalog;
 use crate::catalog::config::RepoConfig;
+use crate::catalog::labels::LESSON_LABEL;
 use crate::catalog::names::{EnvName, LessonId};
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{SelectedStage, Selection, conflicts_of};
@@ -99,7 +100,7 @@ impl Bundle {
                 wave: annotations["argocd.argoproj.io/sync-wave"]
                     .as_str()
                     .map_or(0, |w| w.parse().expect("a numeric wave")),
-                lesson: meta["labels"]["gitgen.io/lesson"]
+                lesson: meta["labels"][LESSON_LABEL]
                     .as_str()
                     .map(|l| LessonId::new(l).expect("a lesson id")),
                 retry_limit: object["spec"]["syncPolicy"]["retry"]["limit"].as_i64().unwrap_or(0),

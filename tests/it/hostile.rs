@@ -369,3 +369,32 @@ hostile!(image_at_latest_with_a_moving_target_without_why, ["render"] => 2, |rep
 hostile!(exposed_service_on_a_random_node_port, ["render"] => 2, |repo| {
     edit(&repo, "catalog/alpha/service.yaml", "      nodePort: {{ node_port(8000) }}\n", "");
 });
+
+// Links shown in the Argo CD UI (`links:`).
+
+/// `alpha`'s manifests followed by a `links:` list holding `link`.
+fn alpha_link(repo: &Repo, link: &str) {
+    let text = repo.read(ALPHA);
+    repo.write(ALPHA, &format!("{text}links:\n  - {link}\n"));
+}
+hostile!(link_title_with_a_bar, ["render"] => 2, |repo| {
+    alpha_link(&repo, "{title: \"probe|app\", object: Service/probe-test-app, port: 8000, since: service}");
+});
+hostile!(link_titles_naming_one_annotation, ["render"] => 2, |repo| {
+    alpha_link(&repo, "{title: Probe app, object: Service/probe-test-app, port: 8000, since: service}\n  - {title: probe-app, object: Service/probe-test-app, port: 8000, path: /x, since: service}");
+});
+hostile!(link_object_without_a_kind, ["render"] => 2, |repo| {
+    alpha_link(&repo, "{title: app, object: probe-test-app, port: 8000}");
+});
+hostile!(link_path_without_a_slash, ["render"] => 2, |repo| {
+    alpha_link(&repo, "{title: app, object: Service/probe-test-app, port: 8000, path: \"javascript:alert(1)\"}");
+});
+hostile!(link_at_a_stage_without_its_object, ["render"] => 2, |repo| {
+    alpha_link(&repo, "{title: app, object: Service/probe-test-app, port: 8000}");
+});
+hostile!(link_to_a_port_the_course_does_not_use, ["render"] => 2, |repo| {
+    alpha_link(&repo, "{title: app, object: Service/probe-test-app, port: 8080, since: service}");
+});
+hostile!(link_since_an_unknown_stage, ["render"] => 2, |repo| {
+    alpha_link(&repo, "{title: app, object: Service/probe-test-app, port: 8000, since: svc}");
+});

@@ -8,15 +8,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gitgen::catalog::LoadedLesson;
 use gitgen::catalog::config::ServiceType;
-use gitgen::render::{RenderContext, bases, overlays};
+use gitgen::catalog::toggle::{SelectedStage, Selection};
+use gitgen::render::{RenderContext, bases, links, overlays};
 use gitgen::settings::Settings;
 use gitgen::workspace::Workspace;
 use serde_json::Value;
 
 use crate::support::Repo;
 
-/// `(walkthrough line, port)` of every URL on localhost that nothing serves.
-fn unserved_urls(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) -> Vec<(String, u16)> {
+/// The localhost ports that `lesson` at stage `index` and the lessons it requires serve in
+/// the environment, and the objects they render.
+fn served_ports(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) -> (BTreeSet<u16>, Vec<Value>) {
     let kind_map = kind_port_map(ctx);
     let mut objects = objects_of(lesson, index);
     let mut charts: Vec<(&LoadedLesson, usize)> = vec![(lesson, index)];
@@ -54,6 +56,12 @@ fn unserved_urls(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) -
             }
         }
     }
+    (served, objects)
+}
+
+/// `(walkthrough line, port)` of every URL on localhost that nothing serves.
+fn unserved_urls(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) -> Vec<(String, u16)> {
+    let (mut served, objects) = served_ports(ctx, lesson, index);
     let text = overlays::walkthrough(ctx, lesson, index).unwrap().contents;
     let mut unserved = Vec::new();
     let forward =
@@ -273,4 +281,138 @@ fn a_url_to_a_port_nothing_serves_is_caught() {
         .unwrap();
     let unserved = unserved_urls(&ctx, lesson, 0);
     assert_eq!(unserved.iter().map(|(_, p)| *p).collect::<Vec<_>>(), vec![8000]);
+}
+
+/// `(annotation key, value)` of every Argo CD UI link of `lesson` at stage `index`: those
+/// its overlay patches onto its own objects and those its charts' values put on their
+/// Services.
+fn argocd_links(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) -> Vec<(String, String)> {
+    fn collect(value: &Value, found: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match value.as_str() {
+                        Some(text) if key.starts_with(links::LINK_ANNOTATION_PREFIX) => {
+                            found.push((key.clone(), text.to_owned()))
+                        }
+                        _ => collect(value, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| collect(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    // The overlay render writes with only this lesson enabled, at this stage.
+    let stage = SelectedStage { name: lesson.lesson.stages[index].name.clone(), index };
+    let selection = Selection { lessons: BTreeMap::from([(lesson.id().clone(), stage)]) };
+    let only_this = RenderContext { selection: &selection, ..*ctx };
+    let files = overlays::emit(&only_this).unwrap();
+    let kustomization = files
+        .iter()
+        .find(|f| f.path == format!("{}/kustomization.yaml", only_this.layout().overlay_dir(lesson.id().as_str())))
+        .expect("the lesson's overlay");
+    let kustomization: Value = gitgen::yaml::from_str(&kustomization.contents, kustomization.path.as_ref()).unwrap();
+    for patch in kustomization["patches"].as_array().into_iter().flatten() {
+        let text = patch["patch"].as_str().unwrap();
+        // JSON patches (the exposed Services' type) are lists; the links' patches objects.
+        if let Ok(Value::Object(patch)) = gitgen::yaml::from_str::<Value>(text, "patch".as_ref()) {
+            collect(&patch["metadata"]["annotations"], &mut found);
+        }
+    }
+    for chart in lesson
+        .lesson
+        .charts
+        .iter()
+        .filter(|c| lesson.in_stage(c.since.as_ref(), c.until.as_ref(), index))
+    {
+        if let Some(values) = overlays::chart_values(ctx, lesson, chart, index).unwrap() {
+            collect(&Value::Object(values.mapping), &mut found);
+        }
+    }
+    found
+}
+
+/// Why an Argo CD UI link's annotation value is not `<title>|<url>` with a URL on the
+/// environment's host at a port the stage serves (see `served_ports`) and that the
+/// walkthrough sends the learner to, if it is not.
+fn link_problem(value: &str, host: &str, served: &BTreeSet<u16>, walkthrough: &str) -> Option<String> {
+    // Argo CD's UI splits at `|` and takes two parts as title and URL, any other count as
+    // one URL (ui/src/app/applications/components/application-urls.tsx, ExternalLink).
+    let [title, url] = value.split('|').collect::<Vec<_>>()[..] else {
+        return Some("not `<title>|<url>`".to_owned());
+    };
+    let uri: http::Uri = match url.parse() {
+        Ok(uri) => uri,
+        Err(err) => return Some(format!("`{url}` is not a URL: {err}")),
+    };
+    let scheme = uri.scheme_str().unwrap_or_default();
+    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+    if title.trim().is_empty() {
+        Some("an empty title".to_owned())
+    } else if !["http", "https"].contains(&scheme) {
+        // Argo CD v3.5.1 drops any other scheme (util/settings/settings.go, ValidateExternalURL).
+        Some(format!("`{url}` is not http or https"))
+    } else if uri.host() != Some(host) {
+        Some(format!("`{url}` is not on the environment's host `{host}`"))
+    } else if !served.contains(&port) {
+        Some(format!("`{url}`: nothing serves port {port}"))
+    } else if !walkthrough.contains(url.trim_end_matches('/')) {
+        Some(format!("`{url}` is nowhere in the walkthrough"))
+    } else {
+        None
+    }
+}
+
+#[test]
+fn every_argo_cd_ui_link_is_a_well_formed_url_the_stage_serves_and_its_walkthrough_opens() {
+    let repo = Repo::init();
+    let mut problems = Vec::new();
+    let mut titles = BTreeSet::new();
+    for env in ["docker-desktop", "kind"] {
+        let settings = Settings::resolve(Some(repo.path()), Some(env)).unwrap();
+        let workspace = Workspace::open(settings).unwrap();
+        let ctx = workspace.context();
+        for lesson in ctx.catalog.lessons.values() {
+            for (index, stage) in lesson.lesson.stages.iter().enumerate() {
+                let links = argocd_links(&ctx, lesson, index);
+                if links.is_empty() {
+                    continue;
+                }
+                let (served, _) = served_ports(&ctx, lesson, index);
+                let walkthrough = overlays::walkthrough(&ctx, lesson, index).unwrap().contents;
+                for (key, value) in links {
+                    assert_eq!(gitgen::catalog::labels::key_problem(&key), None, "{key}");
+                    if let Some(problem) = link_problem(&value, &ctx.env.host, &served, &walkthrough) {
+                        problems.push(format!("{env} {} {}: {key}: {problem}", lesson.id(), stage.name));
+                    }
+                    titles.insert(value.split('|').next().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "links that lead nowhere:\n{}", problems.join("\n"));
+    for title in ["probe-test-app", "Grafana", "Prometheus", "Kiali", "RabbitMQ management", "Bookinfo product page"] {
+        assert!(titles.contains(title), "no link titled {title}: {titles:?}");
+    }
+}
+
+#[test]
+fn a_link_that_leads_nowhere_is_caught() {
+    let served = BTreeSet::from([8000]);
+    let walkthrough = "Open http://localhost:8000 and http://localhost:9999.";
+    assert_eq!(link_problem("app|http://localhost:8000/", "localhost", &served, walkthrough), None);
+    for bad in [
+        "http://localhost:8000/",
+        "a|b|http://localhost:8000/",
+        " |http://localhost:8000/",
+        "app|javascript:alert(1)",
+        "app|http://other:8000/",
+        "app|http://localhost:9999/",
+        "app|http://localhost:8000/elsewhere",
+        "app|http://local host:8000/",
+    ] {
+        assert!(link_problem(bad, "localhost", &served, walkthrough).is_some(), "{bad}");
+    }
 }
