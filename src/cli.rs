@@ -307,7 +307,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8090")]
     pub listen: std::net::SocketAddr,
     /// Allow a non-loopback `--listen` address: anyone who reaches it reads the course,
-    /// the learners' names and servers, and the Applications' state (never a credential).
+    /// the learners' names, and the Applications' state and messages (never a credential).
     #[arg(long)]
     pub expose: bool,
     /// The URL of Argo CD's UI, which each lesson and cell links to.

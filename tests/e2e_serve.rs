@@ -62,22 +62,40 @@ fn the_page_shows_the_course_and_a_cell_turns_healthy_without_a_reload() {
     let applications = Applications::apply(&repo);
     applications.set_status(WATCHED, "Synced", "Progressing");
 
-    let mut command = e2e::gitgen(&repo, &["serve", "--listen", "127.0.0.1:0", "--argocd-url", "https://argocd.example"]);
+    let mut command = e2e::gitgen(
+        &repo,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--argocd-url",
+            "https://argocd.example",
+        ],
+    );
     let served = Served::start(&mut command);
     let browser = Browser::start();
     browser.open(&format!("{}/", served.url));
 
     // The course: every lesson of the catalog, the enabled ones marked.
     let lessons = browser.run("return [...document.querySelectorAll('#course article h4 a')].map(a => a.textContent)");
-    let lessons: Vec<&str> = lessons.as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    let lessons: Vec<&str> = lessons
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
     for (lesson, _) in LESSONS {
         assert!(lessons.contains(&lesson), "{lessons:?}");
     }
     assert!(lessons.len() > 10, "the built-in course has more lessons: {lessons:?}");
-    let enabled = browser.run("return [...document.querySelectorAll('#course article.enabled h4 a')].map(a => a.textContent)");
+    let enabled =
+        browser.run("return [...document.querySelectorAll('#course article.enabled h4 a')].map(a => a.textContent)");
     assert_eq!(enabled, json!(["deployments", "jobs-cronjobs"]));
     let argocd = browser.run(&format!("return document.getElementById('lesson:{WATCHED}').href"));
-    assert_eq!(argocd, json!(format!("https://argocd.example/applications/argocd/{WATCHED}")));
+    assert_eq!(
+        argocd,
+        json!(format!("https://argocd.example/applications/argocd/{WATCHED}"))
+    );
 
     // The watched cell turns Healthy after its status changes, on the same page.
     let cell = format!("return document.getElementById('lesson:{WATCHED}').textContent");
@@ -85,8 +103,15 @@ fn the_page_shows_the_course_and_a_cell_turns_healthy_without_a_reload() {
     browser.run("window.__marker = 'kept'; return null");
     applications.set_status(WATCHED, "Synced", "Healthy");
     let took = browser.wait_for(&cell, &json!("Synced/Healthy"));
-    assert_eq!(browser.run("return window.__marker"), json!("kept"), "the page reloaded");
-    eprintln!("the cell turned Healthy {} ms after the status changed", took.as_millis());
+    assert_eq!(
+        browser.run("return window.__marker"),
+        json!("kept"),
+        "the page reloaded"
+    );
+    eprintln!(
+        "the cell turned Healthy {} ms after the status changed",
+        took.as_millis()
+    );
     assert!(
         took <= 2 * gitgen::serve::POLL_INTERVAL + Duration::from_secs(1),
         "took {took:?}"
@@ -112,7 +137,10 @@ fn the_page_shows_the_course_and_a_cell_turns_healthy_without_a_reload() {
     let links = browser.run(
         "return [...document.querySelectorAll('.walkthrough a')].map(a => a.getAttribute('href')).filter(h => h.startsWith('http://localhost'))",
     );
-    assert!(!links.as_array().unwrap().is_empty(), "no service URL is a link: {links}");
+    assert!(
+        !links.as_array().unwrap().is_empty(),
+        "no service URL is a link: {links}"
+    );
     let shown = browser.run("return document.querySelector('nav.stages a.shown').textContent");
     assert_eq!(shown, json!("v2"));
 }
@@ -124,7 +152,10 @@ fn check_screenshot(png: &[u8], blank: &[u8]) {
     // IHDR: width and height, big-endian, at bytes 16..24.
     let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
     let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
-    assert!((1000..=1400).contains(&width) && (700..=1100).contains(&height), "{width}x{height}");
+    assert!(
+        (1000..=1400).contains(&width) && (700..=1100).contains(&height),
+        "{width}x{height}"
+    );
     assert!(
         png.len() > 20_000 && png.len() > 5 * blank.len(),
         "the screenshot ({} bytes) looks blank (a blank page: {} bytes)",
@@ -147,7 +178,13 @@ impl Applications {
         let applications = Applications { names };
         applications.delete();
         let apps = repo.join("argocd/docker-desktop/apps");
-        let applied = kubectl(&["apply", "--server-side", "--field-manager=argocd-e2e", "-k", apps.to_str().unwrap()]);
+        let applied = kubectl(&[
+            "apply",
+            "--server-side",
+            "--field-manager=argocd-e2e",
+            "-k",
+            apps.to_str().unwrap(),
+        ]);
         assert!(applied.status.success(), "{}", text(&applied));
         applications
     }
@@ -166,13 +203,24 @@ impl Applications {
         let mut child = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(e2e::management())
-            .args(["apply", "--server-side", "--field-manager=argocd-application-controller", "-f", "-"])
+            .args([
+                "apply",
+                "--server-side",
+                "--field-manager=argocd-application-controller",
+                "-f",
+                "-",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(object.to_string().as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(object.to_string().as_bytes())
+            .unwrap();
         let output = child.wait_with_output().unwrap();
         assert!(output.status.success(), "{}", text(&output));
     }
@@ -181,7 +229,16 @@ impl Applications {
     /// does first.
     fn delete(&self) {
         for name in &self.names {
-            kubectl(&["-n", "argocd", "patch", "application", name, "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+            kubectl(&[
+                "-n",
+                "argocd",
+                "patch",
+                "application",
+                name,
+                "--type=merge",
+                "-p",
+                r#"{"metadata":{"finalizers":null}}"#,
+            ]);
             kubectl(&["-n", "argocd", "delete", "application", name, "--ignore-not-found"]);
         }
     }
@@ -254,7 +311,8 @@ impl Browser {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let answer = webdriver(method, &format!("{}{path}", self.session), body).unwrap_or_else(|err| panic!("{path}: {err}"));
+        let answer =
+            webdriver(method, &format!("{}{path}", self.session), body).unwrap_or_else(|err| panic!("{path}: {err}"));
         answer["value"].clone()
     }
 

@@ -1,9 +1,9 @@
 //! `gitgen serve`: the course and the live state in a browser, until interrupted.
 
+use gitgen::serve::ServeOptions;
 use gitgen::serve::model::LiveSource;
 use gitgen::serve::routes::Site;
 use gitgen::serve::server::{self, ClusterTarget};
-use gitgen::serve::ServeOptions;
 
 use super::runtime;
 use crate::Outcome;

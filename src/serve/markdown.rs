@@ -81,7 +81,11 @@ fn inert(url: CowStr<'_>) -> CowStr<'_> {
         (None, _) => false,
     };
     let allowed = ["http:", "https:", "mailto:"].iter().any(|s| seen.starts_with(s));
-    if has_scheme && !allowed { CowStr::Borrowed("#") } else { url }
+    if has_scheme && !allowed {
+        CowStr::Borrowed("#")
+    } else {
+        url
+    }
 }
 
 /// Pushes `text` as events, each bare URL in it a link to itself.
@@ -160,7 +164,13 @@ mod tests {
 
     #[test]
     fn http_mailto_fragment_and_relative_links_are_kept() {
-        for url in ["https://example.org/a?b#c", "mailto:a@example.org", "#explore", "../README.md", "x/y:z"] {
+        for url in [
+            "https://example.org/a?b#c",
+            "mailto:a@example.org",
+            "#explore",
+            "../README.md",
+            "x/y:z",
+        ] {
             let html = to_html(&format!("[here]({url})"));
             assert!(html.contains(&format!("href=\"{url}\"")), "{url}: {html}");
         }

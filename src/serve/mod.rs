@@ -42,9 +42,11 @@ impl ServeOptions {
         if !listen.ip().is_loopback() && !expose {
             return Err(ServeError::NotLoopback { listen });
         }
-        let scheme_ok = ["http://", "https://"]
-            .iter()
-            .any(|scheme| argocd_url.get(..scheme.len()).is_some_and(|s| s.eq_ignore_ascii_case(scheme)));
+        let scheme_ok = ["http://", "https://"].iter().any(|scheme| {
+            argocd_url
+                .get(..scheme.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+        });
         let host_ok = argocd_url
             .split_once("://")
             .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'));
@@ -103,9 +105,9 @@ impl ServeError {
                 "listen on 127.0.0.1 (the default), or pass `--expose` to serve every machine that reaches the address"
                     .to_owned(),
             ),
-            ServeError::ArgoCdUrl { .. } => {
-                Some(format!("pass the URL you open Argo CD's UI at, such as `{DEFAULT_ARGOCD_URL}`"))
-            }
+            ServeError::ArgoCdUrl { .. } => Some(format!(
+                "pass the URL you open Argo CD's UI at, such as `{DEFAULT_ARGOCD_URL}`"
+            )),
             ServeError::Bind { .. } => {
                 Some("pick another port with `--listen 127.0.0.1:PORT` (port 0: any free one)".to_owned())
             }
@@ -139,7 +141,14 @@ mod tests {
 
     #[test]
     fn the_argocd_url_must_be_http_with_a_host_and_loses_its_trailing_slash() {
-        for bad in ["javascript:alert(1)", "ftp://x", "https://", "https:///x", "http://a b", "localhost:8081"] {
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://x",
+            "https://",
+            "https:///x",
+            "http://a b",
+            "localhost:8081",
+        ] {
             assert!(
                 matches!(resolve("127.0.0.1:0", false, bad), Err(ServeError::ArgoCdUrl { .. })),
                 "{bad}"

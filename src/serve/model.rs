@@ -133,7 +133,11 @@ impl CourseView {
 
 fn lesson_view(workspace: &Workspace, links: &Links, loaded: &LoadedLesson, classroom: bool) -> LessonView {
     let id = loaded.id().as_str();
-    let enabled_stage = workspace.selection.lessons.get(loaded.id()).map(|s| s.as_str().to_owned());
+    let enabled_stage = workspace
+        .selection
+        .lessons
+        .get(loaded.id())
+        .map(|s| s.as_str().to_owned());
     let env = workspace.settings.env_name.as_str();
     LessonView {
         name: id.to_owned(),
@@ -394,10 +398,7 @@ impl LiveView {
             .count();
         LiveView {
             unreachable: report.unreachable.clone(),
-            summary: format!(
-                "{converged} of {} enabled lesson(s) Synced and Healthy",
-                enabled.len()
-            ),
+            summary: format!("{converged} of {} enabled lesson(s) Synced and Healthy", enabled.len()),
             layout: lessons.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(" "),
             lessons,
             class: None,
@@ -427,7 +428,10 @@ impl LiveView {
                                 (None, false) => tone(&cell.sync, &cell.health),
                             },
                             detail: match &cell.bad_hold {
-                                Some(held) => Some(format!("held at stage `{held}`, which `{}` does not have", lesson.lesson)),
+                                Some(held) => Some(format!(
+                                    "held at stage `{held}`, which `{}` does not have",
+                                    lesson.lesson
+                                )),
                                 None => cell.message.clone(),
                             },
                             application: cell.applications.first().map(|app| links.application(app)),
@@ -542,14 +546,32 @@ mod tests {
     #[test]
     fn a_walkthrough_defaults_to_the_enabled_stage_and_knows_no_other_lesson_or_stage() {
         let workspace = fixture();
-        let enabled = workspace.selection.lessons.iter().next().map(|(id, s)| (id.to_string(), s.as_str().to_owned()));
+        let enabled = workspace
+            .selection
+            .lessons
+            .iter()
+            .next()
+            .map(|(id, s)| (id.to_string(), s.as_str().to_owned()));
         let (lesson, stage) = enabled.expect("the fixture enables a lesson");
-        let view = WalkthroughView::of(&workspace, &links(), &lesson, None).unwrap().unwrap();
+        let view = WalkthroughView::of(&workspace, &links(), &lesson, None)
+            .unwrap()
+            .unwrap();
         assert_eq!(view.stage, stage);
         assert!(view.stages.iter().any(|s| s.enabled && s.name == stage));
-        assert_eq!(view.application, Some(format!("https://argocd.example/applications/argocd/{lesson}")));
-        assert!(WalkthroughView::of(&workspace, &links(), "no-such-lesson", None).unwrap().is_none());
-        assert!(WalkthroughView::of(&workspace, &links(), &lesson, Some("no-such-stage")).unwrap().is_none());
+        assert_eq!(
+            view.application,
+            Some(format!("https://argocd.example/applications/argocd/{lesson}"))
+        );
+        assert!(
+            WalkthroughView::of(&workspace, &links(), "no-such-lesson", None)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            WalkthroughView::of(&workspace, &links(), &lesson, Some("no-such-stage"))
+                .unwrap()
+                .is_none()
+        );
     }
 
     fn status_row(lesson: &str, stage: Option<&str>, app: Option<AppStatus>) -> StatusRow {
@@ -614,7 +636,11 @@ mod tests {
         let mut apps = Vec::new();
         for learner in &people {
             for lesson in &columns {
-                let health = if learner.name == "learner-0" { "Healthy" } else { "Progressing" };
+                let health = if learner.name == "learner-0" {
+                    "Healthy"
+                } else {
+                    "Progressing"
+                };
                 let labels = [
                     (crate::catalog::labels::LEARNER_LABEL, learner.name.as_str()),
                     (crate::catalog::labels::LESSON_LABEL, lesson.lesson.as_str()),

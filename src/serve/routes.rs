@@ -80,7 +80,10 @@ impl Site {
     /// The reply to `method` `path` with `Host` header `host`, given the live state `live`.
     pub fn reply(&self, method: &Method, host: Option<&str>, path: &str, live: &LiveView) -> Reply {
         if !self.expose && !host.is_some_and(is_loopback_host) {
-            return Reply::text(StatusCode::MISDIRECTED_REQUEST, "gitgen serve answers loopback names only");
+            return Reply::text(
+                StatusCode::MISDIRECTED_REQUEST,
+                "gitgen serve answers loopback names only",
+            );
         }
         if method != Method::GET && method != Method::HEAD {
             return Reply::text(StatusCode::METHOD_NOT_ALLOWED, "gitgen serve is read-only");
@@ -146,10 +149,7 @@ fn is_loopback_host(host: &str) -> bool {
         Some(rest) => rest.split(']').next().unwrap_or_default(),
         None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
     };
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -160,7 +160,8 @@ mod tests {
 
     fn site(expose: bool) -> Site {
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small");
-        let workspace = Workspace::open_read_only(Settings::resolve(Some(&repo), Some("docker-desktop")).unwrap()).unwrap();
+        let workspace =
+            Workspace::open_read_only(Settings::resolve(Some(&repo), Some("docker-desktop")).unwrap()).unwrap();
         Site::new(workspace, "https://argocd.example", expose).unwrap()
     }
 
@@ -197,13 +198,19 @@ mod tests {
         let reply = get(&site(false), "/lessons/alpha");
         assert_eq!(reply.status, StatusCode::OK);
         assert!(
-            reply.body.contains("<a href=\"http://localhost:8000\">http://localhost:8000</a>"),
+            reply
+                .body
+                .contains("<a href=\"http://localhost:8000\">http://localhost:8000</a>"),
             "{}",
             reply.body
         );
         insta::assert_snapshot!(reply.body);
         let other_stage = get(&site(false), "/lessons/alpha/pod");
-        assert!(other_stage.body.contains("docker-desktop enables stage service; this is stage pod."));
+        assert!(
+            other_stage
+                .body
+                .contains("docker-desktop enables stage service; this is stage pod.")
+        );
     }
 
     #[test]
@@ -220,7 +227,10 @@ mod tests {
         assert_eq!(get(&site, "/assets/serve.css").body, STYLESHEET);
         assert_eq!(get(&site, "/assets/serve.js").body, SCRIPT);
         let course = get(&site, "/").body;
-        assert!(!course.contains("//cdn") && !course.contains("https://fonts"), "{course}");
+        assert!(
+            !course.contains("//cdn") && !course.contains("https://fonts"),
+            "{course}"
+        );
     }
 
     #[test]
@@ -245,7 +255,9 @@ mod tests {
         }
         let reply = get(&site, "/<script>alert(1)</script>");
         assert!(
-            reply.body.contains("<code>&#x2f;&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</code>"),
+            reply
+                .body
+                .contains("<code>&#x2f;&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</code>"),
             "{}",
             reply.body
         );
@@ -267,10 +279,25 @@ mod tests {
     #[test]
     fn only_loopback_host_names_are_answered_unless_exposed() {
         let site = site(false);
-        for host in ["localhost:8090", "127.0.0.1:8090", "[::1]:8090", "127.0.0.2", "LOCALHOST"] {
-            assert_eq!(site.reply(&Method::GET, Some(host), "/", &live()).status, StatusCode::OK, "{host}");
+        for host in [
+            "localhost:8090",
+            "127.0.0.1:8090",
+            "[::1]:8090",
+            "127.0.0.2",
+            "LOCALHOST",
+        ] {
+            assert_eq!(
+                site.reply(&Method::GET, Some(host), "/", &live()).status,
+                StatusCode::OK,
+                "{host}"
+            );
         }
-        for host in [Some("evil.example:8090"), Some("localhost.evil.example"), Some("10.0.0.1:8090"), None] {
+        for host in [
+            Some("evil.example:8090"),
+            Some("localhost.evil.example"),
+            Some("10.0.0.1:8090"),
+            None,
+        ] {
             let reply = site.reply(&Method::GET, host, "/", &live());
             assert_eq!(reply.status, StatusCode::MISDIRECTED_REQUEST, "{host:?}");
         }

@@ -52,9 +52,15 @@ fn serves_the_built_in_course_with_the_cluster_unreachable_and_writes_nothing() 
     let (status, course) = served.get("/");
     assert_eq!(status, 200, "{course}");
     for lesson in ["deployments", "ingress", "argocd", "keda"] {
-        assert!(course.contains(&format!("id=\"course-{lesson}\"")), "{lesson}: {course}");
+        assert!(
+            course.contains(&format!("id=\"course-{lesson}\"")),
+            "{lesson}: {course}"
+        );
     }
-    assert!(course.contains("The cluster is unreachable: showing the git side only"), "{course}");
+    assert!(
+        course.contains("The cluster is unreachable: showing the git side only"),
+        "{course}"
+    );
 
     let (status, walkthrough) = served.get("/lessons/ingress/nyancat");
     assert_eq!(status, 200, "{walkthrough}");
@@ -93,7 +99,10 @@ fn a_hostile_walkthrough_and_a_title_with_markup_render_inert() {
     let lesson = repo.read("catalog/alpha/lesson.yaml");
     repo.write(
         "catalog/alpha/lesson.yaml",
-        &lesson.replace("title: Alpha pods", "title: \"<script>window.pwned = 7</script><b>Alpha</b>\""),
+        &lesson.replace(
+            "title: Alpha pods",
+            "title: \"<script>window.pwned = 7</script><b>Alpha</b>\"",
+        ),
     );
     let served = serve(&repo, &[]);
     for path in ["/", "/lessons/alpha", "/lessons/alpha/pod"] {
@@ -104,7 +113,15 @@ fn a_hostile_walkthrough_and_a_title_with_markup_render_inert() {
         assert_eq!(html.matches(ours).count(), 1, "{html}");
         let lower = html.replacen(ours, "", 1).to_ascii_lowercase();
         // Text may say `javascript:` or `onerror=`; no tag or link may hold them.
-        for live in ["<script", "<img", "<b>", "<b ", "href=\"javascript:", "href=\"data:", "src=\"data:"] {
+        for live in [
+            "<script",
+            "<img",
+            "<b>",
+            "<b ",
+            "href=\"javascript:",
+            "href=\"data:",
+            "src=\"data:",
+        ] {
             assert!(!lower.contains(live), "{path} has `{live}`:\n{html}");
         }
     }
@@ -127,7 +144,13 @@ fn refuses_a_non_loopback_address_without_expose() {
 #[test]
 fn refuses_an_argocd_url_that_is_not_http() {
     let repo = Repo::fixture("small");
-    let run = repo.gitgen(&["serve", "--listen", "127.0.0.1:0", "--argocd-url", "javascript:alert(1)"]);
+    let run = repo.gitgen(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--argocd-url",
+        "javascript:alert(1)",
+    ]);
     check(&run, 2);
     insta::assert_snapshot!(run.transcript());
 }
