@@ -60,27 +60,43 @@ fn main() {
     let state = class_state(&classroom);
     let site = Site::new(workspace, "https://argocd.example", false).unwrap();
 
-    let mut pages = Vec::with_capacity(runs);
+    // Each run: the view of the cluster's answer, the page and the JSON; their sum is the
+    // figure, the parts say where the time goes.
+    let mut runs_taken: Vec<[Duration; 3]> = Vec::with_capacity(runs);
     let mut bytes = 0;
     for _ in 0..runs {
         let started = Instant::now();
         let view = LiveView::of(&state, site.links());
+        let viewed = Instant::now();
         let page = site.reply(&Method::GET, Some("localhost"), "/", &view);
+        let paged = Instant::now();
         let json = site.reply(&Method::GET, Some("localhost"), "/api/state", &view);
-        pages.push(started.elapsed());
+        let done = Instant::now();
+        runs_taken.push([viewed - started, paged - viewed, done - paged]);
         assert_eq!((page.status, json.status), (StatusCode::OK, StatusCode::OK));
         bytes = page.body.len() + json.body.len();
     }
-    pages.sort();
-    let median = pages[pages.len() / 2];
+    let median = |part: &dyn Fn(&[Duration; 3]) -> Duration| {
+        let mut times: Vec<Duration> = runs_taken.iter().map(part).collect();
+        times.sort();
+        (times[times.len() / 2], times[times.len() - 1])
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (total, slowest) = median(&|r| r.iter().sum());
     println!(
         "{LEARNERS} learners x {LESSONS} lessons: live view + page + JSON ({} KiB) in {:.2} ms median, {:.2} ms slowest of {runs}",
         bytes / 1024,
-        median.as_secs_f64() * 1e3,
-        pages[pages.len() - 1].as_secs_f64() * 1e3,
+        ms(total),
+        ms(slowest),
+    );
+    println!(
+        "  medians: live view {:.2} ms, page {:.2} ms, JSON {:.2} ms",
+        ms(median(&|r| r[0]).0),
+        ms(median(&|r| r[1]).0),
+        ms(median(&|r| r[2]).0),
     );
     fs_err::remove_dir_all(&work).unwrap();
-    assert!(median < TARGET, "median {median:?}, target {TARGET:?}");
+    assert!(total < TARGET, "median {total:?}, target {TARGET:?}");
 }
 
 /// The classroom as the management cluster would answer: every learner registered,
