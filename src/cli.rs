@@ -63,6 +63,10 @@ pub enum Command {
     /// Check every rendered object: offline against Kubernetes types and CRD schemas, or
     /// with `--server` as a server-side dry run.
     Validate(ValidateArgs),
+    /// Show the course and the live state in a browser: a local, read-only web page of
+    /// every lesson, its walkthrough for the environment, and each enabled lesson's (or
+    /// each learner's) Argo CD sync and health, updated live. It changes nothing.
+    Serve(ServeArgs),
     /// Print a shell completion script: `gitgen completions bash > ~/.local/share/bash-completion/completions/gitgen`.
     Completions(CompletionsArgs),
 }
@@ -295,6 +299,22 @@ pub struct DiffArgs {
     /// Output format (`json`: each changed file with its unified diff, for scripts).
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0: any free one). Loopback only, unless `--expose`.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8090")]
+    pub listen: std::net::SocketAddr,
+    /// Allow a non-loopback `--listen` address: anyone who reaches it reads the course,
+    /// the learners' names, and the Applications' state and messages (never a credential).
+    #[arg(long)]
+    pub expose: bool,
+    /// The URL of Argo CD's UI, which each lesson and cell links to.
+    #[arg(long, value_name = "URL", default_value = gitgen::serve::DEFAULT_ARGOCD_URL)]
+    pub argocd_url: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Args)]

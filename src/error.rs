@@ -44,6 +44,9 @@ pub enum Error {
     /// A rendered object or a CRD that does not check.
     #[error(transparent)]
     Validate(#[from] ValidateError),
+    /// `gitgen serve` cannot start.
+    #[error(transparent)]
+    Serve(#[from] crate::serve::ServeError),
     /// A YAML file a command reads besides the stages' own (a rendered file read back).
     #[error(transparent)]
     Yaml(#[from] YamlError),
@@ -88,6 +91,7 @@ impl Error {
             Error::Classroom(e) => e.hint(),
             Error::Validate(e) => e.hint(),
             Error::Yaml(e) => e.hint.clone(),
+            Error::Serve(e) => e.hint(),
             Error::Download { .. } => Some("download it elsewhere and pass `--argocd-manifest FILE`".to_owned()),
             Error::GitInit { .. } => None,
             Error::Usage { hint, .. } => hint.clone(),

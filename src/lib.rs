@@ -11,7 +11,8 @@
 //! their scope), [`credentials`] (what must never reach git) and [`argocd_install`] (the
 //! pinned Argo CD install and the settings gitgen adds to it). [`workspace`]
 //! ties them together for one repo and environment, configured by [`settings`]; [`toggling`]
-//! enables and disables lessons in one.
+//! enables and disables lessons in one; [`serve`] shows the course and the live state in
+//! a browser.
 //! [`untrusted`] is how every stage opens a file of a repo that may come from a
 //! stranger. The library never prints: the binary reports what it returns.
 
@@ -28,6 +29,7 @@ pub mod layout;
 pub mod output;
 pub mod render;
 pub mod scaffold;
+pub mod serve;
 pub mod settings;
 pub mod toggling;
 pub mod untrusted;

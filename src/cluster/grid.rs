@@ -211,14 +211,11 @@ pub fn class_grid(lessons: Vec<GridLesson>, learners: &[Learner], apps: &[AppSta
     }
 }
 
-/// The grid as a table: `sync/health` per cell (`-` when the learner has no Application
-/// of the lesson), `@stage` when it runs another stage than the toggle file's (a stage
-/// hold, or a move not yet synced), then a summary line.
+/// The grid as a table, each cell as [`cell_text`] writes it, then a summary line.
 pub fn render_grid(grid: &ClassGrid) -> String {
     let mut header = vec!["LEARNER".to_owned()];
     header.extend(grid.lessons.iter().map(|l| l.lesson.clone()));
     let mut table = vec![header];
-    let mut converged = 0;
     for row in &grid.learners {
         let mut line = vec![if row.registered {
             row.learner.clone()
@@ -226,34 +223,50 @@ pub fn render_grid(grid: &ClassGrid) -> String {
             format!("{} (removed)", row.learner)
         }];
         for lesson in &grid.lessons {
-            let cell = &row.cells[&lesson.lesson];
-            if let Some(held) = &cell.bad_hold {
-                line.push(format!("error @{held}"));
-                continue;
-            }
-            if cell.applications.is_empty() {
-                line.push("-".into());
-                continue;
-            }
-            if cell.sync == "Synced" && cell.health == "Healthy" {
-                converged += 1;
-            }
-            let mut text = format!("{}/{}", cell.sync, cell.health);
-            if let Some(stage) = cell.stage.as_ref().filter(|s| **s != lesson.stage) {
-                text.push_str(&format!(" @{stage}"));
-            }
-            line.push(text);
+            line.push(cell_text(&row.cells[&lesson.lesson], lesson));
         }
         table.push(line);
     }
     let mut out = aligned(&table);
-    out.push_str(&format!(
-        "{} learner(s) x {} lesson(s): {converged} of {} cell(s) Synced and Healthy\n",
-        grid.learners.len(),
-        grid.lessons.len(),
-        grid.learners.len() * grid.lessons.len()
-    ));
+    out.push_str(&grid.summary());
+    out.push('\n');
     out
+}
+
+/// A cell as the grid shows it: `sync/health`, `-` when the learner has no Application of
+/// the lesson, `@stage` when it runs another stage than the toggle file's (a stage hold,
+/// or a move not yet synced), `error @stage` for a stage hold the lesson has no stage for.
+pub fn cell_text(cell: &Cell, lesson: &GridLesson) -> String {
+    if let Some(held) = &cell.bad_hold {
+        return format!("error @{held}");
+    }
+    if cell.applications.is_empty() {
+        return "-".into();
+    }
+    let mut text = format!("{}/{}", cell.sync, cell.health);
+    if let Some(stage) = cell.stage.as_ref().filter(|s| **s != lesson.stage) {
+        text.push_str(&format!(" @{stage}"));
+    }
+    text
+}
+
+impl ClassGrid {
+    /// How many learners, lessons and cells, and how many of the cells are Synced and
+    /// Healthy.
+    pub fn summary(&self) -> String {
+        let converged = self
+            .learners
+            .iter()
+            .flat_map(|row| row.cells.values())
+            .filter(|cell| cell.bad_hold.is_none() && cell.sync == "Synced" && cell.health == "Healthy")
+            .count();
+        format!(
+            "{} learner(s) x {} lesson(s): {converged} of {} cell(s) Synced and Healthy",
+            self.learners.len(),
+            self.lessons.len(),
+            self.learners.len() * self.lessons.len()
+        )
+    }
 }
 
 /// A stage hold that names no stage of its lesson: what to say, and what to do.
@@ -349,7 +362,9 @@ impl ClassStatus {
         Self::of(classroom, class_grid(lessons, &[], &[]), Some(error))
     }
 
-    fn of(classroom: &Classroom, grid: ClassGrid, error: Option<String>) -> Self {
+    /// The status of `grid`, read from `classroom`'s management cluster; `error` says why
+    /// it is incomplete, when it is.
+    pub fn of(classroom: &Classroom, grid: ClassGrid, error: Option<String>) -> Self {
         ClassStatus {
             environment: classroom.environment.clone(),
             classroom: true,

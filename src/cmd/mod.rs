@@ -10,6 +10,7 @@ mod lesson;
 mod list;
 mod publish;
 mod render;
+mod serve;
 mod toggle;
 
 use gitgen::settings::{ProcessEnv, Settings};
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Status(args) => cluster::status(&cli.global, &args),
         Command::Validate(args) => cluster::validate(&cli.global, &args),
         Command::Classroom(args) => classroom::run(&cli.global, &args),
+        Command::Serve(args) => serve::run(&cli.global, &args),
         Command::Completions(args) => completions::run(&args),
     }
 }
@@ -134,7 +136,7 @@ fn open(global: &GlobalArgs) -> Result<Workspace, gitgen::Error> {
 }
 
 /// Opens the workspace the global flags name to read it only (`list`, `lesson`, `status`,
-/// `validate`): no lock taken, nothing recovered or written.
+/// `validate`, `serve`): no lock taken, nothing recovered or written.
 fn open_read_only(global: &GlobalArgs) -> Result<Workspace, gitgen::Error> {
     Workspace::open_read_only(settings(global)?)
 }

@@ -90,14 +90,20 @@ impl StatusBoard {
                 .map_err(Error::from),
             Err(err) => Err(err),
         };
-        self.with(applications)
+        self.with(applications.map_err(|err| err.to_string()))
     }
 
-    /// The board with `applications`, each beside the lesson it is named after.
-    fn with(&self, applications: Result<Vec<AppStatus>, Error>) -> StatusReport {
+    /// The git side alone, and `why` the cluster's is missing (it has not answered yet).
+    pub fn without_cluster(&self, why: &str) -> StatusReport {
+        self.with(Err(why.to_owned()))
+    }
+
+    /// The board with `applications`, each beside the lesson it is named after, or the
+    /// git side alone and why there are none.
+    fn with(&self, applications: Result<Vec<AppStatus>, String>) -> StatusReport {
         let (applications, unreachable) = match applications {
             Ok(applications) => (applications, None),
-            Err(err) => (Vec::new(), Some(err.to_string())),
+            Err(why) => (Vec::new(), Some(why)),
         };
         let lessons = self
             .rows
@@ -161,7 +167,7 @@ mod tests {
             server: Some("https://127.0.0.1:6443".into()),
             cause: "connection refused".into(),
         });
-        let report = board().with(Err(err));
+        let report = board().with(Err(err.to_string()));
         assert!(report.lessons.iter().all(|row| row.app.is_none()));
         assert_eq!(report.lessons[0].enabled_stage.as_deref(), Some("service"));
         let json = serde_json::to_value(&report).unwrap();

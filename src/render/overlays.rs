@@ -180,8 +180,7 @@ fn split_by_cluster(
 pub fn walkthrough(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) -> Result<RenderedFile, RenderError> {
     let id = lesson.id();
     let name = lesson.lesson.walkthrough.as_str();
-    let templates = LessonTemplates::new(lesson, std::iter::once(name))?;
-    let text = templates.render(name, template_context(lesson, index, Some((ctx.env_name, ctx.env))))?;
+    let text = walkthrough_text(ctx, lesson, index)?;
     Ok(RenderedFile {
         path: format!(
             "{}/README.md",
@@ -192,6 +191,15 @@ pub fn walkthrough(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize)
             ctx.env_name
         ),
     })
+}
+
+/// `lesson`'s walkthrough at stage `index` for the environment: the Markdown alone, as
+/// `gitgen lesson` prints it and `gitgen serve` shows it, without the "generated" comment
+/// that heads the file render writes.
+pub fn walkthrough_text(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) -> Result<String, RenderError> {
+    let name = lesson.lesson.walkthrough.as_str();
+    let templates = LessonTemplates::new(lesson, std::iter::once(name))?;
+    templates.render(name, template_context(lesson, index, Some((ctx.env_name, ctx.env))))
 }
 
 /// Renders `lesson`'s walkthrough at every stage for every environment of `config` and

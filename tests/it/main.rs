@@ -15,6 +15,9 @@ mod owners;
 mod policy;
 mod publish;
 mod render;
+mod serve;
+#[path = "../support/serve.rs"]
+mod serve_support;
 mod support;
 #[path = "../support/synth.rs"]
 mod synth;
