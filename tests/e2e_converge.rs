@@ -39,6 +39,8 @@ mod e2e;
 mod helm;
 #[path = "support/classroom.rs"]
 mod classroom;
+#[path = "support/argocd_rules.rs"]
+mod argocd_rules;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -265,81 +267,42 @@ fn enabled(repo: &Path, env: &str) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 // The AppProject, as Argo CD reads it
 
-/// A glob as `github.com/gobwas/glob`'s `Match` reads AppProject fields (argo-cd
-/// `pkg/apis/application/v1alpha1/app_project_types.go`, `globMatch`): `*` matches any run of
-/// characters; gitgen writes no other pattern, and no `!` negation.
-fn glob(pattern: &str, value: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == value,
-        Some((head, tail)) => {
-            value.starts_with(head) && (0..=value.len() - head.len()).any(|skip| glob(tail, &value[head.len() + skip..]))
-        }
-    }
-}
-
-/// A live AppProject.
+/// A live AppProject, whose rules `argocd_rules` models (cited from argo-cd there); the
+/// errors carry the messages Argo CD reports.
 struct Project(Value);
 
 impl Project {
-    fn list(&self, field: &str) -> Option<&Vec<Value>> {
-        self.0["spec"][field].as_array()
-    }
-
-    fn in_list(list: Option<&Vec<Value>>, group: &str, kind: &str) -> bool {
-        list.is_some_and(|l| {
-            l.iter().any(|e| glob(e["kind"].as_str().unwrap_or(""), kind) && glob(e["group"].as_str().unwrap_or(""), group))
-        })
-    }
-
     /// argo-cd `app_project_types.go`, `IsGroupKindPermitted` (v2.12.3; `IsGroupKindNamePermitted`
-    /// at v3.5.1): a namespaced kind needs
-    /// no whitelist (nil) or one that lists it; a cluster-scoped kind a whitelist that lists
-    /// it; neither may be blacklisted.
+    /// at v3.5.1).
     fn group_kind_permitted(&self, group: &str, kind: &str, namespaced: bool) -> Result<(), String> {
-        let (white, black) = if namespaced {
-            ("namespaceResourceWhitelist", "namespaceResourceBlacklist")
-        } else {
-            ("clusterResourceWhitelist", "clusterResourceBlacklist")
-        };
-        let listed = match self.0["spec"].get(white) {
-            None | Some(Value::Null) if namespaced => true,
-            _ => Self::in_list(self.list(white), group, kind),
-        };
-        if listed && !Self::in_list(self.list(black), group, kind) {
-            Ok(())
-        } else {
-            // The message of argo-cd `controller/sync.go`, `validateSyncPermissions`.
-            Err(format!("resource {group}:{kind} is not permitted in project {} ({white}/{black})", self.name()))
+        if argocd_rules::is_group_kind_permitted(&self.0, group, kind, namespaced) {
+            return Ok(());
         }
+        let lists = if namespaced { "namespaceResourceWhitelist/namespaceResourceBlacklist" } else { "clusterResourceWhitelist/clusterResourceBlacklist" };
+        // The message of argo-cd `controller/sync.go`, `validateSyncPermissions`.
+        Err(format!("resource {group}:{kind} is not permitted in project {} ({lists})", self.name()))
     }
 
-    /// argo-cd `app_project_types.go`, `IsSourcePermitted` (with `git.NormalizeGitURL`).
+    /// argo-cd `app_project_types.go`, `IsSourcePermitted`.
     fn source_permitted(&self, repo: &str) -> Result<(), String> {
-        let normalize = |url: &str| url.trim_end_matches('/').trim_end_matches(".git").to_ascii_lowercase();
-        let ok = self
-            .list("sourceRepos")
-            .into_iter()
-            .flatten()
-            .any(|r| glob(&normalize(r.as_str().unwrap_or("")), &normalize(repo)));
-        if ok { Ok(()) } else { Err(format!("source {repo} is not permitted in project {} (sourceRepos)", self.name())) }
+        if argocd_rules::is_source_permitted(&self.0, repo) {
+            return Ok(());
+        }
+        Err(format!("source {repo} is not permitted in project {} (sourceRepos)", self.name()))
     }
 
-    /// argo-cd `app_project_types.go`, `IsDestinationPermitted`: an entry matches the
-    /// cluster by server URL or by name (globs) and the namespace (glob).
+    /// argo-cd `app_project_types.go`, `IsDestinationPermitted`: the cluster by server URL
+    /// or by name, and the namespace.
     fn destination_permitted(&self, server: &str, name: &str, namespace: &str) -> Result<(), String> {
-        let ok = self.list("destinations").into_iter().flatten().any(|d| {
-            let cluster = d["server"].as_str().is_some_and(|s| glob(s, server)) || d["name"].as_str().is_some_and(|n| glob(n, name));
-            cluster && glob(d["namespace"].as_str().unwrap_or(""), namespace)
-        });
-        if ok {
-            Ok(())
-        } else {
-            Err(format!(
-                "namespace {namespace} of cluster {} is not permitted in project {} (destinations)",
-                if name.is_empty() { server } else { name },
-                self.name()
-            ))
+        let destination = argocd_rules::Destination { server: server.to_owned(), name: name.to_owned(), namespace: namespace.to_owned() };
+        if argocd_rules::is_destination_permitted(&self.0, &destination) {
+            return Ok(());
         }
+        Err(format!(
+            "namespace {namespace} of cluster {} is not permitted in project {} (destinations)",
+            if name.is_empty() { server } else { name },
+            self.name()
+        ))
     }
 
     fn name(&self) -> &str {
