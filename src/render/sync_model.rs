@@ -271,6 +271,7 @@ pub fn every_lesson_bundles(catalog: &Catalog, config: &RepoConfig) -> Vec<(EnvN
             env_name,
             env,
             selection: &selection,
+            stage_objects: &Default::default(),
         };
         bundles.push((env_name.clone(), super::argocd::emit(&ctx).expect("renders")));
     }
