@@ -29,8 +29,10 @@
 //! Gatekeeper's, which makes a constraint kind's CRD from each ConstraintTemplate.
 //!
 //! `#[ignore]`d: run with `--ignored` (see `.ci/run`). It starts and stops its own control
-//! planes (`../shared/k8s/up.sh`, `down.sh --wipe` in a drop guard) on free ports, or on the
-//! API ports listed in `GITGEN_E2E_CONVERGE_PORTS` (comma-separated, at least two).
+//! planes (`support/control_plane.rs`: `../shared/k8s/up.sh`, `down.sh --wipe` in a drop
+//! guard) on free ports, or on the API ports listed in `GITGEN_E2E_CONVERGE_PORTS`
+//! (comma-separated, at least three: at most three run at once, counting Helm's, which
+//! starts only when a render misses its cache).
 
 #[path = "support/e2e.rs"]
 #[allow(dead_code)]
@@ -41,6 +43,8 @@ mod helm;
 mod classroom;
 #[path = "support/argocd_rules.rs"]
 mod argocd_rules;
+#[path = "support/control_plane.rs"]
+mod control_plane;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -56,6 +60,7 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind,
 use kube::discovery::{ApiCapabilities, Scope};
 use serde_json::{Value, json};
 
+use control_plane::ControlPlane;
 use e2e::{REPO_URL, text};
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
@@ -77,81 +82,6 @@ fn pins() -> Vec<(&'static str, PathBuf)> {
         ("v2.12.3", Path::new(SHARED).join("crds/argocd-install/install.yaml")),
         ("v3.5.1", Path::new(SHARED).join("argocd-v3.5.1/install.yaml")),
     ]
-}
-
-// ---------------------------------------------------------------------------------------
-// Control planes
-
-/// A running `../shared/k8s` control plane, stopped and wiped when dropped.
-struct ControlPlane {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-/// The API ports of `GITGEN_E2E_CONVERGE_PORTS` in turn, and those handed out to a
-/// control plane that still runs (never handed out twice, even before `up.sh` binds them).
-static PORTS: Mutex<(Vec<u16>, BTreeSet<u16>)> = Mutex::new((Vec::new(), BTreeSet::new()));
-
-fn port_is_free(port: u16) -> bool {
-    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
-}
-
-/// An API port whose companions (etcd at port-4064 and port-4063, the controller manager at
-/// port+3814, see `up.sh`) are free too.
-fn take_port() -> u16 {
-    let mut guard = PORTS.lock().unwrap();
-    let (ports, taken) = &mut *guard;
-    let usable = |p: u16, taken: &BTreeSet<u16>| {
-        !taken.contains(&p) && [p, p - 4064, p - 4063, p + 3814].into_iter().all(port_is_free)
-    };
-    let chosen = match std::env::var("GITGEN_E2E_CONVERGE_PORTS") {
-        Ok(list) => {
-            if ports.is_empty() {
-                *ports = list.split(',').map(|p| p.trim().parse().expect("GITGEN_E2E_CONVERGE_PORTS: port numbers")).collect();
-            }
-            (0..ports.len()).find_map(|_| {
-                let port = ports.remove(0);
-                ports.push(port);
-                usable(port, taken).then_some(port)
-            })
-        }
-        Err(_) => (21000..27000).step_by(10).find(|p| usable(*p, taken)),
-    };
-    let port = chosen.unwrap_or_else(|| panic!("no free API port for a control plane (GITGEN_E2E_CONVERGE_PORTS: {ports:?})"));
-    taken.insert(port);
-    port
-}
-
-impl ControlPlane {
-    fn up(what: &str) -> ControlPlane {
-        let up = Path::new(SHARED).join("k8s/up.sh");
-        assert!(up.is_file(), "`{}` is missing: the converge test needs ../shared/k8s", up.display());
-        let dir = tempfile::Builder::new().prefix(&format!("gitgen-converge-{what}-")).tempdir().unwrap();
-        let port = take_port();
-        let out = Command::new(&up).arg(dir.path()).arg(port.to_string()).output().unwrap();
-        let plane = ControlPlane { dir, port };
-        assert!(out.status.success(), "{what}: `up.sh` on port {port} failed: {}", text(&out));
-        eprintln!("control plane `{what}` on 127.0.0.1:{port}");
-        plane
-    }
-
-    fn kubeconfig(&self) -> PathBuf {
-        self.dir.path().join("kubeconfig")
-    }
-
-    async fn client(&self) -> kube::Client {
-        let config = kube::config::Kubeconfig::read_from(self.kubeconfig()).unwrap();
-        let options = kube::config::KubeConfigOptions::default();
-        kube::Client::try_from(kube::Config::from_custom_kubeconfig(config, &options).await.unwrap()).unwrap()
-    }
-}
-
-impl Drop for ControlPlane {
-    fn drop(&mut self) {
-        let _ = Command::new(Path::new(SHARED).join("k8s/down.sh")).arg(self.dir.path()).arg("--wipe").output();
-        PORTS.lock().unwrap_or_else(|e| e.into_inner()).1.remove(&self.port);
-        eprintln!("control plane on 127.0.0.1:{} stopped", self.port);
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1381,13 +1311,12 @@ async fn converge_one(env: &str, version: &str, manifest: &Path, lessons: &BTree
 /// control plane. The stage walk runs once per environment and set, on a different pin in
 /// each (docker-desktop at v2.12.3, kind at v3.5.1), on that converged cluster. The two
 /// environments run side by side (one thread each; three control planes at most, with
-/// Helm's), sharing the Helm renderer and its cache.
+/// Helm's when a render misses its cache), sharing the Helm renderer and its cache.
 #[test]
 #[ignore = "end-to-end tier: starts its own control planes from ../shared/k8s; run with `-- --ignored` (see .ci/run)"]
 fn every_application_of_every_environment_converges_on_both_argocd_pins() {
     let started = Instant::now();
-    let helm_plane = ControlPlane::up("helm");
-    let helm = helm::HelmRenderer::new(helm_plane.kubeconfig()).unwrap_or_else(|e| panic!("{e}"));
+    let helm = helm::HelmRenderer::new().unwrap_or_else(|e| panic!("{e}"));
     let catalog = catalog();
     let results: Vec<(usize, Vec<String>)> = std::thread::scope(|scope| {
         let threads: Vec<_> = [("docker-desktop", "v2.12.3"), ("kind", "v3.5.1")]
@@ -1499,20 +1428,19 @@ async fn converge_classroom(version: &str, manifest: &Path, lessons: &BTreeSet<L
     };
     let expected = [learner("alice", None), learner("bob", hold.as_ref())];
 
-    // Real Helm needs a control plane of its own, and at most three run at once: every
-    // chart is rendered first, for the learners as they will be registered.
+    // Every chart is rendered first, for the learners as they will be registered: a
+    // render that misses Helm's cache starts Helm's control plane, stopped before the
+    // learners' start, so at most three run at once.
     let root: Value = gitgen::yaml::documents(&fs_err::read_to_string(repo.join("argocd/classroom/root.yaml")).unwrap(), Path::new("root.yaml"))
         .unwrap()
         .remove(0);
+    let management = ControlPlane::up("management");
     {
-        let helm_plane = ControlPlane::up("helm");
-        let helm = helm::HelmRenderer::new(helm_plane.kubeconfig()).unwrap_or_else(|e| panic!("{e}"));
-        let mut prerender = Controller::new(&repo, helm_plane.client().await, version, manifest, Some(&helm));
+        let helm = helm::HelmRenderer::new().unwrap_or_else(|e| panic!("{e}"));
+        let mut prerender = Controller::new(&repo, management.client().await, version, manifest, Some(&helm));
         let apps = prerender.prerender(&root, &expected);
         eprintln!("{what}: {apps} Application(s) rendered ahead, {:?} Helm render(s) run", helm.renders_run());
     }
-
-    let management = ControlPlane::up("management");
     let alice = ControlPlane::up("alice");
     let bob = ControlPlane::up("bob");
     let kubeconfig = management.kubeconfig();
