@@ -36,9 +36,9 @@ fn port_is_free(port: u16) -> bool {
 /// An API port whose companions (etcd at port-4064 and port-4063, the controller manager at
 /// port+3814, see `up.sh`) are free too. A companion may be busy for a while as the local
 /// end of some client's connection (they lie in Linux's ephemeral range, 32768-60999), so
-/// it asks again for up to a minute before it fails.
+/// it asks again for up to two minutes (a TIME_WAIT lasts one) before it fails.
 fn take_port() -> u16 {
-    for _ in 0..60 {
+    for _ in 0..120 {
         if let Some(port) = try_take_port() {
             return port;
         }
@@ -46,7 +46,7 @@ fn take_port() -> u16 {
     }
     let ports = PORTS.lock().unwrap_or_else(|e| e.into_inner());
     panic!(
-        "no free API port for a control plane for a minute (GITGEN_E2E_CONVERGE_PORTS: {:?}, running: {:?})",
+        "no free API port for a control plane for two minutes (GITGEN_E2E_CONVERGE_PORTS: {:?}, running: {:?})",
         ports.0, ports.1
     );
 }
