@@ -37,6 +37,9 @@ pub struct Workspace {
     /// to use instead of reading and parsing it again (a tenth of a second at 10,000
     /// lessons). The flock keeps it current until a render writes.
     old_lock: Mutex<Option<OldLock>>,
+    /// The objects of lessons' stages its renders made, which the environment's checks
+    /// read instead of rendering them again.
+    stage_objects: render::bases::StageObjects,
     /// Lock file held while the workspace lives, so two gitgen processes never write
     /// the same tree at once; none for a workspace opened to read only.
     _lock: Option<std::fs::File>,
@@ -103,6 +106,7 @@ impl Inputs {
             selection,
             input_hashes: self.input_hashes,
             old_lock: Mutex::new(self.old_lock),
+            stage_objects: Default::default(),
             _lock: self.lock,
         })
     }
@@ -243,6 +247,7 @@ impl Workspace {
             env_name: &self.settings.env_name,
             env: self.settings.env(),
             selection: &self.selection,
+            stage_objects: &self.stage_objects,
         }
     }
 
@@ -422,10 +427,10 @@ impl output::Renderer for Workspace {
 
     fn lesson(&self, id: &str) -> Result<Vec<RenderedFile>, Error> {
         let lesson = &self.catalog.lessons[id];
-        let files = render::bases::emit(lesson)?;
+        let files = render::bases::emit_in(&self.context(), lesson)?;
         render::overlays::check_walkthrough(lesson, &self.settings.config)?;
         render::overlays::check_chart_values(lesson, &self.settings.config)?;
-        render::links::check_links(lesson, &self.settings.config)?;
+        render::links::check_links(&self.stage_objects, lesson, &self.settings.config)?;
         Ok(files)
     }
 

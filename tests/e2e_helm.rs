@@ -1,11 +1,13 @@
 //! Real Helm against the catalog's chart claims: a tier of its own (`#[ignore]`d).
 //!
-//! Run, it needs `GITGEN_E2E_HELM_KUBECONFIG` to name the kubeconfig of a throwaway
-//! control plane (`../shared/k8s/up.sh DIR PORT`) that only these renders use; a missing
-//! variable or cluster fails it. `.ci/run` starts one and runs:
+//! Run, it renders with real Helm (`support/helm.rs`), which starts a throwaway control
+//! plane of its own on the first render that misses its cache; and it reads which kinds are
+//! namespaced from the discovery of the cluster `GITGEN_E2E_KUBECONFIG` names (read only:
+//! the end-to-end tier's management cluster in `.ci/run`). A missing variable or cluster
+//! fails it:
 //!
 //! ```sh
-//! GITGEN_E2E_HELM_KUBECONFIG=/tmp/k8s/kubeconfig cargo test --locked --test e2e_helm -- --ignored
+//! GITGEN_E2E_KUBECONFIG=/tmp/k8s/kubeconfig cargo test --locked --test e2e_helm -- --ignored
 //! ```
 //!
 //! The facts about charts in `catalog/*/lesson.yaml` are typed by hand; here every chart
@@ -18,6 +20,8 @@
 
 #[path = "support/argocd_rules.rs"]
 mod argocd_rules;
+#[path = "support/control_plane.rs"]
+mod control_plane;
 #[path = "support/e2e.rs"]
 #[allow(dead_code)]
 mod e2e;
@@ -41,18 +45,15 @@ use helm::{ChartRender, HelmRenderer, RenderedObject, chart_archive};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// The renderer on the control plane `GITGEN_E2E_HELM_KUBECONFIG` names.
+/// A renderer; it fails the test when python3, cffi, PyYAML, the Helm library or the
+/// render script is missing.
 fn renderer() -> HelmRenderer {
-    let kubeconfig = e2e::env_path(
-        "GITGEN_E2E_HELM_KUBECONFIG",
-        "the kubeconfig of a throwaway control plane for Helm renders (`../shared/k8s/up.sh DIR PORT`)",
-    );
-    HelmRenderer::new(kubeconfig).unwrap_or_else(|e| panic!("{e}"))
+    HelmRenderer::new().unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
-#[ignore = "needs real Helm and a control plane: GITGEN_E2E_HELM_KUBECONFIG"]
-fn a_second_render_of_the_same_inputs_comes_from_the_cache() {
+#[ignore = "needs real Helm, which starts a control plane from ../shared/k8s on a cache miss"]
+fn a_second_render_of_the_same_inputs_comes_from_the_cache_and_starts_no_control_plane() {
     let helm = renderer();
     let values = tempfile::NamedTempFile::new().unwrap();
     fs_err::write(values.path(), "replicas: 1\nresourceQuota: false\n").unwrap();
@@ -67,6 +68,12 @@ fn a_second_render_of_the_same_inputs_comes_from_the_cache() {
     let second = helm.render(&chart).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(helm.renders_run().0, ran, "the second render ran Helm again");
     assert_eq!(first, second);
+    let cached = renderer();
+    assert_eq!(cached.render(&chart).unwrap_or_else(|e| panic!("{e}")), first);
+    assert!(
+        !cached.started_a_control_plane(),
+        "a render served from the cache started Helm's control plane"
+    );
     assert!(first.iter().any(|o| o.kind == "Deployment" && o.group() == "apps"));
     assert!(
         !first.iter().any(|o| o.kind == "ResourceQuota"),
@@ -205,9 +212,8 @@ fn values_file(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
-/// Whether each served kind is namespaced, from the control plane's discovery after the
-/// renders (which installed every chart's CRDs): the `APIResource.Namespaced` Argo CD's
-/// permission check is handed.
+/// Whether each kind the cluster of `kubeconfig` serves is namespaced, from its discovery:
+/// the `APIResource.Namespaced` Argo CD's permission check is handed.
 fn discovery(kubeconfig: &Path) -> BTreeMap<GroupKind, bool> {
     let out = Command::new("kubectl")
         .arg("--kubeconfig")
@@ -278,7 +284,7 @@ fn manifest_objects(lesson: &LoadedLesson) -> Vec<Value> {
 }
 
 #[test]
-#[ignore = "needs real Helm and a control plane: GITGEN_E2E_HELM_KUBECONFIG"]
+#[ignore = "needs real Helm and the management cluster: GITGEN_E2E_KUBECONFIG"]
 fn every_chart_renders_what_its_lesson_claims_and_its_project_permits_at_every_stage_and_environment() {
     let helm = renderer();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -313,10 +319,10 @@ fn every_chart_renders_what_its_lesson_claims_and_its_project_permits_at_every_s
         renders.len(),
         started.elapsed()
     );
-    let mut scopes = discovery(&e2e::env_path("GITGEN_E2E_HELM_KUBECONFIG", "see renderer()"));
-    // A render served from the cache installed nothing, so a fresh control plane may not
-    // serve the kinds its CRDs define yet: those take their scope from the rendered CRD,
-    // as the API server will serve them once the CRD is applied.
+    let mut scopes = discovery(&e2e::management());
+    // The management cluster serves the built-in kinds (and Argo CD's), not those the
+    // charts' CRDs define: those take their scope from the rendered CRD, as the API server
+    // will serve them once the CRD is applied.
     for object in renders.values().flatten() {
         if let Some(defined) = crd_scope(&object.object) {
             scopes.entry(defined.0).or_insert(defined.1);

@@ -5,16 +5,18 @@
 //! lesson declares (with their Pod Security labels), the objects that create its
 //! `cluster_secrets` in the cluster ([`super::secrets`]) and a `kustomization.yaml`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Value, json};
 
 use super::policy::{self, object_id};
 use super::templates::{self, LessonTemplates};
-use super::{RenderError, RenderedFile, template_context, yaml_file};
+use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_file};
 use super::{pins, ports};
 use crate::catalog::LoadedLesson;
 use crate::catalog::labels::LESSON_LABEL;
+use crate::catalog::names::LessonId;
 use crate::catalog::lesson::{KustomizeFile, Manifest, PodSecurityLevel};
 use crate::layout::Layout;
 use crate::{validate, yaml};
@@ -24,12 +26,60 @@ pub const NAMESPACES_FILE: &str = "gitgen-namespaces.yaml";
 
 /// Renders every stage of `lesson`.
 pub fn emit(lesson: &LoadedLesson) -> Result<Vec<RenderedFile>, RenderError> {
-    emit_stages(lesson, 0..lesson.lesson.stages.len())
+    emit_stages(lesson, 0..lesson.lesson.stages.len(), None)
+}
+
+/// Renders every stage of `lesson`, and keeps the objects of the stages the environment of
+/// `ctx` reads ([`RenderContext::stages_read`]) in `ctx.stage_objects`, so its checks
+/// need not render them again.
+pub fn emit_in(ctx: &RenderContext<'_>, lesson: &LoadedLesson) -> Result<Vec<RenderedFile>, RenderError> {
+    let read = ctx.stages_read(lesson);
+    emit_stages(lesson, 0..lesson.lesson.stages.len(), Some((ctx.stage_objects, &read)))
 }
 
 /// Renders the stage of `lesson` at `index` only.
 pub fn emit_stage(lesson: &LoadedLesson, index: usize) -> Result<Vec<RenderedFile>, RenderError> {
-    emit_stages(lesson, index..index + 1)
+    emit_stages(lesson, index..index + 1, None)
+}
+
+/// The objects of lessons' bases by lesson and stage, as one render made them: kept by
+/// [`emit_in`] while it renders a lesson, else made (and kept) when first asked for, so
+/// the environment's checks ([`super::owners`], a classroom's split of Argo CD objects)
+/// never render a stage's templates twice. Keep one per catalog: a stage's objects come
+/// from its lesson's files alone.
+#[derive(Debug, Default)]
+pub struct StageObjects(Mutex<ByStage>);
+
+/// Objects by lesson and stage index.
+type ByStage = HashMap<(LessonId, usize), Arc<[SourcedObject]>>;
+
+impl StageObjects {
+    /// The objects of `lesson`'s base at stage `index`, as Argo CD receives them from the
+    /// stage's kustomization, with their sources. The files of a Kustomize tree the lesson
+    /// ships are left out: their objects are what `kustomize build` makes of them
+    /// (prefixes, patches), which render does not run.
+    pub fn get(&self, lesson: &LoadedLesson, index: usize) -> Result<Arc<[SourcedObject]>, RenderError> {
+        let key = (lesson.id().clone(), index);
+        if let Some(objects) = self.kept().get(&key) {
+            return Ok(Arc::clone(objects));
+        }
+        let templates = LessonTemplates::new(lesson, lesson.lesson.manifests.iter().map(|m| m.file.value.as_str()))?;
+        let mut objects = Vec::new();
+        for file in stage_files(lesson, &templates, &extra_files(lesson), index)? {
+            if file.manifest.is_some_and(|m| m.kustomize.is_some()) {
+                continue;
+            }
+            let documents = parse_rendered(lesson, file.manifest, index, &file.text)?;
+            objects.extend(sourced(&file.source, &documents));
+        }
+        let objects: Arc<[SourcedObject]> = objects.into();
+        self.kept().insert(key, Arc::clone(&objects));
+        Ok(objects)
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, ByStage> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// One file of a stage's base as rendered, before it is checked or written.
@@ -46,7 +96,7 @@ struct StageFile<'a> {
 }
 
 /// The files of `lesson`'s base at stage `index`, rendered and not yet checked: what both
-/// [`emit_stages`] and [`stage_objects`] read, so the two can never disagree.
+/// [`emit_stages`] and [`StageObjects::get`] read, so the two can never disagree.
 fn stage_files<'a>(
     lesson: &'a LoadedLesson,
     templates: &LessonTemplates,
@@ -95,24 +145,35 @@ fn extra_files(lesson: &LoadedLesson) -> Vec<(String, String, String)> {
     namespaces.into_iter().chain(secrets).collect()
 }
 
-fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<Vec<RenderedFile>, RenderError> {
+/// Renders the stages `stages` of `lesson`; with `keep`, the objects of the stages it
+/// lists go into its [`StageObjects`].
+fn emit_stages(
+    lesson: &LoadedLesson,
+    stages: std::ops::Range<usize>,
+    keep: Option<(&StageObjects, &[usize])>,
+) -> Result<Vec<RenderedFile>, RenderError> {
     let id = lesson.id().as_str();
     let templates = LessonTemplates::new(lesson, lesson.lesson.manifests.iter().map(|m| m.file.value.as_str()))?;
     let extras = extra_files(lesson);
     let mut files = Vec::new();
     // Most templates render the same text in several stages; checking a text is the
     // costly part of a render (it is parsed back and validated), and its result depends
-    // on the text alone, so each template's text is checked again only when it changes.
-    let mut last_checked: BTreeMap<&str, String> = BTreeMap::new();
+    // on the text alone, so each template's text is checked (and parsed) again only when
+    // it changes.
+    let mut last_checked: BTreeMap<&str, (String, Vec<Value>)> = BTreeMap::new();
     for index in stages {
         let stage = lesson.lesson.stages[index].name.as_str();
         let dir = Layout::base_dir(id, stage);
         let mut resources = Vec::new();
+        let mut kept = keep.filter(|(_, read)| read.contains(&index)).map(|(objects, _)| (objects, Vec::new()));
         // The kustomization file of each folder of the stage, by folder: the stage's own
         // is gitgen's.
         let mut kustomizations = BTreeMap::from([(String::new(), "kustomization.yaml".to_owned())]);
         for file in stage_files(lesson, &templates, &extras, index)? {
             let Some(manifest) = file.manifest else {
+                if let Some((_, objects)) = &mut kept {
+                    objects.extend(sourced(&file.source, &parse_rendered(lesson, None, index, &file.text)?));
+                }
                 files.push(yaml_file(format!("{dir}/{}", file.output), &file.source, &file.text));
                 resources.push(file.output);
                 continue;
@@ -129,12 +190,19 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
                     other: format!("{dir}/{other}"),
                 });
             }
-            if last_checked.get(template) != Some(&file.text) {
+            if last_checked.get(template).map(|(text, _)| text) != Some(&file.text) {
                 // A Kustomize tree's own kustomization files are not objects.
-                if !(manifest.kustomize.is_some() && output.ends_with("/kustomization.yaml")) {
-                    check_objects(lesson, template, stage, &file.text, manifest.kustomize.is_none())?;
-                }
-                last_checked.insert(template, file.text.clone());
+                let objects = if manifest.kustomize.is_some() && output.ends_with("/kustomization.yaml") {
+                    Vec::new()
+                } else {
+                    check_objects(lesson, template, stage, &file.text, manifest.kustomize.is_none())?
+                };
+                last_checked.insert(template, (file.text.clone(), objects));
+            }
+            if let Some((_, objects)) = &mut kept
+                && manifest.kustomize.is_none()
+            {
+                objects.extend(sourced(&file.source, &last_checked[template].1));
             }
             files.push(yaml_file(format!("{dir}/{output}"), &file.source, &file.text));
             match manifest.kustomize {
@@ -157,6 +225,9 @@ fn emit_stages(lesson: &LoadedLesson, stages: std::ops::Range<usize>) -> Result<
             &format!("catalog/{id}/lesson.yaml (stage {stage})"),
             &yaml::to_string(&kustomization),
         ));
+        if let Some((stage_objects, objects)) = kept {
+            stage_objects.kept().insert((lesson.id().clone(), index), objects.into());
+        }
     }
     files.iter().try_for_each(super::check_credentials)?;
     Ok(files)
@@ -179,38 +250,38 @@ pub struct SourcedObject {
     pub object: Value,
 }
 
-/// The objects of `lesson`'s base at stage `index`, as Argo CD receives them from the
-/// stage's kustomization, with their sources. Templates are rendered but not checked
-/// again ([`emit`] checks them). The files of a Kustomize tree the lesson ships are left
-/// out: their objects are what `kustomize build` makes of them (prefixes, patches), which
-/// render does not run.
-pub fn stage_objects(lesson: &LoadedLesson, index: usize) -> Result<Vec<SourcedObject>, RenderError> {
-    let templates = LessonTemplates::new(lesson, lesson.lesson.manifests.iter().map(|m| m.file.value.as_str()))?;
-    let mut objects = Vec::new();
-    for file in stage_files(lesson, &templates, &extra_files(lesson), index)? {
-        if file.manifest.is_some_and(|m| m.kustomize.is_some()) {
-            continue;
-        }
-        let path = file.manifest.map_or_else(|| lesson.dir.join("lesson.yaml"), |m| lesson.dir.join(m.file.value.as_str()));
-        let documents: Vec<Value> = yaml::documents(&file.text, &path).map_err(|err| RenderError::Output {
-            path: path.clone(),
-            line: None,
-            stage: lesson.lesson.stages[index].name.to_string(),
-            what: format!("invalid YAML at rendered line {}: {}", err.line.unwrap_or(0), err.message),
-            hint: None,
-        })?;
-        for document in &documents {
-            objects.extend(policy::unwrapped(document).into_iter().map(|(_, item)| SourcedObject {
-                source: file.source.clone(),
-                object: item.clone(),
-            }));
-        }
-    }
-    Ok(objects)
+/// The objects of a rendered text, each item of a List on its own, with their source.
+fn sourced(source: &str, documents: &[Value]) -> Vec<SourcedObject> {
+    documents
+        .iter()
+        .flat_map(policy::unwrapped)
+        .map(|(_, item)| SourcedObject {
+            source: source.to_owned(),
+            object: item.clone(),
+        })
+        .collect()
 }
 
-/// Parses rendered text back and checks each object. Errors name the template line the
-/// offending text most likely came from.
+/// The documents of a text rendered from `manifest` (or, without one, a file gitgen adds
+/// from lesson.yaml) at stage `index`, read back unchecked.
+fn parse_rendered(
+    lesson: &LoadedLesson,
+    manifest: Option<&Manifest>,
+    index: usize,
+    text: &str,
+) -> Result<Vec<Value>, RenderError> {
+    let path = manifest.map_or_else(|| lesson.dir.join("lesson.yaml"), |m| lesson.dir.join(m.file.value.as_str()));
+    yaml::documents(text, &path).map_err(|err| RenderError::Output {
+        path: path.clone(),
+        line: None,
+        stage: lesson.lesson.stages[index].name.to_string(),
+        what: format!("invalid YAML at rendered line {}: {}", err.line.unwrap_or(0), err.message),
+        hint: None,
+    })
+}
+
+/// Parses rendered text back and checks each object, and hands back the documents. Errors
+/// name the template line the offending text most likely came from.
 /// `whole` objects are also checked against their Kubernetes types; a Kustomize tree's
 /// files are not (a patch is a partial object), but still obey the lesson's rules.
 fn check_objects(
@@ -219,7 +290,7 @@ fn check_objects(
     stage: &str,
     text: &str,
     whole: bool,
-) -> Result<(), RenderError> {
+) -> Result<Vec<Value>, RenderError> {
     let path = lesson.dir.join(template);
     let source = lesson.files.get(template).map_or("", String::as_str);
     let objects: Vec<Value> = yaml::documents(text, &path).map_err(|err| {
@@ -285,7 +356,7 @@ fn check_objects(
             });
         }
     }
-    Ok(())
+    Ok(objects)
 }
 
 /// The rendered line (1-based) where `field` (`spec.volumes[0].hostPath`) of the
@@ -359,4 +430,42 @@ pub fn namespace_labels(level: PodSecurityLevel, extra: &BTreeMap<String, String
     labels.insert("pod-security.kubernetes.io/warn".to_owned(), "restricted".to_owned());
     labels.insert("pod-security.kubernetes.io/audit".to_owned(), "restricted".to_owned());
     labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::sync_model::{course, every_lesson};
+
+    #[test]
+    fn emit_in_keeps_the_objects_of_the_stages_its_environment_reads_as_a_render_of_them_makes_them() {
+        let (catalog, config) = course();
+        for (env_name, env) in &config.environments {
+            let selection = every_lesson(&catalog, env_name);
+            let ctx = RenderContext {
+                catalog: &catalog,
+                config: &config,
+                env_name,
+                env,
+                selection: &selection,
+                stage_objects: &StageObjects::default(),
+            };
+            let mut read = 0;
+            for lesson in catalog.lessons.values() {
+                emit_in(&ctx, lesson).unwrap();
+                read += ctx.stages_read(lesson).len();
+            }
+            assert!(read >= selection.lessons.len(), "{env_name}");
+            assert_eq!(ctx.stage_objects.kept().len(), read, "{env_name}: kept stages");
+            let as_pairs = |objects: &[SourcedObject]| -> Vec<(String, Value)> {
+                objects.iter().map(|o| (o.source.clone(), o.object.clone())).collect()
+            };
+            for (id, stage) in &selection.lessons {
+                let lesson = &catalog.lessons[id];
+                let rendered_again = StageObjects::default().get(lesson, stage.index).unwrap();
+                let kept = ctx.stage_objects.get(lesson, stage.index).unwrap();
+                assert_eq!(as_pairs(&kept), as_pairs(&rendered_again), "{env_name}: {id}");
+            }
+        }
+    }
 }

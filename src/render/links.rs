@@ -16,6 +16,7 @@
 
 use serde_json::{Value, json};
 
+use super::bases::StageObjects;
 use super::{RenderError, ports};
 use crate::catalog::LoadedLesson;
 use crate::catalog::labels::text_as_label_value;
@@ -72,8 +73,10 @@ pub fn template_function(host: &str) -> minijinja::Value {
 
 /// The overlay patches that annotate the lesson's objects with its `links:` at stage
 /// `index`, one strategic merge patch per link; an error for a link whose object the
-/// stage does not render or whose port the course does not use.
+/// stage does not render or whose port the course does not use. The stage's objects come
+/// from `stage_objects`, which the base's render filled.
 pub fn overlay_patches(
+    stage_objects: &StageObjects,
     lesson: &LoadedLesson,
     index: usize,
     env_name: &EnvName,
@@ -88,7 +91,7 @@ pub fn overlay_patches(
     if links.is_empty() {
         return Ok(Vec::new());
     }
-    let objects = super::bases::stage_objects(lesson, index)?;
+    let objects = stage_objects.get(lesson, index)?;
     let stage = lesson.lesson.stages[index].name.to_string();
     let refuse = |what: String, hint: String| RenderError::Output {
         path: lesson.lesson_file(),
@@ -132,10 +135,10 @@ pub fn overlay_patches(
 /// and drops them: as with a values template, a lesson's overlay is otherwise built only
 /// where it is enabled, at the enabled stage, so a link on an object that one stage lacks
 /// would pass render and CI.
-pub fn check_links(lesson: &LoadedLesson, config: &RepoConfig) -> Result<(), RenderError> {
+pub fn check_links(stage_objects: &StageObjects, lesson: &LoadedLesson, config: &RepoConfig) -> Result<(), RenderError> {
     for index in 0..lesson.lesson.stages.len() {
         for (env_name, env) in &config.environments {
-            overlay_patches(lesson, index, env_name, env)?;
+            overlay_patches(stage_objects, lesson, index, env_name, env)?;
         }
     }
     Ok(())

@@ -43,12 +43,26 @@ pub struct RenderContext<'a> {
     pub env: &'a Environment,
     /// What the environment's toggle file enables.
     pub selection: &'a Selection,
+    /// The objects of lessons' stages this render has made, for the environment's checks
+    /// to read instead of rendering them again.
+    pub stage_objects: &'a bases::StageObjects,
 }
 
 impl RenderContext<'_> {
     /// Where the environment's files go.
     pub fn layout(&self) -> Layout {
         Layout::new(self.env_name)
+    }
+
+    /// The stages of `lesson` whose objects the environment's render reads ([`owners`], a
+    /// classroom's split of Argo CD objects): none when the lesson is not enabled, else
+    /// its stage, or in a classroom every stage (a learner may be held at any).
+    pub fn stages_read(&self, lesson: &LoadedLesson) -> Vec<usize> {
+        match self.selection.lessons.get(lesson.id()) {
+            None => Vec::new(),
+            Some(_) if self.env.is_classroom() => (0..lesson.lesson.stages.len()).collect(),
+            Some(stage) => vec![stage.index],
+        }
     }
 }
 
@@ -356,7 +370,10 @@ pub fn environment(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderE
 pub fn everything(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     use rayon::prelude::*;
     let lessons: Vec<&LoadedLesson> = ctx.catalog.lessons.values().collect();
-    let bases: Vec<Vec<RenderedFile>> = lessons.into_par_iter().map(bases::emit).collect::<Result<_, _>>()?;
+    let bases: Vec<Vec<RenderedFile>> = lessons
+        .into_par_iter()
+        .map(|lesson| bases::emit_in(ctx, lesson))
+        .collect::<Result<_, _>>()?;
     let mut files: Vec<RenderedFile> = bases.into_iter().flatten().collect();
     files.extend(environment(ctx)?);
     Ok(files)

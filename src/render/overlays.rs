@@ -100,14 +100,14 @@ fn stage_overlay(
             },
         ]);
     }
-    let link_patches = super::links::overlay_patches(lesson, index, ctx.env_name, ctx.env)?;
+    let link_patches = super::links::overlay_patches(ctx.stage_objects, lesson, index, ctx.env_name, ctx.env)?;
     if !link_patches.is_empty() {
         let patches = kustomization["patches"].as_array().cloned().unwrap_or_default();
         kustomization["patches"] = json!(patches.into_iter().chain(link_patches).collect::<Vec<_>>());
     }
     let source = format!("{} and catalog/{id}/lesson.yaml", ctx.layout().toggle_path());
     if ctx.env.is_classroom() && lesson.lesson.argocd_objects.is_some() {
-        let (learners, argocd) = split_by_cluster(lesson, index, &to_root)?;
+        let (learners, argocd) = split_by_cluster(ctx, lesson, index, &to_root)?;
         let patches = kustomization["patches"].as_array().cloned().unwrap_or_default();
         kustomization["patches"] = json!(patches.into_iter().chain([learners]).collect::<Vec<_>>());
         files.push(yaml_file(
@@ -142,6 +142,7 @@ fn stage_overlay(
 /// object (for where Argo CD runs). Kustomize deletes each object a `$patch: delete`
 /// strategic merge patch's target selects (`api/filters/patchstrategicmerge`).
 fn split_by_cluster(
+    ctx: &RenderContext<'_>,
     lesson: &LoadedLesson,
     index: usize,
     to_root: &str,
@@ -152,7 +153,7 @@ fn split_by_cluster(
     let kinds = super::classroom::ARGOCD_KINDS.join("|");
     let learners = json!({"target": {"group": group, "kind": kinds}, "patch": delete(&format!("{group}/v1alpha1"))});
     let mut others = Vec::new();
-    for sourced in super::bases::stage_objects(lesson, index)? {
+    for sourced in ctx.stage_objects.get(lesson, index)?.iter() {
         let object = &sourced.object;
         let api_version = object["apiVersion"].as_str().unwrap_or_default();
         let kind = object["kind"].as_str().unwrap_or_default();

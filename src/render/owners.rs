@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::argocd::IN_CLUSTER;
-use super::bases::{SourcedObject, stage_objects};
+use super::bases::SourcedObject;
 use super::classroom::{self, LEARNER_CLUSTER};
 use super::policy::{is_cluster_scoped, object_id};
 use super::{RenderContext, RenderError, RenderedFile};
@@ -192,7 +192,7 @@ fn claims(ctx: &RenderContext<'_>, files: &[RenderedFile]) -> Result<Vec<Claim>,
             Target::Cluster(server) => {
                 let owner = format!("Application `{id}`");
                 let cluster = Cluster::Server(server.to_owned());
-                for object in stage_objects(lesson, stage.index)? {
+                for object in ctx.stage_objects.get(lesson, stage.index)?.iter() {
                     claims.push(lesson_claim(lesson, object, &cluster, owner.clone(), None)?);
                 }
             }
@@ -204,7 +204,7 @@ fn claims(ctx: &RenderContext<'_>, files: &[RenderedFile]) -> Result<Vec<Claim>,
                 let learners_owner = generated(id.as_str());
                 let argocd_owner = generated(&classroom::argocd_part_stem(id.as_str()));
                 for (index, stage) in lesson.lesson.stages.iter().enumerate() {
-                    for object in stage_objects(lesson, index)? {
+                    for object in ctx.stage_objects.get(lesson, index)?.iter() {
                         let group = object.object["apiVersion"].as_str().map_or("", api_group);
                         let kind = object.object["kind"].as_str().unwrap_or_default();
                         let claim = if classroom::runs_with_argocd(group, kind) {
@@ -235,7 +235,7 @@ fn claims(ctx: &RenderContext<'_>, files: &[RenderedFile]) -> Result<Vec<Claim>,
 /// The claim of `lesson`'s Application (`owner`) on one of its objects in `cluster`.
 fn lesson_claim(
     lesson: &LoadedLesson,
-    sourced: SourcedObject,
+    sourced: &SourcedObject,
     cluster: &Cluster,
     owner: String,
     stage: Option<String>,
@@ -246,7 +246,7 @@ fn lesson_claim(
     Ok(Claim {
         identity,
         owner,
-        source: sourced.source,
+        source: sourced.source.clone(),
         stage,
     })
 }
@@ -485,6 +485,7 @@ mod tests {
                 env_name,
                 env,
                 selection: &selection,
+                stage_objects: &Default::default(),
             };
             if let Err(error) = super::super::environment(&ctx) {
                 panic!("{env_name}: {error}");

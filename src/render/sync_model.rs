@@ -20,7 +20,10 @@
 //!
 //! Argo CD v2.12.3's `controller/appcontroller.go`,
 //! `ApplicationController.processRequestedAppOperation` (line 1343) retries a failed
-//! operation while `retry.limit` is not reached, or forever when it is negative. A child
+//! operation while `retry.limit` is not reached, or forever when it is negative; an
+//! automated sync without `syncPolicy.retry` retries 5 times ([`retry_limit`]). Finite
+//! retries may run out before what a child needs has synced, so the model counts on
+//! unlimited ones only. A child
 //! Application's health, as the root sees it, is the one bootstrap's Lua health check in
 //! `argocd-cm` reports (`resource.customizations.health.argoproj.io_Application`, run by
 //! argo-cd `util/lua/lua.go`, `VM.ExecuteHealthLua`): the child's `status.health.status`,
@@ -66,8 +69,22 @@ struct Child {
     is_application: bool,
     wave: i64,
     lesson: Option<LessonId>,
-    /// `spec.syncPolicy.retry.limit`; negative means forever.
+    /// How often its operation is retried ([`retry_limit`]); negative means forever.
     retry_limit: i64,
+}
+
+/// How often Argo CD retries an Application's failed sync operation. argo-cd
+/// `controller/appcontroller.go`, `ApplicationController.autoSync` (v2.12.3 line 1879,
+/// v3.5.1 line 2383), starts an automated sync with `RetryStrategy{Limit: 5}` and replaces
+/// that with `spec.syncPolicy.retry` when it is set; `RetryStrategy.Limit` is `omitempty`
+/// (`pkg/apis/application/v1alpha1/types.go`), so a retry without a limit retries 0 times.
+/// A sync started by hand retries only when told to (the CLI's `--retry-limit`, 0).
+fn retry_limit(application: &Value) -> i64 {
+    let policy = &application["spec"]["syncPolicy"];
+    match &policy["retry"] {
+        Value::Null if policy["automated"].is_object() => 5,
+        retry => retry["limit"].as_i64().unwrap_or(0),
+    }
 }
 
 /// The bundle as the model reads it.
@@ -103,7 +120,7 @@ impl Bundle {
                 lesson: meta["labels"][LESSON_LABEL]
                     .as_str()
                     .map(|l| LessonId::new(l).expect("a lesson id")),
-                retry_limit: object["spec"]["syncPolicy"]["retry"]["limit"].as_i64().unwrap_or(0),
+                retry_limit: retry_limit(&object),
             });
         }
         Bundle { children }
@@ -272,6 +289,7 @@ pub fn every_lesson_bundles(catalog: &Catalog, config: &RepoConfig) -> Vec<(EnvN
             env_name,
             env,
             selection: &selection,
+            stage_objects: &Default::default(),
         };
         bundles.push((env_name.clone(), super::argocd::emit(&ctx).expect("renders")));
     }
@@ -281,6 +299,29 @@ pub fn every_lesson_bundles(catalog: &Catalog, config: &RepoConfig) -> Vec<(EnvN
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_automated_sync_without_a_retry_policy_retries_five_times_and_one_without_a_limit_none() {
+        let app = |sync_policy: Value| {
+            let object = serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                "metadata": {"name": "a"}, "spec": {"syncPolicy": sync_policy}});
+            RenderedFile {
+                path: "argocd/kind/apps/a.application.yaml".to_owned(),
+                contents: crate::yaml::to_string(&object),
+            }
+        };
+        let automated = serde_json::json!({"prune": true});
+        let limits: Vec<i64> = [
+            serde_json::json!({"automated": automated}),
+            serde_json::json!({"automated": automated, "retry": {"backoff": {"duration": "5s"}}}),
+            serde_json::json!({"automated": automated, "retry": {"limit": -1}}),
+            serde_json::json!({}),
+        ]
+        .into_iter()
+        .map(|policy| Bundle::from_files(&[app(policy)], &EnvName::new("kind").unwrap()).children[0].retry_limit)
+        .collect();
+        assert_eq!(limits, [5, 0, -1, 0]);
+    }
 
     #[test]
     fn one_unhealthy_application_never_holds_back_one_that_does_not_require_it() {

@@ -93,6 +93,7 @@ fn run_pipeline(catalog: CatalogFiles, toggle: &str, config: &RepoConfig) -> &'s
         env_name: &env_name,
         env: &config.environments[&env_name],
         selection: &selection,
+        stage_objects: &Default::default(),
     };
     match render::everything(&ctx) {
         Ok(files) => {

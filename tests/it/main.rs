@@ -1,5 +1,7 @@
 //! Integration tests: the real binary, run in temporary repos.
 
+#[path = "../support/argocd_rules.rs"]
+mod argocd_rules;
 mod classroom;
 mod classroom_cluster;
 #[path = "../support/classroom.rs"]

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::argocd_rules::{Destination, is_destination_permitted, is_group_kind_permitted, is_source_permitted};
 use crate::support::{Repo, Run};
 
 const ALPHA: &str = "catalog/alpha/lesson.yaml";
@@ -348,69 +349,6 @@ fn declared_host_access_and_argocd_objects_are_accepted() {
 
 // The course: every Application's resources are permitted by its AppProject.
 
-/// A glob as Argo CD's `glob.Match` reads AppProject fields (argo-cd v2.12.3
-/// `pkg/apis/application/v1alpha1/app_project_types.go`, `globMatch`, over
-/// `github.com/gobwas/glob`): `*` matches any run of characters; nothing else is special in
-/// what gitgen writes.
-fn glob(pattern: &str, value: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == value,
-        Some((head, tail)) => {
-            value.starts_with(head)
-                && (0..=value.len() - head.len()).any(|skip| glob(tail, &value[head.len() + skip..]))
-        }
-    }
-}
-
-fn entries<'v>(project: &'v Value, field: &str) -> Option<&'v Vec<Value>> {
-    project["spec"][field].as_array()
-}
-
-fn in_list(list: Option<&Vec<Value>>, group: &str, kind: &str) -> bool {
-    list.is_some_and(|l| {
-        l.iter()
-            .any(|e| glob(e["kind"].as_str().unwrap_or(""), kind) && glob(e["group"].as_str().unwrap_or(""), group))
-    })
-}
-
-// Modelled on Argo CD's `AppProject.IsGroupKindPermitted`, `IsSourcePermitted` and
-// `IsDestinationPermitted` in argoproj/argo-cd
-// `pkg/apis/application/v1alpha1/app_project_types.go`: a namespaced kind needs an absent
-// whitelist or one that lists it, a cluster-scoped kind a whitelist that lists it, and
-// neither may be blacklisted; sources and destinations must match an entry.
-/// argo-cd v2.12.3 `app_project_types.go`, `AppProject.IsGroupKindPermitted` (at v3.5.1
-/// `IsGroupKindNamePermitted`), with `isResourceInList` (`types.go`).
-fn is_group_kind_permitted(project: &Value, group: &str, kind: &str, namespaced: bool) -> bool {
-    let (white, black) = if namespaced {
-        ("namespaceResourceWhitelist", "namespaceResourceBlacklist")
-    } else {
-        ("clusterResourceWhitelist", "clusterResourceBlacklist")
-    };
-    let whitelist = entries(project, white);
-    let listed = match whitelist {
-        None if namespaced => true,
-        list => in_list(list, group, kind),
-    };
-    listed && !in_list(entries(project, black), group, kind)
-}
-
-/// argo-cd v2.12.3 `app_project_types.go`, `AppProject.IsSourcePermitted`, with
-/// `util/git`'s `NormalizeGitURL` reduced to what gitgen's URLs need.
-fn is_source_permitted(project: &Value, repo: &str) -> bool {
-    let normalize = |url: &str| url.trim_end_matches(".git").to_ascii_lowercase();
-    entries(project, "sourceRepos")
-        .into_iter()
-        .flatten()
-        .any(|r| glob(&normalize(r.as_str().unwrap_or("")), &normalize(repo)))
-}
-
-/// argo-cd v2.12.3 `app_project_types.go`, `AppProject.IsDestinationPermitted` (by server).
-fn is_destination_permitted(project: &Value, server: &str, namespace: &str) -> bool {
-    entries(project, "destinations").into_iter().flatten().any(|d| {
-        glob(d["server"].as_str().unwrap_or(""), server) && glob(d["namespace"].as_str().unwrap_or(""), namespace)
-    })
-}
-
 fn documents(path: &str, text: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for object in gitgen::yaml::documents(text, path.as_ref()).unwrap() {
@@ -426,12 +364,18 @@ fn documents(path: &str, text: &str) -> Vec<Value> {
 /// Checks `app` against `project`; `resources` are `(group, kind, namespace or None when
 /// cluster-scoped)`. Returns every denial. The Application's own rules follow argo-cd
 /// `util/argo/argo.go`, `ValidatePermissions`; each resource's follow `controller/sync.go`,
-/// `validateSyncPermissions` (the kind, then the destination of its namespace).
+/// `validateSyncPermissions` (the kind, then the destination of its namespace); each rule
+/// is `argocd_rules`' port of argo-cd's `AppProject` methods.
 /// `tests/e2e_converge.rs` runs the same rules on live AppProjects with the real renders;
 /// where the two disagree, that test is right.
 fn denials(app: &Value, project: &Value, resources: &[(String, String, Option<String>)]) -> Vec<String> {
     let name = app["metadata"]["name"].as_str().unwrap_or("?");
-    let server = app["spec"]["destination"]["server"].as_str().unwrap_or("");
+    let destination = &app["spec"]["destination"];
+    let at = |namespace: &str| Destination {
+        server: destination["server"].as_str().unwrap_or("").to_owned(),
+        name: destination["name"].as_str().unwrap_or("").to_owned(),
+        namespace: namespace.to_owned(),
+    };
     let mut out = Vec::new();
     let sources: Vec<&Value> = match app["spec"]["sources"].as_array() {
         Some(sources) => sources.iter().collect(),
@@ -443,8 +387,8 @@ fn denials(app: &Value, project: &Value, resources: &[(String, String, Option<St
             out.push(format!("{name}: source {repo}"));
         }
     }
-    let dest = app["spec"]["destination"]["namespace"].as_str().unwrap_or("");
-    if !is_destination_permitted(project, server, dest) {
+    let dest = destination["namespace"].as_str().unwrap_or("");
+    if !is_destination_permitted(project, &at(dest)) {
         out.push(format!("{name}: destination {dest}"));
     }
     for (group, kind, namespace) in resources {
@@ -452,7 +396,7 @@ fn denials(app: &Value, project: &Value, resources: &[(String, String, Option<St
             out.push(format!("{name}: kind {group}/{kind}"));
         }
         if let Some(ns) = namespace
-            && !is_destination_permitted(project, server, ns)
+            && !is_destination_permitted(project, &at(ns))
         {
             out.push(format!("{name}: {group}/{kind} in namespace {ns}"));
         }

@@ -1,6 +1,8 @@
 //! Argo CD's own rules, ported line by line from the pinned release (v2.12.3) for tests
 //! that check rendered objects the way Argo CD would sync them: which objects of a Helm
-//! render it applies, and whether an AppProject permits each.
+//! render it applies, and whether an AppProject permits each (kind, destination, source).
+//! The one model of these rules for every test tier: `tests/e2e_helm.rs`,
+//! `tests/e2e_converge.rs` and `tests/it/policy.rs` all ask it.
 
 #![allow(dead_code)]
 
@@ -54,27 +56,39 @@ pub fn is_applied(object: &Value) -> bool {
 /// argo-cd `pkg/apis/application/v1alpha1/types.go` `isResourceInList` matches kinds and
 /// groups with. `*` matches any text without `/`.
 pub fn filepath_match(pattern: &str, text: &str) -> bool {
-    glob(pattern.as_bytes(), text.as_bytes(), Some(b'/'))
+    glob(pattern.as_bytes(), text.as_bytes(), Some(b'/'), false)
 }
 
 /// gobwas/glob without separators (`*` is any text), as argo-cd's `globMatch` uses it for
 /// destinations; a leading `!` is a deny pattern, which the caller handles.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    pattern == "*" || glob(pattern.as_bytes(), text.as_bytes(), None)
+    pattern == "*" || glob(pattern.as_bytes(), text.as_bytes(), None, true)
 }
 
-fn glob(pattern: &[u8], text: &[u8], separator: Option<u8>) -> bool {
+/// gobwas/glob with `/` as its separator, as argo-cd's `globMatch` uses it for source
+/// repositories: `*` and `?` stop at a `/`, `**` does not.
+fn source_glob_match(pattern: &str, text: &str) -> bool {
+    pattern == "*" || glob(pattern.as_bytes(), text.as_bytes(), Some(b'/'), true)
+}
+
+/// `*`, `?` and literal text; `separator` is what `*` and `?` never match, and with
+/// `super_star` a `**` (gobwas/glob's super-asterisk) matches it too. Character classes
+/// and `{a,b}` alternatives are not modelled: no AppProject gitgen writes has them.
+fn glob(pattern: &[u8], text: &[u8], separator: Option<u8>, super_star: bool) -> bool {
     match pattern.split_first() {
         None => text.is_empty(),
+        Some((b'*', rest)) if super_star && rest.first() == Some(&b'*') => {
+            (0..=text.len()).any(|i| glob(&rest[1..], &text[i..], separator, super_star))
+        }
         Some((b'*', rest)) => (0..=text.len())
             .take_while(|&i| i == 0 || Some(text[i - 1]) != separator)
-            .any(|i| glob(rest, &text[i..], separator)),
+            .any(|i| glob(rest, &text[i..], separator, super_star)),
         Some((b'?', rest)) => text
             .split_first()
-            .is_some_and(|(c, tail)| Some(*c) != separator && glob(rest, tail, separator)),
+            .is_some_and(|(c, tail)| Some(*c) != separator && glob(rest, tail, separator, super_star)),
         Some((c, rest)) => text
             .split_first()
-            .is_some_and(|(t, tail)| t == c && glob(rest, tail, separator)),
+            .is_some_and(|(t, tail)| t == c && glob(rest, tail, separator, super_star)),
     }
 }
 
@@ -107,6 +121,36 @@ pub fn is_group_kind_permitted(project: &Value, group: &str, kind: &str, namespa
         listed(white)
     };
     whitelisted && !listed(black)
+}
+
+/// argo-cd `util/git/git.go` `NormalizeGitURL` for the https URLs gitgen writes: trimmed,
+/// lower case, without a trailing `.git` (its rewriting of scp-style SSH URLs is not
+/// modelled: `gitgen.yaml` takes an https `repo_url`).
+fn normalize_git_url(url: &str) -> String {
+    let url = url.trim().to_ascii_lowercase();
+    url.strip_suffix(".git").unwrap_or(&url).to_owned()
+}
+
+/// argo-cd `pkg/apis/application/v1alpha1/app_project_types.go`
+/// `AppProject.IsSourcePermitted` (the same at v2.12.3 and v3.5.1): both URLs normalized,
+/// some `sourceRepos` entry matches, and no deny entry (`!…`) matches. As upstream, a deny
+/// entry that does not match counts as a match.
+pub fn is_source_permitted(project: &Value, repo_url: &str) -> bool {
+    let source = normalize_git_url(repo_url);
+    let mut any_matched = false;
+    for entry in project["spec"]["sourceRepos"].as_array().into_iter().flatten() {
+        let entry = entry.as_str().unwrap_or("");
+        let matched = match entry.strip_prefix('!') {
+            Some(denied) => !source_glob_match(&normalize_git_url(denied), &source),
+            None => source_glob_match(&normalize_git_url(entry), &source),
+        };
+        if matched {
+            any_matched = true;
+        } else if entry.starts_with('!') {
+            return false;
+        }
+    }
+    any_matched
 }
 
 /// Where an Application deploys: a cluster by `server` or by `name`, and a namespace.
@@ -231,6 +275,41 @@ mod tests {
         assert!(!is_applied(&with("pre-delete")));
         assert!(is_applied(
             &json!({"metadata": {"annotations": {"helm.sh/hook": "test", "argocd.argoproj.io/hook": "Sync"}}})
+        ));
+    }
+
+    #[test]
+    fn a_source_matches_its_normalized_url_and_a_matching_deny_entry_wins() {
+        let project = json!({"spec": {"sourceRepos": [
+            "https://github.com/gitgen-course/Kubernetes-Course.git",
+            "https://charts.example.com/*"]}});
+        assert!(is_source_permitted(
+            &project,
+            "https://github.com/gitgen-course/kubernetes-course"
+        ));
+        assert!(is_source_permitted(
+            &project,
+            " https://github.com/GITGEN-course/kubernetes-course.git"
+        ));
+        assert!(is_source_permitted(&project, "https://charts.example.com/stable"));
+        assert!(
+            !is_source_permitted(&project, "https://charts.example.com/a/b"),
+            "`*` stops at a `/`"
+        );
+        assert!(!is_source_permitted(&project, "https://github.com/gitgen-course/other"));
+        let anywhere_but = json!({"spec": {"sourceRepos": ["https://github.com/**", "!https://github.com/evil/*"]}});
+        assert!(is_source_permitted(
+            &anywhere_but,
+            "https://github.com/gitgen-course/kubernetes-course"
+        ));
+        assert!(!is_source_permitted(&anywhere_but, "https://github.com/evil/repo.git"));
+        assert!(
+            !is_source_permitted(&json!({"spec": {}}), "https://github.com/a/b"),
+            "no sourceRepos: nothing"
+        );
+        assert!(is_source_permitted(
+            &json!({"spec": {"sourceRepos": ["*"]}}),
+            "https://a/b/c"
         ));
     }
 

@@ -4,9 +4,10 @@
 //! It runs `../shared/tools/helm_render.py` (read its header), which loads Helm v4's Go
 //! library (`libhelm_sdkpy.so` from PyPI's `helm-sdkpy` wheel) with cffi and renders by
 //! installing the chart into a throwaway control plane (`../shared/k8s/up.sh`) and reading
-//! the release record back. So a renderer needs that control plane, and renders one chart at
-//! a time on it (a [`HelmRenderer`] serialises its own calls; give each concurrent user its
-//! own control plane).
+//! the release record back. A [`HelmRenderer`] starts that control plane itself
+//! (`support/control_plane.rs`) the first time a render misses the cache, and stops it when
+//! dropped; a run whose renders are all cached starts none. It renders one chart at a time
+//! on it (a renderer serialises its own calls).
 //!
 //! Each render is cached under `target/helm-renders/`, keyed by a hash of the chart
 //! archive's bytes, the release, the namespace, the values files' texts and the render
@@ -14,11 +15,12 @@
 //! (CRDs of earlier renders) is not in the key: a chart whose templates ask
 //! `.Capabilities.APIVersions` could render otherwise on a cluster with other CRDs.
 //!
-//! Nothing here skips: a missing `python3`, cffi, PyYAML, Helm library, chart archive or
-//! control plane is an error whose message says how to set it up.
+//! Nothing here skips: a missing `python3`, cffi, PyYAML, Helm library or render script
+//! fails every run, cached or not; a missing chart archive or a control plane that does
+//! not come up fails the render that needs it. Each error says how to set it up.
 //!
 //! ```ignore
-//! let helm = HelmRenderer::new(kubeconfig)?;
+//! let helm = HelmRenderer::new()?;
 //! let objects = helm.render(&ChartRender::new(chart_archive("gatekeeper", "3.17.1"), "gatekeeper", "gatekeeper-system", vec![values]))?;
 //! ```
 
@@ -32,6 +34,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use super::control_plane::ControlPlane;
 
 /// `../shared` beside the repo: the charts, the render script and the control plane.
 pub fn shared_dir() -> PathBuf {
@@ -79,8 +83,8 @@ pub enum HelmError {
     /// A values file could not be read.
     #[error("cannot read values file `{}`: {source}\nhint: write the values the chart is rendered with to that file first", path.display())]
     Values { path: PathBuf, source: std::io::Error },
-    /// The control plane does not answer.
-    #[error("the control plane of `{}` does not answer: {detail}\nhint: start a throwaway one with `../shared/k8s/up.sh DIR PORT` and pass `DIR/kubeconfig`", kubeconfig.display())]
+    /// The control plane it started does not answer.
+    #[error("the control plane of `{}` does not answer: {detail}\nhint: see `../shared/k8s/README.md`; `../shared/k8s/up.sh DIR PORT` shows why a control plane does not come up", kubeconfig.display())]
     NoControlPlane { kubeconfig: PathBuf, detail: String },
     /// Helm refused the chart with these values.
     #[error("Helm did not render `{}` (release `{release}`, namespace `{namespace}`): {stderr}\nhint: the chart or its values are wrong; run `python3 ../shared/tools/helm_render.py` by hand to see more", chart.display())]
@@ -150,21 +154,30 @@ impl RenderedObject {
     }
 }
 
-/// Renders charts with real Helm against one throwaway control plane.
+/// Renders charts with real Helm on a throwaway control plane of its own, started on the
+/// first cache miss.
 #[derive(Debug)]
 pub struct HelmRenderer {
-    kubeconfig: PathBuf,
     cache: PathBuf,
+    /// The control plane (once a render missed the cache) and the renders that ran on it;
+    /// one lock, so renders run one at a time.
+    running: Mutex<Running>,
+}
+
+/// What a [`HelmRenderer`] has run.
+#[derive(Debug, Default)]
+struct Running {
+    plane: Option<ControlPlane>,
     /// Renders that ran (not served from the cache), and the time they took.
-    ran: Mutex<(usize, Duration)>,
+    renders: usize,
+    took: Duration,
 }
 
 impl HelmRenderer {
-    /// A renderer against the control plane of `kubeconfig`. Checks now that python3 with
-    /// cffi and PyYAML, the Helm library, the script and the control plane are there, so a
-    /// missing piece fails every run, cached or not.
-    pub fn new(kubeconfig: impl Into<PathBuf>) -> Result<Self, HelmError> {
-        let kubeconfig = kubeconfig.into();
+    /// A renderer. Checks now that python3 with cffi and PyYAML, the Helm library and the
+    /// script are there, so a missing piece fails every run, cached or not; the control
+    /// plane waits for the first render that misses the cache.
+    pub fn new() -> Result<Self, HelmError> {
         let python = Command::new("python3").args(["-c", "import cffi, yaml"]).output();
         match python {
             Ok(out) if out.status.success() => {}
@@ -182,33 +195,17 @@ impl HelmRenderer {
         if !script().is_file() {
             return Err(HelmError::NoFile { path: script() });
         }
-        let ready = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args(["get", "--raw", "/readyz", "--request-timeout=10s"])
-            .output();
-        match ready {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => {
-                return Err(HelmError::NoControlPlane {
-                    kubeconfig,
-                    detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-                });
-            }
-            Err(e) => {
-                return Err(HelmError::NoControlPlane {
-                    kubeconfig,
-                    detail: format!("kubectl: {e}"),
-                });
-            }
-        }
         // CARGO_TARGET_TMPDIR is `<target>/tmp`, so this is `<target>/helm-renders`.
         let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).with_file_name("helm-renders");
         Ok(HelmRenderer {
-            kubeconfig,
             cache,
-            ran: Mutex::new((0, Duration::ZERO)),
+            running: Mutex::new(Running::default()),
         })
+    }
+
+    /// Whether a render has started the control plane.
+    pub fn started_a_control_plane(&self) -> bool {
+        self.lock().plane.is_some()
     }
 
     /// The objects Helm renders for `chart`: the CRDs first, then the manifest, then the
@@ -233,7 +230,12 @@ impl HelmRenderer {
 
     /// How many renders ran (cache misses), and how long they took in all.
     pub fn renders_run(&self) -> (usize, Duration) {
-        *self.ran.lock().unwrap_or_else(|e| e.into_inner())
+        let running = self.lock();
+        (running.renders, running.took)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Running> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The cache key: sha256 over every input, each length-prefixed so no two inputs
@@ -261,9 +263,19 @@ impl HelmRenderer {
         Ok(hex::encode(hash.finalize()))
     }
 
-    /// Runs the script: one render at a time on this control plane.
+    /// Runs the script: one render at a time, on the control plane started for the first.
     fn run(&self, chart: &ChartRender) -> Result<String, HelmError> {
-        let mut ran = self.ran.lock().unwrap_or_else(|e| e.into_inner());
+        let mut running = self.lock();
+        let kubeconfig = match &running.plane {
+            Some(plane) => plane.kubeconfig(),
+            None => {
+                let plane = ControlPlane::up("helm");
+                let kubeconfig = plane.kubeconfig();
+                running.plane = Some(plane);
+                answers(&kubeconfig)?;
+                kubeconfig
+            }
+        };
         let started = Instant::now();
         let out = Command::new("python3")
             .arg(script())
@@ -272,11 +284,11 @@ impl HelmRenderer {
             .arg(&chart.namespace)
             .args(&chart.values)
             .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
+            .arg(&kubeconfig)
             .output()
             .map_err(|e| HelmError::NoPython { detail: e.to_string() })?;
-        ran.0 += 1;
-        ran.1 += started.elapsed();
+        running.renders += 1;
+        running.took += started.elapsed();
         if !out.status.success() {
             return Err(HelmError::Helm {
                 chart: chart.archive.clone(),
@@ -305,6 +317,24 @@ impl HelmRenderer {
         temp.persist(path).map_err(|e| cache_error(e.error))?;
         Ok(())
     }
+}
+
+/// Whether the control plane of `kubeconfig` answers.
+fn answers(kubeconfig: &Path) -> Result<(), HelmError> {
+    let ready = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["get", "--raw", "/readyz", "--request-timeout=10s"])
+        .output();
+    let detail = match ready {
+        Ok(out) if out.status.success() => return Ok(()),
+        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        Err(e) => format!("kubectl: {e}"),
+    };
+    Err(HelmError::NoControlPlane {
+        kubeconfig: kubeconfig.to_owned(),
+        detail,
+    })
 }
 
 /// The objects of a YAML stream; each must have `apiVersion`, `kind` and `metadata.name`.
