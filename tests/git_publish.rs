@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use gitgen::git::{Credentials, GitError, PublishRequest, Published, publish};
@@ -15,11 +15,12 @@ use tempfile::TempDir;
 
 const TOKEN: &str = "gitgen-test-token-7f3a9c";
 
-/// An empty home shared by the `git` CLI and libgit2, so the machine's config never leaks in.
-fn empty_home() -> &'static Path {
-    static HOME: OnceLock<TempDir> = OnceLock::new();
-    HOME.get_or_init(|| TempDir::new().expect("temp home")).path()
-}
+// This binary spawns git, never gitgen: the module's gitgen builder goes unused here.
+#[allow(dead_code)]
+#[path = "support/isolated.rs"]
+mod isolated;
+
+use isolated::empty_home;
 
 fn isolate_libgit2() {
     static ONCE: Once = Once::new();
@@ -37,12 +38,8 @@ fn isolate_libgit2() {
 }
 
 fn git_command(dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", empty_home())
-        .env("XDG_CONFIG_HOME", empty_home())
-        .env("GIT_TERMINAL_PROMPT", "0");
+    let mut cmd = isolated::command("git");
+    cmd.current_dir(dir).env("GIT_TERMINAL_PROMPT", "0");
     cmd
 }
 

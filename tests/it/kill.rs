@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::Repo;
@@ -196,11 +196,9 @@ fn kill_and_check(
     old: &BTreeMap<String, Vec<u8>>,
     new: &BTreeMap<String, Vec<u8>>,
 ) -> Left {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+    let mut child = crate::isolated::gitgen()
         .args(args)
         .current_dir(repo.path())
-        .env("NO_COLOR", "1")
-        .env_remove("GITGEN_ENV")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -5,9 +5,12 @@ mod classroom_cluster;
 #[path = "../support/classroom.rs"]
 mod classroom_env;
 mod course;
+mod environment;
 mod fuzz;
 mod hostile;
 mod incremental;
+#[path = "../support/isolated.rs"]
+mod isolated;
 mod kill;
 mod newcomer;
 mod owners;

@@ -5,11 +5,10 @@ use crate::support::Repo;
 
 /// Runs `gitgen ARGS` in the repo with `GITGEN_ENV` set (the support helper clears it).
 fn with_gitgen_env(repo: &Repo, env: &str, args: &[&str]) -> i32 {
-    std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+    crate::isolated::gitgen()
         .args(args)
         .current_dir(repo.path())
         .env("GITGEN_ENV", env)
-        .env("NO_COLOR", "1")
         .output()
         .unwrap()
         .status
@@ -406,13 +405,12 @@ fn as_nobody(repo: &Repo, root_owned: &[&str], args: &[&str]) -> crate::support:
     for folder in root_owned {
         chown(&repo.path().join(folder), "0:0");
     }
-    let output = std::process::Command::new("setpriv")
+    let output = crate::isolated::command("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(env!("CARGO_BIN_EXE_gitgen"))
         .args(args)
         .current_dir(repo.path())
         .env("NO_COLOR", "1")
-        .env_remove("GITGEN_ENV")
         .output()
         .unwrap();
     assert!(
