@@ -6,15 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
-use crate::support::{Repo, Run, check};
+use crate::support::{HANG_LIMIT as LIMIT, Repo, Run, check};
 
-/// Long enough for a debug build on a busy machine, short enough that a hang fails.
-const LIMIT: Duration = Duration::from_secs(60);
 const JOURNAL: &str = ".gitgen/txn/journal.json";
 
 /// The `small` fixture, rendered, with a marker tree `outside/` beside it (in the same
