@@ -504,6 +504,46 @@ fn a_full_disk_names_the_file_with_a_hint_and_leaves_the_tree_as_it_was() {
     drop(repo);
 }
 
+/// Fills the disk that holds `dir` but for about `spare` bytes, with a file in `dir`.
+fn fill_disk_but(dir: &std::path::Path, spare: u64) {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut filler = fs_err::File::create(&path).unwrap();
+    let block = [0u8; 4096];
+    let mut written = 0u64;
+    while filler.write_all(&block).and_then(|()| filler.flush()).is_ok() {
+        written += 4096;
+    }
+    drop(filler);
+    let filler = fs_err::OpenOptions::new().write(true).open(&path).unwrap();
+    filler.set_len(written.saturating_sub(spare)).unwrap();
+}
+
+#[test]
+fn a_full_disk_while_re_rendering_leaves_every_file_as_it_was() {
+    let disk = SmallDisk::new("2m");
+    let repo = Repo::fixture_in("small", disk.dir.path());
+    repo.gitgen(&["render"]).expect(0);
+    // Every lesson's output changes, so the render stages a unit per lesson and
+    // environment and the lock; the disk has room for a few of them.
+    for template in ["catalog/alpha/pod.yaml", "catalog/beta/cm.yaml"] {
+        let text = repo.read(template);
+        repo.write(template, &text.replacen("name: ", "name: renamed-", 1));
+    }
+    let before = repo.tree();
+    fill_disk_but(disk.dir.path(), 12 * 1024);
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    assert!(run.stderr.contains("No space left on device"), "{}", run.transcript());
+    assert_eq!(repo.tree(), before, "a file changed though the render failed");
+    assert!(!repo.exists(".gitgen/txn"), "the staged change was dropped");
+    // With room again, the same render goes through.
+    fs_err::remove_file(disk.dir.path().join("filler")).unwrap();
+    repo.gitgen(&["render"]).expect(0);
+    assert_ne!(repo.tree(), before);
+    drop(repo);
+}
+
 #[test]
 fn validate_json_reports_every_check_and_the_custom_resources_no_schema_covers() {
     let repo = rendered_fixture();
