@@ -4,6 +4,7 @@ mod classroom;
 mod classroom_cluster;
 #[path = "../support/classroom.rs"]
 mod classroom_env;
+mod concurrent;
 mod course;
 mod environment;
 mod fuzz;
