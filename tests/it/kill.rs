@@ -229,8 +229,7 @@ fn still_staged(repo: &Repo) -> usize {
 /// part way through the replay. After each, the journal is still there to finish, or the tree is
 /// `new`. Returns how many kills cut a replay short.
 fn recover_under_kills(repo: &Repo, new: &BTreeMap<String, Vec<u8>>) -> usize {
-    let mut cut_short = 0;
-    for _ in 0..=LESSONS {
+    for cut_short in 0..=LESSONS {
         let before = still_staged(repo);
         let mut recovery = start(repo, RECOVER);
         while still_staged(repo) == before && recovery.try_wait().unwrap().is_none() {}
@@ -247,7 +246,6 @@ fn recover_under_kills(repo: &Repo, new: &BTreeMap<String, Vec<u8>>) -> usize {
             );
             return cut_short;
         }
-        cut_short += 1;
     }
     panic!("killed recoveries moved more units than a journal holds without finishing it");
 }
