@@ -1,13 +1,13 @@
 //! `gitgen::git::publish` against real git: bare repositories on disk, a `git daemon`
-//! on 127.0.0.1, and the `git` CLI to set up and inspect. Nothing is mocked except the
-//! one HTTP server that answers every request with 401, to see authentication give up.
+//! on 127.0.0.1, and the `git` CLI to set up and inspect. The one HTTP remote is a small
+//! server that checks credentials and hands what it accepts to `git http-backend`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use gitgen::git::{Credentials, GitError, PublishRequest, Published, publish};
@@ -15,11 +15,12 @@ use tempfile::TempDir;
 
 const TOKEN: &str = "gitgen-test-token-7f3a9c";
 
-/// An empty home shared by the `git` CLI and libgit2, so the machine's config never leaks in.
-fn empty_home() -> &'static Path {
-    static HOME: OnceLock<TempDir> = OnceLock::new();
-    HOME.get_or_init(|| TempDir::new().expect("temp home")).path()
-}
+// This binary spawns git, never gitgen: the module's gitgen builder goes unused here.
+#[allow(dead_code)]
+#[path = "support/isolated.rs"]
+mod isolated;
+
+use isolated::empty_home;
 
 fn isolate_libgit2() {
     static ONCE: Once = Once::new();
@@ -37,12 +38,8 @@ fn isolate_libgit2() {
 }
 
 fn git_command(dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", empty_home())
-        .env("XDG_CONFIG_HOME", empty_home())
-        .env("GIT_TERMINAL_PROMPT", "0");
+    let mut cmd = isolated::command("git");
+    cmd.current_dir(dir).env("GIT_TERMINAL_PROMPT", "0");
     cmd
 }
 
@@ -458,7 +455,7 @@ fn the_token_never_reaches_the_config_the_error_or_any_file() {
 #[test]
 fn a_rejected_token_is_an_authentication_error_without_endless_retries() {
     let mut course = Course::new();
-    let server = Unauthorized::start();
+    let server = HttpRemote::unauthorized();
     git(&course.root(), &["remote", "add", "origin", &server.url]);
     course.enable_keda();
     let credentials = Credentials::new(Some(TOKEN.to_owned()));
@@ -501,14 +498,45 @@ fn assert_no_file_contains(dir: &Path, needle: &str) {
     }
 }
 
-/// An HTTP server that answers every request with 401 and records request heads (lower-cased).
-struct Unauthorized {
+/// The `Authorization` value of HTTP Basic authentication with `user` and `password`.
+fn basic_authorization(user: &str, password: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("{user}:{password}").into_bytes();
+    let mut encoded = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            encoded.push(if i <= chunk.len() {
+                ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    format!("Basic {encoded}")
+}
+
+/// What gitgen sends with a token over HTTP (`src/git/push.rs`: the token as the password
+/// of `x-access-token`, as GitHub and GitLab take it).
+fn token_authorization() -> String {
+    basic_authorization("x-access-token", TOKEN)
+}
+
+/// An HTTP git remote on 127.0.0.1, `/o/r.git`, that records request heads (lower-cased)
+/// and answers 401 to every request without the `accepted` `Authorization`; an accepted
+/// request is served by `git http-backend` (CGI) from `base`.
+struct HttpRemote {
     url: String,
     requests: Arc<Mutex<Vec<String>>>,
 }
 
-impl Unauthorized {
-    fn start() -> Unauthorized {
+impl HttpRemote {
+    /// A remote that accepts no credential at all.
+    fn unauthorized() -> HttpRemote {
+        HttpRemote::start(None)
+    }
+
+    fn start(served: Option<(PathBuf, String)>) -> HttpRemote {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://127.0.0.1:{}/o/r.git", listener.local_addr().unwrap().port());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -516,21 +544,152 @@ impl Unauthorized {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { return };
-                let mut head = String::new();
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = Vec::new();
                 let mut line = String::new();
                 while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    head.push_str(&line.to_ascii_lowercase());
+                    head.push(line.trim_end().to_owned());
                     line.clear();
                 }
-                seen.lock().unwrap().push(head);
-                let _ = stream.write_all(
-                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\n\
-                      Content-Length: 0\r\nConnection: close\r\n\r\n",
-                );
+                seen.lock().unwrap().push(head.join("\n").to_ascii_lowercase() + "\n");
+                let header = |name: &str| {
+                    head.iter()
+                        .find_map(|h| h.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)))
+                        .map(|(_, value)| value.trim().to_owned())
+                };
+                let response = match &served {
+                    Some((base, accepted)) if header("authorization").as_ref() == Some(accepted) => {
+                        let body = read_body(&mut reader, header("content-length"), header("transfer-encoding"));
+                        http_backend(base, &head[0], header("content-type"), &body)
+                    }
+                    _ => b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\n\
+                           Content-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec(),
+                };
+                let _ = stream.write_all(&response);
             }
         });
-        Unauthorized { url, requests }
+        HttpRemote { url, requests }
+    }
+}
+
+/// A request's body, sent with a length or in chunks (libgit2 sends a push's pack in
+/// chunks).
+fn read_body(reader: &mut impl BufRead, length: Option<String>, encoding: Option<String>) -> Vec<u8> {
+    let mut body = Vec::new();
+    if encoding.is_some_and(|e| e.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).unwrap();
+            let size = usize::from_str_radix(size.trim(), 16).unwrap();
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).unwrap();
+            if size == 0 {
+                return body;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+    body.resize(length.map_or(0, |l| l.parse().unwrap()), 0);
+    reader.read_exact(&mut body).unwrap();
+    body
+}
+
+/// `git http-backend` run as a CGI for `request_line`, turned into an HTTP response.
+fn http_backend(base: &Path, request_line: &str, content_type: Option<String>, body: &[u8]) -> Vec<u8> {
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap();
+    let target = parts.next().unwrap();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut backend = git_command(base)
+        .arg("http-backend")
+        .env("GIT_PROJECT_ROOT", base)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        // An authenticated user may push (git-http-backend(1): http.receivepack).
+        .env("REMOTE_USER", "x-access-token")
+        .env("REQUEST_METHOD", method)
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("CONTENT_TYPE", content_type.unwrap_or_default())
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("`git http-backend` must be installed to run these tests");
+    backend.stdin.take().unwrap().write_all(body).unwrap();
+    let output = backend.wait_with_output().unwrap();
+    let split = output.stdout.windows(4).position(|w| w == b"\r\n\r\n").expect("CGI headers");
+    let headers = String::from_utf8_lossy(&output.stdout[..split]).into_owned();
+    let content = &output.stdout[split + 4..];
+    let mut status = "200 OK".to_owned();
+    let mut response = String::new();
+    for header in headers.split("\r\n") {
+        match header.strip_prefix("Status: ") {
+            Some(code) => status = code.to_owned(),
+            None => response.push_str(&format!("{header}\r\n")),
+        }
+    }
+    let mut bytes = format!(
+        "HTTP/1.1 {status}\r\n{response}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        content.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(content);
+    bytes
+}
+
+/// Every object of the repository at `dir`, loose or packed, decompressed and with its
+/// deltas resolved.
+fn every_object(dir: &Path) -> Vec<u8> {
+    let output = git_command(dir)
+        .args(["cat-file", "--batch-all-objects", "--batch"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    output.stdout
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn an_authenticated_push_over_http_leaves_the_token_in_no_object_file_or_output() {
+    let mut course = Course::new();
+    let served = TempDir::new().unwrap();
+    fs_err::create_dir(served.path().join("o")).unwrap();
+    git(&served.path().join("o"), &["init", "-q", "--bare", "-b", "main", "r.git"]);
+    let bare = served.path().join("o/r.git");
+    let server = HttpRemote::start(Some((served.path().to_owned(), token_authorization())));
+    git(&course.root(), &["remote", "add", "origin", &server.url]);
+    course.enable_keda();
+    let credentials = Credentials::new(Some(TOKEN.to_owned()));
+
+    let published = course
+        .publish_with("lesson/keda", Some("origin"), false, &credentials)
+        .unwrap();
+
+    assert_eq!(published.pushed_to.as_deref(), Some("origin"));
+    assert_eq!(
+        git(&bare, &["rev-parse", "lesson/keda"]).trim(),
+        course.rev("lesson/keda"),
+        "the push did not arrive"
+    );
+    let requests = server.requests.lock().unwrap();
+    let authorization = format!("authorization: {}", token_authorization().to_ascii_lowercase());
+    assert!(
+        requests.iter().any(|r| r.contains(&authorization) && r.starts_with("post ")),
+        "the pack was not sent with the token: {requests:?}"
+    );
+    // The token, and the header that carries it, in neither repository's objects, files
+    // or what publish returns.
+    let shown = format!("{published:?}\n{credentials:?}");
+    for needle in [TOKEN, &token_authorization()["Basic ".len()..]] {
+        assert!(!shown.contains(needle), "{shown}");
+        for repo in [course.root(), bare.clone()] {
+            assert!(!holds(&every_object(&repo), needle), "an object of `{}` holds it", repo.display());
+            assert_no_file_contains(&repo, needle);
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Broken and hostile input, one case each: the `small` fixture with one mutation, run
 //! through the real binary. Every transcript is snapshotted; every error exits 2 (never
-//! 101, a panic), says what is wrong and where, and ends with a `hint:`.
+//! 101, a panic), says what is wrong and where, and ends with a `hint:`; a case that has
+//! not ended within [`HANG_LIMIT`] fails naming itself.
 
-use crate::support::{Repo, check};
+use crate::support::{HANG_LIMIT, Repo, check};
 
 const ALPHA: &str = "catalog/alpha/lesson.yaml";
 const BETA: &str = "catalog/beta/lesson.yaml";
@@ -42,7 +43,7 @@ macro_rules! hostile {
         fn $name() {
             let $repo = Repo::fixture("small");
             $mutate
-            let run = $repo.gitgen(&[$($arg),*]);
+            let run = $repo.gitgen_within(&[$($arg),*], HANG_LIMIT);
             check(&run, $code);
             insta::assert_snapshot!(stringify!($name), run.transcript());
         }
@@ -217,7 +218,7 @@ fn values_with_yaml_syntax_stay_data() {
         POD,
         &config_map("  title: {{ lesson.title }}\n  section: {{ lesson.section }}\n"),
     );
-    let run = repo.gitgen(&["render"]);
+    let run = repo.gitgen_within(&["render"], HANG_LIMIT);
     check(&run, 0);
     let rendered = repo.read("generated/alpha/service/pod.yaml");
     insta::assert_snapshot!("values_with_yaml_syntax_stay_data", rendered);

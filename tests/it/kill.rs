@@ -2,12 +2,13 @@
 //! (seeded) delay on a catalog big enough that they take a while. After each kill the
 //! managed tree (`generated/`, `overlays/`, `argocd/`, `gitgen.lock`, the toggle file)
 //! must be byte for byte the old one or the new one, or a journal must be left that the
-//! next command that writes (`gitgen render --check`) completes into the new one.
+//! next command that writes (`gitgen render --check`) completes into the new one, even
+//! when that recovery is killed too.
 //! Running the command again then exits 0 with the new tree.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::Repo;
@@ -18,6 +19,8 @@ const LESSONS: usize = 200;
 const RENDER_RUNS: usize = 25;
 /// Killed runs of `render` of every environment.
 const EVERY_RUNS: usize = 12;
+/// Killed runs of `render` of every environment the moment its journal appears.
+const JOURNAL_RUNS: usize = 6;
 /// Killed runs of `enable`, each followed by a killed `disable` that undoes it.
 const ENABLE_RUNS: usize = 25;
 /// Lessons whose templates change between the two states render alternates between.
@@ -146,6 +149,8 @@ enum Left {
     Old,
     New,
     JournalCompleted,
+    /// A journal, whose recovery was killed too, part way through its swap.
+    RecoveryKilledMidway,
 }
 
 /// Names the first difference between two trees, for a readable failure.
@@ -188,6 +193,63 @@ impl KillAt {
     }
 }
 
+/// Starts `gitgen ARGS` in the repo, its output discarded.
+fn start(repo: &Repo, args: &[&str]) -> std::process::Child {
+    crate::isolated::gitgen()
+        .args(args)
+        .current_dir(repo.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting gitgen")
+}
+
+/// The command that finishes a journal: any command that writes does.
+const RECOVER: &[&str] = &["--env", "docker-desktop", "render", "--check"];
+
+/// How many entries (units, their folders and files) are still staged: a replay
+/// (`output::txn::replay`) renames each staged unit into place, so the count drops as
+/// it goes.
+fn still_staged(repo: &Repo) -> usize {
+    fn count(dir: &Path) -> usize {
+        fs_err::read_dir(dir).map_or(0, |entries| {
+            entries
+                .map(|entry| {
+                    let entry = entry.unwrap();
+                    1 + if entry.file_type().is_ok_and(|t| t.is_dir()) { count(&entry.path()) } else { 0 }
+                })
+                .sum()
+        })
+    }
+    count(&repo.path().join(".gitgen/txn/stage"))
+}
+
+/// Finishes the journal a kill left by running [`RECOVER`], killing each run the moment
+/// it has moved a staged unit into place, until a run removes the journal: so kills land
+/// part way through the replay. After each, the journal is still there to finish, or the tree is
+/// `new`. Returns how many kills cut a replay short.
+fn recover_under_kills(repo: &Repo, new: &BTreeMap<String, Vec<u8>>) -> usize {
+    for cut_short in 0..=LESSONS {
+        let before = still_staged(repo);
+        let mut recovery = start(repo, RECOVER);
+        while still_staged(repo) == before && recovery.try_wait().unwrap().is_none() {}
+        // SIGKILL; an error only means it had already exited.
+        let _ = recovery.kill();
+        let status = recovery.wait().unwrap();
+        assert_ne!(status.code(), Some(101), "the recovery panicked");
+        if !repo.exists(JOURNAL) {
+            let completed = managed(repo);
+            assert!(
+                completed == *new,
+                "a killed recovery removed the journal but left another tree than the new one: {}",
+                first_difference(&completed, new)
+            );
+            return cut_short;
+        }
+    }
+    panic!("killed recoveries moved more units than a journal holds without finishing it");
+}
+
 /// Starts `gitgen ARGS`, kills it at `at`, and checks what it left.
 fn kill_and_check(
     repo: &Repo,
@@ -196,15 +258,7 @@ fn kill_and_check(
     old: &BTreeMap<String, Vec<u8>>,
     new: &BTreeMap<String, Vec<u8>>,
 ) -> Left {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gitgen"))
-        .args(args)
-        .current_dir(repo.path())
-        .env("NO_COLOR", "1")
-        .env_remove("GITGEN_ENV")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting gitgen");
+    let mut child = start(repo, args);
     let start = Instant::now();
     let lock_inode = || {
         use std::os::unix::fs::MetadataExt;
@@ -238,8 +292,10 @@ fn kill_and_check(
     assert_ne!(status.code(), Some(101), "gitgen {args:?} panicked");
     let left = managed(repo);
     let outcome = if repo.exists(JOURNAL) {
-        // A command that writes finishes the journaled change; `list` only reads.
-        repo.gitgen(&["--env", "docker-desktop", "render", "--check"]).expect(0);
+        // A command that writes finishes the journaled change; `list` only reads. It can
+        // be killed as it does.
+        let cut_short = recover_under_kills(repo, new);
+        repo.gitgen(RECOVER).expect(0);
         let completed = managed(repo);
         assert!(
             completed == *new,
@@ -247,7 +303,11 @@ fn kill_and_check(
             args.join(" "),
             first_difference(&completed, new)
         );
-        Left::JournalCompleted
+        if cut_short > 0 {
+            Left::RecoveryKilledMidway
+        } else {
+            Left::JournalCompleted
+        }
     } else if left == *old {
         Left::Old
     } else if left == *new {
@@ -341,6 +401,17 @@ fn killed_render_and_enable_leave_the_old_or_the_new_tree_and_rerunning_complete
     for left in kill_between_variants(&repo, &["render"], EVERY_RUNS, &set_variant, &mut rng, after_the_lock) {
         *outcomes.entry(("render every environment", left)).or_default() += 1;
     }
+    // Killed the moment its journal appears, a render leaves its swap to the next command,
+    // whose recovery is killed in turn (`recover_under_kills`).
+    let at_the_journal = |_: &mut Rng, _, _| KillAt::Seen(JOURNAL, Duration::ZERO);
+    let journal_runs = kill_between_variants(&repo, &["render"], JOURNAL_RUNS, &set_variant, &mut rng, at_the_journal);
+    assert!(
+        journal_runs.iter().any(|left| *left >= Left::JournalCompleted),
+        "no render killed at its journal left one to recover: {journal_runs:?}"
+    );
+    for left in journal_runs {
+        *outcomes.entry(("render killed at its journal", left)).or_default() += 1;
+    }
 
     // enable: a lesson that requires another, not enabled, so the toggle file gets two
     // lines and the tree a lesson more; `disable --cascade` (killed too) undoes it.
@@ -380,9 +451,10 @@ fn killed_render_and_enable_leave_the_old_or_the_new_tree_and_rerunning_complete
         count(Left::Old) > 0,
         "no run was killed before its journal: {outcomes:?}"
     );
-    // The swap lasts a millisecond or two; on a loaded machine no kill may land in it, so
-    // this only warns (the recovery itself has unit tests in `output::txn`).
-    if count(Left::JournalCompleted) == 0 {
-        eprintln!("warning: no run was killed during its swap this time: {outcomes:?}");
+    // A replay lasts a millisecond or two; on a loaded machine no kill of a recovery may
+    // land in one, so this only warns (the recovery itself has unit tests in
+    // `output::txn`).
+    if count(Left::RecoveryKilledMidway) == 0 {
+        eprintln!("warning: no recovery was killed part way through its swap this time: {outcomes:?}");
     }
 }

@@ -6,11 +6,15 @@ mod classroom;
 mod classroom_cluster;
 #[path = "../support/classroom.rs"]
 mod classroom_env;
+mod concurrent;
 mod connect;
 mod course;
+mod environment;
 mod fuzz;
 mod hostile;
 mod incremental;
+#[path = "../support/isolated.rs"]
+mod isolated;
 mod kill;
 mod newcomer;
 mod owners;

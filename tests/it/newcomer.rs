@@ -92,11 +92,9 @@ fn hints_carry_repo_and_env_so_they_run_from_another_folder() {
     let elsewhere = tempfile::tempdir().unwrap();
     let root = repo.path().to_str().unwrap();
     let gitgen = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+        let output = crate::isolated::gitgen()
             .args(args)
             .current_dir(elsewhere.path())
-            .env("NO_COLOR", "1")
-            .env_remove("GITGEN_ENV")
             .output()
             .unwrap();
         Run::of(&repo, output)

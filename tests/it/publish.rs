@@ -2,16 +2,13 @@
 //! real bare repository.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::Repo;
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
+    let output = crate::isolated::command("git")
         .args(args)
         .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
         .output()
         .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
     assert!(
@@ -164,11 +161,10 @@ fn a_failed_push_keeps_the_commit_and_never_prints_the_token() {
     // Nothing listens on port 9 of the loopback address.
     git(root, &["remote", "add", "dead", "http://127.0.0.1:9/course.git"]);
     let token = "ghp_publishTestToken0123456789abcdefghij";
-    let output = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+    let output = crate::isolated::gitgen()
         .args(["publish", "--branch", "lesson/alpha", "--push", "dead"])
         .current_dir(root)
         .env("GITGEN_GIT_TOKEN", token)
-        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -243,11 +239,9 @@ fn a_fresh_clone_of_the_published_branch_passes_render_check() {
         &["clone", "-q", "-b", "lesson/keda", remote.path().to_str().unwrap(), "c"],
     );
     let cloned = clone.path().join("c");
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+    let check = crate::isolated::gitgen()
         .args(["render", "--check", "--full"])
         .current_dir(&cloned)
-        .env("NO_COLOR", "1")
-        .env_remove("GITGEN_ENV")
         .output()
         .unwrap();
     assert_eq!(

@@ -173,13 +173,10 @@ fn gitgen(cwd: &Path, args: &[&str]) -> Run {
 }
 
 fn gitgen_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+    let output = crate::isolated::gitgen()
         .args(args)
         .envs(env.iter().copied())
         .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("GITGEN_ENV")
-        .env_remove("GITGEN_GIT_TOKEN")
         .output()
         .expect("running gitgen");
     Run {
@@ -254,17 +251,18 @@ pub fn kustomize(dir: &Path) -> Result<String, String> {
     }
 }
 
+/// How long a run of the binary on hostile input may take: long enough for a debug build
+/// on a busy machine, short enough that a hang fails its test instead of stalling CI.
+pub const HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl Repo {
     /// Runs `gitgen ARGS` in the repo and fails the test if it has not exited within
-    /// `limit`: for input that could make gitgen hang (a FIFO, a device).
+    /// `limit`: for input that could make gitgen hang (a FIFO, a device, a template).
     pub fn gitgen_within(&self, args: &[&str], limit: std::time::Duration) -> Run {
         use std::io::Read;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+        let mut child = crate::isolated::gitgen()
             .args(args)
             .current_dir(&self.root)
-            .env("NO_COLOR", "1")
-            .env_remove("GITGEN_ENV")
-            .env_remove("GITGEN_GIT_TOKEN")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -5,11 +5,10 @@ use crate::support::Repo;
 
 /// Runs `gitgen ARGS` in the repo with `GITGEN_ENV` set (the support helper clears it).
 fn with_gitgen_env(repo: &Repo, env: &str, args: &[&str]) -> i32 {
-    std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+    crate::isolated::gitgen()
         .args(args)
         .current_dir(repo.path())
         .env("GITGEN_ENV", env)
-        .env("NO_COLOR", "1")
         .output()
         .unwrap()
         .status
@@ -406,13 +405,12 @@ fn as_nobody(repo: &Repo, root_owned: &[&str], args: &[&str]) -> crate::support:
     for folder in root_owned {
         chown(&repo.path().join(folder), "0:0");
     }
-    let output = std::process::Command::new("setpriv")
+    let output = crate::isolated::command("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(env!("CARGO_BIN_EXE_gitgen"))
         .args(args)
         .current_dir(repo.path())
         .env("NO_COLOR", "1")
-        .env_remove("GITGEN_ENV")
         .output()
         .unwrap();
     assert!(
@@ -503,6 +501,46 @@ fn a_full_disk_names_the_file_with_a_hint_and_leaves_the_tree_as_it_was() {
         "nothing half-written"
     );
     assert!(!repo.exists(".gitgen/txn"), "the staged change was dropped");
+    drop(repo);
+}
+
+/// Fills the disk that holds `dir` but for about `spare` bytes, with a file in `dir`.
+fn fill_disk_but(dir: &std::path::Path, spare: u64) {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut filler = fs_err::File::create(&path).unwrap();
+    let block = [0u8; 4096];
+    let mut written = 0u64;
+    while filler.write_all(&block).and_then(|()| filler.flush()).is_ok() {
+        written += 4096;
+    }
+    drop(filler);
+    let filler = fs_err::OpenOptions::new().write(true).open(&path).unwrap();
+    filler.set_len(written.saturating_sub(spare)).unwrap();
+}
+
+#[test]
+fn a_full_disk_while_re_rendering_leaves_every_file_as_it_was() {
+    let disk = SmallDisk::new("2m");
+    let repo = Repo::fixture_in("small", disk.dir.path());
+    repo.gitgen(&["render"]).expect(0);
+    // Every lesson's output changes, so the render stages a unit per lesson and
+    // environment and the lock; the disk has room for a few of them.
+    for template in ["catalog/alpha/pod.yaml", "catalog/beta/cm.yaml"] {
+        let text = repo.read(template);
+        repo.write(template, &text.replacen("name: ", "name: renamed-", 1));
+    }
+    let before = repo.tree();
+    fill_disk_but(disk.dir.path(), 12 * 1024);
+    let run = repo.gitgen(&["render"]);
+    run.expect(2);
+    assert!(run.stderr.contains("No space left on device"), "{}", run.transcript());
+    assert_eq!(repo.tree(), before, "a file changed though the render failed");
+    assert!(!repo.exists(".gitgen/txn"), "the staged change was dropped");
+    // With room again, the same render goes through.
+    fs_err::remove_file(disk.dir.path().join("filler")).unwrap();
+    repo.gitgen(&["render"]).expect(0);
+    assert_ne!(repo.tree(), before);
     drop(repo);
 }
 

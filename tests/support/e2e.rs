@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "isolated.rs"]
+mod isolated;
+
 /// The repo URL the courses are initialised with: never cloned, as no pod runs.
 pub const REPO_URL: &str = "https://git.example.invalid/course.git";
 /// The pinned Argo CD's install manifest, so bootstrap downloads nothing.
@@ -36,16 +39,12 @@ pub fn text(output: &Output) -> String {
 /// `gitgen ARGS --repo REPO` against the management cluster, without colours and without
 /// the caller's environment, tokens or repo password: the caller may add to it.
 pub fn gitgen(repo: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gitgen"));
+    let mut command = isolated::gitgen();
     command
         .args(args)
         .arg("--repo")
         .arg(repo)
-        .env("NO_COLOR", "1")
-        .env("KUBECONFIG", management())
-        .env_remove("GITGEN_ENV")
-        .env_remove("GITGEN_REPO_PASSWORD")
-        .env_remove("GITGEN_GIT_TOKEN");
+        .env("KUBECONFIG", management());
     command
 }
 
@@ -77,7 +76,7 @@ pub fn kubectl_json(args: &[&str]) -> serde_json::Value {
 /// A new course repo, `course` in `dir`, as `gitgen init` writes it.
 pub fn init_course(dir: &Path) -> PathBuf {
     let repo = dir.join("course");
-    let init = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+    let init = isolated::gitgen()
         .args(["init", repo.to_str().unwrap(), "--repo-url", REPO_URL])
         .output()
         .unwrap();

@@ -210,12 +210,34 @@ fn write(node: &Node, lead: &str, indent: usize, width: usize, compact: bool, ou
     }
 }
 
+/// Proptest's settings with this file as the source of the failures it keeps: a runner
+/// built by hand, unlike `proptest!`, names none, and then neither loads the committed
+/// regressions (`proptest-regressions/yaml/subset/differential.txt`) nor saves new ones.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        source_file: Some(file!()),
+        ..ProptestConfig::default()
+    }
+}
+
+#[test]
+fn the_committed_regressions_of_this_module_are_loaded_before_new_cases() {
+    let config = config();
+    let persistence = config.failure_persistence.as_ref().expect("failures are persisted");
+    let seeds = persistence.load_persisted_failures2(config.source_file);
+    assert!(
+        !seeds.is_empty(),
+        "no regression seed loaded for {:?}: the file under proptest-regressions/ must mirror the source file's path",
+        config.source_file
+    );
+}
+
 /// Runs the configured number of generated texts through [`agrees`], which fails on any
 /// disagreement, read or declined, and returns how many the fast path read, and of how
 /// many: the callers hold that share up, so a fast reader that declined everything, and
 /// so compared only serde-saphyr with itself, fails too.
 fn count_read_fast(strategy: impl Strategy<Value = String>) -> (u32, u32) {
-    let config = ProptestConfig::default();
+    let config = config();
     let cases = config.cases;
     let fast = std::cell::Cell::new(0u32);
     let mut runner = proptest::test_runner::TestRunner::new(config);
