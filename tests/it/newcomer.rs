@@ -1,6 +1,7 @@
 //! A newcomer's first hour on the built-in course (issue 26): every hint names a command
 //! that works when it is run as printed.
 
+use crate::classroom_env::classroom_environment;
 use crate::support::{Repo, Run};
 
 /// Runs each command `run`'s hints name, in order, and fails on the first that fails.
@@ -118,5 +119,46 @@ fn hints_carry_repo_and_env_so_they_run_from_another_folder() {
     assert!(
         repo.read("overlays/kind/lessons.yaml")
             .contains("\n  pods-probes-services: ")
+    );
+}
+
+#[test]
+fn an_environment_added_to_gitgen_yaml_gets_its_toggle_file_at_the_next_render() {
+    let repo = Repo::init();
+    let config = repo.read("gitgen.yaml");
+    repo.write(
+        "gitgen.yaml",
+        &format!("{config}{}", classroom_environment("NodePort", "spring")),
+    );
+    let stale = repo.gitgen(&["render", "--check"]);
+    stale.expect(1);
+    assert!(
+        stale.stdout.contains("A overlays/classroom/lessons.yaml"),
+        "{}",
+        stale.transcript()
+    );
+    let render = repo.gitgen(&["render"]);
+    render.expect(0);
+    insta::assert_snapshot!(render.transcript());
+    assert!(
+        repo.read("overlays/classroom/lessons.yaml")
+            .contains("\n  # deployments: "),
+        "the starter lists every lesson, commented out"
+    );
+    repo.gitgen(&["render", "--check"]).expect(0);
+    // The hint's enable, with a lesson for its placeholder.
+    let enable = render
+        .hinted_commands()
+        .into_iter()
+        .find(|words| words.contains(&"enable".to_owned()))
+        .unwrap_or_else(|| panic!("no hint enables a lesson\n{}", render.transcript()));
+    let args: Vec<&str> = enable
+        .iter()
+        .map(|word| if word == "LESSON" { "deployments" } else { word.as_str() })
+        .collect();
+    repo.gitgen(&args).expect(0);
+    assert!(
+        repo.read("overlays/classroom/lessons.yaml")
+            .contains("\n  deployments: ")
     );
 }
