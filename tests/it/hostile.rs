@@ -54,6 +54,12 @@ macro_rules! hostile {
 hostile!(chart_kind_both_created_and_turned_off, ["render"] => 2, |repo| {
     edit(&repo, BETA, "kinds: [Deployment, Service, ConfigMap]", "kinds: [Deployment, Service, ConfigMap]\n      turned_off: [PodDisruptionBudget, ConfigMap]");
 });
+hostile!(chart_crd_kind_without_a_group, ["render"] => 2, |repo| {
+    edit(&repo, BETA, "kinds: [Deployment, Service, ConfigMap]", "kinds: [Deployment, Service, ConfigMap]\n      crds: [Widget]");
+});
+hostile!(chart_crds_without_a_crd_kind, ["render"] => 2, |repo| {
+    edit(&repo, BETA, "kinds: [Deployment, Service, ConfigMap]", "kinds: [Deployment, Service, ConfigMap]\n      crds: [example.com/Widget]");
+});
 hostile!(lesson_malformed_yaml, ["render"] => 2, |repo| {
     repo.write(ALPHA, "name: alpha\ntitle: \"unclosed\nstages: [\n");
 });
