@@ -320,6 +320,12 @@ hostile!(chart_version_range, ["render"] => 2, |repo| {
 hostile!(config_unknown_field, ["render"] => 2, |repo| {
     edit(&repo, "gitgen.yaml", "target_revision: main", "target_revision: main\ntarget_revison: main");
 });
+hostile!(config_field_indented_out_of_its_environment, ["render"] => 2, |repo| {
+    edit(&repo, "gitgen.yaml", "    sync: automated\n", "  sync: automated\n");
+});
+hostile!(config_field_indented_out_of_argocd, ["render"] => 2, |repo| {
+    edit(&repo, "gitgen.yaml", "  version: v2.12.3\n", "version: v2.12.3\n");
+});
 hostile!(config_unknown_environment, ["--env", "kidn", "render"] => 2, |repo| {});
 hostile!(config_environment_name_with_dot_dot, ["--env", "../../etc", "render"] => 2, |repo| {});
 hostile!(config_environment_key_not_a_name, ["render"] => 2, |repo| {
