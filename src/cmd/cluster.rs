@@ -126,26 +126,22 @@ pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome>
     }
     let board = StatusBoard::new(&workspace)?;
     let runtime = runtime()?;
-    loop {
+    super::show_until_stopped(args.watch, || {
         let report = runtime.block_on(async { board.read(connect(&args.cluster).await).await });
-        match args.output {
-            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-            OutputFormat::Table => {
-                print!(
-                    "{}",
-                    cluster::render_table(&report.lessons, report.unreachable.is_none())
-                );
-                if let Some(err) = &report.unreachable {
-                    eprintln!("The cluster is unreachable ({err}); showing the git side only.");
-                }
-            }
-        }
-        if !args.watch {
-            return Ok(Outcome::Success);
-        }
-        std::thread::sleep(Duration::from_secs(5));
-        println!();
-    }
+        Ok(match args.output {
+            OutputFormat::Json => super::View {
+                stdout: format!("{}\n", serde_json::to_string_pretty(&report)?),
+                stderr: String::new(),
+            },
+            OutputFormat::Table => super::View {
+                stdout: cluster::render_table(&report.lessons, report.unreachable.is_none()),
+                stderr: report
+                    .unreachable
+                    .map(|err| format!("The cluster is unreachable ({err}); showing the git side only.\n"))
+                    .unwrap_or_default(),
+            },
+        })
+    })
 }
 
 pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {

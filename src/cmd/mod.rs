@@ -37,6 +37,35 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// What one look at the cluster shows: data for stdout, messages for stderr.
+#[derive(PartialEq, Eq)]
+struct View {
+    stdout: String,
+    stderr: String,
+}
+
+/// Shows `look()`'s view once, or with `watch` every 5 seconds until interrupted, printing
+/// a view only when it differs from the last one shown (a blank line between two), so a
+/// class that stands still does not scroll the same table past.
+fn show_until_stopped(watch: bool, mut look: impl FnMut() -> anyhow::Result<View>) -> anyhow::Result<Outcome> {
+    let mut shown: Option<View> = None;
+    loop {
+        let view = look()?;
+        if shown.as_ref() != Some(&view) {
+            if shown.is_some() {
+                println!();
+            }
+            print!("{}", view.stdout);
+            eprint!("{}", view.stderr);
+            shown = Some(view);
+        }
+        if !watch {
+            return Ok(Outcome::Success);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    }
+}
+
 /// The environment of a command that acts on one: `--env`, else `$GITGEN_ENV`, else the
 /// default (`docker-desktop`).
 fn env_name(global: &GlobalArgs) -> Option<String> {

@@ -162,3 +162,39 @@ fn an_environment_added_to_gitgen_yaml_gets_its_toggle_file_at_the_next_render()
             .contains("\n  deployments: ")
     );
 }
+
+#[test]
+fn status_watch_prints_the_table_again_only_when_it_changes() {
+    let repo = Repo::init();
+    // An API server nobody listens on: the git side and "unreachable" never change.
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    fs_err::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
+        .args(["status", "--watch"])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("GITGEN_ENV")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Three looks at 5-second intervals.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stdout.matches("LESSON").count(),
+        1,
+        "an unchanged table is printed once\n{stdout}\n{stderr}"
+    );
+    assert_eq!(stderr.matches("The cluster is unreachable").count(), 1, "{stderr}");
+}
