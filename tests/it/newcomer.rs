@@ -2,6 +2,7 @@
 //! that works when it is run as printed.
 
 use crate::classroom_env::classroom_environment;
+use crate::publish::git;
 use crate::support::{Repo, Run};
 
 /// Runs each command `run`'s hints name, in order, and fails on the first that fails.
@@ -197,4 +198,25 @@ fn status_watch_prints_the_table_again_only_when_it_changes() {
         "an unchanged table is printed once\n{stdout}\n{stderr}"
     );
     assert_eq!(stderr.matches("The cluster is unreachable").count(), 1, "{stderr}");
+}
+
+#[test]
+fn publish_pushes_to_the_remotes_push_url_as_git_push_does() {
+    let (repo, pushed) = crate::publish::published_fixture();
+    let root = repo.path();
+    // A remote that fetches from one place and pushes to another (`git remote set-url
+    // --push`): here the fetch URL does not even exist.
+    let fetch_only = root.join("../no-such-mirror.git");
+    git(root, &["remote", "set-url", "origin", fetch_only.to_str().unwrap()]);
+    git(root, &["remote", "set-url", "--push", "origin", pushed.path().to_str().unwrap()]);
+    repo.gitgen(&["enable", "alpha"]).expect(0);
+    let run = repo.gitgen(&["publish", "--branch", "lesson/alpha", "--push", "origin"]);
+    run.expect(0);
+    assert!(
+        run.stdout.contains("Pushed `lesson/alpha` to `origin`"),
+        "{}",
+        run.transcript()
+    );
+    let branches = git(pushed.path(), &["branch", "--list", "lesson/alpha"]);
+    assert!(branches.contains("lesson/alpha"), "the push URL got the branch");
 }
