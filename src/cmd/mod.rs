@@ -104,6 +104,23 @@ fn warn_placeholder_repo_url(settings: &Settings) {
     }
 }
 
+/// Warns on stderr when `repo_url` is an SSH URL: Argo CD clones it only with a private
+/// key, which gitgen never handles. Argo CD reads one from a repository Secret (label
+/// `argocd.argoproj.io/secret-type: repository`, keys `url` and `sshPrivateKey`), as its
+/// `docs/operator-manual/declarative-setup.md` ("Repositories") describes.
+fn warn_ssh_repo_url(settings: &Settings) {
+    if settings.config.repo_url_is_ssh() {
+        eprintln!(
+            "warning: `repo_url` `{}` is an SSH URL: Argo CD can clone it only with an SSH key, which gitgen does not give it.",
+            settings.config.repo_url
+        );
+        eprintln!(
+            "hint: create a Secret in namespace `{}` labelled `argocd.argoproj.io/secret-type: repository` with `url: {}` and `sshPrivateKey` (a deploy key; see Argo CD's declarative setup, \"Repositories\"), or set `repo_url` to the repo's HTTPS URL (`GITGEN_REPO_PASSWORD` at `bootstrap` for a private one)",
+            settings.config.argocd.namespace, settings.config.repo_url
+        );
+    }
+}
+
 /// Warns of an untested Argo CD release, and of a pin that moved more than one minor
 /// version (or back) since the committed install of `environments`, before a command
 /// rewrites it (`render`, `enable`, `disable`). A failure to read the committed install is

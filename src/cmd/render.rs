@@ -34,6 +34,7 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     let first = every.first().cloned();
     if let Some(settings) = &first {
         super::warn_placeholder_repo_url(settings);
+        super::warn_ssh_repo_url(settings);
         let names: Vec<_> = every.iter().map(|s| s.env_name.clone()).collect();
         super::warn_about_the_argocd_pin(settings, &names);
     }

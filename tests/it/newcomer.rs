@@ -220,3 +220,33 @@ fn publish_pushes_to_the_remotes_push_url_as_git_push_does() {
     let branches = git(pushed.path(), &["branch", "--list", "lesson/alpha"]);
     assert!(branches.contains("lesson/alpha"), "the push URL got the branch");
 }
+
+#[test]
+fn render_warns_that_argo_cd_needs_a_key_for_an_ssh_repo_url() {
+    let repo = Repo::init();
+    let config = repo.read("gitgen.yaml");
+    let placeholder = config
+        .lines()
+        .find_map(|line| line.strip_prefix("repo_url: "))
+        .unwrap()
+        .to_owned();
+    repo.write(
+        "gitgen.yaml",
+        &config.replace(&placeholder, "git@github.com:you/my-course.git"),
+    );
+    let run = repo.gitgen(&["render"]);
+    run.expect(0);
+    let warned: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.contains("SSH") || line.contains("sshPrivateKey"))
+        .collect();
+    insta::assert_snapshot!(warned.join("\n"));
+    repo.write(
+        "gitgen.yaml",
+        &config.replace(&placeholder, "https://github.com/you/my-course.git"),
+    );
+    let https = repo.gitgen(&["render"]);
+    https.expect(0);
+    assert!(!https.stderr.contains("SSH"), "{}", https.transcript());
+}
