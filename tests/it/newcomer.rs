@@ -250,3 +250,20 @@ fn render_warns_that_argo_cd_needs_a_key_for_an_ssh_repo_url() {
     https.expect(0);
     assert!(!https.stderr.contains("SSH"), "{}", https.transcript());
 }
+
+#[test]
+fn help_gives_validates_exit_1_and_no_origin_default_for_init() {
+    let repo = Repo::init();
+    let help = repo.gitgen(&["--help"]);
+    help.expect(0);
+    assert!(
+        help.stdout.contains("a problem (`validate`, `validate --server`)"),
+        "{}",
+        help.stdout
+    );
+    let init = repo.gitgen(&["init", "--help"]);
+    init.expect(0);
+    // `init` refuses a folder that is not empty, so it never reads an `origin` remote.
+    assert!(!init.stdout.contains("origin"), "{}", init.stdout);
+    assert!(init.stdout.contains("a placeholder to edit"), "{}", init.stdout);
+}
