@@ -6,8 +6,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Turn a Kubernetes course into a GitOps repository that Argo CD converges.
 ///
-/// Exit codes: 0 success, 1 a check found a difference (`render --check`, `diff`),
-/// 2 an error.
+/// Exit codes: 0 success, 1 a check found a difference (`render --check`, `diff`) or a
+/// problem (`validate`, `validate --server`), 2 an error.
 ///
 /// A repo from someone else is safe to run gitgen on: it refuses symbolic links, FIFOs
 /// and devices where it reads or writes, bounds every input, never finishes a change it
@@ -262,8 +262,8 @@ pub struct PublishArgs {
 pub struct InitArgs {
     /// Folder to create (must be empty or missing).
     pub dir: PathBuf,
-    /// The URL Argo CD will clone the repo from (default: the `origin` remote of the
-    /// folder, if it is already a git repo, else a placeholder to edit).
+    /// The URL Argo CD will clone the repo from (default: a placeholder to edit in
+    /// `gitgen.yaml`; `render` warns while it is there).
     #[arg(long, value_name = "URL")]
     pub repo_url: Option<String>,
 }

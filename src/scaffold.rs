@@ -24,7 +24,8 @@ fn write(path: &Path, text: &str) -> Result<(), Error> {
 
 /// Creates `dir` with the embedded catalog, `gitgen.yaml`, a toggle file per environment
 /// (every lesson listed, commented out), `.gitignore` and a CI job for GitHub Actions and
-/// GitLab CI that runs `gitgen render --check` for each environment, and runs `git init`.
+/// GitLab CI that runs `gitgen render --check` (every environment of `gitgen.yaml` as it
+/// is when the job runs), and runs `git init`.
 /// Returns the environments, which the caller renders.
 pub fn init(dir: &Path, repo_url: Option<String>) -> Result<Vec<EnvName>, Error> {
     if dir.exists() {
@@ -48,8 +49,8 @@ pub fn init(dir: &Path, repo_url: Option<String>) -> Result<Vec<EnvName>, Error>
         write(&path, &ToggleFile::starter(&catalog, env, path.clone()).text)?;
     }
     let envs: Vec<EnvName> = config.environments.keys().cloned().collect();
-    write(&dir.join(GITHUB_WORKFLOW), &github_workflow(&envs))?;
-    write(&dir.join(GITLAB_CI), &gitlab_ci(&envs))?;
+    write(&dir.join(GITHUB_WORKFLOW), &github_workflow())?;
+    write(&dir.join(GITLAB_CI), &gitlab_ci())?;
     write(
         &dir.join(".gitignore"),
         "# gitgen's staging area and process lock\n/.gitgen/\n",
@@ -76,7 +77,8 @@ fn ci_preamble(where_to_set: &str) -> String {
         "# Written by `gitgen init`. Every push and pull request must leave the rendered tree\n\
          # exactly what `gitgen render` makes from `catalog/`: `render --check` renders every\n\
          # lesson and trusts nothing a pull request can forge (not `gitgen.lock`). It exits 1\n\
-         # and lists the files that differ. Add a line when you add an environment.\n\
+         # and lists the files that differ. It covers every environment `gitgen.yaml` defines\n\
+         # when it runs, so an environment added later needs no edit here.\n\
          #\n\
          # gitgen is not on crates.io: set the variable GITGEN_INSTALL ({where_to_set}) to the\n\
          # command that installs it, e.g.\n\
@@ -86,7 +88,7 @@ fn ci_preamble(where_to_set: &str) -> String {
     )
 }
 
-fn github_workflow(envs: &[EnvName]) -> String {
+fn github_workflow() -> String {
     let mut text = ci_preamble("Settings → Secrets and variables → Actions → Variables");
     text.push_str(
         "name: gitgen\n\
@@ -98,27 +100,22 @@ fn github_workflow(envs: &[EnvName]) -> String {
          \x20     - name: Install gitgen\n\
          \x20       run: |\n\
          \x20         if [ -z \"$GITGEN_INSTALL\" ]; then echo \"::error::set the GITGEN_INSTALL variable to the command that installs gitgen\"; exit 1; fi\n\
-         \x20         sh -c \"$GITGEN_INSTALL\"\n",
+         \x20         sh -c \"$GITGEN_INSTALL\"\n\
+         \x20     - name: Every environment's tree is what render makes\n\
+         \x20       run: gitgen render --check\n",
     );
-    for env in envs {
-        text.push_str(&format!(
-            "      - name: The `{env}` tree is what render makes\n        run: gitgen --env {env} render --check\n"
-        ));
-    }
     text
 }
 
-fn gitlab_ci(envs: &[EnvName]) -> String {
+fn gitlab_ci() -> String {
     let mut text = ci_preamble("Settings → CI/CD → Variables");
     text.push_str(
         "gitgen-check:\n\
          \x20 image: rust:1\n\
          \x20 script:\n\
          \x20   - 'if [ -z \"$GITGEN_INSTALL\" ]; then echo \"set the GITGEN_INSTALL variable to the command that installs gitgen\"; exit 1; fi'\n\
-         \x20   - sh -c \"$GITGEN_INSTALL\"\n",
+         \x20   - sh -c \"$GITGEN_INSTALL\"\n\
+         \x20   - gitgen render --check\n",
     );
-    for env in envs {
-        text.push_str(&format!("    - gitgen --env {env} render --check\n"));
-    }
     text
 }

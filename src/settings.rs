@@ -67,9 +67,9 @@ impl SettingsError {
                 closest: Some(near), ..
             } => Some(format!("did you mean `{near}`?")),
             SettingsError::UnknownEnv { known, .. } => Some(format!("environments defined: {}", known.join(", "))),
-            SettingsError::Config(err) if err.kind == YamlErrorKind::Field => {
-                Some("`gitgen.yaml` has repo_url, target_revision, argocd and environments".to_owned())
-            }
+            SettingsError::Config(err) if err.kind == YamlErrorKind::Field => Some(err.hint.clone().unwrap_or_else(|| {
+                "`gitgen.yaml` has repo_url, target_revision, argocd and environments".to_owned()
+            })),
             SettingsError::Config(err) => err.hint.clone(),
             SettingsError::File(err) => err.hint(),
             SettingsError::Io { source, .. } => crate::untrusted::io_hint(source),

@@ -11,7 +11,7 @@ use std::sync::{Mutex, PoisonError};
 use crate::Error;
 use crate::catalog::names::{EnvName, LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
-use crate::catalog::toggle::{SelectedStage, ToggleFile, read_toggle_file};
+use crate::catalog::toggle::{SelectedStage, ToggleFile, read_toggle_file_if_present};
 use crate::catalog::{Catalog, Selection};
 use crate::files::RenderedFile;
 use crate::layout::Layout;
@@ -29,6 +29,10 @@ pub struct Workspace {
     pub catalog: Catalog,
     /// The environment's toggle file.
     pub toggle: ToggleFile,
+    /// Whether the toggle file is not on disk yet (an environment just added to
+    /// `gitgen.yaml`): [`Workspace::toggle`] is then the starter `gitgen init` writes,
+    /// which a render writes too.
+    pub toggle_is_new: bool,
     /// What the toggle file enables.
     pub selection: Selection,
     /// sha256 of each lesson's inputs (its catalog folder), by lesson.
@@ -51,7 +55,8 @@ pub struct Workspace {
 pub struct Inputs {
     settings: Settings,
     files: CatalogFiles,
-    toggle: ToggleFile,
+    /// The toggle file; `None` when it is not on disk yet.
+    toggle: Option<ToggleFile>,
     input_hashes: BTreeMap<String, String>,
     old_lock: Option<OldLock>,
     lock: Option<std::fs::File>,
@@ -84,7 +89,7 @@ impl Inputs {
             .par_iter()
             .map(|(folder, files)| (folder.clone(), lesson_input_hash(files)))
             .collect();
-        let toggle = read_toggle_file(&settings.toggle_path())?;
+        let toggle = read_toggle_file_if_present(&settings.toggle_path())?;
         Ok(Inputs {
             settings,
             files,
@@ -98,11 +103,16 @@ impl Inputs {
     /// Parses and checks the catalog and the toggle file.
     pub fn load(self) -> Result<Workspace, Error> {
         let catalog = Catalog::load_for(self.files, &self.settings.config.argocd.namespace)?;
-        let selection = self.toggle.selection(&catalog, &self.settings.env_name)?;
+        let toggle_is_new = self.toggle.is_none();
+        let toggle = self.toggle.unwrap_or_else(|| {
+            ToggleFile::starter(&catalog, &self.settings.env_name, self.settings.toggle_path())
+        });
+        let selection = toggle.selection(&catalog, &self.settings.env_name)?;
         Ok(Workspace {
             settings: self.settings,
             catalog,
-            toggle: self.toggle,
+            toggle,
+            toggle_is_new,
             selection,
             input_hashes: self.input_hashes,
             old_lock: Mutex::new(self.old_lock),
@@ -112,15 +122,19 @@ impl Inputs {
     }
 
     /// Whether a render would change nothing ([`output::unchanged`]): nothing is parsed
-    /// or rendered to tell, and the lock file read for it is kept for the render.
+    /// or rendered to tell, and the lock file read for it is kept for the render. A
+    /// missing toggle file is a change: render writes the starter.
     pub fn unchanged(&mut self) -> Result<Option<NothingChanged>, Error> {
+        let Some(toggle) = &self.toggle else {
+            return Ok(None);
+        };
         // An unreadable lock is the render's to report.
         let Ok(bytes) = output::read_lock_bytes(&self.settings.repo) else {
             return Ok(None);
         };
         let old = OldLock::of(bytes.as_deref());
         let scope = scope(&self.settings.layout());
-        let run = environment_run(&self.settings, &scope, &self.toggle, &self.input_hashes);
+        let run = environment_run(&self.settings, &scope, toggle, &self.input_hashes);
         let answer = output::unchanged(&run, &old, bytes.as_deref())?;
         // A render that follows needs the lock too.
         self.old_lock = Some(old);
@@ -139,12 +153,16 @@ pub struct EnvironmentRender {
     /// What its render changed; `None` when its inputs were as its last render read them,
     /// and nothing was parsed or rendered.
     pub outcome: Option<RenderOutcome>,
+    /// The toggle file render created (the starter `gitgen init` writes: every lesson
+    /// commented out), when the environment had none.
+    pub created_toggle_file: Option<String>,
 }
 
 /// Renders the environments of `every` (settings of one repo) and writes them as one
 /// transaction: every changed unit of every environment and the lock are staged, then
 /// swapped in under one journal, so a kill leaves the whole tree old or the whole tree
-/// new. An environment that fails to render, or whose files render did not write as
+/// new. An environment with no toggle file gets the starter `gitgen init` writes, in the
+/// same transaction. An environment that fails to render, or whose files render did not write as
 /// they are (without `force`), stops the command before anything is written. `force`
 /// also renders every lesson, so it restores files edited by hand in lessons whose inputs
 /// did not change.
@@ -160,6 +178,7 @@ pub fn render_every(every: Vec<Settings>, freshness: Freshness, force: bool) -> 
     let staging = output::Staging::begin(&repo)?;
     let mut done = Vec::with_capacity(every.len());
     let mut scopes = Vec::with_capacity(every.len());
+    let mut created = Vec::new();
     for settings in every {
         let env = settings.env_name.clone();
         let mut inputs = Inputs::read_unlocked(settings, None)?;
@@ -171,17 +190,26 @@ pub fn render_every(every: Vec<Settings>, freshness: Freshness, force: bool) -> 
                 lessons: same.lessons,
                 enabled: same.enabled,
                 outcome: None,
+                created_toggle_file: None,
             });
             continue;
         }
         let workspace = inputs.load()?;
         let outcome = workspace.plan(freshness, Sink::Stage(&staging))?;
         scopes.push(workspace.scope());
+        let created_toggle_file = workspace.toggle_is_new.then(|| workspace.settings.layout().toggle_path());
+        if let Some(path) = &created_toggle_file {
+            created.push(RenderedFile {
+                path: path.clone(),
+                contents: workspace.toggle.text.clone(),
+            });
+        }
         done.push(EnvironmentRender {
             env,
             lessons: workspace.catalog.lessons.len(),
             enabled: workspace.selection.lessons.len(),
             outcome: Some(outcome),
+            created_toggle_file,
         });
     }
     let parts: Vec<(&output::Plan, &Scope, &str)> = done
@@ -191,7 +219,7 @@ pub fn render_every(every: Vec<Settings>, freshness: Freshness, force: bool) -> 
         .map(|((plan, env), scope)| (plan, scope, env))
         .collect();
     if !parts.is_empty() {
-        output::apply(&output::Plan::combine(&parts), staging, &[], force)?;
+        output::apply(&output::Plan::combine(&parts), staging, &created, force)?;
     }
     Ok(done)
 }

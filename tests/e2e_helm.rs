@@ -15,6 +15,8 @@
 //! stage that deploys it, and the claims are checked against what Argo CD would apply of
 //! that render: `creates.kinds` is exactly what is rendered (a kind missing makes Argo CD
 //! deny the sync, a kind too many is privilege nobody uses), `creates.turned_off` is not rendered,
+//! `creates.crds` are exactly the kinds the rendered CRDs define (`validate --server` names the
+//! chart that brings a kind from it),
 //! the lesson's AppProject permits every object (Argo CD's rules, ported in
 //! `support/argocd_rules.rs`), `cluster_kinds` are all used, and no object has two owners.
 
@@ -338,6 +340,8 @@ fn every_chart_renders_what_its_lesson_claims_and_its_project_permits_at_every_s
     let mut failures: Vec<String> = Vec::new();
     // Kinds each chart renders somewhere, and cluster-scoped kinds each lesson's charts render.
     let mut rendered_by_chart: BTreeMap<(String, String), BTreeSet<GroupKind>> = BTreeMap::new();
+    // The kinds the CRDs each chart renders somewhere define.
+    let mut crds_by_chart: BTreeMap<(String, String), BTreeSet<GroupKind>> = BTreeMap::new();
     let mut cluster_by_lesson: BTreeMap<String, BTreeSet<GroupKind>> = BTreeMap::new();
     // Who deploys each object, per environment.
     let mut owners: BTreeMap<String, BTreeMap<Identity, BTreeSet<Owner>>> = BTreeMap::new();
@@ -355,6 +359,12 @@ fn every_chart_renders_what_its_lesson_claims_and_its_project_permits_at_every_s
                 .entry((d.site.lesson.clone(), d.site.chart.clone()))
                 .or_default()
                 .insert(gk.clone());
+            if let Some((defined, _)) = crd_scope(&object.object) {
+                crds_by_chart
+                    .entry((d.site.lesson.clone(), d.site.chart.clone()))
+                    .or_default()
+                    .insert(defined);
+            }
             let what = format!("{}/{} `{}`", gk.0, gk.1, object.name);
             if !claimed.contains(&gk) {
                 failures.push(format!(
@@ -460,6 +470,18 @@ fn every_chart_renders_what_its_lesson_claims_and_its_project_permits_at_every_s
                 "chart `{}` of lesson `{id}` rendered nothing anywhere",
                 chart.name
             );
+            // `validate --server` names the chart that brings a kind from this list.
+            let defined = crds_by_chart
+                .get(&(id.clone(), chart.name.clone()))
+                .cloned()
+                .unwrap_or_default();
+            let listed = declared(&chart.creates.crds);
+            if defined != listed {
+                failures.push(format!(
+                    "chart `{}` of lesson `{id}`: its CRDs define {defined:?}, but `creates.crds` lists {listed:?}",
+                    chart.name
+                ));
+            }
             for (group, kind) in declared(&chart.creates.kinds).difference(&rendered) {
                 failures.push(format!(
                     "chart `{}` of lesson `{id}` claims {group}/{kind} in `creates.kinds`, which no render at any stage or environment holds",

@@ -213,3 +213,61 @@ fn learner_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
     .unwrap();
     learner
 }
+
+#[test]
+#[ignore = "needs a real cluster: GITGEN_E2E_KUBECONFIG"]
+fn validate_server_after_a_fresh_bootstrap_waits_for_the_charts_that_bring_a_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = init_course(dir.path());
+    let ok = |args: &[&str]| succeeds(&repo, args);
+    ok(&["enable", "keda"]);
+    ok(&["bootstrap", "--argocd-manifest", INSTALL_YAML]);
+    // e2e_cluster applied KEDA's CRDs as its chart would; a cluster that has only been
+    // bootstrapped serves none of them until Argo CD syncs the chart.
+    let crds = ["scaledobjects.keda.sh", "triggerauthentications.keda.sh"];
+    let deleted = e2e::kubectl(&[&["delete", "crd", "--ignore-not-found", "--wait"][..], &crds].concat());
+    assert!(deleted.status.success(), "{}", text(&deleted));
+
+    let shown = text(&ok(&["validate", "--server"]));
+    for kind in ["ScaledObject", "TriggerAuthentication"] {
+        assert!(
+            shown.contains(&format!(
+                "waiting: keda.sh/v1alpha1 {kind} (used by keda): chart `keda` of lesson `keda` brings it"
+            )),
+            "{shown}"
+        );
+    }
+    assert!(shown.contains(" 0 kind(s) missing, 2 kind(s) waiting for their chart"), "{shown}");
+
+    let json = ok(&["validate", "--server", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["passed"], true, "{report:#}");
+    let waiting = report["waiting_for_charts"].as_array().unwrap();
+    assert_eq!(waiting.len(), 2, "{report:#}");
+    assert!(waiting.iter().all(|w| w["chart"] == "keda" && w["chart_lesson"] == "keda"), "{report:#}");
+
+    // With the chart's CRDs at hand, its objects get a verdict from their schema instead.
+    let keda_crds = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds/keda");
+    let checked = text(&ok(&["validate", "--server", "--crds", keda_crds]));
+    assert!(checked.contains(" 0 kind(s) waiting for their chart"), "{checked}");
+    assert!(!checked.contains(" 0 passed their CRD schema"), "{checked}");
+
+    // A kind no enabled chart brings stays an error.
+    let lesson = repo.join("catalog/keda/lesson.yaml");
+    let yaml = fs_err::read_to_string(&lesson).unwrap();
+    let without: String = yaml
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("crds: "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(yaml, without, "the keda chart lists its CRDs");
+    fs_err::write(&lesson, without).unwrap();
+    let args = ["validate", "--server"];
+    let missing = logged(&mut e2e::gitgen(&repo, &args), &args);
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("missing kind: keda.sh/v1alpha1 ScaledObject (used by keda): no enabled chart brings it"),
+        "{}",
+        text(&missing)
+    );
+}

@@ -284,6 +284,29 @@ fn chart_kinds(loaded: &LoadedLesson) -> Result<(), CatalogError> {
                 Some(_) => {}
             }
         }
+        for (j, kind) in chart.creates.crds.iter().enumerate() {
+            let custom = kind.split_once('/').is_some_and(|(group, name)| {
+                !group.is_empty() && !name.is_empty() && !name.contains('/')
+            });
+            let creates_crds = chart.creates.kinds.iter().any(|k| k == "CustomResourceDefinition");
+            let problem = if !custom {
+                format!("`{kind}` is not a custom kind written as `group/Kind`")
+            } else if !creates_crds {
+                format!(
+                    "chart `{}` lists `{kind}` under `crds` but no `CustomResourceDefinition` under `kinds`",
+                    chart.name
+                )
+            } else {
+                continue;
+            };
+            return Err(invalid_near(
+                loaded,
+                ("crds", kind),
+                &format!("charts[{i}].creates.crds[{j}]"),
+                problem,
+                "list under `crds` the kind each of the chart's CustomResourceDefinitions defines, e.g. `keda.sh/ScaledObject`".to_owned(),
+            ));
+        }
         for (j, kind) in chart.creates.turned_off.iter().enumerate() {
             let field = format!("charts[{i}].creates.turned_off[{j}]");
             let problem = match declared_kind_group(kind) {

@@ -179,6 +179,17 @@ impl RepoConfig {
         Ok(config)
     }
 
+    /// Whether `repo_url` is an SSH URL (`ssh://…`, or git's scp-like `user@host:path`,
+    /// which has a `:` before any `/`): Argo CD clones it only with an SSH private key,
+    /// where an HTTPS URL of a public repo needs nothing.
+    pub fn repo_url_is_ssh(&self) -> bool {
+        let url = self.repo_url.as_str();
+        match url.split_once("://") {
+            Some((scheme, _)) => scheme == "ssh" || scheme == "git+ssh",
+            None => url.split('/').next().is_some_and(|first| first.contains(':')),
+        }
+    }
+
     /// The configuration `gitgen init` writes.
     pub fn starter(repo_url: String) -> Self {
         let env = |service_type, destination: &str| Environment {
@@ -338,6 +349,16 @@ fn field_position(text: &str, field: &str) -> (Option<u64>, Option<u64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tells_ssh_repo_urls_from_https_and_local_ones() {
+        let is_ssh = |url: &str| RepoConfig::starter(url.to_owned()).repo_url_is_ssh();
+        assert!(is_ssh("git@github.com:you/my-course.git"));
+        assert!(is_ssh("ssh://git@example.com:2222/org/repo.git"));
+        assert!(!is_ssh("https://github.com/you/my-course.git"));
+        assert!(!is_ssh("/srv/git/course.git"));
+        assert!(!is_ssh("file:///srv/git/course.git"));
+    }
 
     fn parse_env(env: &str) -> Result<RepoConfig, YamlError> {
         let text = format!(

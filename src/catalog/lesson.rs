@@ -391,6 +391,12 @@ pub struct ChartKinds {
     /// Helm renders none of them.
     #[serde(default)]
     pub turned_off: Vec<String>,
+    /// The custom kinds the chart's CRDs define, each `group/Kind`: `validate --server`
+    /// reports an object of one of them as waiting for this chart while the cluster does
+    /// not serve its kind yet (before the chart's first sync), instead of as a kind nobody
+    /// brings.
+    #[serde(default)]
+    pub crds: Vec<String>,
 }
 
 /// Argo CD sync settings of one Application, each with the reason it is there.

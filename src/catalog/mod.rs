@@ -151,9 +151,9 @@ impl CatalogError {
     pub fn hint(&self) -> Option<String> {
         match self {
             CatalogError::Invalid { hint, .. } => hint.clone(),
-            CatalogError::Yaml(err) if err.kind == YamlErrorKind::Field => {
-                Some("the fields a lesson may have are listed in `catalog/README.md`".to_owned())
-            }
+            CatalogError::Yaml(err) if err.kind == YamlErrorKind::Field => Some(err.hint.clone().unwrap_or_else(|| {
+                "the fields a lesson may have are listed in `catalog/README.md`".to_owned()
+            })),
             CatalogError::Yaml(err) => err.hint.clone(),
             CatalogError::Symlink { .. } => {
                 Some("copy the file into the lesson folder instead of linking it".to_owned())

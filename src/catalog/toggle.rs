@@ -435,7 +435,18 @@ pub fn conflicts_of(catalog: &Catalog, id: &LessonId, env: &EnvName) -> Vec<(Les
 
 /// Reads an environment's toggle file; a missing file is an empty one.
 pub fn read_toggle_file(path: &Path) -> Result<ToggleFile, ToggleError> {
-    let bytes = untrusted::read(path, MAX_TOGGLE_BYTES, "the toggle file")?.unwrap_or_default();
+    Ok(read_toggle_file_if_present(path)?.unwrap_or_else(|| ToggleFile {
+        path: path.to_owned(),
+        text: String::new(),
+    }))
+}
+
+/// Reads an environment's toggle file; `None` when there is none, as for an environment
+/// just added to `gitgen.yaml`.
+pub fn read_toggle_file_if_present(path: &Path) -> Result<Option<ToggleFile>, ToggleError> {
+    let Some(bytes) = untrusted::read(path, MAX_TOGGLE_BYTES, "the toggle file")? else {
+        return Ok(None);
+    };
     // A byte-order mark (some Windows editors write one) is not part of the text: without
     // stripping it here, render would read the file and `enable` would not find `lessons:`.
     let bytes = match bytes.strip_prefix("\u{feff}".as_bytes()) {
@@ -450,8 +461,8 @@ pub fn read_toggle_file(path: &Path) -> Result<ToggleFile, ToggleError> {
             column,
         }
     })?;
-    Ok(ToggleFile {
+    Ok(Some(ToggleFile {
         path: path.to_owned(),
         text,
-    })
+    }))
 }

@@ -2,7 +2,6 @@
 //! a classroom environment's learner clusters, on the management cluster.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use gitgen::catalog::labels::STAGE_HOLD_PREFIX;
 use gitgen::cluster::classroom::{self, Classroom, LearnerConnection};
@@ -178,29 +177,31 @@ fn set_stage_hold(
 pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -> anyhow::Result<Outcome> {
     let lessons = grid::grid_lessons(&workspace.catalog, &workspace.selection);
     let runtime = runtime()?;
-    loop {
+    super::show_until_stopped(args.watch, || {
         let status = runtime.block_on(async {
             match connect(&args.cluster).await {
                 Ok(client) => grid::class_status(&client, classroom, lessons.clone()).await,
                 Err(error) => ClassStatus::unreachable(classroom, lessons.clone(), error.to_string()),
             }
         });
-        match args.output {
-            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+        Ok(match args.output {
+            OutputFormat::Json => super::View {
+                stdout: format!("{}\n", serde_json::to_string_pretty(&status)?),
+                stderr: String::new(),
+            },
             OutputFormat::Table => {
-                print!("{}", grid::render_grid(&status.grid));
+                let mut stderr = String::new();
                 for bad in status.bad_holds() {
-                    eprintln!("error: {}\nhint: {}", bad.message(), bad.hint(&classroom.commands));
+                    stderr.push_str(&format!("error: {}\nhint: {}\n", bad.message(), bad.hint(&classroom.commands)));
                 }
                 if let Some(error) = &status.cluster.error {
-                    eprintln!("Incomplete: {error}.");
+                    stderr.push_str(&format!("Incomplete: {error}.\n"));
+                }
+                super::View {
+                    stdout: grid::render_grid(&status.grid),
+                    stderr,
                 }
             }
-        }
-        if !args.watch {
-            return Ok(Outcome::Success);
-        }
-        std::thread::sleep(Duration::from_secs(5));
-        println!();
-    }
+        })
+    })
 }

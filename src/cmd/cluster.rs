@@ -126,26 +126,22 @@ pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome>
     }
     let board = StatusBoard::new(&workspace)?;
     let runtime = runtime()?;
-    loop {
+    super::show_until_stopped(args.watch, || {
         let report = runtime.block_on(async { board.read(connect(&args.cluster).await).await });
-        match args.output {
-            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-            OutputFormat::Table => {
-                print!(
-                    "{}",
-                    cluster::render_table(&report.lessons, report.unreachable.is_none())
-                );
-                if let Some(err) = &report.unreachable {
-                    eprintln!("The cluster is unreachable ({err}); showing the git side only.");
-                }
-            }
-        }
-        if !args.watch {
-            return Ok(Outcome::Success);
-        }
-        std::thread::sleep(Duration::from_secs(5));
-        println!();
-    }
+        Ok(match args.output {
+            OutputFormat::Json => super::View {
+                stdout: format!("{}\n", serde_json::to_string_pretty(&report)?),
+                stderr: String::new(),
+            },
+            OutputFormat::Table => super::View {
+                stdout: cluster::render_table(&report.lessons, report.unreachable.is_none()),
+                stderr: report
+                    .unreachable
+                    .map(|err| format!("The cluster is unreachable ({err}); showing the git side only.\n"))
+                    .unwrap_or_default(),
+            },
+        })
+    })
 }
 
 pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
@@ -199,6 +195,7 @@ fn validate_on_server(workspace: &gitgen::workspace::Workspace, args: &ValidateA
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(outcome);
     }
+    let waiting = report.waiting_for_charts;
     let report = report.dry_run;
     for namespace in &report.created_namespaces {
         eprintln!(
@@ -217,11 +214,31 @@ fn validate_on_server(workspace: &gitgen::workspace::Workspace, args: &ValidateA
     for missing in &report.missing_kinds {
         let lessons: Vec<&str> = missing.lessons.iter().map(String::as_str).collect();
         println!(
-            "missing kind: {}/{} {} (used by {}): install its CRDs first, or pass `--crds DIR` to check against their schemas",
+            "missing kind: {}/{} {} (used by {}): no enabled chart brings it; install its CRDs first, or pass `--crds DIR` to check against their schemas",
             missing.group,
             missing.version,
             missing.kind,
             lessons.join(", ")
+        );
+    }
+    for kind in &waiting {
+        let missing = &kind.kind;
+        let lessons: Vec<&str> = missing.lessons.iter().map(String::as_str).collect();
+        println!(
+            "waiting: {}/{} {} (used by {}): chart `{}` of lesson `{}` brings it; the cluster serves it once Argo CD syncs `{}-{}`",
+            missing.group,
+            missing.version,
+            missing.kind,
+            lessons.join(", "),
+            kind.chart,
+            kind.chart_lesson,
+            kind.chart_lesson,
+            kind.chart
+        );
+    }
+    if !waiting.is_empty() {
+        eprintln!(
+            "hint: to check those objects before the charts sync, pass `--crds DIR` with the charts' CRD manifests"
         );
     }
     for unverified in &report.unverified {
@@ -234,11 +251,12 @@ fn validate_on_server(workspace: &gitgen::workspace::Workspace, args: &ValidateA
         );
     }
     eprintln!(
-        "{} object(s) accepted by the server, {} passed their CRD schema (kind not served yet), {} rejected, {} kind(s) missing, {} unverified.",
+        "{} object(s) accepted by the server, {} passed their CRD schema (kind not served yet), {} rejected, {} kind(s) missing, {} kind(s) waiting for their chart, {} unverified.",
         report.accepted,
         report.checked_offline,
         report.rejections.len(),
         report.missing_kinds.len(),
+        waiting.len(),
         report.unverified.len()
     );
     Ok(outcome)

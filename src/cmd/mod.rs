@@ -39,6 +39,35 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// What one look at the cluster shows: data for stdout, messages for stderr.
+#[derive(PartialEq, Eq)]
+struct View {
+    stdout: String,
+    stderr: String,
+}
+
+/// Shows `look()`'s view once, or with `watch` every 5 seconds until interrupted, printing
+/// a view only when it differs from the last one shown (a blank line between two), so a
+/// class that stands still does not scroll the same table past.
+fn show_until_stopped(watch: bool, mut look: impl FnMut() -> anyhow::Result<View>) -> anyhow::Result<Outcome> {
+    let mut shown: Option<View> = None;
+    loop {
+        let view = look()?;
+        if shown.as_ref() != Some(&view) {
+            if shown.is_some() {
+                println!();
+            }
+            print!("{}", view.stdout);
+            eprint!("{}", view.stderr);
+            shown = Some(view);
+        }
+        if !watch {
+            return Ok(Outcome::Success);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    }
+}
+
 /// The environment of a command that acts on one: `--env`, else `$GITGEN_ENV`, else the
 /// default (`docker-desktop`).
 fn env_name(global: &GlobalArgs) -> Option<String> {
@@ -73,6 +102,23 @@ fn warn_placeholder_repo_url(settings: &Settings) {
         eprintln!(
             "hint: set it to the URL you push this repo to, then run `{}`",
             settings.command_for_every_environment("render")
+        );
+    }
+}
+
+/// Warns on stderr when `repo_url` is an SSH URL: Argo CD clones it only with a private
+/// key, which gitgen never handles. Argo CD reads one from a repository Secret (label
+/// `argocd.argoproj.io/secret-type: repository`, keys `url` and `sshPrivateKey`), as its
+/// `docs/operator-manual/declarative-setup.md` ("Repositories") describes.
+fn warn_ssh_repo_url(settings: &Settings) {
+    if settings.config.repo_url_is_ssh() {
+        eprintln!(
+            "warning: `repo_url` `{}` is an SSH URL: Argo CD can clone it only with an SSH key, which gitgen does not give it.",
+            settings.config.repo_url
+        );
+        eprintln!(
+            "hint: create a Secret in namespace `{}` labelled `argocd.argoproj.io/secret-type: repository` with `url: {}` and `sshPrivateKey` (a deploy key; see Argo CD's declarative setup, \"Repositories\"), or set `repo_url` to the repo's HTTPS URL (`GITGEN_REPO_PASSWORD` at `bootstrap` for a private one)",
+            settings.config.argocd.namespace, settings.config.repo_url
         );
     }
 }

@@ -34,6 +34,7 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     let first = every.first().cloned();
     if let Some(settings) = &first {
         super::warn_placeholder_repo_url(settings);
+        super::warn_ssh_repo_url(settings);
         let names: Vec<_> = every.iter().map(|s| s.env_name.clone()).collect();
         super::warn_about_the_argocd_pin(settings, &names);
     }
@@ -87,8 +88,8 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// The files of one environment that differ from what render writes. The CI gate renders
-/// everything unless told to trust the lock.
+/// The files of one environment that differ from what render writes, with the toggle file
+/// render would create. The CI gate renders everything unless told to trust the lock.
 fn check(settings: Settings, trust_lock: bool) -> anyhow::Result<Vec<FileRow>> {
     let workspace = Inputs::read(settings)?.load()?;
     let freshness = if trust_lock {
@@ -97,7 +98,14 @@ fn check(settings: Settings, trust_lock: bool) -> anyhow::Result<Vec<FileRow>> {
         Freshness::Full
     };
     let outcome = workspace.plan(freshness, Sink::Paths)?;
-    Ok(rows(&outcome.plan))
+    let mut rows = rows(&outcome.plan);
+    if workspace.toggle_is_new {
+        rows.push(FileRow {
+            status: 'A',
+            path: workspace.settings.layout().toggle_path(),
+        });
+    }
+    Ok(rows)
 }
 
 /// Renders every environment of `every` in one transaction and returns the files
@@ -108,14 +116,31 @@ fn render(every: Vec<Settings>, args: &RenderArgs) -> anyhow::Result<Vec<FileRow
     } else {
         Freshness::Incremental
     };
+    let commands: std::collections::BTreeMap<_, _> =
+        every.iter().map(|s| (s.env_name.clone(), s.command_line())).collect();
     let mut files = Vec::new();
     for part in workspace::render_every(every, freshness, args.force)? {
+        if let Some(path) = &part.created_toggle_file {
+            let command = &commands[&part.env];
+            eprintln!("Created `{path}`, the toggle file of `{}`: every lesson listed, none enabled.", part.env);
+            eprintln!(
+                "hint: enable lessons with `{}`, then run `{}` against its cluster",
+                command.gitgen("enable LESSON"),
+                command.gitgen("bootstrap")
+            );
+            files.push(FileRow {
+                status: 'A',
+                path: path.clone(),
+            });
+        }
         let (env, lessons, enabled) = (part.env, part.lessons, part.enabled);
         let (rendered, rows) = part
             .outcome
             .map_or((0, Vec::new()), |outcome| (outcome.rendered_lessons, rows(&outcome.plan)));
         if rows.is_empty() {
-            eprintln!("Nothing changed ({lessons} lessons, {enabled} enabled in `{env}`).");
+            if part.created_toggle_file.is_none() {
+                eprintln!("Nothing changed ({lessons} lessons, {enabled} enabled in `{env}`).");
+            }
         } else if rendered == 0 {
             // Files changed with no lesson re-rendered: the environment's own files (its
             // Argo CD bundle, after a `gitgen.yaml` edit) and the lock.

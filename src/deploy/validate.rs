@@ -2,13 +2,14 @@
 //! CRD schema ([`validate_offline`]), or every enabled lesson's objects checked by the API
 //! server's dry run ([`ServerValidation`]).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::Error;
-use crate::cluster::{self, DryRunReport, Origin, ServerObject};
+use crate::cluster::{self, DryRunReport, MissingKind, Origin, ServerObject};
 use crate::validate::{Check, CrdSchemas, check_object, constraint_crd};
 use crate::workspace::Workspace;
 
@@ -167,8 +168,26 @@ fn crd_schemas<'a>(dir: Option<&Path>, objects: impl Iterator<Item = &'a Value> 
 pub struct ServerReport {
     /// The environment.
     pub environment: String,
-    /// The verdicts.
+    /// The verdicts. Its `missing_kinds` are those nobody brings: a kind an enabled chart's
+    /// CRDs define is in `waiting_for_charts` instead.
     pub dry_run: DryRunReport,
+    /// Kinds the cluster does not serve yet, no CRD schema at hand covers, and an enabled
+    /// lesson's chart brings: they get served when Argo CD syncs that chart, so they fail
+    /// nothing.
+    pub waiting_for_charts: Vec<WaitingKind>,
+}
+
+/// A kind that an enabled chart brings, which the cluster does not serve before that
+/// chart's first sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaitingKind {
+    /// The kind, and the lessons whose objects use it.
+    #[serde(flatten)]
+    pub kind: MissingKind,
+    /// The lesson whose chart defines it.
+    pub chart_lesson: String,
+    /// That chart (its release name): its Application is `<lesson>-<chart>`.
+    pub chart: String,
 }
 
 impl Serialize for ServerReport {
@@ -178,12 +197,14 @@ impl Serialize for ServerReport {
         struct Json<'a> {
             #[serde(flatten)]
             dry_run: &'a DryRunReport,
+            waiting_for_charts: &'a [WaitingKind],
             environment: &'a str,
             server: bool,
             passed: bool,
         }
         Json {
             dry_run: &self.dry_run,
+            waiting_for_charts: &self.waiting_for_charts,
             environment: &self.environment,
             server: true,
             passed: self.dry_run.passed(),
@@ -199,6 +220,9 @@ pub struct ServerValidation {
     environment: String,
     objects: Vec<ServerObject>,
     schemas: CrdSchemas,
+    /// `(group, Kind)` of each custom kind an enabled lesson's chart brings at its stage
+    /// (the chart's `creates.crds`), with that lesson and chart.
+    chart_kinds: BTreeMap<(String, String), (String, String)>,
 }
 
 impl ServerValidation {
@@ -226,19 +250,54 @@ impl ServerValidation {
         }
         objects.extend(cluster::namespaces_argocd_creates(&objects, &applications));
         let schemas = crd_schemas(crds, objects.iter().map(|o| &o.object))?;
+        let mut chart_kinds = BTreeMap::new();
+        for (id, stage) in &workspace.selection.lessons {
+            let lesson = &workspace.catalog.lessons[id];
+            let charts = lesson.lesson.charts.iter();
+            for chart in charts.filter(|c| lesson.in_stage(c.since.as_ref(), c.until.as_ref(), stage.index)) {
+                for kind in &chart.creates.crds {
+                    if let Some((group, name)) = kind.split_once('/') {
+                        let brought_by = (id.to_string(), chart.name.clone());
+                        chart_kinds.insert((group.to_owned(), name.to_owned()), brought_by);
+                    }
+                }
+            }
+        }
         Ok(ServerValidation {
             environment: workspace.settings.env_name.to_string(),
             objects,
             schemas,
+            chart_kinds,
         })
     }
 
-    /// Runs the dry run on the cluster `client` reaches; see [`cluster::dry_run`].
+    /// Runs the dry run on the cluster `client` reaches ([`cluster::dry_run`]), and sets
+    /// the kinds an enabled chart brings apart from those nobody brings.
     pub async fn run(&self, client: &kube::Client) -> Result<ServerReport, Error> {
-        Ok(ServerReport {
+        let dry_run = cluster::dry_run(client, &self.objects, &self.schemas).await?;
+        Ok(self.report(dry_run))
+    }
+
+    /// The report of `dry_run`: a missing kind that an enabled chart brings waits for it.
+    fn report(&self, mut dry_run: DryRunReport) -> ServerReport {
+        let mut waiting_for_charts = Vec::new();
+        dry_run.missing_kinds.retain(|missing| {
+            let key = (missing.group.clone(), missing.kind.clone());
+            let Some((lesson, chart)) = self.chart_kinds.get(&key) else {
+                return true;
+            };
+            waiting_for_charts.push(WaitingKind {
+                kind: missing.clone(),
+                chart_lesson: lesson.clone(),
+                chart: chart.clone(),
+            });
+            false
+        });
+        ServerReport {
             environment: self.environment.clone(),
-            dry_run: cluster::dry_run(client, &self.objects, &self.schemas).await?,
-        })
+            dry_run,
+            waiting_for_charts,
+        }
     }
 }
 
@@ -326,6 +385,7 @@ mod tests {
                 accepted: 3,
                 ..DryRunReport::default()
             },
+            waiting_for_charts: Vec::new(),
         };
         let (json, keys) = json_and_keys(&report);
         assert_eq!(
@@ -337,12 +397,51 @@ mod tests {
                 "missing_kinds",
                 "unverified",
                 "created_namespaces",
+                "waiting_for_charts",
                 "environment",
                 "server",
                 "passed"
             ]
         );
         assert_eq!((&json["server"], &json["passed"]), (&true.into(), &true.into()));
+    }
+
+    fn missing(group: &str, kind: &str) -> MissingKind {
+        MissingKind {
+            group: group.into(),
+            version: "v1alpha1".into(),
+            kind: kind.into(),
+            lessons: ["keda".to_owned()].into(),
+        }
+    }
+
+    #[test]
+    fn a_missing_kind_an_enabled_chart_brings_waits_for_that_chart_and_fails_nothing() {
+        let validation = ServerValidation {
+            environment: "kind".into(),
+            objects: Vec::new(),
+            schemas: CrdSchemas::default(),
+            chart_kinds: [(("keda.sh".into(), "ScaledObject".into()), ("keda".into(), "keda".into()))].into(),
+        };
+        let report = validation.report(DryRunReport {
+            missing_kinds: vec![missing("keda.sh", "ScaledObject"), missing("example.com", "Gadget")],
+            ..DryRunReport::default()
+        });
+        assert_eq!(report.dry_run.missing_kinds, [missing("example.com", "Gadget")]);
+        assert_eq!(
+            report.waiting_for_charts,
+            [WaitingKind {
+                kind: missing("keda.sh", "ScaledObject"),
+                chart_lesson: "keda".into(),
+                chart: "keda".into(),
+            }]
+        );
+        assert!(!report.dry_run.passed(), "a kind nobody brings still fails");
+        let only_waiting = validation.report(DryRunReport {
+            missing_kinds: vec![missing("keda.sh", "ScaledObject")],
+            ..DryRunReport::default()
+        });
+        assert!(only_waiting.dry_run.passed());
     }
 
     #[test]

@@ -45,10 +45,20 @@ pub(super) fn push(
         remote: remote_name.to_owned(),
         path: repo_path.to_owned(),
     };
-    let mut remote = repo.find_remote(remote_name).map_err(|_| not_configured())?;
-    let fetch_url = remote.url().map_err(|_| not_configured())?.to_owned();
-    let push_url = remote.pushurl().ok().flatten().unwrap_or(&fetch_url).to_owned();
-    let url = without_userinfo(&push_url);
+    let configured = repo.find_remote(remote_name).map_err(|_| not_configured())?;
+    let fetch_url = configured.url().map_err(|_| not_configured())?.to_owned();
+    let push_url = configured.pushurl().ok().flatten().map(str::to_owned);
+    // `git push` goes to `remote.<name>.pushurl` when it is set; libgit2's push through the
+    // named remote still connects to the fetch URL, so a remote whose fetch URL gitgen
+    // cannot write to failed where git worked. A remote of the push URL alone goes where
+    // git goes.
+    let mut remote = match &push_url {
+        Some(url) => repo
+            .remote_anonymous(url)
+            .map_err(|source| repo_error("use the remote's push URL", repo_path, source))?,
+        None => configured,
+    };
+    let url = without_userinfo(push_url.as_deref().unwrap_or(&fetch_url));
     set_upstream(repo, remote_name, &kept.branch, refname)
         .map_err(|source| repo_error("record the branch's upstream", repo_path, source))?;
 

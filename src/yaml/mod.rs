@@ -186,7 +186,12 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>, Y
 
 fn error(path: &Path, text: &str, err: &serde_saphyr::Error, field: Option<String>) -> YamlError {
     let location = err.location();
-    let (message, hint, kind) = describe(err, text);
+    let (message, mut hint, kind) = describe(err, text);
+    if kind == YamlErrorKind::Field
+        && let Some(at) = location
+    {
+        hint = misplaced_key_hint(text, &message, at.line(), at.column());
+    }
     YamlError {
         path: path.to_owned(),
         line: location.map(|l| l.line()),
@@ -196,6 +201,49 @@ fn error(path: &Path, text: &str, err: &serde_saphyr::Error, field: Option<Strin
         hint,
         kind,
     }
+}
+
+/// Indentation advice for a field error (`missing field `x``, `unknown field `x``) at
+/// `line` and `column` (1-based), when the text shows the key at another indentation: a
+/// line that leaves its mapping by one indentation step reads as a key of the mapping
+/// around it, so serde sees a field missing in one place and maybe an unknown one in
+/// another. `None` when nothing points at indentation (the caller's hint on its format
+/// then fits).
+fn misplaced_key_hint(text: &str, message: &str, line: u64, column: u64) -> Option<String> {
+    let key = message.split('`').nth(1)?;
+    // Content lines: (1-based number, indentation, the key the line starts with).
+    let lines: Vec<(u64, usize, Option<&str>)> = text
+        .lines()
+        .zip(1u64..)
+        .filter(|(l, _)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|(l, n)| {
+            let body = l.trim_start();
+            let key = body.split_once(':').map(|(k, _)| k).filter(|k| !k.contains([' ', '"', '\'']));
+            (n, l.len() - body.len(), key)
+        })
+        .collect();
+    let at = usize::try_from(column.checked_sub(1)?).ok()?;
+    if message.starts_with("missing field") {
+        // The mapping's fields sit at `at`; it ends at the first line after `line` that is
+        // indented less. A `key:` there, or inside it at another depth, is the one missing.
+        let after = lines.iter().filter(|(n, _, _)| *n > line);
+        let end = after.clone().find(|(_, indent, _)| *indent < at);
+        let inside = after.take_while(|(_, indent, _)| *indent >= at).find(|(_, indent, k)| *indent != at && *k == Some(key));
+        let (found, indent, _) = inside.or(end.filter(|(_, _, k)| *k == Some(key)))?;
+        return Some(format!(
+            "`{key}` is at line {found}, indented {indent} space(s); the other fields of this mapping (line {line}) are indented {at}: indent it the same, under the mapping it belongs to"
+        ));
+    }
+    if message.starts_with("unknown field") {
+        // A key indented less than the line above it has left the mapping that line is in.
+        let (above, indent, _) = lines.iter().take_while(|(n, _, _)| *n < line).last()?;
+        if *indent > at {
+            return Some(format!(
+                "`{key}` is indented {at} space(s), less than line {above} above it ({indent}): if it belongs to that mapping, indent it {indent} spaces; otherwise remove it"
+            ));
+        }
+    }
+    None
 }
 
 /// A field path as a reader writes it (`stages[0].name`), without the parts that are
@@ -378,6 +426,48 @@ mod tests {
         let err = from_str::<Small>("name: a\nnmae: b\n", Path::new("x.yaml")).unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("nmae"), "{}", err.message);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        inner: Inner,
+        top: Option<String>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        a: String,
+        b: String,
+    }
+
+    #[test]
+    fn a_field_missing_because_it_left_its_mapping_gets_an_indentation_hint() {
+        for text in ["inner:\n  a: x\nb: y\n", "top: t\ninner:\n  a: x\n b: y\n"] {
+            let err = from_str::<Outer>(text, Path::new("x.yaml")).unwrap_err();
+            let hint = err.hint.unwrap_or_default();
+            assert!(hint.contains("`b` is at line"), "{text:?}: {}: {hint}", err.message);
+            assert!(hint.contains("indented 2"), "{text:?}: {hint}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_indented_less_than_the_line_above_gets_an_indentation_hint() {
+        let err = from_str::<Small>("name: a\nnmae: b\n", Path::new("x.yaml")).unwrap_err();
+        assert_eq!(err.hint, None, "`nmae` is a typo, not a dedent: {}", err.message);
+        let err = from_str::<Outer>("inner:\n  a: x\n  b: y\nc: z\n", Path::new("x.yaml")).unwrap_err();
+        let hint = err.hint.unwrap_or_default();
+        assert!(hint.contains("indent it 2 spaces"), "{}: {hint}", err.message);
+    }
+
+    #[test]
+    fn a_field_missing_with_no_such_key_anywhere_gets_no_indentation_hint() {
+        let err = from_str::<Outer>("inner:\n  a: x\n", Path::new("x.yaml")).unwrap_err();
+        assert!(err.message.contains("missing field `b`"), "{}", err.message);
+        assert_eq!(err.hint, None);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! API server that refuses, and an empty home has no `~/.kube/config`.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::{Repo, Run, check, local_install_manifest};
 
@@ -64,16 +63,10 @@ fn no_kubeconfig_at_all_is_a_gitgen_error_with_a_hint_not_kubes_in_cluster_text(
     let repo = Repo::init();
     let home = tempfile::tempdir().unwrap();
     let without_kubeconfig = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_gitgen"))
+        let output = crate::isolated::gitgen()
             .args(args)
             .current_dir(repo.path())
-            .env("NO_COLOR", "1")
             .env("HOME", home.path())
-            .env_remove("KUBECONFIG")
-            // Where kube looks for an in-cluster service account: not in a pod.
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("KUBERNETES_SERVICE_PORT")
-            .env_remove("GITGEN_ENV")
             .output()
             .unwrap();
         let run = Run::of(&repo, output);

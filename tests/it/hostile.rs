@@ -55,6 +55,12 @@ macro_rules! hostile {
 hostile!(chart_kind_both_created_and_turned_off, ["render"] => 2, |repo| {
     edit(&repo, BETA, "kinds: [Deployment, Service, ConfigMap]", "kinds: [Deployment, Service, ConfigMap]\n      turned_off: [PodDisruptionBudget, ConfigMap]");
 });
+hostile!(chart_crd_kind_without_a_group, ["render"] => 2, |repo| {
+    edit(&repo, BETA, "kinds: [Deployment, Service, ConfigMap]", "kinds: [Deployment, Service, ConfigMap]\n      crds: [Widget]");
+});
+hostile!(chart_crds_without_a_crd_kind, ["render"] => 2, |repo| {
+    edit(&repo, BETA, "kinds: [Deployment, Service, ConfigMap]", "kinds: [Deployment, Service, ConfigMap]\n      crds: [example.com/Widget]");
+});
 hostile!(lesson_malformed_yaml, ["render"] => 2, |repo| {
     repo.write(ALPHA, "name: alpha\ntitle: \"unclosed\nstages: [\n");
 });
@@ -314,6 +320,12 @@ hostile!(chart_version_range, ["render"] => 2, |repo| {
 
 hostile!(config_unknown_field, ["render"] => 2, |repo| {
     edit(&repo, "gitgen.yaml", "target_revision: main", "target_revision: main\ntarget_revison: main");
+});
+hostile!(config_field_indented_out_of_its_environment, ["render"] => 2, |repo| {
+    edit(&repo, "gitgen.yaml", "    sync: automated\n", "  sync: automated\n");
+});
+hostile!(config_field_indented_out_of_argocd, ["render"] => 2, |repo| {
+    edit(&repo, "gitgen.yaml", "  version: v2.12.3\n", "version: v2.12.3\n");
 });
 hostile!(config_unknown_environment, ["--env", "kidn", "render"] => 2, |repo| {});
 hostile!(config_environment_name_with_dot_dot, ["--env", "../../etc", "render"] => 2, |repo| {});

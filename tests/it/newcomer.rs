@@ -1,6 +1,8 @@
 //! A newcomer's first hour on the built-in course (issue 26): every hint names a command
 //! that works when it is run as printed.
 
+use crate::classroom_env::classroom_environment;
+use crate::publish::git;
 use crate::support::{Repo, Run};
 
 /// Runs each command `run`'s hints name, in order, and fails on the first that fails.
@@ -117,4 +119,147 @@ fn hints_carry_repo_and_env_so_they_run_from_another_folder() {
         repo.read("overlays/kind/lessons.yaml")
             .contains("\n  pods-probes-services: ")
     );
+}
+
+#[test]
+fn an_environment_added_to_gitgen_yaml_gets_its_toggle_file_at_the_next_render() {
+    let repo = Repo::init();
+    let config = repo.read("gitgen.yaml");
+    repo.write(
+        "gitgen.yaml",
+        &format!("{config}{}", classroom_environment("NodePort", "spring")),
+    );
+    let stale = repo.gitgen(&["render", "--check"]);
+    stale.expect(1);
+    assert!(
+        stale.stdout.contains("A overlays/classroom/lessons.yaml"),
+        "{}",
+        stale.transcript()
+    );
+    let render = repo.gitgen(&["render"]);
+    render.expect(0);
+    insta::assert_snapshot!(render.transcript());
+    assert!(
+        repo.read("overlays/classroom/lessons.yaml")
+            .contains("\n  # deployments: "),
+        "the starter lists every lesson, commented out"
+    );
+    repo.gitgen(&["render", "--check"]).expect(0);
+    // The hint's enable, with a lesson for its placeholder.
+    let enable = render
+        .hinted_commands()
+        .into_iter()
+        .find(|words| words.contains(&"enable".to_owned()))
+        .unwrap_or_else(|| panic!("no hint enables a lesson\n{}", render.transcript()));
+    let args: Vec<&str> = enable
+        .iter()
+        .map(|word| if word == "LESSON" { "deployments" } else { word.as_str() })
+        .collect();
+    repo.gitgen(&args).expect(0);
+    assert!(
+        repo.read("overlays/classroom/lessons.yaml")
+            .contains("\n  deployments: ")
+    );
+}
+
+#[test]
+fn status_watch_prints_the_table_again_only_when_it_changes() {
+    let repo = Repo::init();
+    // An API server nobody listens on: the git side and "unreachable" never change.
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    fs_err::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    )
+    .unwrap();
+    let mut child = crate::isolated::gitgen()
+        .args(["status", "--watch"])
+        .current_dir(repo.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Three looks at 5-second intervals.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stdout.matches("LESSON").count(),
+        1,
+        "an unchanged table is printed once\n{stdout}\n{stderr}"
+    );
+    assert_eq!(stderr.matches("The cluster is unreachable").count(), 1, "{stderr}");
+}
+
+#[test]
+fn publish_pushes_to_the_remotes_push_url_as_git_push_does() {
+    let (repo, pushed) = crate::publish::published_fixture();
+    let root = repo.path();
+    // A remote that fetches from one place and pushes to another (`git remote set-url
+    // --push`): here the fetch URL does not even exist.
+    let fetch_only = root.join("../no-such-mirror.git");
+    git(root, &["remote", "set-url", "origin", fetch_only.to_str().unwrap()]);
+    git(root, &["remote", "set-url", "--push", "origin", pushed.path().to_str().unwrap()]);
+    repo.gitgen(&["enable", "alpha"]).expect(0);
+    let run = repo.gitgen(&["publish", "--branch", "lesson/alpha", "--push", "origin"]);
+    run.expect(0);
+    assert!(
+        run.stdout.contains("Pushed `lesson/alpha` to `origin`"),
+        "{}",
+        run.transcript()
+    );
+    let branches = git(pushed.path(), &["branch", "--list", "lesson/alpha"]);
+    assert!(branches.contains("lesson/alpha"), "the push URL got the branch");
+}
+
+#[test]
+fn render_warns_that_argo_cd_needs_a_key_for_an_ssh_repo_url() {
+    let repo = Repo::init();
+    let config = repo.read("gitgen.yaml");
+    let placeholder = config
+        .lines()
+        .find_map(|line| line.strip_prefix("repo_url: "))
+        .unwrap()
+        .to_owned();
+    repo.write(
+        "gitgen.yaml",
+        &config.replace(&placeholder, "git@github.com:you/my-course.git"),
+    );
+    let run = repo.gitgen(&["render"]);
+    run.expect(0);
+    let warned: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.contains("SSH") || line.contains("sshPrivateKey"))
+        .collect();
+    insta::assert_snapshot!(warned.join("\n"));
+    repo.write(
+        "gitgen.yaml",
+        &config.replace(&placeholder, "https://github.com/you/my-course.git"),
+    );
+    let https = repo.gitgen(&["render"]);
+    https.expect(0);
+    assert!(!https.stderr.contains("SSH"), "{}", https.transcript());
+}
+
+#[test]
+fn help_gives_validates_exit_1_and_no_origin_default_for_init() {
+    let repo = Repo::init();
+    let help = repo.gitgen(&["--help"]);
+    help.expect(0);
+    assert!(
+        help.stdout.contains("a problem (`validate`, `validate --server`)"),
+        "{}",
+        help.stdout
+    );
+    let init = repo.gitgen(&["init", "--help"]);
+    init.expect(0);
+    // `init` refuses a folder that is not empty, so it never reads an `origin` remote.
+    assert!(!init.stdout.contains("origin"), "{}", init.stdout);
+    assert!(init.stdout.contains("a placeholder to edit"), "{}", init.stdout);
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::support::Repo;
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let output = crate::isolated::command("git")
         .args(args)
         .current_dir(dir)
@@ -20,7 +20,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// The small fixture, rendered and committed, with a bare `origin` beside it.
-fn published_fixture() -> (Repo, tempfile::TempDir) {
+pub(crate) fn published_fixture() -> (Repo, tempfile::TempDir) {
     let repo = Repo::fixture("small");
     repo.write("overlays/docker-desktop/lessons.yaml", "lessons:\n  # alpha: service\n");
     repo.gitgen(&["render"]).expect(0);

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::SystemTime;
 
 use crate::serve_support::Served;
@@ -13,14 +12,12 @@ use crate::support::{Repo, check};
 /// `gitgen serve ARGS` in `repo` on a free port, with a kubeconfig that does not exist:
 /// the cluster is unreachable.
 fn serve(repo: &Repo, args: &[&str]) -> Served {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gitgen"));
+    let mut command = crate::isolated::gitgen();
     command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .current_dir(repo.path())
-        .env("NO_COLOR", "1")
-        .env("KUBECONFIG", repo.path().join("no-such-kubeconfig"))
-        .env_remove("GITGEN_ENV");
+        .env("KUBECONFIG", repo.path().join("no-such-kubeconfig"));
     Served::start(&mut command)
 }
 
