@@ -65,6 +65,10 @@ fn options() -> serde_saphyr::Options {
     // event counts; we spell out the policy we rely on so an upgrade cannot loosen it.
     serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        // Nothing reads comments as events, and the parser buffers at most 96 of them in a
+        // row while it looks ahead: a toggle file with every lesson of a larger catalog
+        // commented out (the starter `init` and `render` write) would be refused.
+        emit_comments: false,
     }
 }
 
@@ -419,6 +423,14 @@ mod tests {
     #[allow(dead_code)]
     struct Small {
         name: String,
+    }
+
+    #[test]
+    fn a_mapping_with_hundreds_of_commented_lines_in_a_row_parses() {
+        let commented: String = (0..300).map(|i| format!("  # lesson-{i}: stage\n")).collect();
+        let text = format!("top: t\ninner:\n{commented}  a: x\n  b: y\n");
+        let outer = from_str::<Outer>(&text, Path::new("x.yaml"));
+        assert!(outer.is_ok(), "{:?}", outer.err().map(|e| e.message));
     }
 
     #[test]
