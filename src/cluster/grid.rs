@@ -392,10 +392,11 @@ pub async fn class_status(client: &Client, classroom: &Classroom, lessons: Vec<G
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn app(name: &str, labels: &[(&str, &str)], sync: &str, health: &str) -> AppStatus {
+    /// An Application's status as `status` reads it; the page model's tests share it.
+    pub(crate) fn app(name: &str, labels: &[(&str, &str)], sync: &str, health: &str) -> AppStatus {
         AppStatus {
             name: name.into(),
             labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),

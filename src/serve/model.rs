@@ -510,6 +510,7 @@ mod tests {
 
     use super::*;
     use crate::cluster::classroom::Learner;
+    use crate::cluster::grid::tests::app;
     use crate::settings::Settings;
 
     pub(crate) fn links() -> Links {
@@ -522,18 +523,6 @@ mod tests {
     fn fixture() -> Workspace {
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small");
         Workspace::open_read_only(Settings::resolve(Some(&repo), Some("docker-desktop")).unwrap()).unwrap()
-    }
-
-    pub(crate) fn app(name: &str, labels: &[(&str, &str)], sync: &str, health: &str) -> AppStatus {
-        AppStatus {
-            name: name.into(),
-            labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-            sync: sync.into(),
-            health: health.into(),
-            revision: None,
-            message: (health != "Healthy").then(|| format!("{name} is {health}")),
-            problems: Vec::new(),
-        }
     }
 
     #[test]
