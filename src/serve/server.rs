@@ -45,13 +45,16 @@ pub async fn bind(listen: SocketAddr) -> Result<TcpListener, ServeError> {
 /// `source` on the cluster `target` names.
 pub async fn serve(listener: TcpListener, site: Site, source: LiveSource, target: ClusterTarget) {
     let site = Arc::new(site);
-    let first = LiveView::of(&read(&source, &target).await, site.links());
+    // Built once the kubeconfig loads, then kept: its connections are pooled, so a poll is
+    // one list on an open connection, not a kubeconfig read and a TLS handshake a second.
+    let mut client = None;
+    let first = LiveView::of(&read(&source, &target, &mut client).await, site.links());
     let (sender, live) = watch::channel(Arc::new(first));
     let links = site.links().clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(POLL_INTERVAL).await;
-            let view = LiveView::of(&read(&source, &target).await, &links);
+            let view = LiveView::of(&read(&source, &target, &mut client).await, &links);
             sender.send_if_modified(|last| {
                 let changed = **last != view;
                 if changed {
@@ -83,13 +86,25 @@ pub async fn serve(listener: TcpListener, site: Site, source: LiveSource, target
     }
 }
 
-/// What the cluster says now, as `gitgen status` reads it, or the git side alone.
-async fn read(source: &LiveSource, target: &ClusterTarget) -> super::model::LiveState {
+/// What the cluster says now, as `gitgen status` reads it, or the git side alone; through
+/// `client`, which is connected first if it is not yet (a kubeconfig that failed to load
+/// is tried again at the next read).
+async fn read(
+    source: &LiveSource,
+    target: &ClusterTarget,
+    client: &mut Option<kube::Client>,
+) -> super::model::LiveState {
     let answer = tokio::time::timeout(READ_TIMEOUT, async {
-        let client = crate::cluster::connect(target.kubeconfig.as_deref(), target.context.as_deref())
-            .await
-            .map_err(crate::Error::from);
-        source.read(client).await
+        let connected = match client {
+            Some(kept) => Ok(kept.clone()),
+            None => crate::cluster::connect(target.kubeconfig.as_deref(), target.context.as_deref())
+                .await
+                .map_err(crate::Error::from),
+        };
+        if let Ok(connected) = &connected {
+            *client = Some(connected.clone());
+        }
+        source.read(connected).await
     })
     .await;
     answer.unwrap_or_else(|_| {
