@@ -11,9 +11,12 @@
 //! Each applied object carries [`APPLIED_HASH_ANNOTATION`], a hash of what gitgen applied.
 //! One metadata-only list per kind and namespace reads the hashes back; an object whose
 //! hash matches is reported unchanged without a request, so a second run is a handful of
-//! lists; a first run skips the lists of Namespaces and CRDs it has just created. The cost: a field someone changed by hand since gitgen's last apply is not
-//! reset by running gitgen again (Argo CD's self-management does that for Argo CD).
-//! Otherwise an object is created, or configured when its resourceVersion moved.
+//! lists; a first run skips the lists of Namespaces and CRDs it has just created. The
+//! same lists carry each object's `managedFields`: a field gitgen applies that another
+//! field manager has taken since (`kubectl edit`, `kubectl apply`, another controller) is
+//! an edit by hand, and the object is applied again, which restores it (see
+//! [`taken_by`]). Otherwise an object is created, or configured when its resourceVersion
+//! moved.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -22,7 +25,7 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIResourceList, ManagedFieldsEntry};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, ResourceExt};
@@ -107,6 +110,10 @@ pub struct Applied {
     pub object: ObjectRef,
     /// What the apply did.
     pub change: Change,
+    /// The field manager whose edit of a field gitgen applies this apply undid: an object
+    /// edited by hand (`kubectl edit`, another `kubectl apply`) since gitgen applied it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored_from: Option<String>,
 }
 
 /// Classifies an apply by the object's resourceVersion before (none if it did not exist)
@@ -318,10 +325,67 @@ fn target(
     })
 }
 
-/// What the cluster holds of an object: its resourceVersion and the hash gitgen applied.
+/// What the cluster holds of an object: its resourceVersion, the hash gitgen applied and
+/// who manages which of its fields.
 struct Existing {
     resource_version: Option<String>,
     hash: Option<String>,
+    managed_fields: Vec<ManagedFieldsEntry>,
+}
+
+/// The field manager that has taken a field of `applied` from gitgen since gitgen applied
+/// it, if any: a field of `applied` that another manager owns and gitgen does not (or owns
+/// less of). The Kubernetes documentation on server-side apply
+/// (<https://kubernetes.io/docs/reference/using-api/server-side-apply/#field-management>):
+/// "Whenever a field's value does change, ownership moves from its current manager to the
+/// manager making the change", so a hand edit moves the field out of gitgen's entry, while
+/// a manager that set a field to gitgen's value shares it and takes nothing. Entries of the
+/// `status` subresource are left out: the controllers write there, never a field gitgen
+/// applies (`scale` counts: `kubectl scale` edits `spec.replicas`).
+fn taken_by<'a>(applied: &serde_json::Value, managed_fields: &'a [ManagedFieldsEntry]) -> Option<&'a str> {
+    fn fields(entry: &ManagedFieldsEntry) -> Option<&serde_json::Value> {
+        entry.fields_v1.as_ref().map(|fields| &fields.0)
+    }
+    let gitgens = managed_fields
+        .iter()
+        .find(|entry| entry.manager.as_deref() == Some(FIELD_MANAGER) && entry.operation.as_deref() == Some("Apply"))
+        .and_then(fields);
+    managed_fields
+        .iter()
+        .filter(|entry| entry.manager.as_deref() != Some(FIELD_MANAGER))
+        .filter(|entry| entry.subresource.as_deref() != Some("status"))
+        .find(|entry| fields(entry).is_some_and(|theirs| takes_a_field(applied, theirs, gitgens)))
+        .and_then(|entry| entry.manager.as_deref())
+}
+
+/// Whether the field set `theirs` (`managedFields[].fieldsV1`: `f:<key>` per map key)
+/// holds a field of `applied` that `ours` does not. Maps are walked key by key; a field
+/// whose value is anything else (a scalar, a list, an empty map) is compared whole, so an
+/// edit inside a list counts without knowing the list's merge keys.
+fn takes_a_field(applied: &serde_json::Value, theirs: &serde_json::Value, ours: Option<&serde_json::Value>) -> bool {
+    let serde_json::Value::Object(applied) = applied else {
+        return false;
+    };
+    applied.iter().any(|(key, value)| {
+        let field = format!("f:{key}");
+        let Some(their_field) = theirs.get(&field) else {
+            return false;
+        };
+        let our_field = ours.and_then(|ours| ours.get(&field));
+        match value {
+            serde_json::Value::Object(map) if !map.is_empty() => takes_a_field(value, their_field, our_field),
+            _ => !our_field.is_some_and(|ours| holds(ours, their_field)),
+        }
+    })
+}
+
+/// Whether the field set `outer` holds every field of `inner`.
+fn holds(outer: &serde_json::Value, inner: &serde_json::Value) -> bool {
+    inner
+        .as_object()
+        .into_iter()
+        .flatten()
+        .all(|(key, inner)| outer.get(key).is_some_and(|outer| holds(outer, inner)))
 }
 
 /// Reads what the cluster holds of `targets`, one metadata-only list per kind and
@@ -359,6 +423,7 @@ async fn existing(
                         Existing {
                             resource_version: item.metadata.resource_version,
                             hash,
+                            managed_fields: item.metadata.managed_fields.unwrap_or_default(),
                         },
                     )
                 })
@@ -371,14 +436,25 @@ async fn existing(
 }
 
 /// Applies one target under [`FIELD_MANAGER`], taking over conflicting fields, unless
-/// the cluster holds it as gitgen last applied it.
+/// the cluster holds it as gitgen last applied it and no other manager has taken one of
+/// its fields since.
 async fn apply_target(target: Target, before: Option<&Existing>) -> Result<Applied, ClusterError> {
-    if before.is_some_and(|b| b.hash.as_deref() == Some(target.hash.as_str())) {
-        return Ok(Applied {
-            object: target.reference,
-            change: Change::Unchanged,
-        });
-    }
+    let edited_by = match before.filter(|b| b.hash.as_deref() == Some(target.hash.as_str())) {
+        None => None,
+        Some(before) => {
+            let applied = serde_json::to_value(&target.object).expect("a DynamicObject serializes");
+            match taken_by(&applied, &before.managed_fields) {
+                Some(manager) => Some(manager.to_owned()),
+                None => {
+                    return Ok(Applied {
+                        object: target.reference,
+                        change: Change::Unchanged,
+                        restored_from: None,
+                    });
+                }
+            }
+        }
+    };
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let after = target
         .api
@@ -399,6 +475,9 @@ async fn apply_target(target: Target, before: Option<&Existing>) -> Result<Appli
     Ok(Applied {
         object: target.reference,
         change,
+        // A manager that shares a field inside a list with gitgen counts as taking it (see
+        // `takes_a_field`), but applying again changes nothing then: nothing was restored.
+        restored_from: edited_by.filter(|_| change != Change::Unchanged),
     })
 }
 
@@ -686,6 +765,7 @@ mod tests {
         let applied = |api_version: &str, kind: &str, name: &str, change| Applied {
             object: ObjectRef::of(&object(api_version, kind, name)),
             change,
+            restored_from: None,
         };
         let mut created = CreatedHere::default();
         created.note(&[
@@ -710,6 +790,91 @@ mod tests {
         assert!(!created.holds_nothing("applications.argoproj.io", Some("course")));
         assert!(!created.holds_nothing("configmaps.", Some("lookalike")));
         assert!(!created.holds_nothing("namespaces.", None));
+    }
+
+    /// A managedFields entry of `manager` (`Update`, or `Apply` for gitgen).
+    fn entry(manager: &str, subresource: Option<&str>, fields: serde_json::Value) -> ManagedFieldsEntry {
+        ManagedFieldsEntry {
+            manager: Some(manager.to_owned()),
+            operation: Some(if manager == FIELD_MANAGER { "Apply" } else { "Update" }.to_owned()),
+            subresource: subresource.map(str::to_owned),
+            fields_type: Some("FieldsV1".to_owned()),
+            fields_v1: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::FieldsV1(fields)),
+            ..ManagedFieldsEntry::default()
+        }
+    }
+
+    fn config_map() -> serde_json::Value {
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "argocd-cm", "namespace": "argocd", "annotations": {APPLIED_HASH_ANNOTATION: "h"}},
+            "data": {"url": "https://argocd.example", "users.anonymous.enabled": "false"}})
+    }
+
+    #[test]
+    fn a_field_gitgen_applied_that_another_manager_edited_since_is_taken_by_that_manager() {
+        let managed = [
+            entry(
+                FIELD_MANAGER,
+                None,
+                serde_json::json!({"f:data": {"f:users.anonymous.enabled": {}}}),
+            ),
+            entry("kubectl-edit", None, serde_json::json!({"f:data": {"f:url": {}}})),
+        ];
+        assert_eq!(taken_by(&config_map(), &managed), Some("kubectl-edit"));
+    }
+
+    #[test]
+    fn a_field_shared_at_gitgens_value_one_gitgen_never_applied_or_a_status_write_takes_nothing() {
+        let ours = serde_json::json!({"f:data": {"f:url": {}, "f:users.anonymous.enabled": {}}});
+        let shared = [
+            entry(FIELD_MANAGER, None, ours.clone()),
+            entry("kubectl", None, serde_json::json!({"f:data": {"f:url": {}}})),
+        ];
+        assert_eq!(taken_by(&config_map(), &shared), None);
+        let elsewhere = [
+            entry(FIELD_MANAGER, None, ours.clone()),
+            entry(
+                "argocd-server",
+                None,
+                serde_json::json!({"f:data": {"f:admin.enabled": {}}, "f:metadata": {"f:labels": {}}}),
+            ),
+        ];
+        assert_eq!(taken_by(&config_map(), &elsewhere), None);
+        let status = [
+            entry(FIELD_MANAGER, None, serde_json::json!({})),
+            entry(
+                "kube-controller-manager",
+                Some("status"),
+                serde_json::json!({"f:data": {"f:url": {}}}),
+            ),
+        ];
+        assert_eq!(taken_by(&config_map(), &status), None);
+    }
+
+    #[test]
+    fn an_edit_inside_a_list_gitgen_applied_is_taken_and_so_is_a_scale() {
+        let deployment = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "argocd-server"},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "server", "image": "argocd:v2.12.3"}]}}}});
+        let container = r#"k:{"name":"server"}"#;
+        let ours = serde_json::json!({"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {container: {".": {}, "f:name": {}}}}}}});
+        let image = [
+            entry(FIELD_MANAGER, None, ours.clone()),
+            entry(
+                "kubectl-set",
+                None,
+                serde_json::json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {container: {"f:image": {}}}}}}}),
+            ),
+        ];
+        assert_eq!(taken_by(&deployment, &image), Some("kubectl-set"));
+        let scale = [
+            entry(FIELD_MANAGER, None, serde_json::json!({"f:spec": {"f:template": {}}})),
+            entry(
+                "kubectl-scale",
+                Some("scale"),
+                serde_json::json!({"f:spec": {"f:replicas": {}}}),
+            ),
+        ];
+        assert_eq!(taken_by(&deployment, &scale), Some("kubectl-scale"));
     }
 
     #[test]

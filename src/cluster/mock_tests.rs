@@ -150,6 +150,56 @@ async fn a_second_apply_reports_every_object_unchanged() {
 }
 
 #[tokio::test]
+async fn an_object_edited_by_hand_since_gitgen_applied_it_is_applied_again_and_reported_restored() {
+    let (client, state) = fake::client(Scenario::Empty);
+    let manifest = "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: web}\ndata: {k: v}\n";
+    let apply = async || {
+        let objects = parse_manifest(manifest, "m").unwrap();
+        apply_objects(&client, objects, "default", Duration::from_secs(5), &mut |_| {}).await
+    };
+    apply().await.unwrap();
+    {
+        // `kubectl edit`: the value changes and its field moves to kubectl's entry.
+        let mut state = state.lock().unwrap();
+        let cm = state.objects.get_mut("/configmaps/web/a").unwrap();
+        cm["data"]["k"] = json!("edited");
+        cm["metadata"]["resourceVersion"] = json!("100");
+        cm["metadata"]["managedFields"] = json!([
+            {"manager": "gitgen", "operation": "Apply", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:metadata": {"f:annotations": {"f:gitgen.io/applied-hash": {}}}}},
+            {"manager": "kubectl-edit", "operation": "Update", "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:k": {}}}},
+            {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status",
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:k": {}}}}
+        ]);
+    }
+    let writes_before = state.lock().unwrap().writes().len();
+
+    let restored = apply().await.unwrap();
+    let changed: Vec<(String, Change, Option<&str>)> = restored
+        .iter()
+        .filter(|a| a.change != Change::Unchanged)
+        .map(|a| (a.object.to_string(), a.change, a.restored_from.as_deref()))
+        .collect();
+    assert_eq!(
+        changed,
+        [("ConfigMap web/a".to_owned(), Change::Configured, Some("kubectl-edit"))]
+    );
+    assert_eq!(state.lock().unwrap().objects["/configmaps/web/a"]["data"]["k"], "v");
+    assert_eq!(
+        state.lock().unwrap().writes()[writes_before..],
+        ["PATCH /api/v1/namespaces/web/configmaps/a"],
+        "only the edited object is applied again"
+    );
+    let again = apply().await.unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|a| a.change == Change::Unchanged && a.restored_from.is_none()),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_unserved_kind_is_an_error_naming_the_object_and_the_crds_to_install() {
     let (client, _state) = fake::client(Scenario::Empty);
     let objects = parse_manifest(
