@@ -2,8 +2,8 @@
 //! real Kubernetes API server: bootstrap's refusals (another release, a downgrade, a kind
 //! the server does not serve, a field it rejects, a namespace that does not exist, a user
 //! without permissions), `--wait` timing out, the repository password, adopting an Argo
-//! CD installed with `kubectl apply`, and `status` rows from Applications with a real
-//! status. A tier of its own, as `tests/e2e_cluster.rs` (read its header): every test is
+//! CD installed with `kubectl apply`, restoring an object edited by hand since bootstrap,
+//! and `status` rows from Applications with a real status. A tier of its own, as `tests/e2e_cluster.rs` (read its header): every test is
 //! `#[ignore]`d and needs `GITGEN_E2E_KUBECONFIG`; `.ci/run` runs it after `e2e_cluster`.
 //! Each test bootstraps into a namespace of its own (`argocd-faults*`), which must not
 //! exist when it starts, and leaves it there.
@@ -550,5 +550,56 @@ fn bootstrap_adopts_an_argocd_installed_with_kubectl_apply_and_keeps_what_its_ma
     stderr_of(&again, 0);
     let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(report["adopted"], serde_json::Value::Null, "{report:#}");
+    assert_eq!((report["created"].as_u64(), report["configured"].as_u64()), (Some(0), Some(0)), "{report:#}");
+}
+
+#[test]
+#[ignore = "needs a real cluster: GITGEN_E2E_KUBECONFIG (see the module docs)"]
+fn bootstrap_restores_a_field_edited_by_hand_since_it_applied_it_and_names_the_object() {
+    const NS: &str = "argocd-faults-edited";
+    let key = gitgen::argocd_install::TRACKING_METHOD_KEY;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = init_course_in(dir.path(), NS);
+    assert!(!namespace_exists(NS), "the namespace is this test's alone");
+    let bootstrap = || {
+        let run = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
+        let stderr = stderr_of(&run, 0);
+        (serde_json::from_slice::<serde_json::Value>(&run.stdout).unwrap(), stderr)
+    };
+    let tracking = || kubectl_json(&["get", "configmap", "argocd-cm", "-n", NS])["data"][key].clone();
+    bootstrap();
+    assert_eq!(tracking(), "annotation");
+
+    // A field gitgen applies, changed by another field manager (`kubectl-patch`); and a
+    // label gitgen does not apply, added by hand (`kubectl-label`).
+    let patch = format!(r#"{{"data": {{"{key}": "label"}}}}"#);
+    let patched = kubectl(&["patch", "configmap", "argocd-cm", "-n", NS, "--type", "merge", "-p", &patch]);
+    assert!(patched.status.success(), "{}", text(&patched));
+    let labelled = kubectl(&["label", "deployment", "argocd-server", "-n", NS, "course.example/owner=trainer"]);
+    assert!(labelled.status.success(), "{}", text(&labelled));
+    assert_eq!(tracking(), "label");
+
+    let (report, stderr) = bootstrap();
+    let changed: Vec<&serde_json::Value> =
+        report["objects"].as_array().unwrap().iter().filter(|o| o["change"] != "unchanged").collect();
+    assert_eq!(
+        changed,
+        [&serde_json::json!({
+            "object": {"api_version": "v1", "kind": "ConfigMap", "namespace": NS, "name": "argocd-cm"},
+            "change": "configured",
+            "restored_from": "kubectl-patch"
+        })],
+        "only the edited object is applied again: {report:#}"
+    );
+    assert!(
+        stderr.contains(&format!("configured ConfigMap {NS}/argocd-cm (restored: `kubectl-patch` had edited it)\n")),
+        "{stderr}"
+    );
+    assert_eq!(tracking(), "annotation", "the edit is undone");
+    let server = kubectl_json(&["get", "deployment", "argocd-server", "-n", NS]);
+    assert_eq!(server["metadata"]["labels"]["course.example/owner"], "trainer", "a field gitgen does not apply stays");
+
+    // Restored, argocd-cm's fields are gitgen's again: the next bootstrap changes nothing.
+    let (report, _) = bootstrap();
     assert_eq!((report["created"].as_u64(), report["configured"].as_u64()), (Some(0), Some(0)), "{report:#}");
 }
