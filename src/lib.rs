@@ -33,6 +33,7 @@ pub mod serve;
 pub mod settings;
 pub mod toggling;
 pub mod untrusted;
+pub mod usecase;
 pub mod validate;
 pub mod workspace;
 pub mod yaml;
