@@ -72,7 +72,10 @@ mod tests {
             message: "no lesson `x`".to_owned(),
             hint: Some("run `gitgen list`".to_owned()),
         };
-        assert_eq!(report_text(&err, false), "error: no lesson `x`\nhint: run `gitgen list`\n");
+        assert_eq!(
+            report_text(&err, false),
+            "error: no lesson `x`\nhint: run `gitgen list`\n"
+        );
     }
 
     #[test]

@@ -11,5 +11,9 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> Result<Outcome, gitgen::Erro
         OutputFormat::Json => print!("{}", printer::json(&report)?),
         OutputFormat::Table => printer::tree::diff_text(&report),
     }
-    Ok(if report.changed { Outcome::Different } else { Outcome::Success })
+    Ok(if report.changed {
+        Outcome::Different
+    } else {
+        Outcome::Success
+    })
 }

@@ -20,7 +20,13 @@ use serde::Serialize;
 pub fn aligned(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().filter_map(|row| row.get(c)).map(|cell| cell.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|row| row.get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in rows {
@@ -68,7 +74,11 @@ pub fn color_stdout() -> bool {
 
 /// `names` quoted and joined: `` `a`, `b` ``.
 fn quoted<T: std::fmt::Display>(names: impl IntoIterator<Item = T>) -> String {
-    names.into_iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+    names
+        .into_iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Warns on stderr while `repo_url` is still the placeholder `gitgen init` wrote: the
@@ -159,7 +169,11 @@ mod tests {
 
     #[test]
     fn aligned_pads_each_column_to_its_widest_cell_in_characters() {
-        let table = [row(&["LESSON", "STAGES"]), row(&["a", "one → two"]), row(&["longer-name", "x"])];
+        let table = [
+            row(&["LESSON", "STAGES"]),
+            row(&["a", "one → two"]),
+            row(&["longer-name", "x"]),
+        ];
         assert_eq!(
             aligned(&table),
             "LESSON       STAGES\na            one → two\nlonger-name  x\n"

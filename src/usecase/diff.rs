@@ -72,8 +72,11 @@ pub fn diff(every: Vec<Settings>) -> Result<DiffReport, Error> {
             lock_keys.extend(changed_hashes(old.as_ref(), &plan.lock));
         }
         conflicts.extend(plan.conflicts.iter().map(|c| c.path.clone()));
-        let statuses: BTreeMap<String, char> =
-            plan.summary().into_iter().map(|(status, path)| (path.to_owned(), status)).collect();
+        let statuses: BTreeMap<String, char> = plan
+            .summary()
+            .into_iter()
+            .map(|(status, path)| (path.to_owned(), status))
+            .collect();
         for (path, (old, new)) in plan.texts {
             let status = statuses.get(&path).copied().unwrap_or('M');
             texts.entry(path).or_insert((status, old, new));

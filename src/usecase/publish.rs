@@ -29,7 +29,11 @@ pub struct PublishOptions<'a> {
 /// Commits the rendered tree of the environments of `every` (settings of one repo) on the
 /// branch `options` names, and pushes it when asked. Refuses when a file under gitgen's
 /// folders is not what render writes.
-pub fn publish(every: Vec<Settings>, options: PublishOptions<'_>, credentials: &Credentials) -> Result<Published, Error> {
+pub fn publish(
+    every: Vec<Settings>,
+    options: PublishOptions<'_>,
+    credentials: &Credentials,
+) -> Result<Published, Error> {
     let first = every.first().cloned();
     let repo = first.as_ref().map(|s| s.repo.clone()).unwrap_or_default();
     // Every file under gitgen's folders must be what render writes, for every

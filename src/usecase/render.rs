@@ -120,10 +120,13 @@ pub fn render(every: Vec<Settings>, mode: RenderMode) -> Result<RenderReport, Er
         }
         RenderMode::Write { force, .. } => {
             let commands: Vec<CommandLine> = every.iter().map(Settings::command_line).collect();
-            for (part, command) in workspace::render_every(every, mode.freshness(), force)?.into_iter().zip(commands) {
-                let (lessons, plan_files) = part
-                    .outcome
-                    .map_or((0, Vec::new()), |outcome| (outcome.rendered_lessons, FileChange::of_plan(&outcome.plan)));
+            for (part, command) in workspace::render_every(every, mode.freshness(), force)?
+                .into_iter()
+                .zip(commands)
+            {
+                let (lessons, plan_files) = part.outcome.map_or((0, Vec::new()), |outcome| {
+                    (outcome.rendered_lessons, FileChange::of_plan(&outcome.plan))
+                });
                 if let Some(path) = &part.created_toggle_file {
                     files.insert(FileChange {
                         status: 'A',
