@@ -1,9 +1,10 @@
 //! What the cluster commands report: `bootstrap`'s progress and live view, the `status`
 //! table, and `validate`'s verdicts.
 
+use std::fmt::Display;
 use std::io::{IsTerminal, Write};
 
-use gitgen::cluster::{AppRow, BootstrapEvent, Change, StatusRow};
+use gitgen::cluster::{AppRow, BootstrapEvent, Change, MissingKind, Origin, StatusRow};
 use gitgen::deploy::bootstrap::BootstrapSummary;
 use gitgen::deploy::validate::{OfflineReport, ServerReport};
 
@@ -177,33 +178,18 @@ pub fn validated_on_server(report: &ServerReport) {
         );
     }
     for rejection in &report.rejections {
-        println!(
-            "rejected: {} {}: {}: {}",
-            rejection.origin.lesson,
-            rejection.origin.file.display(),
-            rejection.object,
-            rejection.message
-        );
+        object_verdict("rejected", &rejection.origin, &rejection.object, &rejection.message);
     }
     for missing in &report.missing_kinds {
-        let lessons: Vec<&str> = missing.lessons.iter().map(String::as_str).collect();
         println!(
-            "missing kind: {}/{} {} (used by {}): no enabled chart brings it; install its CRDs first, or pass `--crds DIR` to check against their schemas",
-            missing.group,
-            missing.version,
-            missing.kind,
-            lessons.join(", ")
+            "missing kind: {}: no enabled chart brings it; install its CRDs first, or pass `--crds DIR` to check against their schemas",
+            used_by(missing)
         );
     }
     for kind in waiting {
-        let missing = &kind.kind;
-        let lessons: Vec<&str> = missing.lessons.iter().map(String::as_str).collect();
         println!(
-            "waiting: {}/{} {} (used by {}): chart `{}` of lesson `{}` brings it; the cluster serves it once Argo CD syncs `{}-{}`",
-            missing.group,
-            missing.version,
-            missing.kind,
-            lessons.join(", "),
+            "waiting: {}: chart `{}` of lesson `{}` brings it; the cluster serves it once Argo CD syncs `{}-{}`",
+            used_by(&kind.kind),
             kind.chart,
             kind.chart_lesson,
             kind.chart_lesson,
@@ -216,13 +202,7 @@ pub fn validated_on_server(report: &ServerReport) {
         );
     }
     for unverified in &report.unverified {
-        println!(
-            "unverified: {} {}: {}: {}",
-            unverified.origin.lesson,
-            unverified.origin.file.display(),
-            unverified.object,
-            unverified.reason
-        );
+        object_verdict("unverified", &unverified.origin, &unverified.object, &unverified.reason);
     }
     eprintln!(
         "{} object(s) accepted by the server, {} passed their CRD schema (kind not served yet), {} rejected, {} kind(s) missing, {} kind(s) waiting for their chart, {} unverified.",
@@ -235,45 +215,82 @@ pub fn validated_on_server(report: &ServerReport) {
     );
 }
 
+/// One object's verdict on stdout: `VERDICT: LESSON FILE: OBJECT: WHY`.
+fn object_verdict(verdict: &str, origin: &Origin, object: &dyn Display, why: &dyn Display) {
+    println!(
+        "{verdict}: {} {}: {object}: {why}",
+        origin.lesson,
+        origin.file.display()
+    );
+}
+
+/// A kind the cluster does not serve and the lessons that use it:
+/// `group/version Kind (used by a, b)`.
+fn used_by(missing: &MissingKind) -> String {
+    format!(
+        "{}/{} {} (used by {})",
+        missing.group,
+        missing.version,
+        missing.kind,
+        missing
+            .lessons
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use gitgen::cluster::AppStatus;
-    use gitgen::cluster::status::app_status;
-    use serde_json::{Value, json};
+    use gitgen::cluster::{AppStatus, ResourceProblem};
 
     use super::*;
 
-    fn application(name: &str, status: Value) -> AppStatus {
-        let object = serde_json::from_value(json!({
-            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-            "metadata": {"name": name, "namespace": "argocd", "labels": {"gitgen.dev/lesson": name}},
-            "status": status,
-        }))
-        .expect("an Application object");
-        app_status(&object)
+    fn app(sync: &str, health: &str, revision: &str) -> AppStatus {
+        AppStatus {
+            name: "lesson".into(),
+            labels: Default::default(),
+            sync: sync.into(),
+            health: health.into(),
+            revision: Some(revision.into()),
+            message: None,
+            problems: Vec::new(),
+        }
     }
 
+    fn problem(kind: &str, name: &str, sync: &str, health: Option<&str>, message: Option<&str>) -> ResourceProblem {
+        ResourceProblem {
+            kind: kind.into(),
+            namespace: Some("web".into()),
+            name: name.into(),
+            sync: sync.into(),
+            health: health.map(Into::into),
+            message: message.map(Into::into),
+        }
+    }
+
+    /// Out of sync and degraded, with the resources that are (what `app_status` keeps of
+    /// `.status.resources`).
     fn degraded() -> AppStatus {
-        application(
-            "ingress",
-            json!({
-                "sync": {"status": "OutOfSync", "revision": "0123456789abcdef"},
-                "health": {"status": "Degraded", "message": "Deployment has not progressed"},
-                "resources": [
-                    {"kind": "Service", "namespace": "web", "name": "front", "status": "Synced", "health": {"status": "Healthy"}},
-                    {"kind": "Deployment", "namespace": "web", "name": "front", "status": "Synced",
-                     "health": {"status": "Degraded", "message": "exceeded its progress deadline"}},
-                    {"kind": "ConfigMap", "namespace": "web", "name": "settings", "status": "OutOfSync"},
-                ],
-            }),
-        )
+        AppStatus {
+            message: Some("Deployment has not progressed".into()),
+            problems: vec![
+                problem(
+                    "Deployment",
+                    "front",
+                    "Synced",
+                    Some("Degraded"),
+                    Some("exceeded its progress deadline"),
+                ),
+                problem("ConfigMap", "settings", "OutOfSync", None, None),
+            ],
+            ..app("OutOfSync", "Degraded", "0123456789abcdef")
+        }
     }
 
-    fn healthy(name: &str) -> AppStatus {
-        application(
-            name,
-            json!({"sync": {"status": "Synced", "revision": "fedcba9876543210"}, "health": {"status": "Healthy"}}),
-        )
+    fn healthy() -> AppStatus {
+        app("Synced", "Healthy", "fedcba9876543210")
     }
 
     #[test]
@@ -283,7 +300,7 @@ mod tests {
                 lesson: "basics".into(),
                 enabled_stage: Some("done".into()),
                 rendered_fresh: true,
-                app: Some(healthy("basics")),
+                app: Some(healthy()),
             },
             StatusRow {
                 lesson: "ingress".into(),
