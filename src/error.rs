@@ -66,6 +66,19 @@ pub enum Error {
         /// Why it failed.
         message: String,
     },
+    /// The binary could not do its own part: start the runtime for cluster requests, or
+    /// write a report to stdout.
+    #[error("cannot {what}")]
+    Io {
+        /// What it tried, as a verb phrase.
+        what: &'static str,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A report could not be written as JSON.
+    #[error("cannot write the report as JSON")]
+    Json(#[from] serde_json::Error),
     /// A request that does not fit the repo (an unknown lesson on the command line…).
     #[error("{message}")]
     Usage {
@@ -93,7 +106,7 @@ impl Error {
             Error::Yaml(e) => e.hint.clone(),
             Error::Serve(e) => e.hint(),
             Error::Download { .. } => Some("download it elsewhere and pass `--argocd-manifest FILE`".to_owned()),
-            Error::GitInit { .. } => None,
+            Error::GitInit { .. } | Error::Io { .. } | Error::Json(_) => None,
             Error::Usage { hint, .. } => hint.clone(),
         }
     }

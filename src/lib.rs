@@ -10,9 +10,10 @@
 //! [`files`] (a file in memory, from render to output), [`kinds`] (Kubernetes kinds and
 //! their scope), [`credentials`] (what must never reach git) and [`argocd_install`] (the
 //! pinned Argo CD install and the settings gitgen adds to it). [`workspace`]
-//! ties them together for one repo and environment, configured by [`settings`]; [`toggling`]
-//! enables and disables lessons in one; [`serve`] shows the course and the live state in
-//! a browser.
+//! ties them together for one repo and environment, configured by [`settings`]. Each
+//! command is one call of a use case: [`usecase`] (`render`, `diff`, `publish`, `init`,
+//! `list`), [`toggling`] (`enable`, `disable`) and [`deploy`]; [`serve`] shows the course
+//! and the live state in a browser.
 //! [`untrusted`] is how every stage opens a file of a repo that may come from a
 //! stranger. The library never prints: the binary reports what it returns.
 
@@ -33,6 +34,7 @@ pub mod serve;
 pub mod settings;
 pub mod toggling;
 pub mod untrusted;
+pub mod usecase;
 pub mod validate;
 pub mod workspace;
 pub mod yaml;

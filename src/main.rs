@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod printer;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -36,21 +37,56 @@ fn main() -> ExitCode {
 }
 
 /// Prints `error:`, each cause, then `hint:` when there is something to do.
-fn report(err: &anyhow::Error) {
+fn report(err: &gitgen::Error) {
     let color = std::io::stderr().is_terminal() && !gitgen::settings::ProcessEnv::read().no_color;
+    eprint!("{}", report_text(err, color));
+}
+
+/// The text [`report`] prints: the error, each cause of its chain on its own line, and
+/// the error's hint, in colour on a terminal.
+fn report_text(err: &gitgen::Error, color: bool) -> String {
     let (red, yellow, reset) = if color {
         ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m")
     } else {
         ("", "", "")
     };
-    eprintln!("{red}error{reset}: {err}");
-    for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+    let mut text = format!("{red}error{reset}: {err}\n");
+    let mut cause = std::error::Error::source(err);
+    while let Some(error) = cause {
+        text.push_str(&format!("  caused by: {error}\n"));
+        cause = error.source();
     }
-    let hint = err
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<gitgen::Error>().and_then(gitgen::Error::hint));
-    if let Some(hint) = hint {
-        eprintln!("{yellow}hint{reset}: {hint}");
+    if let Some(hint) = err.hint() {
+        text.push_str(&format!("{yellow}hint{reset}: {hint}\n"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_ends_with_the_hint_of_the_error() {
+        let err = gitgen::Error::Usage {
+            message: "no lesson `x`".to_owned(),
+            hint: Some("run `gitgen list`".to_owned()),
+        };
+        assert_eq!(
+            report_text(&err, false),
+            "error: no lesson `x`\nhint: run `gitgen list`\n"
+        );
+    }
+
+    #[test]
+    fn the_report_names_each_cause_between_the_error_and_the_hint() {
+        let err = gitgen::Error::Io {
+            what: "start the runtime for cluster requests",
+            source: std::io::Error::other("too many open files"),
+        };
+        assert_eq!(
+            report_text(&err, false),
+            "error: cannot start the runtime for cluster requests\n  caused by: too many open files\n"
+        );
     }
 }

@@ -29,7 +29,7 @@ pub use bootstrap::{
 pub use classroom::{Classroom, ClassroomError, Learner, LearnerConnection, LearnerName};
 pub use grid::{ClassGrid, GridLesson, class_grid, environment_applications, render_grid};
 pub use status::{
-    AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, render_table, watch_applications,
+    AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, watch_applications,
 };
 pub use validate::{
     DryRunReport, MissingKind, Origin, Rejection, ServerObject, Unverified, dry_run, namespaces_argocd_creates,

@@ -290,60 +290,6 @@ pub(super) fn aligned(table: &[Vec<String>]) -> String {
     out
 }
 
-/// The `gitgen status` table: one line per lesson, columns aligned, and a note when no
-/// lesson has cluster data, which says why as `-o json`'s `reachable` does: the cluster
-/// did not answer, or it answered with no lesson Application yet.
-pub fn render_table(rows: &[StatusRow], reachable: bool) -> String {
-    let header = [
-        "LESSON", "ENABLED", "RENDERED", "SYNC", "HEALTH", "REVISION", "PROBLEMS",
-    ]
-    .map(String::from);
-    let mut table = vec![header.to_vec()];
-    for row in rows {
-        let (sync, health, revision, problems) = match &row.app {
-            Some(app) => (
-                app.sync.clone(),
-                app.health.clone(),
-                app.revision
-                    .as_deref()
-                    .map_or("-".into(), |r| r.chars().take(7).collect()),
-                if app.problems.is_empty() {
-                    app.message
-                        .clone()
-                        .filter(|_| !app.converged())
-                        .unwrap_or_else(|| "-".into())
-                } else {
-                    app.problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                },
-            ),
-            None => ("-".into(), "-".into(), "-".into(), "-".into()),
-        };
-        table.push(vec![
-            row.lesson.clone(),
-            row.enabled_stage.clone().unwrap_or_else(|| "no".into()),
-            if row.rendered_fresh { "fresh" } else { "stale" }.into(),
-            sync,
-            health,
-            revision,
-            problems,
-        ]);
-    }
-    let mut out = aligned(&table);
-    if !rows.is_empty() && rows.iter().all(|row| row.app.is_none()) {
-        out.push_str(if reachable {
-            "note: the cluster answers, but Argo CD has no lesson Application yet (none enabled, or not synced since \
-             the lesson was enabled and published), so only the git side is shown\n"
-        } else {
-            "note: no Argo CD status: the cluster is unreachable, so only the git side is shown\n"
-        });
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,55 +351,6 @@ mod tests {
         assert_eq!(
             (app.sync.as_str(), app.health.as_str(), app.converged()),
             ("Unknown", "Unknown", false)
-        );
-    }
-
-    #[test]
-    fn renders_the_status_table() {
-        let rows = vec![
-            StatusRow {
-                lesson: "basics".into(),
-                enabled_stage: Some("done".into()),
-                rendered_fresh: true,
-                app: Some(healthy("basics")),
-            },
-            StatusRow {
-                lesson: "ingress".into(),
-                enabled_stage: Some("broken".into()),
-                rendered_fresh: false,
-                app: Some(degraded()),
-            },
-            StatusRow {
-                lesson: "operators".into(),
-                enabled_stage: None,
-                rendered_fresh: true,
-                app: None,
-            },
-        ];
-        insta::assert_snapshot!(render_table(&rows, true));
-    }
-
-    fn row_without_an_application() -> Vec<StatusRow> {
-        vec![StatusRow {
-            lesson: "basics".into(),
-            enabled_stage: Some("start".into()),
-            rendered_fresh: true,
-            app: None,
-        }]
-    }
-
-    #[test]
-    fn says_the_cluster_is_unreachable_when_no_row_has_cluster_data() {
-        insta::assert_snapshot!(render_table(&row_without_an_application(), false));
-    }
-
-    #[test]
-    fn says_a_reachable_cluster_has_no_lesson_application_yet_rather_than_unreachable() {
-        let table = render_table(&row_without_an_application(), true);
-        assert!(!table.contains("unreachable"), "{table}");
-        assert!(
-            table.contains("note: the cluster answers, but Argo CD has no lesson Application yet"),
-            "{table}"
         );
     }
 

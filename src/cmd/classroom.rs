@@ -15,7 +15,7 @@ use crate::cli::{
     ClassroomRemoveArgs, ClusterArgs, GlobalArgs, OutputFormat, StatusArgs,
 };
 
-pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> anyhow::Result<Outcome> {
+pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> Result<Outcome, gitgen::Error> {
     match &args.command {
         ClassroomCommand::Add(args) => add(global, args),
         ClassroomCommand::Remove(args) => remove(global, args),
@@ -25,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> anyhow::Result<Outcome>
     }
 }
 
-fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> {
+fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> Result<Outcome, gitgen::Error> {
     // The catalog too: a stage hold must name a lesson and stage, and the lessons bound
     // the learner's name.
     let workspace = super::open_read_only(global)?;
@@ -79,7 +79,7 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
     Ok(Outcome::Success)
 }
 
-fn remove(global: &GlobalArgs, args: &ClassroomRemoveArgs) -> anyhow::Result<Outcome> {
+fn remove(global: &GlobalArgs, args: &ClassroomRemoveArgs) -> Result<Outcome, gitgen::Error> {
     let classroom = Classroom::require(&super::settings(global)?).map_err(gitgen::Error::from)?;
     let learner = classroom::LearnerName::new(&args.name).map_err(gitgen::Error::from)?;
     runtime()?.block_on(async {
@@ -93,7 +93,7 @@ fn remove(global: &GlobalArgs, args: &ClassroomRemoveArgs) -> anyhow::Result<Out
     Ok(Outcome::Success)
 }
 
-fn list(global: &GlobalArgs, args: &ClassroomListArgs) -> anyhow::Result<Outcome> {
+fn list(global: &GlobalArgs, args: &ClassroomListArgs) -> Result<Outcome, gitgen::Error> {
     let classroom = Classroom::require(&super::settings(global)?).map_err(gitgen::Error::from)?;
     let learners = runtime()?.block_on(async {
         let client = connect(&args.cluster).await?;
@@ -122,11 +122,11 @@ fn list(global: &GlobalArgs, args: &ClassroomListArgs) -> anyhow::Result<Outcome
     Ok(Outcome::Success)
 }
 
-fn hold(global: &GlobalArgs, args: &ClassroomHoldArgs) -> anyhow::Result<Outcome> {
+fn hold(global: &GlobalArgs, args: &ClassroomHoldArgs) -> Result<Outcome, gitgen::Error> {
     set_stage_hold(global, &args.name, &args.lesson, Some(&args.stage), &args.cluster)
 }
 
-fn release(global: &GlobalArgs, args: &ClassroomReleaseArgs) -> anyhow::Result<Outcome> {
+fn release(global: &GlobalArgs, args: &ClassroomReleaseArgs) -> Result<Outcome, gitgen::Error> {
     set_stage_hold(global, &args.name, &args.lesson, None, &args.cluster)
 }
 
@@ -138,7 +138,7 @@ fn set_stage_hold(
     lesson: &str,
     stage: Option<&str>,
     cluster: &ClusterArgs,
-) -> anyhow::Result<Outcome> {
+) -> Result<Outcome, gitgen::Error> {
     let workspace = super::open_read_only(global)?;
     let classroom = Classroom::require(&workspace.settings).map_err(gitgen::Error::from)?;
     let learner = classroom::LearnerName::new(name).map_err(gitgen::Error::from)?;
@@ -174,7 +174,7 @@ fn set_stage_hold(
 }
 
 /// `gitgen status` of a classroom: the grid of learners and enabled lessons.
-pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -> anyhow::Result<Outcome> {
+pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -> Result<Outcome, gitgen::Error> {
     let lessons = grid::grid_lessons(&workspace.catalog, &workspace.selection);
     let runtime = runtime()?;
     super::show_until_stopped(args.watch, || {

@@ -9,19 +9,22 @@ use super::runtime;
 use crate::Outcome;
 use crate::cli::{GlobalArgs, ServeArgs};
 
-pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<Outcome> {
-    let options = ServeOptions::resolve(args.listen, args.expose, &args.argocd_url).map_err(gitgen::Error::from)?;
+pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<Outcome, gitgen::Error> {
+    let options = ServeOptions::resolve(args.listen, args.expose, &args.argocd_url)?;
     let workspace = super::open_read_only(global)?;
     let environment = workspace.settings.env_name.to_string();
     let source = LiveSource::of(&workspace)?;
-    let site = Site::new(workspace, &options.argocd_url, args.expose).map_err(gitgen::Error::from)?;
+    let site = Site::new(workspace, &options.argocd_url, args.expose)?;
     let target = ClusterTarget {
         kubeconfig: args.cluster.kubeconfig.clone(),
         context: args.cluster.context.clone(),
     };
     runtime()?.block_on(async {
-        let listener = server::bind(options.listen).await.map_err(gitgen::Error::from)?;
-        let address = listener.local_addr()?;
+        let listener = server::bind(options.listen).await?;
+        let address = listener.local_addr().map_err(|source| gitgen::Error::Io {
+            what: "read the address the server listens on",
+            source,
+        })?;
         println!("Serving the course of `{environment}` at http://{address}/ (read-only; Ctrl-C stops).");
         server::serve(listener, site, source, target).await;
         Ok(Outcome::Success)

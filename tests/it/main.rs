@@ -11,6 +11,7 @@ mod connect;
 mod course;
 mod environment;
 mod fuzz;
+mod hints;
 mod hostile;
 mod incremental;
 #[path = "../support/isolated.rs"]

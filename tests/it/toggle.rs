@@ -109,6 +109,27 @@ fn diff_shows_what_render_would_change_and_exits_1() {
 }
 
 #[test]
+fn diff_json_labels_files_render_would_add_a_and_files_it_would_remove_d() {
+    let repo = fixture_without_toggles();
+    let statuses = |repo: &Repo| {
+        let run = repo.gitgen(&["diff", "-o", "json"]);
+        run.expect(1);
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let files = report["files"].as_array().unwrap().clone();
+        files
+            .iter()
+            .map(|file| (file["path"].as_str().unwrap().to_owned(), file["status"].as_str().unwrap().to_owned()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let kustomization = "overlays/docker-desktop/alpha/kustomization.yaml";
+    repo.write("overlays/docker-desktop/lessons.yaml", "lessons:\n  alpha: pod\n");
+    assert_eq!(statuses(&repo)[kustomization], "A");
+    repo.gitgen(&["render"]).expect(0);
+    repo.write("overlays/docker-desktop/lessons.yaml", "lessons: {}\n");
+    assert_eq!(statuses(&repo)[kustomization], "D");
+}
+
+#[test]
 fn lesson_prints_the_walkthrough_with_the_environments_urls() {
     let repo = fixture_without_toggles();
     let run = repo.gitgen(&["lesson", "alpha"]);

@@ -1,0 +1,11 @@
+//! What the repo commands do, each one call that returns a typed outcome for the binary to
+//! print: [`render`] (`render` and `render --check`), [`diff`], [`publish`], [`init`] and
+//! [`list`]. They sit above the stages and [`crate::workspace`], beside
+//! [`crate::toggling`] (`enable`, `disable`) and [`crate::deploy`] (the commands that talk
+//! to a cluster). Nothing here prints.
+
+pub mod diff;
+pub mod init;
+pub mod list;
+pub mod publish;
+pub mod render;
