@@ -36,7 +36,7 @@ use crate::catalog::labels::{
     self, ENVIRONMENT_LABEL, LEARNER_LABEL, MAX_LABEL_VALUE, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX, stage_hold_label,
 };
 use crate::catalog::names::{DnsLabelProblem, LessonId, StageName, dns_label_problem};
-use crate::render::classroom::{generated_name, learner_name_room, longest_stem};
+use crate::catalog::classroom::{ROOT_APP, classroom_scoped, generated_name, learner_name_room, longest_stem};
 use crate::settings::{CommandLine, Settings};
 
 /// A classroom environment as this module needs it.
@@ -486,7 +486,7 @@ pub async fn add_learner(
 /// Whether the classroom's root Application is on the management cluster: without it
 /// (`gitgen --env <classroom> bootstrap` not run), Argo CD deploys nothing to a learner.
 pub async fn has_root_application(client: &Client, classroom: &Classroom) -> Result<bool, ClassroomError> {
-    let name = crate::render::argocd::classroom_scoped(&classroom.environment, crate::render::argocd::ROOT_APP);
+    let name = classroom_scoped(&classroom.environment, ROOT_APP);
     let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
         client.clone(),
         &classroom.argocd_namespace,
