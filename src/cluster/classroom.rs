@@ -30,13 +30,12 @@ use serde_json::{Value, json};
 
 use super::status::aligned;
 use super::{Change, ClusterError, FIELD_MANAGER, ObjectRef, api_message, apply::classify, is_not_found};
-use crate::catalog::Catalog;
 use crate::catalog::config::Target;
 use crate::catalog::labels::{
-    self, ENVIRONMENT_LABEL, LEARNER_LABEL, MAX_LABEL_VALUE, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX, stage_hold_label,
+    self, ENVIRONMENT_LABEL, LEARNER_LABEL, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX, stage_hold_label,
 };
-use crate::catalog::names::{DnsLabelProblem, LessonId, StageName, dns_label_problem};
-use crate::catalog::classroom::{ROOT_APP, classroom_scoped, generated_name, learner_name_room, longest_stem};
+use crate::catalog::names::{LessonId, StageName};
+use crate::catalog::classroom::{self as contract, LearnerName, LearnerNameError, ROOT_APP, classroom_scoped};
 use crate::settings::{CommandLine, Settings};
 
 /// A classroom environment as this module needs it.
@@ -75,63 +74,14 @@ impl Classroom {
         })
     }
 
-    /// A learner `classroom add` may register: a DNS label that keeps every Application the
-    /// classroom may generate for them (`<lesson>[-<chart>]-<env>-<learner>`) a DNS label
-    /// too. Every lesson of `catalog` counts, enabled or not, so enabling one later never
-    /// leaves a registered learner without its Applications.
-    pub fn new_learner(&self, name: &str, catalog: &Catalog) -> Result<LearnerName, ClassroomError> {
-        let learner = LearnerName::new(name)?;
-        if let Some((stem, lesson)) = longest_stem(catalog.lessons.values())
-            && name.len() > learner_name_room(&stem, &self.environment)
-        {
-            return Err(ClassroomError::LearnerNameTooLong {
-                application: generated_name(&stem, &self.cluster_name(&learner)),
-                lesson: lesson.to_string(),
-                room: learner_name_room(&stem, &self.environment),
-            });
-        }
-        Ok(learner)
-    }
-
     /// The name of a learner's cluster Secret: `gitgen-cluster-<env>-<learner>`.
     pub fn secret_name(&self, learner: &LearnerName) -> String {
-        format!("gitgen-cluster-{}-{learner}", self.environment)
+        contract::secret_name(&self.environment, learner)
     }
 
     /// The name Argo CD knows the learner's cluster by: `<env>-<learner>`.
     pub fn cluster_name(&self, learner: &LearnerName) -> String {
-        format!("{}-{learner}", self.environment)
-    }
-
-    /// The label selector of this classroom's cluster Secrets.
-    fn secrets_selector(&self) -> String {
-        format!("{SECRET_TYPE_LABEL}=cluster,{ENVIRONMENT_LABEL}={}", self.environment)
-    }
-}
-
-/// A learner's name: a DNS label, as it becomes part of Secret, cluster and Application
-/// names and a label value.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct LearnerName(String);
-
-impl LearnerName {
-    /// Checks `name` is a DNS label (RFC 1123) of at most 63 characters. A learner
-    /// `classroom add` registers passes [`Classroom::new_learner`], which also bounds the
-    /// names generated from it.
-    pub fn new(name: &str) -> Result<Self, ClassroomError> {
-        match dns_label_problem(name, MAX_LABEL_VALUE) {
-            Some(problem) => Err(ClassroomError::LearnerName {
-                name: name.escape_debug().to_string(),
-                problem,
-            }),
-            None => Ok(Self(name.to_owned())),
-        }
-    }
-}
-
-impl fmt::Display for LearnerName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        contract::cluster_name(&self.environment, learner.as_str())
     }
 }
 
@@ -583,7 +533,7 @@ pub struct Learner {
 /// `config` is not read).
 pub async fn learners(client: &Client, classroom: &Classroom) -> Result<Vec<Learner>, ClassroomError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), &classroom.argocd_namespace);
-    let params = ListParams::default().labels(&classroom.secrets_selector());
+    let params = ListParams::default().labels(&contract::secrets_selector(&classroom.environment));
     let list = api.list(&params).await.map_err(|source| ClusterError::Api {
         doing: "listing the classroom's cluster Secrets".into(),
         source,
@@ -666,25 +616,9 @@ pub enum ClassroomError {
         /// The environment.
         environment: String,
     },
-    /// A learner name that is not a DNS label.
-    #[error("learner name `{name}` is not a DNS label: {problem}")]
-    LearnerName {
-        /// The name given, with control characters escaped.
-        name: String,
-        /// What is wrong with it.
-        problem: DnsLabelProblem,
-    },
-    /// A learner name that would make a generated Application's name longer than a DNS
-    /// label.
-    #[error("Argo CD would generate Application `{application}` for this learner: {} characters, over the 63 of a DNS label", application.len())]
-    LearnerNameTooLong {
-        /// The longest Application name the learner would get.
-        application: String,
-        /// The lesson it belongs to.
-        lesson: String,
-        /// The longest learner name that fits.
-        room: usize,
-    },
+    /// A name that cannot be a learner's.
+    #[error(transparent)]
+    LearnerName(#[from] LearnerNameError),
     /// A `--label` that is not a Kubernetes label.
     #[error("label `{label}` {reason}")]
     Label {
@@ -778,9 +712,7 @@ impl ClassroomError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::NotAClassroom { .. } => "pick a classroom environment with `--env`, or give this one `clusters:` (labels of its learners' cluster Secrets) instead of `destination` in gitgen.yaml".into(),
-            Self::LearnerName { .. } => "use a DNS label, such as `alice` or `team-2`: it becomes part of Secret, cluster and Application names".into(),
-            Self::LearnerNameTooLong { lesson, room: 0, .. } => format!("no learner name fits: the longest lesson, `{lesson}`, leaves none beside the environment's name; shorten the environment's name in gitgen.yaml"),
-            Self::LearnerNameTooLong { lesson, room, .. } => format!("use a learner name of at most {room} characters: the longest lesson, `{lesson}`, and the environment's name take the rest of the 63"),
+            Self::LearnerName(error) => error.hint(),
             Self::LearnerServer { .. } => "give the learner's API server as Argo CD reaches it, e.g. `https://10.0.0.12:6443`".into(),
             Self::Label { .. } => "write labels as `--label KEY=VALUE`, e.g. `--label stage.gitgen.io/keda=operator`".into(),
             Self::ReservedLabel { .. } => "leave it out: gitgen sets the classroom's labels, the environment and the learner itself".into(),
@@ -825,56 +757,6 @@ mod tests {
         ] {
             assert!(!at(reachable), "{reachable}");
         }
-    }
-
-    #[test]
-    fn learner_names_are_dns_labels() {
-        for good in ["alice", "team-2", "a", &"x".repeat(63)] {
-            assert!(LearnerName::new(good).is_ok(), "{good}");
-        }
-        for bad in ["", "Alice", "-a", "a-", "a_b", "a.b", &"x".repeat(64)] {
-            assert!(
-                matches!(LearnerName::new(bad), Err(ClassroomError::LearnerName { .. })),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn add_refuses_a_learner_whose_longest_application_name_passes_63_characters() {
-        let catalog = Catalog::load(crate::catalog::source::CatalogFiles::embedded()).unwrap();
-        let (stem, lesson) = longest_stem(catalog.lessons.values()).unwrap();
-        let room = 63 - stem.len() - "-classroom-".len();
-        let fits = "a".repeat(room);
-        let learner = classroom().new_learner(&fits, &catalog).unwrap();
-        assert_eq!(
-            generated_name(&stem, &classroom().cluster_name(&learner)).len(),
-            63,
-            "the longest learner name fits exactly"
-        );
-        let error = classroom().new_learner(&"a".repeat(room + 1), &catalog).unwrap_err();
-        assert!(
-            matches!(&error, ClassroomError::LearnerNameTooLong { room: r, lesson: l, .. } if *r == room && l == lesson.as_str()),
-            "{error:?}"
-        );
-        assert!(error.to_string().contains("64 characters, over the 63"), "{error}");
-        let hint = error.hint().unwrap();
-        assert!(
-            hint.contains(&format!("at most {room} characters")) && hint.contains(&format!("`{lesson}`")),
-            "{hint}"
-        );
-
-        // An environment whose name leaves no room for a one-letter learner.
-        let crowded = Classroom {
-            environment: "e".repeat(63 - stem.len() - 2),
-            ..classroom()
-        };
-        let error = crowded.new_learner("a", &catalog).unwrap_err();
-        assert!(
-            matches!(error, ClassroomError::LearnerNameTooLong { room: 0, .. }),
-            "{error:?}"
-        );
-        assert!(error.hint().unwrap().contains("no learner name fits"));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use gitgen::catalog::labels::STAGE_HOLD_PREFIX;
-use gitgen::cluster::classroom::{self, Classroom, LearnerConnection};
+use gitgen::catalog::classroom::LearnerName;
+use gitgen::cluster::classroom::{self, Classroom, ClassroomError, LearnerConnection};
 use gitgen::cluster::grid::{self, ClassStatus};
 use gitgen::workspace::Workspace;
 
@@ -30,9 +31,8 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
     // the learner's name.
     let workspace = super::open_read_only(global)?;
     let classroom = Classroom::require(&workspace.settings).map_err(gitgen::Error::from)?;
-    let learner = classroom
-        .new_learner(&args.name, &workspace.catalog)
-        .map_err(gitgen::Error::from)?;
+    let learner = LearnerName::new_in(&args.name, &classroom.environment, workspace.catalog.lessons.values())
+        .map_err(|e| gitgen::Error::from(ClassroomError::from(e)))?;
     let mut labels = BTreeMap::new();
     for text in &args.labels {
         let (key, value) = classroom::parse_label(text).map_err(gitgen::Error::from)?;
@@ -81,7 +81,7 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
 
 fn remove(global: &GlobalArgs, args: &ClassroomRemoveArgs) -> anyhow::Result<Outcome> {
     let classroom = Classroom::require(&super::settings(global)?).map_err(gitgen::Error::from)?;
-    let learner = classroom::LearnerName::new(&args.name).map_err(gitgen::Error::from)?;
+    let learner = LearnerName::new(&args.name).map_err(|e| gitgen::Error::from(ClassroomError::from(e)))?;
     runtime()?.block_on(async {
         let client = connect(&args.cluster).await?;
         Ok::<_, gitgen::Error>(classroom::remove_learner(&client, &classroom, &learner).await?)
@@ -141,7 +141,7 @@ fn set_stage_hold(
 ) -> anyhow::Result<Outcome> {
     let workspace = super::open_read_only(global)?;
     let classroom = Classroom::require(&workspace.settings).map_err(gitgen::Error::from)?;
-    let learner = classroom::LearnerName::new(name).map_err(gitgen::Error::from)?;
+    let learner = LearnerName::new(name).map_err(|e| gitgen::Error::from(ClassroomError::from(e)))?;
     let lesson = workspace.lesson_id(lesson)?;
     let stage = match stage {
         Some(stage) => Some(workspace.stage(&lesson, Some(stage))?.name),

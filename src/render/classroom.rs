@@ -31,7 +31,7 @@ use super::overlays::regex_escape;
 use super::{RenderContext, RenderError};
 use crate::catalog::LoadedLesson;
 use crate::catalog::classroom::{
-    LEARNER_CLUSTER, MAX_APPLICATION_NAME, argocd_part_stem, chart_stem, generated_name, learner_name_room,
+    LEARNER_CLUSTER, MAX_APPLICATION_NAME, argocd_part_stem, chart_stem, cluster_name, generated_name, learner_name_room,
     longest_stem, per_learner_name,
 };
 use crate::catalog::config::Target;
@@ -49,7 +49,7 @@ fn check_names(env: &EnvName, lesson: &LoadedLesson) -> Result<(), RenderError> 
     if learner_name_room(&stem, env.as_str()) > 0 {
         return Ok(());
     }
-    let shortest = generated_name(&stem, &format!("{env}-a"));
+    let shortest = generated_name(&stem, &cluster_name(env.as_str(), "a"));
     Err(RenderError::ClassroomName {
         env: env.to_string(),
         lesson: lesson.id().to_string(),

@@ -12,6 +12,7 @@ use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_fil
 use crate::catalog::LoadedLesson;
 use crate::catalog::config::{Environment, RepoConfig, ServiceType};
 use crate::catalog::lesson::Chart;
+use crate::catalog::labels::EXPOSED_LABEL;
 use crate::catalog::names::EnvName;
 use crate::kinds::{ARGOCD_GROUP, ARGOCD_KINDS, runs_with_argocd};
 use crate::layout::{KIND_CLUSTER_FILE, Layout};
@@ -92,11 +93,11 @@ fn stage_overlay(
         let patch = |ops: serde_json::Value| serde_json::to_string(&ops).expect("a JSON patch serializes");
         kustomization["patches"] = json!([
             {
-                "target": {"kind": "Service", "labelSelector": "gitgen.io/exposed=true"},
+                "target": {"kind": "Service", "labelSelector": format!("{EXPOSED_LABEL}=true")},
                 "patch": patch(json!([{"op": "replace", "path": "/spec/type", "value": ctx.env.service_type}])),
             },
             {
-                "target": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "labelSelector": "gitgen.io/exposed=true"},
+                "target": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "labelSelector": format!("{EXPOSED_LABEL}=true")},
                 "patch": patch(json!([{"op": "add", "path": "/metadata/annotations/networking.istio.io~1service-type", "value": ctx.env.service_type}])),
             },
         ]);
