@@ -194,9 +194,16 @@ impl LearnerNameError {
     /// What the user can do about it.
     pub fn hint(&self) -> String {
         match self {
-            Self::NotADnsLabel { .. } => "use a DNS label, such as `alice` or `team-2`: it becomes part of Secret, cluster and Application names".into(),
-            Self::TooLong { lesson, room: 0, .. } => format!("no learner name fits: the longest lesson, `{lesson}`, leaves none beside the environment's name; shorten the environment's name in gitgen.yaml"),
-            Self::TooLong { lesson, room, .. } => format!("use a learner name of at most {room} characters: the longest lesson, `{lesson}`, and the environment's name take the rest of the 63"),
+            Self::NotADnsLabel { .. } => {
+                "use a DNS label, such as `alice` or `team-2`: it becomes part of Secret, cluster and Application names"
+                    .into()
+            }
+            Self::TooLong { lesson, room: 0, .. } => format!(
+                "no learner name fits: the longest lesson, `{lesson}`, leaves none beside the environment's name; shorten the environment's name in gitgen.yaml"
+            ),
+            Self::TooLong { lesson, room, .. } => format!(
+                "use a learner name of at most {room} characters: the longest lesson, `{lesson}`, and the environment's name take the rest of the 63"
+            ),
         }
     }
 }

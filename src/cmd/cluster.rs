@@ -121,7 +121,7 @@ impl LiveView {
 
 pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open_read_only(global)?;
-    if let Some(classroom) = gitgen::cluster::Classroom::of(&workspace.settings) {
+    if let Some(classroom) = gitgen::classroom::of(&workspace.settings) {
         return super::classroom::status(&workspace, &classroom, args);
     }
     let board = StatusBoard::new(&workspace)?;

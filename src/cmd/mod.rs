@@ -7,6 +7,7 @@ mod completions;
 mod diff;
 mod init;
 mod lesson;
+mod learner_table;
 mod list;
 mod publish;
 mod render;
