@@ -179,10 +179,12 @@ impl Add {
             }
             labels.insert(key, value);
         }
-        let mut connection = LearnerConnection::from_kubeconfig(request.kubeconfig, request.context)?;
-        if let Some(server) = request.server {
-            connection = connection.at(server)?;
-        }
+        let connection = LearnerConnection::from_kubeconfig(request.kubeconfig, request.context)
+            .and_then(|connection| match request.server {
+                Some(server) => connection.at(server),
+                None => Ok(connection),
+            })
+            .map_err(ClassroomError::from)?;
         let secret = secrets::cluster_secret(&classroom, &learner, &labels, &connection)?;
         Ok(Self {
             classroom,

@@ -16,7 +16,6 @@
 //! of `ClusterConfig`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
@@ -26,7 +25,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde::Serialize;
 use serde_json::json;
 
-use super::learner_connection::LearnerConnection;
+use super::learner_connection::{LearnerConnection, LearnerConnectionError};
 use super::{Change, ClusterError, FIELD_MANAGER, ObjectRef, api_message, apply::classify, is_not_found};
 use crate::catalog::labels::{
     self, ENVIRONMENT_LABEL, LEARNER_LABEL, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX, stage_hold_label,
@@ -313,64 +312,14 @@ pub enum ClassroomError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A `--learner-server` that is not an `http(s)` URL.
-    #[error("`--learner-server {server}` is not an http(s) URL")]
-    LearnerServer {
-        /// The value given, with control characters escaped.
-        server: String,
-    },
+    /// A learner's kubeconfig or server Argo CD cannot use.
+    #[error(transparent)]
+    Connection(#[from] LearnerConnectionError),
     /// A `--label` that would override one the classroom sets.
     #[error("label `{key}` is set by gitgen on every learner's cluster Secret")]
     ReservedLabel {
         /// The key.
         key: String,
-    },
-    /// The learner's kubeconfig cannot be used.
-    #[error("the learner's kubeconfig `{}`{}: {message}", path.display(),
-        context.as_ref().map(|c| format!(" (context `{c}`)")).unwrap_or_default())]
-    Kubeconfig {
-        /// The file.
-        path: PathBuf,
-        /// The context asked for, if any.
-        context: Option<String>,
-        /// What is wrong (never a credential).
-        message: String,
-    },
-    /// The user authenticates through a plugin that would have to run inside Argo CD.
-    #[error("user `{user}` of the learner's kubeconfig `{}` authenticates with `{method}`, which Argo CD cannot run", path.display())]
-    UnsupportedAuth {
-        /// The kubeconfig.
-        path: PathBuf,
-        /// The user entry.
-        user: String,
-        /// `exec` or `auth-provider`.
-        method: &'static str,
-    },
-    /// The user has no token, client certificate and key, or password.
-    #[error("user `{user}` of the learner's kubeconfig `{}` has no credentials (token, client certificate and key, or password)", path.display())]
-    NoCredentials {
-        /// The kubeconfig.
-        path: PathBuf,
-        /// The user entry.
-        user: String,
-    },
-    /// A file the kubeconfig names cannot be read.
-    #[error("cannot read the `{field}` file of the learner's kubeconfig `{}`", kubeconfig.display())]
-    CredentialFile {
-        /// The kubeconfig.
-        kubeconfig: PathBuf,
-        /// The kubeconfig field naming the file.
-        field: &'static str,
-        /// The read error (it names the file).
-        source: std::io::Error,
-    },
-    /// A `*-data` field that is not base64.
-    #[error("`{field}` in the learner's kubeconfig `{}` is not base64", kubeconfig.display())]
-    InvalidData {
-        /// The kubeconfig.
-        kubeconfig: PathBuf,
-        /// The field.
-        field: &'static str,
     },
     /// Argo CD's namespace does not exist on the management cluster.
     #[error("the management cluster has no namespace `{namespace}`: Argo CD is not installed")]
@@ -399,13 +348,9 @@ impl ClassroomError {
         Some(match self {
             Self::NotAClassroom { .. } => "pick a classroom environment with `--env`, or give this one `clusters:` (labels of its learners' cluster Secrets) instead of `destination` in gitgen.yaml".into(),
             Self::LearnerName(error) => error.hint(),
-            Self::LearnerServer { .. } => "give the learner's API server as Argo CD reaches it, e.g. `https://10.0.0.12:6443`".into(),
+            Self::Connection(error) => error.hint(),
             Self::Label { .. } => "write labels as `--label KEY=VALUE`, e.g. `--label stage.gitgen.io/keda=operator`".into(),
             Self::ReservedLabel { .. } => "leave it out: gitgen sets the classroom's labels, the environment and the learner itself".into(),
-            Self::Kubeconfig { .. } => "check it with `kubectl --kubeconfig FILE config get-contexts`, and pick a context with `--learner-context`".into(),
-            Self::UnsupportedAuth { .. } | Self::NoCredentials { .. } => "give Argo CD credentials of its own: a ServiceAccount token (`kubectl create token`, or a `kubernetes.io/service-account-token` Secret) or a client certificate, in a kubeconfig passed with `--learner-kubeconfig`".into(),
-            Self::CredentialFile { .. } => "check that the file exists and is readable, or inline it as the matching `*-data` field".into(),
-            Self::InvalidData { .. } => "`*-data` fields hold the base64 of the PEM file, as `kubectl config view --raw --flatten` writes them".into(),
             Self::NotBootstrapped { .. } => "run `gitgen bootstrap` against the management cluster first (the same `--kubeconfig` and `--context`)".into(),
             Self::NotRegistered { commands, .. } => {
                 format!("`{}` shows the registered learners", commands.gitgen("classroom list"))

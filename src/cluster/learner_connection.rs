@@ -9,12 +9,10 @@
 //! any message before it becomes an error.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use k8s_openapi::ByteString;
 use serde_json::{Value, json};
-
-use super::classroom::ClassroomError;
 
 /// How Argo CD reaches a learner's cluster: its API server and Argo CD's `ClusterConfig`.
 /// Holds credentials, so `Debug` shows only the server.
@@ -42,8 +40,8 @@ impl LearnerConnection {
     /// `client-certificate`, `client-key`, `tokenFile`) are read and inlined, since Argo
     /// CD cannot read the learner's disk; an `exec` or `auth-provider` user is refused,
     /// as its plugin would have to run inside Argo CD.
-    pub fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Self, ClassroomError> {
-        let failed = |message: String| ClassroomError::Kubeconfig {
+    pub fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Self, LearnerConnectionError> {
+        let failed = |message: String| LearnerConnectionError::Kubeconfig {
             path: path.to_owned(),
             context: context.map(str::to_owned),
             message,
@@ -82,7 +80,7 @@ impl LearnerConnection {
             .clone()
             .filter(|s| !s.is_empty())
             .ok_or_else(|| failed(format!("cluster `{}` has no `server`", found.cluster)))?;
-        let unsupported = |method| ClassroomError::UnsupportedAuth {
+        let unsupported = |method| LearnerConnectionError::UnsupportedAuth {
             path: path.to_owned(),
             user: user_name.clone(),
             method,
@@ -103,7 +101,7 @@ impl LearnerConnection {
                 .map(str::to_owned)
         };
         let read = |field: &'static str, file: &str| {
-            fs_err::read(file).map_err(|source| ClassroomError::CredentialFile {
+            fs_err::read(file).map_err(|source| LearnerConnectionError::CredentialFile {
                 kubeconfig: path.to_owned(),
                 field,
                 source,
@@ -114,7 +112,7 @@ impl LearnerConnection {
         let decode = |field: &'static str, data: &str| {
             serde_json::from_value::<ByteString>(Value::String(data.to_owned()))
                 .map(|bytes| bytes.0)
-                .map_err(|_| ClassroomError::InvalidData {
+                .map_err(|_| LearnerConnectionError::InvalidData {
                     kubeconfig: path.to_owned(),
                     field,
                 })
@@ -123,7 +121,7 @@ impl LearnerConnection {
                      data: Option<String>,
                      file_field: &'static str,
                      file: Option<&String>|
-         -> Result<Option<Vec<u8>>, ClassroomError> {
+         -> Result<Option<Vec<u8>>, LearnerConnectionError> {
             match (data, file) {
                 (Some(data), _) => decode(data_field, &data).map(Some),
                 (None, Some(file)) => read(file_field, file).map(Some),
@@ -158,7 +156,7 @@ impl LearnerConnection {
         };
         let password = secret("password");
         if token.is_none() && (cert.is_none() || key.is_none()) && password.is_none() {
-            return Err(ClassroomError::NoCredentials {
+            return Err(LearnerConnectionError::NoCredentials {
                 path: path.to_owned(),
                 user: user_name,
             });
@@ -214,9 +212,9 @@ impl LearnerConnection {
     /// The same credentials for another address of the API server (the one Argo CD
     /// reaches, when the kubeconfig's is only reachable from the learner's machine): an
     /// `http(s)` URL.
-    pub fn at(mut self, server: &str) -> Result<Self, ClassroomError> {
+    pub fn at(mut self, server: &str) -> Result<Self, LearnerConnectionError> {
         if !server.starts_with("https://") && !server.starts_with("http://") {
-            return Err(ClassroomError::LearnerServer {
+            return Err(LearnerConnectionError::LearnerServer {
                 server: server.escape_debug().to_string(),
             });
         }
@@ -266,6 +264,78 @@ fn without_quoted(text: &str) -> String {
     out
 }
 
+/// Why a learner's kubeconfig, or the server given for it, cannot be Argo CD's way to the
+/// learner's cluster. [`LearnerConnectionError::hint`] says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum LearnerConnectionError {
+    /// A `--learner-server` that is not an `http(s)` URL.
+    #[error("`--learner-server {server}` is not an http(s) URL")]
+    LearnerServer {
+        /// The value given, with control characters escaped.
+        server: String,
+    },
+    /// The learner's kubeconfig cannot be used.
+    #[error("the learner's kubeconfig `{}`{}: {message}", path.display(),
+        context.as_ref().map(|c| format!(" (context `{c}`)")).unwrap_or_default())]
+    Kubeconfig {
+        /// The file.
+        path: PathBuf,
+        /// The context asked for, if any.
+        context: Option<String>,
+        /// What is wrong (never a credential).
+        message: String,
+    },
+    /// The user authenticates through a plugin that would have to run inside Argo CD.
+    #[error("user `{user}` of the learner's kubeconfig `{}` authenticates with `{method}`, which Argo CD cannot run", path.display())]
+    UnsupportedAuth {
+        /// The kubeconfig.
+        path: PathBuf,
+        /// The user entry.
+        user: String,
+        /// `exec` or `auth-provider`.
+        method: &'static str,
+    },
+    /// The user has no token, client certificate and key, or password.
+    #[error("user `{user}` of the learner's kubeconfig `{}` has no credentials (token, client certificate and key, or password)", path.display())]
+    NoCredentials {
+        /// The kubeconfig.
+        path: PathBuf,
+        /// The user entry.
+        user: String,
+    },
+    /// A file the kubeconfig names cannot be read.
+    #[error("cannot read the `{field}` file of the learner's kubeconfig `{}`", kubeconfig.display())]
+    CredentialFile {
+        /// The kubeconfig.
+        kubeconfig: PathBuf,
+        /// The kubeconfig field naming the file.
+        field: &'static str,
+        /// The read error (it names the file).
+        source: std::io::Error,
+    },
+    /// A `*-data` field that is not base64.
+    #[error("`{field}` in the learner's kubeconfig `{}` is not base64", kubeconfig.display())]
+    InvalidData {
+        /// The kubeconfig.
+        kubeconfig: PathBuf,
+        /// The field.
+        field: &'static str,
+    },
+}
+
+impl LearnerConnectionError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::LearnerServer { .. } => "give the learner's API server as Argo CD reaches it, e.g. `https://10.0.0.12:6443`".into(),
+            Self::Kubeconfig { .. } => "check it with `kubectl --kubeconfig FILE config get-contexts`, and pick a context with `--learner-context`".into(),
+            Self::UnsupportedAuth { .. } | Self::NoCredentials { .. } => "give Argo CD credentials of its own: a ServiceAccount token (`kubectl create token`, or a `kubernetes.io/service-account-token` Secret) or a client certificate, in a kubeconfig passed with `--learner-kubeconfig`".into(),
+            Self::CredentialFile { .. } => "check that the file exists and is readable, or inline it as the matching `*-data` field".into(),
+            Self::InvalidData { .. } => "`*-data` fields hold the base64 of the PEM file, as `kubectl config view --raw --flatten` writes them".into(),
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use std::path::PathBuf;
@@ -307,7 +377,10 @@ pub(crate) mod tests {
             "https://10.0.0.12:6443"
         );
         let error = connection().at("10.0.0.12:6443").unwrap_err();
-        assert!(matches!(error, ClassroomError::LearnerServer { .. }), "{error:?}");
+        assert!(
+            matches!(error, LearnerConnectionError::LearnerServer { .. }),
+            "{error:?}"
+        );
     }
 
     /// base64, as kubeconfig `*-data` fields hold it.
@@ -400,20 +473,23 @@ current-context: cert
         let error = |context| LearnerConnection::from_kubeconfig(&path, Some(context)).unwrap_err();
         assert!(matches!(
             error("exec"),
-            ClassroomError::UnsupportedAuth { method: "exec", .. }
+            LearnerConnectionError::UnsupportedAuth { method: "exec", .. }
         ));
         assert!(matches!(
             error("provider"),
-            ClassroomError::UnsupportedAuth {
+            LearnerConnectionError::UnsupportedAuth {
                 method: "auth-provider",
                 ..
             }
         ));
-        assert!(matches!(error("anonymous"), ClassroomError::NoCredentials { .. }));
+        assert!(matches!(
+            error("anonymous"),
+            LearnerConnectionError::NoCredentials { .. }
+        ));
         let missing = error("nope");
-        assert!(matches!(missing, ClassroomError::Kubeconfig { .. }));
+        assert!(matches!(missing, LearnerConnectionError::Kubeconfig { .. }));
         assert!(missing.to_string().contains("no context `nope`"), "{missing}");
-        assert!(missing.hint().unwrap().contains("--learner-context"));
+        assert!(missing.hint().contains("--learner-context"));
     }
 
     #[test]
