@@ -56,7 +56,7 @@ fn main() {
 
     let settings = Settings::resolve(Some(&repo), Some("classroom")).unwrap();
     let workspace = Workspace::open_read_only(settings).unwrap();
-    let classroom = Classroom::of(&workspace.settings).expect("a classroom environment");
+    let classroom = gitgen::classroom::of(&workspace.settings).expect("a classroom environment");
     let state = class_state(&classroom);
     let site = Site::new(workspace, "https://argocd.example", false).unwrap();
 

@@ -7,6 +7,21 @@
 
 use crate::validate::{builtin_cluster_group, builtin_group, is_builtin_cluster_kind};
 
+/// The API group of Argo CD's own kinds (which Argo Rollouts' kinds share).
+pub const ARGOCD_GROUP: &str = "argoproj.io";
+
+/// Argo CD's own kinds: the CRDs of its install (`manifests/crds/` at v2.12.3 and v3.5.1).
+pub const ARGOCD_KINDS: [&str; 3] = ["Application", "AppProject", "ApplicationSet"];
+
+/// Whether an object of `group` and `kind` goes where Argo CD runs (the management
+/// cluster) rather than to a learner's cluster: a learner cluster runs no Argo CD, so it
+/// has no Application or AppProject kind to create one of. (Argo Rollouts' kinds, in the
+/// same group, go to the learner's cluster, where its controller and CRDs are.)
+pub fn runs_with_argocd(group: &str, kind: &str) -> bool {
+    group == ARGOCD_GROUP && ARGOCD_KINDS.contains(&kind)
+}
+
+
 /// The API group of a declared cluster kind: `group/Kind` as written, or the group of a
 /// built-in `Kind`. `None` when a custom kind was written without its group.
 pub fn cluster_kind_group(declared: &str) -> Option<(&str, &str)> {

@@ -19,6 +19,7 @@
 
 pub mod argocd_install;
 pub mod catalog;
+pub mod classroom;
 pub mod cluster;
 pub mod credentials;
 pub mod deploy;

@@ -168,7 +168,7 @@ fn bootstrap_twice_changes_nothing_the_second_time(repo: &Path) {
     assert_eq!(root["spec"]["source"]["path"], "argocd/docker-desktop/apps");
     let namespace = kubectl_json(&["get", "namespace", "argocd"]);
     assert!(
-        namespace["metadata"]["annotations"][cluster::APPLIED_HASH_ANNOTATION].is_string(),
+        namespace["metadata"]["annotations"][gitgen::catalog::labels::APPLIED_HASH_ANNOTATION].is_string(),
         "{namespace}"
     );
 }

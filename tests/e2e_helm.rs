@@ -40,7 +40,7 @@ use argocd_rules::{Destination, is_applied, is_destination_permitted, is_group_k
 use gitgen::catalog::LoadedLesson;
 use gitgen::catalog::config::Target;
 use gitgen::kinds::{api_group, cluster_kind_group, declared_kind_group};
-use gitgen::render::{self, RenderContext, argocd, overlays};
+use gitgen::render::{self, RenderContext, application, overlays};
 use gitgen::settings::Settings;
 use gitgen::workspace::Workspace;
 use helm::{ChartRender, HelmRenderer, RenderedObject, chart_archive};
@@ -153,7 +153,7 @@ fn deployments(workspaces: &[Workspace], values_dir: &Path) -> Vec<Deployed> {
                     let values = overlays::rendered_values(lesson, chart, index, ctx.env_name, ctx.env)
                         .unwrap_or_else(|e| panic!("values of {id}/{}: {e}", chart.name));
                     let values_files = values.map(|v| values_file(values_dir, &v.text)).into_iter().collect();
-                    let version = argocd::chart_version(chart, lesson, index);
+                    let version = application::chart_version(chart, lesson, index);
                     out.push(Deployed {
                         site: Site {
                             env: ctx.env_name.to_string(),
@@ -182,7 +182,7 @@ fn app_project(ctx: &RenderContext<'_>, files: &[gitgen::files::RenderedFile], l
     let path = format!(
         "{}/{}.appproject.yaml",
         ctx.layout().apps_dir(),
-        argocd::scoped(ctx, lesson)
+        application::scoped(ctx, lesson)
     );
     let file = files
         .iter()

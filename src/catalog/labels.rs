@@ -26,6 +26,11 @@ pub const SECTION_LABEL: &str = "gitgen.io/section";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// The chart a chart's Application deploys.
 pub const CHART_LABEL: &str = "gitgen.io/chart";
+/// A Service or Gateway a lesson exposes outside the cluster (value `true`): an
+/// environment's overlay gives it the environment's service type.
+pub const EXPOSED_LABEL: &str = "gitgen.io/exposed";
+/// The annotation holding a hash of an object as gitgen last applied it.
+pub const APPLIED_HASH_ANNOTATION: &str = "gitgen.io/applied-hash";
 /// `stage.gitgen.io/<lesson>: <stage>` on a learner's cluster Secret holds the learner at
 /// that stage of that lesson.
 pub const STAGE_HOLD_PREFIX: &str = "stage.gitgen.io/";

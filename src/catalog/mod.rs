@@ -7,6 +7,7 @@
 
 pub mod argocd_version;
 mod check;
+pub mod classroom;
 pub mod config;
 mod graph;
 pub mod labels;

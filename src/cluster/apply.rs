@@ -33,9 +33,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{ClusterError, FIELD_MANAGER, api_message, is_not_found};
-
-/// The annotation holding a hash of the object as gitgen last applied it.
-pub const APPLIED_HASH_ANNOTATION: &str = "gitgen.io/applied-hash";
+use crate::catalog::labels::APPLIED_HASH_ANNOTATION;
 
 /// How many requests gitgen has in flight at once: enough to hide the round trips, few
 /// enough not to crowd a small control plane.

@@ -19,9 +19,7 @@ use serde::Serialize;
 use super::ClusterError;
 use super::classroom::{Classroom, Learner, learners};
 use super::status::{AppStatus, aligned, app_status, application_resource, list_failed};
-use crate::catalog::Catalog;
 use crate::catalog::labels::{CHART_LABEL, ENVIRONMENT_LABEL, LEARNER_LABEL, LESSON_LABEL, STAGE_LABEL};
-use crate::catalog::toggle::Selection;
 use crate::settings::CommandLine;
 
 /// One enabled lesson: a column of the grid.
@@ -34,19 +32,6 @@ pub struct GridLesson {
     /// Every stage of the lesson, which a stage hold must name.
     #[serde(skip)]
     pub stages: Vec<String>,
-}
-
-/// The columns of the grid: the lessons `selection` enables, at its stages.
-pub fn grid_lessons(catalog: &Catalog, selection: &Selection) -> Vec<GridLesson> {
-    selection
-        .lessons
-        .iter()
-        .map(|(lesson, stage)| GridLesson {
-            lesson: lesson.to_string(),
-            stage: stage.name.to_string(),
-            stages: catalog.lessons[lesson].stage_names().map(ToString::to_string).collect(),
-        })
-        .collect()
 }
 
 /// One learner's Applications of one lesson.

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::fake::{self, Scenario};
 use super::*;
+use crate::catalog::labels::APPLIED_HASH_ANNOTATION;
 
 const CRD: &str = "
 apiVersion: apiextensions.k8s.io/v1

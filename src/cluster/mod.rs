@@ -14,19 +14,21 @@ pub mod apply;
 pub mod bootstrap;
 pub mod classroom;
 pub mod grid;
+pub mod learner_connection;
 pub mod status;
 pub mod validate;
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 #[cfg(test)]
 mod mock_tests;
 
-pub use apply::{APPLIED_HASH_ANNOTATION, Applied, Change, ObjectRef, apply_objects, parse_manifest};
+pub use apply::{Applied, Change, ObjectRef, apply_objects, parse_manifest};
 pub use bootstrap::{
     BootstrapEvent, BootstrapPlan, BootstrapReport, Preflighted, RepoCredentials, WaitPlan, bootstrap, preflight,
 };
-pub use classroom::{Classroom, ClassroomError, Learner, LearnerConnection, LearnerName};
+pub use classroom::{Classroom, ClassroomError, Learner};
+pub use learner_connection::LearnerConnection;
 pub use grid::{ClassGrid, GridLesson, class_grid, environment_applications, render_grid};
 pub use status::{
     AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, watch_applications,

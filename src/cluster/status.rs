@@ -272,7 +272,7 @@ pub async fn watch_applications(
 }
 
 /// `table`'s lines with each column padded to its widest cell, two spaces apart.
-pub(super) fn aligned(table: &[Vec<String>]) -> String {
+pub fn aligned(table: &[Vec<String>]) -> String {
     let columns = table.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
         .map(|c| table.iter().map(|line| line[c].chars().count()).max().unwrap_or(0))

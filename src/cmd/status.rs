@@ -10,7 +10,7 @@ use crate::printer;
 
 pub fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<Outcome, gitgen::Error> {
     let workspace = super::open_read_only(global)?;
-    if let Some(classroom) = gitgen::cluster::Classroom::of(&workspace.settings) {
+    if let Some(classroom) = gitgen::classroom::of(&workspace.settings) {
         return super::classroom::status(&workspace, &classroom, args);
     }
     let board = StatusBoard::new(&workspace)?;

@@ -33,9 +33,13 @@ impl LiveView {
                 eprintln!("Connected: Kubernetes {server_version}; permissions OK.")
             }
             BootstrapEvent::Adopting { reason } => eprintln!("Adopting the Argo CD already installed: {reason}"),
-            BootstrapEvent::Applied(applied) if applied.change != Change::Unchanged => {
-                eprintln!("{} {}", applied.change, applied.object)
-            }
+            BootstrapEvent::Applied(applied) if applied.change != Change::Unchanged => match &applied.restored_from {
+                Some(manager) => eprintln!(
+                    "{} {} (restored: `{manager}` had edited it)",
+                    applied.change, applied.object
+                ),
+                None => eprintln!("{} {}", applied.change, applied.object),
+            },
             BootstrapEvent::Applied(_) => {}
             BootstrapEvent::Applications(rows) => self.draw(rows),
         }

@@ -3,6 +3,7 @@
 //! (as ripgrep keeps its printers apart from the search). Data goes to stdout, messages
 //! to stderr. One aligner, [`aligned`], lays out every table.
 
+pub mod classroom;
 pub mod cluster;
 pub mod lessons;
 pub mod tree;

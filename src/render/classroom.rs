@@ -23,96 +23,22 @@
 
 use serde_json::{Map, Value, json};
 
-use super::argocd::{
+use super::application::{
     APPLICATION_WAVE, IN_CLUSTER, chart_application, chart_version, lesson_application, lesson_labels,
     lesson_sync_settings, metadata, scoped, walkthrough_link,
 };
+use super::overlays::regex_escape;
 use super::{RenderContext, RenderError};
 use crate::catalog::LoadedLesson;
+use crate::catalog::classroom::{
+    LEARNER_CLUSTER, MAX_APPLICATION_NAME, argocd_part_stem, chart_stem, cluster_name, generated_name, learner_name_room,
+    longest_stem, per_learner_name,
+};
 use crate::catalog::config::Target;
-use crate::catalog::labels::{CHART_LABEL, LEARNER_LABEL, MAX_LABEL_VALUE, STAGE_LABEL, stage_hold_label};
+use crate::catalog::labels::{CHART_LABEL, LEARNER_LABEL, STAGE_LABEL, stage_hold_label};
 use crate::catalog::lesson::{Chart, SyncSettings};
-use crate::catalog::names::{EnvName, LessonId};
-
-/// The generated Application's destination: the cluster generator's `name` parameter, the
-/// `name` of the cluster Secret (`<env>-<learner>`).
-pub const LEARNER_CLUSTER: &str = "{{ .name }}";
-
-/// The API group of Argo CD's own kinds (which Argo Rollouts' kinds share).
-pub const ARGOCD_GROUP: &str = "argoproj.io";
-
-/// Argo CD's own kinds: the CRDs of its install (`manifests/crds/` at v2.12.3 and v3.5.1).
-pub const ARGOCD_KINDS: [&str; 3] = ["Application", "AppProject", "ApplicationSet"];
-
-/// Whether an object of `group` and `kind` goes where Argo CD runs (the management
-/// cluster) rather than to a learner's cluster: a learner cluster runs no Argo CD, so it
-/// has no Application or AppProject kind to create one of. (Argo Rollouts' kinds, in the
-/// same group, go to the learner's cluster, where its controller and CRDs are.)
-pub fn runs_with_argocd(group: &str, kind: &str) -> bool {
-    group == ARGOCD_GROUP && ARGOCD_KINDS.contains(&kind)
-}
-
-/// The stem of the Applications that carry a lesson's own Argo CD objects
-/// (`argocd_objects` in lesson.yaml) where Argo CD runs, one per learner.
-pub fn argocd_part_stem(lesson: &str) -> String {
-    format!("{lesson}-argocd")
-}
-
-/// The name, per learner, of one of a lesson's own Argo CD objects, as a name template:
-/// `<name>-<env>-<learner>`, what the kustomize `nameSuffix` of [`argocd_part_stem`]'s
-/// Application makes of it. A class shares one Argo CD, so each learner's copy needs a
-/// name of its own, and the environment in it keeps two classrooms apart.
-pub fn per_learner_name(name: &str) -> String {
-    generated_name(name, LEARNER_CLUSTER)
-}
-
-/// The longest name of a generated Application: Argo CD tracking by label (before the first
-/// sync under gitgen's annotation tracking) writes it into a label value, whose limit a DNS
-/// label shares.
-pub const MAX_APPLICATION_NAME: usize = MAX_LABEL_VALUE;
-
-/// The names of the Applications a lesson's ApplicationSets generate for cluster `<env>-<learner>`:
-/// `<stem>-<env>-<learner>`, where a stem is the lesson's Application name in a single-cluster
-/// environment (`<lesson>`, and `<lesson>-<chart>` for each chart).
-pub fn application_stems(lesson: &LoadedLesson) -> impl Iterator<Item = String> + '_ {
-    let id = lesson.id().as_str();
-    let argocd_part = lesson.lesson.argocd_objects.as_ref().map(|_| argocd_part_stem(id));
-    std::iter::once(id.to_owned())
-        .chain(argocd_part)
-        .chain(lesson.lesson.charts.iter().map(move |chart| chart_stem(id, chart)))
-}
-
-/// A chart's Application name in a single-cluster environment, the stem of those generated
-/// from it.
-pub(super) fn chart_stem(lesson: &str, chart: &Chart) -> String {
-    format!("{lesson}-{}", chart.name)
-}
-
-/// The Application generated from `stem` for learner cluster `cluster` (`<env>-<learner>`).
-pub fn generated_name(stem: &str, cluster: &str) -> String {
-    format!("{stem}-{cluster}")
-}
-
-/// The longest Application stem of `lessons`, with its lesson: what bounds the length of a
-/// learner's name (the first of equals, in catalog order).
-pub fn longest_stem<'a>(lessons: impl IntoIterator<Item = &'a LoadedLesson>) -> Option<(String, &'a LessonId)> {
-    let mut longest: Option<(String, &LessonId)> = None;
-    for lesson in lessons {
-        for stem in application_stems(lesson) {
-            if longest.as_ref().is_none_or(|(known, _)| stem.len() > known.len()) {
-                longest = Some((stem, lesson.id()));
-            }
-        }
-    }
-    longest
-}
-
-/// How long a learner's name may be in environment `env` so that `stem`'s generated
-/// Application is a DNS label: `<stem>-<env>-<learner>` within [`MAX_APPLICATION_NAME`]
-/// (0: no learner name fits).
-pub fn learner_name_room(stem: &str, env: &str) -> usize {
-    MAX_APPLICATION_NAME.saturating_sub(generated_name(stem, &format!("{env}-")).len())
-}
+use crate::catalog::names::EnvName;
+use crate::kinds::{ARGOCD_GROUP, runs_with_argocd};
 
 /// Refuses a lesson whose Applications no learner of environment `env` could get: even a
 /// one-letter learner's name would take one past [`MAX_APPLICATION_NAME`].
@@ -123,18 +49,13 @@ fn check_names(env: &EnvName, lesson: &LoadedLesson) -> Result<(), RenderError> 
     if learner_name_room(&stem, env.as_str()) > 0 {
         return Ok(());
     }
-    let shortest = generated_name(&stem, &format!("{env}-a"));
+    let shortest = generated_name(&stem, &cluster_name(env.as_str(), "a"));
     Err(RenderError::ClassroomName {
         env: env.to_string(),
         lesson: lesson.id().to_string(),
         room: MAX_APPLICATION_NAME.saturating_sub(stem.len() + 3),
         shortest,
     })
-}
-
-/// The AppProject destination name that matches exactly the class's clusters.
-pub fn destination_glob(env: &EnvName) -> String {
-    format!("{env}-*")
 }
 
 /// Go template text of the stage a cluster runs of `lesson`: its stage label's value, or
@@ -362,13 +283,6 @@ fn learner_patch(kind: &str, object: &Value) -> Option<String> {
         _ => return None,
     };
     Some(serde_json::to_string(&ops).expect("a JSON patch serializes"))
-}
-
-/// `name` as a regular expression that matches it alone: kustomize reads a patch
-/// target's name as one (`api/types/selector.go`), and an object name's only
-/// metacharacter is `.`.
-pub(super) fn regex_escape(name: &str) -> String {
-    name.replace('.', "\\.")
 }
 
 /// The selector expressions that pick the clusters whose stage of `lesson` is one of
@@ -918,7 +832,7 @@ pub(super) mod tests {
                         let source = app["spec"].get("sources").map_or(&app["spec"]["source"], |s| &s[0]);
                         assert_eq!(
                             source["targetRevision"],
-                            json!(super::super::argocd::chart_version(chart, lesson, index)),
+                            json!(super::super::application::chart_version(chart, lesson, index)),
                             "{name}"
                         );
                         for file in source["helm"]["valueFiles"].as_array().into_iter().flatten() {

@@ -6,6 +6,7 @@
 //! writes `overlays/<env>/` (what the environment enabled, with its patches) and
 //! [`argocd`] writes `argocd/<env>/` (the app-of-apps bundle).
 
+pub mod application;
 pub mod argocd;
 pub mod bases;
 pub mod classroom;

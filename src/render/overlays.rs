@@ -12,7 +12,9 @@ use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_fil
 use crate::catalog::LoadedLesson;
 use crate::catalog::config::{Environment, RepoConfig, ServiceType};
 use crate::catalog::lesson::Chart;
+use crate::catalog::labels::EXPOSED_LABEL;
 use crate::catalog::names::EnvName;
+use crate::kinds::{ARGOCD_GROUP, ARGOCD_KINDS, runs_with_argocd};
 use crate::layout::{KIND_CLUSTER_FILE, Layout};
 use crate::yaml;
 
@@ -91,11 +93,11 @@ fn stage_overlay(
         let patch = |ops: serde_json::Value| serde_json::to_string(&ops).expect("a JSON patch serializes");
         kustomization["patches"] = json!([
             {
-                "target": {"kind": "Service", "labelSelector": "gitgen.io/exposed=true"},
+                "target": {"kind": "Service", "labelSelector": format!("{EXPOSED_LABEL}=true")},
                 "patch": patch(json!([{"op": "replace", "path": "/spec/type", "value": ctx.env.service_type}])),
             },
             {
-                "target": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "labelSelector": "gitgen.io/exposed=true"},
+                "target": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "labelSelector": format!("{EXPOSED_LABEL}=true")},
                 "patch": patch(json!([{"op": "add", "path": "/metadata/annotations/networking.istio.io~1service-type", "value": ctx.env.service_type}])),
             },
         ]);
@@ -148,20 +150,20 @@ fn split_by_cluster(
     to_root: &str,
 ) -> Result<(serde_json::Value, serde_json::Value), RenderError> {
     let delete = |api_version: &str| format!("$patch: delete\napiVersion: {api_version}\nkind: Any\nmetadata:\n  name: any\n");
-    let group = super::classroom::ARGOCD_GROUP;
+    let group = ARGOCD_GROUP;
     // A target's kind is a regular expression that must match whole (`api/types/selector.go`).
-    let kinds = super::classroom::ARGOCD_KINDS.join("|");
+    let kinds = ARGOCD_KINDS.join("|");
     let learners = json!({"target": {"group": group, "kind": kinds}, "patch": delete(&format!("{group}/v1alpha1"))});
     let mut others = Vec::new();
     for sourced in ctx.stage_objects.get(lesson, index)?.iter() {
         let object = &sourced.object;
         let api_version = object["apiVersion"].as_str().unwrap_or_default();
         let kind = object["kind"].as_str().unwrap_or_default();
-        if super::classroom::runs_with_argocd(crate::kinds::api_group(api_version), kind) {
+        if runs_with_argocd(crate::kinds::api_group(api_version), kind) {
             continue;
         }
         let name = object.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or_default();
-        let mut target = json!({"kind": object["kind"], "name": super::classroom::regex_escape(name)});
+        let mut target = json!({"kind": object["kind"], "name": regex_escape(name)});
         let group = crate::kinds::api_group(api_version);
         if !group.is_empty() {
             target["group"] = json!(group);
@@ -324,4 +326,11 @@ fn holds_number(values: &serde_json::Value, number: u64) -> bool {
         serde_json::Value::Object(map) => map.values().any(|v| holds_number(v, number)),
         _ => false,
     }
+}
+
+/// `name` as a regular expression that matches it alone: kustomize reads a patch
+/// target's name as one (`api/types/selector.go`), and an object name's only
+/// metacharacter is `.`.
+pub(super) fn regex_escape(name: &str) -> String {
+    name.replace('.', "\\.")
 }

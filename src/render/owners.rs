@@ -20,9 +20,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::argocd::IN_CLUSTER;
+use super::application::IN_CLUSTER;
 use super::bases::SourcedObject;
-use super::classroom::{self, LEARNER_CLUSTER};
+use crate::catalog::classroom::{self, LEARNER_CLUSTER};
 use super::policy::{is_cluster_scoped, object_id};
 use super::{RenderContext, RenderError, RenderedFile};
 use crate::catalog::LoadedLesson;
@@ -144,8 +144,8 @@ fn claims(ctx: &RenderContext<'_>, files: &[RenderedFile]) -> Result<Vec<Claim>,
     let argocd_ns = ctx.config.argocd.namespace.as_str();
     let apps_dir = format!("{}/", layout.apps_dir());
     let install_dir = format!("{}/", layout.install_dir());
-    let root = super::argocd::scoped(ctx, super::argocd::ROOT_APP);
-    let self_app = super::argocd::scoped(ctx, super::argocd::SELF_APP);
+    let root = super::application::scoped(ctx, classroom::ROOT_APP);
+    let self_app = super::application::scoped(ctx, super::argocd::SELF_APP);
     let management = Cluster::Server(IN_CLUSTER.to_owned());
     let mut claims = Vec::new();
     for file in files.iter().filter(|f| super::holds_objects(&f.path)) {
@@ -162,7 +162,7 @@ fn claims(ctx: &RenderContext<'_>, files: &[RenderedFile]) -> Result<Vec<Claim>,
             .map_err(|err| unreadable(&file.path, &err.message))?;
         let identity = identity(&object, &management, argocd_ns, |_, _| false)
             .ok_or_else(|| unreadable(&file.path, "no apiVersion, kind or metadata.name"))?;
-        if identity.kind == "ApplicationSet" && identity.group == classroom::ARGOCD_GROUP {
+        if identity.kind == "ApplicationSet" && identity.group == crate::kinds::ARGOCD_GROUP {
             // What it generates: one Application per selected cluster, by its name template.
             let name = object
                 .pointer("/spec/template/metadata/name")
@@ -207,7 +207,7 @@ fn claims(ctx: &RenderContext<'_>, files: &[RenderedFile]) -> Result<Vec<Claim>,
                     for object in ctx.stage_objects.get(lesson, index)?.iter() {
                         let group = object.object["apiVersion"].as_str().map_or("", api_group);
                         let kind = object.object["kind"].as_str().unwrap_or_default();
-                        let claim = if classroom::runs_with_argocd(group, kind) {
+                        let claim = if crate::kinds::runs_with_argocd(group, kind) {
                             let mut claim =
                                 lesson_claim(lesson, object, &management, argocd_owner.clone(), Some(stage.name.to_string()))?;
                             if let Name::Exact(name) = &claim.identity.name {

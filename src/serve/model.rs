@@ -110,7 +110,7 @@ pub struct ConflictView {
 impl CourseView {
     /// The course of `workspace`'s catalog, as its environment enables it.
     pub fn of(workspace: &Workspace, links: &Links) -> Self {
-        let classroom = Classroom::of(&workspace.settings).is_some();
+        let classroom = crate::classroom::of(&workspace.settings).is_some();
         let mut sections: Vec<SectionView> = Vec::new();
         for loaded in workspace.catalog.lessons.values() {
             let lesson = lesson_view(workspace, links, loaded, classroom);
@@ -215,7 +215,7 @@ impl WalkthroughView {
             None => loaded.lesson.stages.len() - 1,
         };
         let text = walkthrough_text(&workspace.context(), loaded, index)?;
-        let view = lesson_view(workspace, links, loaded, Classroom::of(&workspace.settings).is_some());
+        let view = lesson_view(workspace, links, loaded, crate::classroom::of(&workspace.settings).is_some());
         Ok(Some(WalkthroughView {
             environment: workspace.settings.env_name.to_string(),
             lesson: view.name,
@@ -255,10 +255,10 @@ pub enum LiveState {
 impl LiveSource {
     /// The source of `workspace`'s environment.
     pub fn of(workspace: &Workspace) -> Result<Self, Error> {
-        Ok(match Classroom::of(&workspace.settings) {
+        Ok(match crate::classroom::of(&workspace.settings) {
             Some(classroom) => LiveSource::Class {
                 classroom,
-                lessons: grid::grid_lessons(&workspace.catalog, &workspace.selection),
+                lessons: crate::classroom::grid_lessons(workspace),
             },
             None => LiveSource::Lessons(StatusBoard::new(workspace)?),
         })
