@@ -5,7 +5,7 @@
 //! It owns paths only: what is written there belongs to [`crate::render`], how it is
 //! written to [`crate::output`].
 
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 
 /// The names kustomize reads as a folder's kustomization file, in its order of preference
 /// (kustomize `api/konfig/general.go`, `RecognizedKustomizationFileNames`). A folder may

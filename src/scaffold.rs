@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::Error;
 use crate::catalog::Catalog;
 use crate::catalog::config::{CONFIG_FILE, RepoConfig};
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::ToggleFile;
 use crate::layout::Layout;

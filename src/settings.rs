@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::catalog::closest;
 use crate::catalog::config::{CONFIG_FILE, Environment, RepoConfig};
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::layout::Layout;
 use crate::untrusted::{self, FileError};
 use crate::yaml::{YamlError, YamlErrorKind};

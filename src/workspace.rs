@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::Error;
-use crate::catalog::names::{EnvName, LessonId, StageName};
+use crate::names::{EnvName, LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{SelectedStage, ToggleFile, read_toggle_file_if_present};
 use crate::catalog::{Catalog, Selection};

@@ -54,7 +54,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use gitgen::catalog::Catalog;
-use gitgen::catalog::names::{EnvName, LessonId};
+use gitgen::names::{EnvName, LessonId};
 use gitgen::catalog::source::CatalogFiles;
 use gitgen::catalog::toggle::conflicts_of;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};

@@ -12,7 +12,7 @@ use serde_saphyr::{Location, Spanned};
 
 use super::lesson::{Lesson, PodSecurityLevel};
 use crate::layout::KUSTOMIZATION_FILE_NAMES;
-use super::names::{self, LessonId, StageName};
+use crate::names::{self, LessonId, StageName};
 use super::{CatalogError, LESSON_FILE, LoadedLesson};
 use crate::kinds::{cluster_kind_group, declared_kind_group, is_known_cluster_kind};
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_saphyr::Location;
 
 use super::check::{invalid, invalid_near};
-use super::names::LessonId;
+use crate::names::LessonId;
 use super::{Catalog, CatalogError, LoadedLesson, reserved_namespace_owner};
 
 impl Catalog {

@@ -11,7 +11,6 @@ pub mod config;
 mod graph;
 pub mod labels;
 pub mod lesson;
-pub mod names;
 pub mod source;
 pub mod toggle;
 
@@ -22,7 +21,7 @@ use rayon::prelude::*;
 use serde_saphyr::Spanned;
 
 pub use self::lesson::Lesson;
-use self::names::{LessonId, NameError, StageName};
+use crate::names::{LessonId, NameError, StageName};
 use self::source::{CatalogFiles, LessonFiles};
 pub use self::toggle::{Selection, ToggleFile};
 use crate::yaml::{self, YamlError, YamlErrorKind};

@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::names::{EnvName, LessonId, StageName};
+use crate::names::{EnvName, LessonId, StageName};
 use super::{Catalog, closest};
 use crate::untrusted::{self, FileError};
 use crate::yaml::{self, YamlError, YamlErrorKind};

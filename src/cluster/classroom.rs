@@ -35,7 +35,7 @@ use crate::catalog::config::Target;
 use crate::catalog::labels::{
     self, ENVIRONMENT_LABEL, LEARNER_LABEL, MAX_LABEL_VALUE, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX, stage_hold_label,
 };
-use crate::catalog::names::{DnsLabelProblem, LessonId, StageName, dns_label_problem};
+use crate::names::{DnsLabelProblem, LessonId, StageName, dns_label_problem};
 use crate::render::classroom::{generated_name, learner_name_room, longest_stem};
 use crate::settings::{CommandLine, Settings};
 

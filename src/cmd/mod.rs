@@ -127,7 +127,7 @@ fn warn_ssh_repo_url(settings: &Settings) {
 /// version (or back) since the committed install of `environments`, before a command
 /// rewrites it (`render`, `enable`, `disable`). A failure to read the committed install is
 /// the render's to report, so it only leaves the warning out.
-fn warn_about_the_argocd_pin(settings: &Settings, environments: &[gitgen::catalog::names::EnvName]) {
+fn warn_about_the_argocd_pin(settings: &Settings, environments: &[gitgen::names::EnvName]) {
     use gitgen::catalog::argocd_version::pin_warnings;
     let Ok(warnings) = pin_warnings(&settings.repo, environments, &settings.config.argocd.version) else {
         return;

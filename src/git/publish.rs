@@ -15,7 +15,7 @@ use super::push::{Credentials, push};
 use super::snapshot::{is_under, read_at_head, remove_under, snapshot};
 use crate::catalog::Catalog;
 use crate::catalog::config::CONFIG_FILE;
-use crate::catalog::names::{EnvName, LessonId};
+use crate::names::{EnvName, LessonId};
 use crate::catalog::toggle::{Selection, ToggleFile};
 use crate::layout::{ARGOCD_DIR, GENERATED_DIR, LOCK_FILE, Layout, OVERLAYS_DIR};
 use crate::settings::Settings;
@@ -315,7 +315,7 @@ fn git_path(path: &Path) -> Result<String, GitError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::names::StageName;
+    use crate::names::StageName;
     use crate::catalog::toggle::SelectedStage;
 
     /// A selection of `(lesson, stage)`; stage indexes do not matter to the message.

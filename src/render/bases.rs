@@ -16,7 +16,7 @@ use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_fil
 use super::{pins, ports};
 use crate::catalog::LoadedLesson;
 use crate::catalog::labels::LESSON_LABEL;
-use crate::catalog::names::LessonId;
+use crate::names::LessonId;
 use crate::catalog::lesson::{KustomizeFile, Manifest, PodSecurityLevel};
 use crate::layout::Layout;
 use crate::{validate, yaml};

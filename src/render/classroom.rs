@@ -32,7 +32,7 @@ use crate::catalog::LoadedLesson;
 use crate::catalog::config::Target;
 use crate::catalog::labels::{CHART_LABEL, LEARNER_LABEL, MAX_LABEL_VALUE, STAGE_LABEL, stage_hold_label};
 use crate::catalog::lesson::{Chart, SyncSettings};
-use crate::catalog::names::{EnvName, LessonId};
+use crate::names::{EnvName, LessonId};
 
 /// The generated Application's destination: the cluster generator's `name` parameter, the
 /// `name` of the cluster Secret (`<env>-<learner>`).
@@ -501,7 +501,7 @@ pub(super) mod tests {
     use crate::catalog::Catalog;
     use crate::catalog::config::RepoConfig;
     use crate::catalog::labels::{ENVIRONMENT_LABEL, LESSON_LABEL, SECRET_TYPE_LABEL};
-    use crate::catalog::names::LessonId;
+    use crate::names::LessonId;
     use crate::catalog::toggle::{SelectedStage, Selection, conflicts_of};
     use crate::files::RenderedFile;
     use crate::render::everything;

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::catalog::config::{Environment, RepoConfig};
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::catalog::{Catalog, LoadedLesson, Selection};
 use crate::files::RenderedFile;
 use crate::layout::{KIND_CLUSTER_FILE, Layout};

@@ -12,7 +12,7 @@ use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_fil
 use crate::catalog::LoadedLesson;
 use crate::catalog::config::{Environment, RepoConfig, ServiceType};
 use crate::catalog::lesson::Chart;
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::layout::{KIND_CLUSTER_FILE, Layout};
 use crate::yaml;
 

@@ -18,7 +18,7 @@ use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::Duration;
 
 use gitgen::catalog::config::RepoConfig;
-use gitgen::catalog::names::EnvName;
+use gitgen::names::EnvName;
 use gitgen::catalog::source::CatalogFiles;
 use gitgen::catalog::toggle::read_toggle_file;
 use gitgen::catalog::{Catalog, ToggleFile};
