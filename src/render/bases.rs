@@ -336,11 +336,12 @@ fn check_objects(
             .err()
             .or_else(|| {
                 let problem = validate::check_builtin(object).filter(|_| whole)?.into_iter().next()?;
-                Some(policy::Violation {
-                    field: problem.path,
-                    message: problem.message,
-                    hint: Some("check the field against the Kubernetes API reference for this kind".to_owned()),
-                })
+                Some(policy::Violation::new(
+                    problem.path,
+                    policy::Rule::NotTheApiType {
+                        problem: problem.message,
+                    },
+                ))
             });
         if let Some(violation) = violation {
             let line =
@@ -351,8 +352,7 @@ fn check_objects(
                 stage: stage.to_owned(),
                 object: describe(&violation.field),
                 field: violation.field,
-                message: violation.message,
-                hint: violation.hint,
+                rule: violation.rule,
             });
         }
     }
