@@ -306,7 +306,7 @@ fn check_objects(
                 err.message,
                 shorten(line),
             ),
-            hint: err.hint.filter(|_| err.message.starts_with("refused")),
+            hint: err.hint.filter(|_| err.kind == yaml::YamlErrorKind::Limit),
         }
     })?;
     if objects.is_empty() {

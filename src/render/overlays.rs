@@ -282,7 +282,7 @@ pub fn rendered_values(
             err.column.unwrap_or(0),
             err.message
         ),
-        hint: err.hint.filter(|_| err.message.starts_with("refused")),
+        hint: err.hint.filter(|_| err.kind == yaml::YamlErrorKind::Limit),
     })?;
     if env.service_type != ServiceType::LoadBalancer
         && let Some(port) = chart
