@@ -225,7 +225,7 @@ mod tests {
 
     fn catalog_of(lessons: &[(&str, &str)]) -> CatalogFiles {
         CatalogFiles {
-            origin: PathBuf::from("catalog"),
+            origin: PathBuf::from(crate::layout::CATALOG_DIR),
             lessons: lessons
                 .iter()
                 .map(|(name, text)| {

@@ -23,13 +23,14 @@ use super::overlays::{chart_values, stage_overlay_dir, values_path};
 use super::policy::is_cluster_scoped;
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use crate::argocd_install::{ARGOCD_CM, argocd_cm_data, manifest_url};
-use crate::catalog::LoadedLesson;
+use crate::catalog::{LESSON_FILE, LoadedLesson};
 use crate::catalog::labels::{
     CHART_LABEL, ENVIRONMENT_LABEL, LESSON_LABEL, MANAGED_BY_LABEL, SECTION_LABEL, STAGE_LABEL, text_as_label_value,
 };
 use crate::catalog::config::{SyncMode, Target};
 use crate::catalog::lesson::{Chart, PodSecurityLevel, Reasoned, SyncOption, SyncSettings};
 use crate::kinds::{cluster_kind_group, declared_kind_group};
+use crate::layout::Layout;
 use crate::yaml;
 
 /// The Argo CD API version of Applications and AppProjects.
@@ -92,7 +93,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
         ));
     }
     for lesson in ctx.catalog.lessons.values() {
-        let source = format!("catalog/{}/lesson.yaml", lesson.id());
+        let source = Layout::lesson_source(lesson.id().as_str(), LESSON_FILE);
         files.push(app(
             format!("{}.appproject.yaml", scoped(ctx, lesson.id().as_str())),
             &source,
@@ -102,7 +103,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     for (id, stage) in &ctx.selection.lessons {
         let lesson = &ctx.catalog.lessons[id];
         let index = stage.index;
-        let source = format!("{toggle} and catalog/{id}/lesson.yaml");
+        let source = format!("{toggle} and {}", Layout::lesson_source(id.as_str(), LESSON_FILE));
         if classroom {
             files.extend(classroom::application_sets(ctx, lesson, index)?.into_iter().map(
                 |(name, object, settings)| {
