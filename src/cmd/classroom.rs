@@ -48,7 +48,7 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
     }
     let secret = classroom::cluster_secret(&classroom, &learner, &labels, &connection).map_err(gitgen::Error::from)?;
     let (change, has_root) = runtime()?.block_on(async {
-        let client = connect(&args.cluster).await?;
+        let client = connect(&args.cluster, &workspace.settings).await?;
         let change = classroom::add_learner(&client, &secret, &connection).await?;
         Ok::<_, gitgen::Error>((change, classroom::has_root_application(&client, &classroom).await?))
     })?;
@@ -80,10 +80,11 @@ fn add(global: &GlobalArgs, args: &ClassroomAddArgs) -> anyhow::Result<Outcome> 
 }
 
 fn remove(global: &GlobalArgs, args: &ClassroomRemoveArgs) -> anyhow::Result<Outcome> {
-    let classroom = Classroom::require(&super::settings(global)?).map_err(gitgen::Error::from)?;
+    let settings = super::settings(global)?;
+    let classroom = Classroom::require(&settings).map_err(gitgen::Error::from)?;
     let learner = classroom::LearnerName::new(&args.name).map_err(gitgen::Error::from)?;
     runtime()?.block_on(async {
-        let client = connect(&args.cluster).await?;
+        let client = connect(&args.cluster, &settings).await?;
         Ok::<_, gitgen::Error>(classroom::remove_learner(&client, &classroom, &learner).await?)
     })?;
     println!(
@@ -94,9 +95,10 @@ fn remove(global: &GlobalArgs, args: &ClassroomRemoveArgs) -> anyhow::Result<Out
 }
 
 fn list(global: &GlobalArgs, args: &ClassroomListArgs) -> anyhow::Result<Outcome> {
-    let classroom = Classroom::require(&super::settings(global)?).map_err(gitgen::Error::from)?;
+    let settings = super::settings(global)?;
+    let classroom = Classroom::require(&settings).map_err(gitgen::Error::from)?;
     let learners = runtime()?.block_on(async {
-        let client = connect(&args.cluster).await?;
+        let client = connect(&args.cluster, &settings).await?;
         Ok::<_, gitgen::Error>(classroom::learners(&client, &classroom).await?)
     })?;
     match args.output {
@@ -148,7 +150,7 @@ fn set_stage_hold(
         None => None,
     };
     runtime()?.block_on(async {
-        let client = connect(cluster).await?;
+        let client = connect(cluster, &workspace.settings).await?;
         Ok::<_, gitgen::Error>(classroom::set_stage_hold(&client, &classroom, &learner, &lesson, stage.as_ref()).await?)
     })?;
     let enabled = workspace.selection.lessons.contains_key(&lesson);
@@ -179,7 +181,7 @@ pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -
     let runtime = runtime()?;
     super::show_until_stopped(args.watch, || {
         let status = runtime.block_on(async {
-            match connect(&args.cluster).await {
+            match connect(&args.cluster, &workspace.settings).await {
                 Ok(client) => grid::class_status(&client, classroom, lessons.clone()).await,
                 Err(error) => ClassStatus::unreachable(classroom, lessons.clone(), error.to_string()),
             }

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use gitgen::cluster::{self, AppRow, BootstrapEvent, Change};
 use gitgen::deploy::{self, ArgoCdManifest, Bootstrap, BootstrapOptions, ServerValidation, StatusBoard};
-use gitgen::settings::ProcessEnv;
 
 use super::{connect, runtime};
 use crate::Outcome;
@@ -24,7 +23,7 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
         revision: args.revision.clone(),
         argocd_manifest,
         repo_username: args.repo_username.clone(),
-        repo_password: ProcessEnv::read().clone_password(),
+        repo_password: workspace.settings.process.clone_password(),
         timeout: Duration::from_secs(args.timeout),
         wait: args.wait,
         allow_downgrade: args.allow_downgrade,
@@ -32,7 +31,7 @@ pub fn bootstrap(global: &GlobalArgs, args: &BootstrapArgs) -> anyhow::Result<Ou
     let bootstrap = Bootstrap::prepare(&workspace, options)?;
     let mut view = LiveView::new();
     let report = runtime()?.block_on(async {
-        let client = connect(&args.cluster).await?;
+        let client = connect(&args.cluster, &workspace.settings).await?;
         bootstrap.run(&client, &mut |event| view.show(event)).await
     })?;
     if let OutputFormat::Json = args.output {
@@ -127,7 +126,7 @@ pub fn status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Outcome>
     let board = StatusBoard::new(&workspace)?;
     let runtime = runtime()?;
     super::show_until_stopped(args.watch, || {
-        let report = runtime.block_on(async { board.read(connect(&args.cluster).await).await });
+        let report = runtime.block_on(async { board.read(connect(&args.cluster, &workspace.settings).await).await });
         Ok(match args.output {
             OutputFormat::Json => super::View {
                 stdout: format!("{}\n", serde_json::to_string_pretty(&report)?),
@@ -185,7 +184,7 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
 
 fn validate_on_server(workspace: &gitgen::workspace::Workspace, args: &ValidateArgs) -> anyhow::Result<Outcome> {
     let validation = ServerValidation::prepare(workspace, args.crds.as_deref())?;
-    let report = runtime()?.block_on(async { validation.run(&connect(&args.cluster).await?).await })?;
+    let report = runtime()?.block_on(async { validation.run(&connect(&args.cluster, &workspace.settings).await?).await })?;
     let outcome = if report.dry_run.passed() {
         Outcome::Success
     } else {

@@ -68,15 +68,10 @@ fn show_until_stopped(watch: bool, mut look: impl FnMut() -> anyhow::Result<View
     }
 }
 
-/// The environment of a command that acts on one: `--env`, else `$GITGEN_ENV`, else the
-/// default (`docker-desktop`).
-fn env_name(global: &GlobalArgs) -> Option<String> {
-    global.env.clone().or_else(|| ProcessEnv::read().env)
-}
-
-/// Resolves the settings the global flags name.
+/// Resolves the settings the global flags name (the environment: `--env`, else
+/// `$GITGEN_ENV`, else the default).
 fn settings(global: &GlobalArgs) -> Result<Settings, gitgen::Error> {
-    Ok(Settings::resolve(global.repo.as_deref(), env_name(global).as_deref())?)
+    Ok(Settings::resolve(global.repo.as_deref(), global.env.as_deref())?)
 }
 
 /// The environments of a command that covers them all (`render`, `render --check`, `diff`,
@@ -195,9 +190,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// A client for the cluster `--kubeconfig` and `--context` name, as kubectl picks it.
-async fn connect(args: &ClusterArgs) -> Result<kube::Client, gitgen::Error> {
-    Ok(gitgen::cluster::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?)
+/// A client for the cluster `--kubeconfig` (else `$KUBECONFIG`) and `--context` name, as
+/// kubectl picks it.
+async fn connect(args: &ClusterArgs, settings: &Settings) -> Result<kube::Client, gitgen::Error> {
+    let kubeconfig = settings.kubeconfig(args.kubeconfig.as_deref());
+    Ok(gitgen::cluster::connect(kubeconfig.as_deref(), args.context.as_deref()).await?)
 }
 
 /// Repo text made safe for a terminal: every control character but newline and tab is

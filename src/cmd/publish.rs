@@ -82,7 +82,7 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<Outcome> {
         include_local_changes: false,
         message,
     };
-    let credentials = Credentials::new(gitgen::settings::ProcessEnv::read().git_token);
+    let credentials = Credentials::new(first.and_then(|settings| settings.process.git_token));
     let published = git::publish(&request, &credentials).map_err(gitgen::Error::from)?;
     let short = &published.commit[..published.commit.len().min(12)];
     let branch = &published.branch;

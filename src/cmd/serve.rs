@@ -14,11 +14,11 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<Outcome> {
     let workspace = super::open_read_only(global)?;
     let environment = workspace.settings.env_name.to_string();
     let source = LiveSource::of(&workspace)?;
-    let site = Site::new(workspace, &options.argocd_url, args.expose).map_err(gitgen::Error::from)?;
     let target = ClusterTarget {
-        kubeconfig: args.cluster.kubeconfig.clone(),
+        kubeconfig: workspace.settings.kubeconfig(args.cluster.kubeconfig.as_deref()),
         context: args.cluster.context.clone(),
     };
+    let site = Site::new(workspace, &options.argocd_url, args.expose).map_err(gitgen::Error::from)?;
     runtime()?.block_on(async {
         let listener = server::bind(options.listen).await.map_err(gitgen::Error::from)?;
         let address = listener.local_addr()?;
