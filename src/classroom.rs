@@ -17,7 +17,7 @@ use crate::Error;
 use crate::catalog::classroom::LearnerName;
 use crate::catalog::config::Target;
 use crate::catalog::labels::STAGE_HOLD_PREFIX;
-use crate::catalog::names::{LessonId, StageName};
+use crate::names::{LessonId, StageName};
 use crate::cluster::classroom::{self as secrets, Classroom, ClassroomError, Learner};
 use crate::cluster::{Change, GridLesson, LearnerConnection};
 use crate::settings::Settings;

@@ -5,12 +5,14 @@
 //! It owns paths only: what is written there belongs to [`crate::render`], how it is
 //! written to [`crate::output`].
 
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 
 /// The names kustomize reads as a folder's kustomization file, in its order of preference
 /// (kustomize `api/konfig/general.go`, `RecognizedKustomizationFileNames`). A folder may
 /// hold only one; each stage's is gitgen's `kustomization.yaml`.
 pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+/// The lessons, one folder each: `catalog/<lesson>/`.
+pub const CATALOG_DIR: &str = "catalog";
 /// Each lesson's base, shared by every environment: `generated/<lesson>/<stage>/`.
 pub const GENERATED_DIR: &str = "generated";
 /// Each environment's overlays and toggle file: `overlays/<env>/`.
@@ -112,6 +114,33 @@ impl Layout {
         })
     }
 
+    /// `catalog/<lesson>/<file>`: a file of a lesson (its `lesson.yaml`, a template), as
+    /// generated files and messages name their source.
+    pub fn lesson_source(lesson: &str, file: &str) -> String {
+        format!("{CATALOG_DIR}/{lesson}/{file}")
+    }
+
+    /// Whether `path` is in the catalog, which the trainer edits.
+    pub fn is_catalog_file(path: &str) -> bool {
+        path.strip_prefix(CATALOG_DIR).is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// `.gitgen/lock`: gitgen's process lock.
+    pub fn process_lock() -> String {
+        format!("{STATE_DIR}/lock")
+    }
+
+    /// `.gitgen/txn`: where a change is staged (`stage/`), what it replaces waits to be
+    /// deleted (`trash/`), and its journal.
+    pub fn txn_dir() -> String {
+        format!("{STATE_DIR}/txn")
+    }
+
+    /// `.gitgen/txn/journal.json`: the renames of a change, written at its commit point.
+    pub fn txn_journal() -> String {
+        format!("{}/journal.json", Self::txn_dir())
+    }
+
     /// `generated/<lesson>`: a lesson's bases, one unit.
     pub fn lesson_unit(lesson: &str) -> String {
         format!("{GENERATED_DIR}/{lesson}")
@@ -196,6 +225,11 @@ mod tests {
         assert_eq!(layout.toggle_path(), "overlays/kind/lessons.yaml");
         assert_eq!(layout.kind_cluster_path(), "overlays/kind/kind-cluster.yaml");
         assert_eq!(Layout::base_dir("keda", "operator"), "generated/keda/operator");
+        assert_eq!(Layout::lesson_source("keda", "lesson.yaml"), "catalog/keda/lesson.yaml");
+        assert_eq!(
+            (Layout::process_lock(), Layout::txn_dir(), Layout::txn_journal()),
+            (".gitgen/lock".to_owned(), ".gitgen/txn".to_owned(), ".gitgen/txn/journal.json".to_owned())
+        );
     }
 
     #[test]

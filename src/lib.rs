@@ -6,8 +6,9 @@
 //! Kubernetes types and CRD schemas; [`git`] publishes a change; [`cluster`] talks to
 //! the Kubernetes API (bootstrap, status, server-side validation), and [`deploy`] is what
 //! `bootstrap`, `status` and `validate` do with a workspace and a cluster. [`layout`] owns
-//! every repo-relative path. Below the stages, facts more than one of them needs:
-//! [`files`] (a file in memory, from render to output), [`kinds`] (Kubernetes kinds and
+//! every repo-relative path. Below the stages and the layout, facts more than one of
+//! them needs: [`names`] (lesson, stage and environment names, checked to be folder and
+//! Kubernetes names), [`files`] (a file in memory, from render to output), [`kinds`] (Kubernetes kinds and
 //! their scope), [`credentials`] (what must never reach git) and [`argocd_install`] (the
 //! pinned Argo CD install and the settings gitgen adds to it). [`workspace`]
 //! ties them together for one repo and environment, configured by [`settings`]. Each
@@ -28,6 +29,7 @@ pub mod files;
 pub mod git;
 pub mod kinds;
 pub mod layout;
+pub mod names;
 pub mod output;
 pub mod render;
 pub mod scaffold;

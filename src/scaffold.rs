@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use crate::Error;
 use crate::catalog::Catalog;
 use crate::catalog::config::{CONFIG_FILE, RepoConfig};
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::ToggleFile;
-use crate::layout::Layout;
+use crate::layout::{CATALOG_DIR, Layout};
 use crate::output::OutputError;
 
 /// The placeholder URL written when none is known; `gitgen bootstrap` refuses it.
@@ -39,7 +39,7 @@ pub fn init(dir: &Path, repo_url: Option<String>) -> Result<Vec<EnvName>, Error>
     }
     let repo_url = repo_url.unwrap_or_else(|| PLACEHOLDER_REPO_URL.to_owned());
     for (relative, text) in CatalogFiles::embedded_files() {
-        write(&dir.join("catalog").join(relative), text)?;
+        write(&dir.join(CATALOG_DIR).join(relative), text)?;
     }
     let config = RepoConfig::starter(repo_url);
     write(&dir.join(CONFIG_FILE), &config.to_yaml())?;

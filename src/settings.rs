@@ -1,13 +1,14 @@
 //! Settings: the repo, the environment and `gitgen.yaml`, resolved once from flags, the
 //! environment and the file, and handed to every stage. The process environment
-//! (`GITGEN_ENV`, the git tokens, `NO_COLOR`) is read here too ([`ProcessEnv`]), and
-//! nowhere else.
+//! (`GITGEN_ENV`, the git tokens, `KUBECONFIG`, `NO_COLOR`) is read here too, by
+//! [`ProcessEnv::read`] and nowhere else (`clippy.toml` bans `std::env::var` elsewhere),
+//! and kept in [`Settings::process`].
 
 use std::path::{Path, PathBuf};
 
 use crate::catalog::closest;
 use crate::catalog::config::{CONFIG_FILE, Environment, RepoConfig};
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::layout::Layout;
 use crate::untrusted::{self, FileError};
 use crate::yaml::{YamlError, YamlErrorKind};
@@ -90,14 +91,17 @@ pub struct Settings {
     pub config_text: String,
     /// `--repo` as given, which a hint's command line repeats ([`Settings::command`]).
     pub repo_flag: Option<PathBuf>,
+    /// What the process environment says, read once with the settings.
+    pub process: ProcessEnv,
 }
 
 impl Settings {
     /// Resolves `--repo` (default: the closest folder upwards holding `gitgen.yaml`) and
-    /// `--env` (default: `docker-desktop`).
+    /// `--env` (default: `$GITGEN_ENV`, else `docker-desktop`).
     pub fn resolve(repo_flag: Option<&Path>, env: Option<&str>) -> Result<Self, SettingsError> {
         let (repo, path, text, config) = read_config(repo_flag)?;
-        let wanted = env.unwrap_or(DEFAULT_ENV);
+        let process = ProcessEnv::read();
+        let wanted = env.or(process.env.as_deref()).unwrap_or(DEFAULT_ENV);
         let Some(env_name) = config.environments.keys().find(|name| name.as_str() == wanted).cloned() else {
             let known: Vec<String> = config.environments.keys().map(|e| e.to_string()).collect();
             let near = closest(wanted, config.environments.keys().map(|e| (e, e.as_str())));
@@ -114,19 +118,23 @@ impl Settings {
             config,
             config_text: text,
             repo_flag: repo_flag.map(Path::to_path_buf),
+            process,
         })
     }
 
     /// The settings of every environment `gitgen.yaml` defines, in name order: what
-    /// `render`, `render --check`, `diff` and `publish` cover when no `--env` narrows them.
+    /// `render`, `render --check`, `diff` and `publish` cover when no `--env` narrows them
+    /// (`$GITGEN_ENV` does not narrow them either).
     pub fn every_environment(repo_flag: Option<&Path>) -> Result<Vec<Self>, SettingsError> {
         let (repo, _, config_text, config) = read_config(repo_flag)?;
+        let process = ProcessEnv::read();
         let alike = |env_name: &EnvName| Settings {
             repo: repo.clone(),
             env_name: env_name.clone(),
             config: config.clone(),
             config_text: config_text.clone(),
             repo_flag: repo_flag.map(Path::to_path_buf),
+            process: process.clone(),
         };
         Ok(config.environments.keys().map(alike).collect())
     }
@@ -177,6 +185,13 @@ impl Settings {
     /// The repo's toggle file for the selected environment.
     pub fn toggle_path(&self) -> PathBuf {
         self.repo.join(self.layout().toggle_path())
+    }
+
+    /// The kubeconfig a command connects with: `--kubeconfig` (`flag`), else the one file
+    /// `$KUBECONFIG` names; `None` leaves the choice to kube (a `$KUBECONFIG` list, which
+    /// it merges, or `~/.kube/config`), as kubectl does.
+    pub fn kubeconfig(&self, flag: Option<&Path>) -> Option<PathBuf> {
+        flag.map(Path::to_owned).or_else(|| self.process.kubeconfig.clone())
     }
 }
 
@@ -237,10 +252,16 @@ pub struct ProcessEnv {
     pub repo_password: Option<String>,
     /// `NO_COLOR` set to anything: no colours, even on a terminal.
     pub no_color: bool,
+    /// `KUBECONFIG`, when it names one file: that file, as for kubectl (a list of files is
+    /// kube's to merge).
+    pub kubeconfig: Option<PathBuf>,
 }
 
 impl ProcessEnv {
     /// Reads the process environment; an empty value counts as unset.
+    // The one reader of the process environment, so every variable gitgen honours is named
+    // here; `clippy.toml` bans `std::env::var` and `var_os` everywhere else.
+    #[allow(clippy::disallowed_methods)]
     pub fn read() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         ProcessEnv {
@@ -248,6 +269,9 @@ impl ProcessEnv {
             git_token: var("GITGEN_GIT_TOKEN"),
             repo_password: var("GITGEN_REPO_PASSWORD"),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            kubeconfig: std::env::var_os("KUBECONFIG")
+                .filter(|v| !v.is_empty() && std::env::split_paths(v).count() == 1)
+                .map(PathBuf::from),
         }
     }
 
@@ -312,6 +336,27 @@ mod tests {
             ..small(DEFAULT_ENV)
         };
         assert_eq!(default.command("status"), "gitgen status");
+    }
+
+    #[test]
+    fn the_kubeconfig_flag_wins_over_the_one_file_kubeconfig_names() {
+        let from_env = Settings {
+            process: ProcessEnv {
+                kubeconfig: Some(PathBuf::from("/env/config")),
+                ..ProcessEnv::default()
+            },
+            ..small("kind")
+        };
+        assert_eq!(from_env.kubeconfig(None), Some(PathBuf::from("/env/config")));
+        assert_eq!(
+            from_env.kubeconfig(Some(Path::new("/flag/config"))),
+            Some(PathBuf::from("/flag/config"))
+        );
+        let neither = Settings {
+            process: ProcessEnv::default(),
+            ..small("kind")
+        };
+        assert_eq!(neither.kubeconfig(None), None, "kube then looks for itself");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::catalog::Selection;
-use crate::catalog::names::LessonId;
+use crate::names::LessonId;
 use crate::catalog::toggle::SelectedStage;
 use crate::output::RenderOutcome;
 use crate::workspace::Workspace;

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::Error;
-use crate::catalog::names::{EnvName, LessonId, StageName};
+use crate::names::{EnvName, LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{SelectedStage, ToggleFile, read_toggle_file_if_present};
 use crate::catalog::{Catalog, Selection};
 use crate::files::RenderedFile;
-use crate::layout::Layout;
+use crate::layout::{CATALOG_DIR, Layout};
 use crate::output::lock::{environment_hash, lesson_input_hash};
 use crate::output::{self, EnvironmentRun, Freshness, NothingChanged, OldLock, RenderOutcome, Scope, Sink};
 use crate::render::{self, RenderContext};
@@ -77,7 +77,7 @@ impl Inputs {
     fn read_unlocked(settings: Settings, lock: Option<std::fs::File>) -> Result<Self, Error> {
         use rayon::prelude::*;
         output::check_folders(&settings.repo, &scope(&settings.layout()))?;
-        let catalog_dir = settings.repo.join("catalog");
+        let catalog_dir = settings.repo.join(CATALOG_DIR);
         let has_catalog = untrusted::folder(&catalog_dir).map_err(crate::catalog::CatalogError::from)?;
         let files = if has_catalog {
             CatalogFiles::read(&catalog_dir)?

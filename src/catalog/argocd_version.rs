@@ -14,7 +14,7 @@
 use std::fmt;
 use std::path::Path;
 
-use super::names::EnvName;
+use crate::names::EnvName;
 use crate::untrusted::{self, FileError};
 
 /// Argo CD's release line from the course's minor on, in upgrade order: each step has an

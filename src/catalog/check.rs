@@ -12,8 +12,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::lesson::{Lesson, PodSecurityLevel};
 use crate::layout::KUSTOMIZATION_FILE_NAMES;
-use super::names::{self, LessonId, StageName};
-use super::{CatalogError, LESSON_FILE, LoadedLesson};
+use crate::names::{self, LessonId, StageName};
+use super::{CatalogError, LESSON_FILE, LoadedLesson, Place};
 use crate::kinds::{cluster_kind_group, declared_kind_group, is_known_cluster_kind};
 
 /// Checks `loaded`, read from the folder `folder`, step by step.
@@ -34,22 +34,17 @@ pub(super) fn lesson(loaded: &LoadedLesson, folder: &LessonId) -> Result<(), Cat
 fn name(loaded: &LoadedLesson, folder: &LessonId) -> Result<(), CatalogError> {
     let at_name = || loaded.lesson.locate(|l| Some(l.name.referenced));
     if loaded.lesson.name.value != *folder {
-        return Err(invalid(
-            loaded,
-            at_name(),
-            "name",
-            format!("`{}` does not match its folder `{folder}`", loaded.lesson.name.value),
-            Some(format!("set `name: {folder}` or rename the folder")),
-        ));
+        return Err(CatalogError::NameNotFolder {
+            at: place(loaded, at_name(), "name"),
+            name: loaded.lesson.name.value.clone(),
+            folder: folder.clone(),
+        });
     }
     if folder.as_str() == "default" || folder.as_str().starts_with("gitgen-") {
-        return Err(invalid(
-            loaded,
-            at_name(),
-            "name",
-            format!("`{folder}` is reserved for gitgen's own Argo CD objects"),
-            Some("choose another name for the lesson and its folder".to_owned()),
-        ));
+        return Err(CatalogError::ReservedName {
+            at: place(loaded, at_name(), "name"),
+            name: folder.clone(),
+        });
     }
     Ok(())
 }
@@ -58,24 +53,17 @@ fn name(loaded: &LoadedLesson, folder: &LessonId) -> Result<(), CatalogError> {
 fn stages(loaded: &LoadedLesson) -> Result<(), CatalogError> {
     let lesson: &Lesson = &loaded.lesson;
     if lesson.stages.is_empty() {
-        return Err(at_text(
-            loaded,
-            "stages",
-            "stages",
-            "a lesson needs at least one stage".to_owned(),
-            None,
-        ));
+        return Err(CatalogError::NoStages {
+            at: place_of_text(loaded, "stages", "stages"),
+        });
     }
     let mut seen = BTreeSet::new();
     for (i, stage) in lesson.stages.iter().enumerate() {
         if !seen.insert(stage.name.as_str()) {
-            return Err(at_text(
-                loaded,
-                &format!("name: {}", stage.name),
-                &format!("stages[{i}].name"),
-                format!("stage `{}` is listed twice", stage.name),
-                None,
-            ));
+            return Err(CatalogError::StageTwice {
+                at: place_of_text(loaded, &format!("name: {}", stage.name), &format!("stages[{i}].name")),
+                stage: stage.name.clone(),
+            });
         }
     }
     Ok(())
@@ -96,51 +84,39 @@ fn manifests(loaded: &LoadedLesson) -> Result<(), CatalogError> {
         let file_field = format!("{field}.file");
         let at_file = || loaded.lesson.locate(|l| Some(l.manifests[i].file.referenced));
         lesson_path(loaded, file, &file_field, at_file)?;
-        let refuse = |message: String, hint: Option<&str>| {
-            Err(invalid(
-                loaded,
-                at_file(),
-                &file_field,
-                message,
-                hint.map(str::to_owned),
-            ))
-        };
+        let at = || place(loaded, at_file(), &file_field);
         if !loaded.files.contains_key(file) || file == LESSON_FILE {
-            return refuse(
-                format!(
-                    "there is no template `{}` in `{}`",
-                    file.escape_debug(),
-                    loaded.dir.display()
-                ),
-                Some("paths are relative to the lesson folder and cannot leave it"),
-            );
+            return Err(CatalogError::NoTemplate {
+                at: at(),
+                file: file.to_owned(),
+                dir: loaded.dir.clone(),
+            });
         }
         let output = manifest.output();
         if manifest.kustomize.is_some() && !output.contains('/') {
-            return refuse(
-                format!("`{file}` is part of a Kustomize tree but is not in a folder of it"),
-                Some(
-                    "put the tree's files in folders (`base/`, `dev/`, ...); the stage's own `kustomization.yaml` lists the `entry` folders",
-                ),
-            );
+            return Err(CatalogError::KustomizeTreeOutsideFolder {
+                at: at(),
+                file: file.to_owned(),
+            });
         }
         // Before the `.yaml` check, so `Kustomization` gets the reason that matters.
         if KUSTOMIZATION_FILE_NAMES.contains(&output) {
-            return refuse(
-                format!("the output name `{output}` is taken: kustomize would read it as the stage's kustomization file, beside the `kustomization.yaml` gitgen writes"),
-                Some(
-                    "rename the template; `kustomization.yaml`, `kustomization.yml` and `Kustomization` at the top of a stage are gitgen's (a Kustomize tree the lesson ships keeps its own in its folders, marked `kustomize:`)",
-                ),
-            );
+            return Err(CatalogError::KustomizationOutput {
+                at: at(),
+                output: output.to_owned(),
+            });
         }
         if !output.ends_with(".yaml") && !output.ends_with(".yml") {
-            return refuse(format!("`{file}` is not a `.yaml` file"), None);
+            return Err(CatalogError::NotYamlFile {
+                at: at(),
+                file: file.to_owned(),
+            });
         }
         if output.starts_with("gitgen-") || !outputs.insert(output.to_owned()) {
-            return refuse(
-                format!("the output name `{output}` is taken"),
-                Some("`gitgen-*` and names already used by another template of this lesson are reserved"),
-            );
+            return Err(CatalogError::OutputTaken {
+                at: at(),
+                output: output.to_owned(),
+            });
         }
     }
     Ok(())
@@ -158,26 +134,17 @@ fn charts(loaded: &LoadedLesson) -> Result<(), CatalogError> {
             [l.charts[i].since.as_ref(), l.charts[i].until.as_ref()]
         })?;
         if LessonId::new(chart.name.clone()).is_err() || !names.insert(chart.name.as_str()) {
-            return Err(at_text(
-                loaded,
-                &format!("name: {}", chart.name),
-                &format!("{field}.name"),
-                format!(
-                    "`{}` is not a unique release name (lower-case letters, digits, `-`)",
-                    chart.name
-                ),
-                None,
-            ));
+            return Err(CatalogError::ReleaseName {
+                at: place_of_text(loaded, &format!("name: {}", chart.name), &format!("{field}.name")),
+                name: chart.name.clone(),
+            });
         }
         for version in std::iter::once(&chart.version).chain(chart.stage_versions.values()) {
             if !is_pinned_version(version) {
-                return Err(at_text(
-                    loaded,
-                    version,
-                    &format!("{field}.version"),
-                    format!("`{version}` is not an exact version"),
-                    Some("pin charts to one version, e.g. `65.8.1`; ranges make renders drift".to_owned()),
-                ));
+                return Err(CatalogError::VersionNotExact {
+                    at: place_of_text(loaded, version, &format!("{field}.version")),
+                    version: version.clone(),
+                });
             }
         }
         if let Some(stage) = chart
@@ -185,12 +152,10 @@ fn charts(loaded: &LoadedLesson) -> Result<(), CatalogError> {
             .keys()
             .find(|s| loaded.stage_index(s.as_str()).is_none())
         {
-            return Err(at_text(
-                loaded,
-                &format!("{stage}:"),
-                &format!("{field}.stage_versions"),
-                format!("there is no stage `{stage}`"),
-                stage_hint(lesson),
+            return Err(unknown_stage(
+                place_of_text(loaded, &format!("{stage}:"), &format!("{field}.stage_versions")),
+                stage,
+                lesson,
             ));
         }
         if let Some(values) = &chart.values {
@@ -202,17 +167,11 @@ fn charts(loaded: &LoadedLesson) -> Result<(), CatalogError> {
             };
             lesson_path(loaded, &values.value, &values_field, at_values)?;
             if !loaded.files.contains_key(&values.value) {
-                return Err(invalid(
-                    loaded,
-                    at_values(),
-                    &values_field,
-                    format!(
-                        "there is no values file `{}` in `{}`",
-                        values.value.escape_debug(),
-                        loaded.dir.display()
-                    ),
-                    Some("the path is relative to the lesson folder, e.g. `values/keda.yaml`".to_owned()),
-                ));
+                return Err(CatalogError::NoValuesFile {
+                    at: place(loaded, at_values(), &values_field),
+                    file: values.value.clone(),
+                    dir: loaded.dir.clone(),
+                });
             }
         }
     }
@@ -224,13 +183,10 @@ fn charts(loaded: &LoadedLesson) -> Result<(), CatalogError> {
 fn cluster_kinds(loaded: &LoadedLesson) -> Result<(), CatalogError> {
     for (i, kind) in loaded.lesson.cluster_kinds.iter().enumerate() {
         if cluster_kind_group(kind).is_none() {
-            return Err(invalid_near(
-                loaded,
-                ("cluster_kinds", kind),
-                &format!("cluster_kinds[{i}]"),
-                format!("`{kind}` is not a built-in cluster-scoped kind"),
-                "write a custom kind with its API group, e.g. `templates.gatekeeper.sh/ConstraintTemplate`; Argo CD matches kinds by group".to_owned(),
-            ));
+            return Err(CatalogError::ClusterKindUnknown {
+                at: place_near(loaded, ("cluster_kinds", kind), &format!("cluster_kinds[{i}]")),
+                kind: kind.clone(),
+            });
         }
     }
     Ok(())
@@ -242,26 +198,19 @@ fn chart_kinds(loaded: &LoadedLesson) -> Result<(), CatalogError> {
     let lesson: &Lesson = &loaded.lesson;
     for (i, chart) in lesson.charts.iter().enumerate() {
         if chart.creates.source.trim().is_empty() || chart.creates.kinds.is_empty() {
-            return Err(at_text(
-                loaded,
-                &format!("name: {}", chart.name),
-                &format!("charts[{i}].creates"),
-                format!("chart `{}` does not say which kinds it creates, and from where", chart.name),
-                Some("list the kinds in the chart's templates under `creates.kinds`, and how you read them under `creates.source`".to_owned()),
-            ));
+            return Err(CatalogError::ChartKindsUnsaid {
+                at: place_of_text(loaded, &format!("name: {}", chart.name), &format!("charts[{i}].creates")),
+                chart: chart.name.clone(),
+            });
         }
         for (j, kind) in chart.creates.kinds.iter().enumerate() {
             let field = format!("charts[{i}].creates.kinds[{j}]");
             match declared_kind_group(kind) {
                 None => {
-                    return Err(invalid_near(
-                        loaded,
-                        ("kinds", kind),
-                        &field,
-                        format!("`{kind}` is not a built-in kind"),
-                        "write a custom kind with its API group, e.g. `monitoring.coreos.com/ServiceMonitor`"
-                            .to_owned(),
-                    ));
+                    return Err(CatalogError::ChartKindUnknown {
+                        at: place_near(loaded, ("kinds", kind), &field),
+                        kind: kind.clone(),
+                    });
                 }
                 Some((group, name))
                     if is_known_cluster_kind(group, name)
@@ -270,16 +219,11 @@ fn chart_kinds(loaded: &LoadedLesson) -> Result<(), CatalogError> {
                             .iter()
                             .any(|k| cluster_kind_group(k) == Some((group, name))) =>
                 {
-                    return Err(invalid_near(
-                        loaded,
-                        ("kinds", kind),
-                        &field,
-                        format!(
-                            "chart `{}` creates the cluster-scoped kind `{kind}`, which `cluster_kinds` does not list",
-                            chart.name
-                        ),
-                        "add it to `cluster_kinds`, or turn that part of the chart off in its values".to_owned(),
-                    ));
+                    return Err(CatalogError::ChartClusterKindUndeclared {
+                        at: place_near(loaded, ("kinds", kind), &field),
+                        chart: chart.name.clone(),
+                        kind: kind.clone(),
+                    });
                 }
                 Some(_) => {}
             }
@@ -289,43 +233,39 @@ fn chart_kinds(loaded: &LoadedLesson) -> Result<(), CatalogError> {
                 !group.is_empty() && !name.is_empty() && !name.contains('/')
             });
             let creates_crds = chart.creates.kinds.iter().any(|k| k == "CustomResourceDefinition");
-            let problem = if !custom {
-                format!("`{kind}` is not a custom kind written as `group/Kind`")
-            } else if !creates_crds {
-                format!(
-                    "chart `{}` lists `{kind}` under `crds` but no `CustomResourceDefinition` under `kinds`",
-                    chart.name
-                )
-            } else {
-                continue;
-            };
-            return Err(invalid_near(
-                loaded,
-                ("crds", kind),
-                &format!("charts[{i}].creates.crds[{j}]"),
-                problem,
-                "list under `crds` the kind each of the chart's CustomResourceDefinitions defines, e.g. `keda.sh/ScaledObject`".to_owned(),
-            ));
+            let at = || place_near(loaded, ("crds", kind), &format!("charts[{i}].creates.crds[{j}]"));
+            if !custom {
+                return Err(CatalogError::CrdNotCustomKind {
+                    at: at(),
+                    kind: kind.clone(),
+                });
+            }
+            if !creates_crds {
+                return Err(CatalogError::CrdWithoutDefinition {
+                    at: at(),
+                    chart: chart.name.clone(),
+                    kind: kind.clone(),
+                });
+            }
         }
         for (j, kind) in chart.creates.turned_off.iter().enumerate() {
-            let field = format!("charts[{i}].creates.turned_off[{j}]");
-            let problem = match declared_kind_group(kind) {
-                None => format!("`{kind}` is not a built-in kind"),
-                parsed if chart.creates.kinds.iter().any(|k| declared_kind_group(k) == parsed) => {
-                    format!(
-                        "chart `{}` lists `{kind}` both in `kinds` and in `turned_off`",
-                        chart.name
-                    )
+            let at = || place_near(loaded, ("turned_off", kind), &format!("charts[{i}].creates.turned_off[{j}]"));
+            match declared_kind_group(kind) {
+                None => {
+                    return Err(CatalogError::TurnedOffUnknown {
+                        at: at(),
+                        kind: kind.clone(),
+                    });
                 }
-                Some(_) => continue,
-            };
-            return Err(invalid_near(
-                loaded,
-                ("turned_off", kind),
-                &field,
-                problem,
-                "list under `turned_off` only kinds the chart's templates hold and these values turn off, custom ones as `group/Kind`".to_owned(),
-            ));
+                parsed if chart.creates.kinds.iter().any(|k| declared_kind_group(k) == parsed) => {
+                    return Err(CatalogError::TurnedOffCreated {
+                        at: at(),
+                        chart: chart.name.clone(),
+                        kind: kind.clone(),
+                    });
+                }
+                Some(_) => {}
+            }
         }
     }
     Ok(())
@@ -342,13 +282,9 @@ fn argocd_objects(loaded: &LoadedLesson) -> Result<(), CatalogError> {
                 .iter()
                 .any(|r| r.is_empty() || r.contains(['*', '?', '[', '!'])))
     {
-        return Err(at_text(
-            loaded,
-            "argocd_objects",
-            "argocd_objects",
-            "Argo CD objects need a reason, at least one project, and exact repository URLs".to_owned(),
-            Some("say why the lesson deploys Applications, name its projects, and list each repository URL without wildcards".to_owned()),
-        ));
+        return Err(CatalogError::ArgocdObjectsIncomplete {
+            at: place_of_text(loaded, "argocd_objects", "argocd_objects"),
+        });
     }
     Ok(())
 }
@@ -357,13 +293,10 @@ fn argocd_objects(loaded: &LoadedLesson) -> Result<(), CatalogError> {
 fn namespaces(loaded: &LoadedLesson) -> Result<(), CatalogError> {
     for (i, ns) in loaded.lesson.namespaces.iter().enumerate() {
         if ns.pod_security == PodSecurityLevel::Privileged && ns.reason.as_deref().is_none_or(str::is_empty) {
-            return Err(at_text(
-                loaded,
-                &format!("name: {}", ns.name),
-                &format!("namespaces[{i}].reason"),
-                format!("namespace `{}` is privileged without a reason", ns.name),
-                Some("say why the lesson's pods need host access, or use `baseline`".to_owned()),
-            ));
+            return Err(CatalogError::PrivilegedWithoutReason {
+                at: place_of_text(loaded, &format!("name: {}", ns.name), &format!("namespaces[{i}].reason")),
+                namespace: ns.name.clone(),
+            });
         }
     }
     Ok(())
@@ -373,29 +306,18 @@ fn namespaces(loaded: &LoadedLesson) -> Result<(), CatalogError> {
 fn walkthrough(loaded: &LoadedLesson) -> Result<(), CatalogError> {
     let walkthrough = &loaded.lesson.walkthrough;
     if let Some(problem) = names::lesson_path_problem(walkthrough) {
-        return Err(at_text(
-            loaded,
-            "walkthrough",
-            "walkthrough",
-            format!(
-                "`{}` cannot be a file of the lesson: {problem}",
-                walkthrough.escape_debug()
-            ),
-            Some("write the path relative to the lesson folder, e.g. `README.md.j2`".to_owned()),
-        ));
+        return Err(CatalogError::WalkthroughPath {
+            at: place_of_text(loaded, "walkthrough", "walkthrough"),
+            path: walkthrough.clone(),
+            problem,
+        });
     }
     if !loaded.files.contains_key(walkthrough) {
-        return Err(at_text(
-            loaded,
-            "walkthrough",
-            "walkthrough",
-            format!(
-                "there is no walkthrough `{}` in `{}`",
-                walkthrough.escape_debug(),
-                loaded.dir.display()
-            ),
-            Some("each lesson explains itself in `README.md.j2` (Markdown, a minijinja template)".to_owned()),
-        ));
+        return Err(CatalogError::NoWalkthrough {
+            at: place_of_text(loaded, "walkthrough", "walkthrough"),
+            file: walkthrough.clone(),
+            dir: loaded.dir.clone(),
+        });
     }
     Ok(())
 }
@@ -415,41 +337,33 @@ fn links(loaded: &LoadedLesson) -> Result<(), CatalogError> {
         let name = super::labels::text_as_label_value(title);
         let at_title = || loaded.lesson.locate(|l| Some(l.links[i].title.referenced));
         if title.contains('|') || title.chars().any(char::is_control) || name.is_empty() {
-            return Err(invalid(
-                loaded,
-                at_title(),
-                &format!("{field}.title"),
-                format!("`{}` cannot be a link's title", title.escape_debug()),
-                Some("use words with at least one letter or digit, and no `|` (Argo CD reads `|` as the end of the title)".to_owned()),
-            ));
+            return Err(CatalogError::LinkTitle {
+                at: place(loaded, at_title(), &format!("{field}.title")),
+                title: title.to_owned(),
+            });
         }
         if !names.insert(name.clone()) {
-            return Err(invalid(
-                loaded,
-                at_title(),
-                &format!("{field}.title"),
-                format!("another link of the lesson is also named `{name}`"),
-                Some("give each link a title of its own".to_owned()),
-            ));
+            return Err(CatalogError::LinkTitleTwice {
+                at: place(loaded, at_title(), &format!("{field}.title")),
+                name,
+            });
         }
         let (kind, object_name) = link.kind_and_name();
         if kind.is_empty() || object_name.is_empty() || object_name.contains('/') {
-            return Err(invalid(
-                loaded,
-                loaded.lesson.locate(|l| Some(l.links[i].object.referenced)),
-                &format!("{field}.object"),
-                format!("`{}` is not `Kind/name`", link.object.value.escape_debug()),
-                Some("name the object of the lesson's manifests that serves the page, like `Service/probe-test-app`".to_owned()),
-            ));
+            return Err(CatalogError::LinkObject {
+                at: place(
+                    loaded,
+                    loaded.lesson.locate(|l| Some(l.links[i].object.referenced)),
+                    &format!("{field}.object"),
+                ),
+                object: link.object.value.clone(),
+            });
         }
         if !link.path.starts_with('/') || link.path.contains(|c: char| c == '|' || c.is_whitespace() || c.is_control()) {
-            return Err(at_text(
-                loaded,
-                &link.path,
-                &format!("{field}.path"),
-                format!("`{}` is not a URL path", link.path.escape_debug()),
-                Some("start it with `/`, without spaces or `|`".to_owned()),
-            ));
+            return Err(CatalogError::LinkPath {
+                at: place_of_text(loaded, &link.path, &format!("{field}.path")),
+                path: link.path.clone(),
+            });
         }
     }
     Ok(())
@@ -467,33 +381,40 @@ fn stage_span(
         if let Some(stage) = bounds[which]
             && loaded.stage_index(stage.value.as_str()).is_none()
         {
-            return Err(invalid(
-                loaded,
-                loaded.lesson.locate(|l| span(l)[which].map(|s| s.referenced)),
-                &format!("{field}.{bound}"),
-                format!("there is no stage `{}`", stage.value),
-                stage_hint(&loaded.lesson),
+            return Err(unknown_stage(
+                place(
+                    loaded,
+                    loaded.lesson.locate(|l| span(l)[which].map(|s| s.referenced)),
+                    &format!("{field}.{bound}"),
+                ),
+                &stage.value,
+                &loaded.lesson,
             ));
         }
     }
     if let [Some(from), Some(to)] = bounds
         && loaded.stage_index(from.value.as_str()) > loaded.stage_index(to.value.as_str())
     {
-        return Err(invalid(
-            loaded,
-            loaded.lesson.locate(|l| span(l)[1].map(|s| s.referenced)),
-            &format!("{field}.until"),
-            format!("stage `{}` comes before `{}`", to.value, from.value),
-            None,
-        ));
+        return Err(CatalogError::StagesOutOfOrder {
+            at: place(
+                loaded,
+                loaded.lesson.locate(|l| span(l)[1].map(|s| s.referenced)),
+                &format!("{field}.until"),
+            ),
+            since: from.value.clone(),
+            until: to.value.clone(),
+        });
     }
     Ok(())
 }
 
-/// The hint for a stage that does not exist: the ones that do.
-fn stage_hint(lesson: &Lesson) -> Option<String> {
-    let names: Vec<&str> = lesson.stages.iter().map(|s| s.name.as_str()).collect();
-    Some(format!("this lesson's stages are: {}", names.join(", ")))
+/// `stage`, named at `at`, is not one of `lesson`'s, which the hint lists.
+fn unknown_stage(at: Place, stage: &StageName, lesson: &Lesson) -> CatalogError {
+    CatalogError::UnknownStage {
+        at,
+        stage: stage.clone(),
+        stages: lesson.stages.iter().map(|s| s.name.clone()).collect(),
+    }
 }
 
 /// Refuses a path in `lesson.yaml` that could lead out of the lesson folder.
@@ -504,13 +425,11 @@ fn lesson_path(
     location: impl FnOnce() -> Option<Location>,
 ) -> Result<(), CatalogError> {
     match names::lesson_path_problem(path) {
-        Some(problem) => Err(invalid(
-            loaded,
-            location(),
-            field,
-            format!("`{}` cannot be a file of the lesson: {problem}", path.escape_debug()),
-            Some("write the path relative to the lesson folder, e.g. `pod.yaml` or `values/keda.yaml`".to_owned()),
-        )),
+        Some(problem) => Err(CatalogError::NotALessonPath {
+            at: place(loaded, location(), field),
+            path: path.to_owned(),
+            problem,
+        }),
         None => Ok(()),
     }
 }
@@ -534,68 +453,45 @@ fn is_pinned_version(version: &str) -> bool {
         && rest != "+"
 }
 
-/// An error at `location` in `loaded`'s `lesson.yaml`.
-pub(super) fn invalid(
-    loaded: &LoadedLesson,
-    location: Option<Location>,
-    field: &str,
-    message: String,
-    hint: Option<String>,
-) -> CatalogError {
-    CatalogError::Invalid {
+/// `field` at `location` in `loaded`'s `lesson.yaml`.
+pub(super) fn place(loaded: &LoadedLesson, location: Option<Location>, field: &str) -> Place {
+    Place {
         path: loaded.lesson_file(),
         line: location.map(|l| l.line()),
         column: location.map(|l| l.column()),
         field: field.to_owned(),
-        message,
-        hint,
     }
 }
 
-/// An error at the first line holding `value` from the first line holding `key:` on: the
+/// `field` at the first line holding `value` from the first line holding `key:` on: the
 /// place of a plain string field, which has no span of its own.
-pub(super) fn invalid_near(
-    loaded: &LoadedLesson,
-    (key, value): (&str, &str),
-    field: &str,
-    message: String,
-    hint: String,
-) -> CatalogError {
+pub(super) fn place_near(loaded: &LoadedLesson, (key, value): (&str, &str), field: &str) -> Place {
     let start = loaded.files[LESSON_FILE]
         .lines()
         .position(|l| l.trim_start().starts_with(&format!("{key}:")))
         .unwrap_or(0);
-    text_error(loaded, start, value, field, message, Some(hint))
+    text_place(loaded, start, value, field)
 }
 
-/// An error at the first line holding `needle`: for a field whose value has no span of
+/// `field` at the first line holding `needle`: for a field whose value has no span of
 /// its own.
-fn at_text(loaded: &LoadedLesson, needle: &str, field: &str, message: String, hint: Option<String>) -> CatalogError {
-    text_error(loaded, 0, needle, field, message, hint)
+fn place_of_text(loaded: &LoadedLesson, needle: &str, field: &str) -> Place {
+    text_place(loaded, 0, needle, field)
 }
 
-/// An error at the first line from line index `start` on that holds `needle`.
-fn text_error(
-    loaded: &LoadedLesson,
-    start: usize,
-    needle: &str,
-    field: &str,
-    message: String,
-    hint: Option<String>,
-) -> CatalogError {
+/// `field` at the first line from line index `start` on that holds `needle`.
+fn text_place(loaded: &LoadedLesson, start: usize, needle: &str, field: &str) -> Place {
     let (line, column) = loaded.files[LESSON_FILE]
         .lines()
         .enumerate()
         .skip(start)
         .find_map(|(i, line)| line.find(needle).map(|col| (i as u64 + 1, col as u64 + 1)))
         .unzip();
-    CatalogError::Invalid {
+    Place {
         path: loaded.lesson_file(),
         line,
         column,
         field: field.to_owned(),
-        message,
-        hint,
     }
 }
 

@@ -14,7 +14,7 @@ use std::fmt;
 use super::LoadedLesson;
 use super::labels::{ENVIRONMENT_LABEL, MAX_LABEL_VALUE, SECRET_TYPE_LABEL};
 use super::lesson::Chart;
-use super::names::{DnsLabelProblem, EnvName, LessonId, dns_label_problem};
+use crate::names::{DnsLabelProblem, EnvName, LessonId, dns_label_problem};
 
 /// The root Application's name (in a classroom, scoped by [`classroom_scoped`]).
 pub const ROOT_APP: &str = "gitgen-root";

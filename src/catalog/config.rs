@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::argocd_version::{ArgoCdVersion, VersionError};
 use super::labels;
-use super::names::EnvName;
+use crate::names::EnvName;
 use crate::yaml::{self, YamlError, YamlErrorKind};
 
 /// The file name, at the repo root.

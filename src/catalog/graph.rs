@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_saphyr::Location;
 
-use super::check::{invalid, invalid_near};
-use super::names::LessonId;
-use super::{Catalog, CatalogError, LoadedLesson, reserved_namespace_owner};
+use super::check::{place, place_near};
+use crate::names::LessonId;
+use super::{Catalog, CatalogError, LoadedLesson, ProjectOwner, reserved_namespace_owner};
 
 impl Catalog {
     /// Checks what spans lessons.
@@ -47,17 +47,11 @@ impl Catalog {
         field: &str,
         location: Option<Location>,
     ) -> CatalogError {
-        let hint = match self.closest(other.as_str()) {
-            Some(near) => format!("did you mean `{near}`?"),
-            None => "the lessons are the folders under `catalog/`".to_owned(),
-        };
-        invalid(
-            loaded,
-            location,
-            field,
-            format!("no lesson is called `{other}`"),
-            Some(hint),
-        )
+        CatalogError::UnknownLesson {
+            at: place(loaded, location, field),
+            lesson: other.clone(),
+            closest: self.closest(other.as_str()).cloned(),
+        }
     }
 
     /// Refuses cycles in `requires`.
@@ -81,7 +75,7 @@ impl Catalog {
             return Ok(());
         }
         if let Some(start) = path.iter().position(|p| *p == id) {
-            let cycle: Vec<&str> = path[start..].iter().map(|p| p.as_str()).chain([id.as_str()]).collect();
+            let cycle: Vec<LessonId> = path[start..].iter().copied().chain([id]).cloned().collect();
             let first = &self.lessons[path[start]];
             let next = path[(start + 1).min(path.len() - 1)];
             let location = first.lesson.locate(|l| {
@@ -90,13 +84,10 @@ impl Catalog {
                     .find(|r| &r.value == next || &r.value == id)
                     .map(|r| r.referenced)
             });
-            return Err(invalid(
-                first,
-                location,
-                "requires",
-                format!("lessons require each other in a cycle: {}", cycle.join(" → ")),
-                Some("remove one of these `requires` so the lessons can be ordered".to_owned()),
-            ));
+            return Err(CatalogError::RequiresCycle {
+                at: place(first, location, "requires"),
+                cycle,
+            });
         }
         path.push(id);
         for required in &self.lessons[id].lesson.requires {
@@ -134,23 +125,20 @@ impl Catalog {
     ) -> Result<(), CatalogError> {
         let declared = loaded.lesson.argocd_objects.iter().flat_map(|a| a.projects.iter());
         for (i, project) in declared.enumerate() {
-            let owner = if LessonId::new(project.clone()).is_err() {
-                Some("nobody: it is not a valid name".to_owned())
-            } else if project == "default" || project.starts_with("gitgen") {
-                Some("gitgen".to_owned())
-            } else if self.lessons.contains_key(project.as_str()) {
-                Some(format!("lesson `{project}`"))
-            } else {
-                projects.insert(project, id).map(|other| format!("lesson `{other}`"))
+            let owner = match LessonId::new(project.clone()) {
+                Err(_) => Some(ProjectOwner::Nobody),
+                Ok(_) if project == "default" || project.starts_with("gitgen") => Some(ProjectOwner::Gitgen),
+                Ok(lesson) if self.lessons.contains_key(&lesson) => Some(ProjectOwner::Lesson(lesson)),
+                Ok(_) => projects
+                    .insert(project, id)
+                    .map(|other| ProjectOwner::Lesson(other.clone())),
             };
             if let Some(owner) = owner {
-                return Err(invalid_near(
-                    loaded,
-                    ("projects", project),
-                    &format!("argocd_objects.projects[{i}]"),
-                    format!("the Argo CD project name `{project}` belongs to {owner}"),
-                    "name the lesson's own projects after it, e.g. `<lesson>-examples` (lower-case letters, digits, `-`)".to_owned(),
-                ));
+                return Err(CatalogError::ProjectTaken {
+                    at: place_near(loaded, ("projects", project), &format!("argocd_objects.projects[{i}]")),
+                    project: project.clone(),
+                    owner,
+                });
             }
         }
         Ok(())
@@ -195,33 +183,26 @@ impl Catalog {
         }));
         for (key, field, ns) in used {
             if let Some(owner) = reserved_namespace_owner(ns, &loaded.argocd_namespace) {
-                return Err(invalid_near(
-                    loaded,
-                    (key, ns),
-                    &field,
-                    format!("namespace `{ns}` belongs to {owner}: a lesson cannot create it or put objects in it"),
-                    "use a namespace of the lesson's own; a chart that must write into `kube-system` is declared under `system_namespaces` with the reason".to_owned(),
-                ));
+                return Err(CatalogError::ReservedNamespace {
+                    at: place_near(loaded, (key, ns), &field),
+                    namespace: ns.to_owned(),
+                    owner,
+                });
             }
             match owners.get(ns) {
                 Some(owner) if *owner == id || required.contains(*owner) => {}
                 Some(owner) => {
-                    return Err(invalid_near(
-                        loaded,
-                        (key, ns),
-                        &field,
-                        format!("namespace `{ns}` belongs to lesson `{owner}`, which this lesson does not require"),
-                        format!("add `{owner}` to `requires`, or use a namespace of the lesson's own"),
-                    ));
+                    return Err(CatalogError::NamespaceNotRequired {
+                        at: place_near(loaded, (key, ns), &field),
+                        namespace: ns.to_owned(),
+                        owner: (*owner).clone(),
+                    });
                 }
                 None => {
-                    return Err(invalid_near(
-                        loaded,
-                        (key, ns),
-                        &field,
-                        format!("no lesson creates namespace `{ns}`"),
-                        "list it under `namespaces` so the lesson owns it".to_owned(),
-                    ));
+                    return Err(CatalogError::NamespaceUncreated {
+                        at: place_near(loaded, (key, ns), &field),
+                        namespace: ns.to_owned(),
+                    });
                 }
             }
         }
@@ -238,15 +219,11 @@ fn claim_namespaces<'a>(
 ) -> Result<(), CatalogError> {
     for (i, ns) in loaded.lesson.namespaces.iter().enumerate() {
         if let Some(other) = owners.insert(&ns.name, id) {
-            return Err(invalid_near(
-                loaded,
-                ("namespaces", &ns.name),
-                &format!("namespaces[{i}].name"),
-                format!("namespace `{}` is already created by lesson `{other}`", ns.name),
-                format!(
-                    "a lesson creates only namespaces of its own; to deploy beside `{other}`'s objects, add it to `requires` and list the namespace under `uses_namespaces`"
-                ),
-            ));
+            return Err(CatalogError::NamespaceTaken {
+                at: place_near(loaded, ("namespaces", &ns.name), &format!("namespaces[{i}].name")),
+                namespace: ns.name.clone(),
+                other: other.clone(),
+            });
         }
     }
     Ok(())
@@ -259,16 +236,10 @@ fn check_system_namespaces(loaded: &LoadedLesson) -> Result<(), CatalogError> {
         if !matches!(system.name.as_str(), "kube-system" | "kube-public" | "kube-node-lease")
             || system.why.trim().is_empty()
         {
-            return Err(invalid_near(
-                loaded,
-                ("system_namespaces", &system.name),
-                &format!("system_namespaces[{i}]"),
-                format!(
-                    "`{}` is not a Kubernetes namespace a chart may be given, with a reason",
-                    system.name
-                ),
-                "only `kube-system`, `kube-public` and `kube-node-lease`, each with a non-empty `why`".to_owned(),
-            ));
+            return Err(CatalogError::SystemNamespace {
+                at: place_near(loaded, ("system_namespaces", &system.name), &format!("system_namespaces[{i}]")),
+                name: system.name.clone(),
+            });
         }
     }
     Ok(())

@@ -8,7 +8,7 @@
 //! imports the one definition. The syntax checks serve `gitgen.yaml`'s `clusters:`
 //! selector and `classroom add --label` alike.
 
-use super::names::dns_label_problem;
+use crate::names::dns_label_problem;
 
 /// Argo CD finds cluster Secrets by this label (value `cluster`).
 pub const SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::names::{LessonId, StageName};
+use crate::names::{LessonId, StageName};
 
 /// One lesson of the course: `catalog/<lesson>/lesson.yaml`.
 #[derive(Debug, Clone, Deserialize)]

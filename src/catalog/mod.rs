@@ -9,10 +9,10 @@ pub mod argocd_version;
 mod check;
 pub mod classroom;
 pub mod config;
+mod error;
 mod graph;
 pub mod labels;
 pub mod lesson;
-pub mod names;
 pub mod source;
 pub mod toggle;
 
@@ -22,159 +22,15 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde_saphyr::Spanned;
 
+pub use self::error::{CatalogError, Place, ProjectOwner};
 pub use self::lesson::Lesson;
-use self::names::{LessonId, NameError, StageName};
+use crate::names::{LessonId, StageName};
 use self::source::{CatalogFiles, LessonFiles};
 pub use self::toggle::{Selection, ToggleFile};
-use crate::yaml::{self, YamlError, YamlErrorKind};
+use crate::yaml;
 
 /// The file every lesson folder has.
 pub const LESSON_FILE: &str = "lesson.yaml";
-
-/// A catalog that could not be read or is not consistent.
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    /// A file or folder could not be read.
-    #[error("cannot read `{}`", path.display())]
-    Io {
-        /// What was being read.
-        path: PathBuf,
-        /// Why it failed.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A catalog file is not UTF-8 text.
-    #[error(
-        "`{}:{line}:{column}` is not UTF-8 text: the first invalid byte is here",
-        shown(path)
-    )]
-    NotUtf8 {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the first invalid byte.
-        line: usize,
-        /// 1-based column (in bytes) of the first invalid byte.
-        column: usize,
-    },
-    /// A file name is not UTF-8.
-    #[error("`{}` has a name that is not UTF-8", shown(path))]
-    NotUtf8Name {
-        /// The entry.
-        path: PathBuf,
-    },
-    /// A symlink, which could lead outside the catalog.
-    #[error("`{}` is a symbolic link{}; the catalog holds only plain files and folders", shown(path), target.as_ref().map(|t| format!(" to `{}`", shown(t))).unwrap_or_default())]
-    Symlink {
-        /// The link.
-        path: PathBuf,
-        /// Where it points, when that can be read.
-        target: Option<PathBuf>,
-    },
-    /// A file over the size limit.
-    #[error("`{}` is {bytes} bytes, over the 4 MiB limit for a catalog file", shown(path))]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// Its size.
-        bytes: u64,
-    },
-    /// A lesson folder whose name is not a valid lesson id.
-    #[error("`{}`: the folder name is not a lesson id", shown(path))]
-    FolderName {
-        /// The folder.
-        path: PathBuf,
-        /// What is wrong with the name.
-        #[source]
-        source: NameError,
-    },
-    /// A lesson folder without `lesson.yaml`.
-    #[error("`{}` is missing", path.display())]
-    MissingLessonFile {
-        /// Where it should be.
-        path: PathBuf,
-    },
-    /// A `lesson.yaml` that does not parse into the lesson format.
-    #[error(transparent)]
-    Yaml(#[from] YamlError),
-    /// A lesson that parses but breaks a rule.
-    #[error("`{}{}`: {field}: {message}", path.display(), at(*line, *column))]
-    Invalid {
-        /// The `lesson.yaml`.
-        path: PathBuf,
-        /// 1-based line, when known.
-        line: Option<u64>,
-        /// 1-based column, when known.
-        column: Option<u64>,
-        /// The field, as a path (`stages[2].name`).
-        field: String,
-        /// What is wrong.
-        message: String,
-        /// What to do about it.
-        hint: Option<String>,
-    },
-    /// An entry of the catalog gitgen will not open: a FIFO, a socket, a device.
-    #[error(transparent)]
-    File(#[from] crate::untrusted::FileError),
-}
-
-/// A path for a message, with control characters (from hostile file names) escaped.
-pub(crate) fn shown(path: &Path) -> String {
-    path.display()
-        .to_string()
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-fn at(line: Option<u64>, column: Option<u64>) -> String {
-    match (line, column) {
-        (Some(l), Some(c)) => format!(":{l}:{c}"),
-        (Some(l), None) => format!(":{l}"),
-        _ => String::new(),
-    }
-}
-
-impl CatalogError {
-    fn io(path: &Path, source: std::io::Error) -> Self {
-        CatalogError::Io {
-            path: path.to_owned(),
-            source,
-        }
-    }
-
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            CatalogError::Invalid { hint, .. } => hint.clone(),
-            CatalogError::Yaml(err) if err.kind == YamlErrorKind::Field => Some(err.hint.clone().unwrap_or_else(|| {
-                "the fields a lesson may have are listed in `catalog/README.md`".to_owned()
-            })),
-            CatalogError::Yaml(err) => err.hint.clone(),
-            CatalogError::Symlink { .. } => {
-                Some("copy the file into the lesson folder instead of linking it".to_owned())
-            }
-            CatalogError::NotUtf8 { .. } => Some("save the file as UTF-8 text".to_owned()),
-            CatalogError::NotUtf8Name { .. } => {
-                Some("rename it: catalog names are UTF-8, best lower-case ASCII".to_owned())
-            }
-            CatalogError::TooLarge { .. } => {
-                Some("no template needs this much; split it, or keep large data out of the catalog".to_owned())
-            }
-            CatalogError::FolderName { .. } => Some("rename the folder: lower-case letters, digits and `-`".to_owned()),
-            CatalogError::MissingLessonFile { .. } => {
-                Some("every folder under `catalog/` is a lesson and needs a `lesson.yaml`".to_owned())
-            }
-            CatalogError::File(err) => err.hint(),
-            CatalogError::Io { source, .. } => crate::untrusted::io_hint(source),
-        }
-    }
-}
 
 /// A lesson as loaded: its parsed `lesson.yaml`, its files and its place in the catalog.
 #[derive(Debug)]
@@ -370,7 +226,7 @@ mod tests {
 
     fn catalog_of(lessons: &[(&str, &str)]) -> CatalogFiles {
         CatalogFiles {
-            origin: PathBuf::from("catalog"),
+            origin: PathBuf::from(crate::layout::CATALOG_DIR),
             lessons: lessons
                 .iter()
                 .map(|(name, text)| {
@@ -423,15 +279,12 @@ mod tests {
             .unwrap()
             .insert("pod.yaml".to_owned(), "kind: Pod\n".to_owned());
         let err = Catalog::load(files).unwrap_err();
-        let CatalogError::Invalid {
-            line, column, field, ..
-        } = err
-        else {
+        let CatalogError::UnknownStage { at, stage, .. } = err else {
             panic!("{err:?}")
         };
         assert_eq!(
-            (line, column, field.as_str()),
-            (Some(10), Some(12), "manifests[0].since")
+            (at.line, at.column, at.field.as_str(), stage.as_str()),
+            (Some(10), Some(12), "manifests[0].since", "two")
         );
     }
 
@@ -445,13 +298,10 @@ mod tests {
         let (a, b) = (lesson("a", "b"), lesson("b", "c"));
         assert!(read_quickly(&b).1, "the text is plain");
         let err = Catalog::load(catalog_of(&[("a", &a), ("b", &b)])).unwrap_err();
-        let CatalogError::Invalid {
-            path, line, message, ..
-        } = err
-        else {
+        let CatalogError::UnknownLesson { at, lesson, .. } = err else {
             panic!("{err:?}")
         };
-        assert_eq!((path, line), (PathBuf::from("catalog/b/lesson.yaml"), Some(6)));
-        assert!(message.contains("`c`"), "{message}");
+        assert_eq!((at.path, at.line), (PathBuf::from("catalog/b/lesson.yaml"), Some(6)));
+        assert_eq!(lesson.as_str(), "c");
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::CatalogError;
+use crate::layout::CATALOG_DIR;
 use crate::untrusted::{self, FileError};
 
 /// A catalog file larger than this is refused: no template needs it, and it bounds memory.
@@ -44,7 +45,7 @@ impl CatalogFiles {
             }
         }
         CatalogFiles {
-            origin: PathBuf::from("catalog"),
+            origin: PathBuf::from(CATALOG_DIR),
             lessons,
         }
     }

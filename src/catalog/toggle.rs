@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::names::{EnvName, LessonId, StageName};
+use crate::names::{EnvName, LessonId, StageName};
 use super::{Catalog, closest};
 use crate::untrusted::{self, FileError};
 use crate::yaml::{self, YamlError, YamlErrorKind};
@@ -56,27 +56,128 @@ pub enum ToggleError {
         /// The marker, e.g. `<<<<<<<`.
         marker: &'static str,
     },
-    /// A line that names something the catalog does not have, or breaks a rule.
-    #[error("`{}:{line}:{column}`: {message}", path.display())]
-    Invalid {
-        /// The toggle file.
-        path: PathBuf,
-        /// 1-based line.
-        line: u64,
-        /// 1-based column.
-        column: u64,
-        /// What is wrong.
-        message: String,
-        /// What to do.
-        hint: Option<String>,
+    /// A lesson the catalog does not have.
+    #[error("{at}: no lesson is called `{}`", lesson.escape_debug())]
+    UnknownLesson {
+        /// Where.
+        at: ToggleLine,
+        /// The name written.
+        lesson: String,
+        /// The lesson closest in spelling.
+        closest: Option<LessonId>,
     },
+    /// A stage the lesson does not have.
+    #[error("{at}: lesson `{lesson}` has no stage `{}`", stage.escape_debug())]
+    UnknownStage {
+        /// Where.
+        at: ToggleLine,
+        /// The lesson.
+        lesson: LessonId,
+        /// The stage written.
+        stage: String,
+        /// The lesson's stages.
+        stages: Vec<StageName>,
+    },
+    /// An enabled lesson whose requirement is not enabled.
+    #[error("{at}: `{lesson}` requires `{required}`, which is not enabled")]
+    RequiredNotEnabled {
+        /// Where (the lesson's line).
+        at: ToggleLine,
+        /// The lesson.
+        lesson: LessonId,
+        /// What it requires.
+        required: LessonId,
+    },
+    /// Two enabled lessons that conflict in this environment.
+    #[error("{at}: `{lesson}` conflicts with `{other}` in environment `{env}`: {reason}")]
+    Conflict {
+        /// Where (the first lesson's line).
+        at: ToggleLine,
+        /// The lesson.
+        lesson: LessonId,
+        /// The lesson it conflicts with.
+        other: LessonId,
+        /// The line of `other`.
+        other_line: u64,
+        /// The environment.
+        env: EnvName,
+        /// Why, as the catalog says.
+        reason: String,
+    },
+    /// `lessons:` in flow style, which `enable` and `disable` cannot edit.
+    #[error(
+        "{at}: `enable` and `disable` edit one line per lesson, and `lessons:` is written on one line (`{}`)",
+        value.escape_debug()
+    )]
+    FlowStyle {
+        /// Where.
+        at: ToggleLine,
+        /// What follows `lessons:`.
+        value: String,
+    },
+}
+
+/// A place in a toggle file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToggleLine {
+    /// The toggle file.
+    pub path: PathBuf,
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column.
+    pub column: u64,
+}
+
+impl ToggleLine {
+    fn new(path: &Path, at: &serde_saphyr::Location) -> Self {
+        ToggleLine {
+            path: path.to_owned(),
+            line: at.line(),
+            column: at.column(),
+        }
+    }
+}
+
+impl std::fmt::Display for ToggleLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}:{}:{}`", self.path.display(), self.line, self.column)
+    }
 }
 
 impl ToggleError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            ToggleError::Invalid { hint, .. } => hint.clone(),
+            ToggleError::UnknownLesson { closest, .. } => Some(match closest {
+                Some(near) => format!("did you mean `{near}`? `gitgen list` shows every lesson"),
+                None => "`gitgen list` shows every lesson".to_owned(),
+            }),
+            ToggleError::UnknownStage { stage, stages, .. } => {
+                let names: Vec<&str> = stages.iter().map(StageName::as_str).collect();
+                Some(match closest(stage, names.iter().map(|n| (n, *n))) {
+                    Some(near) => format!("did you mean `{near}`? its stages are: {}", names.join(", ")),
+                    None => format!("its stages are: {}", names.join(", ")),
+                })
+            }
+            ToggleError::RequiredNotEnabled { lesson, required, .. } => Some(format!(
+                "run `gitgen enable {lesson}`, which enables what it requires, or add `{required}` here"
+            )),
+            // `gitgen disable` reads this file first, so only an edit of it helps.
+            ToggleError::Conflict {
+                at,
+                lesson,
+                other,
+                other_line,
+                ..
+            } => Some(format!(
+                "comment out one of them in this file (`{lesson}` on line {}, `{other}` on line {other_line}), then run `gitgen render`",
+                at.line
+            )),
+            ToggleError::FlowStyle { .. } => Some(
+                "write it in block style, `lessons:` alone on its line and one `  <lesson>: <stage>` line \
+                 per lesson below it, or edit the file by hand and run `gitgen render`"
+                    .to_owned(),
+            ),
             ToggleError::Yaml(err) if err.kind == YamlErrorKind::DuplicateKey => {
                 Some("list each lesson once: `<lesson>: <stage>`".to_owned())
             }
@@ -200,40 +301,24 @@ impl ToggleFile {
         let mut lessons = BTreeMap::new();
         let mut spans = BTreeMap::new();
         for (name, stage) in raw.lessons.unwrap_or_default() {
-            let invalid = |at: &serde_saphyr::Location, message: String, hint: Option<String>| ToggleError::Invalid {
-                path: self.path.clone(),
-                line: at.line(),
-                column: at.column(),
-                message,
-                hint,
-            };
             let Some(lesson) = catalog.get(&name.value) else {
-                let hint = match catalog.closest(&name.value) {
-                    Some(near) => format!("did you mean `{near}`? `gitgen list` shows every lesson"),
-                    None => "`gitgen list` shows every lesson".to_owned(),
-                };
-                return Err(invalid(
-                    &name.referenced,
-                    format!("no lesson is called `{}`", name.value.escape_debug()),
-                    Some(hint),
-                ));
+                return Err(ToggleError::UnknownLesson {
+                    at: ToggleLine::new(&self.path, &name.referenced),
+                    closest: catalog.closest(&name.value).cloned(),
+                    lesson: name.value,
+                });
             };
             let index = match &stage.value {
                 None => lesson.lesson.stages.len() - 1,
                 Some(wanted) => match lesson.stage_index(wanted) {
                     Some(index) => index,
                     None => {
-                        let names: Vec<&str> = lesson.stage_names().map(StageName::as_str).collect();
-                        let near = closest(wanted, names.iter().map(|n| (n, *n)));
-                        let hint = match near {
-                            Some(near) => format!("did you mean `{near}`? its stages are: {}", names.join(", ")),
-                            None => format!("its stages are: {}", names.join(", ")),
-                        };
-                        return Err(invalid(
-                            &stage.referenced,
-                            format!("lesson `{}` has no stage `{}`", name.value, wanted.escape_debug()),
-                            Some(hint),
-                        ));
+                        return Err(ToggleError::UnknownStage {
+                            at: ToggleLine::new(&self.path, &stage.referenced),
+                            lesson: lesson.id().clone(),
+                            stage: wanted.clone(),
+                            stages: lesson.stage_names().cloned().collect(),
+                        });
                     }
                 },
             };
@@ -244,36 +329,26 @@ impl ToggleFile {
         let selection = Selection { lessons };
         let conflicts = ConflictIndex::new(catalog, env);
         for (id, at) in &spans {
-            let invalid = |message: String, hint: String| ToggleError::Invalid {
-                path: self.path.clone(),
-                line: at.line(),
-                column: at.column(),
-                message,
-                hint: Some(hint),
-            };
             let lesson = &catalog.lessons[id].lesson;
             for required in &lesson.requires {
                 if !selection.lessons.contains_key(&required.value) {
-                    return Err(invalid(
-                        format!("`{id}` requires `{}`, which is not enabled", required.value),
-                        format!(
-                            "run `gitgen enable {id}`, which enables what it requires, or add `{}` here",
-                            required.value
-                        ),
-                    ));
+                    return Err(ToggleError::RequiredNotEnabled {
+                        at: ToggleLine::new(&self.path, at),
+                        lesson: id.clone(),
+                        required: required.value.clone(),
+                    });
                 }
             }
             for (other, reason) in conflicts.of(id) {
                 if let Some(other_at) = spans.get(other) {
-                    // `gitgen disable` reads this file first, so only an edit of it helps.
-                    return Err(invalid(
-                        format!("`{id}` conflicts with `{other}` in environment `{env}`: {reason}"),
-                        format!(
-                            "comment out one of them in this file (`{id}` on line {}, `{other}` on line {}), then run `gitgen render`",
-                            at.line(),
-                            other_at.line()
-                        ),
-                    ));
+                    return Err(ToggleError::Conflict {
+                        at: ToggleLine::new(&self.path, at),
+                        lesson: id.clone(),
+                        other: other.clone(),
+                        other_line: other_at.line(),
+                        env: env.clone(),
+                        reason: reason.to_owned(),
+                    });
                 }
             }
         }
@@ -308,19 +383,13 @@ impl ToggleFile {
             if let Some(rest) = line.strip_prefix("lessons:") {
                 let value = rest.split(" #").next().unwrap_or_default().trim();
                 if !value.is_empty() {
-                    return Err(ToggleError::Invalid {
-                        path: self.path.clone(),
-                        line: index as u64 + 1,
-                        column: 1,
-                        message: format!(
-                            "`enable` and `disable` edit one line per lesson, and `lessons:` is written on one line (`{}`)",
-                            value.escape_debug()
-                        ),
-                        hint: Some(
-                            "write it in block style, `lessons:` alone on its line and one `  <lesson>: <stage>` line \
-                             per lesson below it, or edit the file by hand and run `gitgen render`"
-                                .to_owned(),
-                        ),
+                    return Err(ToggleError::FlowStyle {
+                        at: ToggleLine {
+                            path: self.path.clone(),
+                            line: index as u64 + 1,
+                            column: 1,
+                        },
+                        value: value.to_owned(),
                     });
                 }
             }

@@ -30,7 +30,7 @@ use super::{Change, ClusterError, FIELD_MANAGER, ObjectRef, api_message, apply::
 use crate::catalog::labels::{
     self, ENVIRONMENT_LABEL, LEARNER_LABEL, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX, stage_hold_label,
 };
-use crate::catalog::names::{LessonId, StageName};
+use crate::names::{LessonId, StageName};
 use crate::catalog::classroom::{self as contract, LearnerName, LearnerNameError, ROOT_APP, classroom_scoped};
 use crate::settings::CommandLine;
 

@@ -40,17 +40,15 @@ pub use validate::{
 /// The field manager of every server-side apply gitgen makes.
 pub const FIELD_MANAGER: &str = "gitgen";
 
-/// Builds a client the way kubectl does: `kubeconfig` (like `--kubeconfig`) or else
-/// `$KUBECONFIG` or `~/.kube/config`, then the in-cluster service account; `context`
-/// (like `--context`) picks a context other than the current one. Every transport error
-/// the client returns names the API server it tried (see [`ServerError`]).
+/// Builds a client the way kubectl does: `kubeconfig` (`--kubeconfig`, else the one file
+/// `$KUBECONFIG` names: [`crate::settings::Settings::kubeconfig`]) or else kube's own
+/// choice (a `$KUBECONFIG` list, `~/.kube/config`), then the in-cluster service account;
+/// `context` (like `--context`) picks a context other than the current one. Every
+/// transport error the client returns names the API server it tried (see [`ServerError`]).
 pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<kube::Client, ClusterError> {
-    // `KUBECONFIG` naming one file is that file, as for kubectl; read like `--kubeconfig`,
-    // its errors name it once (kube's own quote it debug-formatted inside its message).
-    let from_env = std::env::var_os("KUBECONFIG")
-        .filter(|v| !v.is_empty() && std::env::split_paths(v).count() == 1)
-        .map(PathBuf::from);
-    let kubeconfig = kubeconfig.map(Path::to_owned).or(from_env);
+    // A file of our own is read like `--kubeconfig`: its errors name it once (kube's own
+    // quote it debug-formatted inside its message).
+    let kubeconfig = kubeconfig.map(Path::to_owned);
     let failed = |source: &(dyn std::error::Error + 'static)| match (&kubeconfig, missing_default_kubeconfig(source)) {
         // Nothing to load at all: kube's text would speak of in-cluster environment
         // variables, which a person at a laptop never set.

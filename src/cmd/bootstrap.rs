@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use gitgen::deploy::{ArgoCdManifest, Bootstrap, BootstrapOptions};
-use gitgen::settings::ProcessEnv;
 
 use super::{connect, runtime};
 use crate::Outcome;
@@ -22,7 +21,7 @@ pub fn run(global: &GlobalArgs, args: &BootstrapArgs) -> Result<Outcome, gitgen:
         revision: args.revision.clone(),
         argocd_manifest,
         repo_username: args.repo_username.clone(),
-        repo_password: ProcessEnv::read().clone_password(),
+        repo_password: workspace.settings.process.clone_password(),
         timeout: Duration::from_secs(args.timeout),
         wait: args.wait,
         allow_downgrade: args.allow_downgrade,
@@ -30,7 +29,7 @@ pub fn run(global: &GlobalArgs, args: &BootstrapArgs) -> Result<Outcome, gitgen:
     let bootstrap = Bootstrap::prepare(&workspace, options)?;
     let mut view = printer::cluster::LiveView::new();
     let report = runtime()?.block_on(async {
-        let client = connect(&args.cluster).await?;
+        let client = connect(&args.cluster, &workspace.settings).await?;
         bootstrap.run(&client, &mut |event| view.show(event)).await
     })?;
     match args.output {

@@ -24,8 +24,10 @@ pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> Result<Outcome, gitgen:
                 server: args.learner_server.as_deref(),
             };
             // The workspace, not only the settings: the catalog bounds names and holds.
-            let add = Add::prepare(&open(global)?, &request)?;
-            let added = runtime()?.block_on(async { add.run(&connect(&args.cluster).await?).await })?;
+            let workspace = open(global)?;
+            let add = Add::prepare(&workspace, &request)?;
+            let connecting = connect(&args.cluster, &workspace.settings);
+            let added = runtime()?.block_on(async { add.run(&connecting.await?).await })?;
             let (classroom, learner) = (&add.classroom, &add.learner);
             println!(
                 "Learner `{learner}` {}: Argo CD cluster `{}` at {}, Secret `{}/{}`.",
@@ -38,8 +40,9 @@ pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> Result<Outcome, gitgen:
             added.cautions.iter().for_each(caution);
         }
         ClassroomCommand::Remove(args) => {
-            let remove = Remove::prepare(&super::settings(global)?, &args.name)?;
-            runtime()?.block_on(async { remove.run(&connect(&args.cluster).await?).await })?;
+            let settings = super::settings(global)?;
+            let remove = Remove::prepare(&settings, &args.name)?;
+            runtime()?.block_on(async { remove.run(&connect(&args.cluster, &settings).await?).await })?;
             println!(
                 "Removed learner `{}`: Argo CD forgets cluster `{}`, and the classroom's ApplicationSets delete its Applications.",
                 remove.learner,
@@ -47,26 +50,27 @@ pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> Result<Outcome, gitgen:
             );
         }
         ClassroomCommand::List(args) => {
-            let classroom = classroom::require(&super::settings(global)?)?;
-            let list =
-                runtime()?.block_on(async { classroom::list(&connect(&args.cluster).await?, &classroom).await })?;
+            let settings = super::settings(global)?;
+            let classroom = classroom::require(&settings)?;
+            let connecting = connect(&args.cluster, &settings);
+            let list = runtime()?.block_on(async { classroom::list(&connecting.await?, &classroom).await })?;
             print_learners(&classroom, &list, args.output)?;
         }
-        ClassroomCommand::Hold(a) => hold(
-            StageHold::prepare(&open(global)?, &a.name, &a.lesson, Some(&a.stage))?,
-            &a.cluster,
-        )?,
-        ClassroomCommand::Release(a) => hold(
-            StageHold::prepare(&open(global)?, &a.name, &a.lesson, None)?,
-            &a.cluster,
-        )?,
+        ClassroomCommand::Hold(a) => {
+            let workspace = open(global)?;
+            hold(StageHold::prepare(&workspace, &a.name, &a.lesson, Some(&a.stage))?, &a.cluster, &workspace)?
+        }
+        ClassroomCommand::Release(a) => {
+            let workspace = open(global)?;
+            hold(StageHold::prepare(&workspace, &a.name, &a.lesson, None)?, &a.cluster, &workspace)?
+        }
     }
     Ok(Outcome::Success)
 }
 
 /// Sets or releases a stage hold.
-fn hold(hold: StageHold, cluster: &ClusterArgs) -> Result<(), gitgen::Error> {
-    runtime()?.block_on(async { hold.run(&connect(cluster).await?).await })?;
+fn hold(hold: StageHold, cluster: &ClusterArgs, workspace: &Workspace) -> Result<(), gitgen::Error> {
+    runtime()?.block_on(async { hold.run(&connect(cluster, &workspace.settings).await?).await })?;
     let (learner, lesson) = (&hold.learner, &hold.lesson);
     match (&hold.stage, hold.enabled) {
         (Some(stage), true) => println!(
@@ -90,7 +94,7 @@ pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -
     let runtime = runtime()?;
     super::show_until_stopped(args.watch, || {
         let status = runtime.block_on(async {
-            match connect(&args.cluster).await {
+            match connect(&args.cluster, &workspace.settings).await {
                 Ok(client) => grid::class_status(&client, classroom, lessons.clone()).await,
                 Err(error) => ClassStatus::unreachable(classroom, lessons.clone(), error.to_string()),
             }

@@ -15,7 +15,7 @@ mod status;
 mod toggle;
 mod validate;
 
-use gitgen::settings::{ProcessEnv, Settings};
+use gitgen::settings::Settings;
 use gitgen::workspace::Workspace;
 
 use crate::Outcome;
@@ -73,11 +73,10 @@ fn show_until_stopped(
     }
 }
 
-/// Resolves the settings the global flags name, for the environment of a command that
-/// acts on one: `--env`, else `$GITGEN_ENV`, else the default (`docker-desktop`).
+/// Resolves the settings the global flags name (the environment: `--env`, else
+/// `$GITGEN_ENV`, else the default).
 fn settings(global: &GlobalArgs) -> Result<Settings, gitgen::Error> {
-    let env = global.env.clone().or_else(|| ProcessEnv::read().env);
-    Ok(Settings::resolve(global.repo.as_deref(), env.as_deref())?)
+    Ok(Settings::resolve(global.repo.as_deref(), global.env.as_deref())?)
 }
 
 /// The environments of a command that covers them all (`render`, `render --check`, `diff`,
@@ -114,7 +113,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, gitgen::Error> {
         })
 }
 
-/// A client for the cluster `--kubeconfig` and `--context` name, as kubectl picks it.
-async fn connect(args: &ClusterArgs) -> Result<kube::Client, gitgen::Error> {
-    Ok(gitgen::cluster::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?)
+/// A client for the cluster `--kubeconfig` (else `$KUBECONFIG`) and `--context` name, as
+/// kubectl picks it.
+async fn connect(args: &ClusterArgs, settings: &Settings) -> Result<kube::Client, gitgen::Error> {
+    let kubeconfig = settings.kubeconfig(args.kubeconfig.as_deref());
+    Ok(gitgen::cluster::connect(kubeconfig.as_deref(), args.context.as_deref()).await?)
 }

@@ -2,7 +2,6 @@
 //! `gitgen::usecase::publish` for what it commits).
 
 use gitgen::git::Credentials;
-use gitgen::settings::ProcessEnv;
 use gitgen::usecase::publish::{self, PublishOptions};
 
 use crate::Outcome;
@@ -14,13 +13,14 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> Result<Outcome, gitgen::E
     if let Some(settings) = every.first() {
         printer::warn_placeholder_repo_url(settings);
     }
+    // The token of the process environment, which every environment's settings share.
+    let credentials = Credentials::new(every.first().and_then(|settings| settings.process.git_token.clone()));
     let options = PublishOptions {
         branch: &args.branch,
         remote: args.push.as_deref(),
         message: args.message.clone(),
         one_environment: global.env.is_some(),
     };
-    let credentials = Credentials::new(ProcessEnv::read().git_token);
     let published = publish::publish(every, options, &credentials)?;
     printer::tree::published(&published);
     Ok(Outcome::Success)

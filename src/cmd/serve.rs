@@ -14,11 +14,11 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<Outcome, gitgen::Err
     let workspace = super::open_read_only(global)?;
     let environment = workspace.settings.env_name.to_string();
     let source = LiveSource::of(&workspace)?;
-    let site = Site::new(workspace, &options.argocd_url, args.expose)?;
     let target = ClusterTarget {
-        kubeconfig: args.cluster.kubeconfig.clone(),
+        kubeconfig: workspace.settings.kubeconfig(args.cluster.kubeconfig.as_deref()),
         context: args.cluster.context.clone(),
     };
+    let site = Site::new(workspace, &options.argocd_url, args.expose)?;
     runtime()?.block_on(async {
         let listener = server::bind(options.listen).await?;
         let address = listener.local_addr().map_err(|source| gitgen::Error::Io {

@@ -16,7 +16,7 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<Outcome, gitgen::Er
     let board = StatusBoard::new(&workspace)?;
     let runtime = runtime()?;
     super::show_until_stopped(args.watch, || {
-        let report = runtime.block_on(async { board.read(connect(&args.cluster).await).await });
+        let report = runtime.block_on(async { board.read(connect(&args.cluster, &workspace.settings).await).await });
         Ok(match args.output {
             OutputFormat::Json => View {
                 stdout: printer::json(&report)?,

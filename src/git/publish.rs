@@ -15,9 +15,9 @@ use super::push::{Credentials, push};
 use super::snapshot::{is_under, read_at_head, remove_under, snapshot};
 use crate::catalog::Catalog;
 use crate::catalog::config::CONFIG_FILE;
-use crate::catalog::names::{EnvName, LessonId};
+use crate::names::{EnvName, LessonId};
 use crate::catalog::toggle::{Selection, ToggleFile};
-use crate::layout::{ARGOCD_DIR, GENERATED_DIR, LOCK_FILE, Layout, OVERLAYS_DIR};
+use crate::layout::{ARGOCD_DIR, CATALOG_DIR, GENERATED_DIR, LOCK_FILE, Layout, OVERLAYS_DIR};
 use crate::settings::Settings;
 
 /// What `gitgen publish` commits: everything a clean clone needs for `gitgen render
@@ -28,12 +28,12 @@ pub const PUBLISHED: [&str; 6] = [
     ARGOCD_DIR,
     LOCK_FILE,
     CONFIG_FILE,
-    "catalog",
+    CATALOG_DIR,
 ];
 
 /// Whether `path` (repo-relative) is a source the trainer edits rather than render output.
 pub fn is_source(path: &str) -> bool {
-    path == CONFIG_FILE || path.starts_with("catalog/") || Layout::is_toggle_file(path)
+    path == CONFIG_FILE || Layout::is_catalog_file(path) || Layout::is_toggle_file(path)
 }
 
 /// "enable keda (publisher) in kind" and the like: how the environment's lessons changed
@@ -315,7 +315,7 @@ fn git_path(path: &Path) -> Result<String, GitError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::names::StageName;
+    use crate::names::StageName;
     use crate::catalog::toggle::SelectedStage;
 
     /// A selection of `(lesson, stage)`; stage indexes do not matter to the message.

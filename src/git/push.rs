@@ -108,6 +108,8 @@ pub(super) fn push(
         });
     }
     if let Some(status) = rejection.into_inner() {
+        // The one message gitgen reads: the server's per-ref status line is free text in the
+        // git protocol (`ng <ref> <reason>`), and libgit2 hands it on as text, with no code.
         if status.contains("non-fast-forward") || status.contains("fetch first") {
             return Err(GitError::NonFastForward {
                 remote,

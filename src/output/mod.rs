@@ -445,7 +445,7 @@ pub fn lock_repo(repo: &Path) -> Result<std::fs::File, OutputError> {
     if !untrusted::folder(&state)? {
         fs_err::create_dir(&state).map_err(|e| OutputError::io("create", &state, e))?;
     }
-    let path = state.join("lock");
+    let path = repo.join(Layout::process_lock());
     let lock = untrusted::open_lock_file(&path)?;
     lock.lock().map_err(|e| OutputError::io("lock", &path, e))?;
     Ok(lock)

@@ -14,8 +14,6 @@ use crate::files::RenderedFile;
 use crate::layout::Layout;
 use crate::untrusted::{self, FileError};
 
-const TXN_DIR: &str = ".gitgen/txn";
-const JOURNAL: &str = ".gitgen/txn/journal.json";
 /// A journal lists units, a few dozen bytes each; even 10,000 lessons' fit well under this.
 const MAX_JOURNAL_BYTES: u64 = 64 << 20;
 
@@ -41,11 +39,11 @@ fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -
 }
 
 fn staged(repo: &Path, unit: &str) -> PathBuf {
-    repo.join(TXN_DIR).join("stage").join(unit)
+    repo.join(Layout::txn_dir()).join("stage").join(unit)
 }
 
 fn trashed(repo: &Path, unit: &str) -> PathBuf {
-    repo.join(TXN_DIR).join("trash").join(unit)
+    repo.join(Layout::txn_dir()).join("trash").join(unit)
 }
 
 impl Staging {
@@ -100,8 +98,8 @@ impl Staging {
         let journal = Journal {
             units: units.iter().map(|unit| (unit.clone(), staged.contains(unit))).collect(),
         };
-        fs_err::create_dir_all(self.repo.join(TXN_DIR).join("trash")).map_err(io("create", &self.repo))?;
-        let journal_path = self.repo.join(JOURNAL);
+        fs_err::create_dir_all(self.repo.join(Layout::txn_dir()).join("trash")).map_err(io("create", &self.repo))?;
+        let journal_path = self.repo.join(Layout::txn_journal());
         let temporary = journal_path.with_extension("tmp");
         fs_err::write(&temporary, serde_json::to_vec(&journal).expect("a journal serializes"))
             .map_err(io("write", &temporary))?;
@@ -221,8 +219,8 @@ fn replay(repo: &Path, journal: &Journal) -> Result<(), OutputError> {
             fs_err::rename(&stage, &live).map_err(io("move into place", &live))?;
         }
     }
-    let txn = repo.join(TXN_DIR);
-    let journal_path = repo.join(JOURNAL);
+    let txn = repo.join(Layout::txn_dir());
+    let journal_path = repo.join(Layout::txn_journal());
     // Removing the journal ends the transaction; the trash goes after it.
     fs_err::remove_file(&journal_path).map_err(io("remove", &journal_path))?;
     fs_err::remove_dir_all(&txn).map_err(io("clean up", &txn))?;
@@ -237,7 +235,7 @@ fn replay(repo: &Path, journal: &Journal) -> Result<(), OutputError> {
 /// folders of the repo and of the staging area. Anything else is refused and left in
 /// place for the user to look at, never replayed and never deleted.
 pub fn recover(repo: &Path) -> Result<bool, OutputError> {
-    let txn = repo.join(TXN_DIR);
+    let txn = repo.join(Layout::txn_dir());
     let refuse = |problem: &str, source: Option<FileError>| OutputError::UntrustedJournal {
         txn: txn.clone(),
         problem: problem.to_owned(),
@@ -246,7 +244,7 @@ pub fn recover(repo: &Path) -> Result<bool, OutputError> {
     if !untrusted::folder(&txn).map_err(|err| refuse("it is not a folder gitgen made", Some(err)))? {
         return Ok(false);
     }
-    let journal_path = repo.join(JOURNAL);
+    let journal_path = repo.join(Layout::txn_journal());
     let Some(bytes) = untrusted::read(&journal_path, MAX_JOURNAL_BYTES, "a journal")
         .map_err(|err| refuse("its journal cannot be used", Some(err)))?
     else {
@@ -292,7 +290,7 @@ pub fn recover(repo: &Path) -> Result<bool, OutputError> {
 }
 
 fn clean(repo: &Path) -> Result<bool, OutputError> {
-    let txn = repo.join(TXN_DIR);
+    let txn = repo.join(Layout::txn_dir());
     // Not `exists()`, which follows a link: a link is removed as a link.
     if fs_err::symlink_metadata(&txn).is_ok() {
         fs_err::remove_dir_all(&txn).map_err(io("clean up", &txn))?;
@@ -338,17 +336,17 @@ mod tests {
         let sandbox = tempfile::tempdir().unwrap();
         let repo = sandbox.path().join("repo");
         let outside = sandbox.path().join("outside");
-        fs_err::create_dir_all(repo.join(TXN_DIR)).unwrap();
+        fs_err::create_dir_all(repo.join(Layout::txn_dir())).unwrap();
         fs_err::create_dir_all(&outside).unwrap();
         fs_err::write(outside.join("f"), "keep").unwrap();
         let journal = Journal {
             units: vec![("../outside".into(), false)],
         };
-        fs_err::write(repo.join(JOURNAL), serde_json::to_vec(&journal).unwrap()).unwrap();
+        fs_err::write(repo.join(Layout::txn_journal()), serde_json::to_vec(&journal).unwrap()).unwrap();
         let err = recover(&repo).unwrap_err();
         assert!(matches!(err, OutputError::UntrustedJournal { .. }), "{err}");
         assert_eq!(fs_err::read_to_string(outside.join("f")).unwrap(), "keep");
-        assert!(repo.join(JOURNAL).exists());
+        assert!(repo.join(Layout::txn_journal()).exists());
     }
 
     #[test]
@@ -357,12 +355,12 @@ mod tests {
         let repo = sandbox.path().join("repo");
         let outside = sandbox.path().join("outside");
         fs_err::create_dir_all(outside.join("a")).unwrap();
-        fs_err::create_dir_all(repo.join(TXN_DIR)).unwrap();
+        fs_err::create_dir_all(repo.join(Layout::txn_dir())).unwrap();
         std::os::unix::fs::symlink(&outside, repo.join("generated")).unwrap();
         let journal = Journal {
             units: vec![("generated/a".into(), false)],
         };
-        fs_err::write(repo.join(JOURNAL), serde_json::to_vec(&journal).unwrap()).unwrap();
+        fs_err::write(repo.join(Layout::txn_journal()), serde_json::to_vec(&journal).unwrap()).unwrap();
         let err = recover(&repo).unwrap_err();
         assert!(
             matches!(
@@ -380,13 +378,13 @@ mod tests {
     #[test]
     fn an_unreadable_journal_is_refused_not_deleted() {
         let repo = tempfile::tempdir().unwrap();
-        fs_err::create_dir_all(repo.path().join(TXN_DIR)).unwrap();
-        fs_err::write(repo.path().join(JOURNAL), "{ not json").unwrap();
+        fs_err::create_dir_all(repo.path().join(Layout::txn_dir())).unwrap();
+        fs_err::write(repo.path().join(Layout::txn_journal()), "{ not json").unwrap();
         assert!(matches!(
             recover(repo.path()),
             Err(OutputError::UntrustedJournal { .. })
         ));
-        assert!(repo.path().join(JOURNAL).exists());
+        assert!(repo.path().join(Layout::txn_journal()).exists());
     }
 
     #[test]
@@ -422,7 +420,7 @@ mod tests {
         staging.stage("generated/a", &[file]).unwrap();
         assert!(staged(repo.path(), "generated/a").exists());
         drop(staging);
-        assert!(!repo.path().join(TXN_DIR).exists());
+        assert!(!repo.path().join(Layout::txn_dir()).exists());
         assert_eq!(fs_err::read_to_string(&live).unwrap(), "old\n");
     }
 
@@ -459,11 +457,11 @@ mod tests {
             fs_err::create_dir_all(&stage).unwrap();
             fs_err::write(stage.join("f"), "new").unwrap();
         }
-        fs_err::create_dir_all(repo.path().join(TXN_DIR).join("trash")).unwrap();
+        fs_err::create_dir_all(repo.path().join(Layout::txn_dir()).join("trash")).unwrap();
         let journal = Journal {
             units: vec![("generated/a".into(), true), ("generated/b".into(), true)],
         };
-        fs_err::write(repo.path().join(JOURNAL), serde_json::to_vec(&journal).unwrap()).unwrap();
+        fs_err::write(repo.path().join(Layout::txn_journal()), serde_json::to_vec(&journal).unwrap()).unwrap();
         fs_err::create_dir_all(trashed(repo.path(), "generated")).unwrap();
         fs_err::rename(repo.path().join("generated/a"), trashed(repo.path(), "generated/a")).unwrap();
         fs_err::rename(staged(repo.path(), "generated/a"), repo.path().join("generated/a")).unwrap();
@@ -472,6 +470,6 @@ mod tests {
         for unit in ["generated/a", "generated/b"] {
             assert_eq!(fs_err::read_to_string(repo.path().join(unit).join("f")).unwrap(), "new");
         }
-        assert!(!repo.path().join(TXN_DIR).exists());
+        assert!(!repo.path().join(Layout::txn_dir()).exists());
     }
 }

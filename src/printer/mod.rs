@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::io::IsTerminal;
 
 use gitgen::catalog::argocd_version::PinWarning;
-use gitgen::catalog::names::EnvName;
+use gitgen::names::EnvName;
 use gitgen::settings::{ProcessEnv, Settings};
 use serde::Serialize;
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 struct RenderJson<'a> {
     check: bool,
     up_to_date: bool,
-    environments: &'a [gitgen::catalog::names::EnvName],
+    environments: &'a [gitgen::names::EnvName],
     files: Vec<&'a FileChange>,
 }
 

@@ -26,11 +26,12 @@ use super::classroom;
 use super::policy::is_cluster_scoped;
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use crate::argocd_install::{ARGOCD_CM, argocd_cm_data, manifest_url};
-use crate::catalog::LoadedLesson;
+use crate::catalog::{LESSON_FILE, LoadedLesson};
 use crate::catalog::classroom::{ROOT_APP, chart_stem, destination_glob};
 use crate::catalog::config::Target;
 use crate::catalog::lesson::{Reasoned, SyncSettings};
 use crate::kinds::{cluster_kind_group, declared_kind_group};
+use crate::layout::Layout;
 use crate::yaml;
 
 /// The project of gitgen's own Applications (root and Argo CD itself).
@@ -87,7 +88,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
         ));
     }
     for lesson in ctx.catalog.lessons.values() {
-        let source = format!("catalog/{}/lesson.yaml", lesson.id());
+        let source = Layout::lesson_source(lesson.id().as_str(), LESSON_FILE);
         files.push(app(
             format!("{}.appproject.yaml", scoped(ctx, lesson.id().as_str())),
             &source,
@@ -97,7 +98,7 @@ pub fn emit(ctx: &RenderContext<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     for (id, stage) in &ctx.selection.lessons {
         let lesson = &ctx.catalog.lessons[id];
         let index = stage.index;
-        let source = format!("{toggle} and catalog/{id}/lesson.yaml");
+        let source = format!("{toggle} and {}", Layout::lesson_source(id.as_str(), LESSON_FILE));
         if classroom {
             files.extend(classroom::application_sets(ctx, lesson, index)?.into_iter().map(
                 |(name, object, settings)| {

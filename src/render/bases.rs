@@ -14,9 +14,9 @@ use super::policy::{self, object_id};
 use super::templates::{self, LessonTemplates};
 use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_file};
 use super::{pins, ports};
-use crate::catalog::LoadedLesson;
+use crate::catalog::{LESSON_FILE, LoadedLesson};
 use crate::catalog::labels::LESSON_LABEL;
-use crate::catalog::names::LessonId;
+use crate::names::LessonId;
 use crate::catalog::lesson::{KustomizeFile, Manifest, PodSecurityLevel};
 use crate::layout::Layout;
 use crate::{validate, yaml};
@@ -122,7 +122,7 @@ fn stage_files<'a>(
         files.push(StageFile {
             manifest: Some(manifest),
             output: manifest.output().to_owned(),
-            source: format!("catalog/{}/{template} (stage {})", lesson.id(), stage.name),
+            source: format!("{} (stage {})", Layout::lesson_source(lesson.id().as_str(), template), stage.name),
             text: templates.render(template, context.clone())?,
         });
     }
@@ -134,11 +134,11 @@ fn stage_files<'a>(
 fn extra_files(lesson: &LoadedLesson) -> Vec<(String, String, String)> {
     let id = lesson.id();
     let namespaces = namespaces_file(lesson)
-        .map(|body| (NAMESPACES_FILE.to_owned(), format!("catalog/{id}/lesson.yaml"), body));
+        .map(|body| (NAMESPACES_FILE.to_owned(), Layout::lesson_source(id.as_str(), LESSON_FILE), body));
     let secrets = super::secrets::objects(lesson).map(|body| {
         (
             super::secrets::SECRETS_FILE.to_owned(),
-            format!("catalog/{id}/lesson.yaml (cluster_secrets)"),
+            format!("{} (cluster_secrets)", Layout::lesson_source(id.as_str(), LESSON_FILE)),
             body,
         )
     });
@@ -185,7 +185,7 @@ fn emit_stages(
             {
                 let other = if folder.is_empty() { other } else { format!("{folder}/{other}") };
                 return Err(RenderError::KustomizationFile {
-                    template: format!("catalog/{id}/{template}").into(),
+                    template: Layout::lesson_source(id, template).into(),
                     output: format!("{dir}/{output}"),
                     other: format!("{dir}/{other}"),
                 });
@@ -222,7 +222,7 @@ fn emit_stages(
         });
         files.push(yaml_file(
             format!("{dir}/kustomization.yaml"),
-            &format!("catalog/{id}/lesson.yaml (stage {stage})"),
+            &format!("{} (stage {stage})", Layout::lesson_source(id, LESSON_FILE)),
             &yaml::to_string(&kustomization),
         ));
         if let Some((stage_objects, objects)) = kept {
@@ -306,7 +306,7 @@ fn check_objects(
                 err.message,
                 shorten(line),
             ),
-            hint: err.hint.filter(|_| err.message.starts_with("refused")),
+            hint: err.hint.filter(|_| err.kind == yaml::YamlErrorKind::Limit),
         }
     })?;
     if objects.is_empty() {
@@ -336,11 +336,12 @@ fn check_objects(
             .err()
             .or_else(|| {
                 let problem = validate::check_builtin(object).filter(|_| whole)?.into_iter().next()?;
-                Some(policy::Violation {
-                    field: problem.path,
-                    message: problem.message,
-                    hint: Some("check the field against the Kubernetes API reference for this kind".to_owned()),
-                })
+                Some(policy::Violation::new(
+                    problem.path,
+                    policy::Rule::NotTheApiType {
+                        problem: problem.message,
+                    },
+                ))
             });
         if let Some(violation) = violation {
             let line =
@@ -351,8 +352,7 @@ fn check_objects(
                 stage: stage.to_owned(),
                 object: describe(&violation.field),
                 field: violation.field,
-                message: violation.message,
-                hint: violation.hint,
+                rule: violation.rule,
             });
         }
     }

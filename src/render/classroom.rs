@@ -37,7 +37,7 @@ use crate::catalog::classroom::{
 use crate::catalog::config::Target;
 use crate::catalog::labels::{CHART_LABEL, LEARNER_LABEL, STAGE_LABEL, stage_hold_label};
 use crate::catalog::lesson::{Chart, SyncSettings};
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::kinds::{ARGOCD_GROUP, runs_with_argocd};
 
 /// Refuses a lesson whose Applications no learner of environment `env` could get: even a
@@ -415,7 +415,7 @@ pub(super) mod tests {
     use crate::catalog::Catalog;
     use crate::catalog::config::RepoConfig;
     use crate::catalog::labels::{ENVIRONMENT_LABEL, LESSON_LABEL, SECRET_TYPE_LABEL};
-    use crate::catalog::names::LessonId;
+    use crate::names::LessonId;
     use crate::catalog::toggle::{SelectedStage, Selection, conflicts_of};
     use crate::files::RenderedFile;
     use crate::render::everything;

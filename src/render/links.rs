@@ -20,7 +20,7 @@ use super::bases::StageObjects;
 use super::{RenderError, ports};
 use crate::catalog::LoadedLesson;
 use crate::catalog::labels::text_as_label_value;
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::catalog::config::{Environment, RepoConfig};
 use crate::yaml;
 

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::catalog::config::{Environment, RepoConfig};
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::catalog::{Catalog, LoadedLesson, Selection};
 use crate::files::RenderedFile;
 use crate::layout::{KIND_CLUSTER_FILE, Layout};
@@ -171,7 +171,7 @@ pub enum RenderError {
         room: usize,
     },
     /// An object that breaks a rule of its type or of the lesson.
-    #[error("`{}{}` (stage `{stage}`): {object}: {field}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("`{}{}` (stage `{stage}`): {object}: {field}: {rule}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Object {
         /// The template.
         path: PathBuf,
@@ -183,10 +183,8 @@ pub enum RenderError {
         object: String,
         /// Path of the field inside the object.
         field: String,
-        /// What is wrong.
-        message: String,
-        /// What to do.
-        hint: Option<String>,
+        /// The rule it breaks.
+        rule: policy::Rule,
     },
 }
 
@@ -196,7 +194,7 @@ impl RenderError {
         use minijinja::ErrorKind;
         let hint = |h: &str| Some(h.to_owned());
         match self {
-            RenderError::Object { hint, .. } => hint.clone(),
+            RenderError::Object { rule, .. } => Some(rule.hint()),
             RenderError::Output { hint: Some(hint), .. } => Some(hint.clone()),
             RenderError::Output { .. } => hint(
                 "values printed with `{{ }}` are quoted for you; check the template's own indentation and `-` markers",

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::policy::Violation;
+use super::policy::{Rule, Violation};
 use crate::catalog::LoadedLesson;
 
 /// Checks every container image and Argo CD source revision in `object`.
@@ -17,13 +17,7 @@ pub fn check_object(lesson: &LoadedLesson, object: &Value) -> Result<(), Violati
         .find(|(_, reference)| !lesson.lesson.moving_targets.iter().any(|m| &m.reference == reference))
     {
         None => Ok(()),
-        Some((field, reference)) => Err(Violation {
-            field,
-            message: format!("`{reference}` is a moving target: what it names can change without a change in git"),
-            hint: Some(format!(
-                "pin it (an image tag other than `latest` or a `@sha256:` digest; a commit or release tag for a git source), or list `{reference}` under `moving_targets` in `lesson.yaml` with a `why`"
-            )),
-        }),
+        Some((field, reference)) => Err(Violation::new(field, Rule::MovingTarget { reference })),
     }
 }
 

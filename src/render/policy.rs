@@ -12,15 +12,13 @@ use crate::catalog::lesson::HostPrivilege;
 use crate::kinds::{api_group, cluster_kind_group, is_known_cluster_kind};
 use crate::validate::is_builtin_cluster_kind;
 
-/// A broken rule: where in the object, what, and what to do.
+/// A broken rule: where in the object, and which rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     /// Field path inside the object.
     pub field: String,
-    /// What is wrong.
-    pub message: String,
-    /// What to do.
-    pub hint: Option<String>,
+    /// The rule broken.
+    pub rule: Rule,
 }
 
 impl Violation {
@@ -32,11 +30,213 @@ impl Violation {
         self
     }
 
-    fn new(field: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
+    /// `rule`, broken at `field`.
+    pub fn new(field: impl Into<String>, rule: Rule) -> Self {
         Violation {
             field: field.into(),
-            message: message.into(),
-            hint: Some(hint.into()),
+            rule,
+        }
+    }
+}
+
+/// The rules a rendered object can break, each with its message (the field is said
+/// before it) and, from [`Rule::hint`], an exhaustive `match`, its advice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rule {
+    /// A document that is not a mapping.
+    #[error("a document is not a mapping")]
+    NotAnObject,
+    /// `apiVersion`, `kind`, `metadata.name` or `metadata.namespace` missing.
+    #[error("is missing")]
+    IdentityMissing,
+    /// `apiVersion`, `kind`, `metadata.name` or `metadata.namespace` not a string.
+    #[error("must be a non-empty string")]
+    IdentityNotText,
+    /// A kind that is not written literally in the lesson's templates.
+    #[error("`{kind}` is not a kind gitgen found written in the lesson's templates")]
+    KindNotWritten {
+        /// `group/Kind`, or `Kind` for the core group.
+        kind: String,
+    },
+    /// A Namespace object, which gitgen renders itself.
+    #[error("lessons do not write Namespace objects; gitgen renders `{name}` from `namespaces` in lesson.yaml")]
+    NamespaceObject {
+        /// The namespace's name.
+        name: String,
+    },
+    /// A cluster-scoped kind the lesson does not declare.
+    #[error("the cluster-scoped kind `{kind}` is not declared by the lesson")]
+    ClusterKindUndeclared {
+        /// The kind.
+        kind: String,
+        /// How `cluster_kinds` would list it.
+        declared: String,
+    },
+    /// A namespaced object outside the lesson's namespaces.
+    #[error("namespace `{namespace}` does not belong to the lesson")]
+    ForeignNamespace {
+        /// The namespace.
+        namespace: String,
+    },
+    /// A Secret with data.
+    #[error("a Secret with data would put credentials in git")]
+    SecretWithData,
+    /// Host access the lesson does not declare.
+    #[error("`{}` needs host access the lesson does not declare", privilege.field())]
+    HostAccess {
+        /// The privilege asked for.
+        privilege: HostPrivilege,
+    },
+    /// An Argo CD object in a lesson without `argocd_objects`.
+    #[error("an Argo CD {kind} among a lesson's objects can deploy anything anywhere")]
+    ArgocdObjectUndeclared {
+        /// `Application` or `AppProject`.
+        kind: String,
+    },
+    /// An ApplicationSet.
+    #[error("an ApplicationSet generates Applications gitgen cannot check")]
+    ApplicationSet,
+    /// A lesson's Argo CD object outside Argo CD's namespace.
+    #[error("an Argo CD {kind} must be in Argo CD's namespace `{namespace}`")]
+    ArgocdNamespace {
+        /// `Application` or `AppProject`.
+        kind: String,
+        /// Argo CD's namespace.
+        namespace: String,
+    },
+    /// A repository `argocd_objects.repos` does not list.
+    #[error("repository `{url}` is not one `argocd_objects.repos` lists")]
+    RepoNotListed {
+        /// The URL.
+        url: String,
+    },
+    /// A destination cluster given as a pattern.
+    #[error("cluster `{cluster}` is a pattern")]
+    ClusterPattern {
+        /// The cluster.
+        cluster: String,
+    },
+    /// A destination namespace that is not the lesson's own.
+    #[error("namespace `{namespace}` is not one of the lesson's own")]
+    DestinationNotOwn {
+        /// The namespace.
+        namespace: String,
+    },
+    /// An AppProject `argocd_objects.projects` does not list.
+    #[error("AppProject `{name}` is not one `argocd_objects.projects` lists")]
+    ProjectNotListed {
+        /// The project.
+        name: String,
+    },
+    /// An AppProject with `sourceNamespaces`.
+    #[error("would let Applications outside Argo CD's namespace use the project")]
+    SourceNamespaces,
+    /// An AppProject that allows a cluster kind the lesson does not declare.
+    #[error("cluster kind `{kind}` is not one the lesson declares")]
+    ProjectClusterKind {
+        /// `group/Kind`, or `Kind` for the core group.
+        kind: String,
+    },
+    /// An AppProject without `namespaceResourceWhitelist`.
+    #[error("a lesson's AppProject must list the namespaced kinds its Applications create")]
+    NoNamespacedKinds,
+    /// An AppProject that allows namespaced kinds by wildcard.
+    #[error("a wildcard kind")]
+    WildcardKind,
+    /// An Application in a project that is not the lesson's own.
+    #[error("project `{project}` is not one of the lesson's own")]
+    ProjectNotOwn {
+        /// The project.
+        project: String,
+    },
+    /// An Application without a destination.
+    #[error("is missing")]
+    NoDestination,
+    /// An image or Argo CD revision that can change without a change in git.
+    #[error("`{reference}` is a moving target: what it names can change without a change in git")]
+    MovingTarget {
+        /// The image or revision.
+        reference: String,
+    },
+    /// A LoadBalancer or NodePort Service port whose `nodePort` is not the table's.
+    #[error("a {kind} Service's port {port} must have nodePort {node_port}")]
+    NodePort {
+        /// `LoadBalancer` or `NodePort`.
+        kind: String,
+        /// The Service port.
+        port: u16,
+        /// The NodePort the table maps it to.
+        node_port: u16,
+    },
+    /// A LoadBalancer or NodePort Service port the course's table lacks.
+    #[error("port {port} is not one of the course's localhost ports ({})", super::ports::known_ports())]
+    PortNotInTable {
+        /// The Service port (0 when it is not a port number).
+        port: u16,
+    },
+    /// A field that is not the Kubernetes type's.
+    #[error("{problem}")]
+    NotTheApiType {
+        /// What the type checker found.
+        problem: String,
+    },
+}
+
+impl Rule {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Rule::NotAnObject => "each YAML document must be one Kubernetes object".to_owned(),
+            Rule::IdentityMissing | Rule::IdentityNotText => {
+                "every object needs `apiVersion`, `kind` and `metadata.name`".to_owned()
+            }
+            Rule::KindNotWritten { .. } => "write `apiVersion:` and `kind:` literally (not from a template expression) at the top of each object; gitgen reads them there to list the lesson's kinds in its AppProject".to_owned(),
+            Rule::NamespaceObject { .. } => "declare the namespace under `namespaces:` with its Pod Security level".to_owned(),
+            Rule::ClusterKindUndeclared { declared, .. } => {
+                format!("add `{declared}` to `cluster_kinds` in lesson.yaml if the lesson really needs it")
+            }
+            Rule::ForeignNamespace { .. } => {
+                "deploy into a namespace listed under `namespaces` or `uses_namespaces` in lesson.yaml".to_owned()
+            }
+            Rule::SecretWithData => {
+                "declare it under `cluster_secrets` in lesson.yaml: a Job in the lesson creates it in the cluster".to_owned()
+            }
+            Rule::HostAccess { .. } => {
+                "declare it under `host_access` in lesson.yaml with the reason, or remove it".to_owned()
+            }
+            Rule::ArgocdObjectUndeclared { .. } => {
+                "declare `argocd_objects` in lesson.yaml with the reason, the projects and the repos they use".to_owned()
+            }
+            Rule::ApplicationSet => "write each Application out".to_owned(),
+            Rule::ArgocdNamespace { namespace, .. } => format!("set `metadata.namespace: {namespace}`"),
+            Rule::RepoNotListed { .. } => {
+                "list each exact repository URL under `argocd_objects.repos` in lesson.yaml".to_owned()
+            }
+            Rule::ClusterPattern { .. } => "name one cluster exactly".to_owned(),
+            Rule::DestinationNotOwn { .. } => {
+                "deploy only into a namespace listed under `namespaces` in lesson.yaml".to_owned()
+            }
+            Rule::NoDestination => "deploy into a namespace listed under `namespaces` in lesson.yaml".to_owned(),
+            Rule::ProjectNotListed { .. } => {
+                "list the project under `argocd_objects.projects` in lesson.yaml".to_owned()
+            }
+            Rule::SourceNamespaces => "remove `sourceNamespaces`".to_owned(),
+            Rule::ProjectClusterKind { .. } => {
+                "list only kinds of `cluster_kinds` in lesson.yaml, each exactly".to_owned()
+            }
+            Rule::NoNamespacedKinds => "add `namespaceResourceWhitelist` with each group and kind".to_owned(),
+            Rule::WildcardKind => "list each group and kind exactly".to_owned(),
+            Rule::ProjectNotOwn { .. } => "use a project listed under `argocd_objects.projects` (gitgen's `gitgen-platform` and other lessons' projects are out of reach)".to_owned(),
+            Rule::MovingTarget { reference } => format!(
+                "pin it (an image tag other than `latest` or a `@sha256:` digest; a commit or release tag for a git source), or list `{reference}` under `moving_targets` in `lesson.yaml` with a `why`"
+            ),
+            Rule::NodePort { port, .. } => format!(
+                "write `nodePort: {{{{ node_port({port}) }}}}`: kind maps that NodePort to localhost:{port}"
+            ),
+            Rule::PortNotInTable { .. } => "expose a port of the course (gitgen's `src/render/ports.rs` holds the table), or make the Service a ClusterIP".to_owned(),
+            Rule::NotTheApiType { .. } => {
+                "check the field against the Kubernetes API reference for this kind".to_owned()
+            }
         }
     }
 }
@@ -65,19 +265,14 @@ impl std::fmt::Display for ObjectId<'_> {
 /// Reads the identity fields every Kubernetes object has.
 pub fn object_id(object: &Value) -> Result<ObjectId<'_>, Violation> {
     fn text<'v>(value: Option<&'v Value>, field: &str) -> Result<&'v str, Violation> {
-        let hint = "every object needs `apiVersion`, `kind` and `metadata.name`";
         match value {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
-            Some(_) => Err(Violation::new(field, "must be a non-empty string", hint)),
-            None => Err(Violation::new(field, "is missing", hint)),
+            Some(_) => Err(Violation::new(field, Rule::IdentityNotText)),
+            None => Err(Violation::new(field, Rule::IdentityMissing)),
         }
     }
     if !object.is_object() {
-        return Err(Violation::new(
-            "(document)",
-            "a document is not a mapping",
-            "each YAML document must be one Kubernetes object",
-        ));
+        return Err(Violation::new("(document)", Rule::NotAnObject));
     }
     let metadata = object.get("metadata");
     Ok(ObjectId {
@@ -158,11 +353,9 @@ fn check_one(lesson: &LoadedLesson, object: &Value) -> Result<(), Violation> {
     if !lesson.kinds.contains(&(group.to_owned(), id.kind.to_owned())) {
         return Err(Violation::new(
             "kind",
-            format!(
-                "`{}` is not a kind gitgen found written in the lesson's templates",
-                qualified(group, id.kind)
-            ),
-            "write `apiVersion:` and `kind:` literally (not from a template expression) at the top of each object; gitgen reads them there to list the lesson's kinds in its AppProject",
+            Rule::KindNotWritten {
+                kind: qualified(group, id.kind),
+            },
         ));
     }
     if group == "argoproj.io" && matches!(id.kind, "Application" | "AppProject" | "ApplicationSet") {
@@ -172,11 +365,9 @@ fn check_one(lesson: &LoadedLesson, object: &Value) -> Result<(), Violation> {
         if id.kind == "Namespace" && group.is_empty() {
             return Err(Violation::new(
                 "kind",
-                format!(
-                    "lessons do not write Namespace objects; gitgen renders `{}` from `namespaces` in lesson.yaml",
-                    id.name
-                ),
-                "declare the namespace under `namespaces:` with its Pod Security level",
+                Rule::NamespaceObject {
+                    name: id.name.to_owned(),
+                },
             ));
         }
         if !declares_cluster_kind(lesson, group, id.kind) {
@@ -187,8 +378,10 @@ fn check_one(lesson: &LoadedLesson, object: &Value) -> Result<(), Violation> {
             };
             return Err(Violation::new(
                 "kind",
-                format!("the cluster-scoped kind `{}` is not declared by the lesson", id.kind),
-                format!("add `{declared}` to `cluster_kinds` in lesson.yaml if the lesson really needs it"),
+                Rule::ClusterKindUndeclared {
+                    kind: id.kind.to_owned(),
+                    declared,
+                },
             ));
         }
     } else {
@@ -196,8 +389,9 @@ fn check_one(lesson: &LoadedLesson, object: &Value) -> Result<(), Violation> {
         if !allowed_namespaces(lesson).any(|ns| ns == namespace) {
             return Err(Violation::new(
                 "metadata.namespace",
-                format!("namespace `{namespace}` does not belong to the lesson"),
-                "deploy into a namespace listed under `namespaces` or `uses_namespaces` in lesson.yaml",
+                Rule::ForeignNamespace {
+                    namespace: namespace.to_owned(),
+                },
             ));
         }
     }
@@ -207,11 +401,7 @@ fn check_one(lesson: &LoadedLesson, object: &Value) -> Result<(), Violation> {
                 .get(field)
                 .is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()))
             {
-                return Err(Violation::new(
-                    field,
-                    "a Secret with data would put credentials in git",
-                    "declare it under `cluster_secrets` in lesson.yaml: a Job in the lesson creates it in the cluster",
-                ));
+                return Err(Violation::new(field, Rule::SecretWithData));
             }
         }
     }
@@ -226,11 +416,7 @@ fn check_one(lesson: &LoadedLesson, object: &Value) -> Result<(), Violation> {
         if allowed(privilege) {
             return Ok(());
         }
-        Err(Violation::new(
-            field,
-            format!("`{}` needs host access the lesson does not declare", privilege.field()),
-            "declare it under `host_access` in lesson.yaml with the reason, or remove it",
-        ))
+        Err(Violation::new(field, Rule::HostAccess { privilege }))
     };
     if id.kind == "PersistentVolume" && group.is_empty() && object.pointer("/spec/hostPath").is_some() {
         deny("spec.hostPath".to_owned(), HostPrivilege::HostPath)?;
@@ -260,28 +446,21 @@ fn check_argocd_object(lesson: &LoadedLesson, id: &ObjectId<'_>, object: &Value)
     let Some(declared) = &lesson.lesson.argocd_objects else {
         return Err(Violation::new(
             "kind",
-            format!(
-                "an Argo CD {} among a lesson's objects can deploy anything anywhere",
-                id.kind
-            ),
-            "declare `argocd_objects` in lesson.yaml with the reason, the projects and the repos they use",
+            Rule::ArgocdObjectUndeclared {
+                kind: id.kind.to_owned(),
+            },
         ));
     };
     if id.kind == "ApplicationSet" {
-        return Err(Violation::new(
-            "kind",
-            "an ApplicationSet generates Applications gitgen cannot check",
-            "write each Application out",
-        ));
+        return Err(Violation::new("kind", Rule::ApplicationSet));
     }
     if id.namespace != Some(lesson.argocd_namespace.as_str()) {
         return Err(Violation::new(
             "metadata.namespace",
-            format!(
-                "an Argo CD {} must be in Argo CD's namespace `{}`",
-                id.kind, lesson.argocd_namespace
-            ),
-            format!("set `metadata.namespace: {}`", lesson.argocd_namespace),
+            Rule::ArgocdNamespace {
+                kind: id.kind.to_owned(),
+                namespace: lesson.argocd_namespace.clone(),
+            },
         ));
     }
     let own_project = |name: &str| declared.projects.iter().any(|p| p == name);
@@ -289,11 +468,7 @@ fn check_argocd_object(lesson: &LoadedLesson, id: &ObjectId<'_>, object: &Value)
     let repo = |field: String, url: Option<&Value>| -> Result<(), Violation> {
         let url = url.and_then(Value::as_str).unwrap_or("");
         if is_pattern(url) || !declared.repos.iter().any(|r| r == url) {
-            return Err(Violation::new(
-                field,
-                format!("repository `{url}` is not one `argocd_objects.repos` lists"),
-                "list each exact repository URL under `argocd_objects.repos` in lesson.yaml",
-            ));
+            return Err(Violation::new(field, Rule::RepoNotListed { url: url.to_owned() }));
         }
         Ok(())
     };
@@ -306,15 +481,17 @@ fn check_argocd_object(lesson: &LoadedLesson, id: &ObjectId<'_>, object: &Value)
         if let Some(cluster) = cluster {
             return Err(Violation::new(
                 format!("{field}.server"),
-                format!("cluster `{cluster}` is a pattern"),
-                "name one cluster exactly",
+                Rule::ClusterPattern {
+                    cluster: cluster.to_owned(),
+                },
             ));
         }
         if is_pattern(namespace) || !own_namespace(namespace) {
             return Err(Violation::new(
                 format!("{field}.namespace"),
-                format!("namespace `{namespace}` is not one of the lesson's own"),
-                "deploy only into a namespace listed under `namespaces` in lesson.yaml",
+                Rule::DestinationNotOwn {
+                    namespace: namespace.to_owned(),
+                },
             ));
         }
         Ok(())
@@ -333,16 +510,13 @@ fn check_argocd_object(lesson: &LoadedLesson, id: &ObjectId<'_>, object: &Value)
         if !own_project(id.name) {
             return Err(Violation::new(
                 "metadata.name",
-                format!("AppProject `{}` is not one `argocd_objects.projects` lists", id.name),
-                "list the project under `argocd_objects.projects` in lesson.yaml",
+                Rule::ProjectNotListed {
+                    name: id.name.to_owned(),
+                },
             ));
         }
         if object.pointer("/spec/sourceNamespaces").is_some() {
-            return Err(Violation::new(
-                "spec.sourceNamespaces",
-                "would let Applications outside Argo CD's namespace use the project",
-                "remove `sourceNamespaces`",
-            ));
+            return Err(Violation::new("spec.sourceNamespaces", Rule::SourceNamespaces));
         }
         for (field, url) in items("sourceRepos") {
             repo(field, Some(url))?;
@@ -356,31 +530,21 @@ fn check_argocd_object(lesson: &LoadedLesson, id: &ObjectId<'_>, object: &Value)
             if is_pattern(kind) || group.contains('*') || !declares_cluster_kind(lesson, group, kind) {
                 return Err(Violation::new(
                     field,
-                    format!(
-                        "cluster kind `{}` is not one the lesson declares",
-                        qualified(group, kind)
-                    ),
-                    "list only kinds of `cluster_kinds` in lesson.yaml, each exactly",
+                    Rule::ProjectClusterKind {
+                        kind: qualified(group, kind),
+                    },
                 ));
             }
         }
         let namespaced = items("namespaceResourceWhitelist");
         if namespaced.is_empty() {
-            return Err(Violation::new(
-                "spec.namespaceResourceWhitelist",
-                "a lesson's AppProject must list the namespaced kinds its Applications create",
-                "add `namespaceResourceWhitelist` with each group and kind",
-            ));
+            return Err(Violation::new("spec.namespaceResourceWhitelist", Rule::NoNamespacedKinds));
         }
         for (field, entry) in namespaced {
             let group = entry.get("group").and_then(Value::as_str).unwrap_or("");
             let kind = entry.get("kind").and_then(Value::as_str).unwrap_or("");
             if is_pattern(kind) || group.contains('*') {
-                return Err(Violation::new(
-                    field,
-                    "a wildcard kind",
-                    "list each group and kind exactly",
-                ));
+                return Err(Violation::new(field, Rule::WildcardKind));
             }
         }
         return Ok(());
@@ -389,8 +553,9 @@ fn check_argocd_object(lesson: &LoadedLesson, id: &ObjectId<'_>, object: &Value)
     if !own_project(project) {
         return Err(Violation::new(
             "spec.project",
-            format!("project `{project}` is not one of the lesson's own"),
-            "use a project listed under `argocd_objects.projects` (gitgen's `gitgen-platform` and other lessons' projects are out of reach)",
+            Rule::ProjectNotOwn {
+                project: project.to_owned(),
+            },
         ));
     }
     if let Some(source) = object.pointer("/spec/source") {
@@ -401,11 +566,7 @@ fn check_argocd_object(lesson: &LoadedLesson, id: &ObjectId<'_>, object: &Value)
     }
     match object.pointer("/spec/destination") {
         Some(dest) => destination("spec.destination".to_owned(), dest),
-        None => Err(Violation::new(
-            "spec.destination",
-            "is missing",
-            "deploy into a namespace listed under `namespaces` in lesson.yaml",
-        )),
+        None => Err(Violation::new("spec.destination", Rule::NoDestination)),
     }
 }
 

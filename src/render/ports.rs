@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::policy::Violation;
+use super::policy::{Rule, Violation};
 
 /// `(localhost port, NodePort)`, by localhost port. NodePorts must lie in Kubernetes'
 /// default range 30000-32767; each is the course's port with a recognisable prefix.
@@ -47,7 +47,7 @@ pub fn template_function() -> minijinja::Value {
     })
 }
 
-fn known_ports() -> String {
+pub(super) fn known_ports() -> String {
     NODE_PORTS
         .iter()
         .map(|(p, _)| p.to_string())
@@ -73,17 +73,15 @@ pub fn check_service(object: &Value) -> Result<(), Violation> {
         let number = port["port"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
         let wanted = node_port(number);
         if wanted.is_none() || port["nodePort"].as_u64() != wanted.map(u64::from) {
-            return Err(Violation {
-                field: format!("spec.ports[{index}].nodePort"),
-                message: match wanted {
-                    Some(n) => format!("a {kind} Service's port {number} must have nodePort {n}"),
-                    None => format!("port {number} is not one of the course's localhost ports ({})", known_ports()),
+            let rule = match wanted {
+                Some(node_port) => Rule::NodePort {
+                    kind: kind.to_owned(),
+                    port: number,
+                    node_port,
                 },
-                hint: Some(match wanted {
-                    Some(_) => format!("write `nodePort: {{{{ node_port({number}) }}}}`: kind maps that NodePort to localhost:{number}"),
-                    None => "expose a port of the course (gitgen's `src/render/ports.rs` holds the table), or make the Service a ClusterIP".to_owned(),
-                }),
-            });
+                None => Rule::PortNotInTable { port: number },
+            };
+            return Err(Violation::new(format!("spec.ports[{index}].nodePort"), rule));
         }
     }
     Ok(())
@@ -123,6 +121,14 @@ mod tests {
             "spec": {"type": "LoadBalancer", "ports": [{"port": 8000}]}});
         let violation = check_service(&service).unwrap_err();
         assert_eq!(violation.field, "spec.ports[0].nodePort");
+        assert_eq!(
+            violation.rule,
+            Rule::NodePort {
+                kind: "LoadBalancer".to_owned(),
+                port: 8000,
+                node_port: node_port(8000).unwrap()
+            }
+        );
     }
 
     #[test]
@@ -138,6 +144,6 @@ mod tests {
     fn refuses_a_port_the_course_does_not_use() {
         let service = json!({"apiVersion": "v1", "kind": "Service",
             "spec": {"type": "LoadBalancer", "ports": [{"port": 1234, "nodePort": 31234}]}});
-        assert!(check_service(&service).unwrap_err().message.contains("not one of"));
+        assert_eq!(check_service(&service).unwrap_err().rule, Rule::PortNotInTable { port: 1234 });
     }
 }

@@ -46,7 +46,7 @@ use super::{RenderContext, RenderedFile};
 use crate::catalog::Catalog;
 use crate::catalog::config::RepoConfig;
 use crate::catalog::labels::LESSON_LABEL;
-use crate::catalog::names::{EnvName, LessonId};
+use crate::names::{EnvName, LessonId};
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{SelectedStage, Selection, conflicts_of};
 

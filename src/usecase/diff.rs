@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::Error;
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::output::diff::{changed_hashes, unified};
 use crate::output::{self, Freshness, Sink};
 use crate::settings::Settings;

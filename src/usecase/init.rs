@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::Error;
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::git::{self, InitialCommit};
 use crate::output::Freshness;
 use crate::settings::Settings;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::Error;
-use crate::catalog::names::EnvName;
+use crate::names::EnvName;
 use crate::output::{Freshness, Plan, Sink};
 use crate::settings::{CommandLine, Settings};
 use crate::workspace::{self, Inputs};

@@ -77,12 +77,7 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>, Y
     use serde_saphyr::Error;
     use serde_saphyr::budget::BudgetBreach;
     let hint = |h: &str| Some(h.to_owned());
-    // Errors met while replaying an alias, or carrying a snippet, wrap the original one.
-    let mut err = err;
-    while let Error::WithSnippet { error, .. } | Error::AliasError { error, .. } = err {
-        err = error;
-    }
-    match err {
+    match innermost(err) {
         Error::Eof { .. } if text.trim().is_empty() => (
             "the file is empty".to_owned(),
             hint("write the document's fields; `catalog/README.md` shows each file's format"),
@@ -148,6 +143,9 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>, Y
             hint("write the values out instead of nesting aliases"),
             YamlErrorKind::Limit,
         ),
+        // The parser's own limit on nesting reaches us only as the parser's text (serde-saphyr
+        // wraps granit-parser's `ScanError`, whose kind is not ours to name without depending
+        // on the parser directly): the one message this module reads.
         other if other.to_string().contains("recursion limit exceeded") => (
             "refused: nesting deeper than the YAML limit".to_owned(),
             hint("nothing in a lesson needs this much; split or simplify the document"),
@@ -160,41 +158,58 @@ fn describe(err: &serde_saphyr::Error, text: &str) -> (String, Option<String>, Y
                 Some(at) if other.location().is_some() => message[..at].to_owned(),
                 _ => message,
             };
-            let (hint, kind) = if message.starts_with("unknown field") || message.starts_with("missing field") {
-                (None, YamlErrorKind::Field) // the caller knows which fields its format has
-            } else if message.contains("is not a valid") {
-                (
+            let (hint, kind) = match other {
+                // The caller knows which fields its format has.
+                Error::SerdeUnknownField { .. } | Error::SerdeMissingField { .. } => (None, YamlErrorKind::Field),
+                // serde passes a type's own refusal on only as `custom` text, and in gitgen's
+                // formats only the names of `crate::names` refuse a value that way.
+                Error::Message { .. } => (
                     hint("names use lower-case letters, digits and `-` (at most 40 characters), e.g. `probe-test`"),
                     YamlErrorKind::Value,
-                )
-            } else if message.starts_with("invalid type")
-                || message.starts_with("expected")
-                || message.starts_with("unknown variant")
-            {
-                (
+                ),
+                Error::SerdeInvalidType { .. }
+                | Error::SerdeUnknownVariant { .. }
+                | Error::ExpectedEmptyMappingForUnitStruct { .. }
+                | Error::ExpectedStringKeyForExternallyTaggedEnum { .. }
+                | Error::ExpectedMappingEndAfterEnumVariantValue { .. } => (
                     hint(
                         "check the value's type against the format: a list is `[a, b]` or `- a` lines, text with `: ` or `#` needs quotes",
                     ),
                     YamlErrorKind::Value,
-                )
-            } else {
-                (
+                ),
+                _ => (
                     hint("check the indentation and the quoting at that place"),
                     YamlErrorKind::Syntax,
-                )
+                ),
             };
             (message, hint, kind)
         }
     }
 }
 
+/// The error itself, out of the wrappers for errors met while replaying an alias or
+/// carrying a snippet.
+fn innermost(mut err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    use serde_saphyr::Error;
+    while let Error::WithSnippet { error, .. } | Error::AliasError { error, .. } = err {
+        err = error;
+    }
+    err
+}
+
 fn error(path: &Path, text: &str, err: &serde_saphyr::Error, field: Option<String>) -> YamlError {
+    use serde_saphyr::Error;
     let location = err.location();
     let (message, mut hint, kind) = describe(err, text);
-    if kind == YamlErrorKind::Field
-        && let Some(at) = location
-    {
-        hint = misplaced_key_hint(text, &message, at.line(), at.column());
+    if let Some(at) = location {
+        let slip = match innermost(err) {
+            Error::SerdeMissingField { field, .. } => Some(FieldSlip::Missing(field)),
+            Error::SerdeUnknownField { field, .. } => Some(FieldSlip::Unknown(field)),
+            _ => None,
+        };
+        if let Some(slip) = slip {
+            hint = misplaced_key_hint(text, slip, at.line(), at.column());
+        }
     }
     YamlError {
         path: path.to_owned(),
@@ -207,14 +222,23 @@ fn error(path: &Path, text: &str, err: &serde_saphyr::Error, field: Option<Strin
     }
 }
 
+/// A field serde found missing, or did not know, at a place in the text.
+#[derive(Clone, Copy)]
+enum FieldSlip<'a> {
+    /// `missing field `key``.
+    Missing(&'a str),
+    /// `unknown field `key``.
+    Unknown(&'a str),
+}
+
 /// Indentation advice for a field error (`missing field `x``, `unknown field `x``) at
 /// `line` and `column` (1-based), when the text shows the key at another indentation: a
 /// line that leaves its mapping by one indentation step reads as a key of the mapping
 /// around it, so serde sees a field missing in one place and maybe an unknown one in
 /// another. `None` when nothing points at indentation (the caller's hint on its format
 /// then fits).
-fn misplaced_key_hint(text: &str, message: &str, line: u64, column: u64) -> Option<String> {
-    let key = message.split('`').nth(1)?;
+fn misplaced_key_hint(text: &str, slip: FieldSlip<'_>, line: u64, column: u64) -> Option<String> {
+    let (FieldSlip::Missing(key) | FieldSlip::Unknown(key)) = slip;
     // Content lines: (1-based number, indentation, the key the line starts with).
     let lines: Vec<(u64, usize, Option<&str>)> = text
         .lines()
@@ -227,7 +251,7 @@ fn misplaced_key_hint(text: &str, message: &str, line: u64, column: u64) -> Opti
         })
         .collect();
     let at = usize::try_from(column.checked_sub(1)?).ok()?;
-    if message.starts_with("missing field") {
+    if let FieldSlip::Missing(_) = slip {
         // The mapping's fields sit at `at`; it ends at the first line after `line` that is
         // indented less. A `key:` there, or inside it at another depth, is the one missing.
         let after = lines.iter().filter(|(n, _, _)| *n > line);
@@ -238,7 +262,7 @@ fn misplaced_key_hint(text: &str, message: &str, line: u64, column: u64) -> Opti
             "`{key}` is at line {found}, indented {indent} space(s); the other fields of this mapping (line {line}) are indented {at}: indent it the same, under the mapping it belongs to"
         ));
     }
-    if message.starts_with("unknown field") {
+    if let FieldSlip::Unknown(_) = slip {
         // A key indented less than the line above it has left the mapping that line is in.
         let (above, indent, _) = lines.iter().take_while(|(n, _, _)| *n < line).last()?;
         if *indent > at {
@@ -509,6 +533,25 @@ mod tests {
         }
         let err = from_str::<Outer>("items:\n  - name: [a]\n", Path::new("x.yaml")).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("items[0].name"), "{err}");
+    }
+
+    #[test]
+    fn a_name_gitgen_refuses_and_a_value_of_the_wrong_type_are_value_errors_with_their_hints() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Named {
+            id: crate::names::LessonId,
+            count: u32,
+        }
+        let name = from_str::<Named>("id: Bad_Name\ncount: 1\n", Path::new("x.yaml")).unwrap_err();
+        assert_eq!(name.kind, YamlErrorKind::Value, "{name}");
+        assert!(name.hint.as_deref().is_some_and(|h| h.starts_with("names use")), "{name:?}");
+        let wrong_type = from_str::<Named>("id: a\ncount: {many: 2}\n", Path::new("x.yaml")).unwrap_err();
+        assert_eq!(wrong_type.kind, YamlErrorKind::Value, "{wrong_type}");
+        assert!(
+            wrong_type.hint.as_deref().is_some_and(|h| h.starts_with("check the value's type")),
+            "{wrong_type:?}"
+        );
     }
 
     #[test]

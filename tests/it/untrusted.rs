@@ -490,6 +490,8 @@ fn apply(repo: &Path, outside: &Path, plant: &Plant) -> bool {
 /// Cases of the property test: each runs the binary five times, so it has its own bound
 /// (`UNTRUSTED_CASES`), not `PROPTEST_CASES`, which `.ci/run` sets high for the in-process
 /// property tests.
+// a knob of the test harness, not an input of gitgen: the ban (clippy.toml) keeps gitgen's own reads in `ProcessEnv::read`.
+#[allow(clippy::disallowed_methods)]
 fn config() -> Config {
     let cases = std::env::var("UNTRUSTED_CASES")
         .ok()
@@ -524,6 +526,8 @@ const RENDER_WRITES: &[&str] = &[
 /// nothing in the sandbox but what render writes. A case where nothing could be planted
 /// tests nothing hostile: more than a tenth of those fails the test.
 #[test]
+// a knob of the test harness, not an input of gitgen: the ban (clippy.toml) keeps gitgen's own reads in `ProcessEnv::read`.
+#[allow(clippy::disallowed_methods)]
 fn nothing_but_what_render_writes_changes_whatever_the_repo_holds() {
     let config = config();
     let cases = config.cases;
