@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::ClusterError;
 use super::classroom::{Classroom, Learner, learners};
-use super::status::{AppStatus, aligned, app_status, application_resource, list_failed};
+use super::status::{AppStatus, app_status, application_resource, list_failed};
 use crate::catalog::labels::{CHART_LABEL, ENVIRONMENT_LABEL, LEARNER_LABEL, LESSON_LABEL, STAGE_LABEL};
 use crate::settings::CommandLine;
 
@@ -194,28 +194,6 @@ pub fn class_grid(lessons: Vec<GridLesson>, learners: &[Learner], apps: &[AppSta
         lessons,
         learners: rows.into_values().collect(),
     }
-}
-
-/// The grid as a table, each cell as [`cell_text`] writes it, then a summary line.
-pub fn render_grid(grid: &ClassGrid) -> String {
-    let mut header = vec!["LEARNER".to_owned()];
-    header.extend(grid.lessons.iter().map(|l| l.lesson.clone()));
-    let mut table = vec![header];
-    for row in &grid.learners {
-        let mut line = vec![if row.registered {
-            row.learner.clone()
-        } else {
-            format!("{} (removed)", row.learner)
-        }];
-        for lesson in &grid.lessons {
-            line.push(cell_text(&row.cells[&lesson.lesson], lesson));
-        }
-        table.push(line);
-    }
-    let mut out = aligned(&table);
-    out.push_str(&grid.summary());
-    out.push('\n');
-    out
 }
 
 /// A cell as the grid shows it: `sync/health`, `-` when the learner has no Application of
@@ -580,18 +558,11 @@ pub(crate) mod tests {
             bad[0].hint(&classroom.commands),
             "hold the learner at one of operator, done with `gitgen --env classroom classroom hold alice keda STAGE`, or release the hold with `gitgen --env classroom classroom release alice keda`"
         );
-        let table = render_grid(&status.grid);
-        let alice_line = table.lines().find(|l| l.starts_with("alice")).unwrap();
-        assert!(alice_line.contains(" error @nonexistent "), "{table}");
+        assert_eq!(cell_text(&alice.cells["keda"], &status.grid.lessons[0]), "error @nonexistent");
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(json["learners"][0]["cells"]["keda"]["bad_hold"], "nonexistent");
         assert!(json["learners"][1]["cells"]["keda"].get("bad_hold").is_none());
         assert_eq!(json["cluster"], serde_json::json!({"reachable": true}));
-    }
-
-    #[test]
-    fn renders_the_class_grid() {
-        insta::assert_snapshot!(render_grid(&class()));
     }
 
     #[test]

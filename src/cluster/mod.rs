@@ -29,7 +29,7 @@ pub use bootstrap::{
 };
 pub use classroom::{Classroom, ClassroomError, Learner};
 pub use learner_connection::LearnerConnection;
-pub use grid::{ClassGrid, GridLesson, class_grid, environment_applications, render_grid};
+pub use grid::{ClassGrid, GridLesson, class_grid, environment_applications};
 pub use status::{
     AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, watch_applications,
 };

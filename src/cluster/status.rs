@@ -271,25 +271,6 @@ pub async fn watch_applications(
     }
 }
 
-/// `table`'s lines with each column padded to its widest cell, two spaces apart.
-pub fn aligned(table: &[Vec<String>]) -> String {
-    let columns = table.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| table.iter().map(|line| line[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for line in table {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,7 +112,7 @@ pub fn status(workspace: &Workspace, classroom: &Classroom, args: &StatusArgs) -
                     stderr.push_str(&format!("Incomplete: {error}.\n"));
                 }
                 super::View {
-                    stdout: grid::render_grid(&status.grid),
+                    stdout: printer::classroom::class_grid(&status.grid),
                     stderr,
                 }
             }

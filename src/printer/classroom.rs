@@ -2,6 +2,7 @@
 
 use gitgen::catalog::labels::{ENVIRONMENT_LABEL, LEARNER_LABEL, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX};
 use gitgen::classroom::LearnerList;
+use gitgen::cluster::grid::{self, ClassGrid};
 use gitgen::cluster::{Classroom, Learner};
 
 use super::aligned;
@@ -68,6 +69,28 @@ fn learner_table(classroom: &Classroom, learners: &[Learner]) -> String {
     aligned(&table)
 }
 
+/// `gitgen status` of a classroom: the grid as a table, each cell as [`cell_text`] writes it, then a summary line.
+pub fn class_grid(grid: &ClassGrid) -> String {
+    let mut header = vec!["LEARNER".to_owned()];
+    header.extend(grid.lessons.iter().map(|l| l.lesson.clone()));
+    let mut table = vec![header];
+    for row in &grid.learners {
+        let mut line = vec![if row.registered {
+            row.learner.clone()
+        } else {
+            format!("{} (removed)", row.learner)
+        }];
+        for lesson in &grid.lessons {
+            line.push(grid::cell_text(&row.cells[&lesson.lesson], lesson));
+        }
+        table.push(line);
+    }
+    let mut out = aligned(&table);
+    out.push_str(&grid.summary());
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -119,5 +142,55 @@ mod tests {
              alice    spring-alice  https://alice.example:6443  keda=operator  team=a\n\
              bob      spring-bob    https://bob.example:6443    -              -\n"
         );
+    }
+
+    #[test]
+    fn the_class_grid_shows_each_cell_a_removed_learner_and_the_summary() {
+        use gitgen::cluster::grid::{Cell, GridLesson, GridRow};
+        let cell = |sync: &str, health: &str, stage: Option<&str>| Cell {
+            sync: sync.into(),
+            health: health.into(),
+            stage: stage.map(String::from),
+            applications: vec!["app".into()],
+            message: None,
+            bad_hold: None,
+        };
+        let empty = Cell {
+            applications: Vec::new(),
+            ..cell("Missing", "Missing", None)
+        };
+        let row = |learner: &str, registered, cells: [Cell; 2]| GridRow {
+            learner: learner.into(),
+            registered,
+            server: None,
+            stage_holds: BTreeMap::new(),
+            cells: ["keda", "storage"].map(String::from).into_iter().zip(cells).collect(),
+        };
+        let grid = ClassGrid {
+            lessons: ["keda", "storage"]
+                .map(|lesson| GridLesson {
+                    lesson: lesson.into(),
+                    stage: "done".into(),
+                    stages: ["operator", "done"].map(String::from).to_vec(),
+                })
+                .to_vec(),
+            learners: vec![
+                row(
+                    "alice",
+                    true,
+                    [
+                        cell("OutOfSync", "Progressing", Some("done")),
+                        cell("Synced", "Healthy", Some("done")),
+                    ],
+                ),
+                row(
+                    "bob",
+                    true,
+                    [cell("Synced", "Degraded", Some("operator")), empty.clone()],
+                ),
+                row("carol", false, [cell("Unknown", "Unknown", None), empty]),
+            ],
+        };
+        insta::assert_snapshot!(class_grid(&grid));
     }
 }
