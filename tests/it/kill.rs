@@ -19,7 +19,8 @@ const LESSONS: usize = 200;
 const RENDER_RUNS: usize = 25;
 /// Killed runs of `render` of every environment.
 const EVERY_RUNS: usize = 12;
-/// Killed runs of `render` of every environment the moment its journal appears.
+/// Killed runs of `render` of every environment the moment its journal appears, in one
+/// batch (batches repeat until a kill lands while the journal is there).
 const JOURNAL_RUNS: usize = 6;
 /// Killed runs of `enable`, each followed by a killed `disable` that undoes it.
 const ENABLE_RUNS: usize = 25;
@@ -406,7 +407,16 @@ fn killed_render_and_enable_leave_the_old_or_the_new_tree_and_rerunning_complete
     // Killed the moment its journal appears, a render leaves its swap to the next command,
     // whose recovery is killed in turn (`recover_under_kills`).
     let at_the_journal = |_: &mut Rng, _, _| KillAt::Seen(JOURNAL, Duration::ZERO);
-    let journal_runs = kill_between_variants(&repo, &["render"], JOURNAL_RUNS, &set_variant, &mut rng, at_the_journal);
+    // The window between the journal's write and the end of the swap is short on an idle
+    // machine, and a kill can land after it; batches go on (up to five) until one kill
+    // lands inside it.
+    let mut journal_runs = Vec::new();
+    for _ in 0..5 {
+        journal_runs.extend(kill_between_variants(&repo, &["render"], JOURNAL_RUNS, &set_variant, &mut rng, at_the_journal));
+        if journal_runs.iter().any(|left| *left >= Left::JournalCompleted) {
+            break;
+        }
+    }
     assert!(
         journal_runs.iter().any(|left| *left >= Left::JournalCompleted),
         "no render killed at its journal left one to recover: {journal_runs:?}"
