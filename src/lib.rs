@@ -18,28 +18,29 @@
 //! [`untrusted`] is how every stage opens a file of a repo that may come from a
 //! stranger. The library never prints: the binary reports what it returns.
 
-pub mod argocd_install;
-pub mod catalog;
+// The stages are crates of their own (`crates/`), re-exported under their module names.
+pub use gitgen_base::argocd_install;
+pub use gitgen_catalog as catalog;
 pub mod classroom;
-pub mod cluster;
-pub mod credentials;
+pub use gitgen_cluster as cluster;
+pub use gitgen_base::credentials;
 pub mod deploy;
 mod error;
-pub mod files;
-pub mod git;
-pub mod kinds;
-pub mod layout;
-pub mod names;
-pub mod output;
-pub mod render;
+pub use gitgen_base::files;
+pub use gitgen_git as git;
+pub use gitgen_validate::kinds;
+pub use gitgen_base::layout;
+pub use gitgen_base::names;
+pub use gitgen_output as output;
+pub use gitgen_render as render;
 pub mod scaffold;
 pub mod serve;
-pub mod settings;
+pub use gitgen_settings as settings;
 pub mod toggling;
-pub mod untrusted;
+pub use gitgen_base::untrusted;
 pub mod usecase;
-pub mod validate;
+pub use gitgen_validate as validate;
 pub mod workspace;
-pub mod yaml;
+pub use gitgen_yaml as yaml;
 
 pub use error::Error;

@@ -1,4 +1,4 @@
-//! End-to-end tests of the failure paths only `src/cluster/fake.rs` had seen, against a
+//! End-to-end tests of the failure paths only `crates/gitgen-cluster/src/fake.rs` had seen, against a
 //! real Kubernetes API server: bootstrap's refusals (another release, a downgrade, a kind
 //! the server does not serve, a field it rejects, a namespace that does not exist, a user
 //! without permissions), `--wait` timing out, the repository password, adopting an Argo

@@ -516,7 +516,7 @@ fn basic_authorization(user: &str, password: &str) -> String {
     format!("Basic {encoded}")
 }
 
-/// What gitgen sends with a token over HTTP (`src/git/push.rs`: the token as the password
+/// What gitgen sends with a token over HTTP (`crates/gitgen-git/src/push.rs`: the token as the password
 /// of `x-access-token`, as GitHub and GitLab take it).
 fn token_authorization() -> String {
     basic_authorization("x-access-token", TOKEN)

@@ -510,7 +510,7 @@ mod tests {
 
     use super::*;
     use crate::cluster::classroom::Learner;
-    use crate::cluster::grid::tests::app;
+    use crate::cluster::grid::test_support::app;
     use crate::settings::Settings;
 
     pub(crate) fn links() -> Links {
