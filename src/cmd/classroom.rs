@@ -2,16 +2,16 @@
 //! each prepares its use case of `gitgen::classroom`, runs it against the management
 //! cluster and prints what it returns.
 
-use gitgen::classroom::{self, Add, AddRequest, Caution, Remove, StageHold};
+use gitgen::classroom::{self, Add, AddRequest, Remove, StageHold};
 use gitgen::cluster::Classroom;
 use gitgen::cluster::grid::{self, BadHold, ClassStatus};
 use gitgen::workspace::Workspace;
 
 use super::{connect, open_read_only as open, runtime};
 use crate::Outcome;
-use crate::printer::classroom::print_learners;
-use crate::printer;
 use crate::cli::{ClassroomArgs, ClassroomCommand, ClusterArgs, GlobalArgs, OutputFormat, StatusArgs};
+use crate::printer;
+use crate::printer::classroom::print_learners;
 
 pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> Result<Outcome, gitgen::Error> {
     match &args.command {
@@ -37,7 +37,7 @@ pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> Result<Outcome, gitgen:
                 classroom.argocd_namespace,
                 classroom.secret_name(learner)
             );
-            added.cautions.iter().for_each(caution);
+            added.cautions.iter().for_each(printer::classroom::caution);
         }
         ClassroomCommand::Remove(args) => {
             let settings = super::settings(global)?;
@@ -56,20 +56,20 @@ pub fn run(global: &GlobalArgs, args: &ClassroomArgs) -> Result<Outcome, gitgen:
             let list = runtime()?.block_on(async { classroom::list(&connecting.await?, &classroom).await })?;
             print_learners(&classroom, &list, args.output)?;
         }
-        ClassroomCommand::Hold(a) => {
-            let workspace = open(global)?;
-            hold(StageHold::prepare(&workspace, &a.name, &a.lesson, Some(&a.stage))?, &a.cluster, &workspace)?
-        }
-        ClassroomCommand::Release(a) => {
-            let workspace = open(global)?;
-            hold(StageHold::prepare(&workspace, &a.name, &a.lesson, None)?, &a.cluster, &workspace)?
-        }
+        ClassroomCommand::Hold(a) => hold(global, (&a.name, &a.lesson, Some(&a.stage)), &a.cluster)?,
+        ClassroomCommand::Release(a) => hold(global, (&a.name, &a.lesson, None), &a.cluster)?,
     }
     Ok(Outcome::Success)
 }
 
-/// Sets or releases a stage hold.
-fn hold(hold: StageHold, cluster: &ClusterArgs, workspace: &Workspace) -> Result<(), gitgen::Error> {
+/// Holds a learner at a stage of a lesson, or releases the hold (no stage).
+fn hold(
+    global: &GlobalArgs,
+    (learner, lesson, stage): (&str, &str, Option<&str>),
+    cluster: &ClusterArgs,
+) -> Result<(), gitgen::Error> {
+    let workspace = open(global)?;
+    let hold = StageHold::prepare(&workspace, learner, lesson, stage)?;
     runtime()?.block_on(async { hold.run(&connect(cluster, &workspace.settings).await?).await })?;
     let (learner, lesson) = (&hold.learner, &hold.lesson);
     match (&hold.stage, hold.enabled) {
@@ -79,13 +79,8 @@ fn hold(hold: StageHold, cluster: &ClusterArgs, workspace: &Workspace) -> Result
         (Some(stage), false) => println!("Learner `{learner}` is held at stage `{stage}` of `{lesson}`."),
         (None, _) => println!("Learner `{learner}` follows the toggle file's stage of `{lesson}` again."),
     }
-    hold.caution().iter().for_each(caution);
+    hold.caution().iter().for_each(printer::classroom::caution);
     Ok(())
-}
-
-/// A `warning:` or `note:` line on stderr, and the `hint:` line of what to do about it.
-fn caution(caution: &Caution) {
-    eprintln!("{}: {}\nhint: {}", caution.level(), caution.message(), caution.hint());
 }
 
 /// `gitgen status` of a classroom: the grid of learners and enabled lessons.

@@ -113,8 +113,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, gitgen::Error> {
         })
 }
 
-/// A client for the cluster `--kubeconfig` (else `$KUBECONFIG`) and `--context` name, as
-/// kubectl picks it.
+/// A client for the cluster `--kubeconfig` (else `$KUBECONFIG`) and `--context` name.
 async fn connect(args: &ClusterArgs, settings: &Settings) -> Result<kube::Client, gitgen::Error> {
     let kubeconfig = settings.kubeconfig(args.kubeconfig.as_deref());
     Ok(gitgen::cluster::connect(kubeconfig.as_deref(), args.context.as_deref()).await?)

@@ -12,7 +12,11 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> Result<Outcome, gitgen::
     let workspace = super::open_read_only(global)?;
     let passed = if args.server {
         let validation = ServerValidation::prepare(&workspace, args.crds.as_deref())?;
-        let report = runtime()?.block_on(async { validation.run(&connect(&args.cluster, &workspace.settings).await?).await })?;
+        let report = runtime()?.block_on(async {
+            validation
+                .run(&connect(&args.cluster, &workspace.settings).await?)
+                .await
+        })?;
         match args.output {
             OutputFormat::Json => print!("{}", printer::json(&report)?),
             OutputFormat::Table => printer::cluster::validated_on_server(&report),

@@ -1,7 +1,7 @@
 //! What `classroom list` prints: the learners as JSON or as a table.
 
 use gitgen::catalog::labels::{ENVIRONMENT_LABEL, LEARNER_LABEL, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX};
-use gitgen::classroom::LearnerList;
+use gitgen::classroom::{Caution, LearnerList};
 use gitgen::cluster::grid::{self, ClassGrid};
 use gitgen::cluster::{Classroom, Learner};
 
@@ -27,6 +27,11 @@ pub fn print_learners(classroom: &Classroom, list: &LearnerList, output: OutputF
         }
     }
     Ok(())
+}
+
+/// A `warning:` or `note:` line on stderr, and the `hint:` line of what to do about it.
+pub fn caution(caution: &Caution) {
+    eprintln!("{}: {}\nhint: {}", caution.level(), caution.message(), caution.hint());
 }
 
 /// The learners as the `classroom list` table: name, Argo CD cluster, server, stage holds

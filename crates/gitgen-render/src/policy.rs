@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 
 use gitgen_catalog::LoadedLesson;
 use gitgen_catalog::lesson::HostPrivilege;
-use gitgen_validate::kinds::{api_group, cluster_kind_group, is_known_cluster_kind};
 use gitgen_validate::is_builtin_cluster_kind;
+use gitgen_validate::kinds::{api_group, cluster_kind_group, is_known_cluster_kind};
 
 /// A broken rule: where in the object, and which rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,10 +169,12 @@ pub enum Rule {
         node_port: u16,
     },
     /// A LoadBalancer or NodePort Service port the course's table lacks.
-    #[error("port {port} is not one of the course's localhost ports ({})", super::ports::known_ports())]
+    #[error("port {port} is not one of the course's localhost ports ({known})")]
     PortNotInTable {
         /// The Service port (0 when it is not a port number).
         port: u16,
+        /// The ports the table holds, as the message lists them.
+        known: String,
     },
     /// A field that is not the Kubernetes type's.
     #[error("{problem}")]
@@ -538,7 +540,10 @@ fn check_argocd_object(lesson: &LoadedLesson, id: &ObjectId<'_>, object: &Value)
         }
         let namespaced = items("namespaceResourceWhitelist");
         if namespaced.is_empty() {
-            return Err(Violation::new("spec.namespaceResourceWhitelist", Rule::NoNamespacedKinds));
+            return Err(Violation::new(
+                "spec.namespaceResourceWhitelist",
+                Rule::NoNamespacedKinds,
+            ));
         }
         for (field, entry) in namespaced {
             let group = entry.get("group").and_then(Value::as_str).unwrap_or("");

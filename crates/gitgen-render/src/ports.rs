@@ -47,7 +47,7 @@ pub fn template_function() -> minijinja::Value {
     })
 }
 
-pub(super) fn known_ports() -> String {
+fn known_ports() -> String {
     NODE_PORTS
         .iter()
         .map(|(p, _)| p.to_string())
@@ -79,7 +79,10 @@ pub fn check_service(object: &Value) -> Result<(), Violation> {
                     port: number,
                     node_port,
                 },
-                None => Rule::PortNotInTable { port: number },
+                None => Rule::PortNotInTable {
+                    port: number,
+                    known: known_ports(),
+                },
             };
             return Err(Violation::new(format!("spec.ports[{index}].nodePort"), rule));
         }
@@ -144,6 +147,12 @@ mod tests {
     fn refuses_a_port_the_course_does_not_use() {
         let service = json!({"apiVersion": "v1", "kind": "Service",
             "spec": {"type": "LoadBalancer", "ports": [{"port": 1234, "nodePort": 31234}]}});
-        assert_eq!(check_service(&service).unwrap_err().rule, Rule::PortNotInTable { port: 1234 });
+        assert_eq!(
+            check_service(&service).unwrap_err().rule,
+            Rule::PortNotInTable {
+                port: 1234,
+                known: known_ports()
+            }
+        );
     }
 }
