@@ -27,11 +27,11 @@ use serde_json::json;
 
 use super::learner_connection::{LearnerConnection, LearnerConnectionError};
 use super::{Change, ClusterError, FIELD_MANAGER, ObjectRef, api_message, apply::classify, is_not_found};
+use gitgen_base::names::{LessonId, StageName};
+use gitgen_catalog::classroom::{self as contract, LearnerName, LearnerNameError, ROOT_APP, classroom_scoped};
 use gitgen_catalog::labels::{
     self, ENVIRONMENT_LABEL, LEARNER_LABEL, SECRET_TYPE_LABEL, STAGE_HOLD_PREFIX, stage_hold_label,
 };
-use gitgen_base::names::{LessonId, StageName};
-use gitgen_catalog::classroom::{self as contract, LearnerName, LearnerNameError, ROOT_APP, classroom_scoped};
 use gitgen_settings::CommandLine;
 
 /// A classroom environment as this module needs it.
@@ -48,7 +48,6 @@ pub struct Classroom {
 }
 
 impl Classroom {
-
     /// The name of a learner's cluster Secret: `gitgen-cluster-<env>-<learner>`.
     pub fn secret_name(&self, learner: &LearnerName) -> String {
         contract::secret_name(&self.environment, learner)
@@ -187,21 +186,29 @@ pub async fn remove_learner(
     learner: &LearnerName,
 ) -> Result<(), ClassroomError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), &classroom.argocd_namespace);
-    match api
-        .delete(&classroom.secret_name(learner), &DeleteParams::default())
+    let name = classroom.secret_name(learner);
+    api.delete(&name, &DeleteParams::default())
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(error) if is_not_found(&error) => Err(ClassroomError::NotRegistered {
+        .map(drop)
+        .map_err(|error| secret_call_failed(classroom, learner, format!("deleting Secret `{name}`"), error))
+}
+
+/// A call on a learner's cluster Secret failed: a Secret not found is a learner the
+/// classroom does not have, anything else the API's error.
+fn secret_call_failed(
+    classroom: &Classroom,
+    learner: &LearnerName,
+    doing: String,
+    error: kube::Error,
+) -> ClassroomError {
+    if is_not_found(&error) {
+        ClassroomError::NotRegistered {
             learner: learner.to_string(),
             environment: classroom.environment.clone(),
             commands: classroom.commands.clone(),
-        }),
-        Err(source) => Err(ClusterError::Api {
-            doing: format!("deleting Secret `{}`", classroom.secret_name(learner)),
-            source,
         }
-        .into()),
+    } else {
+        ClusterError::Api { doing, source: error }.into()
     }
 }
 
@@ -224,19 +231,13 @@ pub async fn set_stage_hold(
         field_manager: Some(FIELD_MANAGER.to_owned()),
         ..PatchParams::default()
     };
-    match api.patch(&name, &params, &Patch::Merge(&patch)).await {
-        Ok(_) => Ok(()),
-        Err(error) if is_not_found(&error) => Err(ClassroomError::NotRegistered {
-            learner: learner.to_string(),
-            environment: classroom.environment.clone(),
-            commands: classroom.commands.clone(),
-        }),
-        Err(source) => Err(ClusterError::Api {
-            doing: format!("setting label `{label}` of Secret `{name}`"),
-            source,
-        }
-        .into()),
-    }
+    api.patch(&name, &params, &Patch::Merge(&patch))
+        .await
+        .map(drop)
+        .map_err(|error| {
+            let doing = format!("setting label `{label}` of Secret `{name}`");
+            secret_call_failed(classroom, learner, doing, error)
+        })
 }
 
 /// A registered learner, as `classroom list` shows it: never its credentials.
@@ -550,5 +551,4 @@ mod tests {
             assert_eq!(learners(&client, &other).await.unwrap()[0].name, "eve");
         }
     }
-
 }
