@@ -17,9 +17,9 @@ use crate::Error;
 use crate::catalog::classroom::LearnerName;
 use crate::catalog::config::Target;
 use crate::catalog::labels::STAGE_HOLD_PREFIX;
-use crate::names::{LessonId, StageName};
 use crate::cluster::classroom::{self as secrets, Classroom, ClassroomError, Learner};
 use crate::cluster::{Change, GridLesson, LearnerConnection};
+use crate::names::{LessonId, StageName};
 use crate::settings::Settings;
 use crate::workspace::Workspace;
 

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use crate::Error;
 use crate::catalog::Catalog;
 use crate::catalog::config::{CONFIG_FILE, RepoConfig};
-use crate::names::EnvName;
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::ToggleFile;
 use crate::layout::{CATALOG_DIR, Layout};
+use crate::names::EnvName;
 use crate::output::OutputError;
 
 /// The placeholder URL written when none is known; `gitgen bootstrap` refuses it.

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::catalog::Selection;
-use crate::names::LessonId;
 use crate::catalog::toggle::SelectedStage;
+use crate::names::LessonId;
 use crate::output::RenderOutcome;
 use crate::workspace::Workspace;
 

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::Error;
-use crate::names::{EnvName, LessonId, StageName};
 use crate::catalog::source::CatalogFiles;
 use crate::catalog::toggle::{SelectedStage, ToggleFile, read_toggle_file_if_present};
 use crate::catalog::{Catalog, Selection};
 use crate::files::RenderedFile;
 use crate::layout::{CATALOG_DIR, Layout};
+use crate::names::{EnvName, LessonId, StageName};
 use crate::output::lock::{environment_hash, lesson_input_hash};
 use crate::output::{self, EnvironmentRun, Freshness, NothingChanged, OldLock, RenderOutcome, Scope, Sink};
 use crate::render::{self, RenderContext};
@@ -104,9 +104,9 @@ impl Inputs {
     pub fn load(self) -> Result<Workspace, Error> {
         let catalog = Catalog::load_for(self.files, &self.settings.config.argocd.namespace)?;
         let toggle_is_new = self.toggle.is_none();
-        let toggle = self.toggle.unwrap_or_else(|| {
-            ToggleFile::starter(&catalog, &self.settings.env_name, self.settings.toggle_path())
-        });
+        let toggle = self
+            .toggle
+            .unwrap_or_else(|| ToggleFile::starter(&catalog, &self.settings.env_name, self.settings.toggle_path()));
         let selection = toggle.selection(&catalog, &self.settings.env_name)?;
         Ok(Workspace {
             settings: self.settings,
@@ -197,7 +197,9 @@ pub fn render_every(every: Vec<Settings>, freshness: Freshness, force: bool) -> 
         let workspace = inputs.load()?;
         let outcome = workspace.plan(freshness, Sink::Stage(&staging))?;
         scopes.push(workspace.scope());
-        let created_toggle_file = workspace.toggle_is_new.then(|| workspace.settings.layout().toggle_path());
+        let created_toggle_file = workspace
+            .toggle_is_new
+            .then(|| workspace.settings.layout().toggle_path());
         if let Some(path) = &created_toggle_file {
             created.push(RenderedFile {
                 path: path.clone(),

@@ -116,7 +116,10 @@ fn validate_on_a_fresh_cluster_gives_every_object_a_verdict(repo: &Path) {
     let validate = gitgen(repo, &["validate", "--server", "--crds", CRDS]);
     let out = text(&validate);
     assert_eq!(validate.status.code(), Some(0), "{out}");
-    assert!(out.contains(" 0 rejected, 0 kind(s) missing, 0 kind(s) waiting for their chart, 0 unverified."), "{out}");
+    assert!(
+        out.contains(" 0 rejected, 0 kind(s) missing, 0 kind(s) waiting for their chart, 0 unverified."),
+        "{out}"
+    );
     assert!(!out.contains("unverified:") && !out.contains("rejected:"), "{out}");
     // The lessons' own Namespaces were created so the objects in them could be checked.
     assert!(out.contains("Created namespace `deployments`"), "{out}");
@@ -209,7 +212,10 @@ fn every_enabled_lessons_objects_are_admitted_once_argocd_is_installed(repo: &Pa
     let validate = gitgen(repo, &["validate", "--server"]);
     let out = text(&validate);
     assert_eq!(validate.status.code(), Some(0), "{out}");
-    assert!(out.contains(" 0 rejected, 0 kind(s) missing, 0 kind(s) waiting for their chart, 0 unverified."), "{out}");
+    assert!(
+        out.contains(" 0 rejected, 0 kind(s) missing, 0 kind(s) waiting for their chart, 0 unverified."),
+        "{out}"
+    );
     assert!(
         out.contains(" object(s) accepted by the server, 1 passed their CRD schema"),
         "only the Gatekeeper constraint goes by its schema: {out}"

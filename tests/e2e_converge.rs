@@ -35,17 +35,17 @@
 //! (comma-separated, at least three: at most three run at once, counting Helm's, which
 //! starts only when a render misses its cache).
 
+#[path = "support/argocd_rules.rs"]
+mod argocd_rules;
+#[path = "support/classroom.rs"]
+mod classroom;
+#[path = "support/control_plane.rs"]
+mod control_plane;
 #[path = "support/e2e.rs"]
 #[allow(dead_code)]
 mod e2e;
 #[path = "support/helm.rs"]
 mod helm;
-#[path = "support/classroom.rs"]
-mod classroom;
-#[path = "support/argocd_rules.rs"]
-mod argocd_rules;
-#[path = "support/control_plane.rs"]
-mod control_plane;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -54,9 +54,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use gitgen::catalog::Catalog;
-use gitgen::names::{EnvName, LessonId};
 use gitgen::catalog::source::CatalogFiles;
 use gitgen::catalog::toggle::conflicts_of;
+use gitgen::names::{EnvName, LessonId};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::discovery::{ApiCapabilities, Scope};
 use serde_json::{Value, json};
@@ -91,7 +91,12 @@ fn pins() -> Vec<(&'static str, PathBuf)> {
 /// `gitgen ARGS --repo REPO` with `kubeconfig`, which must succeed.
 fn gitgen(repo: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gitgen"));
-    command.args(args).arg("--repo").arg(repo).env("NO_COLOR", "1").env_remove("GITGEN_ENV");
+    command
+        .args(args)
+        .arg("--repo")
+        .arg(repo)
+        .env("NO_COLOR", "1")
+        .env_remove("GITGEN_ENV");
     if let Some(kubeconfig) = kubeconfig {
         command.env("KUBECONFIG", kubeconfig);
     }
@@ -113,10 +118,19 @@ fn lesson_sets(catalog: &Catalog, env: &EnvName) -> Vec<BTreeSet<LessonId>> {
     let lessons: Vec<LessonId> = catalog.lessons.keys().cloned().collect();
     let conflicts = |a: &LessonId, b: &LessonId| {
         let (ca, cb) = (catalog.closure(a), catalog.closure(b));
-        ca.iter().any(|x| conflicts_of(catalog, x, env).iter().any(|(y, _)| cb.contains(y)))
-            || cb.iter().any(|x| conflicts_of(catalog, x, env).iter().any(|(y, _)| ca.contains(y)))
+        ca.iter()
+            .any(|x| conflicts_of(catalog, x, env).iter().any(|(y, _)| cb.contains(y)))
+            || cb
+                .iter()
+                .any(|x| conflicts_of(catalog, x, env).iter().any(|(y, _)| ca.contains(y)))
     };
-    fn colour(i: usize, k: usize, lessons: &[LessonId], clash: &dyn Fn(usize, usize) -> bool, out: &mut Vec<usize>) -> bool {
+    fn colour(
+        i: usize,
+        k: usize,
+        lessons: &[LessonId],
+        clash: &dyn Fn(usize, usize) -> bool,
+        out: &mut Vec<usize>,
+    ) -> bool {
         if i == lessons.len() {
             return true;
         }
@@ -157,7 +171,11 @@ fn course(dir: &Path, env: &str, version: &str, lessons: &BTreeSet<LessonId>) ->
         let config = repo.join("gitgen.yaml");
         let yaml = fs_err::read_to_string(&config).unwrap();
         assert!(yaml.contains("  version: v2.12.3\n"), "{yaml}");
-        fs_err::write(&config, yaml.replace("  version: v2.12.3\n", &format!("  version: {version}\n"))).unwrap();
+        fs_err::write(
+            &config,
+            yaml.replace("  version: v2.12.3\n", &format!("  version: {version}\n")),
+        )
+        .unwrap();
     }
     select(&repo, env, lessons);
     repo
@@ -171,7 +189,11 @@ fn select(repo: &Path, env: &str, lessons: &BTreeSet<LessonId>) {
     let catalog = catalog();
     let mut toggles = String::from("lessons:\n");
     for lesson in lessons {
-        let last = catalog.lessons[lesson].lesson.stages.last().expect("a lesson has a stage");
+        let last = catalog.lessons[lesson]
+            .lesson
+            .stages
+            .last()
+            .expect("a lesson has a stage");
         toggles.push_str(&format!("  {lesson}: {}\n", last.name));
     }
     let path = repo.join(gitgen::layout::Layout::new(&EnvName::new(env).unwrap()).toggle_path());
@@ -209,9 +231,16 @@ impl Project {
         if argocd_rules::is_group_kind_permitted(&self.0, group, kind, namespaced) {
             return Ok(());
         }
-        let lists = if namespaced { "namespaceResourceWhitelist/namespaceResourceBlacklist" } else { "clusterResourceWhitelist/clusterResourceBlacklist" };
+        let lists = if namespaced {
+            "namespaceResourceWhitelist/namespaceResourceBlacklist"
+        } else {
+            "clusterResourceWhitelist/clusterResourceBlacklist"
+        };
         // The message of argo-cd `controller/sync.go`, `validateSyncPermissions`.
-        Err(format!("resource {group}:{kind} is not permitted in project {} ({lists})", self.name()))
+        Err(format!(
+            "resource {group}:{kind} is not permitted in project {} ({lists})",
+            self.name()
+        ))
     }
 
     /// argo-cd `app_project_types.go`, `IsSourcePermitted`.
@@ -219,13 +248,20 @@ impl Project {
         if argocd_rules::is_source_permitted(&self.0, repo) {
             return Ok(());
         }
-        Err(format!("source {repo} is not permitted in project {} (sourceRepos)", self.name()))
+        Err(format!(
+            "source {repo} is not permitted in project {} (sourceRepos)",
+            self.name()
+        ))
     }
 
     /// argo-cd `app_project_types.go`, `IsDestinationPermitted`: the cluster by server URL
     /// or by name, and the namespace.
     fn destination_permitted(&self, server: &str, name: &str, namespace: &str) -> Result<(), String> {
-        let destination = argocd_rules::Destination { server: server.to_owned(), name: name.to_owned(), namespace: namespace.to_owned() };
+        let destination = argocd_rules::Destination {
+            server: server.to_owned(),
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+        };
         if argocd_rules::is_destination_permitted(&self.0, &destination) {
             return Ok(());
         }
@@ -268,22 +304,61 @@ impl Task {
         self.object["metadata"]["namespace"].as_str()
     }
     fn key(&self) -> String {
-        format!("{}/{} {}/{}", self.group(), self.kind(), self.namespace().unwrap_or(""), self.name())
+        format!(
+            "{}/{} {}/{}",
+            self.group(),
+            self.kind(),
+            self.namespace().unwrap_or(""),
+            self.name()
+        )
     }
 }
 
 /// gitops-engine `pkg/sync/sync_tasks.go`, `kindOrder` (Helm's install order).
 const KIND_ORDER: &[&str] = &[
-    "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy", "PodDisruptionBudget",
-    "ServiceAccount", "Secret", "SecretList", "ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
-    "CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding", "ClusterRoleBindingList", "Role",
-    "RoleList", "RoleBinding", "RoleBindingList", "Service", "DaemonSet", "Pod", "ReplicationController", "ReplicaSet",
-    "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress", "APIService",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
 ];
 
 fn kind_rank(kind: &str) -> i64 {
     // A kind not in the list ranks 0, after every listed one (which rank below zero).
-    KIND_ORDER.iter().position(|k| *k == kind).map_or(0, |i| i as i64 - KIND_ORDER.len() as i64)
+    KIND_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .map_or(0, |i| i as i64 - KIND_ORDER.len() as i64)
 }
 
 /// The hook phase of an object, or `None` for a plain resource; `Some(None)` for a hook
@@ -393,18 +468,27 @@ fn with_kustomize_options(kustomization: &str, options: &Value) -> Result<String
             "spec.source.kustomize.{other} is not modelled by this test (only {KUSTOMIZE_OPTIONS:?}): model it after argo-cd `util/kustomize/kustomize.go`, `Build`"
         ));
     }
-    let mut k: Value = gitgen::yaml::from_str(kustomization, Path::new("kustomization.yaml")).map_err(|e| e.to_string())?;
+    let mut k: Value =
+        gitgen::yaml::from_str(kustomization, Path::new("kustomization.yaml")).map_err(|e| e.to_string())?;
     for field in ["namePrefix", "nameSuffix"] {
         // `Build` runs `edit set` only for a non-empty value.
         if let Some(value) = options.get(field).and_then(Value::as_str).filter(|v| !v.is_empty()) {
             k[field] = json!(value);
         }
     }
-    if let Some(patches) = options.get("patches").and_then(Value::as_array).filter(|p| !p.is_empty()) {
+    if let Some(patches) = options
+        .get("patches")
+        .and_then(Value::as_array)
+        .filter(|p| !p.is_empty())
+    {
         let mut all = match k.get("patches") {
             None => Vec::new(),
             Some(Value::Array(own)) => own.clone(),
-            Some(other) => return Err(format!("expected 'patches' field in kustomization.yaml to be a list, but got {other}")),
+            Some(other) => {
+                return Err(format!(
+                    "expected 'patches' field in kustomization.yaml to be a list, but got {other}"
+                ));
+            }
         };
         all.extend(patches.iter().cloned());
         k["patches"] = json!(all);
@@ -420,7 +504,10 @@ struct Target {
 
 impl Target {
     fn new(client: kube::Client) -> Target {
-        Target { client, resources: Mutex::new(HashMap::new()) }
+        Target {
+            client,
+            resources: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The served resource of `api_version`/`kind`, or `None` when the server does not
@@ -434,7 +521,9 @@ impl Target {
             Some((g, v)) => (g, v),
             None => ("", api_version),
         };
-        let found = kube::discovery::pinned_kind(&self.client, &GroupVersionKind::gvk(group, version, kind)).await.ok();
+        let found = kube::discovery::pinned_kind(&self.client, &GroupVersionKind::gvk(group, version, kind))
+            .await
+            .ok();
         self.resources.lock().unwrap().insert(key, found.clone());
         found
     }
@@ -489,18 +578,29 @@ const TRACKING: &str = "argocd.argoproj.io/tracking-id";
 impl Controller<'_> {
     /// The live Applications in Argo CD's namespace.
     async fn applications(&self) -> Vec<Value> {
-        let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application"), "applications");
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application"),
+            "applications",
+        );
         let api: Api<DynamicObject> = Api::namespaced_with(self.management.clone(), ARGOCD_NS, &resource);
         let list = api.list(&Default::default()).await.unwrap();
-        list.items.into_iter().map(|o| serde_json::to_value(o).unwrap()).collect()
+        list.items
+            .into_iter()
+            .map(|o| serde_json::to_value(o).unwrap())
+            .collect()
     }
 
     async fn project(&self, name: &str) -> Result<Project, String> {
-        let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "AppProject"), "appprojects");
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "AppProject"),
+            "appprojects",
+        );
         let api: Api<DynamicObject> = Api::namespaced_with(self.management.clone(), ARGOCD_NS, &resource);
         match api.get_opt(name).await.unwrap() {
             Some(p) => Ok(Project(serde_json::to_value(p).unwrap())),
-            None => Err(format!("AppProject {name} does not exist (argo-cd `util/argo/argo.go`, `ValidatePermissions`)")),
+            None => Err(format!(
+                "AppProject {name} does not exist (argo-cd `util/argo/argo.go`, `ValidatePermissions`)"
+            )),
         }
     }
 
@@ -616,7 +716,11 @@ impl Controller<'_> {
                 continue;
             }
             let rendered = self.render(spec, source);
-            RENDERS.lock().unwrap().get_or_insert_default().insert(key, rendered.clone());
+            RENDERS
+                .lock()
+                .unwrap()
+                .get_or_insert_default()
+                .insert(key, rendered.clone());
             objects.extend(rendered?);
         }
         Ok(objects)
@@ -653,7 +757,11 @@ impl Controller<'_> {
         if let Some(chart) = source["chart"].as_str() {
             let version = source["targetRevision"].as_str().unwrap_or("");
             let archive = helm::chart_archive(chart, version);
-            assert!(archive.is_file(), "{}: chart {chart} {version} is not in ../shared/charts", spec.name);
+            assert!(
+                archive.is_file(),
+                "{}: chart {chart} {version} is not in ../shared/charts",
+                spec.name
+            );
             let helm = &source["helm"];
             let mut values = Vec::new();
             let dir = tempfile::tempdir().unwrap();
@@ -666,7 +774,9 @@ impl Controller<'_> {
                 // Multiple sources: `$values/` is the repo of the source with `ref: values`
                 // (argo-cd `reposerver/repository/repository.go`, `getResolvedValueFiles`).
                 let file = file.as_str().unwrap_or("");
-                let relative = file.strip_prefix("$values/").unwrap_or_else(|| panic!("{}: value file `{file}` is not under $values/", spec.name));
+                let relative = file
+                    .strip_prefix("$values/")
+                    .unwrap_or_else(|| panic!("{}: value file `{file}` is not under $values/", spec.name));
                 values.push(self.repo.join(relative));
             }
             if let Some(object) = helm.get("valuesObject") {
@@ -679,7 +789,10 @@ impl Controller<'_> {
             let release = helm["releaseName"].as_str().unwrap_or(&spec.name);
             let render = helm::ChartRender::new(archive, release, &spec.dest_namespace, values);
             let helm = self.helm.unwrap_or_else(|| {
-                panic!("{}: chart {chart} {version} was not rendered before the Helm control plane stopped", spec.name)
+                panic!(
+                    "{}: chart {chart} {version} was not rendered before the Helm control plane stopped",
+                    spec.name
+                )
             });
             let objects = helm.render(&render).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
             return Ok(objects.into_iter().map(|o| o.object).collect());
@@ -688,7 +801,11 @@ impl Controller<'_> {
             return Ok(Vec::new()); // a source of value files only
         }
         let path = source["path"].as_str().unwrap_or("");
-        assert_eq!(repo_url, REPO_URL, "{}: a source that is neither the course repo nor a chart", spec.name);
+        assert_eq!(
+            repo_url, REPO_URL,
+            "{}: a source that is neither the course repo nor a chart",
+            spec.name
+        );
         let mut dir = self.repo.join(path);
         let work = tempfile::tempdir().unwrap();
         let url = gitgen::argocd_install::manifest_url(&self.version);
@@ -709,11 +826,17 @@ impl Controller<'_> {
         let file = dir.join("kustomization.yaml");
         let original = fs_err::read_to_string(&file).ok();
         if let Some(options) = source.get("kustomize") {
-            let original = original.as_deref().unwrap_or_else(|| panic!("{}: kustomize options without {}", spec.name, file.display()));
+            let original = original
+                .as_deref()
+                .unwrap_or_else(|| panic!("{}: kustomize options without {}", spec.name, file.display()));
             let edited = with_kustomize_options(original, options).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
             fs_err::write(&file, edited).unwrap();
         }
-        let out = Command::new("kubectl").arg("kustomize").arg(&dir).output().expect("kubectl is required");
+        let out = Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&dir)
+            .output()
+            .expect("kubectl is required");
         if source.get("kustomize").is_some() {
             fs_err::write(&file, original.unwrap()).unwrap();
         }
@@ -729,13 +852,16 @@ impl Controller<'_> {
     }
 
     fn target(&self, spec: &AppSpec) -> Result<&Target, String> {
-        let found = self
-            .targets
-            .iter()
-            .find(|(name, (server, _))| (!spec.dest_name.is_empty() && *name == &spec.dest_name) || (spec.dest_name.is_empty() && server == &spec.dest_server));
-        found
-            .map(|(_, (_, t))| t)
-            .ok_or_else(|| format!("destination cluster {}{} is not known to Argo CD", spec.dest_name, spec.dest_server))
+        let found = self.targets.iter().find(|(name, (server, _))| {
+            (!spec.dest_name.is_empty() && *name == &spec.dest_name)
+                || (spec.dest_name.is_empty() && server == &spec.dest_server)
+        });
+        found.map(|(_, (_, t))| t).ok_or_else(|| {
+            format!(
+                "destination cluster {}{} is not known to Argo CD",
+                spec.dest_name, spec.dest_server
+            )
+        })
     }
 
     /// One sync operation of gitops-engine `pkg/sync/sync_context.go`, `Sync`, carried to
@@ -751,9 +877,17 @@ impl Controller<'_> {
         let (server, cluster_name) = self
             .targets
             .iter()
-            .find(|(n, (s, _))| (!spec.dest_name.is_empty() && *n == &spec.dest_name) || (spec.dest_name.is_empty() && s == &spec.dest_server))
+            .find(|(n, (s, _))| {
+                (!spec.dest_name.is_empty() && *n == &spec.dest_name)
+                    || (spec.dest_name.is_empty() && s == &spec.dest_server)
+            })
             .map(|(n, (s, _))| (s.clone(), n.clone()))
-            .ok_or_else(|| format!("destination {}{} is not a cluster Argo CD knows", spec.dest_name, spec.dest_server))?;
+            .ok_or_else(|| {
+                format!(
+                    "destination {}{} is not a cluster Argo CD knows",
+                    spec.dest_name, spec.dest_server
+                )
+            })?;
         project.destination_permitted(&server, &cluster_name, &spec.dest_namespace)?;
         let target = self.target(spec)?;
         let skip_dry_run_all = self.argocd_major >= 3 && spec.option("SkipDryRunOnMissingResource=true");
@@ -776,7 +910,11 @@ impl Controller<'_> {
         let crd_scope = |group: &str, kind: &str| {
             objects
                 .iter()
-                .find(|o| o["kind"] == "CustomResourceDefinition" && o["spec"]["group"] == group && o["spec"]["names"]["kind"] == kind)
+                .find(|o| {
+                    o["kind"] == "CustomResourceDefinition"
+                        && o["spec"]["group"] == group
+                        && o["spec"]["names"]["kind"] == kind
+                })
                 .map(|o| o["spec"]["scope"] == "Namespaced")
         };
         let mut tasks = Vec::new();
@@ -822,7 +960,11 @@ impl Controller<'_> {
             }
             let name = object["metadata"]["name"].as_str().unwrap_or("").to_owned();
             let namespace = object["metadata"]["namespace"].as_str().unwrap_or("").to_owned();
-            let mut rule = if checked { project.group_kind_permitted(&group, &kind, namespaced) } else { Ok(()) };
+            let mut rule = if checked {
+                project.group_kind_permitted(&group, &kind, namespaced)
+            } else {
+                Ok(())
+            };
             if checked && rule.is_ok() && namespaced {
                 rule = project.destination_permitted(&server, &cluster_name, &namespace);
             }
@@ -835,23 +977,37 @@ impl Controller<'_> {
                 .as_str()
                 .or(annotations["helm.sh/hook-weight"].as_str().filter(|_| phase.1))
                 .map_or(0, |w| w.trim().parse().unwrap_or(0));
-            tasks.push(Task { object, phase: phase.0, wave, hook: phase.1 });
+            tasks.push(Task {
+                object,
+                phase: phase.0,
+                wave,
+                hook: phase.1,
+            });
         }
         if !invalid.is_empty() {
-            return Err(format!("one or more synchronization tasks are not valid: {}", invalid.join("; ")));
+            return Err(format!(
+                "one or more synchronization tasks are not valid: {}",
+                invalid.join("; ")
+            ));
         }
 
         // CreateNamespace=true: gitops-engine `autoCreateNamespace` and argo-cd
         // `controller/sync_namespace.go`, `syncNamespace`: the destination namespace is
         // created before the dry run, with managedNamespaceMetadata server-side applied.
-        if spec.option("CreateNamespace=true") && !tasks.iter().any(|t| t.kind() == "Namespace" && t.name() == spec.dest_namespace) {
+        if spec.option("CreateNamespace=true")
+            && !tasks
+                .iter()
+                .any(|t| t.kind() == "Namespace" && t.name() == spec.dest_namespace)
+        {
             let mut ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": spec.dest_namespace}});
             if let Some(meta) = &spec.managed_namespace {
                 ns["metadata"]["labels"] = meta["labels"].clone();
                 ns["metadata"]["annotations"] = meta["annotations"].clone();
             }
             let target = self.target(spec)?;
-            self.apply(target, &ns, true, None).await.map_err(|e| format!("the namespace failed to apply: {e}"))?;
+            self.apply(target, &ns, true, None)
+                .await
+                .map_err(|e| format!("the namespace failed to apply: {e}"))?;
         }
 
         // The wet run, in `syncTasks.Less` order: phase, wave, kind, name; then each phase
@@ -870,7 +1026,11 @@ impl Controller<'_> {
             let mut failures = Vec::new();
             // `runTasks`: CRDs are created first within a step (`syncTasks.Sort`,
             // `adjustDeps`), and each is waited for until established (`ensureCRDReady`).
-            let in_step: Vec<Task> = tasks[index..].iter().take_while(|t| (t.phase, t.wave) == step).cloned().collect();
+            let in_step: Vec<Task> = tasks[index..]
+                .iter()
+                .take_while(|t| (t.phase, t.wave) == step)
+                .cloned()
+                .collect();
             index += in_step.len();
             // `runTasks`: the tasks of one kind in a row run concurrently
             // (`processCreateTasks`), each kind after the one before.
@@ -891,7 +1051,13 @@ impl Controller<'_> {
                         || object["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
                             .as_str()
                             .is_some_and(|o| o.contains("ServerSideApply=true"));
-                    async move { (task, this.apply(target, &object, own_ssa, Some((&spec.name, task.hook))).await) }
+                    async move {
+                        (
+                            task,
+                            this.apply(target, &object, own_ssa, Some((&spec.name, task.hook)))
+                                .await,
+                        )
+                    }
                 });
                 for (task, result) in futures::future::join_all(applies).await {
                     match result {
@@ -918,7 +1084,13 @@ impl Controller<'_> {
     /// and created again (`BeforeHookCreation`, the default delete policy). Refuses an
     /// object another Application tracks (Argo CD's SharedResourceWarning; with selfHeal
     /// the two overwrite each other forever). Returns whether it wrote anything.
-    async fn apply(&self, target: &Target, object: &Value, server_side: bool, owner: Option<(&str, bool)>) -> Result<bool, String> {
+    async fn apply(
+        &self,
+        target: &Target,
+        object: &Value,
+        server_side: bool,
+        owner: Option<(&str, bool)>,
+    ) -> Result<bool, String> {
         let api_version = object["apiVersion"].as_str().unwrap_or("");
         let kind = object["kind"].as_str().unwrap_or("");
         let Some((resource, caps)) = target.resource(api_version, kind).await else {
@@ -941,20 +1113,29 @@ impl Controller<'_> {
                 ));
             }
             if hook {
-                api.delete(name, &DeleteParams::background()).await.map_err(|e| e.to_string())?;
+                api.delete(name, &DeleteParams::background())
+                    .await
+                    .map_err(|e| e.to_string())?;
                 wait_gone(&api, name).await;
             }
         }
         let typed: DynamicObject = serde_json::from_value(object.clone()).map_err(|e| e.to_string())?;
         let result = if server_side {
-            api.patch(name, &PatchParams::apply("argocd-controller").force(), &Patch::Apply(&typed)).await.map(|o| o.metadata.resource_version)
+            api.patch(
+                name,
+                &PatchParams::apply("argocd-controller").force(),
+                &Patch::Apply(&typed),
+            )
+            .await
+            .map(|o| o.metadata.resource_version)
         } else {
             let mut with_last = object.clone();
             let mut last = object.clone();
             if let Some(a) = last["metadata"]["annotations"].as_object_mut() {
                 a.remove("kubectl.kubernetes.io/last-applied-configuration");
             }
-            with_last["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = json!(last.to_string());
+            with_last["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] =
+                json!(last.to_string());
             let typed: DynamicObject = serde_json::from_value(with_last.clone()).map_err(|e| e.to_string())?;
             let is_hook = owner.is_some_and(|(_, hook)| hook);
             match &live {
@@ -962,7 +1143,8 @@ impl Controller<'_> {
                 // last-applied configuration sends an empty patch.
                 Some(live)
                     if !is_hook
-                        && live["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].as_str()
+                        && live["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+                            .as_str()
                             == Some(last.to_string().as_str()) =>
                 {
                     Ok(live["metadata"]["resourceVersion"].as_str().map(str::to_owned))
@@ -970,14 +1152,21 @@ impl Controller<'_> {
                 // Otherwise a strategic merge patch (lists merged by their keys, as kubectl
                 // sends for built-in kinds), or a JSON merge patch where the server does not
                 // take one (custom resources), as kubectl falls back to.
-                Some(_) if !is_hook => match api.patch(name, &PatchParams::default(), &Patch::Strategic(&with_last)).await {
+                Some(_) if !is_hook => match api
+                    .patch(name, &PatchParams::default(), &Patch::Strategic(&with_last))
+                    .await
+                {
                     Err(kube::Error::Api(e)) if e.code == 415 => {
-                        api.patch(name, &PatchParams::default(), &Patch::Merge(&with_last)).await
+                        api.patch(name, &PatchParams::default(), &Patch::Merge(&with_last))
+                            .await
                     }
                     other => other,
                 }
                 .map(|o| o.metadata.resource_version),
-                _ => api.create(&PostParams::default(), &typed).await.map(|o| o.metadata.resource_version),
+                _ => api
+                    .create(&PostParams::default(), &typed)
+                    .await
+                    .map(|o| o.metadata.resource_version),
             }
         };
         let after = result.map_err(|e| e.to_string())?;
@@ -992,12 +1181,16 @@ impl Controller<'_> {
                 hook["failurePolicy"] = json!("Ignore");
             }
             let typed: DynamicObject = serde_json::from_value(patched).unwrap();
-            api.replace(name, &PostParams::default(), &typed).await.map_err(|e| e.to_string())?;
+            api.replace(name, &PostParams::default(), &typed)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         if api_version.starts_with("templates.gatekeeper.sh/") && kind == "ConstraintTemplate" {
             constraint_crd(target, object).await?;
         }
-        let before = live.as_ref().and_then(|l| l["metadata"]["resourceVersion"].as_str().map(str::to_owned));
+        let before = live
+            .as_ref()
+            .and_then(|l| l["metadata"]["resourceVersion"].as_str().map(str::to_owned));
         Ok(before != after)
     }
 
@@ -1051,7 +1244,12 @@ fn selects(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
         .all(|(k, v)| labels.get(k).map(String::as_str) == v.as_str());
     let by_expression = selector["matchExpressions"].as_array().into_iter().flatten().all(|e| {
         let value = labels.get(e["key"].as_str().unwrap_or(""));
-        let values: Vec<&str> = e["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let values: Vec<&str> = e["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         match e["operator"].as_str() {
             Some("In") => value.is_some_and(|v| values.contains(&v.as_str())),
             Some("NotIn") => value.is_none_or(|v| !values.contains(&v.as_str())),
@@ -1079,19 +1277,29 @@ fn expand(set: &Value, clusters: &[ClusterParams]) -> Result<Vec<Value>, String>
     let mut out = Vec::new();
     for generator in &generators {
         let Some(selector) = generator["clusters"]["selector"].as_object() else {
-            return Err(format!("ApplicationSet {set_name}: only cluster generators with a selector are modelled"));
+            return Err(format!(
+                "ApplicationSet {set_name}: only cluster generators with a selector are modelled"
+            ));
         };
         let mut selector = Value::Object(selector.clone());
         selector["matchLabels"]["argocd.argoproj.io/secret-type"] = json!("cluster");
         for cluster in clusters.iter().filter(|c| selects(&selector, &c.labels)) {
-            let labels: HashMap<String, gtmpl::Value> = cluster.labels.iter().map(|(k, v)| (k.clone(), gtmpl::Value::from(v.clone()))).collect();
+            let labels: HashMap<String, gtmpl::Value> = cluster
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), gtmpl::Value::from(v.clone())))
+                .collect();
             let params = gtmpl::Value::Object(HashMap::from([
                 ("name".to_owned(), gtmpl::Value::from(cluster.name.clone())),
                 ("nameNormalized".to_owned(), gtmpl::Value::from(cluster.name.clone())),
                 ("server".to_owned(), gtmpl::Value::from(cluster.server.clone())),
-                ("metadata".to_owned(), gtmpl::Value::Object(HashMap::from([("labels".to_owned(), gtmpl::Value::Map(labels))]))),
+                (
+                    "metadata".to_owned(),
+                    gtmpl::Value::Object(HashMap::from([("labels".to_owned(), gtmpl::Value::Map(labels))])),
+                ),
             ]));
-            let mut app = fill(&set["spec"]["template"], &params).map_err(|e| format!("ApplicationSet {set_name}: {e}"))?;
+            let mut app =
+                fill(&set["spec"]["template"], &params).map_err(|e| format!("ApplicationSet {set_name}: {e}"))?;
             app["apiVersion"] = json!("argoproj.io/v1alpha1");
             app["kind"] = json!("Application");
             out.push(app);
@@ -1108,12 +1316,17 @@ fn fill(template: &Value, params: &gtmpl::Value) -> Result<Value, String> {
         }
         let mut t = gtmpl::Template::default();
         t.parse(text).map_err(|e| format!("{text}: {e}"))?;
-        t.render(&gtmpl::Context::from(params.clone())).map_err(|e| format!("{text}: {e}"))
+        t.render(&gtmpl::Context::from(params.clone()))
+            .map_err(|e| format!("{text}: {e}"))
     };
     Ok(match template {
         Value::String(text) => Value::String(run(text)?),
         Value::Array(items) => Value::Array(items.iter().map(|i| fill(i, params)).collect::<Result<_, _>>()?),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| Ok((run(k)?, fill(v, params)?))).collect::<Result<_, String>>()?),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((run(k)?, fill(v, params)?)))
+                .collect::<Result<_, String>>()?,
+        ),
         other => other.clone(),
     })
 }
@@ -1143,14 +1356,20 @@ impl Controller<'_> {
     /// `applicationset/controllers/applicationset_controller.go`, `createOrUpdateInCluster`).
     async fn generate_applications(&mut self) {
         let clusters = self.clusters().await;
-        let sets = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "ApplicationSet"), "applicationsets");
+        let sets = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "ApplicationSet"),
+            "applicationsets",
+        );
         let api: Api<DynamicObject> = Api::namespaced_with(self.management.clone(), ARGOCD_NS, &sets);
         let target = Target::new(self.management.clone());
         for set in api.list(&Default::default()).await.unwrap().items {
             let set = serde_json::to_value(set).unwrap();
             for app in expand(&set, &clusters).unwrap_or_else(|e| panic!("{e}")) {
                 let changed = self.apply(&target, &app, true, None).await.unwrap_or_else(|e| {
-                    panic!("ApplicationSet {}: generated Application {} refused: {e}", set["metadata"]["name"], app["metadata"]["name"])
+                    panic!(
+                        "ApplicationSet {}: generated Application {} refused: {e}",
+                        set["metadata"]["name"], app["metadata"]["name"]
+                    )
                 });
                 self.applied += usize::from(changed);
             }
@@ -1169,7 +1388,9 @@ impl Controller<'_> {
             for object in self.desired(&spec).unwrap_or_default() {
                 match object["kind"].as_str() {
                     Some("Application") => pending.push(object),
-                    Some("ApplicationSet") => pending.extend(expand(&object, clusters).unwrap_or_else(|e| panic!("{e}"))),
+                    Some("ApplicationSet") => {
+                        pending.extend(expand(&object, clusters).unwrap_or_else(|e| panic!("{e}")))
+                    }
                     _ => {}
                 }
             }
@@ -1202,9 +1423,13 @@ async fn constraint_crd(target: &Target, template: &Value) -> Result<(), String>
     }))
     .map_err(|e| e.to_string())?;
     let api: Api<CustomResourceDefinition> = Api::all(target.client.clone());
-    api.patch(&name, &PatchParams::apply("gatekeeper-model").force(), &Patch::Apply(&crd))
-        .await
-        .map_err(|e| format!("the model of Gatekeeper's controller could not create CRD {name}: {e}"))?;
+    api.patch(
+        &name,
+        &PatchParams::apply("gatekeeper-model").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .map_err(|e| format!("the model of Gatekeeper's controller could not create CRD {name}: {e}"))?;
     wait_established(&target.client, &name).await
 }
 
@@ -1221,10 +1446,13 @@ async fn wait_established(client: &kube::Client, name: &str) -> Result<(), Strin
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let cond = kube::runtime::wait::conditions::is_crd_established();
-    tokio::time::timeout(std::time::Duration::from_secs(30), kube::runtime::wait::await_condition(api, name, cond))
-        .await
-        .map_err(|_| format!("CRD {name} not established within 30 s (gitops-engine `ensureCRDReady`)"))?
-        .map_err(|e| e.to_string())?;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        kube::runtime::wait::await_condition(api, name, cond),
+    )
+    .await
+    .map_err(|_| format!("CRD {name} not established within 30 s (gitops-engine `ensureCRDReady`)"))?
+    .map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -1258,15 +1486,30 @@ fn gitgen_hash(values: &[Value]) -> String {
 // The runs
 
 impl<'a> Controller<'a> {
-    fn new(repo: &Path, management: kube::Client, version: &str, manifest: &Path, helm: Option<&'a helm::HelmRenderer>) -> Self {
+    fn new(
+        repo: &Path,
+        management: kube::Client,
+        version: &str,
+        manifest: &Path,
+        helm: Option<&'a helm::HelmRenderer>,
+    ) -> Self {
         Controller {
             repo: repo.to_owned(),
-            targets: BTreeMap::from([("in-cluster".to_owned(), (IN_CLUSTER.to_owned(), Target::new(management.clone())))]),
+            targets: BTreeMap::from([(
+                "in-cluster".to_owned(),
+                (IN_CLUSTER.to_owned(), Target::new(management.clone())),
+            )]),
             management,
             helm,
             states: BTreeMap::new(),
             offline: BTreeSet::new(),
-            argocd_major: version.trim_start_matches('v').split('.').next().unwrap().parse().unwrap(),
+            argocd_major: version
+                .trim_start_matches('v')
+                .split('.')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap(),
             install_manifest: manifest.to_owned(),
             version: version.to_owned(),
             applied: 0,
@@ -1280,18 +1523,35 @@ impl<'a> Controller<'a> {
 // a knob of the test harness, not an input of gitgen: the ban (clippy.toml) keeps gitgen's own reads in `ProcessEnv::read`.
 #[allow(clippy::disallowed_methods)]
 fn left_out(env: &str, version: &str) -> bool {
-    std::env::var("GITGEN_E2E_CONVERGE_ONLY").is_ok_and(|only| !only.split(',').any(|o| o == format!("{env}@{version}") || o == env))
+    std::env::var("GITGEN_E2E_CONVERGE_ONLY")
+        .is_ok_and(|only| !only.split(',').any(|o| o == format!("{env}@{version}") || o == env))
 }
 
 /// One environment at one pin with one set: bootstrap, converge, then move every lesson of
 /// the set through its stages.
-async fn converge_one(env: &str, version: &str, manifest: &Path, lessons: &BTreeSet<LessonId>, helm: &helm::HelmRenderer) -> Result<(), String> {
+async fn converge_one(
+    env: &str,
+    version: &str,
+    manifest: &Path,
+    lessons: &BTreeSet<LessonId>,
+    helm: &helm::HelmRenderer,
+) -> Result<(), String> {
     let what = format!("{env} @ {version} ({} lessons)", lessons.len());
     let dir = tempfile::tempdir().unwrap();
     let repo = course(dir.path(), env, version, lessons);
     let plane = ControlPlane::up(env);
     let kubeconfig = plane.kubeconfig();
-    gitgen(&repo, Some(&kubeconfig), &["--env", env, "bootstrap", "--argocd-manifest", manifest.to_str().unwrap()]);
+    gitgen(
+        &repo,
+        Some(&kubeconfig),
+        &[
+            "--env",
+            env,
+            "bootstrap",
+            "--argocd-manifest",
+            manifest.to_str().unwrap(),
+        ],
+    );
     let mut controller = Controller::new(&repo, plane.client().await, version, manifest, Some(helm));
     let converged = controller.converge(&what).await;
     eprintln!("{what}: not rendered offline: {:?}", controller.offline);
@@ -1301,8 +1561,14 @@ async fn converge_one(env: &str, version: &str, manifest: &Path, lessons: &BTree
     for lesson in lessons {
         let stages = &catalog.lessons[lesson].lesson.stages;
         for stage in stages.iter().filter(|_| stages.len() > 1) {
-            gitgen(&repo, None, &["--env", env, "enable", lesson.as_str(), "--stage", stage.name.as_str()]);
-            controller.converge(&format!("{what}: {lesson} at {}", stage.name)).await?;
+            gitgen(
+                &repo,
+                None,
+                &["--env", env, "enable", lesson.as_str(), "--stage", stage.name.as_str()],
+            );
+            controller
+                .converge(&format!("{what}: {lesson} at {}", stage.name))
+                .await?;
         }
     }
     Ok(())
@@ -1328,27 +1594,48 @@ fn every_application_of_every_environment_converges_on_both_argocd_pins() {
             .map(|env| {
                 let (helm, catalog) = (&helm, &catalog);
                 scope.spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
                     runtime.block_on(converge_environment(env, catalog, helm))
                 })
             })
             .collect();
-        threads.into_iter().map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        threads
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     });
     let runs: usize = results.iter().map(|(runs, _)| runs).sum();
     let failures: Vec<String> = results.into_iter().flat_map(|(_, failures)| failures).collect();
     assert!(runs > 0, "GITGEN_E2E_CONVERGE_ONLY left nothing to run");
     let (renders, took) = helm.renders_run();
-    eprintln!("converge: {runs} run(s) in {:.0?}; {renders} Helm render(s) run, {took:.0?}", started.elapsed());
-    assert!(failures.is_empty(), "{} of {runs} run(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    eprintln!(
+        "converge: {runs} run(s) in {:.0?}; {renders} Helm render(s) run, {took:.0?}",
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {runs} run(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// Every set of lessons of `env` at both pins; returns the runs made and their failures.
 async fn converge_environment(env: &str, catalog: &Catalog, helm: &helm::HelmRenderer) -> (usize, Vec<String>) {
     let sets = lesson_sets(catalog, &EnvName::new(env).unwrap());
     let covered: BTreeSet<&LessonId> = sets.iter().flatten().collect();
-    assert_eq!(covered.len(), catalog.lessons.len(), "{env}: the sets cover every lesson");
-    eprintln!("{env}: {} set(s) of lessons that can be enabled together: {sets:?}", sets.len());
+    assert_eq!(
+        covered.len(),
+        catalog.lessons.len(),
+        "{env}: the sets cover every lesson"
+    );
+    eprintln!(
+        "{env}: {} set(s) of lessons that can be enabled together: {sets:?}",
+        sets.len()
+    );
     let (mut runs, mut failures) = (0, Vec::new());
     for (version, manifest) in pins() {
         if left_out(env, version) {
@@ -1357,7 +1644,11 @@ async fn converge_environment(env: &str, catalog: &Catalog, helm: &helm::HelmRen
         for set in &sets {
             let run_started = Instant::now();
             let result = converge_one(env, version, &manifest, set, helm).await;
-            eprintln!("{env} @ {version}, {} lessons: {:.0?}", set.len(), run_started.elapsed());
+            eprintln!(
+                "{env} @ {version}, {} lessons: {:.0?}",
+                set.len(),
+                run_started.elapsed()
+            );
             failures.extend(result.err());
             runs += 1;
         }
@@ -1374,7 +1665,10 @@ fn hold_of(catalog: &Catalog, set: &BTreeSet<LessonId>) -> Option<(LessonId, Str
         .filter(staged)
         .find(|l| !catalog.lessons[*l].lesson.charts.is_empty())
         .or_else(|| set.iter().find(staged))?;
-    Some((lesson.clone(), catalog.lessons[lesson].lesson.stages[0].name.to_string()))
+    Some((
+        lesson.clone(),
+        catalog.lessons[lesson].lesson.stages[0].name.to_string(),
+    ))
 }
 
 /// A classroom: each set of lessons on a management control plane and two learners'
@@ -1387,7 +1681,11 @@ async fn every_application_of_a_classroom_converges_on_its_learners_clusters() {
     let env = "classroom";
     let sets = lesson_sets(&catalog, &EnvName::new(env).unwrap());
     let covered: BTreeSet<&LessonId> = sets.iter().flatten().collect();
-    assert_eq!(covered.len(), catalog.lessons.len(), "{env}: the sets cover every lesson");
+    assert_eq!(
+        covered.len(),
+        catalog.lessons.len(),
+        "{env}: the sets cover every lesson"
+    );
     let mut runs = 0;
     let mut failures = Vec::new();
     for (version, manifest) in pins() {
@@ -1396,17 +1694,35 @@ async fn every_application_of_a_classroom_converges_on_its_learners_clusters() {
         }
         for set in &sets {
             let run_started = Instant::now();
-            failures.extend(converge_classroom(version, &manifest, set, hold_of(&catalog, set)).await.err());
-            eprintln!("{env} @ {version}, {} lessons: {:.0?}", set.len(), run_started.elapsed());
+            failures.extend(
+                converge_classroom(version, &manifest, set, hold_of(&catalog, set))
+                    .await
+                    .err(),
+            );
+            eprintln!(
+                "{env} @ {version}, {} lessons: {:.0?}",
+                set.len(),
+                run_started.elapsed()
+            );
             runs += 1;
         }
     }
     assert!(runs > 0, "GITGEN_E2E_CONVERGE_ONLY left nothing to run");
     eprintln!("classroom converge: {runs} run(s) in {:.0?}", started.elapsed());
-    assert!(failures.is_empty(), "{} of {runs} run(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {runs} run(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
-async fn converge_classroom(version: &str, manifest: &Path, lessons: &BTreeSet<LessonId>, hold: Option<(LessonId, String)>) -> Result<(), String> {
+async fn converge_classroom(
+    version: &str,
+    manifest: &Path,
+    lessons: &BTreeSet<LessonId>,
+    hold: Option<(LessonId, String)>,
+) -> Result<(), String> {
     let env = "classroom";
     let what = format!("{env} @ {version} ({} lessons, hold {hold:?})", lessons.len());
     let dir = tempfile::tempdir().unwrap();
@@ -1414,7 +1730,11 @@ async fn converge_classroom(version: &str, manifest: &Path, lessons: &BTreeSet<L
     let config = repo.join("gitgen.yaml");
     let mut yaml = fs_err::read_to_string(&config).unwrap();
     yaml.push_str(&classroom::classroom_environment("NodePort", env));
-    fs_err::write(&config, yaml.replace("  version: v2.12.3\n", &format!("  version: {version}\n"))).unwrap();
+    fs_err::write(
+        &config,
+        yaml.replace("  version: v2.12.3\n", &format!("  version: {version}\n")),
+    )
+    .unwrap();
     select(&repo, env, lessons);
 
     // What the cluster generator will see: the labels `classroom add` and `hold` set.
@@ -1428,42 +1748,88 @@ async fn converge_classroom(version: &str, manifest: &Path, lessons: &BTreeSet<L
         if let Some((lesson, stage)) = hold {
             labels.insert(format!("stage.gitgen.io/{lesson}"), stage.clone());
         }
-        ClusterParams { name: format!("{env}-{name}"), server: String::new(), labels }
+        ClusterParams {
+            name: format!("{env}-{name}"),
+            server: String::new(),
+            labels,
+        }
     };
     let expected = [learner("alice", None), learner("bob", hold.as_ref())];
 
     // Every chart is rendered first, for the learners as they will be registered: a
     // render that misses Helm's cache starts Helm's control plane, stopped before the
     // learners' start, so at most three run at once.
-    let root: Value = gitgen::yaml::documents(&fs_err::read_to_string(repo.join("argocd/classroom/root.yaml")).unwrap(), Path::new("root.yaml"))
-        .unwrap()
-        .remove(0);
+    let root: Value = gitgen::yaml::documents(
+        &fs_err::read_to_string(repo.join("argocd/classroom/root.yaml")).unwrap(),
+        Path::new("root.yaml"),
+    )
+    .unwrap()
+    .remove(0);
     let management = ControlPlane::up("management");
     {
         let helm = helm::HelmRenderer::new().unwrap_or_else(|e| panic!("{e}"));
         let mut prerender = Controller::new(&repo, management.client().await, version, manifest, Some(&helm));
         let apps = prerender.prerender(&root, &expected);
-        eprintln!("{what}: {apps} Application(s) rendered ahead, {:?} Helm render(s) run", helm.renders_run());
+        eprintln!(
+            "{what}: {apps} Application(s) rendered ahead, {:?} Helm render(s) run",
+            helm.renders_run()
+        );
     }
     let alice = ControlPlane::up("alice");
     let bob = ControlPlane::up("bob");
     let kubeconfig = management.kubeconfig();
     let k = Some(kubeconfig.as_path());
-    gitgen(&repo, k, &["--env", env, "bootstrap", "--argocd-manifest", manifest.to_str().unwrap()]);
+    gitgen(
+        &repo,
+        k,
+        &[
+            "--env",
+            env,
+            "bootstrap",
+            "--argocd-manifest",
+            manifest.to_str().unwrap(),
+        ],
+    );
     for (name, plane) in [("alice", &alice), ("bob", &bob)] {
         let learner = plane.kubeconfig();
-        gitgen(&repo, k, &["--env", env, "classroom", "add", name, "--learner-kubeconfig", learner.to_str().unwrap()]);
+        gitgen(
+            &repo,
+            k,
+            &[
+                "--env",
+                env,
+                "classroom",
+                "add",
+                name,
+                "--learner-kubeconfig",
+                learner.to_str().unwrap(),
+            ],
+        );
     }
     if let Some((lesson, stage)) = &hold {
-        gitgen(&repo, k, &["--env", env, "classroom", "hold", "bob", lesson.as_str(), stage]);
+        gitgen(
+            &repo,
+            k,
+            &["--env", env, "classroom", "hold", "bob", lesson.as_str(), stage],
+        );
     }
     let mut controller = Controller::new(&repo, management.client().await, version, manifest, None);
     controller.classroom = true;
     let live = controller.clusters().await;
     for (expected, plane) in expected.iter().zip([&alice, &bob]) {
-        let found = live.iter().find(|c| c.name == expected.name).unwrap_or_else(|| panic!("{what}: no cluster Secret {}", expected.name));
-        assert_eq!(found.labels, expected.labels, "{what}: {} is registered with other labels than were rendered for", expected.name);
-        controller.targets.insert(found.name.clone(), (found.server.clone(), Target::new(plane.client().await)));
+        let found = live
+            .iter()
+            .find(|c| c.name == expected.name)
+            .unwrap_or_else(|| panic!("{what}: no cluster Secret {}", expected.name));
+        assert_eq!(
+            found.labels, expected.labels,
+            "{what}: {} is registered with other labels than were rendered for",
+            expected.name
+        );
+        controller.targets.insert(
+            found.name.clone(),
+            (found.server.clone(), Target::new(plane.client().await)),
+        );
     }
     let converged = controller.converge(&what).await;
     eprintln!("{what}: not rendered offline: {:?}", controller.offline);
@@ -1478,7 +1844,10 @@ mod model_tests {
     fn kinds_sort_as_gitops_engine_sorts_them() {
         assert!(kind_rank("Namespace") < kind_rank("CustomResourceDefinition"));
         assert!(kind_rank("CustomResourceDefinition") < kind_rank("Deployment"));
-        assert!(kind_rank("APIService") < kind_rank("Rollout"), "a custom kind goes last");
+        assert!(
+            kind_rank("APIService") < kind_rank("Rollout"),
+            "a custom kind goes last"
+        );
     }
 
     #[test]
@@ -1489,12 +1858,25 @@ mod model_tests {
         }}));
         assert!(project.group_kind_permitted("", "Pod", true).is_ok());
         let denied = project.group_kind_permitted("", "ResourceQuota", true).unwrap_err();
-        assert!(denied.contains("resource :ResourceQuota is not permitted in project gatekeeper"), "{denied}");
+        assert!(
+            denied.contains("resource :ResourceQuota is not permitted in project gatekeeper"),
+            "{denied}"
+        );
         assert!(project.group_kind_permitted("", "Namespace", false).is_ok());
-        assert!(project.group_kind_permitted("rbac.authorization.k8s.io", "ClusterRole", false).is_err());
+        assert!(
+            project
+                .group_kind_permitted("rbac.authorization.k8s.io", "ClusterRole", false)
+                .is_err()
+        );
         let open = Project(json!({"metadata": {"name": "p"}, "spec": {}}));
-        assert!(open.group_kind_permitted("", "ResourceQuota", true).is_ok(), "no whitelist: every namespaced kind");
-        assert!(open.group_kind_permitted("", "Namespace", false).is_err(), "no whitelist: no cluster kind");
+        assert!(
+            open.group_kind_permitted("", "ResourceQuota", true).is_ok(),
+            "no whitelist: every namespaced kind"
+        );
+        assert!(
+            open.group_kind_permitted("", "Namespace", false).is_err(),
+            "no whitelist: no cluster kind"
+        );
     }
 
     #[test]
@@ -1516,10 +1898,16 @@ mod model_tests {
                 ("gitgen.io/classroom".to_owned(), "classroom".to_owned()),
             ]);
             labels.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-            ClusterParams { name: name.to_owned(), server: String::new(), labels }
+            ClusterParams {
+                name: name.to_owned(),
+                server: String::new(),
+                labels,
+            }
         };
         let mut other_class = cluster("classroom-carol", &[]);
-        other_class.labels.insert("gitgen.io/classroom".to_owned(), "other".to_owned());
+        other_class
+            .labels
+            .insert("gitgen.io/classroom".to_owned(), "other".to_owned());
         let mut not_a_cluster = cluster("classroom-dave", &[]);
         not_a_cluster.labels.remove("argocd.argoproj.io/secret-type");
         let clusters = [
@@ -1554,10 +1942,17 @@ mod model_tests {
     fn kustomize_options_go_into_the_kustomization_as_argocd_writes_them() {
         let own = "resources:\n  - ../base\nnameSuffix: -old\npatches:\n  - path: own.yaml\n";
         let options = json!({"nameSuffix": "-classroom-alice", "namePrefix": "", "patches": [{"target": {"kind": "AppProject"}, "patch": "[]"}]});
-        let edited: Value = gitgen::yaml::from_str(&with_kustomize_options(own, &options).unwrap(), Path::new("k")).unwrap();
-        assert_eq!(edited["nameSuffix"], "-classroom-alice", "`edit set namesuffix` replaces the suffix");
+        let edited: Value =
+            gitgen::yaml::from_str(&with_kustomize_options(own, &options).unwrap(), Path::new("k")).unwrap();
+        assert_eq!(
+            edited["nameSuffix"], "-classroom-alice",
+            "`edit set namesuffix` replaces the suffix"
+        );
         assert!(edited.get("namePrefix").is_none(), "an empty prefix is not set");
-        assert_eq!(edited["patches"], json!([{"path": "own.yaml"}, {"target": {"kind": "AppProject"}, "patch": "[]"}]));
+        assert_eq!(
+            edited["patches"],
+            json!([{"path": "own.yaml"}, {"target": {"kind": "AppProject"}, "patch": "[]"}])
+        );
         assert_eq!(edited["resources"], json!(["../base"]));
         let fresh: Value = gitgen::yaml::from_str(
             &with_kustomize_options("resources: [a.yaml]\n", &json!({"patches": [{"patch": "[]"}]})).unwrap(),
@@ -1566,13 +1961,19 @@ mod model_tests {
         .unwrap();
         assert_eq!(fresh["patches"], json!([{"patch": "[]"}]));
         let unmodelled = with_kustomize_options(own, &json!({"images": ["nginx:1.27"]})).unwrap_err();
-        assert!(unmodelled.contains("spec.source.kustomize.images is not modelled"), "{unmodelled}");
+        assert!(
+            unmodelled.contains("spec.source.kustomize.images is not modelled"),
+            "{unmodelled}"
+        );
     }
 
     #[test]
     fn helm_and_argo_hooks_get_their_phase() {
         let hook = |key: &str, value: &str| json!({"metadata": {"annotations": {key: value}}});
-        assert_eq!(hook_phase(&hook("helm.sh/hook", "pre-install,pre-upgrade")), Some(Some(-1)));
+        assert_eq!(
+            hook_phase(&hook("helm.sh/hook", "pre-install,pre-upgrade")),
+            Some(Some(-1))
+        );
         assert_eq!(hook_phase(&hook("helm.sh/hook", "test")), Some(None));
         assert_eq!(hook_phase(&hook("argocd.argoproj.io/hook", "PostSync")), Some(Some(1)));
         assert_eq!(hook_phase(&json!({"metadata": {}})), None);

@@ -33,9 +33,21 @@ fn init_course_in(dir: &Path, namespace: &str) -> std::path::PathBuf {
         assert!(text.contains(from), "{relative}: {text}");
         fs_err::write(&path, text.replace(from, to)).unwrap();
     };
-    moved("gitgen.yaml", "  namespace: argocd\n", &format!("  namespace: {namespace}\n"));
-    for file in ["appproject.yaml", "argo-rollouts-application.yaml", "probe-test-app-application.yaml"] {
-        moved(&format!("catalog/argocd/{file}"), "  namespace: argocd\n", &format!("  namespace: {namespace}\n"));
+    moved(
+        "gitgen.yaml",
+        "  namespace: argocd\n",
+        &format!("  namespace: {namespace}\n"),
+    );
+    for file in [
+        "appproject.yaml",
+        "argo-rollouts-application.yaml",
+        "probe-test-app-application.yaml",
+    ] {
+        moved(
+            &format!("catalog/argocd/{file}"),
+            "  namespace: argocd\n",
+            &format!("  namespace: {namespace}\n"),
+        );
     }
     repo
 }
@@ -55,7 +67,11 @@ fn stderr_of(output: &Output, code: i32) -> String {
 #[track_caller]
 fn refusal(output: &Output) -> (String, String) {
     let stderr = stderr_of(output, 2);
-    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default().to_owned();
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default()
+        .to_owned();
     (error, stderr)
 }
 
@@ -91,21 +107,21 @@ fn bootstrap_installs_only_the_pinned_release_and_never_downgrades_unless_asked(
     // A newer Argo CD already running (its server Deployment, as `kubectl create` leaves
     // it): the pinned, older release is refused...
     let server = serde_json::json!({
-        "apiVersion": "v1", "kind": "List", "items": [
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
-            {"apiVersion": "apps/v1", "kind": "Deployment",
-             "metadata": {"name": "argocd-server", "namespace": NAMESPACE},
-             "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "argocd-server"}},
-                      "template": {"metadata": {"labels": {"app.kubernetes.io/name": "argocd-server"}},
-                                   "spec": {"containers": [{"name": "argocd-server", "image": "quay.io/argoproj/argocd:v3.5.1"}]}}}},
-        ]});
+    "apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "argocd-server", "namespace": NAMESPACE},
+         "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "argocd-server"}},
+                  "template": {"metadata": {"labels": {"app.kubernetes.io/name": "argocd-server"}},
+                               "spec": {"containers": [{"name": "argocd-server", "image": "quay.io/argoproj/argocd:v3.5.1"}]}}}},
+    ]});
     let manifest = dir.path().join("newer-server.json");
     fs_err::write(&manifest, server.to_string()).unwrap();
     let created = kubectl(&["create", "-f", manifest.to_str().unwrap()]);
     assert!(created.status.success(), "{}", text(&created));
     let image = |what: &str| {
-        kubectl_json(&["get", "deployment", "argocd-server", "-n", NAMESPACE])["spec"]["template"]["spec"]["containers"][0]
-            ["image"]
+        kubectl_json(&["get", "deployment", "argocd-server", "-n", NAMESPACE])["spec"]["template"]["spec"]["containers"]
+            [0]["image"]
             .as_str()
             .unwrap_or_else(|| panic!("{what}: no image"))
             .to_owned()
@@ -114,10 +130,15 @@ fn bootstrap_installs_only_the_pinned_release_and_never_downgrades_unless_asked(
     let (error, stderr) = refusal(&refused);
     assert_eq!(
         error,
-        format!("error: Argo CD v3.5.1 runs in namespace `{NAMESPACE}`; bootstrap would downgrade it to the pinned v2.12.3"),
+        format!(
+            "error: Argo CD v3.5.1 runs in namespace `{NAMESPACE}`; bootstrap would downgrade it to the pinned v2.12.3"
+        ),
         "{stderr}"
     );
-    assert!(stderr.contains("pass `--allow-downgrade` if you mean to go back"), "{stderr}");
+    assert!(
+        stderr.contains("pass `--allow-downgrade` if you mean to go back"),
+        "{stderr}"
+    );
     assert_eq!(image("after the refusal"), "quay.io/argoproj/argocd:v3.5.1");
     let configmaps = kubectl_json(&["get", "configmaps", "-n", NAMESPACE]);
     // The control plane's own CA bundles are there; none of Argo CD's.
@@ -131,7 +152,17 @@ fn bootstrap_installs_only_the_pinned_release_and_never_downgrades_unless_asked(
     assert!(names.is_empty(), "a refused bootstrap applied {names:?}");
 
     // ... unless asked: then it installs the pin over it, with the warning, and says so.
-    let allowed = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "--allow-downgrade", "-o", "json"]);
+    let allowed = gitgen(
+        &repo,
+        &[
+            "bootstrap",
+            "--argocd-manifest",
+            INSTALL_YAML,
+            "--allow-downgrade",
+            "-o",
+            "json",
+        ],
+    );
     let stderr = stderr_of(&allowed, 0);
     assert!(stderr.contains("v3.5.1"), "the downgrade is warned of: {stderr}");
     let report: serde_json::Value = serde_json::from_slice(&allowed.stdout).unwrap();
@@ -171,9 +202,18 @@ fn bootstrap_names_the_object_the_api_server_refuses_and_why() {
         "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: gadget}\n",
     );
     let (error, stderr) = refusal(&gitgen(&repo, &["bootstrap", "--argocd-manifest", &unserved]));
-    assert_eq!(error, "error: the cluster does not serve `example.com/v1` `Widget` (needed by Widget gadget)", "{stderr}");
-    assert!(stderr.contains("\nhint: install the CRDs that serve `example.com/v1` first\n"), "{stderr}");
-    assert!(!namespace_exists(NS), "bootstrap wrote something before refusing an unserved kind");
+    assert_eq!(
+        error, "error: the cluster does not serve `example.com/v1` `Widget` (needed by Widget gadget)",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\nhint: install the CRDs that serve `example.com/v1` first\n"),
+        "{stderr}"
+    );
+    assert!(
+        !namespace_exists(NS),
+        "bootstrap wrote something before refusing an unserved kind"
+    );
 
     // A field the API server's validation refuses (422): the object, the field and why.
     let invalid = install_yaml_with(
@@ -192,8 +232,14 @@ fn bootstrap_names_the_object_the_api_server_refuses_and_why() {
         ),
         "{stderr}"
     );
-    assert!(stderr.contains("\nhint: the API server names the field it refuses: correct it in the manifest"), "{stderr}");
-    assert!(!kubectl(&["get", "deployment", "negative", "-n", NS]).status.success(), "a refused object was stored");
+    assert!(
+        stderr.contains("\nhint: the API server names the field it refuses: correct it in the manifest"),
+        "{stderr}"
+    );
+    assert!(
+        !kubectl(&["get", "deployment", "negative", "-n", NS]).status.success(),
+        "a refused object was stored"
+    );
 
     // An object in a namespace that does not exist (404): named, with what to do.
     let homeless = install_yaml_with(
@@ -203,11 +249,13 @@ fn bootstrap_names_the_object_the_api_server_refuses_and_why() {
     );
     let (error, stderr) = refusal(&gitgen(&repo, &["bootstrap", "--argocd-manifest", &homeless]));
     assert_eq!(
-        error,
-        "error: applying ConfigMap nowhere-faults/homeless failed: namespaces \"nowhere-faults\" not found",
+        error, "error: applying ConfigMap nowhere-faults/homeless failed: namespaces \"nowhere-faults\" not found",
         "{stderr}"
     );
-    assert!(stderr.contains("\nhint: create namespace `nowhere-faults` first, or add its Namespace to the manifest"), "{stderr}");
+    assert!(
+        stderr.contains("\nhint: create namespace `nowhere-faults` first, or add its Namespace to the manifest"),
+        "{stderr}"
+    );
     assert!(!namespace_exists("nowhere-faults"));
 }
 
@@ -218,7 +266,10 @@ fn bootstrap_as_a_user_without_permissions_is_refused_before_anything_is_applied
     let dir = tempfile::tempdir().unwrap();
     let repo = init_course_in(dir.path(), NS);
     // `jane` is a user of the shared control plane with no role at all (../shared/k8s/README.md).
-    let refused = gitgen(&repo, &["bootstrap", "--context", "jane", "--argocd-manifest", INSTALL_YAML]);
+    let refused = gitgen(
+        &repo,
+        &["bootstrap", "--context", "jane", "--argocd-manifest", INSTALL_YAML],
+    );
     let (error, stderr) = refusal(&refused);
     assert_eq!(
         error,
@@ -230,7 +281,10 @@ fn bootstrap_as_a_user_without_permissions_is_refused_before_anything_is_applied
         ),
         "{stderr}"
     );
-    assert!(stderr.contains("\nhint: bootstrap installs cluster-wide objects: use a cluster-admin context"), "{stderr}");
+    assert!(
+        stderr.contains("\nhint: bootstrap installs cluster-wide objects: use a cluster-admin context"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("created "), "nothing is applied: {stderr}");
     assert!(!namespace_exists(NS), "a refused bootstrap applied something");
 }
@@ -254,8 +308,17 @@ fn bootstrap_with_deployments_enabled(repo: &Path, ns: &str) -> serde_json::Valu
         *namespace,
         serde_json::json!({"object": {"api_version": "v1", "kind": "Namespace", "namespace": null, "name": ns}, "change": "created"})
     );
-    assert!(objects[..position("Namespace")].iter().all(|o| o["object"]["kind"] == "CustomResourceDefinition"), "{report:#}");
-    assert_eq!(objects.last().unwrap()["object"]["kind"], "Application", "the root Application goes last: {report:#}");
+    assert!(
+        objects[..position("Namespace")]
+            .iter()
+            .all(|o| o["object"]["kind"] == "CustomResourceDefinition"),
+        "{report:#}"
+    );
+    assert_eq!(
+        objects.last().unwrap()["object"]["kind"],
+        "Application",
+        "the root Application goes last: {report:#}"
+    );
     let counted = ["created", "configured", "unchanged"].map(|change| report[change].as_u64().unwrap());
     assert_eq!(counted.iter().sum::<u64>(), objects.len() as u64, "{report:#}");
     // Only the cluster-wide CRDs and RBAC may exist from another test's bootstrap.
@@ -277,7 +340,12 @@ fn write_application_status(dir: &Path, ns: &str, name: &str, status: serde_json
     });
     fs_err::write(&path, object.to_string()).unwrap();
     let applied = kubectl(&[
-        "apply", "--server-side", "--field-manager", "argocd-application-controller", "-f", path.to_str().unwrap(),
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "argocd-application-controller",
+        "-f",
+        path.to_str().unwrap(),
     ]);
     assert!(applied.status.success(), "{}", text(&applied));
 }
@@ -316,7 +384,14 @@ fn status_rows_come_from_applications_with_a_real_status_and_watch_follows_them(
     bootstrap_with_deployments_enabled(&repo, NS);
     // The lesson's Application as the root Application's sync creates it from git.
     let application = repo.join("argocd/docker-desktop/apps/deployments.application.yaml");
-    let created = kubectl(&["apply", "--server-side", "--field-manager", "argocd-controller", "-f", application.to_str().unwrap()]);
+    let created = kubectl(&[
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "argocd-controller",
+        "-f",
+        application.to_str().unwrap(),
+    ]);
     assert!(created.status.success(), "{}", text(&created));
     write_application_status(dir.path(), NS, "deployments", degraded_status());
 
@@ -324,7 +399,12 @@ fn status_rows_come_from_applications_with_a_real_status_and_watch_follows_them(
     stderr_of(&status, 0);
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["cluster"], serde_json::json!({"reachable": true}));
-    let row = status["lessons"].as_array().unwrap().iter().find(|row| row["lesson"] == "deployments").unwrap();
+    let row = status["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["lesson"] == "deployments")
+        .unwrap();
     let labels = kubectl_json(&["get", "application", "deployments", "-n", NS])["metadata"]["labels"].clone();
     assert_eq!(
         *row,
@@ -344,7 +424,11 @@ fn status_rows_come_from_applications_with_a_real_status_and_watch_follows_them(
         })
     );
     assert_eq!(labels["gitgen.io/lesson"], "deployments");
-    let others = status["lessons"].as_array().unwrap().iter().filter(|row| row["lesson"] != "deployments");
+    let others = status["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["lesson"] != "deployments");
     assert_eq!(others.clone().count(), 21);
     for row in others {
         assert_eq!(row["app"], serde_json::Value::Null, "{row}");
@@ -370,7 +454,12 @@ fn status_rows_come_from_applications_with_a_real_status_and_watch_follows_them(
     while rows.len() < 2 {
         let line = received
             .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-            .unwrap_or_else(|_| panic!("`status --watch` printed {} row(s) of deployments in 30 s: {rows:?}", rows.len()));
+            .unwrap_or_else(|_| {
+                panic!(
+                    "`status --watch` printed {} row(s) of deployments in 30 s: {rows:?}",
+                    rows.len()
+                )
+            });
         if line.starts_with("deployments ") {
             rows.push(table_line(&line, "deployments"));
             if rows.len() == 1 {
@@ -406,7 +495,14 @@ fn bootstrap_wait_times_out_naming_each_lesson_and_the_repo_password_goes_only_i
     assert!(!namespace_exists(NS), "the namespace is this test's alone");
     assert_eq!(gitgen(&repo, &["enable", "deployments"]).status.code(), Some(0));
     let args = [
-        "bootstrap", "--wait", "--timeout", "5", "--repo-username", "trainer", "--argocd-manifest", INSTALL_YAML,
+        "bootstrap",
+        "--wait",
+        "--timeout",
+        "5",
+        "--repo-username",
+        "trainer",
+        "--argocd-manifest",
+        INSTALL_YAML,
     ];
     let started = std::time::Instant::now();
     let waited = logged(e2e::gitgen(&repo, &args).env("GITGEN_REPO_PASSWORD", PASSWORD), &args);
@@ -415,9 +511,18 @@ fn bootstrap_wait_times_out_naming_each_lesson_and_the_repo_password_goes_only_i
     // No node runs Argo CD's controllers, so the root Application is never synced and the
     // lesson's Application never appears.
     assert_eq!(error, "error: 1 lesson(s) did not converge within 5s:", "{stderr}");
-    assert!(stderr.contains("\n  deployments: Missing, Missing: no Application yet\n"), "{stderr}");
-    assert!(stderr.contains("\nhint: look at the lessons with `gitgen status`"), "{stderr}");
-    assert!(stderr.contains("[------------------------------] 0/1 lessons Synced and Healthy\n"), "{stderr}");
+    assert!(
+        stderr.contains("\n  deployments: Missing, Missing: no Application yet\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\nhint: look at the lessons with `gitgen status`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[------------------------------] 0/1 lessons Synced and Healthy\n"),
+        "{stderr}"
+    );
     assert!(
         elapsed >= std::time::Duration::from_secs(5) && elapsed < std::time::Duration::from_secs(60),
         "waited {elapsed:?}"
@@ -425,14 +530,25 @@ fn bootstrap_wait_times_out_naming_each_lesson_and_the_repo_password_goes_only_i
 
     // The Secret Argo CD clones with holds the credentials...
     let secret = kubectl_json(&["get", "secret", "gitgen-repository", "-n", NS]);
-    assert_eq!(secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"], "repository");
+    assert_eq!(
+        secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"],
+        "repository"
+    );
     let decoded = |key: &str| {
-        let encoded = secret["data"][key].as_str().unwrap_or_else(|| panic!("no {key}: {secret:#}"));
-        let decoded = std::process::Command::new("base64").arg("-d").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(encoded.as_bytes())?;
-            child.wait_with_output()
-        }).unwrap();
+        let encoded = secret["data"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key}: {secret:#}"));
+        let decoded = std::process::Command::new("base64")
+            .arg("-d")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(encoded.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
         String::from_utf8(decoded.stdout).unwrap()
     };
     assert_eq!(decoded("password"), PASSWORD);
@@ -447,7 +563,11 @@ fn bootstrap_wait_times_out_naming_each_lesson_and_the_repo_password_goes_only_i
             files.extend(fs_err::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
         } else {
             let bytes = fs_err::read(&path).unwrap();
-            assert!(!bytes.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()), "{} holds the password", path.display());
+            assert!(
+                !bytes.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()),
+                "{} holds the password",
+                path.display()
+            );
             read += 1;
         }
     }
@@ -481,7 +601,14 @@ fn bootstrap_adopts_an_argocd_installed_with_kubectl_apply_and_keeps_what_its_ma
     let applied = kubectl(&["apply", "-n", NS, "-f", manifest.to_str().unwrap()]);
     assert!(applied.status.success(), "{}", text(&applied));
     // A label someone added by hand: not in the manifest, so adoption leaves it.
-    let labelled = kubectl(&["label", "deployment", "argocd-server", "-n", NS, "course.example/owner=trainer"]);
+    let labelled = kubectl(&[
+        "label",
+        "deployment",
+        "argocd-server",
+        "-n",
+        NS,
+        "course.example/owner=trainer",
+    ]);
     assert!(labelled.status.success(), "{}", text(&labelled));
     let managers = |what: &str| -> Vec<(String, String)> {
         let server = kubectl_json(&["get", "deployment", "argocd-server", "-n", NS, "--show-managed-fields"]);
@@ -492,14 +619,22 @@ fn bootstrap_adopts_an_argocd_installed_with_kubectl_apply_and_keeps_what_its_ma
             // The deployment controller's entries (revision annotation, status) come
             // whenever it gets to them: not this test's subject.
             .filter(|m| m["subresource"].is_null() && m["manager"] != "kube-controller-manager")
-            .map(|m| (m["manager"].as_str().unwrap().to_owned(), m["operation"].as_str().unwrap().to_owned()))
+            .map(|m| {
+                (
+                    m["manager"].as_str().unwrap().to_owned(),
+                    m["operation"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
         managers.sort();
         managers
     };
     assert_eq!(
         managers("before"),
-        [("kubectl-client-side-apply".to_owned(), "Update".to_owned()), ("kubectl-label".to_owned(), "Update".to_owned())]
+        [
+            ("kubectl-client-side-apply".to_owned(), "Update".to_owned()),
+            ("kubectl-label".to_owned(), "Update".to_owned())
+        ]
     );
 
     let adopted = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
@@ -539,7 +674,10 @@ fn bootstrap_adopts_an_argocd_installed_with_kubectl_apply_and_keeps_what_its_ma
         "kubectl keeps only the fields the manifest does not set"
     );
     let server = kubectl_json(&["get", "deployment", "argocd-server", "-n", NS]);
-    assert_eq!(server["metadata"]["labels"]["course.example/owner"], "trainer", "the hand-made label stays");
+    assert_eq!(
+        server["metadata"]["labels"]["course.example/owner"], "trainer",
+        "the hand-made label stays"
+    );
     assert!(
         server["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].is_string(),
         "kubectl's own annotation stays: {server:#}"
@@ -550,7 +688,11 @@ fn bootstrap_adopts_an_argocd_installed_with_kubectl_apply_and_keeps_what_its_ma
     stderr_of(&again, 0);
     let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(report["adopted"], serde_json::Value::Null, "{report:#}");
-    assert_eq!((report["created"].as_u64(), report["configured"].as_u64()), (Some(0), Some(0)), "{report:#}");
+    assert_eq!(
+        (report["created"].as_u64(), report["configured"].as_u64()),
+        (Some(0), Some(0)),
+        "{report:#}"
+    );
 }
 
 #[test]
@@ -564,7 +706,10 @@ fn bootstrap_restores_a_field_edited_by_hand_since_it_applied_it_and_names_the_o
     let bootstrap = || {
         let run = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
         let stderr = stderr_of(&run, 0);
-        (serde_json::from_slice::<serde_json::Value>(&run.stdout).unwrap(), stderr)
+        (
+            serde_json::from_slice::<serde_json::Value>(&run.stdout).unwrap(),
+            stderr,
+        )
     };
     let tracking = || kubectl_json(&["get", "configmap", "argocd-cm", "-n", NS])["data"][key].clone();
     bootstrap();
@@ -573,15 +718,36 @@ fn bootstrap_restores_a_field_edited_by_hand_since_it_applied_it_and_names_the_o
     // A field gitgen applies, changed by another field manager (`kubectl-patch`); and a
     // label gitgen does not apply, added by hand (`kubectl-label`).
     let patch = format!(r#"{{"data": {{"{key}": "label"}}}}"#);
-    let patched = kubectl(&["patch", "configmap", "argocd-cm", "-n", NS, "--type", "merge", "-p", &patch]);
+    let patched = kubectl(&[
+        "patch",
+        "configmap",
+        "argocd-cm",
+        "-n",
+        NS,
+        "--type",
+        "merge",
+        "-p",
+        &patch,
+    ]);
     assert!(patched.status.success(), "{}", text(&patched));
-    let labelled = kubectl(&["label", "deployment", "argocd-server", "-n", NS, "course.example/owner=trainer"]);
+    let labelled = kubectl(&[
+        "label",
+        "deployment",
+        "argocd-server",
+        "-n",
+        NS,
+        "course.example/owner=trainer",
+    ]);
     assert!(labelled.status.success(), "{}", text(&labelled));
     assert_eq!(tracking(), "label");
 
     let (report, stderr) = bootstrap();
-    let changed: Vec<&serde_json::Value> =
-        report["objects"].as_array().unwrap().iter().filter(|o| o["change"] != "unchanged").collect();
+    let changed: Vec<&serde_json::Value> = report["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["change"] != "unchanged")
+        .collect();
     assert_eq!(
         changed,
         [&serde_json::json!({
@@ -592,14 +758,23 @@ fn bootstrap_restores_a_field_edited_by_hand_since_it_applied_it_and_names_the_o
         "only the edited object is applied again: {report:#}"
     );
     assert!(
-        stderr.contains(&format!("configured ConfigMap {NS}/argocd-cm (restored: `kubectl-patch` had edited it)\n")),
+        stderr.contains(&format!(
+            "configured ConfigMap {NS}/argocd-cm (restored: `kubectl-patch` had edited it)\n"
+        )),
         "{stderr}"
     );
     assert_eq!(tracking(), "annotation", "the edit is undone");
     let server = kubectl_json(&["get", "deployment", "argocd-server", "-n", NS]);
-    assert_eq!(server["metadata"]["labels"]["course.example/owner"], "trainer", "a field gitgen does not apply stays");
+    assert_eq!(
+        server["metadata"]["labels"]["course.example/owner"], "trainer",
+        "a field gitgen does not apply stays"
+    );
 
     // Restored, argocd-cm's fields are gitgen's again: the next bootstrap changes nothing.
     let (report, _) = bootstrap();
-    assert_eq!((report["created"].as_u64(), report["configured"].as_u64()), (Some(0), Some(0)), "{report:#}");
+    assert_eq!(
+        (report["created"].as_u64(), report["configured"].as_u64()),
+        (Some(0), Some(0)),
+        "{report:#}"
+    );
 }

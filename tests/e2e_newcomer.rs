@@ -237,14 +237,22 @@ fn validate_server_after_a_fresh_bootstrap_waits_for_the_charts_that_bring_a_kin
             "{shown}"
         );
     }
-    assert!(shown.contains(" 0 kind(s) missing, 2 kind(s) waiting for their chart"), "{shown}");
+    assert!(
+        shown.contains(" 0 kind(s) missing, 2 kind(s) waiting for their chart"),
+        "{shown}"
+    );
 
     let json = ok(&["validate", "--server", "-o", "json"]);
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["passed"], true, "{report:#}");
     let waiting = report["waiting_for_charts"].as_array().unwrap();
     assert_eq!(waiting.len(), 2, "{report:#}");
-    assert!(waiting.iter().all(|w| w["chart"] == "keda" && w["chart_lesson"] == "keda"), "{report:#}");
+    assert!(
+        waiting
+            .iter()
+            .all(|w| w["chart"] == "keda" && w["chart_lesson"] == "keda"),
+        "{report:#}"
+    );
 
     // With the chart's CRDs at hand, its objects get a verdict from their schema instead.
     let keda_crds = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds/keda");
@@ -266,7 +274,8 @@ fn validate_server_after_a_fresh_bootstrap_waits_for_the_charts_that_bring_a_kin
     let missing = logged(&mut e2e::gitgen(&repo, &args), &args);
     assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
     assert!(
-        text(&missing).contains("missing kind: keda.sh/v1alpha1 ScaledObject (used by keda): no enabled chart brings it"),
+        text(&missing)
+            .contains("missing kind: keda.sh/v1alpha1 ScaledObject (used by keda): no enabled chart brings it"),
         "{}",
         text(&missing)
     );

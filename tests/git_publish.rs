@@ -504,7 +504,10 @@ fn basic_authorization(user: &str, password: &str) -> String {
     let bytes = format!("{user}:{password}").into_bytes();
     let mut encoded = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
         for i in 0..4 {
             encoded.push(if i <= chunk.len() {
                 ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char
@@ -618,7 +621,11 @@ fn http_backend(base: &Path, request_line: &str, content_type: Option<String>, b
         .expect("`git http-backend` must be installed to run these tests");
     backend.stdin.take().unwrap().write_all(body).unwrap();
     let output = backend.wait_with_output().unwrap();
-    let split = output.stdout.windows(4).position(|w| w == b"\r\n\r\n").expect("CGI headers");
+    let split = output
+        .stdout
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("CGI headers");
     let headers = String::from_utf8_lossy(&output.stdout[..split]).into_owned();
     let content = &output.stdout[split + 4..];
     let mut status = "200 OK".to_owned();
@@ -658,7 +665,10 @@ fn an_authenticated_push_over_http_leaves_the_token_in_no_object_file_or_output(
     let mut course = Course::new();
     let served = TempDir::new().unwrap();
     fs_err::create_dir(served.path().join("o")).unwrap();
-    git(&served.path().join("o"), &["init", "-q", "--bare", "-b", "main", "r.git"]);
+    git(
+        &served.path().join("o"),
+        &["init", "-q", "--bare", "-b", "main", "r.git"],
+    );
     let bare = served.path().join("o/r.git");
     let server = HttpRemote::start(Some((served.path().to_owned(), token_authorization())));
     git(&course.root(), &["remote", "add", "origin", &server.url]);
@@ -678,7 +688,9 @@ fn an_authenticated_push_over_http_leaves_the_token_in_no_object_file_or_output(
     let requests = server.requests.lock().unwrap();
     let authorization = format!("authorization: {}", token_authorization().to_ascii_lowercase());
     assert!(
-        requests.iter().any(|r| r.contains(&authorization) && r.starts_with("post ")),
+        requests
+            .iter()
+            .any(|r| r.contains(&authorization) && r.starts_with("post ")),
         "the pack was not sent with the token: {requests:?}"
     );
     // The token, and the header that carries it, in neither repository's objects, files
@@ -687,7 +699,11 @@ fn an_authenticated_push_over_http_leaves_the_token_in_no_object_file_or_output(
     for needle in [TOKEN, &token_authorization()["Basic ".len()..]] {
         assert!(!shown.contains(needle), "{shown}");
         for repo in [course.root(), bare.clone()] {
-            assert!(!holds(&every_object(&repo), needle), "an object of `{}` holds it", repo.display());
+            assert!(
+                !holds(&every_object(&repo), needle),
+                "an object of `{}` holds it",
+                repo.display()
+            );
             assert_no_file_contains(&repo, needle);
         }
     }

@@ -16,7 +16,11 @@ use collect::{collect, workspace_root};
 /// compiled again with everything above it, and the render sources change often.
 fn renderer_hash(root: &Path) -> String {
     let mut files = Vec::new();
-    for dir in ["crates/gitgen-render/src", "crates/gitgen-catalog/src", "crates/gitgen-yaml/src"] {
+    for dir in [
+        "crates/gitgen-render/src",
+        "crates/gitgen-catalog/src",
+        "crates/gitgen-yaml/src",
+    ] {
         collect(&root.join(dir), &format!("{dir}/"), &mut files);
     }
     // Where render writes each file is decided by the layout; what it writes also by the
@@ -45,5 +49,8 @@ fn renderer_hash(root: &Path) -> String {
 }
 
 fn main() {
-    println!("cargo:rustc-env=GITGEN_RENDERER_HASH={}", renderer_hash(&workspace_root()));
+    println!(
+        "cargo:rustc-env=GITGEN_RENDERER_HASH={}",
+        renderer_hash(&workspace_root())
+    );
 }

@@ -93,7 +93,12 @@ pub fn manifest_release(documents: &[serde_json::Value]) -> Option<ArgoCdVersion
     documents
         .iter()
         .filter(|doc| doc["kind"] == "Deployment" && doc["metadata"]["name"] == "argocd-server")
-        .flat_map(|doc| doc["spec"]["template"]["spec"]["containers"].as_array().into_iter().flatten())
+        .flat_map(|doc| {
+            doc["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
         .find_map(|container| container["image"].as_str().and_then(image_version))
 }
 
@@ -314,7 +319,11 @@ mod tests {
             deployment("argocd-server", "quay.io/argoproj/argocd:v3.5.1"),
         ];
         assert_eq!(manifest_release(&docs), Some(v3));
-        assert_eq!(manifest_release(&docs[..1]), None, "another Deployment's image does not count");
+        assert_eq!(
+            manifest_release(&docs[..1]),
+            None,
+            "another Deployment's image does not count"
+        );
         let untagged = [deployment("argocd-server", "quay.io/argoproj/argocd:latest")];
         assert_eq!(manifest_release(&untagged), None);
     }

@@ -421,7 +421,11 @@ mod tests {
             environment: "kind".into(),
             objects: Vec::new(),
             schemas: CrdSchemas::default(),
-            chart_kinds: [(("keda.sh".into(), "ScaledObject".into()), ("keda".into(), "keda".into()))].into(),
+            chart_kinds: [(
+                ("keda.sh".into(), "ScaledObject".into()),
+                ("keda".into(), "keda".into()),
+            )]
+            .into(),
         };
         let report = validation.report(DryRunReport {
             missing_kinds: vec![missing("keda.sh", "ScaledObject"), missing("example.com", "Gadget")],

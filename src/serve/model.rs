@@ -215,7 +215,12 @@ impl WalkthroughView {
             None => loaded.lesson.stages.len() - 1,
         };
         let text = walkthrough_text(&workspace.context(), loaded, index)?;
-        let view = lesson_view(workspace, links, loaded, crate::classroom::of(&workspace.settings).is_some());
+        let view = lesson_view(
+            workspace,
+            links,
+            loaded,
+            crate::classroom::of(&workspace.settings).is_some(),
+        );
         Ok(Some(WalkthroughView {
             environment: workspace.settings.env_name.to_string(),
             lesson: view.name,

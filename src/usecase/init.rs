@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use crate::Error;
-use crate::names::EnvName;
 use crate::git::{self, InitialCommit};
+use crate::names::EnvName;
 use crate::output::Freshness;
 use crate::settings::Settings;
 use crate::workspace;

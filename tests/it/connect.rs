@@ -82,7 +82,9 @@ fn no_kubeconfig_at_all_is_a_gitgen_error_with_a_hint_not_kubes_in_cluster_text(
     check(&run, 0);
     let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
-        status["cluster"]["error"].as_str().map(|e| e.replace(home.path().to_str().unwrap(), "[HOME]")),
+        status["cluster"]["error"]
+            .as_str()
+            .map(|e| e.replace(home.path().to_str().unwrap(), "[HOME]")),
         Some(
             "no kubeconfig: `--kubeconfig` and `KUBECONFIG` are not set and `[HOME]/.kube/config` does not exist"
                 .to_owned()

@@ -12,7 +12,11 @@ use crate::support::{Repo, check};
 // a knob of the test harness, not an input of gitgen: the ban (clippy.toml) keeps gitgen's own reads in `ProcessEnv::read`.
 #[allow(clippy::disallowed_methods)]
 fn a_spawned_process_sees_only_what_its_test_sets_and_an_empty_home() {
-    let output = command("env").arg("-0").env("GITGEN_ENV", "kind").output().expect("running env");
+    let output = command("env")
+        .arg("-0")
+        .env("GITGEN_ENV", "kind")
+        .output()
+        .expect("running env");
     assert!(output.status.success());
     let seen: BTreeSet<String> = String::from_utf8(output.stdout)
         .unwrap()
@@ -62,5 +66,9 @@ fn publish_without_a_git_identity_is_refused_with_a_hint() {
     repo.gitgen(&["enable", "keda"]).expect(0);
     let run = repo.gitgen(&["publish", "--branch", "lesson/keda"]);
     check(&run, 2);
-    assert!(run.stderr.contains("hint: set one with `git config user.name"), "{}", run.transcript());
+    assert!(
+        run.stderr.contains("hint: set one with `git config user.name"),
+        "{}",
+        run.transcript()
+    );
 }

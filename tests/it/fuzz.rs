@@ -18,10 +18,10 @@ use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::Duration;
 
 use gitgen::catalog::config::RepoConfig;
-use gitgen::names::EnvName;
 use gitgen::catalog::source::CatalogFiles;
 use gitgen::catalog::toggle::read_toggle_file;
 use gitgen::catalog::{Catalog, ToggleFile};
+use gitgen::names::EnvName;
 use gitgen::render::{self, RenderContext};
 use proptest::prelude::*;
 
@@ -146,7 +146,9 @@ fn within<T: Send + 'static>(name: &str, limit: Duration, case: impl FnOnce() ->
 #[test]
 #[should_panic(expected = "the sleeper hung: still running after 50ms")]
 fn a_case_that_hangs_fails_the_test_naming_it() {
-    within("the sleeper", Duration::from_millis(50), || std::thread::sleep(Duration::from_secs(5)));
+    within("the sleeper", Duration::from_millis(50), || {
+        std::thread::sleep(Duration::from_secs(5))
+    });
 }
 
 #[test]
@@ -402,7 +404,11 @@ fn edits() -> impl Strategy<Value = Edits> {
 }
 
 fn mutated_fixture(edits: Edits) -> Outcome {
-    let Inputs { mut catalog, mut toggle, config } = inputs();
+    let Inputs {
+        mut catalog,
+        mut toggle,
+        config,
+    } = inputs();
     for (target, mutations) in &edits {
         let (lesson, file) = TARGETS[*target];
         let text = if lesson.is_empty() {
@@ -423,13 +429,20 @@ fn mutated_fixture_never_panics_and_often_reaches_render() {
     // About half the mutations leave the catalog and toggle file loadable (a template
     // edit, a hostile piece in a value); under a fifth means the mutations no longer
     // test render, only the readers in front of it.
-    assert!(reached * 5 >= cases, "only {reached} of {cases} mutated fixtures reached render");
+    assert!(
+        reached * 5 >= cases,
+        "only {reached} of {cases} mutated fixtures reached render"
+    );
 }
 
 /// Arbitrary text as a lesson file, a template or the toggle file.
 fn arbitrary_text(case: (String, usize)) -> Outcome {
     let (text, target) = case;
-    let Inputs { mut catalog, mut toggle, config } = inputs();
+    let Inputs {
+        mut catalog,
+        mut toggle,
+        config,
+    } = inputs();
     let (lesson, file) = TARGETS[target];
     if lesson.is_empty() {
         toggle = text;
@@ -443,7 +456,10 @@ fn arbitrary_text(case: (String, usize)) -> Outcome {
 fn arbitrary_text_never_panics_and_often_reaches_render() {
     let (reached, cases) = count_reaching_render(("(?s).{0,400}", 0..TARGETS.len()), arbitrary_text);
     // Half the targets are templates, which load as any text: a quarter at least.
-    assert!(reached * 4 >= cases, "only {reached} of {cases} arbitrary texts reached render");
+    assert!(
+        reached * 4 >= cases,
+        "only {reached} of {cases} arbitrary texts reached render"
+    );
 }
 
 proptest! {

@@ -219,7 +219,11 @@ fn still_staged(repo: &Repo) -> usize {
             entries
                 .map(|entry| {
                     let entry = entry.unwrap();
-                    1 + if entry.file_type().is_ok_and(|t| t.is_dir()) { count(&entry.path()) } else { 0 }
+                    1 + if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        count(&entry.path())
+                    } else {
+                        0
+                    }
                 })
                 .sum()
         })
@@ -412,7 +416,14 @@ fn killed_render_and_enable_leave_the_old_or_the_new_tree_and_rerunning_complete
     // lands inside it.
     let mut journal_runs = Vec::new();
     for _ in 0..5 {
-        journal_runs.extend(kill_between_variants(&repo, &["render"], JOURNAL_RUNS, &set_variant, &mut rng, at_the_journal));
+        journal_runs.extend(kill_between_variants(
+            &repo,
+            &["render"],
+            JOURNAL_RUNS,
+            &set_variant,
+            &mut rng,
+            at_the_journal,
+        ));
         if journal_runs.iter().any(|left| *left >= Left::JournalCompleted) {
             break;
         }

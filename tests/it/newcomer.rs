@@ -204,7 +204,10 @@ fn publish_pushes_to_the_remotes_push_url_as_git_push_does() {
     // --push`): here the fetch URL does not even exist.
     let fetch_only = root.join("../no-such-mirror.git");
     git(root, &["remote", "set-url", "origin", fetch_only.to_str().unwrap()]);
-    git(root, &["remote", "set-url", "--push", "origin", pushed.path().to_str().unwrap()]);
+    git(
+        root,
+        &["remote", "set-url", "--push", "origin", pushed.path().to_str().unwrap()],
+    );
     repo.gitgen(&["enable", "alpha"]).expect(0);
     let run = repo.gitgen(&["publish", "--branch", "lesson/alpha", "--push", "origin"]);
     run.expect(0);

@@ -30,7 +30,11 @@ fn refused(repo: &Repo, run: &Run, sources: [&str; 2]) {
     assert!(run.stderr.starts_with("error: "), "{}", run.transcript());
     assert!(run.stderr.contains("\nhint: "), "{}", run.transcript());
     for source in sources {
-        assert!(run.stderr.contains(source), "`{source}` is not named\n{}", run.transcript());
+        assert!(
+            run.stderr.contains(source),
+            "`{source}` is not named\n{}",
+            run.transcript()
+        );
     }
     for output in ["generated", "argocd", "gitgen.lock"] {
         assert!(!repo.exists(output), "`{output}` was written\n{}", run.transcript());
@@ -47,12 +51,18 @@ fn two_lessons_that_ship_one_cluster_role_are_refused_naming_both_templates() {
     refused(
         &repo,
         &run,
-        ["`catalog/alpha/reader.yaml (stage service)`", "`catalog/beta/reader.yaml (stage install)`"],
+        [
+            "`catalog/alpha/reader.yaml (stage service)`",
+            "`catalog/beta/reader.yaml (stage install)`",
+        ],
     );
     insta::assert_snapshot!("two_lessons_ship_one_cluster_role", run.transcript());
 
     // One of them is enough.
-    repo.write("catalog/beta/reader.yaml", &CLUSTER_ROLE.replace("name: reader", "name: beta-reader"));
+    repo.write(
+        "catalog/beta/reader.yaml",
+        &CLUSTER_ROLE.replace("name: reader", "name: beta-reader"),
+    );
     repo.gitgen(&["render"]).expect(0);
 }
 
@@ -84,7 +94,10 @@ spec:
     refused(
         &repo,
         &run,
-        ["`argocd/docker-desktop/apps/alpha.application.yaml`", "`catalog/beta/example.yaml (stage install)`"],
+        [
+            "`argocd/docker-desktop/apps/alpha.application.yaml`",
+            "`catalog/beta/example.yaml (stage install)`",
+        ],
     );
     insta::assert_snapshot!("a_lessons_application_is_a_generated_one", run.transcript());
 }

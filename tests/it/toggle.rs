@@ -118,7 +118,12 @@ fn diff_json_labels_files_render_would_add_a_and_files_it_would_remove_d() {
         let files = report["files"].as_array().unwrap().clone();
         files
             .iter()
-            .map(|file| (file["path"].as_str().unwrap().to_owned(), file["status"].as_str().unwrap().to_owned()))
+            .map(|file| {
+                (
+                    file["path"].as_str().unwrap().to_owned(),
+                    file["status"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect::<std::collections::BTreeMap<_, _>>()
     };
     let kustomization = "overlays/docker-desktop/alpha/kustomization.yaml";

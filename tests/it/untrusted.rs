@@ -296,7 +296,10 @@ fn lesson_prints_a_walkthroughs_escape_sequences_as_text() {
 fn gitgen_commands(text: &str) -> Vec<Vec<String>> {
     text.lines()
         .filter(|line| !line.trim_start().starts_with('#'))
-        .filter_map(|line| line.split_once("gitgen ").filter(|(before, _)| before.trim_end().ends_with([':', '-'])))
+        .filter_map(|line| {
+            line.split_once("gitgen ")
+                .filter(|(before, _)| before.trim_end().ends_with([':', '-']))
+        })
         .map(|(_, rest)| rest.split_whitespace().map(str::to_owned).collect())
         .collect()
 }
@@ -315,14 +318,21 @@ fn init_writes_ci_jobs_whose_check_covers_environments_added_later() {
             "{file} does not say how gitgen is installed"
         );
         let commands = gitgen_commands(&text);
-        assert_eq!(commands, [["render", "--check"]], "{file}: one check, no environment named");
+        assert_eq!(
+            commands,
+            [["render", "--check"]],
+            "{file}: one check, no environment named"
+        );
         checks.extend(commands);
     }
     // An environment added after init: its render is what the same, unedited check covers.
     let config = repo.read("gitgen.yaml");
     repo.write(
         "gitgen.yaml",
-        &format!("{config}{}", crate::classroom_env::classroom_environment("NodePort", "later")),
+        &format!(
+            "{config}{}",
+            crate::classroom_env::classroom_environment("NodePort", "later")
+        ),
     );
     repo.gitgen_within(&["render"], LIMIT).expect(0);
     for command in &checks {
@@ -532,7 +542,10 @@ fn nothing_but_what_render_writes_changes_whatever_the_repo_holds() {
     let config = config();
     let cases = config.cases;
     if std::env::var_os("CI").is_some() {
-        assert!(cases >= CI_CASES, "CI runs {cases} cases, under {CI_CASES}: set UNTRUSTED_CASES in .ci/run");
+        assert!(
+            cases >= CI_CASES,
+            "CI runs {cases} cases, under {CI_CASES}: set UNTRUSTED_CASES in .ci/run"
+        );
     }
     let skipped = std::cell::Cell::new(0u32);
     let strategy = (any::<bool>(), prop::collection::vec(plant(), 1..6));
@@ -548,7 +561,12 @@ fn nothing_but_what_render_writes_changes_whatever_the_repo_holds() {
             }
             let sandbox = repo.path().parent().unwrap();
             let before = marker_except(sandbox, RENDER_WRITES);
-            for args in [&["list"][..], &["render", "--check"], &["render"], &["--env", "kind", "enable", "beta"]] {
+            for args in [
+                &["list"][..],
+                &["render", "--check"],
+                &["render"],
+                &["--env", "kind", "enable", "beta"],
+            ] {
                 let run = repo.gitgen_within(args, LIMIT);
                 prop_assert!(matches!(run.code, 0..=2), "{}", run.transcript());
                 prop_assert!(!run.stderr.contains("panicked"), "{}", run.transcript());

@@ -305,13 +305,27 @@ fn argocd_links(ctx: &RenderContext<'_>, lesson: &LoadedLesson, index: usize) ->
     }
     let mut found = Vec::new();
     // The overlay render writes with only this lesson enabled, at this stage.
-    let stage = SelectedStage { name: lesson.lesson.stages[index].name.clone(), index };
-    let selection = Selection { lessons: BTreeMap::from([(lesson.id().clone(), stage)]) };
-    let only_this = RenderContext { selection: &selection, ..*ctx };
+    let stage = SelectedStage {
+        name: lesson.lesson.stages[index].name.clone(),
+        index,
+    };
+    let selection = Selection {
+        lessons: BTreeMap::from([(lesson.id().clone(), stage)]),
+    };
+    let only_this = RenderContext {
+        selection: &selection,
+        ..*ctx
+    };
     let files = overlays::emit(&only_this).unwrap();
     let kustomization = files
         .iter()
-        .find(|f| f.path == format!("{}/kustomization.yaml", only_this.layout().overlay_dir(lesson.id().as_str())))
+        .find(|f| {
+            f.path
+                == format!(
+                    "{}/kustomization.yaml",
+                    only_this.layout().overlay_dir(lesson.id().as_str())
+                )
+        })
         .expect("the lesson's overlay");
     let kustomization: Value = gitgen::yaml::from_str(&kustomization.contents, kustomization.path.as_ref()).unwrap();
     for patch in kustomization["patches"].as_array().into_iter().flatten() {
@@ -393,7 +407,14 @@ fn every_argo_cd_ui_link_is_a_well_formed_url_the_stage_serves_and_its_walkthrou
         }
     }
     assert!(problems.is_empty(), "links that lead nowhere:\n{}", problems.join("\n"));
-    for title in ["probe-test-app", "Grafana", "Prometheus", "Kiali", "RabbitMQ management", "Bookinfo product page"] {
+    for title in [
+        "probe-test-app",
+        "Grafana",
+        "Prometheus",
+        "Kiali",
+        "RabbitMQ management",
+        "Bookinfo product page",
+    ] {
         assert!(titles.contains(title), "no link titled {title}: {titles:?}");
     }
 }
@@ -402,7 +423,10 @@ fn every_argo_cd_ui_link_is_a_well_formed_url_the_stage_serves_and_its_walkthrou
 fn a_link_that_leads_nowhere_is_caught() {
     let served = BTreeSet::from([8000]);
     let walkthrough = "Open http://localhost:8000 and http://localhost:9999.";
-    assert_eq!(link_problem("app|http://localhost:8000/", "localhost", &served, walkthrough), None);
+    assert_eq!(
+        link_problem("app|http://localhost:8000/", "localhost", &served, walkthrough),
+        None
+    );
     for bad in [
         "http://localhost:8000/",
         "a|b|http://localhost:8000/",

@@ -18,7 +18,8 @@ pub const INHERITED: &[&str] = &["PATH", "TMPDIR", "RUST_BACKTRACE"];
 /// holds the developer's config) when `HOME` is unset, so it is set, not removed.
 pub fn empty_home() -> &'static Path {
     static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
-    HOME.get_or_init(|| tempfile::TempDir::new().expect("an empty home folder")).path()
+    HOME.get_or_init(|| tempfile::TempDir::new().expect("an empty home folder"))
+        .path()
 }
 
 /// `program` with nothing of the runner's environment but [`INHERITED`], `HOME` set to
@@ -33,9 +34,7 @@ pub fn command(program: impl AsRef<OsStr>) -> Command {
             command.env(name, value);
         }
     }
-    command
-        .env("HOME", empty_home())
-        .env("GIT_CONFIG_NOSYSTEM", "1");
+    command.env("HOME", empty_home()).env("GIT_CONFIG_NOSYSTEM", "1");
     command
 }
 

@@ -228,7 +228,11 @@ mod tests {
         assert_eq!(Layout::lesson_source("keda", "lesson.yaml"), "catalog/keda/lesson.yaml");
         assert_eq!(
             (Layout::process_lock(), Layout::txn_dir(), Layout::txn_journal()),
-            (".gitgen/lock".to_owned(), ".gitgen/txn".to_owned(), ".gitgen/txn/journal.json".to_owned())
+            (
+                ".gitgen/lock".to_owned(),
+                ".gitgen/txn".to_owned(),
+                ".gitgen/txn/journal.json".to_owned()
+            )
         );
     }
 

@@ -7,9 +7,9 @@
 //! - [`names`]: Names that become folder names and Kubernetes object names.
 //! - [`layout`]: Where everything lives in a gitgen repo: every repo-relative path render writes or reads (a lesson's base, an environment's overlays, toggle file and Argo CD bundle, the lock file) is built here and nowhere else, so a change of layout is one edit.
 
-pub mod untrusted;
-pub mod files;
-pub mod credentials;
 pub mod argocd_install;
-pub mod names;
+pub mod credentials;
+pub mod files;
 pub mod layout;
+pub mod names;
+pub mod untrusted;

@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use serde_saphyr::{Location, Spanned};
 
 use super::lesson::{Lesson, PodSecurityLevel};
+use super::{CatalogError, LESSON_FILE, LoadedLesson, Place};
 use gitgen_base::layout::KUSTOMIZATION_FILE_NAMES;
 use gitgen_base::names::{self, LessonId, StageName};
-use super::{CatalogError, LESSON_FILE, LoadedLesson, Place};
 use gitgen_validate::kinds::{cluster_kind_group, declared_kind_group, is_known_cluster_kind};
 
 /// Checks `loaded`, read from the folder `folder`, step by step.
@@ -199,7 +199,11 @@ fn chart_kinds(loaded: &LoadedLesson) -> Result<(), CatalogError> {
     for (i, chart) in lesson.charts.iter().enumerate() {
         if chart.creates.source.trim().is_empty() || chart.creates.kinds.is_empty() {
             return Err(CatalogError::ChartKindsUnsaid {
-                at: place_of_text(loaded, &format!("name: {}", chart.name), &format!("charts[{i}].creates")),
+                at: place_of_text(
+                    loaded,
+                    &format!("name: {}", chart.name),
+                    &format!("charts[{i}].creates"),
+                ),
                 chart: chart.name.clone(),
             });
         }
@@ -229,9 +233,9 @@ fn chart_kinds(loaded: &LoadedLesson) -> Result<(), CatalogError> {
             }
         }
         for (j, kind) in chart.creates.crds.iter().enumerate() {
-            let custom = kind.split_once('/').is_some_and(|(group, name)| {
-                !group.is_empty() && !name.is_empty() && !name.contains('/')
-            });
+            let custom = kind
+                .split_once('/')
+                .is_some_and(|(group, name)| !group.is_empty() && !name.is_empty() && !name.contains('/'));
             let creates_crds = chart.creates.kinds.iter().any(|k| k == "CustomResourceDefinition");
             let at = || place_near(loaded, ("crds", kind), &format!("charts[{i}].creates.crds[{j}]"));
             if !custom {
@@ -249,7 +253,13 @@ fn chart_kinds(loaded: &LoadedLesson) -> Result<(), CatalogError> {
             }
         }
         for (j, kind) in chart.creates.turned_off.iter().enumerate() {
-            let at = || place_near(loaded, ("turned_off", kind), &format!("charts[{i}].creates.turned_off[{j}]"));
+            let at = || {
+                place_near(
+                    loaded,
+                    ("turned_off", kind),
+                    &format!("charts[{i}].creates.turned_off[{j}]"),
+                )
+            };
             match declared_kind_group(kind) {
                 None => {
                     return Err(CatalogError::TurnedOffUnknown {
@@ -294,7 +304,11 @@ fn namespaces(loaded: &LoadedLesson) -> Result<(), CatalogError> {
     for (i, ns) in loaded.lesson.namespaces.iter().enumerate() {
         if ns.pod_security == PodSecurityLevel::Privileged && ns.reason.as_deref().is_none_or(str::is_empty) {
             return Err(CatalogError::PrivilegedWithoutReason {
-                at: place_of_text(loaded, &format!("name: {}", ns.name), &format!("namespaces[{i}].reason")),
+                at: place_of_text(
+                    loaded,
+                    &format!("name: {}", ns.name),
+                    &format!("namespaces[{i}].reason"),
+                ),
                 namespace: ns.name.clone(),
             });
         }
@@ -332,7 +346,9 @@ fn links(loaded: &LoadedLesson) -> Result<(), CatalogError> {
     let mut names = BTreeSet::new();
     for (i, link) in loaded.lesson.links.iter().enumerate() {
         let field = format!("links[{i}]");
-        stage_span(loaded, &field, |l| [l.links[i].since.as_ref(), l.links[i].until.as_ref()])?;
+        stage_span(loaded, &field, |l| {
+            [l.links[i].since.as_ref(), l.links[i].until.as_ref()]
+        })?;
         let title = link.title.value.as_str();
         let name = super::labels::text_as_label_value(title);
         let at_title = || loaded.lesson.locate(|l| Some(l.links[i].title.referenced));
@@ -359,7 +375,11 @@ fn links(loaded: &LoadedLesson) -> Result<(), CatalogError> {
                 object: link.object.value.clone(),
             });
         }
-        if !link.path.starts_with('/') || link.path.contains(|c: char| c == '|' || c.is_whitespace() || c.is_control()) {
+        if !link.path.starts_with('/')
+            || link
+                .path
+                .contains(|c: char| c == '|' || c.is_whitespace() || c.is_control())
+        {
             return Err(CatalogError::LinkPath {
                 at: place_of_text(loaded, &link.path, &format!("{field}.path")),
                 path: link.path.clone(),

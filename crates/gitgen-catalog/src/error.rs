@@ -299,9 +299,7 @@ pub enum CatalogError {
         kind: String,
     },
     /// A `creates.crds` entry of a chart that creates no CustomResourceDefinition.
-    #[error(
-        "{at}: chart `{chart}` lists `{kind}` under `crds` but no `CustomResourceDefinition` under `kinds`"
-    )]
+    #[error("{at}: chart `{chart}` lists `{kind}` under `crds` but no `CustomResourceDefinition` under `kinds`")]
     CrdWithoutDefinition {
         /// Where.
         at: Place,
@@ -504,27 +502,23 @@ impl CatalogError {
         let hint = |h: &str| Some(h.to_owned());
         let custom_kind = "write a custom kind with its API group, e.g.";
         match self {
-            E::Yaml(err) if err.kind == YamlErrorKind::Field => Some(err.hint.clone().unwrap_or_else(|| {
-                "the fields a lesson may have are listed in `catalog/README.md`".to_owned()
-            })),
+            E::Yaml(err) if err.kind == YamlErrorKind::Field => Some(
+                err.hint
+                    .clone()
+                    .unwrap_or_else(|| "the fields a lesson may have are listed in `catalog/README.md`".to_owned()),
+            ),
             E::Yaml(err) => err.hint.clone(),
             E::Symlink { .. } => hint("copy the file into the lesson folder instead of linking it"),
             E::NotUtf8 { .. } => hint("save the file as UTF-8 text"),
             E::NotUtf8Name { .. } => hint("rename it: catalog names are UTF-8, best lower-case ASCII"),
-            E::TooLarge { .. } => {
-                hint("no template needs this much; split it, or keep large data out of the catalog")
-            }
+            E::TooLarge { .. } => hint("no template needs this much; split it, or keep large data out of the catalog"),
             E::FolderName { .. } => hint("rename the folder: lower-case letters, digits and `-`"),
-            E::MissingLessonFile { .. } => {
-                hint("every folder under `catalog/` is a lesson and needs a `lesson.yaml`")
-            }
+            E::MissingLessonFile { .. } => hint("every folder under `catalog/` is a lesson and needs a `lesson.yaml`"),
             E::File(err) => err.hint(),
             E::Io { source, .. } => gitgen_base::untrusted::io_hint(source),
             E::NameNotFolder { folder, .. } => Some(format!("set `name: {folder}` or rename the folder")),
             E::ReservedName { .. } => hint("choose another name for the lesson and its folder"),
-            E::NoStages { .. } | E::StageTwice { .. } | E::StagesOutOfOrder { .. } | E::NotYamlFile { .. } => {
-                None
-            }
+            E::NoStages { .. } | E::StageTwice { .. } | E::StagesOutOfOrder { .. } | E::NotYamlFile { .. } => None,
             E::ReleaseName { .. } => None,
             E::UnknownStage { stages, .. } => Some(format!(
                 "this lesson's stages are: {}",
@@ -564,20 +558,16 @@ impl CatalogError {
             E::ArgocdObjectsIncomplete { .. } => hint(
                 "say why the lesson deploys Applications, name its projects, and list each repository URL without wildcards",
             ),
-            E::PrivilegedWithoutReason { .. } => {
-                hint("say why the lesson's pods need host access, or use `baseline`")
-            }
+            E::PrivilegedWithoutReason { .. } => hint("say why the lesson's pods need host access, or use `baseline`"),
             E::LinkTitle { .. } => hint(
                 "use words with at least one letter or digit, and no `|` (Argo CD reads `|` as the end of the title)",
             ),
             E::LinkTitleTwice { .. } => hint("give each link a title of its own"),
-            E::LinkObject { .. } => hint(
-                "name the object of the lesson's manifests that serves the page, like `Service/probe-test-app`",
-            ),
-            E::LinkPath { .. } => hint("start it with `/`, without spaces or `|`"),
-            E::WalkthroughPath { .. } => {
-                hint("write the path relative to the lesson folder, e.g. `README.md.j2`")
+            E::LinkObject { .. } => {
+                hint("name the object of the lesson's manifests that serves the page, like `Service/probe-test-app`")
             }
+            E::LinkPath { .. } => hint("start it with `/`, without spaces or `|`"),
+            E::WalkthroughPath { .. } => hint("write the path relative to the lesson folder, e.g. `README.md.j2`"),
             E::NoWalkthrough { .. } => {
                 hint("each lesson explains itself in `README.md.j2` (Markdown, a minijinja template)")
             }
@@ -599,9 +589,9 @@ impl CatalogError {
             E::NamespaceTaken { other, .. } => Some(format!(
                 "a lesson creates only namespaces of its own; to deploy beside `{other}`'s objects, add it to `requires` and list the namespace under `uses_namespaces`"
             )),
-            E::SystemNamespace { .. } => hint(
-                "only `kube-system`, `kube-public` and `kube-node-lease`, each with a non-empty `why`",
-            ),
+            E::SystemNamespace { .. } => {
+                hint("only `kube-system`, `kube-public` and `kube-node-lease`, each with a non-empty `why`")
+            }
         }
     }
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_saphyr::Location;
 
 use super::check::{place, place_near};
-use gitgen_base::names::LessonId;
 use super::{Catalog, CatalogError, LoadedLesson, ProjectOwner, reserved_namespace_owner};
+use gitgen_base::names::LessonId;
 
 impl Catalog {
     /// Checks what spans lessons.
@@ -237,7 +237,11 @@ fn check_system_namespaces(loaded: &LoadedLesson) -> Result<(), CatalogError> {
             || system.why.trim().is_empty()
         {
             return Err(CatalogError::SystemNamespace {
-                at: place_near(loaded, ("system_namespaces", &system.name), &format!("system_namespaces[{i}]")),
+                at: place_near(
+                    loaded,
+                    ("system_namespaces", &system.name),
+                    &format!("system_namespaces[{i}]"),
+                ),
                 name: system.name.clone(),
             });
         }

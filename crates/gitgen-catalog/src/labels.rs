@@ -115,7 +115,10 @@ mod tests {
 
     #[test]
     fn free_text_becomes_a_valid_label_value() {
-        assert_eq!(text_as_label_value("First let's install Prometheus!"), "first-let-s-install-prometheus");
+        assert_eq!(
+            text_as_label_value("First let's install Prometheus!"),
+            "first-let-s-install-prometheus"
+        );
         assert_eq!(text_as_label_value("RabbitMQ management UI"), "rabbitmq-management-ui");
         assert_eq!(text_as_label_value("--é--"), "");
         let long = text_as_label_value(&"word ".repeat(30));

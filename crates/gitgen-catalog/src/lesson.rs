@@ -109,7 +109,10 @@ impl Link {
     /// The kind and name of the object that carries the link (checked to be `Kind/name`
     /// when the lesson is loaded).
     pub fn kind_and_name(&self) -> (&str, &str) {
-        self.object.value.split_once('/').unwrap_or((self.object.value.as_str(), ""))
+        self.object
+            .value
+            .split_once('/')
+            .unwrap_or((self.object.value.as_str(), ""))
     }
 }
 

@@ -24,9 +24,9 @@ use serde_saphyr::Spanned;
 
 pub use self::error::{CatalogError, Place, ProjectOwner};
 pub use self::lesson::Lesson;
-use gitgen_base::names::{LessonId, StageName};
 use self::source::{CatalogFiles, LessonFiles};
 pub use self::toggle::{Selection, ToggleFile};
+use gitgen_base::names::{LessonId, StageName};
 use gitgen_yaml as yaml;
 
 /// The file every lesson folder has.
@@ -204,7 +204,8 @@ fn load_lesson(
     // template's, and its AppProject must allow them too (render's tests hold the list to
     // the objects it writes).
     if !loaded.lesson.cluster_secrets.is_empty() {
-        let kinds = gitgen_validate::kinds::CLUSTER_SECRETS_KINDS.map(|(group, kind)| (group.to_owned(), kind.to_owned()));
+        let kinds =
+            gitgen_validate::kinds::CLUSTER_SECRETS_KINDS.map(|(group, kind)| (group.to_owned(), kind.to_owned()));
         loaded.kinds.extend(kinds);
     }
     Ok(loaded)

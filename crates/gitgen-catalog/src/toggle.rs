@@ -12,8 +12,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use gitgen_base::names::{EnvName, LessonId, StageName};
 use super::{Catalog, closest};
+use gitgen_base::names::{EnvName, LessonId, StageName};
 use gitgen_base::untrusted::{self, FileError};
 use gitgen_yaml::{self as yaml, YamlError, YamlErrorKind};
 

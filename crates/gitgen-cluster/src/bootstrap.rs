@@ -363,7 +363,12 @@ async fn detect_adoption(client: &Client, namespace: &str) -> Result<Option<Stri
 fn installers(entries: &[ManagedFieldsEntry]) -> Vec<String> {
     entries
         .iter()
-        .filter(|entry| entry.fields_v1.as_ref().is_some_and(|fields| fields.0.get("f:spec").is_some()))
+        .filter(|entry| {
+            entry
+                .fields_v1
+                .as_ref()
+                .is_some_and(|fields| fields.0.get("f:spec").is_some())
+        })
         .filter_map(|entry| entry.manager.clone())
         .collect()
 }
@@ -647,7 +652,11 @@ mod tests {
                 None,
                 serde_json::json!({"f:metadata": {"f:annotations": {"f:deployment.kubernetes.io/revision": {}}}}),
             ),
-            entry("kube-controller-manager", Some("status"), serde_json::json!({"f:status": {}})),
+            entry(
+                "kube-controller-manager",
+                Some("status"),
+                serde_json::json!({"f:status": {}}),
+            ),
             entry(
                 "kubectl-label",
                 None,

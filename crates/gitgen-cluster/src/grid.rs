@@ -376,8 +376,8 @@ pub mod test_support {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::test_support::app;
+    use super::*;
 
     fn learner(name: &str, holds: &[(&str, &str)]) -> Learner {
         Learner {
@@ -566,7 +566,10 @@ mod tests {
             bad[0].hint(&classroom.commands),
             "hold the learner at one of operator, done with `gitgen --env classroom classroom hold alice keda STAGE`, or release the hold with `gitgen --env classroom classroom release alice keda`"
         );
-        assert_eq!(cell_text(&alice.cells["keda"], &status.grid.lessons[0]), "error @nonexistent");
+        assert_eq!(
+            cell_text(&alice.cells["keda"], &status.grid.lessons[0]),
+            "error @nonexistent"
+        );
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(json["learners"][0]["cells"]["keda"]["bad_hold"], "nonexistent");
         assert!(json["learners"][1]["cells"]["keda"].get("bad_hold").is_none());

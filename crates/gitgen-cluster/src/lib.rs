@@ -28,11 +28,9 @@ pub use bootstrap::{
     BootstrapEvent, BootstrapPlan, BootstrapReport, Preflighted, RepoCredentials, WaitPlan, bootstrap, preflight,
 };
 pub use classroom::{Classroom, ClassroomError, Learner};
-pub use learner_connection::LearnerConnection;
 pub use grid::{ClassGrid, GridLesson, class_grid, environment_applications};
-pub use status::{
-    AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, watch_applications,
-};
+pub use learner_connection::LearnerConnection;
+pub use status::{AppRow, AppStatus, ResourceProblem, StatusRow, application_statuses, watch_applications};
 pub use validate::{
     DryRunReport, MissingKind, Origin, Rejection, ServerObject, Unverified, dry_run, namespaces_argocd_creates,
 };

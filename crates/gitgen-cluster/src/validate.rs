@@ -141,9 +141,7 @@ pub fn namespaces_argocd_creates(objects: &[ServerObject], applications: &[(Stri
                 metadata[key] = value.clone();
             }
         }
-        let lesson = app["metadata"]["labels"][LESSON_LABEL]
-            .as_str()
-            .unwrap_or_default();
+        let lesson = app["metadata"]["labels"][LESSON_LABEL].as_str().unwrap_or_default();
         namespaces.push(ServerObject {
             origin: Origin {
                 lesson: lesson.to_owned(),

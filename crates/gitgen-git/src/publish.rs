@@ -13,11 +13,11 @@ use git2::{ErrorCode, Repository};
 use super::error::{GitError, KeptCommit, repo_error};
 use super::push::{Credentials, push};
 use super::snapshot::{is_under, read_at_head, remove_under, snapshot};
+use gitgen_base::layout::{ARGOCD_DIR, CATALOG_DIR, GENERATED_DIR, LOCK_FILE, Layout, OVERLAYS_DIR};
+use gitgen_base::names::{EnvName, LessonId};
 use gitgen_catalog::Catalog;
 use gitgen_catalog::config::CONFIG_FILE;
-use gitgen_base::names::{EnvName, LessonId};
 use gitgen_catalog::toggle::{Selection, ToggleFile};
-use gitgen_base::layout::{ARGOCD_DIR, CATALOG_DIR, GENERATED_DIR, LOCK_FILE, Layout, OVERLAYS_DIR};
 use gitgen_settings::Settings;
 
 /// What `gitgen publish` commits: everything a clean clone needs for `gitgen render

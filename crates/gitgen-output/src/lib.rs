@@ -322,7 +322,9 @@ impl Plan {
             combined.added.extend(plan.added.iter().cloned());
             combined.modified.extend(plan.modified.iter().cloned());
             combined.deleted.extend(plan.deleted.iter().cloned());
-            combined.texts.extend(plan.texts.iter().map(|(k, v)| (k.clone(), v.clone())));
+            combined
+                .texts
+                .extend(plan.texts.iter().map(|(k, v)| (k.clone(), v.clone())));
             for conflict in &plan.conflicts {
                 if !combined.conflicts.iter().any(|c| c.path == conflict.path) {
                     combined.conflicts.push(conflict.clone());
@@ -686,7 +688,11 @@ mod tests {
 
     fn scope(env: &str) -> Scope {
         Scope {
-            prefixes: vec!["generated/".into(), format!("overlays/{env}/"), format!("argocd/{env}/")],
+            prefixes: vec![
+                "generated/".into(),
+                format!("overlays/{env}/"),
+                format!("argocd/{env}/"),
+            ],
             excluded: [format!("overlays/{env}/lessons.yaml")].into(),
         }
     }

@@ -190,7 +190,14 @@ fn may_move(path: &Path) -> Result<(), std::io::Error> {
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
     // SAFETY: `c_path` is a NUL-terminated string that outlives the call; faccessat only
     // reads it.
-    let status = unsafe { libc::faccessat(libc::AT_FDCWD, c_path.as_ptr(), libc::W_OK | libc::X_OK, libc::AT_EACCESS) };
+    let status = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
     if status == 0 {
         Ok(())
     } else {
@@ -430,7 +437,13 @@ mod tests {
         fs_err::create_dir_all(repo.path().join("generated/a")).unwrap();
         fs_err::create_dir_all(repo.path().join("overlays/kind")).unwrap();
         fs_err::write(repo.path().join("overlays/kind/lessons.yaml"), "").unwrap();
-        let units = ["generated/a", "generated/b", "argocd/kind", "overlays/kind/lessons.yaml"].map(String::from);
+        let units = [
+            "generated/a",
+            "generated/b",
+            "argocd/kind",
+            "overlays/kind/lessons.yaml",
+        ]
+        .map(String::from);
         let needs = WriteNeeds::of(repo.path(), &units);
         let root = repo.path();
         assert_eq!(
@@ -461,7 +474,11 @@ mod tests {
         let journal = Journal {
             units: vec![("generated/a".into(), true), ("generated/b".into(), true)],
         };
-        fs_err::write(repo.path().join(Layout::txn_journal()), serde_json::to_vec(&journal).unwrap()).unwrap();
+        fs_err::write(
+            repo.path().join(Layout::txn_journal()),
+            serde_json::to_vec(&journal).unwrap(),
+        )
+        .unwrap();
         fs_err::create_dir_all(trashed(repo.path(), "generated")).unwrap();
         fs_err::rename(repo.path().join("generated/a"), trashed(repo.path(), "generated/a")).unwrap();
         fs_err::rename(staged(repo.path(), "generated/a"), repo.path().join("generated/a")).unwrap();

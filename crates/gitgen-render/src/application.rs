@@ -374,8 +374,8 @@ pub(super) fn destination(ctx: &RenderContext<'_>, namespace: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gitgen_catalog::lesson::{IgnoreDifference, Reasoned};
     use crate::yaml_file;
+    use gitgen_catalog::lesson::{IgnoreDifference, Reasoned};
 
     fn settings() -> SyncSettings {
         SyncSettings {
@@ -421,8 +421,18 @@ mod tests {
         config.repo_url = "https://git.example.com/course.git".to_owned();
         let (env_name, env) = config.environments.iter().find(|(_, e)| !e.is_classroom()).unwrap();
         let selection = super::super::sync_model::every_lesson(&catalog, env_name);
-        let ctx = RenderContext { catalog: &catalog, config: &config, env_name, env, selection: &selection, stage_objects: &Default::default() };
-        assert_eq!(walkthrough_link(&ctx, "overlays/kind/a/README.md"), "overlays/kind/a/README.md");
+        let ctx = RenderContext {
+            catalog: &catalog,
+            config: &config,
+            env_name,
+            env,
+            selection: &selection,
+            stage_objects: &Default::default(),
+        };
+        assert_eq!(
+            walkthrough_link(&ctx, "overlays/kind/a/README.md"),
+            "overlays/kind/a/README.md"
+        );
     }
 
     #[test]

@@ -26,12 +26,12 @@ use super::classroom;
 use super::policy::is_cluster_scoped;
 use super::{RenderContext, RenderError, RenderedFile, yaml_file};
 use gitgen_base::argocd_install::{ARGOCD_CM, argocd_cm_data, manifest_url};
-use gitgen_catalog::{LESSON_FILE, LoadedLesson};
+use gitgen_base::layout::Layout;
 use gitgen_catalog::classroom::{ROOT_APP, chart_stem, destination_glob};
 use gitgen_catalog::config::Target;
 use gitgen_catalog::lesson::{Reasoned, SyncSettings};
+use gitgen_catalog::{LESSON_FILE, LoadedLesson};
 use gitgen_validate::kinds::{cluster_kind_group, declared_kind_group};
-use gitgen_base::layout::Layout;
 use gitgen_yaml as yaml;
 
 /// The project of gitgen's own Applications (root and Argo CD itself).
@@ -177,7 +177,9 @@ fn lesson_project(ctx: &RenderContext<'_>, lesson: &LoadedLesson) -> Value {
             // `AppProject.isDestinationMatched` and `globMatch`, gobwas/glob without
             // separators, so `*` is any text), as it matches `server`.
             // A lesson's own Argo CD objects go where Argo CD runs, one set per learner.
-            Target::Classroom(_) if *ns == ctx.config.argocd.namespace => json!({"server": IN_CLUSTER, "namespace": ns}),
+            Target::Classroom(_) if *ns == ctx.config.argocd.namespace => {
+                json!({"server": IN_CLUSTER, "namespace": ns})
+            }
             Target::Classroom(_) => json!({"name": destination_glob(ctx.env_name), "namespace": ns}),
         })
         .collect();
@@ -452,7 +454,10 @@ mod tests {
         let (catalog, config) = super::super::sync_model::course();
         let mut found = Vec::new();
         for (env, files) in super::super::sync_model::every_lesson_bundles(&catalog, &config) {
-            for file in files.iter().filter(|f| f.path.ends_with(".application.yaml") || f.path.ends_with(".applicationset.yaml")) {
+            for file in files
+                .iter()
+                .filter(|f| f.path.ends_with(".application.yaml") || f.path.ends_with(".applicationset.yaml"))
+            {
                 let object: Value = yaml::from_str(&file.contents, file.path.as_ref()).unwrap();
                 let app = match object["kind"].as_str() {
                     Some("ApplicationSet") => object["spec"]["template"].clone(),
@@ -475,7 +480,11 @@ mod tests {
                 let value = labels[key].as_str().unwrap_or_else(|| panic!("{name}: no {key}"));
                 // A classroom's stage is a template the ApplicationSet fills per learner.
                 if !value.contains("{{") {
-                    assert_eq!(gitgen_catalog::labels::value_problem(value), None, "{name}: {key}={value}");
+                    assert_eq!(
+                        gitgen_catalog::labels::value_problem(value),
+                        None,
+                        "{name}: {key}={value}"
+                    );
                 }
             }
         }
@@ -484,7 +493,11 @@ mod tests {
     #[test]
     fn every_lesson_applications_info_links_its_walkthrough_on_the_forge_and_names_what_it_requires() {
         let (catalog, config) = super::super::sync_model::course();
-        let forge = format!("{}/blob/{}/", config.repo_url.trim_end_matches(".git"), config.target_revision);
+        let forge = format!(
+            "{}/blob/{}/",
+            config.repo_url.trim_end_matches(".git"),
+            config.target_revision
+        );
         for (name, app) in lesson_applications() {
             let info: Vec<(&str, &str)> = app["spec"]["info"]
                 .as_array()
@@ -493,10 +506,20 @@ mod tests {
                 .map(|i| (i["name"].as_str().unwrap(), i["value"].as_str().unwrap()))
                 .collect();
             let names: Vec<&str> = info.iter().map(|(n, _)| *n).collect();
-            assert_eq!(names[..4], ["Lesson", "Stage", "Walkthrough", "Course section"], "{name}");
+            assert_eq!(
+                names[..4],
+                ["Lesson", "Stage", "Walkthrough", "Course section"],
+                "{name}"
+            );
             let walkthrough = info[2].1;
-            assert!(walkthrough.starts_with(&forge) && walkthrough.ends_with("/README.md"), "{name}: {walkthrough}");
-            assert!(!walkthrough.contains(char::is_whitespace) || walkthrough.contains("{{"), "{name}: {walkthrough}");
+            assert!(
+                walkthrough.starts_with(&forge) && walkthrough.ends_with("/README.md"),
+                "{name}: {walkthrough}"
+            );
+            assert!(
+                !walkthrough.contains(char::is_whitespace) || walkthrough.contains("{{"),
+                "{name}: {walkthrough}"
+            );
             let lesson = &catalog.lessons[app["metadata"]["labels"][LESSON_LABEL].as_str().unwrap()];
             let requires: Vec<&str> = lesson.lesson.requires.iter().map(|r| r.value.as_str()).collect();
             match requires.is_empty() {

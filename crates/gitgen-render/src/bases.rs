@@ -14,11 +14,11 @@ use super::policy::{self, object_id};
 use super::templates::{self, LessonTemplates};
 use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_file};
 use super::{pins, ports};
-use gitgen_catalog::{LESSON_FILE, LoadedLesson};
-use gitgen_catalog::labels::LESSON_LABEL;
-use gitgen_base::names::LessonId;
-use gitgen_catalog::lesson::{KustomizeFile, Manifest, PodSecurityLevel};
 use gitgen_base::layout::Layout;
+use gitgen_base::names::LessonId;
+use gitgen_catalog::labels::LESSON_LABEL;
+use gitgen_catalog::lesson::{KustomizeFile, Manifest, PodSecurityLevel};
+use gitgen_catalog::{LESSON_FILE, LoadedLesson};
 use gitgen_validate as validate;
 use gitgen_yaml as yaml;
 
@@ -123,7 +123,11 @@ fn stage_files<'a>(
         files.push(StageFile {
             manifest: Some(manifest),
             output: manifest.output().to_owned(),
-            source: format!("{} (stage {})", Layout::lesson_source(lesson.id().as_str(), template), stage.name),
+            source: format!(
+                "{} (stage {})",
+                Layout::lesson_source(lesson.id().as_str(), template),
+                stage.name
+            ),
             text: templates.render(template, context.clone())?,
         });
     }
@@ -134,8 +138,13 @@ fn stage_files<'a>(
 /// that create its `cluster_secrets`, each as (file name, source, text).
 fn extra_files(lesson: &LoadedLesson) -> Vec<(String, String, String)> {
     let id = lesson.id();
-    let namespaces = namespaces_file(lesson)
-        .map(|body| (NAMESPACES_FILE.to_owned(), Layout::lesson_source(id.as_str(), LESSON_FILE), body));
+    let namespaces = namespaces_file(lesson).map(|body| {
+        (
+            NAMESPACES_FILE.to_owned(),
+            Layout::lesson_source(id.as_str(), LESSON_FILE),
+            body,
+        )
+    });
     let secrets = super::secrets::objects(lesson).map(|body| {
         (
             super::secrets::SECRETS_FILE.to_owned(),
@@ -166,7 +175,9 @@ fn emit_stages(
         let stage = lesson.lesson.stages[index].name.as_str();
         let dir = Layout::base_dir(id, stage);
         let mut resources = Vec::new();
-        let mut kept = keep.filter(|(_, read)| read.contains(&index)).map(|(objects, _)| (objects, Vec::new()));
+        let mut kept = keep
+            .filter(|(_, read)| read.contains(&index))
+            .map(|(objects, _)| (objects, Vec::new()));
         // The kustomization file of each folder of the stage, by folder: the stage's own
         // is gitgen's.
         let mut kustomizations = BTreeMap::from([(String::new(), "kustomization.yaml".to_owned())]);
@@ -184,7 +195,11 @@ fn emit_stages(
             if let Some((folder, name)) = kustomization_file(output)
                 && let Some(other) = kustomizations.insert(folder.to_owned(), name.to_owned())
             {
-                let other = if folder.is_empty() { other } else { format!("{folder}/{other}") };
+                let other = if folder.is_empty() {
+                    other
+                } else {
+                    format!("{folder}/{other}")
+                };
                 return Err(RenderError::KustomizationFile {
                     template: Layout::lesson_source(id, template).into(),
                     output: format!("{dir}/{output}"),
@@ -227,7 +242,9 @@ fn emit_stages(
             &yaml::to_string(&kustomization),
         ));
         if let Some((stage_objects, objects)) = kept {
-            stage_objects.kept().insert((lesson.id().clone(), index), objects.into());
+            stage_objects
+                .kept()
+                .insert((lesson.id().clone(), index), objects.into());
         }
     }
     files.iter().try_for_each(super::check_credentials)?;
@@ -238,7 +255,9 @@ fn emit_stages(
 /// would read it as that folder's kustomization file.
 fn kustomization_file(output: &str) -> Option<(&str, &str)> {
     let (folder, name) = output.rsplit_once('/').unwrap_or(("", output));
-    gitgen_base::layout::KUSTOMIZATION_FILE_NAMES.contains(&name).then_some((folder, name))
+    gitgen_base::layout::KUSTOMIZATION_FILE_NAMES
+        .contains(&name)
+        .then_some((folder, name))
 }
 
 /// An object of a lesson's base, with the source it comes from.
@@ -271,12 +290,19 @@ fn parse_rendered(
     index: usize,
     text: &str,
 ) -> Result<Vec<Value>, RenderError> {
-    let path = manifest.map_or_else(|| lesson.dir.join("lesson.yaml"), |m| lesson.dir.join(m.file.value.as_str()));
+    let path = manifest.map_or_else(
+        || lesson.dir.join("lesson.yaml"),
+        |m| lesson.dir.join(m.file.value.as_str()),
+    );
     yaml::documents(text, &path).map_err(|err| RenderError::Output {
         path: path.clone(),
         line: None,
         stage: lesson.lesson.stages[index].name.to_string(),
-        what: format!("invalid YAML at rendered line {}: {}", err.line.unwrap_or(0), err.message),
+        what: format!(
+            "invalid YAML at rendered line {}: {}",
+            err.line.unwrap_or(0),
+            err.message
+        ),
         hint: None,
     })
 }

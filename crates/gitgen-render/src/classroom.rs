@@ -29,15 +29,15 @@ use super::application::{
 };
 use super::overlays::regex_escape;
 use super::{RenderContext, RenderError};
+use gitgen_base::names::EnvName;
 use gitgen_catalog::LoadedLesson;
 use gitgen_catalog::classroom::{
-    LEARNER_CLUSTER, MAX_APPLICATION_NAME, argocd_part_stem, chart_stem, cluster_name, generated_name, learner_name_room,
-    longest_stem, per_learner_name,
+    LEARNER_CLUSTER, MAX_APPLICATION_NAME, argocd_part_stem, chart_stem, cluster_name, generated_name,
+    learner_name_room, longest_stem, per_learner_name,
 };
 use gitgen_catalog::config::Target;
 use gitgen_catalog::labels::{CHART_LABEL, LEARNER_LABEL, STAGE_LABEL, stage_hold_label};
 use gitgen_catalog::lesson::{Chart, SyncSettings};
-use gitgen_base::names::EnvName;
 use gitgen_validate::kinds::{ARGOCD_GROUP, runs_with_argocd};
 
 /// Refuses a lesson whose Applications no learner of environment `env` could get: even a
@@ -219,15 +219,23 @@ fn argocd_part_template(
     for &index in every {
         for sourced in ctx.stage_objects.get(lesson, index)?.iter() {
             let object = &sourced.object;
-            let group = object["apiVersion"].as_str().map_or("", gitgen_validate::kinds::api_group);
-            let (Some(kind), Some(name)) = (object["kind"].as_str(), object.pointer("/metadata/name").and_then(Value::as_str)) else {
+            let group = object["apiVersion"]
+                .as_str()
+                .map_or("", gitgen_validate::kinds::api_group);
+            let (Some(kind), Some(name)) = (
+                object["kind"].as_str(),
+                object.pointer("/metadata/name").and_then(Value::as_str),
+            ) else {
                 continue;
             };
             if !runs_with_argocd(group, kind) {
                 continue;
             }
             if let Some(ops) = learner_patch(kind, object) {
-                patches.entry((kind.to_owned(), name.to_owned())).or_default().push((index, ops));
+                patches
+                    .entry((kind.to_owned(), name.to_owned()))
+                    .or_default()
+                    .push((index, ops));
             }
         }
     }
@@ -263,7 +271,10 @@ fn learner_patch(kind: &str, object: &Value) -> Option<String> {
     let namespace = |destination: &Value| literal(destination["namespace"].as_str().unwrap_or_default());
     let ops = match kind {
         "Application" => {
-            let project = object.pointer("/spec/project").and_then(Value::as_str).unwrap_or_default();
+            let project = object
+                .pointer("/spec/project")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let destination = object.pointer("/spec/destination").unwrap_or(&Value::Null);
             json!([
                 {"op": "add", "path": "/spec/project", "value": per_learner_name(&literal(project))},
@@ -412,14 +423,14 @@ pub(super) mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::everything;
+    use crate::sync_model::course;
+    use gitgen_base::files::RenderedFile;
+    use gitgen_base::names::LessonId;
     use gitgen_catalog::Catalog;
     use gitgen_catalog::config::RepoConfig;
     use gitgen_catalog::labels::{ENVIRONMENT_LABEL, LESSON_LABEL, SECRET_TYPE_LABEL};
-    use gitgen_base::names::LessonId;
     use gitgen_catalog::toggle::{SelectedStage, Selection, conflicts_of};
-    use gitgen_base::files::RenderedFile;
-    use crate::everything;
-    use crate::sync_model::course;
 
     /// A cluster Secret in Argo CD's namespace, as `gitgen classroom add` writes it.
     struct ClusterSecret {
@@ -617,7 +628,7 @@ pub(super) mod tests {
 
     /// A classroom bundle as one learner's cluster sees it: each ApplicationSet replaced by
     /// the Application it generates for a cluster with the selector's labels and no hold.
-    pub(in crate) fn one_learners_bundle(files: &[RenderedFile]) -> Vec<RenderedFile> {
+    pub(crate) fn one_learners_bundle(files: &[RenderedFile]) -> Vec<RenderedFile> {
         let mut bundle = Vec::new();
         for file in files {
             let Some(stem) = file.path.strip_suffix(".applicationset.yaml") else {
@@ -989,7 +1000,13 @@ pub(super) mod tests {
                             .to_owned(),
                     };
                     let object_name = object["metadata"]["name"].as_str().unwrap().to_owned();
-                    let key = (cluster.clone(), group.to_owned(), kind.to_owned(), namespace, object_name);
+                    let key = (
+                        cluster.clone(),
+                        group.to_owned(),
+                        kind.to_owned(),
+                        namespace,
+                        object_name,
+                    );
                     if let Some(other) = identities.insert(key.clone(), name.clone()) {
                         panic!("{key:?}: from {other} and {name}");
                     }

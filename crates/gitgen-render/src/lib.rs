@@ -25,11 +25,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use gitgen_catalog::config::{Environment, RepoConfig};
-use gitgen_base::names::EnvName;
-use gitgen_catalog::{Catalog, LoadedLesson, Selection};
 use gitgen_base::files::RenderedFile;
 use gitgen_base::layout::{KIND_CLUSTER_FILE, Layout};
+use gitgen_base::names::EnvName;
+use gitgen_catalog::config::{Environment, RepoConfig};
+use gitgen_catalog::{Catalog, LoadedLesson, Selection};
 
 /// Everything a render reads.
 #[derive(Debug, Clone, Copy)]

@@ -18,10 +18,10 @@ use serde_json::{Value, json};
 
 use super::bases::StageObjects;
 use super::{RenderError, ports};
-use gitgen_catalog::LoadedLesson;
-use gitgen_catalog::labels::text_as_label_value;
 use gitgen_base::names::EnvName;
+use gitgen_catalog::LoadedLesson;
 use gitgen_catalog::config::{Environment, RepoConfig};
+use gitgen_catalog::labels::text_as_label_value;
 use gitgen_yaml as yaml;
 
 /// The prefix of the annotations Argo CD shows as links.
@@ -57,7 +57,9 @@ pub fn template_function(host: &str) -> minijinja::Value {
             let path = path.unwrap_or_else(|| "/".to_owned());
             let invalid = |what: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, what);
             if ports::node_port(port).is_none() {
-                return Err(invalid(format!("port {port} is not one of the course's localhost ports")));
+                return Err(invalid(format!(
+                    "port {port} is not one of the course's localhost ports"
+                )));
             }
             if title.contains('|') || text_as_label_value(&title).is_empty() {
                 return Err(invalid(format!("`{title}` cannot be a link's title (words, no `|`)")));
@@ -116,8 +118,13 @@ pub fn overlay_patches(
         };
         if ports::node_port(link.port).is_none() {
             return Err(refuse(
-                format!("a link to port {}, which is not one of the course's localhost ports", link.port),
-                format!("link to a port the stage serves on localhost, as its walkthrough does (environment `{env_name}`)"),
+                format!(
+                    "a link to port {}, which is not one of the course's localhost ports",
+                    link.port
+                ),
+                format!(
+                    "link to a port the stage serves on localhost, as its walkthrough does (environment `{env_name}`)"
+                ),
             ));
         }
         let (key, value) = annotation(&link.title.value, &course_url(&env.host, link.port, &link.path));
@@ -135,7 +142,11 @@ pub fn overlay_patches(
 /// and drops them: as with a values template, a lesson's overlay is otherwise built only
 /// where it is enabled, at the enabled stage, so a link on an object that one stage lacks
 /// would pass render and CI.
-pub fn check_links(stage_objects: &StageObjects, lesson: &LoadedLesson, config: &RepoConfig) -> Result<(), RenderError> {
+pub fn check_links(
+    stage_objects: &StageObjects,
+    lesson: &LoadedLesson,
+    config: &RepoConfig,
+) -> Result<(), RenderError> {
     for index in 0..lesson.lesson.stages.len() {
         for (env_name, env) in &config.environments {
             overlay_patches(stage_objects, lesson, index, env_name, env)?;
@@ -150,7 +161,10 @@ mod tests {
 
     #[test]
     fn a_course_url_leaves_out_the_port_its_scheme_implies() {
-        assert_eq!(course_url("localhost", 80, "/productpage"), "http://localhost/productpage");
+        assert_eq!(
+            course_url("localhost", 80, "/productpage"),
+            "http://localhost/productpage"
+        );
         assert_eq!(course_url("localhost", 443, "/"), "https://localhost/");
         assert_eq!(course_url("localhost", 3000, "/"), "http://localhost:3000/");
     }
@@ -181,7 +195,10 @@ mod tests {
         );
         let value = call(&["Prometheus targets".into(), 9090.into(), "/targets".into()]).unwrap();
         assert_eq!(
-            value.get_attr("link.argocd.argoproj.io/prometheus-targets").unwrap().as_str(),
+            value
+                .get_attr("link.argocd.argoproj.io/prometheus-targets")
+                .unwrap()
+                .as_str(),
             Some("Prometheus targets|http://localhost:9090/targets")
         );
     }

@@ -9,13 +9,13 @@ use serde_json::json;
 
 use super::templates::LessonTemplates;
 use super::{RenderContext, RenderError, RenderedFile, template_context, yaml_file};
-use gitgen_catalog::{LESSON_FILE, LoadedLesson};
-use gitgen_catalog::config::{Environment, RepoConfig, ServiceType};
-use gitgen_catalog::lesson::Chart;
-use gitgen_catalog::labels::EXPOSED_LABEL;
-use gitgen_base::names::EnvName;
-use gitgen_validate::kinds::{ARGOCD_GROUP, ARGOCD_KINDS, runs_with_argocd};
 use gitgen_base::layout::{KIND_CLUSTER_FILE, Layout};
+use gitgen_base::names::EnvName;
+use gitgen_catalog::config::{Environment, RepoConfig, ServiceType};
+use gitgen_catalog::labels::EXPOSED_LABEL;
+use gitgen_catalog::lesson::Chart;
+use gitgen_catalog::{LESSON_FILE, LoadedLesson};
+use gitgen_validate::kinds::{ARGOCD_GROUP, ARGOCD_KINDS, runs_with_argocd};
 use gitgen_yaml as yaml;
 
 /// Repo-relative folder of a lesson's overlay at `stage`: the overlay itself in a
@@ -107,7 +107,11 @@ fn stage_overlay(
         let patches = kustomization["patches"].as_array().cloned().unwrap_or_default();
         kustomization["patches"] = json!(patches.into_iter().chain(link_patches).collect::<Vec<_>>());
     }
-    let source = format!("{} and {}", ctx.layout().toggle_path(), Layout::lesson_source(id.as_str(), LESSON_FILE));
+    let source = format!(
+        "{} and {}",
+        ctx.layout().toggle_path(),
+        Layout::lesson_source(id.as_str(), LESSON_FILE)
+    );
     if ctx.env.is_classroom() && lesson.lesson.argocd_objects.is_some() {
         let (learners, argocd) = split_by_cluster(ctx, lesson, index, &to_root)?;
         let patches = kustomization["patches"].as_array().cloned().unwrap_or_default();
@@ -146,7 +150,8 @@ fn split_by_cluster(
     index: usize,
     to_root: &str,
 ) -> Result<(serde_json::Value, serde_json::Value), RenderError> {
-    let delete = |api_version: &str| format!("$patch: delete\napiVersion: {api_version}\nkind: Any\nmetadata:\n  name: any\n");
+    let delete =
+        |api_version: &str| format!("$patch: delete\napiVersion: {api_version}\nkind: Any\nmetadata:\n  name: any\n");
     let group = ARGOCD_GROUP;
     // A target's kind is a regular expression that must match whole (`api/types/selector.go`).
     let kinds = ARGOCD_KINDS.join("|");
@@ -159,7 +164,10 @@ fn split_by_cluster(
         if runs_with_argocd(gitgen_validate::kinds::api_group(api_version), kind) {
             continue;
         }
-        let name = object.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
         let mut target = json!({"kind": object["kind"], "name": regex_escape(name)});
         let group = gitgen_validate::kinds::api_group(api_version);
         if !group.is_empty() {

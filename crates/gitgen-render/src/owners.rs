@@ -22,10 +22,10 @@ use serde_json::Value;
 
 use super::application::IN_CLUSTER;
 use super::bases::SourcedObject;
-use gitgen_catalog::classroom::{self, LEARNER_CLUSTER};
 use super::policy::{is_cluster_scoped, object_id};
 use super::{RenderContext, RenderError, RenderedFile};
 use gitgen_catalog::LoadedLesson;
+use gitgen_catalog::classroom::{self, LEARNER_CLUSTER};
 use gitgen_catalog::config::Target;
 use gitgen_validate::kinds::{api_group, is_known_cluster_kind};
 
@@ -208,8 +208,13 @@ fn claims(ctx: &RenderContext<'_>, files: &[RenderedFile]) -> Result<Vec<Claim>,
                         let group = object.object["apiVersion"].as_str().map_or("", api_group);
                         let kind = object.object["kind"].as_str().unwrap_or_default();
                         let claim = if gitgen_validate::kinds::runs_with_argocd(group, kind) {
-                            let mut claim =
-                                lesson_claim(lesson, object, &management, argocd_owner.clone(), Some(stage.name.to_string()))?;
+                            let mut claim = lesson_claim(
+                                lesson,
+                                object,
+                                &management,
+                                argocd_owner.clone(),
+                                Some(stage.name.to_string()),
+                            )?;
                             if let Name::Exact(name) = &claim.identity.name {
                                 claim.identity.name = Name::from_template(&classroom::per_learner_name(name));
                             }
@@ -310,7 +315,9 @@ fn first_clash<'a>(claims: &'a [Claim], env: &str) -> Option<(&'a Claim, &'a Cla
     }
     for (exact, mut per_learner) in places.into_values() {
         for claim in &per_learner {
-            let Name::PerLearner(prefix) = &claim.identity.name else { continue };
+            let Name::PerLearner(prefix) = &claim.identity.name else {
+                continue;
+            };
             let clash = exact
                 .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
                 .take_while(|(name, _)| name.starts_with(prefix.as_str()))
@@ -322,10 +329,16 @@ fn first_clash<'a>(claims: &'a [Claim], env: &str) -> Option<(&'a Claim, &'a Cla
         }
         per_learner.sort_by(|a, b| a.identity.name.cmp(&b.identity.name));
         for (index, claim) in per_learner.iter().enumerate() {
-            let Name::PerLearner(prefix) = &claim.identity.name else { continue };
+            let Name::PerLearner(prefix) = &claim.identity.name else {
+                continue;
+            };
             for other in &per_learner[index + 1..] {
-                let Name::PerLearner(longer) = &other.identity.name else { continue };
-                let Some(rest) = longer.strip_prefix(prefix.as_str()) else { break };
+                let Name::PerLearner(longer) = &other.identity.name else {
+                    continue;
+                };
+                let Some(rest) = longer.strip_prefix(prefix.as_str()) else {
+                    break;
+                };
                 // `<prefix><cluster A>` is `<prefix><rest><cluster B>` when `<rest><cluster B>`
                 // is a learner cluster's name too; every cluster B gives the same answer.
                 let cluster_b = format!("{env}-a");
@@ -397,8 +410,22 @@ mod tests {
     fn two_owners_of_one_object_clash_and_the_first_is_named_first() {
         let claims = [
             claim(in_cluster(), "Application", "argocd", exact("keda"), "root", None),
-            claim(in_cluster(), "Application", "argocd", exact("argo-rollouts"), "root", None),
-            claim(in_cluster(), "Application", "argocd", exact("argo-rollouts"), "argocd", None),
+            claim(
+                in_cluster(),
+                "Application",
+                "argocd",
+                exact("argo-rollouts"),
+                "root",
+                None,
+            ),
+            claim(
+                in_cluster(),
+                "Application",
+                "argocd",
+                exact("argo-rollouts"),
+                "argocd",
+                None,
+            ),
         ];
         assert_eq!(clash(&claims), Some(("root".into(), "argocd".into(), None)));
     }
@@ -410,14 +437,30 @@ mod tests {
             claim(in_cluster(), "Application", "other", exact("a"), "two", None),
             claim(in_cluster(), "AppProject", "argocd", exact("a"), "three", None),
             claim(Cluster::EachLearner, "Application", "argocd", exact("a"), "four", None),
-            claim(Cluster::Server("https://elsewhere:6443".into()), "Application", "argocd", exact("a"), "five", None),
+            claim(
+                Cluster::Server("https://elsewhere:6443".into()),
+                "Application",
+                "argocd",
+                exact("a"),
+                "five",
+                None,
+            ),
         ];
         assert_eq!(clash(&claims), None);
     }
 
     #[test]
     fn one_owner_applies_an_object_once_per_stage_and_twice_in_one_stage_is_a_clash() {
-        let at = |stage: &str| claim(Cluster::EachLearner, "Application", "argocd", exact("a"), "lesson", Some(stage));
+        let at = |stage: &str| {
+            claim(
+                Cluster::EachLearner,
+                "Application",
+                "argocd",
+                exact("a"),
+                "lesson",
+                Some(stage),
+            )
+        };
         assert_eq!(clash(&[at("one"), at("two")]), None);
         assert_eq!(
             clash(&[at("one"), at("two"), at("two")]),
@@ -441,7 +484,8 @@ mod tests {
 
     #[test]
     fn two_per_learner_names_clash_when_one_learner_cluster_can_complete_the_other() {
-        let set = |prefix: &str, owner: &str| claim(in_cluster(), "Application", "argocd", per_learner(prefix), owner, None);
+        let set =
+            |prefix: &str, owner: &str| claim(in_cluster(), "Application", "argocd", per_learner(prefix), owner, None);
         // `a-` + `classroom-b-classroom-a` is `a-classroom-b-` + `classroom-a`.
         assert_eq!(
             clash(&[set("a-", "one"), set("a-classroom-b-", "two")]),
@@ -453,7 +497,10 @@ mod tests {
             Some(("one".into(), "two".into(), Some("a-classroom-a".into())))
         );
         // A learner cluster starts with `classroom-`: `controller-…` is none.
-        assert_eq!(clash(&[set("argo-rollouts-", "one"), set("argo-rollouts-controller-", "two")]), None);
+        assert_eq!(
+            clash(&[set("argo-rollouts-", "one"), set("argo-rollouts-controller-", "two")]),
+            None
+        );
         assert_eq!(clash(&[set("a-", "one"), set("b-", "two")]), None);
     }
 
@@ -466,7 +513,12 @@ mod tests {
         let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r", "namespace": "x"}});
         assert_eq!(identity(&role, &in_cluster(), "web", never).unwrap().namespace, "");
         let declared = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}});
-        assert_eq!(identity(&declared, &in_cluster(), "web", |_, k| k == "Widget").unwrap().namespace, "");
+        assert_eq!(
+            identity(&declared, &in_cluster(), "web", |_, k| k == "Widget")
+                .unwrap()
+                .namespace,
+            ""
+        );
         assert_eq!(
             identity(&declared, &in_cluster(), "web", never).unwrap().to_string(),
             "example.com/Widget `web/w` in cluster `https://kubernetes.default.svc`"

@@ -197,15 +197,15 @@ mod tests {
             );
             let kinds: std::collections::BTreeSet<(String, String)> =
                 gitgen_validate::kinds::template_kinds(&text).into_iter().collect();
-            let listed = gitgen_validate::kinds::CLUSTER_SECRETS_KINDS.map(|(group, kind)| (group.to_owned(), kind.to_owned()));
+            let listed =
+                gitgen_validate::kinds::CLUSTER_SECRETS_KINDS.map(|(group, kind)| (group.to_owned(), kind.to_owned()));
             assert_eq!(
                 kinds,
                 listed.into(),
                 "the kinds the catalog records for cluster_secrets"
             );
             for object in &documents {
-                crate::policy::check_object(lesson, object)
-                    .unwrap_or_else(|v| panic!("{}: {v:?}", lesson.id()));
+                crate::policy::check_object(lesson, object).unwrap_or_else(|v| panic!("{}: {v:?}", lesson.id()));
                 assert_eq!(
                     gitgen_validate::check_builtin(object).unwrap_or_default(),
                     vec![],

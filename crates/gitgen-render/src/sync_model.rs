@@ -43,10 +43,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{RenderContext, RenderedFile};
+use gitgen_base::names::{EnvName, LessonId};
 use gitgen_catalog::Catalog;
 use gitgen_catalog::config::RepoConfig;
 use gitgen_catalog::labels::LESSON_LABEL;
-use gitgen_base::names::{EnvName, LessonId};
 use gitgen_catalog::source::CatalogFiles;
 use gitgen_catalog::toggle::{SelectedStage, Selection, conflicts_of};
 

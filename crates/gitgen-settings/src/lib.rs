@@ -6,11 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+use gitgen_base::layout::Layout;
+use gitgen_base::names::EnvName;
+use gitgen_base::untrusted::{self, FileError};
 use gitgen_catalog::closest;
 use gitgen_catalog::config::{CONFIG_FILE, Environment, RepoConfig};
-use gitgen_base::names::EnvName;
-use gitgen_base::layout::Layout;
-use gitgen_base::untrusted::{self, FileError};
 use gitgen_yaml::{YamlError, YamlErrorKind};
 
 /// `gitgen.yaml` is a few settings per environment; this bounds what a hostile one costs.
@@ -68,9 +68,11 @@ impl SettingsError {
                 closest: Some(near), ..
             } => Some(format!("did you mean `{near}`?")),
             SettingsError::UnknownEnv { known, .. } => Some(format!("environments defined: {}", known.join(", "))),
-            SettingsError::Config(err) if err.kind == YamlErrorKind::Field => Some(err.hint.clone().unwrap_or_else(|| {
-                "`gitgen.yaml` has repo_url, target_revision, argocd and environments".to_owned()
-            })),
+            SettingsError::Config(err) if err.kind == YamlErrorKind::Field => {
+                Some(err.hint.clone().unwrap_or_else(|| {
+                    "`gitgen.yaml` has repo_url, target_revision, argocd and environments".to_owned()
+                }))
+            }
             SettingsError::Config(err) => err.hint.clone(),
             SettingsError::File(err) => err.hint(),
             SettingsError::Io { source, .. } => gitgen_base::untrusted::io_hint(source),

@@ -278,7 +278,10 @@ mod tests {
 
     #[test]
     fn an_upstream_crd_passes() {
-        let path = concat!(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."), "/../shared/crds/argocd/appproject-crd.yaml");
+        let path = concat!(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../.."),
+            "/../shared/crds/argocd/appproject-crd.yaml"
+        );
         let text = fs_err::read_to_string(path)
             .unwrap_or_else(|e| panic!("the upstream CRDs must be in shared/crds (see SOURCES.md there): {e}"));
         let crd: Value = gitgen_yaml::from_str(&text, std::path::Path::new(path)).unwrap();

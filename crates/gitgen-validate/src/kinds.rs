@@ -21,7 +21,6 @@ pub fn runs_with_argocd(group: &str, kind: &str) -> bool {
     group == ARGOCD_GROUP && ARGOCD_KINDS.contains(&kind)
 }
 
-
 /// The API group of a declared cluster kind: `group/Kind` as written, or the group of a
 /// built-in `Kind`. `None` when a custom kind was written without its group.
 pub fn cluster_kind_group(declared: &str) -> Option<(&str, &str)> {

@@ -246,7 +246,10 @@ fn misplaced_key_hint(text: &str, slip: FieldSlip<'_>, line: u64, column: u64) -
         .filter(|(l, _)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .map(|(l, n)| {
             let body = l.trim_start();
-            let key = body.split_once(':').map(|(k, _)| k).filter(|k| !k.contains([' ', '"', '\'']));
+            let key = body
+                .split_once(':')
+                .map(|(k, _)| k)
+                .filter(|k| !k.contains([' ', '"', '\'']));
             (n, l.len() - body.len(), key)
         })
         .collect();
@@ -256,7 +259,9 @@ fn misplaced_key_hint(text: &str, slip: FieldSlip<'_>, line: u64, column: u64) -
         // indented less. A `key:` there, or inside it at another depth, is the one missing.
         let after = lines.iter().filter(|(n, _, _)| *n > line);
         let end = after.clone().find(|(_, indent, _)| *indent < at);
-        let inside = after.take_while(|(_, indent, _)| *indent >= at).find(|(_, indent, k)| *indent != at && *k == Some(key));
+        let inside = after
+            .take_while(|(_, indent, _)| *indent >= at)
+            .find(|(_, indent, k)| *indent != at && *k == Some(key));
         let (found, indent, _) = inside.or(end.filter(|(_, _, k)| *k == Some(key)))?;
         return Some(format!(
             "`{key}` is at line {found}, indented {indent} space(s); the other fields of this mapping (line {line}) are indented {at}: indent it the same, under the mapping it belongs to"
@@ -545,11 +550,17 @@ mod tests {
         }
         let name = from_str::<Named>("id: Bad_Name\ncount: 1\n", Path::new("x.yaml")).unwrap_err();
         assert_eq!(name.kind, YamlErrorKind::Value, "{name}");
-        assert!(name.hint.as_deref().is_some_and(|h| h.starts_with("names use")), "{name:?}");
+        assert!(
+            name.hint.as_deref().is_some_and(|h| h.starts_with("names use")),
+            "{name:?}"
+        );
         let wrong_type = from_str::<Named>("id: a\ncount: {many: 2}\n", Path::new("x.yaml")).unwrap_err();
         assert_eq!(wrong_type.kind, YamlErrorKind::Value, "{wrong_type}");
         assert!(
-            wrong_type.hint.as_deref().is_some_and(|h| h.starts_with("check the value's type")),
+            wrong_type
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.starts_with("check the value's type")),
             "{wrong_type:?}"
         );
     }
