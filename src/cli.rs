@@ -15,6 +15,9 @@ use crate::complete;
 /// A repo from someone else is safe to run gitgen on: it refuses symbolic links, FIFOs
 /// and devices where it reads or writes, bounds every input, never finishes a change it
 /// did not journal itself, and `render --check` trusts nothing but the catalog.
+///
+/// TAB completion of lesson, stage and environment names: add `source <(COMPLETE=bash
+/// gitgen)` to `~/.bashrc` (other shells: `gitgen completions --help`).
 #[derive(Debug, Parser)]
 #[command(name = "gitgen", version, propagate_version = true)]
 pub struct Cli {
