@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use gitgen::usecase::complete::Names;
+
+use crate::complete;
 
 /// Turn a Kubernetes course into a GitOps repository that Argo CD converges.
 ///
@@ -12,6 +15,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// A repo from someone else is safe to run gitgen on: it refuses symbolic links, FIFOs
 /// and devices where it reads or writes, bounds every input, never finishes a change it
 /// did not journal itself, and `render --check` trusts nothing but the catalog.
+///
+/// TAB completion of lesson, stage and environment names: add `source <(COMPLETE=bash
+/// gitgen)` to `~/.bashrc` (other shells: `gitgen completions --help`).
 #[derive(Debug, Parser)]
 #[command(name = "gitgen", version, propagate_version = true)]
 pub struct Cli {
@@ -30,7 +36,7 @@ pub struct GlobalArgs {
     /// The environment. Commands that act on one (enable, disable, lesson, status,
     /// bootstrap, validate, classroom) default to `$GITGEN_ENV`, else docker-desktop; render, diff and
     /// publish cover every environment unless this flag names one.
-    #[arg(long, global = true, value_name = "ENV")]
+    #[arg(long, global = true, value_name = "ENV", add = complete::environments())]
     pub env: Option<String>,
 }
 
@@ -67,7 +73,13 @@ pub enum Command {
     /// every lesson, its walkthrough for the environment, and each enabled lesson's (or
     /// each learner's) Argo CD sync and health, updated live. It changes nothing.
     Serve(ServeArgs),
-    /// Print a shell completion script: `gitgen completions bash > ~/.local/share/bash-completion/completions/gitgen`.
+    /// Print the shell's completion registration, which completes lesson, stage and
+    /// environment names from the repo at each TAB.
+    ///
+    /// Set it up with one line in the shell's startup file, run again on each start so it
+    /// always matches the installed gitgen: bash `source <(COMPLETE=bash gitgen)`, zsh
+    /// `source <(COMPLETE=zsh gitgen)`, fish `COMPLETE=fish gitgen | source`.
+    /// `gitgen completions SHELL` prints the same registration.
     Completions(CompletionsArgs),
 }
 
@@ -202,8 +214,10 @@ pub struct ClassroomHoldArgs {
     /// The learner's name.
     pub name: String,
     /// The lesson.
+    #[arg(add = complete::names(Names::EnabledLessons))]
     pub lesson: String,
     /// The stage of the lesson to hold the learner at.
+    #[arg(add = complete::names(Names::Stages))]
     pub stage: String,
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -214,6 +228,7 @@ pub struct ClassroomReleaseArgs {
     /// The learner's name.
     pub name: String,
     /// The lesson.
+    #[arg(add = complete::names(Names::EnabledLessons))]
     pub lesson: String,
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -339,18 +354,20 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct LessonArgs {
     /// The lesson.
+    #[arg(add = complete::names(Names::Lessons))]
     pub lesson: String,
     /// The stage to describe (default: the enabled stage, else the last one).
-    #[arg(long)]
+    #[arg(long, add = complete::names(Names::Stages))]
     pub stage: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct EnableArgs {
     /// The lesson.
+    #[arg(add = complete::names(Names::LessonsToEnable))]
     pub lesson: String,
     /// The stage to run (default: the lesson's last stage).
-    #[arg(long)]
+    #[arg(long, add = complete::names(Names::Stages))]
     pub stage: Option<String>,
     /// Overwrite files edited by hand in gitgen's folders.
     #[arg(long)]
@@ -363,6 +380,7 @@ pub struct EnableArgs {
 #[derive(Debug, Args)]
 pub struct DisableArgs {
     /// The lesson.
+    #[arg(add = complete::names(Names::EnabledLessons))]
     pub lesson: String,
     /// Also disable the enabled lessons that require it.
     #[arg(long)]

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod complete;
 mod printer;
 
 use std::io::IsTerminal;
@@ -25,6 +26,8 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    // Before anything writes to stdout: a completion request's answer is all it prints.
+    complete::answer_if_asked();
     let cli = cli::Cli::parse();
     match cmd::run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -254,10 +254,16 @@ fn validate_server_after_a_fresh_bootstrap_waits_for_the_charts_that_bring_a_kin
         "{report:#}"
     );
 
-    // With the chart's CRDs at hand, its objects get a verdict from their schema instead.
+    // With the chart's CRDs at hand, its objects get a verdict from their schema while
+    // their kinds still wait for the chart.
     let keda_crds = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/crds/keda");
     let checked = text(&ok(&["validate", "--server", "--crds", keda_crds]));
-    assert!(checked.contains(" 0 kind(s) waiting for their chart"), "{checked}");
+    assert!(
+        checked.contains(
+            "waiting: keda.sh/v1alpha1 ScaledObject (used by keda): chart `keda` of lesson `keda` brings it; the cluster serves it once Argo CD syncs `keda-keda`; its objects got their verdict from the chart's CRD schema meanwhile"
+        ),
+        "{checked}"
+    );
     assert!(!checked.contains(" 0 passed their CRD schema"), "{checked}");
 
     // A kind no enabled chart brings stays an error.
@@ -276,6 +282,88 @@ fn validate_server_after_a_fresh_bootstrap_waits_for_the_charts_that_bring_a_kin
     assert!(
         text(&missing)
             .contains("missing kind: keda.sh/v1alpha1 ScaledObject (used by keda): no enabled chart brings it"),
+        "{}",
+        text(&missing)
+    );
+}
+
+#[test]
+#[ignore = "needs a real cluster: GITGEN_E2E_KUBECONFIG"]
+fn validate_server_after_a_fresh_bootstrap_waits_for_the_application_that_installs_argo_rollouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = init_course(dir.path());
+    let ok = |args: &[&str]| succeeds(&repo, args);
+    ok(&["enable", "argo-rollouts"]);
+    ok(&["bootstrap", "--argocd-manifest", INSTALL_YAML]);
+    // The argocd lesson's Application `argo-rollouts-controller` installs these CRDs with
+    // its chart; a cluster that has only been bootstrapped serves none of them.
+    let crds = ["rollouts.argoproj.io", "analysistemplates.argoproj.io"];
+    let deleted = e2e::kubectl(&[&["delete", "crd", "--ignore-not-found", "--wait"][..], &crds].concat());
+    assert!(deleted.status.success(), "{}", text(&deleted));
+
+    let shown = text(&ok(&["validate", "--server"]));
+    for kind in ["Rollout", "AnalysisTemplate"] {
+        assert!(
+            shown.contains(&format!(
+                "waiting: argoproj.io/v1alpha1 {kind} (used by argo-rollouts): chart `argo-rollouts` of lesson `argocd` brings it; the cluster serves it once Argo CD syncs `argo-rollouts-controller`; its objects got their verdict from the chart's CRD schema meanwhile"
+            )),
+            "{shown}"
+        );
+    }
+    assert!(shown.contains(" 0 rejected, 0 kind(s) missing"), "{shown}");
+    let json = ok(&["validate", "--server", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["passed"], true, "{report:#}");
+    let from_rollouts: Vec<&serde_json::Value> = report["waiting_for_charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["application"] == "argo-rollouts-controller")
+        .collect();
+    assert_eq!(from_rollouts.len(), 2, "{report:#}");
+    assert!(
+        from_rollouts
+            .iter()
+            .all(|w| w["chart"] == "argo-rollouts" && w["chart_lesson"] == "argocd" && w["schema_checked"] == true),
+        "{report:#}"
+    );
+
+    // A bad field of the Rollout gets its verdict from the chart's CRD schema.
+    let rollout = repo.join("catalog/argo-rollouts/bluegreen-rollout.yaml");
+    let good = fs_err::read_to_string(&rollout).unwrap();
+    let bad = good.replacen("revisionHistoryLimit: 1\n", "revisionHistoryLimit: one\n", 1);
+    assert_ne!(good, bad, "the Rollout sets revisionHistoryLimit");
+    fs_err::write(&rollout, bad).unwrap();
+    ok(&["render"]);
+    let args = ["validate", "--server"];
+    let rejected = logged(&mut e2e::gitgen(&repo, &args), &args);
+    assert_eq!(rejected.status.code(), Some(1), "{}", text(&rejected));
+    assert!(
+        text(&rejected).contains(
+            "rejected: argo-rollouts generated/argo-rollouts/automatic/bluegreen-rollout.yaml: Rollout bluegreen-demo: spec.revisionHistoryLimit: expected integer, found string (checked against its CRD schema"
+        ),
+        "{}",
+        text(&rejected)
+    );
+    fs_err::write(&rollout, good).unwrap();
+    ok(&["render"]);
+
+    // A kind nobody brings stays an error.
+    let lesson = repo.join("catalog/argocd/lesson.yaml");
+    let yaml = fs_err::read_to_string(&lesson).unwrap();
+    let (kept, declared) = yaml
+        .split_once("  application_crds:\n")
+        .expect("argocd declares application_crds");
+    let after = declared
+        .split_once("\nrequires:")
+        .expect("requires follows argocd_objects")
+        .1;
+    fs_err::write(&lesson, format!("{kept}\nrequires:{after}")).unwrap();
+    let missing = logged(&mut e2e::gitgen(&repo, &args), &args);
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(
+        text(&missing)
+            .contains("missing kind: argoproj.io/v1alpha1 Rollout (used by argo-rollouts): no enabled chart brings it"),
         "{}",
         text(&missing)
     );

@@ -163,6 +163,16 @@ fn crd_schemas<'a>(dir: Option<&Path>, objects: impl Iterator<Item = &'a Value> 
     Ok(schemas)
 }
 
+/// The chart that lesson `lesson`'s Application `application` installs, when that
+/// Application is among `objects` (the lesson enables it at its stage).
+fn chart_of_application<'a>(objects: &'a [ServerObject], lesson: &str, application: &str) -> Option<&'a str> {
+    objects
+        .iter()
+        .filter(|o| o.origin.lesson == lesson && o.object["kind"] == "Application")
+        .find(|o| o.object["apiVersion"] == "argoproj.io/v1alpha1" && o.object["metadata"]["name"] == application)
+        .and_then(|o| o.object["spec"]["source"]["chart"].as_str())
+}
+
 /// What the server's dry run found, for one environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerReport {
@@ -184,10 +194,24 @@ pub struct WaitingKind {
     /// The kind, and the lessons whose objects use it.
     #[serde(flatten)]
     pub kind: MissingKind,
-    /// The lesson whose chart defines it.
+    /// Who brings it.
+    #[serde(flatten)]
+    pub brought_by: BroughtBy,
+    /// Whether its objects got their verdict from the chart's CRD schema meanwhile
+    /// (`--crds`, or a schema the catalog ships); if not, they are not checked yet.
+    pub schema_checked: bool,
+}
+
+/// The chart that brings a custom kind, and the Application Argo CD installs it with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BroughtBy {
+    /// The enabled lesson whose chart, or whose own Application, installs it.
     pub chart_lesson: String,
-    /// That chart (its release name): its Application is `<lesson>-<chart>`.
+    /// The chart: a lesson's chart by its release name, else the Application's `chart`.
     pub chart: String,
+    /// The Application that installs the chart: `<lesson>-<chart>` for a lesson's chart,
+    /// or the lesson's own (`argo-rollouts-controller` of the argocd lesson).
+    pub application: String,
 }
 
 impl Serialize for ServerReport {
@@ -221,8 +245,9 @@ pub struct ServerValidation {
     objects: Vec<ServerObject>,
     schemas: CrdSchemas,
     /// `(group, Kind)` of each custom kind an enabled lesson's chart brings at its stage
-    /// (the chart's `creates.crds`), with that lesson and chart.
-    chart_kinds: BTreeMap<(String, String), (String, String)>,
+    /// (the chart's `creates.crds`, or `argocd_objects.application_crds` for a chart
+    /// the lesson's own Application installs), with who brings it.
+    chart_kinds: BTreeMap<(String, String), BroughtBy>,
 }
 
 impl ServerValidation {
@@ -249,17 +274,39 @@ impl ServerValidation {
             }
         }
         objects.extend(cluster::namespaces_argocd_creates(&objects, &applications));
-        let schemas = crd_schemas(crds, objects.iter().map(|o| &o.object))?;
+        let mut schemas = crd_schemas(crds, objects.iter().map(|o| &o.object))?;
         let mut chart_kinds = BTreeMap::new();
+        let mut bring = |kinds: &[String], brought_by: BroughtBy| {
+            for (group, name) in kinds.iter().filter_map(|kind| kind.split_once('/')) {
+                chart_kinds.insert((group.to_owned(), name.to_owned()), brought_by.clone());
+            }
+        };
         for (id, stage) in &workspace.selection.lessons {
             let lesson = &workspace.catalog.lessons[id];
             let charts = lesson.lesson.charts.iter();
             for chart in charts.filter(|c| lesson.in_stage(c.since.as_ref(), c.until.as_ref(), stage.index)) {
-                for kind in &chart.creates.crds {
-                    if let Some((group, name)) = kind.split_once('/') {
-                        let brought_by = (id.to_string(), chart.name.clone());
-                        chart_kinds.insert((group.to_owned(), name.to_owned()), brought_by);
-                    }
+                let brought_by = BroughtBy {
+                    chart_lesson: id.to_string(),
+                    chart: chart.name.clone(),
+                    application: format!("{id}-{}", chart.name),
+                };
+                bring(&chart.creates.crds, brought_by);
+            }
+            let declared = lesson.lesson.argocd_objects.iter().flat_map(|a| &a.application_crds);
+            for brought in declared {
+                let Some(chart) = chart_of_application(&objects, id.as_str(), &brought.application) else {
+                    continue;
+                };
+                let brought_by = BroughtBy {
+                    chart_lesson: id.to_string(),
+                    chart: chart.to_owned(),
+                    application: brought.application.clone(),
+                };
+                bring(&brought.crds, brought_by);
+                for schema in &brought.schemas {
+                    let path = lesson.dir.join(&schema.value);
+                    let text = lesson.files.get(&schema.value).map_or("", String::as_str);
+                    schemas.extend(crate::yaml::documents(text, &path)?)?;
                 }
             }
         }
@@ -278,21 +325,32 @@ impl ServerValidation {
         Ok(self.report(dry_run))
     }
 
-    /// The report of `dry_run`: a missing kind that an enabled chart brings waits for it.
+    /// The report of `dry_run`: a kind the cluster does not serve yet that an enabled
+    /// chart brings waits for it, failing nothing when no schema covered it, and keeping
+    /// its schema's verdicts when one did.
     fn report(&self, mut dry_run: DryRunReport) -> ServerReport {
+        let brought_by = |kind: &MissingKind| self.chart_kinds.get(&(kind.group.clone(), kind.kind.clone()));
         let mut waiting_for_charts = Vec::new();
         dry_run.missing_kinds.retain(|missing| {
-            let key = (missing.group.clone(), missing.kind.clone());
-            let Some((lesson, chart)) = self.chart_kinds.get(&key) else {
+            let Some(brought_by) = brought_by(missing) else {
                 return true;
             };
             waiting_for_charts.push(WaitingKind {
                 kind: missing.clone(),
-                chart_lesson: lesson.clone(),
-                chart: chart.clone(),
+                brought_by: brought_by.clone(),
+                schema_checked: false,
             });
             false
         });
+        for checked in &dry_run.schema_checked_kinds {
+            if let Some(brought_by) = brought_by(checked) {
+                waiting_for_charts.push(WaitingKind {
+                    kind: checked.clone(),
+                    brought_by: brought_by.clone(),
+                    schema_checked: true,
+                });
+            }
+        }
         ServerReport {
             environment: self.environment.clone(),
             dry_run,
@@ -395,6 +453,7 @@ mod tests {
                 "checked_offline",
                 "rejections",
                 "missing_kinds",
+                "schema_checked_kinds",
                 "unverified",
                 "created_namespaces",
                 "waiting_for_charts",
@@ -415,18 +474,40 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_missing_kind_an_enabled_chart_brings_waits_for_that_chart_and_fails_nothing() {
-        let validation = ServerValidation {
+    fn keda() -> BroughtBy {
+        BroughtBy {
+            chart_lesson: "keda".into(),
+            chart: "keda".into(),
+            application: "keda-keda".into(),
+        }
+    }
+
+    fn rollouts() -> BroughtBy {
+        BroughtBy {
+            chart_lesson: "argocd".into(),
+            chart: "argo-rollouts".into(),
+            application: "argo-rollouts-controller".into(),
+        }
+    }
+
+    /// A validation that knows who brings ScaledObject (keda's chart) and Rollout (the
+    /// argocd lesson's Application).
+    fn validation() -> ServerValidation {
+        ServerValidation {
             environment: "kind".into(),
             objects: Vec::new(),
             schemas: CrdSchemas::default(),
-            chart_kinds: [(
-                ("keda.sh".into(), "ScaledObject".into()),
-                ("keda".into(), "keda".into()),
-            )]
+            chart_kinds: [
+                (("keda.sh".into(), "ScaledObject".into()), keda()),
+                (("argoproj.io".into(), "Rollout".into()), rollouts()),
+            ]
             .into(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_missing_kind_an_enabled_chart_brings_waits_for_that_chart_and_fails_nothing() {
+        let validation = validation();
         let report = validation.report(DryRunReport {
             missing_kinds: vec![missing("keda.sh", "ScaledObject"), missing("example.com", "Gadget")],
             ..DryRunReport::default()
@@ -436,8 +517,8 @@ mod tests {
             report.waiting_for_charts,
             [WaitingKind {
                 kind: missing("keda.sh", "ScaledObject"),
-                chart_lesson: "keda".into(),
-                chart: "keda".into(),
+                brought_by: keda(),
+                schema_checked: false,
             }]
         );
         assert!(!report.dry_run.passed(), "a kind nobody brings still fails");
@@ -446,6 +527,60 @@ mod tests {
             ..DryRunReport::default()
         });
         assert!(only_waiting.dry_run.passed());
+    }
+
+    #[test]
+    fn a_kind_an_application_brings_waits_for_it_with_its_schemas_verdicts_kept() {
+        let report = validation().report(DryRunReport {
+            schema_checked_kinds: vec![missing("argoproj.io", "Rollout"), missing("example.com", "Gadget")],
+            ..DryRunReport::default()
+        });
+        assert_eq!(
+            report.waiting_for_charts,
+            [WaitingKind {
+                kind: missing("argoproj.io", "Rollout"),
+                brought_by: rollouts(),
+                schema_checked: true,
+            }],
+            "a kind checked against a schema that nobody brings is not waiting for anyone"
+        );
+        assert!(report.dry_run.passed());
+    }
+
+    fn server_object(lesson: &str, object: Value) -> ServerObject {
+        ServerObject {
+            origin: Origin {
+                lesson: lesson.into(),
+                file: "generated/x.yaml".into(),
+            },
+            object,
+            namespace: "argocd".into(),
+        }
+    }
+
+    #[test]
+    fn an_application_brings_its_charts_kinds_only_when_its_lesson_renders_it() {
+        let application = serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "argo-rollouts-controller"},
+            "spec": {"source": {"chart": "argo-rollouts", "targetRevision": "2.37.7"}}});
+        let objects = [server_object("argocd", application.clone())];
+        assert_eq!(
+            chart_of_application(&objects, "argocd", "argo-rollouts-controller"),
+            Some("argo-rollouts")
+        );
+        assert_eq!(chart_of_application(&objects, "argocd", "another"), None);
+        assert_eq!(
+            chart_of_application(&objects, "other", "argo-rollouts-controller"),
+            None,
+            "another lesson's Application of that name"
+        );
+        let mut from_git = application;
+        from_git["spec"]["source"] = serde_json::json!({"repoURL": "https://example.com/r.git", "path": "x"});
+        let objects = [server_object("argocd", from_git)];
+        assert_eq!(
+            chart_of_application(&objects, "argocd", "argo-rollouts-controller"),
+            None
+        );
     }
 
     #[test]

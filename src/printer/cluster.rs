@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 
 use gitgen::cluster::{AppRow, BootstrapEvent, Change, MissingKind, Origin, StatusRow};
 use gitgen::deploy::bootstrap::BootstrapSummary;
-use gitgen::deploy::validate::{OfflineReport, ServerReport};
+use gitgen::deploy::validate::{BroughtBy, OfflineReport, ServerReport};
 
 /// `bootstrap`'s progress lines; while waiting, a progress bar and one line per lesson,
 /// redrawn in place on a terminal.
@@ -191,16 +191,22 @@ pub fn validated_on_server(report: &ServerReport) {
         );
     }
     for kind in waiting {
+        let BroughtBy {
+            chart_lesson,
+            chart,
+            application,
+        } = &kind.brought_by;
+        let meanwhile = if kind.schema_checked {
+            "; its objects got their verdict from the chart's CRD schema meanwhile"
+        } else {
+            ""
+        };
         println!(
-            "waiting: {}: chart `{}` of lesson `{}` brings it; the cluster serves it once Argo CD syncs `{}-{}`",
+            "waiting: {}: chart `{chart}` of lesson `{chart_lesson}` brings it; the cluster serves it once Argo CD syncs `{application}`{meanwhile}",
             used_by(&kind.kind),
-            kind.chart,
-            kind.chart_lesson,
-            kind.chart_lesson,
-            kind.chart
         );
     }
-    if !waiting.is_empty() {
+    if waiting.iter().any(|kind| !kind.schema_checked) {
         eprintln!(
             "hint: to check those objects before the charts sync, pass `--crds DIR` with the charts' CRD manifests"
         );

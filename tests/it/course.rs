@@ -322,3 +322,47 @@ fn a_server_side_check_sends_the_objects_of_the_enabled_stage_only() {
         "jasonumiker/probe-test-app:v1"
     );
 }
+
+/// The kinds the CRD manifests under `dir` define, `group/Kind`, sorted.
+fn crd_kinds(dir: &std::path::Path) -> Vec<String> {
+    let mut kinds = Vec::new();
+    for entry in fs_err::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = fs_err::read_to_string(&path).unwrap();
+        for crd in gitgen::yaml::documents(&text, &path).unwrap() {
+            let spec = &crd["spec"];
+            kinds.push(format!(
+                "{}/{}",
+                spec["group"].as_str().unwrap(),
+                spec["names"]["kind"].as_str().unwrap()
+            ));
+        }
+    }
+    kinds.sort();
+    kinds
+}
+
+#[test]
+fn the_argocd_lesson_lists_every_kind_of_the_argo_rollouts_crds_and_ships_upstreams_schemas() {
+    // ../shared/crds/argo-rollouts holds argo-rollouts v1.7.2's manifests/crds/ (its
+    // SOURCES.md), the app version of the chart 2.37.7 that argo-rollouts-controller
+    // installs; the chart's templates/crds/ repeat their specs under Helm conditionals.
+    let upstream = std::path::Path::new(&shared_crds()).join("argo-rollouts");
+    let catalog = gitgen::catalog::Catalog::load(gitgen::catalog::source::CatalogFiles::embedded()).unwrap();
+    let argocd = catalog.lessons.values().find(|l| l.id().as_str() == "argocd").unwrap();
+    let declared = &argocd.lesson.argocd_objects.as_ref().unwrap().application_crds;
+    assert_eq!(declared.len(), 1);
+    assert_eq!(declared[0].application, "argo-rollouts-controller");
+    let mut listed = declared[0].crds.clone();
+    listed.sort();
+    assert_eq!(listed, crd_kinds(&upstream));
+    for schema in &declared[0].schemas {
+        let name = std::path::Path::new(&schema.value).file_name().unwrap();
+        assert_eq!(
+            argocd.files[&schema.value],
+            fs_err::read_to_string(upstream.join(name)).unwrap(),
+            "{} is upstream's file as it is",
+            schema.value
+        );
+    }
+}

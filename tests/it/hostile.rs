@@ -55,6 +55,22 @@ macro_rules! hostile {
 hostile!(chart_kind_both_created_and_turned_off, ["render"] => 2, |repo| {
     edit(&repo, BETA, "kinds: [Deployment, Service, ConfigMap]", "kinds: [Deployment, Service, ConfigMap]\n      turned_off: [PodDisruptionBudget, ConfigMap]");
 });
+/// `argocd_objects` for alpha whose `application_crds` entry ends with `tail`.
+fn application_crds(tail: &str) -> String {
+    format!(
+        "argocd_objects:\n  reason: r\n  projects: [p]\n  repos: [https://example.com/r.git]\n  application_crds:\n    - application: a\n      source: s\n{tail}stages:"
+    )
+}
+
+hostile!(application_crds_kind_without_a_group, ["render"] => 2, |repo| {
+    edit(&repo, ALPHA, "stages:", &application_crds("      crds: [Widget]\n"));
+});
+hostile!(application_crds_schema_not_in_the_lesson, ["render"] => 2, |repo| {
+    edit(&repo, ALPHA, "stages:", &application_crds("      crds: [example.com/Widget]\n      schemas: [crds/widget.yaml]\n"));
+});
+hostile!(application_crds_schema_outside_the_lesson, ["render"] => 2, |repo| {
+    edit(&repo, ALPHA, "stages:", &application_crds("      crds: [example.com/Widget]\n      schemas: [../beta/lesson.yaml]\n"));
+});
 hostile!(chart_crd_kind_without_a_group, ["render"] => 2, |repo| {
     edit(&repo, BETA, "kinds: [Deployment, Service, ConfigMap]", "kinds: [Deployment, Service, ConfigMap]\n      crds: [Widget]");
 });

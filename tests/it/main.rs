@@ -6,6 +6,7 @@ mod classroom;
 mod classroom_cluster;
 #[path = "../support/classroom.rs"]
 mod classroom_env;
+mod complete;
 mod concurrent;
 mod connect;
 mod course;

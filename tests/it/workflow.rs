@@ -142,13 +142,17 @@ fn disable_says_which_requirements_stay_enabled() {
 }
 
 #[test]
-fn completions_are_printed_for_bash_zsh_and_fish() {
+fn completions_print_the_registration_that_complete_env_prints() {
     let repo = Repo::fixture("small");
-    for shell in ["bash", "zsh", "fish"] {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let run = repo.gitgen(&["completions", shell]);
         run.expect(0);
-        assert!(run.stdout.contains("publish"), "{shell}: {}", run.transcript());
-        assert!(run.stdout.contains("completions"), "{shell}: {}", run.transcript());
+        let registered = repo.gitgen_with_env(&[], &[("COMPLETE", shell)]);
+        registered.expect(0);
+        // `COMPLETE=SHELL gitgen` names the binary it ran as; `completions` the one on the PATH.
+        let by_name = registered.stdout.replace(env!("CARGO_BIN_EXE_gitgen"), "gitgen");
+        assert_eq!(run.stdout, by_name, "{shell}");
+        assert!(run.stdout.contains("COMPLETE"), "{shell}: {}", run.transcript());
     }
     repo.gitgen(&["completions", "tcsh"]).expect(2);
 }

@@ -233,9 +233,7 @@ fn chart_kinds(loaded: &LoadedLesson) -> Result<(), CatalogError> {
             }
         }
         for (j, kind) in chart.creates.crds.iter().enumerate() {
-            let custom = kind
-                .split_once('/')
-                .is_some_and(|(group, name)| !group.is_empty() && !name.is_empty() && !name.contains('/'));
+            let custom = is_custom_kind(kind);
             let creates_crds = chart.creates.kinds.iter().any(|k| k == "CustomResourceDefinition");
             let at = || place_near(loaded, ("crds", kind), &format!("charts[{i}].creates.crds[{j}]"));
             if !custom {
@@ -296,7 +294,46 @@ fn argocd_objects(loaded: &LoadedLesson) -> Result<(), CatalogError> {
             at: place_of_text(loaded, "argocd_objects", "argocd_objects"),
         });
     }
+    let declared = loaded
+        .lesson
+        .argocd_objects
+        .iter()
+        .flat_map(|a| a.application_crds.iter());
+    for (i, brought) in declared.enumerate() {
+        let field = format!("argocd_objects.application_crds[{i}]");
+        for (j, kind) in brought.crds.iter().enumerate() {
+            if !is_custom_kind(kind) {
+                return Err(CatalogError::CrdNotCustomKind {
+                    at: place_near(loaded, ("crds", kind), &format!("{field}.crds[{j}]")),
+                    kind: kind.clone(),
+                });
+            }
+        }
+        for (j, schema) in brought.schemas.iter().enumerate() {
+            let schema_field = format!("{field}.schemas[{j}]");
+            let at_schema = || {
+                loaded.lesson.locate(|l| {
+                    let argocd = l.argocd_objects.as_ref()?;
+                    Some(argocd.application_crds.get(i)?.schemas.get(j)?.referenced)
+                })
+            };
+            lesson_path(loaded, &schema.value, &schema_field, at_schema)?;
+            if !loaded.files.contains_key(&schema.value) {
+                return Err(CatalogError::NoCrdSchemaFile {
+                    at: place(loaded, at_schema(), &schema_field),
+                    file: schema.value.clone(),
+                    dir: loaded.dir.clone(),
+                });
+            }
+        }
+    }
     Ok(())
+}
+
+/// Whether `kind` is a custom kind written as `group/Kind`.
+fn is_custom_kind(kind: &str) -> bool {
+    kind.split_once('/')
+        .is_some_and(|(group, name)| !group.is_empty() && !name.is_empty() && !name.contains('/'))
 }
 
 /// A privileged namespace says why.

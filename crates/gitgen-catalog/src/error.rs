@@ -246,6 +246,16 @@ pub enum CatalogError {
         /// The version.
         version: String,
     },
+    /// An `application_crds` schema that is not a file of the lesson.
+    #[error("{at}: there is no CRD manifest `{}` in `{}`", file.escape_debug(), dir.display())]
+    NoCrdSchemaFile {
+        /// Where.
+        at: Place,
+        /// The file named.
+        file: String,
+        /// The lesson folder.
+        dir: PathBuf,
+    },
     /// A chart whose values file is not a file of the lesson.
     #[error("{at}: there is no values file `{}` in `{}`", file.escape_debug(), dir.display())]
     NoValuesFile {
@@ -539,6 +549,9 @@ impl CatalogError {
             }
             E::VersionNotExact { .. } => hint("pin charts to one version, e.g. `65.8.1`; ranges make renders drift"),
             E::NoValuesFile { .. } => hint("the path is relative to the lesson folder, e.g. `values/keda.yaml`"),
+            E::NoCrdSchemaFile { .. } => {
+                hint("the path is relative to the lesson folder, e.g. `crds/rollout-crd.yaml`")
+            }
             E::ClusterKindUnknown { .. } => Some(format!(
                 "{custom_kind} `templates.gatekeeper.sh/ConstraintTemplate`; Argo CD matches kinds by group"
             )),

@@ -262,6 +262,30 @@ pub struct ArgoCdObjects {
     pub projects: Vec<String>,
     /// The source repositories those projects and Applications may use.
     pub repos: Vec<String>,
+    /// The CRDs that an Application of the lesson installs with its chart, for other
+    /// lessons whose objects are of their kinds (the argocd lesson's Argo Rollouts).
+    #[serde(default)]
+    pub application_crds: Vec<ApplicationCrds>,
+}
+
+/// The custom kinds an Application of the lesson brings with its chart's CRDs. Until that
+/// Application first syncs, the cluster does not serve them: `validate --server` reports an
+/// object of one as waiting for it (checked against `schemas` when one defines its kind),
+/// not as a kind nobody brings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationCrds {
+    /// The Application's `metadata.name`, one of the lesson's manifests.
+    pub application: String,
+    /// Where `crds` and `schemas` come from (the chart archive and release), for the
+    /// reviewer who updates the pin.
+    pub source: String,
+    /// The custom kind each of its CRDs defines, `group/Kind`.
+    pub crds: Vec<String>,
+    /// Copies of some of those CRD manifests, relative to the lesson folder: never
+    /// deployed, only the schemas objects of their kinds are checked against.
+    #[serde(default)]
+    pub schemas: Vec<Spanned<String>>,
 }
 
 /// A lesson that cannot run beside this one.

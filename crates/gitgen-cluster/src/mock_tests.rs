@@ -486,6 +486,16 @@ async fn dry_run_on_a_fresh_cluster_creates_the_lessons_namespaces_and_checks_un
     assert_eq!(report.rejections[0].object.name, "bad");
     assert!(report.rejections[0].message.contains("CRD schema"));
     assert!(report.missing_kinds.is_empty() && report.unverified.is_empty());
+    let checked: Vec<_> = report
+        .schema_checked_kinds
+        .iter()
+        .map(|k| (k.group.as_str(), k.kind.as_str()))
+        .collect();
+    assert_eq!(
+        checked,
+        [("keda.sh", "ScaledObject")],
+        "the kind, once, whatever the verdicts"
+    );
 }
 
 #[tokio::test]

@@ -99,6 +99,9 @@ pub struct DryRunReport {
     pub rejections: Vec<Rejection>,
     /// Kinds the server does not serve and no CRD schema covers.
     pub missing_kinds: Vec<MissingKind>,
+    /// Kinds the server does not serve yet whose objects got their verdict from a CRD
+    /// schema (counted in `checked_offline`, or rejected).
+    pub schema_checked_kinds: Vec<MissingKind>,
     /// Objects that could not be checked.
     pub unverified: Vec<Unverified>,
     /// Namespaces created so objects in them could be checked; see the module documentation.
@@ -191,31 +194,36 @@ pub async fn dry_run(
     let api_versions: BTreeSet<String> = parsed.iter().map(|(_, o)| ObjectRef::of(o).api_version).collect();
     resolver.discover(api_versions.iter().map(String::as_str)).await?;
 
-    let mut missing: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut missing = NotServed::new();
+    let mut schema_checked = NotServed::new();
     let mut served = Vec::new();
     for (item, mut object) in parsed {
         let reference = ObjectRef::of(&object);
         let Some(resolved) = resolver.lookup(&reference.api_version, &reference.kind) else {
-            match schemas.validate(&item.object) {
-                Some(problems) if problems.is_empty() => report.checked_offline += 1,
-                Some(problems) => report.rejections.push(Rejection {
+            let (group, version) = reference
+                .api_version
+                .rsplit_once('/')
+                .unwrap_or(("", &reference.api_version));
+            let key = (group.to_owned(), version.to_owned(), reference.kind.clone());
+            let Some(problems) = schemas.validate(&item.object) else {
+                missing.entry(key).or_default().insert(item.origin.lesson.clone());
+                continue;
+            };
+            schema_checked
+                .entry(key)
+                .or_default()
+                .insert(item.origin.lesson.clone());
+            if problems.is_empty() {
+                report.checked_offline += 1;
+            } else {
+                report.rejections.push(Rejection {
                     origin: item.origin.clone(),
                     object: reference,
                     message: format!(
                         "{} (checked against its CRD schema: the cluster does not serve the kind yet)",
                         problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
                     ),
-                }),
-                None => {
-                    let (group, version) = reference
-                        .api_version
-                        .rsplit_once('/')
-                        .unwrap_or(("", &reference.api_version));
-                    missing
-                        .entry((group.to_owned(), version.to_owned(), reference.kind.clone()))
-                        .or_default()
-                        .insert(item.origin.lesson.clone());
-                }
+                });
             }
             continue;
         };
@@ -227,15 +235,8 @@ pub async fn dry_run(
             api,
         });
     }
-    report.missing_kinds = missing
-        .into_iter()
-        .map(|((group, version, kind), lessons)| MissingKind {
-            group,
-            version,
-            kind,
-            lessons,
-        })
-        .collect();
+    report.missing_kinds = kinds(missing);
+    report.schema_checked_kinds = kinds(schema_checked);
 
     report.created_namespaces = create_declared_namespaces(client, &served, &mut report.rejections).await?;
 
@@ -283,6 +284,22 @@ pub async fn dry_run(
         }
     }
     Ok(report)
+}
+
+/// Kinds the cluster does not serve, `(group, version, Kind)`, with the lessons using each.
+type NotServed = BTreeMap<(String, String, String), BTreeSet<String>>;
+
+/// The kinds of `not_served`, in order.
+fn kinds(not_served: NotServed) -> Vec<MissingKind> {
+    not_served
+        .into_iter()
+        .map(|((group, version, kind), lessons)| MissingKind {
+            group,
+            version,
+            kind,
+            lessons,
+        })
+        .collect()
 }
 
 /// Creates each namespace that objects need, that does not exist, and that one of the
