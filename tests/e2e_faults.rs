@@ -2,7 +2,8 @@
 //! real Kubernetes API server: bootstrap's refusals (another release, a downgrade, a kind
 //! the server does not serve, a field it rejects, a namespace that does not exist, a user
 //! without permissions), `--wait` timing out, the repository password, adopting an Argo
-//! CD installed with `kubectl apply`, restoring an object edited by hand since bootstrap,
+//! CD installed with `kubectl apply`, restoring an object edited by hand since bootstrap
+//! (a field another manager took, a field removed),
 //! and `status` rows from Applications with a real status. A tier of its own, as `tests/e2e_cluster.rs` (read its header): every test is
 //! `#[ignore]`d and needs `GITGEN_E2E_KUBECONFIG`; `.ci/run` runs it after `e2e_cluster`.
 //! Each test bootstraps into a namespace of its own (`argocd-faults*`), which must not
@@ -771,6 +772,84 @@ fn bootstrap_restores_a_field_edited_by_hand_since_it_applied_it_and_names_the_o
     );
 
     // Restored, argocd-cm's fields are gitgen's again: the next bootstrap changes nothing.
+    let (report, _) = bootstrap();
+    assert_eq!(
+        (report["created"].as_u64(), report["configured"].as_u64()),
+        (Some(0), Some(0)),
+        "{report:#}"
+    );
+}
+
+#[test]
+#[ignore = "needs a real cluster: GITGEN_E2E_KUBECONFIG (see the module docs)"]
+fn bootstrap_restores_a_field_removed_by_hand_since_it_applied_it_and_names_the_field() {
+    const NS: &str = "argocd-faults-removed";
+    const LABEL: &str = "app.kubernetes.io/part-of";
+    let key = gitgen::argocd_install::TRACKING_METHOD_KEY;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = init_course_in(dir.path(), NS);
+    assert!(!namespace_exists(NS), "the namespace is this test's alone");
+    let bootstrap = || {
+        let run = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
+        let stderr = stderr_of(&run, 0);
+        (
+            serde_json::from_slice::<serde_json::Value>(&run.stdout).unwrap(),
+            stderr,
+        )
+    };
+    let config = || kubectl_json(&["get", "configmap", "argocd-cm", "-n", NS]);
+    let server = || kubectl_json(&["get", "deployment", "argocd-server", "-n", NS]);
+    bootstrap();
+    assert_eq!(config()["data"][key], "annotation");
+    assert_eq!(server()["metadata"]["labels"][LABEL], "argocd");
+
+    // Two fields gitgen applied, removed as a user would: a ConfigMap key by a JSON patch
+    // and a label by `kubectl label KEY-`. Both are Updates, after which no field manager
+    // owns the field (structured-merge-diff `merge/update.go` takes a removed field out
+    // of every manager's set), and the objects keep gitgen's applied hash.
+    let pointer = format!("/data/{}", key.replace('~', "~0").replace('/', "~1"));
+    let patch = serde_json::json!([{"op": "remove", "path": pointer}]).to_string();
+    let removed = kubectl(&["patch", "configmap", "argocd-cm", "-n", NS, "--type=json", "-p", &patch]);
+    assert!(removed.status.success(), "{}", text(&removed));
+    let unlabelled = kubectl(&["label", "deployment", "argocd-server", "-n", NS, &format!("{LABEL}-")]);
+    assert!(unlabelled.status.success(), "{}", text(&unlabelled));
+    assert_eq!(config()["data"][key], serde_json::Value::Null);
+    assert_eq!(server()["metadata"]["labels"][LABEL], serde_json::Value::Null);
+
+    let (report, stderr) = bootstrap();
+    let changed: Vec<&serde_json::Value> = report["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["change"] != "unchanged")
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            &serde_json::json!({
+                "object": {"api_version": "v1", "kind": "ConfigMap", "namespace": NS, "name": "argocd-cm"},
+                "change": "configured",
+                "restored": format!("data[\"{key}\"]")
+            }),
+            &serde_json::json!({
+                "object": {"api_version": "apps/v1", "kind": "Deployment", "namespace": NS, "name": "argocd-server"},
+                "change": "configured",
+                "restored": format!("metadata.labels[\"{LABEL}\"]")
+            })
+        ],
+        "only the two objects are applied again, each naming the field it restores: {report:#}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "configured ConfigMap {NS}/argocd-cm (restored: `data[\"{key}\"]` had been removed)\n\
+             configured Deployment {NS}/argocd-server (restored: `metadata.labels[\"{LABEL}\"]` had been removed)\n"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(config()["data"][key], "annotation", "the key is back on the server");
+    assert_eq!(server()["metadata"]["labels"][LABEL], "argocd", "the label is back");
+
+    // Restored, both objects' fields are in gitgen's entry again: nothing to apply.
     let (report, _) = bootstrap();
     assert_eq!(
         (report["created"].as_u64(), report["configured"].as_u64()),
