@@ -15,7 +15,7 @@ mod e2e;
 use std::path::Path;
 use std::process::Output;
 
-use e2e::{INSTALL_YAML, init_course, kubectl, kubectl_json, logged, text};
+use e2e::{INSTALL_YAML, init_course, kubectl, kubectl_json, logged, text, write_application_status};
 
 /// The namespace these tests install Argo CD into, apart from the other tiers'.
 const NAMESPACE: &str = "argocd-faults";
@@ -329,28 +329,6 @@ fn bootstrap_with_deployments_enabled(repo: &Path, ns: &str) -> serde_json::Valu
     report
 }
 
-/// Writes `status` into Application `name` in `ns` as Argo CD's application controller
-/// does: into the Application itself (its CRD declares `subresources: {}`, no status
-/// subresource; argo-cd `controller/appcontroller.go`, `persistAppStatus`, merge-patches the
-/// Application), here by a server-side apply under the controller's field manager.
-fn write_application_status(dir: &Path, ns: &str, name: &str, status: serde_json::Value) {
-    let path = dir.join(format!("{name}-status.json"));
-    let object = serde_json::json!({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-        "metadata": {"name": name, "namespace": ns}, "status": status,
-    });
-    fs_err::write(&path, object.to_string()).unwrap();
-    let applied = kubectl(&[
-        "apply",
-        "--server-side",
-        "--field-manager",
-        "argocd-application-controller",
-        "-f",
-        path.to_str().unwrap(),
-    ]);
-    assert!(applied.status.success(), "{}", text(&applied));
-}
-
 /// The status Argo CD writes for a lesson whose Deployment never becomes available (no
 /// nodes) and whose Service differs from git.
 fn degraded_status() -> serde_json::Value {
@@ -483,6 +461,82 @@ fn status_rows_come_from_applications_with_a_real_status_and_watch_follows_them(
              (Deployment \"probe-test-app\" exceeded its progress deadline); Service deployments/probe-test-app OutOfSync",
             "deployments v2 fresh Synced Healthy 4b825dc -",
         ]
+    );
+
+    // A mix: two more lessons enabled, their Applications created as the root
+    // Application's sync creates them, one still progressing through a sync, one
+    // converged, and deployments out of sync and degraded again. The whole table.
+    for lesson in ["jobs-cronjobs", "daemonsets"] {
+        assert_eq!(gitgen(&repo, &["enable", lesson]).status.code(), Some(0));
+        let application = repo.join(format!("argocd/docker-desktop/apps/{lesson}.application.yaml"));
+        let created = kubectl(&[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "argocd-controller",
+            "-f",
+            application.to_str().unwrap(),
+        ]);
+        assert!(created.status.success(), "{}", text(&created));
+    }
+    write_application_status(dir.path(), NS, "deployments", degraded_status());
+    write_application_status(
+        dir.path(),
+        NS,
+        "jobs-cronjobs",
+        serde_json::json!({
+            "sync": {"status": "Synced", "revision": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"},
+            "health": {"status": "Progressing"},
+            "operationState": {"operation": {"sync": {"revision": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"}},
+                               "phase": "Running", "message": "waiting for healthy state of batch/v1/CronJob/report",
+                               "startedAt": "2026-01-05T09:00:00Z"},
+            "resources": [{"group": "batch", "version": "v1", "kind": "CronJob", "namespace": "jobs-cronjobs",
+                           "name": "report", "status": "Synced", "health": {"status": "Progressing"}}],
+        }),
+    );
+    write_application_status(
+        dir.path(),
+        NS,
+        "daemonsets",
+        serde_json::json!({
+            "sync": {"status": "Synced", "revision": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"},
+            "health": {"status": "Healthy"},
+            "operationState": {"operation": {"sync": {"revision": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"}},
+                               "phase": "Succeeded", "message": "successfully synced (all tasks run)",
+                               "startedAt": "2026-01-05T09:00:00Z", "finishedAt": "2026-01-05T09:00:05Z"},
+            "resources": [],
+        }),
+    );
+    let table = gitgen(&repo, &["status"]);
+    stderr_of(&table, 0);
+    assert_eq!(
+        String::from_utf8_lossy(&table.stdout),
+        concat!(
+            "LESSON                ENABLED  RENDERED  SYNC       HEALTH       REVISION  PROBLEMS\n",
+            "argo-rollouts         no       fresh     -          -            -         -\n",
+            "argocd                no       fresh     -          -            -         -\n",
+            "autoscaling-hpa       no       fresh     -          -            -         -\n",
+            "daemonsets            explore  fresh     Synced     Healthy      4b825dc   -\n",
+            "deployments           v2       fresh     OutOfSync  Degraded     4b825dc   Deployment deployments/probe-test-app Degraded (Deployment \"probe-test-app\" exceeded its progress deadline); Service deployments/probe-test-app OutOfSync\n",
+            "gatekeeper            no       fresh     -          -            -         -\n",
+            "gateway-api           no       fresh     -          -            -         -\n",
+            "helm                  no       fresh     -          -            -         -\n",
+            "ingress               no       fresh     -          -            -         -\n",
+            "istio                 no       fresh     -          -            -         -\n",
+            "jobs-cronjobs         cronjob  fresh     Synced     Progressing  4b825dc   CronJob jobs-cronjobs/report Progressing\n",
+            "keda                  no       fresh     -          -            -         -\n",
+            "kustomize             no       fresh     -          -            -         -\n",
+            "limits                no       fresh     -          -            -         -\n",
+            "monitoring            upgrade  fresh     -          -            -         -\n",
+            "pod-security          no       fresh     -          -            -         -\n",
+            "pods-probes-services  no       fresh     -          -            -         -\n",
+            "rbac                  no       fresh     -          -            -         -\n",
+            "replicasets           no       fresh     -          -            -         -\n",
+            "sidecar-init          no       fresh     -          -            -         -\n",
+            "statefulsets          no       fresh     -          -            -         -\n",
+            "storage               no       fresh     -          -            -         -\n",
+        ),
+        "the table, each Application by its status"
     );
 }
 
