@@ -14,6 +14,8 @@
 //!
 //! The test registers learner `alice` in namespace `argocd` and removes her again.
 
+#[path = "support/application_status.rs"]
+mod application_status;
 #[path = "support/classroom.rs"]
 mod classroom;
 #[path = "support/e2e.rs"]
@@ -22,9 +24,8 @@ mod e2e;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use e2e::{
-    INSTALL_YAML, REPO_URL, env_path, init_course, kubectl, kubectl_json, logged, text, write_application_status,
-};
+use application_status::write_application_status;
+use e2e::{INSTALL_YAML, REPO_URL, env_path, init_course, kubectl, kubectl_json, logged, text};
 use serde_json::{Value, json};
 
 /// The classroom's toggle file: two lessons whose objects need no CRDs.

@@ -9,13 +9,16 @@
 //! Each test bootstraps into a namespace of its own (`argocd-faults*`), which must not
 //! exist when it starts, and leaves it there.
 
+#[path = "support/application_status.rs"]
+mod application_status;
 #[path = "support/e2e.rs"]
 mod e2e;
 
 use std::path::Path;
 use std::process::Output;
 
-use e2e::{INSTALL_YAML, init_course, kubectl, kubectl_json, logged, text, write_application_status};
+use application_status::write_application_status;
+use e2e::{INSTALL_YAML, init_course, kubectl, kubectl_json, logged, text};
 
 /// The namespace these tests install Argo CD into, apart from the other tiers'.
 const NAMESPACE: &str = "argocd-faults";
