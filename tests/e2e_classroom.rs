@@ -22,7 +22,7 @@ mod classroom;
 mod e2e;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use application_status::write_application_status;
 use e2e::{INSTALL_YAML, REPO_URL, env_path, init_course, kubectl, kubectl_json, logged, text};
@@ -61,7 +61,11 @@ impl Run {
 }
 
 fn sh(program: &str, args: &[&str], dir: &Path) -> Output {
-    let output = Command::new(program).args(args).current_dir(dir).output().unwrap();
+    let output = e2e::isolated::command(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{program} {args:?}: {}", text(&output));
     output
 }
@@ -618,7 +622,7 @@ fn the_credentials_are_in_no_output_file_or_git_object(run: &Run) {
         .split_whitespace()
         .collect();
     for credential in &credentials {
-        let grep = Command::new("git")
+        let grep = e2e::isolated::command("git")
             .args(["grep", "-F", "-q", "-e", credential])
             .args(&revisions)
             .current_dir(&run.repo)
