@@ -177,6 +177,8 @@ async fn a_classroom_registers_a_learner_cluster_whose_credentials_stay_in_the_c
     the_credentials_are_in_no_output_file_or_git_object(&run);
     removes_the_learner(&mut run);
     the_classroom_applicationsets_and_appprojects_are_admitted(&mut run);
+    // Once more after `remove` and `render`, which see the learner's Secret and write.
+    the_credentials_are_in_no_output_file_or_git_object(&run);
 }
 
 fn refuses_bad_input(run: &mut Run, learner_kubeconfig: &str) {
@@ -339,8 +341,26 @@ fn lists_the_learner_and_shows_the_grid(run: &mut Run) {
     let list = run.gitgen(&["--env", "classroom", "classroom", "list"]);
     let out = text(&list);
     assert_eq!(list.status.code(), Some(0), "{out}");
-    assert!(
-        out.contains("alice") && out.contains("classroom-alice") && out.contains("team=blue"),
+    let server = kube::config::Kubeconfig::read_from(learner()).unwrap().clusters[0]
+        .cluster
+        .as_ref()
+        .and_then(|cluster| cluster.server.clone())
+        .unwrap();
+    // Each row's cells, one space apart (the header's `STAGE HOLDS` is two words).
+    let rows: Vec<Vec<String>> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|line| line.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["LEARNER", "CLUSTER", "SERVER", "STAGE", "HOLDS", "LABELS"]
+                .map(str::to_owned)
+                .to_vec(),
+            ["alice", "classroom-alice", &server, "-", "team=blue"]
+                .map(str::to_owned)
+                .to_vec(),
+        ],
         "{out}"
     );
     let json = run.gitgen(&["--env", "classroom", "classroom", "list", "-o", "json"]);
@@ -354,7 +374,13 @@ fn lists_the_learner_and_shows_the_grid(run: &mut Run) {
     let status = run.gitgen(&["--env", "classroom", "status"]);
     let out = text(&status);
     assert_eq!(status.status.code(), Some(0), "{out}");
-    assert!(out.starts_with("LEARNER  deployments  jobs-cronjobs\nalice "), "{out}");
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout),
+        "LEARNER  deployments  jobs-cronjobs\n\
+         alice    -            -\n\
+         1 learner(s) x 2 lesson(s): 0 of 2 cell(s) Synced and Healthy\n",
+        "{out}"
+    );
     let json = run.gitgen(&["--env", "classroom", "status", "-o", "json"]);
     let grid: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(grid["cluster"]["reachable"], true, "{grid}");
