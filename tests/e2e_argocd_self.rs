@@ -17,6 +17,9 @@
 //! reports it as ignored; run with `-- --ignored`, it needs `GITGEN_E2E_KUBECONFIG` (a
 //! throwaway cluster, e.g. `../shared/k8s/up.sh DIR 6643`) and fails without it.
 
+#[path = "support/isolated.rs"]
+mod isolated;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -52,7 +55,7 @@ fn build_install(repo: &Path, env: &str, version: &str, manifest: &Path, work: &
         fs_err::write(work.join(name), text.replace(&url, "install.yaml")).unwrap();
     }
     fs_err::copy(manifest, work.join("install.yaml")).unwrap();
-    let built = run(Command::new("kubectl").arg("kustomize").arg(work));
+    let built = run(isolated::command("kubectl").arg("kustomize").arg(work));
     let built_path = work.join("built.yaml");
     fs_err::write(&built_path, &built).unwrap();
     built_path
@@ -95,7 +98,10 @@ fn run(command: &mut Command) -> String {
 }
 
 fn kubectl(args: &[&str]) -> String {
-    run(Command::new("kubectl").arg("--kubeconfig").arg(kubeconfig()).args(args))
+    run(isolated::command("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig())
+        .args(args))
 }
 
 /// An object as stored, without what every write moves.
@@ -130,7 +136,7 @@ fn the_self_managing_application_applies_over_the_bootstrapped_install_without_a
     );
 
     // Bootstrap, as a trainer does, from the local copy of the pinned manifest.
-    run(Command::new(env!("CARGO_BIN_EXE_gitgen")).args([
+    run(isolated::gitgen().args([
         "--repo",
         REPO,
         "bootstrap",
@@ -196,10 +202,9 @@ fn the_self_managing_application_applies_over_the_bootstrapped_install_without_a
 #[test]
 #[ignore = "end-to-end tier: needs a cluster in GITGEN_E2E_KUBECONFIG; run with `-- --ignored` (see .ci/run)"]
 fn changing_the_pin_from_v2_12_3_to_v3_5_1_upgrades_the_running_install_in_a_dry_run() {
-    let gitgen = env!("CARGO_BIN_EXE_gitgen");
     let parent = tempfile::tempdir().unwrap();
     let repo = parent.path().join("course");
-    run(Command::new(gitgen).args([
+    run(isolated::gitgen().args([
         "init",
         repo.to_str().unwrap(),
         "--repo-url",
@@ -215,7 +220,7 @@ fn changing_the_pin_from_v2_12_3_to_v3_5_1_upgrades_the_running_install_in_a_dry
     let namespace = config.argocd.namespace.as_str();
 
     // Bootstrap at v2.12.3, as a trainer does, from the local copy of that manifest.
-    run(Command::new(gitgen).arg("--repo").arg(&repo).args([
+    run(isolated::gitgen().arg("--repo").arg(&repo).args([
         "bootstrap",
         "--kubeconfig",
         &kubeconfig(),
@@ -229,7 +234,7 @@ fn changing_the_pin_from_v2_12_3_to_v3_5_1_upgrades_the_running_install_in_a_dry
 
     // The one-line pull request, rendered: the warning lists every note between.
     fs_err::write(&config_path, text.replace("version: v2.12.3", "version: v3.5.1")).unwrap();
-    let output = Command::new(gitgen)
+    let output = isolated::gitgen()
         .arg("--repo")
         .arg(&repo)
         .arg("render")
@@ -249,7 +254,7 @@ fn changing_the_pin_from_v2_12_3_to_v3_5_1_upgrades_the_running_install_in_a_dry
     // Bootstrap says the same of the running install before it reads the manifest: here
     // one that does not exist, so it stops there and changes nothing.
     let missing = parent.path().join("no-such-install.yaml");
-    let output = Command::new(gitgen)
+    let output = isolated::gitgen()
         .arg("--repo")
         .arg(&repo)
         .args(["bootstrap", "--kubeconfig", &kubeconfig(), "--argocd-manifest"])

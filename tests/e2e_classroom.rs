@@ -14,15 +14,18 @@
 //!
 //! The test registers learner `alice` in namespace `argocd` and removes her again.
 
+#[path = "support/application_status.rs"]
+mod application_status;
 #[path = "support/classroom.rs"]
 mod classroom;
 #[path = "support/e2e.rs"]
 mod e2e;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use e2e::{INSTALL_YAML, env_path, init_course, kubectl, kubectl_json, logged, text};
+use application_status::write_application_status;
+use e2e::{INSTALL_YAML, REPO_URL, env_path, init_course, kubectl, kubectl_json, logged, text};
 use serde_json::{Value, json};
 
 /// The classroom's toggle file: two lessons whose objects need no CRDs.
@@ -58,7 +61,11 @@ impl Run {
 }
 
 fn sh(program: &str, args: &[&str], dir: &Path) -> Output {
-    let output = Command::new(program).args(args).current_dir(dir).output().unwrap();
+    let output = e2e::isolated::command(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{program} {args:?}: {}", text(&output));
     output
 }
@@ -165,10 +172,13 @@ async fn a_classroom_registers_a_learner_cluster_whose_credentials_stay_in_the_c
     refuses_bad_input(&mut run, learner_kubeconfig);
     adds_a_learner_with_the_contracts_labels(&mut run, learner_kubeconfig).await;
     lists_the_learner_and_shows_the_grid(&mut run);
+    the_grid_shows_each_learners_applications_by_their_status(&mut run);
     holds_and_releases_a_stage_without_the_learners_kubeconfig(&mut run);
     the_credentials_are_in_no_output_file_or_git_object(&run);
     removes_the_learner(&mut run);
     the_classroom_applicationsets_and_appprojects_are_admitted(&mut run);
+    // Once more after `remove` and `render`, which see the learner's Secret and write.
+    the_credentials_are_in_no_output_file_or_git_object(&run);
 }
 
 fn refuses_bad_input(run: &mut Run, learner_kubeconfig: &str) {
@@ -331,8 +341,26 @@ fn lists_the_learner_and_shows_the_grid(run: &mut Run) {
     let list = run.gitgen(&["--env", "classroom", "classroom", "list"]);
     let out = text(&list);
     assert_eq!(list.status.code(), Some(0), "{out}");
-    assert!(
-        out.contains("alice") && out.contains("classroom-alice") && out.contains("team=blue"),
+    let server = kube::config::Kubeconfig::read_from(learner()).unwrap().clusters[0]
+        .cluster
+        .as_ref()
+        .and_then(|cluster| cluster.server.clone())
+        .unwrap();
+    // Each row's cells, one space apart (the header's `STAGE HOLDS` is two words).
+    let rows: Vec<Vec<String>> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|line| line.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["LEARNER", "CLUSTER", "SERVER", "STAGE", "HOLDS", "LABELS"]
+                .map(str::to_owned)
+                .to_vec(),
+            ["alice", "classroom-alice", &server, "-", "team=blue"]
+                .map(str::to_owned)
+                .to_vec(),
+        ],
         "{out}"
     );
     let json = run.gitgen(&["--env", "classroom", "classroom", "list", "-o", "json"]);
@@ -346,13 +374,164 @@ fn lists_the_learner_and_shows_the_grid(run: &mut Run) {
     let status = run.gitgen(&["--env", "classroom", "status"]);
     let out = text(&status);
     assert_eq!(status.status.code(), Some(0), "{out}");
-    assert!(out.starts_with("LEARNER  deployments  jobs-cronjobs\nalice "), "{out}");
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout),
+        "LEARNER  deployments  jobs-cronjobs\n\
+         alice    -            -\n\
+         1 learner(s) x 2 lesson(s): 0 of 2 cell(s) Synced and Healthy\n",
+        "{out}"
+    );
     let json = run.gitgen(&["--env", "classroom", "status", "-o", "json"]);
     let grid: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(grid["cluster"]["reachable"], true, "{grid}");
     assert_eq!(grid["learners"][0]["learner"], "alice");
     assert_eq!(grid["learners"][0]["registered"], true);
     assert_eq!(grid["learners"][0]["cells"]["deployments"]["sync"], "Missing");
+}
+
+/// Creates Application `<lesson>-classroom-<learner>` in `argocd` as the classroom's
+/// ApplicationSet generates it for the learner's cluster (`classroom-<learner>`): its name
+/// and labels as the rendered template
+/// (`argocd/classroom/apps/classroom-<lesson>.applicationset.yaml`) sets them, at `stage`,
+/// without the finalizer, so that deleting it needs no Argo CD.
+fn learner_application(dir: &Path, lesson: &str, stage: &str, learner: &str) -> String {
+    let name = format!("{lesson}-classroom-{learner}");
+    let application = json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd", "labels": {
+            "app.kubernetes.io/managed-by": "gitgen", "gitgen.io/environment": "classroom",
+            "gitgen.io/lesson": lesson, "gitgen.io/section": lesson, "gitgen.io/stage": stage,
+            "gitgen.io/learner": learner}},
+        "spec": {"project": format!("classroom-{lesson}"),
+                 "source": {"repoURL": REPO_URL, "targetRevision": "main", "path": format!("overlays/classroom/{lesson}/{stage}")},
+                 "destination": {"name": format!("classroom-{learner}"), "namespace": lesson}},
+    });
+    let path = dir.join(format!("{name}.json"));
+    fs_err::write(&path, application.to_string()).unwrap();
+    let created = kubectl(&[
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "argocd-applicationset-controller",
+        "-f",
+        path.to_str().unwrap(),
+    ]);
+    assert!(created.status.success(), "{}", text(&created));
+    name
+}
+
+/// The status of an Application whose last sync ran at `revision`: `sync`, `health` (and
+/// its message) and the operation's `phase` (and its message).
+fn application_status(sync: &str, health: (&str, Option<&str>), operation: (&str, &str)) -> Value {
+    let revision = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+    let mut status = json!({
+        "sync": {"status": sync, "revision": revision},
+        "health": {"status": health.0},
+        "operationState": {"operation": {"sync": {"revision": revision}}, "phase": operation.0,
+                           "message": operation.1, "startedAt": "2026-01-05T09:00:00Z"},
+        "resources": [],
+    });
+    if let Some(message) = health.1 {
+        status["health"]["message"] = json!(message);
+    }
+    status
+}
+
+/// The grid from Applications with a real status: alice's two lessons (one converged,
+/// one still syncing), and Applications of bob, who has no cluster Secret (a removed
+/// learner's, which Argo CD has not deleted yet), held at an earlier stage and failing.
+fn the_grid_shows_each_learners_applications_by_their_status(run: &mut Run) {
+    let dir = run.home.join("applications");
+    fs_err::create_dir_all(&dir).unwrap();
+    let converged = learner_application(&dir, "deployments", "v2", "alice");
+    write_application_status(
+        &dir,
+        "argocd",
+        &converged,
+        application_status(
+            "Synced",
+            ("Healthy", None),
+            ("Succeeded", "successfully synced (all tasks run)"),
+        ),
+    );
+    let syncing = learner_application(&dir, "jobs-cronjobs", "cronjob", "alice");
+    write_application_status(
+        &dir,
+        "argocd",
+        &syncing,
+        application_status(
+            "OutOfSync",
+            ("Progressing", None),
+            ("Running", "waiting for completion of hook batch/Job/migrate"),
+        ),
+    );
+    let failing = learner_application(&dir, "deployments", "v1", "bob");
+    write_application_status(
+        &dir,
+        "argocd",
+        &failing,
+        application_status(
+            "OutOfSync",
+            (
+                "Degraded",
+                Some("Deployment \"probe-test-app\" exceeded its progress deadline"),
+            ),
+            (
+                "Failed",
+                "one or more objects failed to apply, reason: namespaces \"deployments\" not found",
+            ),
+        ),
+    );
+
+    let status = run.gitgen(&["--env", "classroom", "status"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout),
+        "LEARNER        deployments             jobs-cronjobs\n\
+         alice          Synced/Healthy          OutOfSync/Progressing\n\
+         bob (removed)  OutOfSync/Degraded @v1  -\n\
+         2 learner(s) x 2 lesson(s): 1 of 4 cell(s) Synced and Healthy\n"
+    );
+    let json = run.gitgen(&["--env", "classroom", "status", "-o", "json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json));
+    let grid: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let cells: Vec<(&Value, &Value, &Value)> = grid["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| (&row["learner"], &row["registered"], &row["cells"]))
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            (
+                &json!("alice"),
+                &json!(true),
+                &json!({
+                    "deployments": {"sync": "Synced", "health": "Healthy", "stage": "v2",
+                                    "applications": [converged], "message": null},
+                    "jobs-cronjobs": {"sync": "OutOfSync", "health": "Progressing", "stage": "cronjob",
+                                      "applications": [syncing], "message": null},
+                })
+            ),
+            (
+                &json!("bob"),
+                &json!(false),
+                &json!({
+                    "deployments": {"sync": "OutOfSync", "health": "Degraded", "stage": "v1",
+                                    "applications": [failing],
+                                    "message": "one or more objects failed to apply, reason: namespaces \"deployments\" not found"},
+                    "jobs-cronjobs": {"sync": "Missing", "health": "Missing", "stage": null,
+                                      "applications": [], "message": null},
+                })
+            ),
+        ],
+        "{grid:#}"
+    );
+
+    // The next steps, and the newcomer tier after this one, expect no lesson Application.
+    let deleted = kubectl(&["-n", "argocd", "delete", "application", &converged, &syncing, &failing]);
+    assert!(deleted.status.success(), "{}", text(&deleted));
 }
 
 /// `gitgen --env classroom classroom ARGS`.
@@ -469,7 +648,7 @@ fn the_credentials_are_in_no_output_file_or_git_object(run: &Run) {
         .split_whitespace()
         .collect();
     for credential in &credentials {
-        let grep = Command::new("git")
+        let grep = e2e::isolated::command("git")
             .args(["grep", "-F", "-q", "-e", credential])
             .args(&revisions)
             .current_dir(&run.repo)

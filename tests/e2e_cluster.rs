@@ -19,10 +19,10 @@
 mod e2e;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
-use e2e::{INSTALL_YAML, REPO_URL, init_course, kubectl_json, logged, management, text};
+use e2e::{INSTALL_YAML, REPO_URL, init_course, kubectl, kubectl_json, logged, management, text};
 
 use gitgen::cluster::{self, BootstrapPlan, Origin, RepoCredentials, ServerObject};
 use k8s_openapi::api::core::v1::Secret;
@@ -164,12 +164,7 @@ fn bootstrap_twice_changes_nothing_the_second_time(repo: &Path) {
     // The lessons create their own Secrets (a Sync hook Job): bootstrap makes none, though
     // `statefulsets` and `monitoring` are enabled and declare some.
     for (namespace, secret) in [("rabbitmq", "rabbitmq-credentials"), ("monitoring", "grafana-admin")] {
-        let found = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(management())
-            .args(["-n", namespace, "get", "secret", secret])
-            .output()
-            .unwrap();
+        let found = kubectl(&["-n", namespace, "get", "secret", secret]);
         assert!(!found.status.success(), "bootstrap created Secret {namespace}/{secret}");
         assert!(
             String::from_utf8_lossy(&found.stderr).contains("NotFound"),
@@ -205,21 +200,10 @@ fn every_enabled_lessons_objects_are_admitted_once_argocd_is_installed(repo: &Pa
         "keda",
         "prometheus-operator",
     ] {
-        let apply = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(management())
-            .args(["apply", "--server-side", "-R", "-f"])
-            .arg(format!("{CRDS}/{operator}"))
-            .output()
-            .unwrap();
+        let apply = kubectl(&["apply", "--server-side", "-R", "-f", &format!("{CRDS}/{operator}")]);
         assert!(apply.status.success(), "{}", text(&apply));
     }
-    let wait = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(management())
-        .args(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"])
-        .output()
-        .unwrap();
+    let wait = kubectl(&["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"]);
     assert!(wait.status.success(), "{}", text(&wait));
 
     let validate = gitgen(repo, &["validate", "--server"]);

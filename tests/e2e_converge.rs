@@ -49,7 +49,7 @@ mod helm;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -90,13 +90,8 @@ fn pins() -> Vec<(&'static str, PathBuf)> {
 
 /// `gitgen ARGS --repo REPO` with `kubeconfig`, which must succeed.
 fn gitgen(repo: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gitgen"));
-    command
-        .args(args)
-        .arg("--repo")
-        .arg(repo)
-        .env("NO_COLOR", "1")
-        .env_remove("GITGEN_ENV");
+    let mut command = e2e::isolated::gitgen();
+    command.args(args).arg("--repo").arg(repo);
     if let Some(kubeconfig) = kubeconfig {
         command.env("KUBECONFIG", kubeconfig);
     }
@@ -832,7 +827,7 @@ impl Controller<'_> {
             let edited = with_kustomize_options(original, options).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
             fs_err::write(&file, edited).unwrap();
         }
-        let out = Command::new("kubectl")
+        let out = e2e::isolated::command("kubectl")
             .arg("kustomize")
             .arg(&dir)
             .output()

@@ -2,18 +2,22 @@
 //! real Kubernetes API server: bootstrap's refusals (another release, a downgrade, a kind
 //! the server does not serve, a field it rejects, a namespace that does not exist, a user
 //! without permissions), `--wait` timing out, the repository password, adopting an Argo
-//! CD installed with `kubectl apply`, restoring an object edited by hand since bootstrap,
+//! CD installed with `kubectl apply`, restoring an object edited by hand since bootstrap
+//! (a field another manager took, a field removed),
 //! and `status` rows from Applications with a real status. A tier of its own, as `tests/e2e_cluster.rs` (read its header): every test is
 //! `#[ignore]`d and needs `GITGEN_E2E_KUBECONFIG`; `.ci/run` runs it after `e2e_cluster`.
 //! Each test bootstraps into a namespace of its own (`argocd-faults*`), which must not
 //! exist when it starts, and leaves it there.
 
+#[path = "support/application_status.rs"]
+mod application_status;
 #[path = "support/e2e.rs"]
 mod e2e;
 
 use std::path::Path;
 use std::process::Output;
 
+use application_status::write_application_status;
 use e2e::{INSTALL_YAML, init_course, kubectl, kubectl_json, logged, text};
 
 /// The namespace these tests install Argo CD into, apart from the other tiers'.
@@ -328,28 +332,6 @@ fn bootstrap_with_deployments_enabled(repo: &Path, ns: &str) -> serde_json::Valu
     report
 }
 
-/// Writes `status` into Application `name` in `ns` as Argo CD's application controller
-/// does: into the Application itself (its CRD declares `subresources: {}`, no status
-/// subresource; argo-cd `controller/appcontroller.go`, `persistAppStatus`, merge-patches the
-/// Application), here by a server-side apply under the controller's field manager.
-fn write_application_status(dir: &Path, ns: &str, name: &str, status: serde_json::Value) {
-    let path = dir.join(format!("{name}-status.json"));
-    let object = serde_json::json!({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-        "metadata": {"name": name, "namespace": ns}, "status": status,
-    });
-    fs_err::write(&path, object.to_string()).unwrap();
-    let applied = kubectl(&[
-        "apply",
-        "--server-side",
-        "--field-manager",
-        "argocd-application-controller",
-        "-f",
-        path.to_str().unwrap(),
-    ]);
-    assert!(applied.status.success(), "{}", text(&applied));
-}
-
 /// The status Argo CD writes for a lesson whose Deployment never becomes available (no
 /// nodes) and whose Service differs from git.
 fn degraded_status() -> serde_json::Value {
@@ -482,6 +464,82 @@ fn status_rows_come_from_applications_with_a_real_status_and_watch_follows_them(
              (Deployment \"probe-test-app\" exceeded its progress deadline); Service deployments/probe-test-app OutOfSync",
             "deployments v2 fresh Synced Healthy 4b825dc -",
         ]
+    );
+
+    // A mix: two more lessons enabled, their Applications created as the root
+    // Application's sync creates them, one still progressing through a sync, one
+    // converged, and deployments out of sync and degraded again. The whole table.
+    for lesson in ["jobs-cronjobs", "daemonsets"] {
+        assert_eq!(gitgen(&repo, &["enable", lesson]).status.code(), Some(0));
+        let application = repo.join(format!("argocd/docker-desktop/apps/{lesson}.application.yaml"));
+        let created = kubectl(&[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "argocd-controller",
+            "-f",
+            application.to_str().unwrap(),
+        ]);
+        assert!(created.status.success(), "{}", text(&created));
+    }
+    write_application_status(dir.path(), NS, "deployments", degraded_status());
+    write_application_status(
+        dir.path(),
+        NS,
+        "jobs-cronjobs",
+        serde_json::json!({
+            "sync": {"status": "Synced", "revision": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"},
+            "health": {"status": "Progressing"},
+            "operationState": {"operation": {"sync": {"revision": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"}},
+                               "phase": "Running", "message": "waiting for healthy state of batch/v1/CronJob/report",
+                               "startedAt": "2026-01-05T09:00:00Z"},
+            "resources": [{"group": "batch", "version": "v1", "kind": "CronJob", "namespace": "jobs-cronjobs",
+                           "name": "report", "status": "Synced", "health": {"status": "Progressing"}}],
+        }),
+    );
+    write_application_status(
+        dir.path(),
+        NS,
+        "daemonsets",
+        serde_json::json!({
+            "sync": {"status": "Synced", "revision": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"},
+            "health": {"status": "Healthy"},
+            "operationState": {"operation": {"sync": {"revision": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"}},
+                               "phase": "Succeeded", "message": "successfully synced (all tasks run)",
+                               "startedAt": "2026-01-05T09:00:00Z", "finishedAt": "2026-01-05T09:00:05Z"},
+            "resources": [],
+        }),
+    );
+    let table = gitgen(&repo, &["status"]);
+    stderr_of(&table, 0);
+    assert_eq!(
+        String::from_utf8_lossy(&table.stdout),
+        concat!(
+            "LESSON                ENABLED  RENDERED  SYNC       HEALTH       REVISION  PROBLEMS\n",
+            "argo-rollouts         no       fresh     -          -            -         -\n",
+            "argocd                no       fresh     -          -            -         -\n",
+            "autoscaling-hpa       no       fresh     -          -            -         -\n",
+            "daemonsets            explore  fresh     Synced     Healthy      4b825dc   -\n",
+            "deployments           v2       fresh     OutOfSync  Degraded     4b825dc   Deployment deployments/probe-test-app Degraded (Deployment \"probe-test-app\" exceeded its progress deadline); Service deployments/probe-test-app OutOfSync\n",
+            "gatekeeper            no       fresh     -          -            -         -\n",
+            "gateway-api           no       fresh     -          -            -         -\n",
+            "helm                  no       fresh     -          -            -         -\n",
+            "ingress               no       fresh     -          -            -         -\n",
+            "istio                 no       fresh     -          -            -         -\n",
+            "jobs-cronjobs         cronjob  fresh     Synced     Progressing  4b825dc   CronJob jobs-cronjobs/report Progressing\n",
+            "keda                  no       fresh     -          -            -         -\n",
+            "kustomize             no       fresh     -          -            -         -\n",
+            "limits                no       fresh     -          -            -         -\n",
+            "monitoring            upgrade  fresh     -          -            -         -\n",
+            "pod-security          no       fresh     -          -            -         -\n",
+            "pods-probes-services  no       fresh     -          -            -         -\n",
+            "rbac                  no       fresh     -          -            -         -\n",
+            "replicasets           no       fresh     -          -            -         -\n",
+            "sidecar-init          no       fresh     -          -            -         -\n",
+            "statefulsets          no       fresh     -          -            -         -\n",
+            "storage               no       fresh     -          -            -         -\n",
+        ),
+        "the table, each Application by its status"
     );
 }
 
@@ -771,6 +829,84 @@ fn bootstrap_restores_a_field_edited_by_hand_since_it_applied_it_and_names_the_o
     );
 
     // Restored, argocd-cm's fields are gitgen's again: the next bootstrap changes nothing.
+    let (report, _) = bootstrap();
+    assert_eq!(
+        (report["created"].as_u64(), report["configured"].as_u64()),
+        (Some(0), Some(0)),
+        "{report:#}"
+    );
+}
+
+#[test]
+#[ignore = "needs a real cluster: GITGEN_E2E_KUBECONFIG (see the module docs)"]
+fn bootstrap_restores_a_field_removed_by_hand_since_it_applied_it_and_names_the_field() {
+    const NS: &str = "argocd-faults-removed";
+    const LABEL: &str = "app.kubernetes.io/part-of";
+    let key = gitgen::argocd_install::TRACKING_METHOD_KEY;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = init_course_in(dir.path(), NS);
+    assert!(!namespace_exists(NS), "the namespace is this test's alone");
+    let bootstrap = || {
+        let run = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
+        let stderr = stderr_of(&run, 0);
+        (
+            serde_json::from_slice::<serde_json::Value>(&run.stdout).unwrap(),
+            stderr,
+        )
+    };
+    let config = || kubectl_json(&["get", "configmap", "argocd-cm", "-n", NS]);
+    let server = || kubectl_json(&["get", "deployment", "argocd-server", "-n", NS]);
+    bootstrap();
+    assert_eq!(config()["data"][key], "annotation");
+    assert_eq!(server()["metadata"]["labels"][LABEL], "argocd");
+
+    // Two fields gitgen applied, removed as a user would: a ConfigMap key by a JSON patch
+    // and a label by `kubectl label KEY-`. Both are Updates, after which no field manager
+    // owns the field (structured-merge-diff `merge/update.go` takes a removed field out
+    // of every manager's set), and the objects keep gitgen's applied hash.
+    let pointer = format!("/data/{}", key.replace('~', "~0").replace('/', "~1"));
+    let patch = serde_json::json!([{"op": "remove", "path": pointer}]).to_string();
+    let removed = kubectl(&["patch", "configmap", "argocd-cm", "-n", NS, "--type=json", "-p", &patch]);
+    assert!(removed.status.success(), "{}", text(&removed));
+    let unlabelled = kubectl(&["label", "deployment", "argocd-server", "-n", NS, &format!("{LABEL}-")]);
+    assert!(unlabelled.status.success(), "{}", text(&unlabelled));
+    assert_eq!(config()["data"][key], serde_json::Value::Null);
+    assert_eq!(server()["metadata"]["labels"][LABEL], serde_json::Value::Null);
+
+    let (report, stderr) = bootstrap();
+    let changed: Vec<&serde_json::Value> = report["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["change"] != "unchanged")
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            &serde_json::json!({
+                "object": {"api_version": "v1", "kind": "ConfigMap", "namespace": NS, "name": "argocd-cm"},
+                "change": "configured",
+                "restored": format!("data[\"{key}\"]")
+            }),
+            &serde_json::json!({
+                "object": {"api_version": "apps/v1", "kind": "Deployment", "namespace": NS, "name": "argocd-server"},
+                "change": "configured",
+                "restored": format!("metadata.labels[\"{LABEL}\"]")
+            })
+        ],
+        "only the two objects are applied again, each naming the field it restores: {report:#}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "configured ConfigMap {NS}/argocd-cm (restored: `data[\"{key}\"]` had been removed)\n\
+             configured Deployment {NS}/argocd-server (restored: `metadata.labels[\"{LABEL}\"]` had been removed)\n"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(config()["data"][key], "annotation", "the key is back on the server");
+    assert_eq!(server()["metadata"]["labels"][LABEL], "argocd", "the label is back");
+
+    // Restored, both objects' fields are in gitgen's entry again: nothing to apply.
     let (report, _) = bootstrap();
     assert_eq!(
         (report["created"].as_u64(), report["configured"].as_u64()),

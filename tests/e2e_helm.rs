@@ -33,7 +33,6 @@ mod helm;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use argocd_rules::{Destination, is_applied, is_destination_permitted, is_group_kind_permitted};
@@ -217,7 +216,7 @@ fn values_file(dir: &Path, text: &str) -> PathBuf {
 /// Whether each kind the cluster of `kubeconfig` serves is namespaced, from its discovery:
 /// the `APIResource.Namespaced` Argo CD's permission check is handed.
 fn discovery(kubeconfig: &Path) -> BTreeMap<GroupKind, bool> {
-    let out = Command::new("kubectl")
+    let out = e2e::isolated::command("kubectl")
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(["api-resources", "--no-headers"])

@@ -102,12 +102,7 @@ fn holding_a_learner_on_a_lesson_the_classroom_has_not_enabled_says_so_and_the_h
     assert!(hint.ends_with(" --env classroom enable keda"), "{hint}");
     // The hint repeats `--repo`, which e2e::gitgen passes too: run it as printed.
     let words: Vec<&str> = hint.split(' ').collect();
-    let output = logged(
-        std::process::Command::new(env!("CARGO_BIN_EXE_gitgen"))
-            .args(&words[1..])
-            .env("NO_COLOR", "1"),
-        &words[1..],
-    );
+    let output = logged(e2e::isolated::gitgen().args(&words[1..]), &words[1..]);
     assert!(output.status.success(), "{}", text(&output));
     assert!(
         fs_err::read_to_string(repo.join("overlays/classroom/lessons.yaml"))

@@ -200,7 +200,7 @@ impl Applications {
             "metadata": {"name": name, "namespace": "argocd"},
             "status": {"sync": {"status": sync}, "health": {"status": health}},
         });
-        let mut child = Command::new("kubectl")
+        let mut child = e2e::isolated::command("kubectl")
             .arg("--kubeconfig")
             .arg(e2e::management())
             .args([

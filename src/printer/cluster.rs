@@ -4,7 +4,7 @@
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
 
-use gitgen::cluster::{AppRow, BootstrapEvent, Change, MissingKind, Origin, StatusRow};
+use gitgen::cluster::{AppRow, BootstrapEvent, Change, MissingKind, Origin, Restored, StatusRow};
 use gitgen::deploy::bootstrap::BootstrapSummary;
 use gitgen::deploy::validate::{BroughtBy, OfflineReport, ServerReport};
 
@@ -33,9 +33,13 @@ impl LiveView {
                 eprintln!("Connected: Kubernetes {server_version}; permissions OK.")
             }
             BootstrapEvent::Adopting { reason } => eprintln!("Adopting the Argo CD already installed: {reason}"),
-            BootstrapEvent::Applied(applied) if applied.change != Change::Unchanged => match &applied.restored_from {
-                Some(manager) => eprintln!(
+            BootstrapEvent::Applied(applied) if applied.change != Change::Unchanged => match &applied.restored {
+                Some(Restored::EditedBy(manager)) => eprintln!(
                     "{} {} (restored: `{manager}` had edited it)",
+                    applied.change, applied.object
+                ),
+                Some(Restored::Removed(field)) => eprintln!(
+                    "{} {} (restored: `{field}` had been removed)",
                     applied.change, applied.object
                 ),
                 None => eprintln!("{} {}", applied.change, applied.object),

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A GitOps repo in a temporary folder.
 pub struct Repo {
@@ -240,7 +239,7 @@ impl Run {
 
 /// `kubectl kustomize DIR`; kubectl must be installed (these tests never skip).
 pub fn kustomize(dir: &Path) -> Result<String, String> {
-    let output = Command::new("kubectl")
+    let output = crate::isolated::command("kubectl")
         .args(["kustomize", dir.to_str().unwrap()])
         .output()
         .unwrap_or_else(|e| panic!("kubectl is required for these tests and could not be run: {e}"));

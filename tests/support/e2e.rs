@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 #[path = "isolated.rs"]
-mod isolated;
+pub mod isolated;
 
 /// The repo URL the courses are initialised with: never cloned, as no pod runs.
 pub const REPO_URL: &str = "https://git.example.invalid/course.git";
@@ -58,9 +58,10 @@ pub fn logged(command: &mut Command, args: &[&str]) -> Output {
     output
 }
 
-/// `kubectl ARGS` against the management cluster.
+/// `kubectl ARGS` against the management cluster, isolated as gitgen is (no `KUBECONFIG`,
+/// `~/.kube` or plugins of the developer's).
 pub fn kubectl(args: &[&str]) -> Output {
-    Command::new("kubectl")
+    isolated::command("kubectl")
         .arg("--kubeconfig")
         .arg(management())
         .args(args)

@@ -323,7 +323,7 @@ impl HelmRenderer {
 
 /// Whether the control plane of `kubeconfig` answers.
 fn answers(kubeconfig: &Path) -> Result<(), HelmError> {
-    let ready = Command::new("kubectl")
+    let ready = crate::e2e::isolated::command("kubectl")
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(["get", "--raw", "/readyz", "--request-timeout=10s"])

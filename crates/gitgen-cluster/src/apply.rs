@@ -15,8 +15,9 @@
 //! same lists carry each object's `managedFields`: a field gitgen applies that another
 //! field manager has taken since (`kubectl edit`, `kubectl apply`, another controller) is
 //! an edit by hand, and the object is applied again, which restores it (see
-//! [`taken_by`]). Otherwise an object is created, or configured when its resourceVersion
-//! moved.
+//! [`taken_by`]); so is a field gitgen applies that nobody manages any more, which was
+//! removed by hand since (see [`removed_field`]). Otherwise an object is created, or
+//! configured when its resourceVersion moved.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -108,10 +109,23 @@ pub struct Applied {
     pub object: ObjectRef,
     /// What the apply did.
     pub change: Change,
-    /// The field manager whose edit of a field gitgen applies this apply undid: an object
-    /// edited by hand (`kubectl edit`, another `kubectl apply`) since gitgen applied it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub restored_from: Option<String>,
+    /// Why an object whose applied hash matched was applied again, when that undid an
+    /// edit by hand: in the report beside `change`, as `restored_from` or `restored`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<Restored>,
+}
+
+/// An edit by hand since gitgen applied an object, which applying it again undid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Restored {
+    /// The field manager that had changed a field gitgen applies (`kubectl edit`,
+    /// another `kubectl apply`, `kubectl scale`).
+    #[serde(rename = "restored_from")]
+    EditedBy(String),
+    /// The path of a field gitgen applies that had been removed (`data.url`,
+    /// `metadata.labels["app.kubernetes.io/name"]`): the first one found.
+    #[serde(rename = "restored")]
+    Removed(String),
 }
 
 /// Classifies an apply by the object's resourceVersion before (none if it did not exist)
@@ -377,6 +391,112 @@ fn takes_a_field(applied: &serde_json::Value, theirs: &serde_json::Value, ours: 
     })
 }
 
+/// Top-level fields the API server never records in a field set, nor `metadata` fields:
+/// `stripMetaManager` takes them out of every manager's entry
+/// (kubernetes/kubernetes `staging/src/k8s.io/apimachinery/pkg/util/managedfields/internal/stripmeta.go`),
+/// and `status` is a reset field of the main resource for kinds with a status subresource
+/// (`IgnoredFields: resetFields` in `internal/structuredmerge.go` there), so an apply of
+/// the object never owns it.
+pub(crate) const UNRECORDED: &[&str] = &["apiVersion", "kind", "status"];
+/// The `metadata` fields of `stripmeta.go`'s strip set (see [`UNRECORDED`]).
+pub(crate) const UNRECORDED_METADATA: &[&str] = &[
+    "name",
+    "namespace",
+    "creationTimestamp",
+    "selfLink",
+    "uid",
+    "clusterName",
+    "generation",
+    "managedFields",
+    "resourceVersion",
+];
+
+/// The first field of `applied` that gitgen's own `Apply` entry does not hold any more: a
+/// field removed by hand since gitgen applied it (`kubectl edit` deleting a line, `kubectl
+/// patch --type=json` `remove`). No manager owns such a field: on an Update, the API
+/// server takes the fields the update removed out of every other manager's set
+/// (`compare.Removed`, kubernetes-sigs/structured-merge-diff `merge/update.go`,
+/// `Updater.update`), so gitgen's entry loses it while the object keeps gitgen's hash.
+///
+/// gitgen's entry holds every field of what it applied (`typed/tofieldset.go` there:
+/// every map key, and a null or empty map as a field of its own), so each key of `applied`
+/// must be in it; maps are walked key by key and anything else is compared as a whole
+/// key, so a list counts as present when its key is. Nulls and empty lists are skipped:
+/// a null asks for no value, and an empty associative list leaves no field in the set. A
+/// field the entry holds whole (`{}`: an atomic map) holds everything under it.
+fn removed_field(applied: &serde_json::Value, managed_fields: &[ManagedFieldsEntry]) -> Option<String> {
+    let none = serde_json::Value::Null;
+    let gitgens = managed_fields
+        .iter()
+        .find(|entry| entry.manager.as_deref() == Some(FIELD_MANAGER) && entry.operation.as_deref() == Some("Apply"))
+        .and_then(|entry| entry.fields_v1.as_ref())
+        .map_or(&none, |fields| &fields.0);
+    let applied = applied.as_object()?;
+    let mut keys = applied
+        .iter()
+        .filter(|(key, _)| !UNRECORDED.contains(&key.as_str()))
+        .find_map(|(key, value)| {
+            let ours = gitgens.get(format!("f:{key}"));
+            match key.as_str() {
+                // `metadata` itself is stripped, never its labels or annotations: without
+                // them, the set has no `f:metadata`, and the report names what went.
+                "metadata" => missing_under(key, value, Some(ours.unwrap_or(&none)), UNRECORDED_METADATA),
+                _ => missing_under(key, value, ours, &[]),
+            }
+        })?;
+    keys.reverse();
+    Some(field_path(&keys))
+}
+
+/// The keys, innermost first, of the first field at or under `key` (applied as `value`)
+/// missing from the field set `ours` holds for it (see [`removed_field`]); keys in
+/// `skipped` are not looked at.
+fn missing_under<'a>(
+    key: &'a str,
+    value: &'a serde_json::Value,
+    ours: Option<&serde_json::Value>,
+    skipped: &[&str],
+) -> Option<Vec<&'a str>> {
+    match value {
+        serde_json::Value::Null => return None,
+        serde_json::Value::Array(items) if items.is_empty() => return None,
+        _ => {}
+    }
+    let Some(ours) = ours else {
+        return Some(vec![key]);
+    };
+    let serde_json::Value::Object(fields) = value else {
+        return None;
+    };
+    if ours.as_object().is_some_and(serde_json::Map::is_empty) {
+        return None;
+    }
+    let mut keys = fields
+        .iter()
+        .filter(|(inner, _)| !skipped.contains(&inner.as_str()))
+        .find_map(|(inner, value)| missing_under(inner, value, ours.get(format!("f:{inner}")), &[]))?;
+    keys.push(key);
+    Some(keys)
+}
+
+/// A field's path as a report shows it: `data.url`, or
+/// `metadata.labels["app.kubernetes.io/name"]` for a key that is not a plain name.
+fn field_path(keys: &[&str]) -> String {
+    let mut path = String::new();
+    for key in keys {
+        let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        match (plain, path.is_empty()) {
+            (true, true) => path.push_str(key),
+            (true, false) => {
+                path.push('.');
+                path.push_str(key);
+            }
+            (false, _) => path.push_str(&format!("[{}]", serde_json::Value::from(*key))),
+        }
+    }
+    path
+}
+
 /// Whether the field set `outer` holds every field of `inner`.
 fn holds(outer: &serde_json::Value, inner: &serde_json::Value) -> bool {
     inner
@@ -435,22 +555,23 @@ async fn existing(
 
 /// Applies one target under [`FIELD_MANAGER`], taking over conflicting fields, unless
 /// the cluster holds it as gitgen last applied it and no other manager has taken one of
-/// its fields since.
+/// its fields since, nor was one removed.
 async fn apply_target(target: Target, before: Option<&Existing>) -> Result<Applied, ClusterError> {
-    let edited_by = match before.filter(|b| b.hash.as_deref() == Some(target.hash.as_str())) {
+    let edit = match before.filter(|b| b.hash.as_deref() == Some(target.hash.as_str())) {
         None => None,
         Some(before) => {
             let applied = serde_json::to_value(&target.object).expect("a DynamicObject serializes");
-            match taken_by(&applied, &before.managed_fields) {
-                Some(manager) => Some(manager.to_owned()),
-                None => {
-                    return Ok(Applied {
-                        object: target.reference,
-                        change: Change::Unchanged,
-                        restored_from: None,
-                    });
-                }
+            let edit = taken_by(&applied, &before.managed_fields)
+                .map(|manager| Restored::EditedBy(manager.to_owned()))
+                .or_else(|| removed_field(&applied, &before.managed_fields).map(Restored::Removed));
+            if edit.is_none() {
+                return Ok(Applied {
+                    object: target.reference,
+                    change: Change::Unchanged,
+                    restored: None,
+                });
             }
+            edit
         }
     };
     let params = PatchParams::apply(FIELD_MANAGER).force();
@@ -474,8 +595,9 @@ async fn apply_target(target: Target, before: Option<&Existing>) -> Result<Appli
         object: target.reference,
         change,
         // A manager that shares a field inside a list with gitgen counts as taking it (see
-        // `takes_a_field`), but applying again changes nothing then: nothing was restored.
-        restored_from: edited_by.filter(|_| change != Change::Unchanged),
+        // `takes_a_field`), and a field the server drops on its own may leave gitgen's set,
+        // but applying again changes nothing then: nothing was restored.
+        restored: edit.filter(|_| change != Change::Unchanged),
     })
 }
 
@@ -763,7 +885,7 @@ mod tests {
         let applied = |api_version: &str, kind: &str, name: &str, change| Applied {
             object: ObjectRef::of(&object(api_version, kind, name)),
             change,
-            restored_from: None,
+            restored: None,
         };
         let mut created = CreatedHere::default();
         created.note(&[
@@ -873,6 +995,93 @@ mod tests {
             ),
         ];
         assert_eq!(taken_by(&deployment, &scale), Some("kubectl-scale"));
+    }
+
+    /// gitgen's `Apply` entry for [`config_map`] as the API server records it: no
+    /// `apiVersion`, `kind`, `metadata.name` or `metadata.namespace`.
+    fn config_maps_fields() -> serde_json::Value {
+        serde_json::json!({"f:metadata": {"f:annotations": {".": {}, "f:gitgen.io/applied-hash": {}}},
+            "f:data": {".": {}, "f:url": {}, "f:users.anonymous.enabled": {}}})
+    }
+
+    #[test]
+    fn an_object_whose_applied_fields_are_all_in_gitgens_entry_has_none_removed() {
+        let managed = [entry(FIELD_MANAGER, None, config_maps_fields())];
+        assert_eq!(removed_field(&config_map(), &managed), None);
+    }
+
+    #[test]
+    fn a_key_removed_by_hand_is_missing_from_gitgens_entry_and_named_by_its_path() {
+        let mut fields = config_maps_fields();
+        fields["f:data"]
+            .as_object_mut()
+            .unwrap()
+            .remove("f:users.anonymous.enabled");
+        // `kubectl edit`, which removed it, owns nothing of it: its entry is what it set.
+        let managed = [
+            entry(FIELD_MANAGER, None, fields),
+            entry("kubectl-edit", None, serde_json::json!({"f:data": {"f:other": {}}})),
+        ];
+        assert_eq!(
+            removed_field(&config_map(), &managed).as_deref(),
+            Some(r#"data["users.anonymous.enabled"]"#)
+        );
+    }
+
+    #[test]
+    fn a_removed_map_or_a_removed_label_is_named_as_far_as_it_is_missing() {
+        let mut labelled = config_map();
+        labelled["metadata"]["labels"] = serde_json::json!({"app.kubernetes.io/name": "argocd-cm", "tier": "x"});
+        let mut fields = config_maps_fields();
+        fields["f:metadata"]["f:labels"] = serde_json::json!({".": {}, "f:tier": {}});
+        let without_label = [entry(FIELD_MANAGER, None, fields.clone())];
+        assert_eq!(
+            removed_field(&labelled, &without_label).as_deref(),
+            Some(r#"metadata.labels["app.kubernetes.io/name"]"#)
+        );
+        fields.as_object_mut().unwrap().remove("f:data");
+        let without_data = [entry(FIELD_MANAGER, None, fields)];
+        assert_eq!(removed_field(&config_map(), &without_data).as_deref(), Some("data"));
+        assert_eq!(
+            removed_field(&config_map(), &[]).as_deref(),
+            Some("metadata.annotations"),
+            "no entry of gitgen's: nothing it applied is held"
+        );
+    }
+
+    #[test]
+    fn lists_count_whole_an_atomic_map_holds_all_under_it_and_nulls_or_empty_lists_hold_nothing() {
+        let deployment = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "argocd-server", "namespace": "argocd", "creationTimestamp": null},
+            "spec": {"selector": {"matchLabels": {"app": "server"}}, "strategy": {}, "minReadySeconds": null,
+                     "template": {"spec": {"tolerations": [], "containers": [{"name": "server", "image": "argocd:v2.12.3"}]}}},
+            "status": {}});
+        let container = r#"k:{"name":"server"}"#;
+        let ours = serde_json::json!({"f:spec": {"f:selector": {}, "f:strategy": {},
+            "f:template": {"f:spec": {"f:containers": {container: {".": {}, "f:name": {}}}}}}});
+        assert_eq!(
+            removed_field(&deployment, &[entry(FIELD_MANAGER, None, ours.clone())]),
+            None
+        );
+        let mut without_containers = ours;
+        without_containers["f:spec"]["f:template"]["f:spec"] = serde_json::json!({});
+        assert_eq!(
+            removed_field(&deployment, &[entry(FIELD_MANAGER, None, without_containers)]),
+            None,
+            "`{{}}` holds the whole field: an atomic map"
+        );
+        let mut no_template_spec =
+            serde_json::json!({"f:spec": {"f:selector": {}, "f:strategy": {}, "f:template": {".": {}}}});
+        assert_eq!(
+            removed_field(&deployment, &[entry(FIELD_MANAGER, None, no_template_spec.clone())]).as_deref(),
+            Some("spec.template.spec")
+        );
+        no_template_spec["f:spec"]["f:template"]["f:spec"] = serde_json::json!({"f:tolerations": {}, "f:x": {}});
+        assert_eq!(
+            removed_field(&deployment, &[entry(FIELD_MANAGER, None, no_template_spec)]).as_deref(),
+            Some("spec.template.spec.containers"),
+            "a list is held by its key"
+        );
     }
 
     #[test]

@@ -288,7 +288,20 @@ fn serve(scenario: Scenario, state: &mut State, method: &http::Method, uri: &htt
     }
 }
 
-/// Stores `object` under `key`, bumping resourceVersion only when its content changed.
+/// The field set (`fieldsV1`) of `value` as the API server records an apply of it: every
+/// map key, with a scalar, a list or an empty map as a field of its own.
+fn field_set(value: &Value) -> Value {
+    match value {
+        Value::Object(fields) => fields
+            .iter()
+            .map(|(key, value)| (format!("f:{key}"), field_set(value)))
+            .collect(),
+        _ => json!({}),
+    }
+}
+
+/// Stores `object` under `key`, bumping resourceVersion only when its content changed;
+/// gitgen's `Apply` entry in `managedFields` holds every field of it.
 fn store(state: &mut State, key: &str, object: &mut Value, kind: &str) {
     let content = |o: &Value| {
         let mut o = o.clone();
@@ -309,8 +322,14 @@ fn store(state: &mut State, key: &str, object: &mut Value, kind: &str) {
     }
     state.resource_version += 1;
     object["metadata"]["resourceVersion"] = state.resource_version.to_string().into();
-    object["metadata"]["managedFields"] =
-        json!([{"manager": "gitgen", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]);
+    let mut recorded = object.clone();
+    if let Some(fields) = recorded.as_object_mut() {
+        fields.retain(|key, _| !crate::apply::UNRECORDED.contains(&key.as_str()));
+    }
+    if let Some(meta) = recorded["metadata"].as_object_mut() {
+        meta.retain(|key, _| !crate::apply::UNRECORDED_METADATA.contains(&key.as_str()));
+    }
+    object["metadata"]["managedFields"] = json!([{"manager": "gitgen", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": field_set(&recorded)}]);
     if kind == "CustomResourceDefinition" {
         // The real API server establishes a CRD within moments; the fake does it at once.
         object["status"] = json!({"conditions": [{"type": "Established", "status": "True"}]});

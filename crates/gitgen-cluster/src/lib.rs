@@ -23,7 +23,7 @@ pub mod fake;
 #[cfg(test)]
 mod mock_tests;
 
-pub use apply::{Applied, Change, ObjectRef, apply_objects, parse_manifest};
+pub use apply::{Applied, Change, ObjectRef, Restored, apply_objects, parse_manifest};
 pub use bootstrap::{
     BootstrapEvent, BootstrapPlan, BootstrapReport, Preflighted, RepoCredentials, WaitPlan, bootstrap, preflight,
 };

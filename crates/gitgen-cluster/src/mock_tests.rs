@@ -176,14 +176,18 @@ async fn an_object_edited_by_hand_since_gitgen_applied_it_is_applied_again_and_r
     let writes_before = state.lock().unwrap().writes().len();
 
     let restored = apply().await.unwrap();
-    let changed: Vec<(String, Change, Option<&str>)> = restored
+    let changed: Vec<(String, Change, Option<Restored>)> = restored
         .iter()
         .filter(|a| a.change != Change::Unchanged)
-        .map(|a| (a.object.to_string(), a.change, a.restored_from.as_deref()))
+        .map(|a| (a.object.to_string(), a.change, a.restored.clone()))
         .collect();
     assert_eq!(
         changed,
-        [("ConfigMap web/a".to_owned(), Change::Configured, Some("kubectl-edit"))]
+        [(
+            "ConfigMap web/a".to_owned(),
+            Change::Configured,
+            Some(Restored::EditedBy("kubectl-edit".to_owned()))
+        )]
     );
     assert_eq!(state.lock().unwrap().objects["/configmaps/web/a"]["data"]["k"], "v");
     assert_eq!(
@@ -195,7 +199,7 @@ async fn an_object_edited_by_hand_since_gitgen_applied_it_is_applied_again_and_r
     assert!(
         again
             .iter()
-            .all(|a| a.change == Change::Unchanged && a.restored_from.is_none()),
+            .all(|a| a.change == Change::Unchanged && a.restored.is_none()),
         "{again:?}"
     );
 }
