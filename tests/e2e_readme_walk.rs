@@ -25,15 +25,12 @@
 mod e2e;
 #[path = "support/git_daemon.rs"]
 mod git_daemon;
-#[allow(dead_code)]
-#[path = "support/isolated.rs"]
-mod isolated;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use e2e::{INSTALL_YAML, text};
+use e2e::{INSTALL_YAML, isolated, text};
 use serde_json::{Value, json};
 
 const README: &str = include_str!("../README.md");

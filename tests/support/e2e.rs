@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 #[path = "isolated.rs"]
-mod isolated;
+pub mod isolated;
 
 /// The repo URL the courses are initialised with: never cloned, as no pod runs.
 pub const REPO_URL: &str = "https://git.example.invalid/course.git";
