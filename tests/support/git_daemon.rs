@@ -18,11 +18,18 @@ impl Daemon {
     /// Starts one on a free port and waits until it listens.
     pub fn start(base: &Path) -> Daemon {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = super::isolated::command("git")
+        // `git daemon` runs `git-daemon` as a child of its own, which killing `git` would
+        // leave running: the test starts `git-daemon` itself, so the drop kills the server.
+        let exec_path = super::isolated::command("git")
+            .arg("--exec-path")
+            .output()
+            .expect("the `git` CLI must be installed to run `git daemon`");
+        assert!(exec_path.status.success(), "`git --exec-path` failed");
+        let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+        let child = super::isolated::command(Path::new(exec_path.trim()).join("git-daemon"))
             .current_dir(base)
             .env("GIT_TERMINAL_PROMPT", "0")
             .args([
-                "daemon",
                 "--reuseaddr",
                 &format!("--base-path={}", base.display()),
                 "--export-all",
@@ -34,7 +41,7 @@ impl Daemon {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("the `git` CLI must be installed to run `git daemon`");
+            .expect("`git-daemon` is part of the `git` CLI");
         let daemon = Daemon { child, port };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
