@@ -291,9 +291,10 @@ impl StageHold {
     }
 
     /// What the user should know once the hold is set: a lesson the classroom does not
-    /// enable has no Application to move yet.
+    /// enable has no Application to move yet. A release of such a lesson needs nothing:
+    /// there is no hold left to apply.
     pub fn caution(&self) -> Option<Caution> {
-        (!self.enabled).then(|| Caution::LessonNotEnabled {
+        (!self.enabled && self.stage.is_some()).then(|| Caution::LessonNotEnabled {
             classroom: self.classroom.clone(),
             learner: self.learner.clone(),
             lesson: self.lesson.clone(),
@@ -402,10 +403,12 @@ mod tests {
             classroom: classroom(),
             learner: LearnerName::new("alice").unwrap(),
             lesson: LessonId::new("keda").unwrap(),
-            stage: None,
+            stage: Some(StageName::new("operator").unwrap()),
             enabled,
         };
         assert_eq!(hold(true).caution(), None);
+        let release = StageHold { stage: None, ..hold(false) };
+        assert_eq!(release.caution(), None, "a release leaves no hold to apply");
         assert_eq!(
             said(&hold(false).caution().into_iter().collect::<Vec<_>>()),
             [

@@ -84,10 +84,11 @@ impl Inputs {
         } else {
             CatalogFiles::embedded()
         };
+        let argocd_namespace = settings.config.argocd.namespace.as_str();
         let input_hashes = files
             .lessons
             .par_iter()
-            .map(|(folder, files)| (folder.clone(), lesson_input_hash(files)))
+            .map(|(folder, files)| (folder.clone(), lesson_input_hash(files, argocd_namespace)))
             .collect();
         let toggle = read_toggle_file_if_present(&settings.toggle_path())?;
         Ok(Inputs {

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, Once};
-use std::time::{Duration, Instant};
 
 use gitgen::git::{Credentials, GitError, PublishRequest, Published, publish};
 use tempfile::TempDir;
@@ -21,6 +20,11 @@ const TOKEN: &str = "gitgen-test-token-7f3a9c";
 mod isolated;
 
 use isolated::empty_home;
+
+#[path = "support/git_daemon.rs"]
+mod git_daemon;
+
+use git_daemon::Daemon;
 
 fn isolate_libgit2() {
     static ONCE: Once = Once::new();
@@ -178,51 +182,6 @@ fn expected_after_keda() -> BTreeMap<String, String> {
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A `git daemon` serving `base` with pushes enabled; killed when dropped.
-struct Daemon {
-    child: Child,
-    port: u16,
-}
-
-impl Daemon {
-    fn start(base: &Path) -> Daemon {
-        let port = free_port();
-        let child = git_command(base)
-            .args([
-                "daemon",
-                "--reuseaddr",
-                &format!("--base-path={}", base.display()),
-                "--export-all",
-                "--enable=receive-pack",
-                "--listen=127.0.0.1",
-                &format!("--port={port}"),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the `git` CLI must be installed to run `git daemon`");
-        let daemon = Daemon { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "`git daemon` did not listen on port {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        daemon
-    }
-
-    fn url(&self, repo: &str) -> String {
-        format!("git://127.0.0.1:{}/{repo}", self.port)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

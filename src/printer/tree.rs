@@ -154,7 +154,7 @@ pub fn initialized(initialized: &Initialized, dir: &std::path::Path, placeholder
             commit.author
         );
         eprintln!(
-            "hint: set yours with `git config --global user.name \"Your Name\"` and `git config --global user.email you@example.com`; `gitgen publish` needs it"
+            "hint: publish commits as you: set who you are with `git config --global user.name \"Your Name\"` and `git config --global user.email you@example.com`"
         );
     }
     println!(

@@ -343,6 +343,9 @@ hostile!(config_field_indented_out_of_its_environment, ["render"] => 2, |repo| {
 hostile!(config_field_indented_out_of_argocd, ["render"] => 2, |repo| {
     edit(&repo, "gitgen.yaml", "  version: v2.12.3\n", "version: v2.12.3\n");
 });
+hostile!(config_argocd_namespace_not_a_namespace_name, ["render"] => 2, |repo| {
+    edit(&repo, "gitgen.yaml", "  namespace: argocd\n", "  namespace: Argo_CD\n");
+});
 hostile!(config_unknown_environment, ["--env", "kidn", "render"] => 2, |repo| {});
 hostile!(config_environment_name_with_dot_dot, ["--env", "../../etc", "render"] => 2, |repo| {});
 hostile!(config_environment_key_not_a_name, ["render"] => 2, |repo| {

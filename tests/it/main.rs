@@ -2,6 +2,7 @@
 
 #[path = "../support/argocd_rules.rs"]
 mod argocd_rules;
+mod argocd_namespace;
 mod classroom;
 mod classroom_cluster;
 #[path = "../support/classroom.rs"]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::argocd_version::{ArgoCdVersion, VersionError};
 use super::labels;
-use gitgen_base::names::EnvName;
+use gitgen_base::names::{EnvName, dns_label_problem};
 use gitgen_yaml::{self as yaml, YamlError, YamlErrorKind};
 
 /// The file name, at the repo root.
@@ -19,6 +19,8 @@ pub const CONFIG_FILE: &str = "gitgen.yaml";
 
 /// The longest `repo_url` accepted; real clone URLs are far shorter.
 const MAX_REPO_URL_BYTES: usize = 2048;
+/// The longest namespace name Kubernetes accepts (a DNS label).
+const MAX_NAMESPACE_LENGTH: usize = 63;
 
 /// The parsed `gitgen.yaml`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -136,6 +138,25 @@ impl RepoConfig {
                 field: Some("argocd.version".to_owned()),
                 message: err.to_string(),
                 hint: Some(hint),
+                kind: YamlErrorKind::Value,
+            });
+        }
+        // Argo CD's namespace is written into every Application and AppProject, the
+        // lessons' own among them: a name Kubernetes refuses would fail only at bootstrap.
+        if let Some(problem) = dns_label_problem(&config.argocd.namespace, MAX_NAMESPACE_LENGTH) {
+            let (line, column) = field_position(text, "namespace");
+            return Err(YamlError {
+                path: path.to_owned(),
+                line,
+                column,
+                field: Some("argocd.namespace".to_owned()),
+                message: format!(
+                    "`{}` is not a namespace name: {problem}",
+                    config.argocd.namespace.escape_debug()
+                ),
+                hint: Some(format!(
+                    "name the namespace Argo CD runs in with at most {MAX_NAMESPACE_LENGTH} lowercase letters, digits or `-`, starting and ending with a letter or digit, e.g. `argocd`"
+                )),
                 kind: YamlErrorKind::Value,
             });
         }
@@ -349,6 +370,22 @@ fn field_position(text: &str, field: &str) -> (Option<u64>, Option<u64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuses_an_argocd_namespace_kubernetes_would_refuse_naming_its_line() {
+        let config = |namespace: &str| {
+            format!(
+                "repo_url: https://example.com/course.git\ntarget_revision: main\nargocd:\n  namespace: {namespace}\n  version: v2.12.3\nenvironments:\n  kind:\n    service_type: NodePort\n    host: localhost\n    sync: automated\n    destination: https://kubernetes.default.svc\n"
+            )
+        };
+        assert!(RepoConfig::parse(&config("gitops"), Path::new("gitgen.yaml")).is_ok());
+        for bad in ["Bad_NS", "-argocd", "''", &"a".repeat(64)] {
+            let err = RepoConfig::parse(&config(bad), Path::new("gitgen.yaml")).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("argocd.namespace"), "{bad}: {err}");
+            assert_eq!(err.line, Some(4), "{bad}: {err}");
+            assert!(err.hint.is_some(), "{bad}");
+        }
+    }
 
     #[test]
     fn tells_ssh_repo_urls_from_https_and_local_ones() {

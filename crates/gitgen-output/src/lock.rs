@@ -76,9 +76,12 @@ pub fn renderer_fingerprint() -> String {
     format!("gitgen {} {}", env!("CARGO_PKG_VERSION"), env!("GITGEN_RENDERER_HASH"))
 }
 
-/// sha256 of a lesson's inputs: every file of its folder, in path order.
-pub fn lesson_input_hash(files: &BTreeMap<String, String>) -> String {
-    inputs_hash(files.iter().flat_map(|(path, text)| [path.as_str(), text.as_str()]))
+/// sha256 of what a lesson's base is rendered from: every file of its folder, in path
+/// order, and Argo CD's namespace of `gitgen.yaml`, which its templates see (a lesson's own
+/// Applications go there), so moving Argo CD renders those bases again.
+pub fn lesson_input_hash(files: &BTreeMap<String, String>, argocd_namespace: &str) -> String {
+    let folder = files.iter().flat_map(|(path, text)| [path.as_str(), text.as_str()]);
+    inputs_hash(folder.chain([argocd_namespace]))
 }
 
 /// sha256 of everything an environment's render reads besides the lessons' folders

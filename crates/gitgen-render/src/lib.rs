@@ -259,6 +259,13 @@ struct StageScope<'a> {
     description: &'a str,
 }
 
+/// Argo CD as `gitgen.yaml` configures it: a lesson whose own objects are Applications
+/// (`argocd_objects`) puts them in its namespace, which every environment shares.
+#[derive(Serialize)]
+struct ArgocdScope<'a> {
+    namespace: &'a str,
+}
+
 #[derive(Serialize)]
 struct EnvScope<'a> {
     name: &'a str,
@@ -286,6 +293,12 @@ fn template_context(lesson: &LoadedLesson, index: usize, env: Option<(&EnvName, 
                 name: stage.name.as_str(),
                 index,
                 description: &stage.description,
+            })),
+        ),
+        (
+            "argocd",
+            minijinja::Value::from(minijinja::value::Serde(ArgocdScope {
+                namespace: &lesson.argocd_namespace,
             })),
         ),
         ("stage_at_least", templates::stage_at_least(lesson, index)),
