@@ -652,6 +652,12 @@ fn an_authenticated_push_over_http_leaves_the_token_in_no_object_file_or_output(
             .any(|r| r.contains(&authorization) && r.starts_with("post ")),
         "the pack was not sent with the token: {requests:?}"
     );
+    // gitgen's own HTTP transport carried the push, not libgit2's built-in one: the same
+    // code an https:// push to GitHub runs (crates/gitgen-git/src/transport/http.rs).
+    assert!(
+        requests.iter().all(|r| r.contains("user-agent: git/2.0 (gitgen ")),
+        "a request did not come from gitgen's transport: {requests:?}"
+    );
     // The token, and the header that carries it, in neither repository's objects, files
     // or what publish returns.
     let shown = format!("{published:?}\n{credentials:?}");
@@ -828,4 +834,102 @@ fn an_invalid_branch_name_is_refused() {
     let err = course.publish("lesson..keda", None).unwrap_err();
 
     assert!(matches!(err, GitError::InvalidBranch { .. }), "{err:?}");
+}
+
+/// Credentials whose `GIT_SSH_COMMAND` is a script standing in for `ssh`: `body` runs with
+/// ssh's arguments, the last of which is the command for the server.
+fn fake_ssh(dir: &Path, body: &str) -> Credentials {
+    let script = dir.join("fake-ssh");
+    write(&script, &format!("#!/bin/sh\n{body}\n"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs_err::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let process = gitgen::settings::ProcessEnv {
+        git_ssh_command: Some(script.display().to_string()),
+        ..Default::default()
+    };
+    Credentials::from_process(&process)
+}
+
+#[test]
+fn pushes_over_ssh_through_git_ssh_command_as_git_would() {
+    let mut course = Course::new();
+    let served = TempDir::new().unwrap();
+    git(served.path(), &["init", "-q", "--bare", "-b", "main", "course.git"]);
+    let bare = served.path().join("course.git");
+    git(
+        &course.root(),
+        &[
+            "remote",
+            "add",
+            "origin",
+            &format!("ssh://trainer@gitserver:2222{}", bare.display()),
+        ],
+    );
+    course.enable_keda();
+    // Runs the server's command here and logs ssh's arguments beside it.
+    let log = served.path().join("ssh-args");
+    let body = format!(
+        "printf '%s\\n' \"$@\" > '{}'\nfor last; do :; done\nexec sh -c \"$last\"",
+        log.display()
+    );
+    let credentials = fake_ssh(served.path(), &body);
+
+    let published = course
+        .publish_with("lesson/keda", Some("origin"), false, &credentials)
+        .unwrap();
+
+    assert_eq!(published.pushed_to.as_deref(), Some("origin"));
+    let (_clone, files) = clone_files(bare.to_str().unwrap(), "lesson/keda");
+    assert_eq!(files, expected_after_keda());
+    assert_eq!(
+        fs_err::read_to_string(&log).unwrap(),
+        format!("-p\n2222\ntrainer@gitserver\ngit-receive-pack '{}'\n", bare.display())
+    );
+}
+
+#[test]
+fn a_key_ssh_rejects_is_an_authentication_error() {
+    let mut course = Course::new();
+    git(&course.root(), &["remote", "add", "origin", "git@gitserver:o/r.git"]);
+    course.enable_keda();
+    let dir = TempDir::new().unwrap();
+    let credentials = fake_ssh(
+        dir.path(),
+        "echo 'git@gitserver: Permission denied (publickey).' >&2\nexit 255",
+    );
+
+    let err = course
+        .publish_with("lesson/keda", Some("origin"), false, &credentials)
+        .unwrap_err();
+
+    assert!(matches!(err, GitError::AuthFailed { .. }), "{err:?}");
+    assert!(err.to_string().contains("Permission denied (publickey)"), "{err}");
+    assert!(err.hint().contains("ssh-add"), "{}", err.hint());
+}
+
+#[test]
+fn an_ssh_host_that_reads_as_an_option_is_refused_and_nothing_runs() {
+    let mut course = Course::new();
+    let dir = TempDir::new().unwrap();
+    let ran = dir.path().join("ran");
+    git(
+        &course.root(),
+        &["remote", "add", "origin", "ssh://-oProxyCommand=evil/o/r.git"],
+    );
+    course.enable_keda();
+    let credentials = fake_ssh(dir.path(), &format!("touch '{}'", ran.display()));
+
+    let err = course
+        .publish_with("lesson/keda", Some("origin"), false, &credentials)
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, GitError::UnsafeSshUrl { part: "host", value, .. } if value == "-oProxyCommand=evil"),
+        "{err:?}"
+    );
+    assert!(err.hint().contains("git remote set-url origin"), "{}", err.hint());
+    assert!(!ran.exists(), "ssh ran for a hostile host");
 }

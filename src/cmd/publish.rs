@@ -13,8 +13,12 @@ pub fn run(global: &GlobalArgs, args: &PublishArgs) -> Result<Outcome, gitgen::E
     if let Some(settings) = every.first() {
         printer::warn_placeholder_repo_url(settings);
     }
-    // The token of the process environment, which every environment's settings share.
-    let credentials = Credentials::new(every.first().and_then(|settings| settings.process.git_token.clone()));
+    // The token and ssh command of the process environment, which every environment's
+    // settings share.
+    let credentials = every
+        .first()
+        .map(|settings| Credentials::from_process(&settings.process))
+        .unwrap_or_default();
     let options = PublishOptions {
         branch: &args.branch,
         remote: args.push.as_deref(),

@@ -62,6 +62,16 @@ pub enum GitError {
         kept: Box<KeptCommit>,
         message: String,
     },
+    /// The SSH URL's user, host or path begins with `-`, which `ssh` would read as an
+    /// option (git's CVE-2017-1000117): refused before anything ran.
+    #[error("remote `{remote}` ({url}) has an SSH {part} that ssh would read as an option: `{value}`")]
+    UnsafeSshUrl {
+        remote: String,
+        url: String,
+        part: &'static str,
+        value: String,
+        kept: Box<KeptCommit>,
+    },
     /// The remote branch has commits the local one lacks.
     #[error("remote `{remote}` has commits on `{}` that yours does not (non-fast-forward)", kept.branch)]
     NonFastForward {
@@ -144,6 +154,10 @@ impl GitError {
             GitError::AuthFailed { kept, .. } => format!(
                 "for SSH, load your key into the agent (`ssh-add`); for HTTPS, set `GITGEN_GIT_TOKEN` \
                  or configure a git credential helper; then publish again ({kept})"
+            ),
+            GitError::UnsafeSshUrl { remote, kept, .. } => format!(
+                "a user, host or path of an SSH URL never begins with `-`; fix the URL with \
+                 `git remote set-url {remote} URL`, then publish again ({kept})"
             ),
             GitError::NonFastForward { remote, kept, .. } => format!(
                 "run `git switch {b} && git pull --rebase {remote} {b}`, then publish again ({kept})",

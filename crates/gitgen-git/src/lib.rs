@@ -20,9 +20,10 @@
 //! upstream, so `git pull --rebase` on it works after a non-fast-forward.
 //!
 //! One file per concern: `publish` commits the tree on the branch, `snapshot` reads the
-//! working tree over a revision (and a file at `HEAD`), `push` offers credentials and
-//! explains a failed push, `forge` reads remote URLs, `init` makes a new repo's first
-//! commit, and `error` says what each can fail with.
+//! working tree over a revision (and a file at `HEAD`), `push` hands credentials to the
+//! transport and explains a failed push, `transport` carries it over HTTP(S) and SSH,
+//! `forge` reads remote URLs, `init` makes a new repo's first commit, and `error` says
+//! what each can fail with.
 
 mod error;
 mod forge;
@@ -30,6 +31,7 @@ mod init;
 mod publish;
 mod push;
 mod snapshot;
+mod transport;
 
 pub use error::{GitError, KeptCommit};
 pub use forge::file_url;

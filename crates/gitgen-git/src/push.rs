@@ -1,19 +1,24 @@
-//! Pushing a branch: the credentials offered, each at most once, what a failed push
-//! means, and the branch's upstream.
+//! Pushing a branch: the credentials handed to the transport, what a failed push means,
+//! and the branch's upstream.
 
 use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
-use git2::{Cred, CredentialType, ErrorClass, ErrorCode, PushOptions, RemoteCallbacks, Repository};
+use git2::{CredentialHelper, ErrorCode, PushOptions, RemoteCallbacks, Repository};
+use gitgen_settings::ProcessEnv;
 
 use super::error::{GitError, KeptCommit, repo_error};
 use super::forge::{pull_request_url, without_userinfo};
+use super::transport::{PushSession, TransportFailure, with_session};
 
-/// Secrets for pushing. `Debug` never shows the token, and nothing here writes it anywhere.
+/// Secrets for pushing, and how to reach SSH remotes. `Debug` never shows the token, and
+/// nothing here writes it anywhere.
 #[derive(Clone, Default)]
 pub struct Credentials {
     token: Option<String>,
+    ssh_command: Option<String>,
 }
 
 impl Credentials {
@@ -21,6 +26,16 @@ impl Credentials {
     pub fn new(token: Option<String>) -> Self {
         Credentials {
             token: token.filter(|t| !t.is_empty()),
+            ssh_command: None,
+        }
+    }
+
+    /// The token (`GITGEN_GIT_TOKEN`) and the command run instead of `ssh`
+    /// (`GIT_SSH_COMMAND`, through the shell, as git runs it) of the process environment.
+    pub fn from_process(process: &ProcessEnv) -> Self {
+        Credentials {
+            ssh_command: process.git_ssh_command.clone(),
+            ..Credentials::new(process.git_token.clone())
         }
     }
 }
@@ -28,7 +43,10 @@ impl Credentials {
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let token = self.token.as_ref().map(|_| "<redacted>");
-        f.debug_struct("Credentials").field("token", &token).finish()
+        f.debug_struct("Credentials")
+            .field("token", &token)
+            .field("ssh_command", &self.ssh_command)
+            .finish()
     }
 }
 
@@ -65,14 +83,18 @@ pub(super) fn push(
     let config = repo
         .config()
         .map_err(|source| repo_error("read the config", repo_path, source))?;
-    let asker = RefCell::new(CredentialAsker {
-        token: credentials.token.as_deref(),
-        ..Default::default()
-    });
+    let push_to = push_url.as_deref().unwrap_or(&fetch_url);
+    let mut helper = CredentialHelper::new(push_to);
+    helper.config(&config);
+    // git's order: GIT_SSH_COMMAND, then core.sshCommand (git-config(1)).
+    let ssh_command = credentials
+        .ssh_command
+        .clone()
+        .or_else(|| config.get_string("core.sshCommand").ok().filter(|c| !c.is_empty()));
+    let session = Arc::new(PushSession::new(credentials.token.clone(), Some(helper), ssh_command));
     let rejection = RefCell::new(None::<String>);
     let remote_said = RefCell::new(String::new());
     let mut callbacks = RemoteCallbacks::new();
-    callbacks.credentials(|url, user, allowed| asker.borrow_mut().next(&config, url, user, allowed));
     callbacks.push_update_reference(|_, status| {
         *rejection.borrow_mut() = status.map(str::to_owned);
         Ok(())
@@ -83,28 +105,35 @@ pub(super) fn push(
     });
     let mut options = PushOptions::new();
     options.remote_callbacks(callbacks);
-    let result = remote.push(&[format!("{refname}:{refname}")], Some(&mut options));
+    let result = with_session(&session, || {
+        remote.push(&[format!("{refname}:{refname}")], Some(&mut options))
+    });
     drop(options);
 
     let remote = remote_name.to_owned();
     if let Err(e) = result {
         let message = e.message().to_owned();
-        return Err(if asker.borrow().gave_up || e.code() == ErrorCode::Auth {
-            GitError::AuthFailed {
+        return Err(match session.failure() {
+            Some(TransportFailure::AuthRejected) => GitError::AuthFailed {
                 remote,
                 url,
                 kept,
                 message,
-            }
-        } else if e.code() == ErrorCode::NotFastForward {
-            GitError::NonFastForward { remote, kept, message }
-        } else {
-            GitError::Unreachable {
+            },
+            Some(TransportFailure::UnsafeSshUrl { part, value }) => GitError::UnsafeSshUrl {
+                remote,
+                url,
+                part,
+                value,
+                kept,
+            },
+            None if e.code() == ErrorCode::NotFastForward => GitError::NonFastForward { remote, kept, message },
+            None => GitError::Unreachable {
                 remote,
                 url,
                 kept,
                 message,
-            }
+            },
         });
     }
     if let Some(status) = rejection.into_inner() {
@@ -145,56 +174,6 @@ fn set_upstream(repo: &Repository, remote: &str, branch: &str, refname: &str) ->
     Ok(())
 }
 
-/// Answers libgit2's credential requests, each method at most once: libgit2 asks again
-/// after every rejected attempt, so without this a wrong token would loop forever.
-#[derive(Default)]
-struct CredentialAsker<'t> {
-    token: Option<&'t str>,
-    tried_username: bool,
-    tried_agent: bool,
-    tried_token: bool,
-    tried_helper: bool,
-    gave_up: bool,
-}
-
-impl CredentialAsker<'_> {
-    fn next(
-        &mut self,
-        config: &git2::Config,
-        url: &str,
-        user: Option<&str>,
-        allowed: CredentialType,
-    ) -> Result<Cred, git2::Error> {
-        if allowed.contains(CredentialType::USERNAME) && !self.tried_username {
-            self.tried_username = true;
-            return Cred::username(user.unwrap_or("git"));
-        }
-        if allowed.contains(CredentialType::SSH_KEY) && !self.tried_agent {
-            self.tried_agent = true;
-            return Cred::ssh_key_from_agent(user.unwrap_or("git"));
-        }
-        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-            if let Some(token) = self.token.filter(|_| !self.tried_token) {
-                self.tried_token = true;
-                // GitHub and GitLab accept a token as the password with any user name.
-                return Cred::userpass_plaintext(user.unwrap_or("x-access-token"), token);
-            }
-            if !self.tried_helper {
-                self.tried_helper = true;
-                if let Ok(cred) = Cred::credential_helper(config, url, user) {
-                    return Ok(cred);
-                }
-            }
-        }
-        self.gave_up = true;
-        Err(git2::Error::new(
-            ErrorCode::Auth,
-            ErrorClass::Callback,
-            "the remote rejected every credential gitgen could offer",
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,22 +188,5 @@ mod tests {
     #[test]
     fn an_empty_token_counts_as_none() {
         assert!(Credentials::new(Some(String::new())).token.is_none());
-    }
-
-    #[test]
-    fn each_credential_method_is_tried_once_then_it_gives_up() {
-        let config = git2::Config::new().unwrap();
-        let mut asker = CredentialAsker {
-            token: Some("t"),
-            ..Default::default()
-        };
-        let pass = CredentialType::USER_PASS_PLAINTEXT;
-        assert!(asker.next(&config, "https://h/o/r", None, pass).is_ok());
-        // An empty config has no helper, so the second request ends the attempts.
-        let Err(err) = asker.next(&config, "https://h/o/r", None, pass) else {
-            panic!("a second credential was offered");
-        };
-        assert_eq!(err.code(), ErrorCode::Auth);
-        assert!(asker.gave_up);
     }
 }

@@ -252,6 +252,8 @@ pub struct ProcessEnv {
     pub git_token: Option<String>,
     /// `GITGEN_REPO_PASSWORD`: Argo CD's clone password, when it differs from the token.
     pub repo_password: Option<String>,
+    /// `GIT_SSH_COMMAND`: the command publish runs instead of `ssh` for an SSH remote, as git does.
+    pub git_ssh_command: Option<String>,
     /// `NO_COLOR` set to anything: no colours, even on a terminal.
     pub no_color: bool,
     /// `KUBECONFIG`, when it names one file: that file, as for kubectl (a list of files is
@@ -270,6 +272,7 @@ impl ProcessEnv {
             env: var("GITGEN_ENV"),
             git_token: var("GITGEN_GIT_TOKEN"),
             repo_password: var("GITGEN_REPO_PASSWORD"),
+            git_ssh_command: var("GIT_SSH_COMMAND"),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             kubeconfig: std::env::var_os("KUBECONFIG")
                 .filter(|v| !v.is_empty() && std::env::split_paths(v).count() == 1)
