@@ -27,32 +27,13 @@ const V3_INSTALL_YAML: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/ar
 
 /// A new course repo whose Argo CD goes into `namespace`: each test bootstraps into a
 /// namespace of its own, so none depends on another's state. The `argocd` lesson's
-/// AppProject and example Applications move there too, as gitgen's check of that lesson
-/// asks (`metadata.namespace` must be Argo CD's), or `status` could not render it.
+/// AppProject and example Applications follow `argocd.namespace` by themselves.
 fn init_course_in(dir: &Path, namespace: &str) -> std::path::PathBuf {
     let repo = init_course(dir);
-    let moved = |relative: &str, from: &str, to: &str| {
-        let path = repo.join(relative);
-        let text = fs_err::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{relative}: {text}");
-        fs_err::write(&path, text.replace(from, to)).unwrap();
-    };
-    moved(
-        "gitgen.yaml",
-        "  namespace: argocd\n",
-        &format!("  namespace: {namespace}\n"),
-    );
-    for file in [
-        "appproject.yaml",
-        "argo-rollouts-application.yaml",
-        "probe-test-app-application.yaml",
-    ] {
-        moved(
-            &format!("catalog/argocd/{file}"),
-            "  namespace: argocd\n",
-            &format!("  namespace: {namespace}\n"),
-        );
-    }
+    let path = repo.join("gitgen.yaml");
+    let text = fs_err::read_to_string(&path).unwrap();
+    assert!(text.contains("  namespace: argocd\n"), "gitgen.yaml: {text}");
+    fs_err::write(&path, text.replace("  namespace: argocd\n", &format!("  namespace: {namespace}\n"))).unwrap();
     repo
 }
 
