@@ -407,7 +407,10 @@ mod tests {
             enabled,
         };
         assert_eq!(hold(true).caution(), None);
-        let release = StageHold { stage: None, ..hold(false) };
+        let release = StageHold {
+            stage: None,
+            ..hold(false)
+        };
         assert_eq!(release.caution(), None, "a release leaves no hold to apply");
         assert_eq!(
             said(&hold(false).caution().into_iter().collect::<Vec<_>>()),

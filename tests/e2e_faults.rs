@@ -33,7 +33,11 @@ fn init_course_in(dir: &Path, namespace: &str) -> std::path::PathBuf {
     let path = repo.join("gitgen.yaml");
     let text = fs_err::read_to_string(&path).unwrap();
     assert!(text.contains("  namespace: argocd\n"), "gitgen.yaml: {text}");
-    fs_err::write(&path, text.replace("  namespace: argocd\n", &format!("  namespace: {namespace}\n"))).unwrap();
+    fs_err::write(
+        &path,
+        text.replace("  namespace: argocd\n", &format!("  namespace: {namespace}\n")),
+    )
+    .unwrap();
     repo
 }
 

@@ -177,8 +177,14 @@ impl Walk {
             .replace(README_REMOTE, &self.remote_url)
             .replace("--crds DIR", &format!("--crds {SHARED_CRDS}"))
             .replace("alice.kubeconfig", self.learner_kubeconfig.to_str().unwrap())
-            .replace("--learner-context C", &format!("--learner-context {}", self.learner_context))
-            .replace("--argocd-manifest install.yaml", &format!("--argocd-manifest {INSTALL_YAML}"));
+            .replace(
+                "--learner-context C",
+                &format!("--learner-context {}", self.learner_context),
+            )
+            .replace(
+                "--argocd-manifest install.yaml",
+                &format!("--argocd-manifest {INSTALL_YAML}"),
+            );
         // `bootstrap` downloads upstream's install.yaml from GitHub, and tests never touch
         // the network: the reader's way without it is `--argocd-manifest` (the hint of
         // gitgen's download error), with the copy of the pinned release at hand.
@@ -261,9 +267,13 @@ impl Walk {
             }
             // The placeholders gitgen's hints leave to the reader: which lesson (the one
             // the README enables next) and which branch.
-            let filled = hint.replace(" LESSON", " deployments").replace(" BRANCH", " walk-hints");
+            let filled = hint
+                .replace(" LESSON", " deployments")
+                .replace(" BRANCH", " walk-hints");
             assert!(
-                !filled.split_whitespace().any(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_uppercase())),
+                !filled
+                    .split_whitespace()
+                    .any(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_uppercase())),
                 "a placeholder the walk cannot fill in `{hint}`"
             );
             let line = self.substituted(&filled);
@@ -286,7 +296,16 @@ impl Drop for StandIns {
     fn drop(&mut self) {
         for name in &self.0 {
             let patch = r#"{"metadata":{"finalizers":null}}"#;
-            e2e::kubectl(&["-n", "argocd", "patch", "application", name, "--type=merge", "-p", patch]);
+            e2e::kubectl(&[
+                "-n",
+                "argocd",
+                "patch",
+                "application",
+                name,
+                "--type=merge",
+                "-p",
+                patch,
+            ]);
             e2e::kubectl(&["-n", "argocd", "delete", "application", name, "--ignore-not-found"]);
         }
     }
@@ -351,7 +370,10 @@ fn the_readme_walk_runs_as_written_and_every_hint_it_prints_succeeds() {
         .unwrap();
     assert!(init_bare.status.success(), "{}", text(&init_bare));
     let daemon = git_daemon::Daemon::start(&served);
-    let learner_kubeconfig = e2e::env_path("GITGEN_E2E_LEARNER_KUBECONFIG", "the kubeconfig of the learner's cluster");
+    let learner_kubeconfig = e2e::env_path(
+        "GITGEN_E2E_LEARNER_KUBECONFIG",
+        "the kubeconfig of the learner's cluster",
+    );
     let learner_config: Value = {
         let text = fs_err::read_to_string(&learner_kubeconfig).unwrap();
         gitgen::yaml::documents(&text, &learner_kubeconfig).unwrap().remove(0)
@@ -391,27 +413,44 @@ fn the_readme_walk_runs_as_written_and_every_hint_it_prints_succeeds() {
     // Classroom: its `gitgen.yaml` entry, then its shell blocks.
     let classroom = blocks("Classroom");
     let (lang, entry) = &classroom[0];
-    assert_eq!(lang, "yaml", "the classroom section starts with its `gitgen.yaml` entry");
+    assert_eq!(
+        lang, "yaml",
+        "the classroom section starts with its `gitgen.yaml` entry"
+    );
     let config_path = walk.cwd.join("gitgen.yaml");
     let config = fs_err::read_to_string(&config_path).unwrap();
     // The entry goes under `environments:`, the last mapping of the file `init` wrote.
-    let last_top_level = config.lines().rfind(|l| !l.starts_with(' ') && !l.starts_with('#')).unwrap();
+    let last_top_level = config
+        .lines()
+        .rfind(|l| !l.starts_with(' ') && !l.starts_with('#'))
+        .unwrap();
     assert_eq!(last_top_level, "environments:", "{config}");
     fs_err::write(&config_path, format!("{config}{}\n", entry.join("\n"))).unwrap();
     for (lang, lines) in &classroom[1..] {
         assert_eq!(lang, "sh", "the classroom's commands are shell");
         for line in lines {
             let (command, _) = command_and_comment(line);
-            assert!(command.starts_with("gitgen "), "a classroom command that is not gitgen's: `{line}`");
+            assert!(
+                command.starts_with("gitgen "),
+                "a classroom command that is not gitgen's: `{line}`"
+            );
             for variant in variants(command) {
                 let line = walk.substituted(&variant);
                 walk.gitgen(&line);
             }
         }
     }
-    for step in ["classroom add", "classroom hold", "classroom release", "classroom remove", "status"] {
+    for step in [
+        "classroom add",
+        "classroom hold",
+        "classroom release",
+        "classroom remove",
+        "status",
+    ] {
         assert!(
-            walk.log.iter().any(|line| line.contains(&format!(" --env classroom {step}"))),
+            walk.log
+                .iter()
+                .any(|line| line.contains(&format!(" --env classroom {step}"))),
             "the walk never ran `{step}` in the classroom: {:#?}",
             walk.log
         );

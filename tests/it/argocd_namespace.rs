@@ -45,7 +45,11 @@ fn the_argocd_lessons_own_objects_go_to_the_configured_namespace_in_every_enviro
             .filter(|o| o["apiVersion"].as_str().is_some_and(|v| v.starts_with("argoproj.io/")))
             .map(|o| {
                 assert_eq!(o["metadata"]["namespace"], "gitops", "{overlay}: {o:#}");
-                format!("{}/{}", o["kind"].as_str().unwrap(), o["metadata"]["name"].as_str().unwrap())
+                format!(
+                    "{}/{}",
+                    o["kind"].as_str().unwrap(),
+                    o["metadata"]["name"].as_str().unwrap()
+                )
             })
             .collect();
         names.sort();
@@ -64,8 +68,7 @@ fn the_argocd_lessons_own_objects_go_to_the_configured_namespace_in_every_enviro
     let set = repo.read("argocd/classroom/apps/classroom-argocd-argocd.applicationset.yaml");
     let set: Vec<Value> = gitgen::yaml::documents(&set, "set.yaml".as_ref()).unwrap();
     assert_eq!(
-        set[0]["spec"]["template"]["spec"]["destination"]["namespace"],
-        "gitops",
+        set[0]["spec"]["template"]["spec"]["destination"]["namespace"], "gitops",
         "{:#}",
         set[0]
     );

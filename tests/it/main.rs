@@ -1,8 +1,8 @@
 //! Integration tests: the real binary, run in temporary repos.
 
+mod argocd_namespace;
 #[path = "../support/argocd_rules.rs"]
 mod argocd_rules;
-mod argocd_namespace;
 mod classroom;
 mod classroom_cluster;
 #[path = "../support/classroom.rs"]
