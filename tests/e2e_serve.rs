@@ -171,13 +171,27 @@ struct Applications {
 
 impl Applications {
     /// Applies the kustomization the root Application follows (`argocd/<env>/apps/`: the
-    /// AppProjects and the lesson Applications), server-side, as its sync would; deletes
-    /// the Applications an earlier run left first.
+    /// AppProjects, the lesson Applications and `gitgen-argocd`), server-side, as its sync
+    /// would; deletes the Applications an earlier run left first. Every Application it
+    /// applies is deleted again, not only the lessons': a later tier applies its own.
     fn apply(repo: &Path) -> Self {
-        let names: Vec<String> = LESSONS.iter().map(|(lesson, _)| (*lesson).to_owned()).collect();
+        let apps = repo.join("argocd/docker-desktop/apps");
+        let mut names: Vec<String> = fs_err::read_dir(&apps)
+            .unwrap()
+            .filter_map(|entry| {
+                let file = entry.unwrap().file_name().into_string().unwrap();
+                file.strip_suffix(".application.yaml").map(str::to_owned)
+            })
+            .collect();
+        names.sort();
+        for (lesson, _) in LESSONS {
+            assert!(
+                names.iter().any(|name| name == lesson),
+                "no Application for {lesson} in {names:?}"
+            );
+        }
         let applications = Applications { names };
         applications.delete();
-        let apps = repo.join("argocd/docker-desktop/apps");
         let applied = kubectl(&[
             "apply",
             "--server-side",
