@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use gitgen::usecase::complete::Names;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
+use gitgen::usecase::complete::{self as complete_names, Names, Typed};
 
 use crate::complete;
 
@@ -27,6 +28,21 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The completer of an argument that takes names of the catalog.
+fn names(what: Names) -> ArgValueCandidates {
+    ArgValueCandidates::new(move || complete::offer(complete_names::names(what, &typed_so_far())))
+}
+
+/// The completer of `--env`.
+fn environments() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| complete::offer(complete_names::environments(typed_so_far().repo.as_deref())))
+}
+
+/// The repo, environment and lesson of the words a completion request has typed so far.
+fn typed_so_far() -> Typed {
+    complete::typed(Cli::command(), std::env::args_os())
+}
+
 /// Flags every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -36,7 +52,7 @@ pub struct GlobalArgs {
     /// The environment. Commands that act on one (enable, disable, lesson, status,
     /// bootstrap, validate, classroom) default to `$GITGEN_ENV`, else docker-desktop; render, diff and
     /// publish cover every environment unless this flag names one.
-    #[arg(long, global = true, value_name = "ENV", add = complete::environments())]
+    #[arg(long, global = true, value_name = "ENV", add = environments())]
     pub env: Option<String>,
 }
 
@@ -214,10 +230,10 @@ pub struct ClassroomHoldArgs {
     /// The learner's name.
     pub name: String,
     /// The lesson.
-    #[arg(add = complete::names(Names::EnabledLessons))]
+    #[arg(add = names(Names::EnabledLessons))]
     pub lesson: String,
     /// The stage of the lesson to hold the learner at.
-    #[arg(add = complete::names(Names::Stages))]
+    #[arg(add = names(Names::Stages))]
     pub stage: String,
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -228,7 +244,7 @@ pub struct ClassroomReleaseArgs {
     /// The learner's name.
     pub name: String,
     /// The lesson.
-    #[arg(add = complete::names(Names::EnabledLessons))]
+    #[arg(add = names(Names::EnabledLessons))]
     pub lesson: String,
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -354,20 +370,20 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct LessonArgs {
     /// The lesson.
-    #[arg(add = complete::names(Names::Lessons))]
+    #[arg(add = names(Names::Lessons))]
     pub lesson: String,
     /// The stage to describe (default: the enabled stage, else the last one).
-    #[arg(long, add = complete::names(Names::Stages))]
+    #[arg(long, add = names(Names::Stages))]
     pub stage: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct EnableArgs {
     /// The lesson.
-    #[arg(add = complete::names(Names::LessonsToEnable))]
+    #[arg(add = names(Names::LessonsToEnable))]
     pub lesson: String,
     /// The stage to run (default: the lesson's last stage).
-    #[arg(long, add = complete::names(Names::Stages))]
+    #[arg(long, add = names(Names::Stages))]
     pub stage: Option<String>,
     /// Overwrite files edited by hand in gitgen's folders.
     #[arg(long)]
@@ -380,7 +396,7 @@ pub struct EnableArgs {
 #[derive(Debug, Args)]
 pub struct DisableArgs {
     /// The lesson.
-    #[arg(add = complete::names(Names::EnabledLessons))]
+    #[arg(add = names(Names::EnabledLessons))]
     pub lesson: String,
     /// Also disable the enabled lessons that require it.
     #[arg(long)]

@@ -8,7 +8,7 @@ mod printer;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// mimalloc instead of glibc's allocator: a render allocates and frees many small
 /// strings and trees on two threads at once, and glibc's malloc took about 14% of a full
@@ -27,7 +27,7 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     // Before anything writes to stdout: a completion request's answer is all it prints.
-    complete::answer_if_asked();
+    complete::answer_if_asked(cli::Cli::command);
     let cli = cli::Cli::parse();
     match cmd::run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
