@@ -278,14 +278,29 @@ fn bootstrap_as_a_user_without_permissions_is_refused_before_anything_is_applied
     assert!(!namespace_exists(NS), "a refused bootstrap applied something");
 }
 
+/// `gitgen bootstrap -o json` of the pinned release in `repo`, which must succeed: its
+/// JSON report and what it printed on stderr.
+fn bootstrap_report(repo: &Path) -> (serde_json::Value, String) {
+    let run = gitgen(repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
+    let stderr = stderr_of(&run, 0);
+    (serde_json::from_slice(&run.stdout).unwrap(), stderr)
+}
+
+/// Asserts that a bootstrap's JSON report created and configured nothing.
+fn assert_unchanged(report: &serde_json::Value) {
+    assert_eq!(
+        (report["created"].as_u64(), report["configured"].as_u64()),
+        (Some(0), Some(0)),
+        "{report:#}"
+    );
+}
+
 /// `gitgen enable deployments` then `gitgen bootstrap -o json` of the pinned release into
 /// namespace `ns`, which must not exist yet; the JSON report, checked.
 fn bootstrap_with_deployments_enabled(repo: &Path, ns: &str) -> serde_json::Value {
     assert!(!namespace_exists(ns), "the namespace is this test's alone");
     assert_eq!(gitgen(repo, &["enable", "deployments"]).status.code(), Some(0));
-    let bootstrapped = gitgen(repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
-    stderr_of(&bootstrapped, 0);
-    let report: serde_json::Value = serde_json::from_slice(&bootstrapped.stdout).unwrap();
+    let (report, _) = bootstrap_report(repo);
     assert_eq!(report["environment"], "docker-desktop", "{report:#}");
     assert_eq!(report["adopted"], serde_json::Value::Null, "{report:#}");
     let objects = report["objects"].as_array().unwrap();
@@ -680,10 +695,8 @@ fn bootstrap_adopts_an_argocd_installed_with_kubectl_apply_and_keeps_what_its_ma
         ]
     );
 
-    let adopted = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
-    let stderr = stderr_of(&adopted, 0);
+    let (report, stderr) = bootstrap_report(&repo);
     assert!(stderr.contains("Adopting the Argo CD already installed: "), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&adopted.stdout).unwrap();
     assert_eq!(
         report["adopted"],
         format!(
@@ -727,15 +740,9 @@ fn bootstrap_adopts_an_argocd_installed_with_kubectl_apply_and_keeps_what_its_ma
     );
 
     // A second bootstrap finds Argo CD as gitgen left it: nothing to adopt, nothing changed.
-    let again = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
-    stderr_of(&again, 0);
-    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let (report, _) = bootstrap_report(&repo);
     assert_eq!(report["adopted"], serde_json::Value::Null, "{report:#}");
-    assert_eq!(
-        (report["created"].as_u64(), report["configured"].as_u64()),
-        (Some(0), Some(0)),
-        "{report:#}"
-    );
+    assert_unchanged(&report);
 }
 
 #[test]
@@ -746,16 +753,8 @@ fn bootstrap_restores_a_field_edited_by_hand_since_it_applied_it_and_names_the_o
     let dir = tempfile::tempdir().unwrap();
     let repo = init_course_in(dir.path(), NS);
     assert!(!namespace_exists(NS), "the namespace is this test's alone");
-    let bootstrap = || {
-        let run = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
-        let stderr = stderr_of(&run, 0);
-        (
-            serde_json::from_slice::<serde_json::Value>(&run.stdout).unwrap(),
-            stderr,
-        )
-    };
     let tracking = || kubectl_json(&["get", "configmap", "argocd-cm", "-n", NS])["data"][key].clone();
-    bootstrap();
+    bootstrap_report(&repo);
     assert_eq!(tracking(), "annotation");
 
     // A field gitgen applies, changed by another field manager (`kubectl-patch`); and a
@@ -784,7 +783,7 @@ fn bootstrap_restores_a_field_edited_by_hand_since_it_applied_it_and_names_the_o
     assert!(labelled.status.success(), "{}", text(&labelled));
     assert_eq!(tracking(), "label");
 
-    let (report, stderr) = bootstrap();
+    let (report, stderr) = bootstrap_report(&repo);
     let changed: Vec<&serde_json::Value> = report["objects"]
         .as_array()
         .unwrap()
@@ -814,12 +813,8 @@ fn bootstrap_restores_a_field_edited_by_hand_since_it_applied_it_and_names_the_o
     );
 
     // Restored, argocd-cm's fields are gitgen's again: the next bootstrap changes nothing.
-    let (report, _) = bootstrap();
-    assert_eq!(
-        (report["created"].as_u64(), report["configured"].as_u64()),
-        (Some(0), Some(0)),
-        "{report:#}"
-    );
+    let (report, _) = bootstrap_report(&repo);
+    assert_unchanged(&report);
 }
 
 #[test]
@@ -831,17 +826,9 @@ fn bootstrap_restores_a_field_removed_by_hand_since_it_applied_it_and_names_the_
     let dir = tempfile::tempdir().unwrap();
     let repo = init_course_in(dir.path(), NS);
     assert!(!namespace_exists(NS), "the namespace is this test's alone");
-    let bootstrap = || {
-        let run = gitgen(&repo, &["bootstrap", "--argocd-manifest", INSTALL_YAML, "-o", "json"]);
-        let stderr = stderr_of(&run, 0);
-        (
-            serde_json::from_slice::<serde_json::Value>(&run.stdout).unwrap(),
-            stderr,
-        )
-    };
     let config = || kubectl_json(&["get", "configmap", "argocd-cm", "-n", NS]);
     let server = || kubectl_json(&["get", "deployment", "argocd-server", "-n", NS]);
-    bootstrap();
+    bootstrap_report(&repo);
     assert_eq!(config()["data"][key], "annotation");
     assert_eq!(server()["metadata"]["labels"][LABEL], "argocd");
 
@@ -858,7 +845,7 @@ fn bootstrap_restores_a_field_removed_by_hand_since_it_applied_it_and_names_the_
     assert_eq!(config()["data"][key], serde_json::Value::Null);
     assert_eq!(server()["metadata"]["labels"][LABEL], serde_json::Value::Null);
 
-    let (report, stderr) = bootstrap();
+    let (report, stderr) = bootstrap_report(&repo);
     let changed: Vec<&serde_json::Value> = report["objects"]
         .as_array()
         .unwrap()
@@ -892,10 +879,6 @@ fn bootstrap_restores_a_field_removed_by_hand_since_it_applied_it_and_names_the_
     assert_eq!(server()["metadata"]["labels"][LABEL], "argocd", "the label is back");
 
     // Restored, both objects' fields are in gitgen's entry again: nothing to apply.
-    let (report, _) = bootstrap();
-    assert_eq!(
-        (report["created"].as_u64(), report["configured"].as_u64()),
-        (Some(0), Some(0)),
-        "{report:#}"
-    );
+    let (report, _) = bootstrap_report(&repo);
+    assert_unchanged(&report);
 }
