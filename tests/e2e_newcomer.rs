@@ -136,20 +136,9 @@ fn adding_a_learner_before_the_classroom_is_bootstrapped_warns_until_it_is() {
     let ok = |args: &[&str]| succeeds(&repo, args);
     ok(&["render"]);
     // A root Application left by an earlier run of this test on the same cluster goes
-    // first; no controller runs to clear its finalizer, so the patch does.
+    // first.
     let root = "late-class-gitgen-root";
-    let patch = r#"{"metadata":{"finalizers":null}}"#;
-    e2e::kubectl(&[
-        "-n",
-        "argocd",
-        "patch",
-        "application",
-        root,
-        "--type=merge",
-        "-p",
-        patch,
-    ]);
-    e2e::kubectl(&["-n", "argocd", "delete", "application", root, "--ignore-not-found"]);
+    e2e::delete_application(root);
     // Argo CD itself is installed (the quick start's environment), the classroom not yet.
     ok(&["bootstrap", "--argocd-manifest", INSTALL_YAML]);
     let learner = learner_kubeconfig(dir.path());

@@ -295,25 +295,9 @@ struct StandIns(Vec<String>);
 impl Drop for StandIns {
     fn drop(&mut self) {
         for name in &self.0 {
-            delete_application(name);
+            e2e::delete_application(name);
         }
     }
-}
-
-/// Deletes Application `name` in `argocd` if it exists, its finalizer cleared first.
-fn delete_application(name: &str) {
-    let patch = r#"{"metadata":{"finalizers":null}}"#;
-    e2e::kubectl(&[
-        "-n",
-        "argocd",
-        "patch",
-        "application",
-        name,
-        "--type=merge",
-        "-p",
-        patch,
-    ]);
-    e2e::kubectl(&["-n", "argocd", "delete", "application", name, "--ignore-not-found"]);
 }
 
 /// What Argo CD's application controller would do once bootstrap's root Application has
@@ -343,7 +327,7 @@ fn converge_as_argocd_would(repo: &Path, env: &str, scratch: &Path, made: &mut S
             fs_err::write(&path, application.to_string()).unwrap();
             // One an earlier test left, from another repo, would hold fields under
             // its own field manager: the walk starts from none, as a reader's cluster does.
-            delete_application(&name);
+            e2e::delete_application(&name);
             made.0.push(name);
             let applied = e2e::kubectl(&[
                 "apply",

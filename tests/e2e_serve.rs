@@ -239,21 +239,10 @@ impl Applications {
         assert!(output.status.success(), "{}", text(&output));
     }
 
-    /// Deletes the Applications; no controller runs to clear their finalizers, so a patch
-    /// does first.
+    /// Deletes the Applications.
     fn delete(&self) {
         for name in &self.names {
-            kubectl(&[
-                "-n",
-                "argocd",
-                "patch",
-                "application",
-                name,
-                "--type=merge",
-                "-p",
-                r#"{"metadata":{"finalizers":null}}"#,
-            ]);
-            kubectl(&["-n", "argocd", "delete", "application", name, "--ignore-not-found"]);
+            e2e::delete_application(name);
         }
     }
 }

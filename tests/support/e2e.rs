@@ -69,6 +69,26 @@ pub fn kubectl(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Deletes Application `name` in `argocd` on the management cluster, if it exists. No
+/// controller runs to clear its finalizer, so a patch does first.
+// Only the tiers that stand in for Argo CD's controller call it; the others include this
+// file too.
+#[allow(dead_code)]
+pub fn delete_application(name: &str) {
+    let patch = r#"{"metadata":{"finalizers":null}}"#;
+    kubectl(&[
+        "-n",
+        "argocd",
+        "patch",
+        "application",
+        name,
+        "--type=merge",
+        "-p",
+        patch,
+    ]);
+    kubectl(&["-n", "argocd", "delete", "application", name, "--ignore-not-found"]);
+}
+
 /// `kubectl ARGS -o json` against the management cluster, which must succeed.
 pub fn kubectl_json(args: &[&str]) -> serde_json::Value {
     let output = kubectl(&[args, &["-o", "json"]].concat());
